@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: MIT
+# Thin wrapper over meson/ninja. Targets: all check demo bench vmcheck install clean.
+BUILD   ?= build
+PREFIX  ?= /usr
+DESTDIR ?=
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+# Installs missing Debian packages (as root) for building and testing; see scripts/deps.
+deps:
+	scripts/deps build test $(if $(SKIP_VM),,vm)
+
+check: deps
+	scripts/check
+
+demo:
+	scripts/deps build demo
+	$(MAKE) all
+	scripts/demo $(BUILD)/dual-root-tool
+
+bench:
+	scripts/deps build test bench
+	$(MAKE) all
+	bench/run-all $(BUILD)
+
+vmcheck:
+	scripts/deps build test vm
+	$(MAKE) all
+	tests/vm/run
+
+# A build directory of its own: PREFIX decides the compiled-in config path, and must not
+# leak into the build that tests run.
+install:
+	if [ -f $(BUILD)-install/build.ninja ]; then meson configure $(BUILD)-install -Dprefix=$(PREFIX); \
+	else meson setup $(BUILD)-install --prefix=$(PREFIX) -Dtests=false >/dev/null; fi
+	meson install -C $(BUILD)-install --destdir "$(if $(DESTDIR),$(abspath $(DESTDIR)),/)"
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-install build-clang build-asan
+
+.PHONY: all deps check demo bench vmcheck install clean
