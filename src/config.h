@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * sync-daemon.conf: a TOML subset (SPEC 7) parsed into struct config.
+ *
+ * Accepted: comments, bare keys at top level, basic and literal strings, integers (decimal,
+ * 0x, 0o, 0b), floats, booleans, arrays (nested, multi-line, trailing comma). Anything else
+ * (tables, dotted or quoted keys, inline tables, dates, multi-line strings) is an error naming
+ * FILE:LINE:COL and what was expected.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/macro.h"
+#include "util/time-util.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/dual-root/sync-daemon.conf"
+
+struct sync_item {
+        char *source;      /* absolute path, rsync notation (a trailing '/' means "contents") */
+        char **dests;      /* one or more absolute paths */
+        char **excludes;   /* rsync --exclude patterns, may be empty */
+        unsigned line;     /* where the item starts in the file, for messages */
+};
+
+struct config {
+        char *path;             /* file the values came from; NULL when all are defaults */
+
+        bool dualroot;          /* approach 1: mirror the booted ESP to every alternate */
+        char **rsync_opts;      /* rsync_opts split on blanks; default { "-axHAXt" } */
+        int nice;               /* -20..19, default 15 */
+        int ionice_class;       /* 0 none, 1 realtime, 2 best-effort, 3 idle; default 3 */
+        int ionice_level;       /* 0..7, default 7; alias ionice_value */
+        usec_t sync_delay;      /* minimum time between starts of one item's syncs; 300 s */
+        usec_t settle_time;     /* quiet time before a dirty item syncs; 5 s */
+        usec_t max_wait;        /* longest a dirty item waits for quiet; 120 s */
+        char *rsync_path;       /* absolute path of rsync; default "/usr/bin/rsync" */
+        usec_t rsync_timeout;   /* one rsync run's limit; 3600 s; 0 = none */
+        usec_t lock_timeout;    /* how long to wait for another sync of a destination; 300 s */
+        char **esp_mounts;      /* explicit ESP mount points, normalized (no doubled or
+                                 * trailing '/'); NULL = every /efi<N> mount */
+        char **esp_excludes;    /* per-ESP files never copied; default { "/loader/random-seed" } */
+
+        struct sync_item *items;
+        size_t n_items;
+};
+
+/* A config with every default and no sync items. NULL on ENOMEM. */
+struct config *config_new_default(void);
+
+/*
+ * Loads path. If the file does not exist: with must_exist false (the default path) the
+ * defaults are returned; with must_exist true it is an error. On failure returns -errno and
+ * *why says "PATH:LINE:COL: what was wrong, what was expected" (or "PATH: cause" for errors
+ * without a position). *ret is written only on success.
+ *
+ * The file must be owned by root or by the calling user and not writable by group or others
+ * (it names the program that is run as root): otherwise -EPERM.
+ */
+int config_load(const char *path, bool must_exist, struct config **ret, char **why);
+
+/*
+ * Parses size bytes of text (which may hold NUL bytes: they are refused) as if read from path,
+ * which is used in messages and stored in the result. No file checks: config_load does those.
+ * Same return and *why convention as config_load. For tests, fuzzing and callers that already
+ * hold the text.
+ */
+int config_parse(const char *path, const char *text, size_t size, struct config **ret,
+                 char **why);
+
+struct config *config_free(struct config *c);
+static inline void config_freep(struct config **c)
+{
+        config_free(*c);
+}
+#define _cleanup_config_free_ _cleanup_(config_freep)
