@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "bind.h"
+#include "blockdev.h"
+#include "util/errmsg.h"
+#include "util/strv.h"
+
+void bind_plan_done(struct bind_plan *p)
+{
+        free(p->source);
+        free(p->target);
+        strv_free(p->shadowed);
+        *p = (struct bind_plan){};
+}
+
+/* Names in dir, sorted, without "." and "..". */
+static int list_dir(const char *dir, char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (!l)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return negative_errno();
+        errno = 0;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                r = strv_extend(&l, de->d_name);
+                if (r < 0)
+                        break;
+                errno = 0;
+        }
+        if (r == 0 && errno != 0)
+                r = negative_errno();
+        closedir(d);
+        if (r < 0)
+                return r;
+        qsort(l, strv_length(l), sizeof(char *), (int (*)(const void *, const void *))strcmp);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static const char *describe_fs(struct libmnt_fs *fs, char *buf, size_t size)
+{
+        dev_t d = mnt_fs_get_devno(fs);
+        const char *src = mnt_fs_get_source(fs), *type = mnt_fs_get_fstype(fs);
+
+        snprintf(buf, size, "%s (%s, device %u:%u)", src ? src : "?", type ? type : "?",
+                 major(d), minor(d));
+        return buf;
+}
+
+int bind_prepare(const struct esp_model *m, struct libmnt_table *t, const char *target,
+                 struct bind_plan *ret, char **why)
+{
+        _cleanup_free_ char *tg = path_strip_trailing_slashes(target);
+        _cleanup_free_ char *src = NULL;
+        _cleanup_strv_free_ char **shadowed = NULL;
+        struct libmnt_fs *fs;
+        struct stat st;
+        char desc[512];
+        int r;
+
+        if (!tg)
+                return -ENOMEM;
+        if (!m->boot_ok || !m->device_ok)
+                return errmsg(why, -ENODEV, "cannot bind the booted ESP onto '%s': %s", tg,
+                              m->why ? m->why : "booted ESP unknown");
+        if (!m->booted.mount) {
+                _cleanup_free_ char *set = strv_join(m->esp_set, ", ");
+
+                return errmsg(why, -ENOENT,
+                              "cannot bind the booted ESP %s onto '%s': it is not mounted on "
+                              "any ESP mount point (%s)",
+                              m->booted.device, tg,
+                              !isempty(set) ? set
+                              : m->esp_set_from_config
+                                      ? "esp_mounts is empty"
+                                      : "no /efi<N> directory exists");
+        }
+
+        if (stat(tg, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot bind onto '%s': %m", tg);
+        if (!S_ISDIR(st.st_mode))
+                return errmsg(why, -ENOTDIR, "cannot bind onto '%s': not a directory", tg);
+
+        fs = mounts_find_target(t, tg);
+        if (fs) {
+                const char *root = mnt_fs_get_root(fs);
+
+                if (mnt_fs_get_devno(fs) != m->booted.devnum)
+                        return errmsg(why, -EBUSY,
+                                      "'%s' already holds %s, not the booted ESP %s (UUID %s); "
+                                      "refusing to mount over it",
+                                      tg, describe_fs(fs, desc, sizeof(desc)), m->booted.device,
+                                      strna(m->booted.uuid));
+                if (root && !streq(root, "/"))
+                        return errmsg(why, -EBUSY,
+                                      "'%s' holds only '%s' of the booted ESP %s, not all of it; "
+                                      "refusing to mount over it",
+                                      tg, root, m->booted.device);
+                return BIND_ALREADY;
+        }
+
+        r = list_dir(tg, &shadowed);
+        if (r < 0)
+                return errmsg(why, r, "cannot read '%s': %s", tg, strerror(-r));
+        src = strdup(m->booted.mount);
+        if (!src)
+                return -ENOMEM;
+
+        *ret = (struct bind_plan){
+                .source = TAKE_PTR(src),
+                .target = TAKE_PTR(tg),
+                .shadowed = TAKE_PTR(shadowed),
+        };
+        return BIND_MOUNTED;
+}
+
+int bind_execute(const struct bind_plan *p, dev_t devnum, const char *mountinfo, char **why)
+{
+        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
+        struct libmnt_fs *fs;
+        int r;
+
+        if (mount(p->source, p->target, NULL, MS_BIND, NULL) < 0)
+                return errmsg(why, negative_errno(), "cannot bind-mount '%s' onto '%s': %m",
+                              p->source, p->target);
+
+        r = mounts_load(mountinfo, &t);
+        if (r < 0)
+                return errmsg(why, r, "bound '%s' onto '%s' but cannot re-read the mount table: %s",
+                              p->source, p->target, strerror(-r));
+        fs = mounts_find_target(t, p->target);
+        if (!fs || mnt_fs_get_devno(fs) != devnum)
+                return errmsg(why, -EIO,
+                              "bound '%s' onto '%s' but the mount table does not show the booted "
+                              "ESP there",
+                              p->source, p->target);
+        return 0;
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <blkid.h>
+
+#include "blockdev.h"
+#include "util/errmsg.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+char *path_strip_trailing_slashes(const char *path)
+{
+        size_t n = strlen(path);
+
+        while (n > 1 && path[n - 1] == '/')
+                n--;
+        return strndup(path, n);
+}
+
+int mounts_load(const char *path, struct libmnt_table **ret)
+{
+        _cleanup_mnt_table_ struct libmnt_table *t = mnt_new_table();
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        r = mnt_table_parse_file(t, path ? path : MOUNTINFO_DEFAULT);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+struct libmnt_fs *mounts_find_target(struct libmnt_table *t, const char *target)
+{
+        _cleanup_free_ char *p = path_strip_trailing_slashes(target);
+        struct libmnt_iter *it;
+        struct libmnt_fs *fs, *found = NULL;
+
+        if (!p)
+                return NULL;
+        /* Walk backwards: the last entry for a target is the one on top (mount order). We
+         * compare strings ourselves rather than use mnt_table_find_target(), which may
+         * canonicalize through the filesystem. */
+        it = mnt_new_iter(MNT_ITER_BACKWARD);
+        if (!it)
+                return NULL;
+        while (mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *tg = mnt_fs_get_target(fs);
+
+                if (tg && streq(tg, p)) {
+                        found = fs;
+                        break;
+                }
+        }
+        mnt_free_iter(it);
+        return found;
+}
+
+int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        struct libmnt_iter *it;
+        struct libmnt_fs *fs;
+        int r = 0;
+
+        if (!l)
+                return -ENOMEM;
+        it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!it)
+                return -ENOMEM;
+        while (mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *tg = mnt_fs_get_target(fs);
+
+                if (mnt_fs_get_devno(fs) != devnum || !tg || strv_contains(l, tg))
+                        continue;
+                r = strv_extend(&l, tg);
+                if (r < 0)
+                        break;
+        }
+        mnt_free_iter(it);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int blockdev_node_of(dev_t devnum, char **ret)
+{
+        _cleanup_free_ char *sys = NULL, *link = NULL;
+        char *node;
+        const char *name;
+        ssize_t n;
+        size_t size = 256;
+
+        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(devnum), minor(devnum)) < 0)
+                return -ENOMEM;
+        for (;;) {
+                link = malloc(size);
+                if (!link)
+                        return -ENOMEM;
+                n = readlink(sys, link, size);
+                if (n < 0)
+                        return negative_errno();
+                if ((size_t)n < size)
+                        break;
+                free(link);
+                link = NULL;
+                size *= 2;
+                if (size > PATH_MAX * 4)
+                        return -ENAMETOOLONG;
+        }
+        link[n] = 0;
+        name = strrchr(link, '/');
+        name = name ? name + 1 : link;
+        if (asprintf(&node, "/dev/%s", name) < 0)
+                return -ENOMEM;
+        *ret = node;
+        return 0;
+}
+
+/* Lower-cases a GUID into a new string, checking it only holds GUID characters so it is
+ * safe as a file name. */
+static int partuuid_normalize(const char *partuuid, char **ret)
+{
+        size_t n = strlen(partuuid);
+        char *s;
+
+        if (n == 0 || n > 64)
+                return -EINVAL;
+        s = strdup(partuuid);
+        if (!s)
+                return -ENOMEM;
+        for (char *p = s; *p; p++) {
+                if (!isxdigit((unsigned char)*p) && *p != '-') {
+                        free(s);
+                        return -EINVAL;
+                }
+                *p = (char)tolower((unsigned char)*p);
+        }
+        *ret = s;
+        return 0;
+}
+
+static int blkid_scan_partuuid(const char *partuuid, char **ret_node)
+{
+        blkid_cache cache = NULL;
+        blkid_dev dev;
+        char *node = NULL;
+
+        /* "/dev/null" as cache file: scan the devices, never read or write
+         * /run/blkid/blkid.tab (documented in libblkid's blkid_get_cache). */
+        if (blkid_get_cache(&cache, "/dev/null") < 0)
+                return -ENOMEM;
+        if (blkid_probe_all(cache) < 0) {
+                blkid_put_cache(cache);
+                return -EIO;
+        }
+        dev = blkid_find_dev_with_tag(cache, "PARTUUID", partuuid);
+        if (dev) {
+                node = strdup(blkid_dev_devname(dev));
+                if (!node) {
+                        blkid_put_cache(cache);
+                        return -ENOMEM;
+                }
+        }
+        blkid_put_cache(cache);
+        if (!node)
+                return -ENODEV;
+        *ret_node = node;
+        return 0;
+}
+
+int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_devnum, char **why)
+{
+        _cleanup_free_ char *lower = NULL, *link = NULL, *node = NULL;
+        struct stat st;
+        int r;
+
+        r = partuuid_normalize(partuuid, &lower);
+        if (r < 0)
+                return errmsg(why, r, "'%s' is not a PARTUUID", partuuid);
+
+        if (asprintf(&link, BY_PARTUUID_DIR "/%s", lower) < 0)
+                return -ENOMEM;
+        if (stat(link, &st) == 0) {
+                if (!S_ISBLK(st.st_mode))
+                        return errmsg(why, -ENOTBLK, "%s is not a block device", link);
+                r = blockdev_node_of(st.st_rdev, &node);
+                if (r < 0) {
+                        /* Keep the link's own name: still a valid path to the device. */
+                        node = TAKE_PTR(link);
+                }
+                *ret_node = TAKE_PTR(node);
+                *ret_devnum = st.st_rdev;
+                return 0;
+        }
+        if (errno != ENOENT)
+                return errmsg(why, negative_errno(), "cannot stat %s: %s", link, strerror(errno));
+
+        log_debug("%s does not exist, scanning block devices with libblkid", link);
+        r = blkid_scan_partuuid(lower, &node);
+        if (r == -ENODEV)
+                return errmsg(why, r,
+                              "no block device has PARTUUID %s (no %s link, and a libblkid "
+                              "scan of all block devices found none)",
+                              lower, link);
+        if (r < 0)
+                return errmsg(why, r, "cannot scan block devices for PARTUUID %s: %s", lower,
+                              strerror(-r));
+        if (stat(node, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot stat %s: %s", node, strerror(errno));
+        if (!S_ISBLK(st.st_mode))
+                return errmsg(why, -ENOTBLK, "%s is not a block device", node);
+        *ret_node = TAKE_PTR(node);
+        *ret_devnum = st.st_rdev;
+        return 0;
+}
+
+static int partuuid_from_links(dev_t devnum, char **ret)
+{
+        DIR *d = opendir(BY_PARTUUID_DIR);
+        struct dirent *de;
+        int r = -ENOENT;
+
+        if (!d)
+                return errno == ENOENT ? -ENOENT : negative_errno();
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISBLK(st.st_mode))
+                        continue;
+                if (st.st_rdev != devnum)
+                        continue;
+                r = partuuid_normalize(de->d_name, ret);
+                if (r != -EINVAL)
+                        break;
+                r = -ENOENT;
+        }
+        closedir(d);
+        return r;
+}
+
+static void blkid_free_probep(blkid_probe *pr)
+{
+        if (*pr)
+                blkid_free_probe(*pr);
+}
+
+int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+        const char *v = NULL;
+        int r;
+
+        r = partuuid_from_links(devnum, ret);
+        if (r != -ENOENT)
+                return r;
+        if (!node)
+                return -ENOENT;
+        pr = blkid_new_probe_from_filename(node);
+        if (!pr)
+                return negative_errno();
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        if (blkid_do_safeprobe(pr) != 0)
+                return -ENOENT;
+        if (blkid_probe_lookup_value(pr, "PART_ENTRY_UUID", &v, NULL) < 0 || !v)
+                return -ENOENT;
+        return partuuid_normalize(v, ret);
+}
+
+void blockdev_probe_done(struct blockdev_probe *p)
+{
+        free(p->uuid);
+        free(p->fstype);
+        free(p->label);
+        *p = (struct blockdev_probe){};
+}
+
+static int probe_value(blkid_probe pr, const char *name, char **ret)
+{
+        const char *v = NULL;
+
+        if (blkid_probe_lookup_value(pr, name, &v, NULL) < 0 || !v) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int blockdev_probe(const char *node, struct blockdev_probe *ret)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+        struct blockdev_probe p = {};
+        int r;
+
+        errno = 0;
+        pr = blkid_new_probe_from_filename(node);
+        if (!pr)
+                return negative_errno();
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_UUID | BLKID_SUBLKS_TYPE |
+                                                      BLKID_SUBLKS_LABEL);
+        r = blkid_do_safeprobe(pr);
+        if (r == 1 || r == -2) /* nothing found, or ambiguous: no answer we can trust */
+                return -ENODATA;
+        if (r < 0)
+                return -EIO;
+        if (probe_value(pr, "UUID", &p.uuid) < 0 || probe_value(pr, "TYPE", &p.fstype) < 0 ||
+            probe_value(pr, "LABEL", &p.label) < 0) {
+                blockdev_probe_done(&p);
+                return -ENOMEM;
+        }
+        *ret = p;
+        return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Block devices and the mount table (SPEC 3): PARTUUID -> device node (udev's
+ * /dev/disk/by-partuuid link, else a libblkid scan), device -> filesystem UUID and type
+ * (libblkid probe), device -> every mount point by device number (libmount; bind mounts
+ * included, since they share the device number).
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libmount.h>
+
+#include "util/macro.h"
+
+#define MOUNTINFO_DEFAULT "/proc/self/mountinfo"
+#define BY_PARTUUID_DIR "/dev/disk/by-partuuid"
+
+static inline void mnt_unref_tablep(struct libmnt_table **t)
+{
+        mnt_unref_table(*t);
+}
+#define _cleanup_mnt_table_ _cleanup_(mnt_unref_tablep)
+
+/* Parses a mountinfo file (NULL = /proc/self/mountinfo). Returns 0 or -errno. */
+int mounts_load(const char *path, struct libmnt_table **ret);
+
+/* The filesystem mounted on top at exactly target (trailing slashes ignored), or NULL. */
+struct libmnt_fs *mounts_find_target(struct libmnt_table *t, const char *target);
+
+/* Every mount point whose device number is devnum, in mount order, without duplicates.
+ * Returns 0 (possibly an empty vector) or -ENOMEM. */
+int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret);
+
+/*
+ * PARTUUID (any case) -> device node and number. Tries BY_PARTUUID_DIR/<lower-case uuid>
+ * (must be a block device), then a libblkid scan of all block devices (no cache file is
+ * read or written). -ENODEV when neither finds it, with *why saying so.
+ */
+int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_devnum, char **why);
+
+/* Device number -> node name "/dev/<kernel name>" via /sys/dev/block/MAJ:MIN. */
+int blockdev_node_of(dev_t devnum, char **ret);
+
+/* The PARTUUID of a device: a BY_PARTUUID_DIR link pointing at it, else libblkid's
+ * PART_ENTRY_UUID. -ENOENT when neither knows it. */
+int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret);
+
+struct blockdev_probe {
+        char *uuid;     /* filesystem UUID, NULL if none */
+        char *fstype;   /* "vfat", "ext4", ... NULL if unknown */
+        char *label;
+};
+
+/* Probes the filesystem superblock on node with libblkid. Returns 0, or -errno (e.g.
+ * -EACCES without privileges, -ENODATA when no filesystem is recognised). */
+int blockdev_probe(const char *node, struct blockdev_probe *ret);
+void blockdev_probe_done(struct blockdev_probe *p);
+
+/* Strips trailing slashes (keeping a lone "/") into a new string; NULL on ENOMEM. */
+char *path_strip_trailing_slashes(const char *path);

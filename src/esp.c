@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "blockdev.h"
+#include "config.h"
+#include "esp.h"
+#include "util/errmsg.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+bool esp_name_is_default(const char *name)
+{
+        const char *d = startswith(name, "efi");
+
+        if (!d || !*d)
+                return false;
+        for (; *d; d++)
+                if (*d < '0' || *d > '9')
+                        return false;
+        return true;
+}
+
+static int cmp_efi_names(const void *a, const void *b)
+{
+        const char *x = *(char *const *)a + strlen("/efi"), *y = *(char *const *)b + strlen("/efi");
+        unsigned long long nx = strtoull(x, NULL, 10), ny = strtoull(y, NULL, 10);
+
+        if (nx != ny)
+                return nx < ny ? -1 : 1;
+        return strcmp(x, y);
+}
+
+/* Every real directory /efi<digits> (not /efi-old, not a symlink), ordered by number. */
+static int esp_set_default(char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (!l)
+                return -ENOMEM;
+        d = opendir("/");
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                struct stat st;
+                char *p;
+
+                if (!esp_name_is_default(de->d_name))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISDIR(st.st_mode))
+                        continue;
+                if (asprintf(&p, "/%s", de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = strv_push(&l, p);
+                if (r < 0) {
+                        free(p);
+                        break;
+                }
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        qsort(l, strv_length(l), sizeof(char *), cmp_efi_names);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static void esp_done(struct esp *e)
+{
+        free(e->mount);
+        free(e->device);
+        free(e->partuuid);
+        free(e->uuid);
+        free(e->fstype);
+        strv_free(e->mounts);
+        *e = (struct esp){};
+}
+
+struct esp_model *esp_model_free(struct esp_model *m)
+{
+        if (!m)
+                return NULL;
+        efi_boot_done(&m->boot);
+        free(m->why);
+        esp_done(&m->booted);
+        strv_free(m->esp_set);
+        for (size_t i = 0; i < m->n_alternates; i++)
+                esp_done(&m->alternates[i]);
+        free(m->alternates);
+        free(m);
+        return NULL;
+}
+
+/* Fills UUID and type from the superblock; falls back to the mount table's type. Probing
+ * needs read access to the device: without it the UUID stays unknown (NULL), which the
+ * report shows as such. */
+static int esp_probe(struct esp *e, struct libmnt_fs *fs)
+{
+        struct blockdev_probe p = {};
+        int r;
+
+        if (e->device) {
+                r = blockdev_probe(e->device, &p);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_debug("cannot probe %s: %s", e->device, strerror(-r));
+        }
+        e->uuid = TAKE_PTR(p.uuid);
+        e->fstype = TAKE_PTR(p.fstype);
+        blockdev_probe_done(&p);
+        if (!e->fstype && fs && mnt_fs_get_fstype(fs)) {
+                e->fstype = strdup(mnt_fs_get_fstype(fs));
+                if (!e->fstype)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct libmnt_fs *fs)
+{
+        int r;
+
+        if (!e->device) {
+                r = blockdev_node_of(e->devnum, &e->device);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && fs && mnt_fs_get_srcpath(fs)) {
+                        e->device = strdup(mnt_fs_get_srcpath(fs));
+                        if (!e->device)
+                                return -ENOMEM;
+                }
+        }
+        if (!e->partuuid) {
+                r = blockdev_partuuid_of(e->device, e->devnum, &e->partuuid);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        r = esp_probe(e, fs);
+        if (r < 0)
+                return r;
+        return mounts_of_devnum(t, e->devnum, &e->mounts);
+}
+
+static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
+                                 bool resolve_whole_disk, struct libmnt_table *t)
+{
+        int r;
+
+        r = efi_find_booted_partuuid_full(efivars_dir, resolve_whole_disk ? "/sys" : NULL,
+                                          resolve_whole_disk ? "/dev" : NULL, &m->boot, &m->why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        m->boot_ok = true;
+
+        m->booted.partuuid = strdup(m->boot.partuuid);
+        if (!m->booted.partuuid)
+                return -ENOMEM;
+        r = blockdev_from_partuuid(m->boot.partuuid, &m->booted.device, &m->booted.devnum,
+                                   &m->why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                errmsg_prefix(&m->why, r, "the firmware booted from PARTUUID %s (%s)",
+                              m->boot.partuuid, boot_method_to_string(m->boot.method));
+                return 0;
+        }
+        m->device_ok = true;
+        return esp_fill_from_devnum(&m->booted, t, NULL);
+}
+
+int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve_whole_disk,
+                   struct libmnt_table *t, struct esp_model **ret)
+{
+        _cleanup_esp_model_ struct esp_model *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->boot.boot_entry = -1;
+
+        r = esp_model_find_booted(m, efivars_dir, resolve_whole_disk, t);
+        if (r < 0)
+                return r;
+
+        if (c && c->esp_mounts) {
+                m->esp_set = calloc(1, sizeof(char *));
+                if (!m->esp_set)
+                        return -ENOMEM;
+                STRV_FOREACH(p, c->esp_mounts) {
+                        char *s = path_strip_trailing_slashes(*p);
+
+                        if (!s || strv_push(&m->esp_set, s) < 0) {
+                                free(s);
+                                return -ENOMEM;
+                        }
+                }
+                m->esp_set_from_config = true;
+        } else {
+                r = esp_set_default(&m->esp_set);
+                if (r < 0)
+                        return r;
+        }
+
+        m->alternates = calloc(strv_length(m->esp_set) + 1, sizeof(struct esp));
+        if (!m->alternates)
+                return -ENOMEM;
+
+        STRV_FOREACH(p, m->esp_set) {
+                struct libmnt_fs *fs = mounts_find_target(t, *p);
+                struct esp *a;
+
+                if (fs && m->device_ok && mnt_fs_get_devno(fs) == m->booted.devnum) {
+                        if (!m->booted.mount) {
+                                m->booted.mount = strdup(*p);
+                                if (!m->booted.mount)
+                                        return -ENOMEM;
+                        }
+                        continue; /* never an alternate: SPEC 5 rule 1 */
+                }
+
+                a = &m->alternates[m->n_alternates++];
+                a->mount = strdup(*p);
+                if (!a->mount)
+                        return -ENOMEM;
+                if (!fs)
+                        continue;
+                a->mounted = true;
+                a->devnum = mnt_fs_get_devno(fs);
+                r = esp_fill_from_devnum(a, t, fs);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}

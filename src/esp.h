@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The ESP model the rest of the tool works on (SPEC 3): which ESP the firmware booted from,
+ * the ESP set (config esp_mounts, or every /efi<N> directory of /), and the alternates.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libmount.h>
+
+#include "efivars.h"
+
+struct config;
+
+struct esp {
+        char *mount;    /* ESP mount point of the set (e.g. "/efi1"); for the booted ESP, the
+                           first set member it is mounted on, or NULL */
+        bool mounted;   /* mount is a mount point (for alternates) */
+        char *device;   /* "/dev/sdb1", or NULL when not known (not mounted) */
+        dev_t devnum;
+        char *partuuid; /* lower case, or NULL */
+        char *uuid;     /* filesystem UUID, or NULL */
+        char *fstype;
+        char **mounts;  /* every mount point of the device, bind mounts included */
+};
+
+struct esp_model {
+        /* Booted ESP: identified when boot_ok; resolved to a device when device_ok. */
+        bool boot_ok;
+        bool device_ok;
+        struct efi_boot boot;
+        char *why;              /* why the booted ESP is unknown (!boot_ok or !device_ok) */
+        struct esp booted;
+
+        char **esp_set;         /* the ESP mount points considered, in order */
+        bool esp_set_from_config;
+        struct esp *alternates; /* every set member that is not the booted ESP */
+        size_t n_alternates;
+};
+
+/*
+ * Builds the model. efivars_dir: efi_vars_dir(); resolve_whole_disk: let a boot entry that
+ * names a whole disk be resolved through /sys to that disk's only ESP (only sensible with
+ * the real efivars, never with a test directory); t: the mount table (whose targets are
+ * compared with the ESP set's paths as strings). A booted ESP that cannot be identified is not an error
+ * here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0 or -ENOMEM.
+ */
+int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve_whole_disk,
+                   struct libmnt_table *t, struct esp_model **ret);
+struct esp_model *esp_model_free(struct esp_model *m);
+static inline void esp_model_freep(struct esp_model **m)
+{
+        esp_model_free(*m);
+}
+#define _cleanup_esp_model_ _cleanup_(esp_model_freep)
+
+/* True when name is "efi" followed by one or more digits (and nothing else). */
+bool esp_name_is_default(const char *name);

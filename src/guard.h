@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The rollback guard (SPEC 5 rule 4). When the machine boots from a stale disk (one that
+ * missed updates while it was absent), its ESP must not overwrite the newer alternate.
+ *
+ * File times cannot tell which ESP is newer: rsync copies them, dpkg sets them from the
+ * package, and on FAT the kernel stores ctime in the same field as mtime. So each ESP keeps
+ * a record, GUARD_STATE_FILE at its root (never synced), of a fingerprint of its tree as it
+ * was right after its last sync. An alternate whose tree no longer matches its record has
+ * been changed by something other than us since then (it was booted and updated while the
+ * booted ESP was away): overwriting it could roll it back, so the sync is refused unless
+ * its content already equals the source's, or --force is given.
+ */
+
+#include <stdint.h>
+
+#define GUARD_STATE_FILE ".dual-root-state"
+#define GUARD_STATE_TMP ".dual-root-state.new"
+
+/* A fingerprint of the tree under dirfd: every entry's relative path, type, size and
+ * modification second (directory times excluded: they change on their own), sorted, hashed
+ * (64-bit FNV-1a). Skips lost+found and the state files at the root, and names matching
+ * excludes (rsync-style patterns: a leading '/' anchors at the root). */
+int guard_fingerprint(int dirfd, char *const *excludes, uint64_t *ret, char **why);
+
+/* 0 when syncing src onto dst cannot roll dst back; -EEXIST with *why when it could. Other
+ * -errno (with *why) when the state cannot be read: also a refusal. dst_name/src_name are
+ * for messages. */
+int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
+                char *const *excludes, char **why);
+
+/* After a successful sync: records both trees' fingerprints (atomically: temporary file,
+ * fsync, rename, fsync of the directory). */
+int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
+                 char **why);

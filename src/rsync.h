@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * rsync, the copy engine (SPEC 5): argv built fresh for every run, exec'd directly (never
+ * through a shell) in its own process group, waited for with a time limit.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/time-util.h"
+
+/* Always added to the user's rsync_opts (SPEC 5). */
+#define RSYNC_ALWAYS_OPTS "--no-specials", "--atimes", "--open-noatime", \
+                          "--exclude=/lost+found/", "--delete"
+
+/*
+ * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -v" in test mode, then with
+ * exact duplicates and short-flag bundles whose every flag was already given removed (order
+ * kept), one --exclude= per exclusion, source, destination. A new vector every call: nothing
+ * is shared between runs, so exclusions can never accumulate (SPEC 5 rule 5).
+ */
+int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *excludes, bool test,
+                     const char *source, const char *dest, char ***ret);
+
+/* argv as one line a user could paste into a shell (words quoted where needed). */
+char *rsync_argv_to_string(char *const *argv);
+
+struct rsync_child {
+        pid_t pid;      /* also the process group: kill(-pid, ...) reaches rsync's helpers */
+        int pidfd;      /* readable when the child has exited (poll/epoll) */
+        usec_t started; /* CLOCK_MONOTONIC */
+};
+
+/*
+ * Starts argv[0] with posix_spawn: own process group, signal mask cleared and SIGTERM,
+ * SIGINT, SIGHUP, SIGPIPE, SIGCHLD at their defaults (the daemon blocks them for signalfd),
+ * stdin from /dev/null, stdout and stderr inherited. Returns 0, or -errno with *why (e.g.
+ * "cannot run '/usr/bin/rsync': No such file or directory").
+ */
+int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why);
+
+/* Non-blocking reap. Returns 1 with *ret_code and *ret_status (as waitid's si_code/si_status)
+ * when the child has exited, 0 when it still runs, -errno on error. Closes the pidfd once
+ * reaped. */
+int rsync_reap(struct rsync_child *c, int *ret_code, int *ret_status);
+
+/* Sends sig to rsync's whole process group. */
+void rsync_signal(const struct rsync_child *c, int sig);
+
+/*
+ * Blocks until the child exits or timeout (0 = none) passes; then SIGTERM to the group,
+ * up to grace more, then SIGKILL. Always reaps. Returns 0, or -ETIMEDOUT when it had to be
+ * stopped (code/status then tell how it died), or -errno.
+ */
+int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code,
+               int *ret_status);
+
+/* "exited with status 23 (partial transfer due to error)", "was killed by signal 9 (Killed)";
+ * NULL on ENOMEM. */
+char *rsync_status_to_string(int code, int status);

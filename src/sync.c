@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include "blockdev.h"
+#include "guard.h"
+#include "lock.h"
+#include "sync.h"
+#include "util/errmsg.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+/* How long a stopped rsync gets between SIGTERM and SIGKILL. */
+#define RSYNC_GRACE (10 * USEC_PER_SEC)
+
+const char *sync_state_to_string(enum sync_state s)
+{
+        static const char *const names[] = {
+                [SYNC_PENDING] = "not run",
+                [SYNC_DONE] = "synced",
+                [SYNC_TESTED] = "tested",
+                [SYNC_SKIPPED] = "skipped",
+                [SYNC_REFUSED] = "refused",
+                [SYNC_FAILED] = "failed",
+        };
+        return (unsigned)s < ELEMENTSOF(names) ? names[s] : "?";
+}
+
+static void job_done(struct sync_job *j)
+{
+        free(j->item);
+        free(j->source);
+        free(j->dest);
+        strv_free(j->excludes);
+        free(j->why);
+        if (j->lock_fd >= 0)
+                close(j->lock_fd);
+        if (j->running && j->child.pidfd >= 0)
+                close(j->child.pidfd);
+}
+
+void sync_plan_done(struct sync_plan *p)
+{
+        for (size_t i = 0; i < p->n_jobs; i++)
+                job_done(&p->jobs[i]);
+        free(p->jobs);
+        *p = (struct sync_plan){};
+}
+
+static struct sync_job *plan_add(struct sync_plan *p, const char *item, bool esp,
+                                 const char *source, const char *dest, char *const *excludes,
+                                 unsigned line)
+{
+        struct sync_job *t, *j;
+
+        t = reallocarray(p->jobs, p->n_jobs + 1, sizeof(*t));
+        if (!t)
+                return NULL;
+        p->jobs = t;
+        j = &p->jobs[p->n_jobs];
+        *j = (struct sync_job){ .esp = esp, .line = line, .lock_fd = -1 };
+        j->child.pidfd = -1;
+        j->item = strdup(item);
+        j->source = source ? strdup(source) : NULL;
+        j->dest = dest ? strdup(dest) : NULL;
+        j->excludes = strv_copy(excludes);
+        p->n_jobs++;
+        if (!j->item || (source && !j->source) || (dest && !j->dest) || !j->excludes)
+                return NULL;
+        return j;
+}
+
+/* The device number of the filesystem holding path, or 0 if it cannot be stat'ed. */
+static dev_t devnum_of(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) < 0 ? 0 : st.st_dev;
+}
+
+/* True when path lies on a filesystem mounted on one of the model's ESP mount points. */
+static bool on_an_esp(const struct esp_model *m, struct libmnt_table *t, const char *path)
+{
+        dev_t d = devnum_of(path);
+
+        if (d == 0)
+                return false;
+        STRV_FOREACH(e, m->esp_set) {
+                struct libmnt_fs *fs = mounts_find_target(t, *e);
+
+                if (fs && mnt_fs_get_devno(fs) == d)
+                        return true;
+        }
+        return m->device_ok && d == m->booted.devnum;
+}
+
+static int esp_excludes(const struct config *c, char ***ret)
+{
+        _cleanup_strv_free_ char **x = strv_copy(c->esp_excludes);
+
+        if (!x)
+                return -ENOMEM;
+        /* The guard's record is per ESP by design, like the random seed. */
+        if (strv_extend(&x, "/" GUARD_STATE_FILE) < 0 || strv_extend(&x, "/" GUARD_STATE_TMP) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(x);
+        return 0;
+}
+
+int sync_plan_build(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
+                    struct sync_plan *ret)
+{
+        struct sync_plan p = {};
+        bool booted = m->boot_ok && m->device_ok;
+        int r = 0;
+
+        if (c->dualroot) {
+                _cleanup_strv_free_ char **x = NULL;
+                _cleanup_free_ char *src = NULL;
+                struct sync_job *j;
+
+                r = esp_excludes(c, &x);
+                if (r < 0)
+                        goto fail;
+                if (!booted || !m->booted.mount) {
+                        /* Rule 0: without the booted ESP there is no direction to sync in. */
+                        j = plan_add(&p, "ESP", true, NULL, NULL, x, 0);
+                        if (!j)
+                                goto nomem;
+                        j->state = SYNC_REFUSED;
+                        if (!booted)
+                                r = errmsg(&j->why, 0,
+                                           "not syncing any ESP: the booted ESP is unknown (%s)",
+                                           strna(m->why));
+                        else
+                                r = errmsg(&j->why, 0,
+                                           "not syncing any ESP: the booted ESP %s is not mounted "
+                                           "on an ESP mount point",
+                                           m->booted.device);
+                        if (!j->why)
+                                goto nomem;
+                } else {
+                        if (asprintf(&src, "%s/", m->booted.mount) < 0)
+                                goto nomem;
+                        for (size_t i = 0; i < m->n_alternates; i++) {
+                                _cleanup_free_ char *dst = NULL;
+
+                                if (asprintf(&dst, "%s/", m->alternates[i].mount) < 0)
+                                        goto nomem;
+                                if (!plan_add(&p, "ESP", true, src, dst, x, 0))
+                                        goto nomem;
+                        }
+                }
+        }
+
+        for (size_t i = 0; i < c->n_items; i++) {
+                const struct sync_item *it = &c->items[i];
+                char name[32];
+
+                snprintf(name, sizeof(name), "sync[%zu]", i);
+                STRV_FOREACH(d, it->dests) {
+                        struct sync_job *j = plan_add(&p, name, false, it->source, *d,
+                                                      it->excludes, it->line);
+
+                        if (!j)
+                                goto nomem;
+                        if (!booted && (on_an_esp(m, t, it->source) || on_an_esp(m, t, *d))) {
+                                j->state = SYNC_REFUSED;
+                                errmsg(&j->why, 0,
+                                       "not syncing '%s' to '%s': it involves an ESP and the "
+                                       "booted ESP is unknown (%s)",
+                                       it->source, *d, strna(m->why));
+                                if (!j->why)
+                                        goto nomem;
+                        }
+                }
+        }
+        *ret = p;
+        return 0;
+
+nomem:
+        r = -ENOMEM;
+fail:
+        sync_plan_done(&p);
+        return r;
+}
+
+/* If path, or a directory between it and the filesystem it is on, is a mount point in
+ * fstab with nothing mounted on it, returns that mount point (allocated), else NULL. */
+static char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_table *fstab,
+                                    const char *path)
+{
+        _cleanup_free_ char *p = path_strip_trailing_slashes(path);
+
+        if (!fstab || !p)
+                return NULL;
+        for (;;) {
+                char *slash;
+
+                if (mounts_find_target(mounts, p))
+                        return NULL; /* reached what is really mounted: fine */
+                if (mounts_find_target(fstab, p)) {
+                        struct libmnt_fs *fs = mounts_find_target(fstab, p);
+                        const char *type = mnt_fs_get_fstype(fs);
+
+                        if (!type || (!streq(type, "swap") && !streq(type, "none")))
+                                return TAKE_PTR(p);
+                }
+                if (streq(p, "/"))
+                        return NULL;
+                slash = strrchr(p, '/');
+                if (slash == p)
+                        p[1] = 0;
+                else
+                        *slash = 0;
+        }
+}
+
+/* True when dir has nothing but lost+found and our state files. */
+static int dir_is_empty(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int empty = 1;
+
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                const char *n = de->d_name;
+
+                if (streq(n, ".") || streq(n, "..") || streq(n, "lost+found") ||
+                    streq(n, GUARD_STATE_FILE) || streq(n, GUARD_STATE_TMP))
+                        continue;
+                empty = 0;
+                break;
+        }
+        closedir(d);
+        return empty;
+}
+
+static const struct esp *alternate_for(const struct esp_model *m, const char *dest)
+{
+        _cleanup_free_ char *d = path_strip_trailing_slashes(dest);
+
+        for (size_t i = 0; d && i < m->n_alternates; i++)
+                if (streq(m->alternates[i].mount, d))
+                        return &m->alternates[i];
+        return NULL;
+}
+
+int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, char **why)
+{
+        const struct esp_model *m = ctx->model;
+        _cleanup_free_ char *missing = NULL;
+        struct stat sst, dst;
+        int r;
+
+        if (j->state == SYNC_REFUSED)
+                return errmsg(why, SYNC_REFUSED, "%s", strna(j->why));
+
+        /* Rule 3: the source must be the filesystem it is expected to be, and not empty. */
+        if (j->esp) {
+                struct libmnt_fs *fs = mounts_find_target(ctx->mounts, m->booted.mount);
+
+                if (!fs || mnt_fs_get_devno(fs) != m->booted.devnum)
+                        return errmsg(why, SYNC_REFUSED,
+                                      "source '%s' no longer holds the booted ESP %s",
+                                      m->booted.mount, m->booted.device);
+        }
+        missing = unmounted_fstab_target(ctx->mounts, ctx->fstab, j->source);
+        if (missing)
+                return errmsg(why, SYNC_REFUSED,
+                              "source '%s' is not mounted (/etc/fstab mounts '%s' there); with "
+                              "--delete the empty directory would wipe '%s'",
+                              j->source, missing, j->dest);
+        if (stat(j->source, &sst) < 0)
+                return errmsg(why, SYNC_REFUSED, "source '%s': %m", j->source);
+        if (S_ISDIR(sst.st_mode)) {
+                r = dir_is_empty(j->source);
+                if (r < 0)
+                        return errmsg(why, SYNC_REFUSED, "cannot read source '%s': %s", j->source,
+                                      strerror(-r));
+                if (r > 0)
+                        return errmsg(why, SYNC_REFUSED,
+                                      "source '%s' is empty; with --delete it would wipe '%s'",
+                                      j->source, j->dest);
+        }
+
+        /* Rule 2: a destination that should be a mounted filesystem but is not. */
+        if (j->esp) {
+                const struct esp *a = alternate_for(m, j->dest);
+                struct libmnt_fs *fs = a ? mounts_find_target(ctx->mounts, a->mount) : NULL;
+                struct libmnt_fs *root = mounts_find_target(ctx->mounts, "/");
+
+                if (!fs)
+                        return errmsg(why, SYNC_SKIPPED,
+                                      "'%s' is not a mount point (alternate ESP missing?)",
+                                      a ? a->mount : j->dest);
+                if (root && mnt_fs_get_devno(fs) == mnt_fs_get_devno(root))
+                        return errmsg(why, SYNC_REFUSED,
+                                      "'%s' is on the root filesystem, not an ESP of its own",
+                                      j->dest);
+        }
+        free(missing);
+        missing = unmounted_fstab_target(ctx->mounts, ctx->fstab, j->dest);
+        if (missing)
+                return errmsg(why, SYNC_SKIPPED,
+                              "'%s' is not mounted (/etc/fstab mounts it; disk missing?)", missing);
+        if (stat(j->dest, &dst) < 0) {
+                if (errno == ENOENT)
+                        return errmsg(why, SYNC_SKIPPED, "destination '%s' does not exist",
+                                      j->dest);
+                return errmsg(why, SYNC_REFUSED, "destination '%s': %m", j->dest);
+        }
+        if (!S_ISDIR(dst.st_mode))
+                return errmsg(why, SYNC_REFUSED, "destination '%s' is not a directory", j->dest);
+
+        /* Rule 1: never into the booted ESP, never within one filesystem. */
+        if (m->device_ok && dst.st_dev == m->booted.devnum)
+                return errmsg(why, SYNC_REFUSED, "destination '%s' is the booted ESP %s",
+                              j->dest, m->booted.device);
+        if (dst.st_dev == sst.st_dev)
+                return errmsg(why, SYNC_REFUSED,
+                              "destination '%s' is on the same filesystem as source '%s' "
+                              "(device %u:%u)",
+                              j->dest, j->source, major(dst.st_dev), minor(dst.st_dev));
+        return 0;
+}
+
+/* Runs rsync for j to completion. Returns 0, or a positive SYNC_* state with *why. */
+static int job_rsync(const struct sync_context *ctx, struct sync_job *j, sync_start_cb cb,
+                     void *userdata, char **why)
+{
+        const struct config *c = ctx->config;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *st = NULL;
+        int r, code = 0, status = 0;
+
+        r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test, j->source,
+                             j->dest, &argv);
+        if (r < 0)
+                return errmsg(why, SYNC_FAILED, "cannot build rsync's command line: %s",
+                              strerror(-r));
+        if (cb)
+                cb(j, argv, userdata);
+        r = rsync_spawn(argv, &j->child, why);
+        if (r < 0)
+                return SYNC_FAILED;
+        j->running = true;
+        r = rsync_wait(&j->child, c->rsync_timeout, RSYNC_GRACE, &code, &status);
+        j->running = false;
+        if (r == -ETIMEDOUT)
+                return errmsg(why, SYNC_FAILED,
+                              "rsync ran longer than rsync_timeout (%gs) and was stopped",
+                              (double)c->rsync_timeout / USEC_PER_SEC);
+        if (r < 0)
+                return errmsg(why, SYNC_FAILED, "cannot wait for rsync: %s", strerror(-r));
+        if (code == CLD_EXITED && status == 0)
+                return 0;
+        st = rsync_status_to_string(code, status);
+        return errmsg(why, SYNC_FAILED, "rsync %s", strna(st));
+}
+
+static int job_finish(struct sync_job *j, enum sync_state s, char *why, usec_t t0)
+{
+        j->state = s;
+        free(j->why);
+        j->why = why;
+        j->duration = now_usec(CLOCK_MONOTONIC) - t0;
+        if (j->lock_fd >= 0) {
+                close(j->lock_fd);
+                j->lock_fd = -1;
+        }
+        return 0;
+}
+
+static int job_run(const struct sync_context *ctx, struct sync_job *j, sync_start_cb cb,
+                    void *userdata)
+{
+        const struct config *c = ctx->config;
+        const struct esp_model *m = ctx->model;
+        _cleanup_close_ int src_fd = -1;
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
+        char *why = NULL;
+        int r;
+
+        r = sync_job_check(ctx, j, &why);
+        if (r > 0)
+                return job_finish(j, (enum sync_state)r, why, t0);
+
+        if (ctx->test) {
+                r = job_rsync(ctx, j, cb, userdata, &why);
+                return job_finish(j, r > 0 ? (enum sync_state)r : SYNC_TESTED, why, t0);
+        }
+
+        /* Rule 7: one sync per destination at a time, across processes. */
+        j->lock_fd = lock_dir_wait(j->dest, c->lock_timeout);
+        if (j->lock_fd == -ETIMEDOUT) {
+                j->lock_fd = -1;
+                errmsg(&why, 0,
+                       "another sync into '%s' held its lock for more than lock_timeout (%gs)",
+                       j->dest, (double)c->lock_timeout / USEC_PER_SEC);
+                return job_finish(j, SYNC_FAILED, why, t0);
+        }
+        if (j->lock_fd < 0) {
+                r = j->lock_fd;
+                j->lock_fd = -1;
+                errmsg(&why, 0, "cannot lock '%s': %s", j->dest, strerror(-r));
+                return job_finish(j, SYNC_FAILED, why, t0);
+        }
+
+        /* Rule 4, under the lock so nobody syncs into the destination meanwhile. */
+        if (j->esp) {
+                src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (src_fd < 0) {
+                        errmsg(&why, 0, "cannot open source '%s': %m", j->source);
+                        return job_finish(j, SYNC_FAILED, why, t0);
+                }
+                if (!ctx->force) {
+                        r = guard_check(src_fd, j->source, j->lock_fd, j->dest, j->excludes, &why);
+                        if (r < 0)
+                                return job_finish(j, SYNC_REFUSED, why, t0);
+                }
+        }
+
+        r = job_rsync(ctx, j, cb, userdata, &why);
+        if (r > 0)
+                return job_finish(j, (enum sync_state)r, why, t0);
+
+        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
+        if (syncfs(j->lock_fd) < 0) {
+                errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+                return job_finish(j, SYNC_FAILED, why, t0);
+        }
+        if (j->esp) {
+                r = guard_record(src_fd, j->lock_fd, j->excludes, m->booted.partuuid, &why);
+                if (r < 0) {
+                        errmsg_prefix(&why, 0, "synced, but cannot record the rollback-guard state");
+                        return job_finish(j, SYNC_FAILED, why, t0);
+                }
+        }
+        return job_finish(j, SYNC_DONE, NULL, t0);
+}
+
+size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,
+                     void *userdata)
+{
+        size_t failed = 0;
+
+        for (size_t i = 0; i < p->n_jobs; i++) {
+                struct sync_job *j = &p->jobs[i];
+
+                (void)job_run(ctx, j, cb, userdata);
+                if (j->state == SYNC_REFUSED || j->state == SYNC_FAILED)
+                        failed++;
+        }
+        return failed;
+}

@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: MIT
+# Sourced by every integration test and by scripts/demo. It builds a simulated machine:
+#
+#   - a private mount namespace (the test re-executes itself under `unshare -m`), so no
+#     mount is ever visible to the host;
+#   - a tmpfs work area $W holding GPT disk images made with sgdisk, one loop device per
+#     partition (losetup --offset --sizelimit: this kernel makes no partition devices);
+#   - a fake root $R (tmpfs) with the host's /usr bound read-only, /proc, /sys, /dev, a
+#     tmpfs over /dev/disk holding udev-style by-partuuid links, /efi0 /efi1 /boot, its own
+#     /etc, and an efivarfs-format directory /efivars (DUAL_ROOT_EFIVARS);
+#   - the tool runs chrooted in $R, so it sees /efi0, /boot and /etc/dual-root exactly as on
+#     a real machine and can never touch the host's.
+#
+# Clean-up (trap on EXIT/INT/TERM/HUP) unmounts everything and detaches the loop devices
+# this script attached, even on failure. Nothing is ever removed with rm -r: $W is a tmpfs
+# that is unmounted.
+#
+# Environment: TOOL (dual-root-tool binary), MKEFIVAR (tests/tools/mkefivar binary).
+
+set -eu
+
+if [ "${DR_IN_NAMESPACE:-}" != 1 ]; then
+        if [ "$(id -u)" != 0 ]; then
+                echo "SKIP: integration tests need root (loop devices, mounts)"
+                exit 77
+        fi
+        export DR_IN_NAMESPACE=1
+        exec unshare --mount --propagation private -- "$0" "$@"
+fi
+
+: "${TOOL:?TOOL must name the dual-root-tool binary}"
+: "${MKEFIVAR:?MKEFIVAR must name the mkefivar test tool}"
+TOOL=$(realpath "$TOOL")
+MKEFIVAR=$(realpath "$MKEFIVAR")
+
+W=$(mktemp -d /tmp/dual-root-test.XXXXXX)
+mount -t tmpfs -o mode=0700,size=2g dual-root-work "$W"
+R="$W/root"
+CASE_FAILED=0
+CASES_RUN=0
+
+cleanup() {
+        set +e
+        trap - EXIT INT TERM HUP
+        cd /
+        # Stop anything we started inside the fake root (daemons in later tests).
+        for pid in ${BG_PIDS:-}; do
+                kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        done
+        if mountpoint -q "$R" 2>/dev/null; then
+                umount -R "$R" 2>/dev/null || umount -R -l "$R"
+        fi
+        # Recorded in a file: attach_part runs in $(...) subshells.
+        if [ -f "$W/loops" ]; then
+                while read -r l; do
+                        losetup -d "$l" 2>/dev/null
+                done <"$W/loops"
+        fi
+        umount -l "$W" 2>/dev/null
+        rmdir "$W" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# --- the fake root --------------------------------------------------------------------------
+
+make_root() {
+        mkdir "$R"
+        mount -t tmpfs -o mode=0755 dual-root-fake-root "$R"
+        mkdir -p "$R/usr" "$R/proc" "$R/sys" "$R/dev" "$R/etc/dual-root" "$R/tmp" "$R/run" \
+                "$R/boot" "$R/efivars" "$R/mnt"
+        chmod 1777 "$R/tmp"
+        mount --bind /usr "$R/usr"
+        mount -o remount,bind,ro "$R/usr"
+        for d in bin sbin lib lib32 lib64 libx32; do
+                if [ -L "/$d" ]; then
+                        ln -s "$(readlink "/$d")" "$R/$d"
+                elif [ -d "/$d" ]; then
+                        mkdir "$R/$d"
+                        mount --bind "/$d" "$R/$d"
+                        mount -o remount,bind,ro "$R/$d"
+                fi
+        done
+        mount --bind /proc "$R/proc"
+        mount --rbind /sys "$R/sys"
+        mount --rbind /dev "$R/dev"
+        mkdir -p "$R/dev/disk"
+        mount -t tmpfs -o mode=0755 dual-root-dev-disk "$R/dev/disk"
+        mkdir "$R/dev/disk/by-partuuid"
+        for f in ld.so.cache passwd group nsswitch.conf localtime; do
+                [ -e "/etc/$f" ] && cp -L "/etc/$f" "$R/etc/$f"
+        done
+        # The binaries under test live in the build tree: make it visible at the same path.
+        for b in "$TOOL" "$MKEFIVAR"; do
+                d=$(dirname "$b")
+                if [ ! -d "$R$d" ] || ! mountpoint -q "$R$d"; then
+                        mkdir -p "$R$d"
+                        mount --bind "$d" "$R$d"
+                        mount -o remount,bind,ro "$R$d"
+                fi
+        done
+}
+
+# --- disks ----------------------------------------------------------------------------------
+
+# make_disk NAME SIZE_MIB PART_MIB PARTUUID...: a GPT image with one ESP-typed partition per
+# PARTUUID, each PART_MIB long, laid out from sector 2048. Prints nothing.
+make_disk() {
+        name=$1 size=$2 part=$3
+        shift 3
+        img="$W/dual-root-test-$name.img"
+        truncate -s "${size}M" "$img"
+        sgdisk -Z "$img" >/dev/null 2>&1 || true
+        i=1
+        start=2048
+        for pu in "$@"; do
+                end=$((start + part * 2048 - 1))
+                sgdisk -n "$i:$start:$end" -t "$i:ef00" -u "$i:$pu" -c "$i:ESP$i" "$img" >/dev/null
+                i=$((i + 1))
+                start=$((end + 1))
+        done
+}
+
+# attach_part NAME N PART_MIB: attaches partition N of disk NAME as a loop device, records it
+# for clean-up, prints the device.
+attach_part() {
+        img="$W/dual-root-test-$1.img"
+        off=$(( (2048 + ($2 - 1) * $3 * 2048) * 512 ))
+        dev=$(losetup --find --show --offset "$off" --sizelimit "$(($3 * 1024 * 1024))" "$img")
+        echo "$dev" >>"$W/loops"
+        echo "$dev"
+}
+
+# link_partuuid PARTUUID DEV: the udev link /dev/disk/by-partuuid/PARTUUID -> DEV.
+link_partuuid() {
+        ln -sf "../../$(basename "$2")" "$R/dev/disk/by-partuuid/$1"
+}
+
+# mkfs_esp DEV UUID LABEL: an ext4 stand-in for a FAT ESP (this kernel cannot mount vfat).
+mkfs_esp() {
+        mkfs.ext4 -q -F -U "$2" -L "$3" "$1" >/dev/null
+}
+
+# A two-disk machine: disk0 partition 1 = ESP 0, disk1 partition 1 = ESP 1, both ext4,
+# linked by PARTUUID, mounted on /efi0 and /efi1. Sets DEV0 DEV1.
+PU0=6a1e0c5b-0000-4a4a-8000-00000000e0e0
+PU1=6a1e0c5b-1111-4a4a-8000-00000000e1e1
+FS0=0e5f0000-aaaa-4bbb-8ccc-000000000000
+FS1=0e5f1111-aaaa-4bbb-8ccc-111111111111
+make_two_disk_machine() {
+        make_root
+        make_disk disk0 40 32 "$PU0"
+        make_disk disk1 40 32 "$PU1"
+        DEV0=$(attach_part disk0 1 32)
+        DEV1=$(attach_part disk1 1 32)
+        mkfs_esp "$DEV0" "$FS0" ESP0
+        mkfs_esp "$DEV1" "$FS1" ESP1
+        link_partuuid "$PU0" "$DEV0"
+        link_partuuid "$PU1" "$DEV1"
+        mkdir -p "$R/efi0" "$R/efi1"
+        mount "$DEV0" "$R/efi0"
+        mount "$DEV1" "$R/efi1"
+}
+
+# --- EFI variables --------------------------------------------------------------------------
+
+efivars_clear() {
+        find "$R/efivars" -mindepth 1 -maxdepth 1 -type f -delete
+}
+
+# efivar ARGS...: mkefivar on the fake root's efivars directory.
+efivar() {
+        "$MKEFIVAR" "$R/efivars" "$@"
+}
+
+# booted_by_loader PARTUUID: systemd-boot style.
+booted_by_loader() {
+        efivars_clear
+        efivar loader "$1" --upper
+}
+
+# --- running the tool -----------------------------------------------------------------------
+
+# run_tool ARGS...: the tool chrooted into $R; output in $OUT/$ERR, status in $STATUS.
+OUT="$W/stdout"
+ERR="$W/stderr"
+run_tool() {
+        set +e
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" "$@" >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+}
+
+# --- assertions: each failure says what differed -----------------------------------------
+
+CURRENT_CASE=""
+fail() {
+        printf 'not ok - %s: %s\n' "$CURRENT_CASE" "$*"
+        printf '  --- stdout ---\n'
+        sed 's/^/  | /' "$OUT" 2>/dev/null || true
+        printf '  --- stderr ---\n'
+        sed 's/^/  | /' "$ERR" 2>/dev/null || true
+        CASE_FAILED=1
+        return 1
+}
+
+expect_status() {
+        [ "$STATUS" = "$1" ] || fail "exit status $STATUS, expected $1"
+}
+
+expect_stdout_has() {
+        grep -qF -- "$1" "$OUT" || fail "stdout lacks: $1"
+}
+
+expect_stderr_has() {
+        grep -qF -- "$1" "$ERR" || fail "stderr lacks: $1"
+}
+
+expect_stdout_lacks() {
+        ! grep -qF -- "$1" "$OUT" || fail "stdout unexpectedly has: $1"
+}
+
+expect_stderr_empty() {
+        [ ! -s "$ERR" ] || fail "stderr is not empty"
+}
+
+# expect_json FILTER EXPECTED: jq -r FILTER on stdout equals EXPECTED.
+expect_json() {
+        got=$(jq -r "$1" "$OUT" 2>&1) || fail "stdout is not valid JSON for $1: $got"
+        [ "$got" = "$2" ] || fail "JSON $1 is '$got', expected '$2'"
+}
+
+# run_case NAME FUNCTION: runs one case in a subshell so a failure stops only that case.
+# The subshell runs outside any `if`/`||` so that `set -e` really applies inside it.
+run_case() {
+        CURRENT_CASE=$1
+        CASES_RUN=$((CASES_RUN + 1))
+        set +e
+        ( set -e; CURRENT_CASE=$1; "$2" )
+        st=$?
+        set -e
+        if [ "$st" = 0 ]; then
+                printf 'ok - %s\n' "$1"
+        else
+                CASE_FAILED=1
+                printf 'not ok - %s (exit %s)\n' "$1" "$st"
+        fi
+}
+
+# finish: the test's exit status.
+finish() {
+        if [ "$CASE_FAILED" != 0 ]; then
+                echo "FAILED ($CASES_RUN cases run)"
+                exit 1
+        fi
+        echo "PASS ($CASES_RUN cases)"
+        exit 0
+}
+
+# reset_machine: back to the state make_two_disk_machine left: both ESPs mounted on /efi0 and
+# /efi1 only, /boot an empty unmounted directory, no EFI variables, no config file.
+reset_machine() {
+        efivars_clear
+        while mountpoint -q "$R/boot"; do umount "$R/boot"; done
+        find "$R/boot" -mindepth 1 -delete
+        for n in 0 1; do
+                d="$R/efi$n"
+                mkdir -p "$d"
+                eval "dev=\$DEV$n"
+                if ! mountpoint -q "$d"; then
+                        mount "$dev" "$d"
+                fi
+        done
+        rm -f "$R/etc/dual-root/sync-daemon.conf"
+}
