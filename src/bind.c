@@ -132,7 +132,8 @@ int bind_execute(const struct bind_plan *p, dev_t devnum, const char *mountinfo,
         struct libmnt_fs *fs;
         int r;
 
-        if (mount(p->source, p->target, NULL, MS_BIND, NULL) < 0)
+        /* The type is ignored for MS_BIND; "none" as mount(8) passes, not NULL. */
+        if (mount(p->source, p->target, "none", MS_BIND, NULL) < 0)
                 return errmsg(why, negative_errno(), "cannot bind-mount '%s' onto '%s': %m",
                               p->source, p->target);
 

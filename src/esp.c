@@ -218,7 +218,10 @@ int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve
                 struct libmnt_fs *fs = mounts_find_target(t, *p);
                 struct esp *a;
 
-                if (fs && m->device_ok && mnt_fs_get_devno(fs) == m->booted.devnum) {
+                /* Only a mount of the whole filesystem (root "/") is the booted ESP's
+                 * mount; a bind of one of its directories is not. */
+                if (fs && m->device_ok && mnt_fs_get_devno(fs) == m->booted.devnum &&
+                    streq_ptr(mnt_fs_get_root(fs), "/")) {
                         if (!m->booted.mount) {
                                 m->booted.mount = strdup(*p);
                                 if (!m->booted.mount)

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "guard.h"
 #include "util/errmsg.h"
+#include "util/exclude.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
@@ -25,48 +25,6 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
                 h *= FNV_PRIME;
         }
         return h;
-}
-
-/* rsync-style pattern match on a path relative to the tree's root (no leading '/'):
- * "/a/b" anchors at the root, "a/b" matches a trailing part of the path, "name" matches
- * the last component. A trailing '/' restricts the pattern to directories. */
-static bool excluded(char *const *excludes, const char *rel, bool is_dir)
-{
-        const char *base = strrchr(rel, '/');
-
-        base = base ? base + 1 : rel;
-        STRV_FOREACH(x, excludes) {
-                _cleanup_free_ char *pat = strdup(*x);
-                size_t n;
-
-                if (!pat)
-                        return false;
-                n = strlen(pat);
-                if (n > 1 && pat[n - 1] == '/') {
-                        if (!is_dir)
-                                continue;
-                        pat[n - 1] = 0;
-                }
-                if (pat[0] == '/') {
-                        if (fnmatch(pat + 1, rel, FNM_PATHNAME) == 0)
-                                return true;
-                } else if (strchr(pat, '/')) {
-                        /* match any trailing part that starts at a component boundary */
-                        const char *p = rel;
-
-                        for (;;) {
-                                if (fnmatch(pat, p, FNM_PATHNAME) == 0)
-                                        return true;
-                                p = strchr(p, '/');
-                                if (!p)
-                                        break;
-                                p++;
-                        }
-                } else if (fnmatch(pat, base, 0) == 0) {
-                        return true;
-                }
-        }
-        return false;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -134,7 +92,7 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
                         r = errmsg(why, negative_errno(), "cannot stat '%s': %m", path);
                         break;
                 }
-                if (excluded(excludes, path, S_ISDIR(st.st_mode)))
+                if (exclude_match(excludes, path, S_ISDIR(st.st_mode)))
                         continue;
 
                 *h = fnv(*h, path, strlen(path) + 1);
@@ -297,28 +255,45 @@ int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_na
                 return 0; /* changed, but to exactly what we would copy */
         }
         r = errmsg(why, -EEXIST,
-                   "'%s' changed since its last sync (%s, with %s): it may hold updates the "
-                   "booted ESP '%s' lacks (was this machine booted from a stale disk?); not "
-                   "overwriting it. Compare them, then sync with --force if '%s' is right",
+                   "'%s' changed since the last sync recorded on it (%s, from %s): it may hold "
+                   "updates the booted ESP '%s' lacks (was this machine booted from a stale "
+                   "disk?); not overwriting it. Compare them, then sync with --force if '%s' is "
+                   "right",
                    dst_name, strna(s.synced), strna(s.source), src_name, src_name);
         state_done(&s);
         return r;
 }
 
-int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
-                 char **why)
+/* Records fp unless the state already holds it: a sync that changed nothing writes nothing
+ * (no needless writes and flushes on flash, and none on the booted ESP). */
+static int state_update(int dir_fd, const char *source, char *const *excludes, char **why)
 {
+        struct state s = {};
         uint64_t fp;
         int r;
 
-        r = guard_fingerprint(dst_fd, excludes, &fp, why);
-        if (r >= 0)
-                r = state_write(dst_fd, fp, src_partuuid, why);
+        r = guard_fingerprint(dir_fd, excludes, &fp, why);
+        if (r < 0)
+                return r;
+        if (state_read(dir_fd, &s, NULL) >= 0) {
+                bool same = s.fingerprint == fp;
+
+                state_done(&s);
+                if (same)
+                        return 0;
+        }
+        return state_write(dir_fd, fp, source, why);
+}
+
+int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
+                 char **why)
+{
+        int r;
+
+        r = state_update(dst_fd, src_partuuid, excludes, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "destination");
-        r = guard_fingerprint(src_fd, excludes, &fp, why);
-        if (r >= 0)
-                r = state_write(src_fd, fp, src_partuuid, why);
+        r = state_update(src_fd, src_partuuid, excludes, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "source");
         return 0;

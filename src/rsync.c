@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 
 #include "rsync.h"
@@ -162,7 +160,7 @@ int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why)
         _cleanup_(file_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
         sigset_t empty, defaults;
         pid_t pid;
-        int r, pidfd;
+        int r;
 
         r = posix_spawnattr_init(&attr_storage);
         if (r != 0)
@@ -198,35 +196,32 @@ int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why)
         if (r != 0)
                 return errmsg(why, -r, "cannot run '%s': %s", argv[0], strerror(r));
 
-        /* The child cannot be reaped by anyone but us, so its pid is still valid here. */
-        pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0) {
-                r = negative_errno();
-                kill(-pid, SIGKILL);
-                (void)waitpid(pid, NULL, 0);
-                return errmsg(why, r, "cannot watch '%s' (pid %d): %s", argv[0], (int)pid,
-                              strerror(-r));
-        }
         *ret = (struct rsync_child){
                 .pid = pid,
-                .pidfd = pidfd,
                 .started = now_usec(CLOCK_MONOTONIC),
         };
         return 0;
+}
+
+void rsync_wait_signals(sigset_t *ret)
+{
+        sigemptyset(ret);
+        sigaddset(ret, SIGCHLD);
+        sigaddset(ret, SIGINT);
+        sigaddset(ret, SIGTERM);
+        sigaddset(ret, SIGHUP);
 }
 
 int rsync_reap(struct rsync_child *c, int *ret_code, int *ret_status)
 {
         siginfo_t si = {};
 
-        if (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) < 0)
+        if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG) < 0)
                 return negative_errno();
         if (si.si_pid == 0)
                 return 0;
         *ret_code = si.si_code;
         *ret_status = si.si_status;
-        close(c->pidfd);
-        c->pidfd = -1;
         return 1;
 }
 
@@ -235,62 +230,73 @@ void rsync_signal(const struct rsync_child *c, int sig)
         (void)kill(-c->pid, sig);
 }
 
-/* Waits until the pidfd is readable or timeout passes (0 = forever). 1 exited, 0 timed out. */
-static int wait_exit(int pidfd, usec_t timeout)
+/* Waits until the child is reaped (1), deadline passes (0), or a stop signal arrives (-EINTR,
+ * *ret_signal set). Signals of rsync_wait_signals() must be blocked. */
+static int wait_until(struct rsync_child *c, usec_t deadline, int *code, int *status,
+                      int *ret_signal)
 {
-        usec_t deadline = timeout ? usec_add(now_usec(CLOCK_MONOTONIC), timeout) : USEC_INFINITY;
+        sigset_t set;
 
+        rsync_wait_signals(&set);
         for (;;) {
-                struct pollfd p = { .fd = pidfd, .events = POLLIN };
                 usec_t now = now_usec(CLOCK_MONOTONIC);
-                int ms = -1, r;
+                struct timespec ts, *tsp = NULL;
+                int r, sig;
 
+                r = rsync_reap(c, code, status);
+                if (r != 0)
+                        return r;
                 if (deadline != USEC_INFINITY) {
-                        if (now >= deadline)
+                        usec_t left = usec_sub(deadline, now);
+
+                        if (left == 0)
                                 return 0;
-                        ms = (int)((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
-                        if (ms < 0) /* more than INT_MAX ms: wait in slices */
-                                ms = 1 << 30;
+                        ts.tv_sec = (time_t)(left / USEC_PER_SEC);
+                        ts.tv_nsec = (long)(left % USEC_PER_SEC) * 1000;
+                        tsp = &ts;
                 }
-                r = poll(&p, 1, ms);
-                if (r < 0 && errno != EINTR)
+                sig = sigtimedwait(&set, NULL, tsp);
+                if (sig < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                continue;
                         return negative_errno();
-                if (r > 0)
-                        return 1;
+                }
+                if (sig != SIGCHLD && ret_signal && *ret_signal == 0) {
+                        *ret_signal = sig;
+                        return -EINTR;
+                }
         }
 }
 
 int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code,
-               int *ret_status)
+               int *ret_status, int *ret_signal)
 {
-        bool stopped = false;
-        int r;
+        usec_t deadline = timeout ? usec_add(now_usec(CLOCK_MONOTONIC), timeout) : USEC_INFINITY;
+        int sig = 0, r;
 
-        r = wait_exit(c->pidfd, timeout);
-        if (r < 0)
+        r = wait_until(c, deadline, ret_code, ret_status, &sig);
+        if (r > 0)
+                return 0;
+        if (r < 0 && r != -EINTR)
                 return r;
+
+        /* Over time, or told to stop: the whole group, politely first. */
+        rsync_signal(c, SIGTERM);
+        r = wait_until(c, usec_add(now_usec(CLOCK_MONOTONIC), grace), ret_code, ret_status, NULL);
         if (r == 0) {
-                stopped = true;
-                rsync_signal(c, SIGTERM);
-                r = wait_exit(c->pidfd, grace);
-                if (r < 0)
-                        return r;
-                if (r == 0) {
-                        rsync_signal(c, SIGKILL);
-                        r = wait_exit(c->pidfd, 0);
-                        if (r < 0)
-                                return r;
-                }
+                rsync_signal(c, SIGKILL);
+                r = wait_until(c, USEC_INFINITY, ret_code, ret_status, NULL);
         }
-        r = rsync_reap(c, ret_code, ret_status);
         if (r < 0)
                 return r;
-        if (r == 0) /* readable pidfd but not reapable: cannot happen, do not spin */
-                return -ECHILD;
         /* Helpers rsync forked may outlive a killed parent: end the group too. */
-        if (stopped)
-                rsync_signal(c, SIGKILL);
-        return stopped ? -ETIMEDOUT : 0;
+        rsync_signal(c, SIGKILL);
+        if (sig != 0) {
+                if (ret_signal)
+                        *ret_signal = sig;
+                return -EINTR;
+        }
+        return -ETIMEDOUT;
 }
 
 /* rsync(1), EXIT VALUES. */

@@ -6,6 +6,7 @@
  * through a shell) in its own process group, waited for with a time limit.
  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -29,9 +30,12 @@ char *rsync_argv_to_string(char *const *argv);
 
 struct rsync_child {
         pid_t pid;      /* also the process group: kill(-pid, ...) reaches rsync's helpers */
-        int pidfd;      /* readable when the child has exited (poll/epoll) */
         usec_t started; /* CLOCK_MONOTONIC */
 };
+
+/* The signals rsync_wait() waits for: the caller blocks them (sigprocmask) before
+ * rsync_spawn(), so none is lost between the spawn and the wait. */
+void rsync_wait_signals(sigset_t *ret);
 
 /*
  * Starts argv[0] with posix_spawn: own process group, signal mask cleared and SIGTERM,
@@ -42,8 +46,8 @@ struct rsync_child {
 int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why);
 
 /* Non-blocking reap. Returns 1 with *ret_code and *ret_status (as waitid's si_code/si_status)
- * when the child has exited, 0 when it still runs, -errno on error. Closes the pidfd once
- * reaped. */
+ * when the child has exited, 0 when it still runs, -errno on error. We are the only one who
+ * reaps it, so its pid cannot be reused before this returns 1. */
 int rsync_reap(struct rsync_child *c, int *ret_code, int *ret_status);
 
 /* Sends sig to rsync's whole process group. */
@@ -51,11 +55,13 @@ void rsync_signal(const struct rsync_child *c, int sig);
 
 /*
  * Blocks until the child exits or timeout (0 = none) passes; then SIGTERM to the group,
- * up to grace more, then SIGKILL. Always reaps. Returns 0, or -ETIMEDOUT when it had to be
- * stopped (code/status then tell how it died), or -errno.
+ * up to grace more, then SIGKILL. Always reaps. SIGINT, SIGTERM or SIGHUP arriving
+ * meanwhile (blocked by the caller, see rsync_wait_signals) stop rsync the same way and
+ * return -EINTR with *ret_signal. Returns 0, or -ETIMEDOUT when it had to be stopped
+ * (code/status then tell how it died), or -errno.
  */
 int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code,
-               int *ret_status);
+               int *ret_status, int *ret_signal);
 
 /* "exited with status 23 (partial transfer due to error)", "was killed by signal 9 (Killed)";
  * NULL on ENOMEM. */

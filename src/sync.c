@@ -13,8 +13,6 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-/* How long a stopped rsync gets between SIGTERM and SIGKILL. */
-#define RSYNC_GRACE (10 * USEC_PER_SEC)
 
 const char *sync_state_to_string(enum sync_state s)
 {
@@ -36,10 +34,11 @@ static void job_done(struct sync_job *j)
         free(j->dest);
         strv_free(j->excludes);
         free(j->why);
+        free(j->refusal);
         if (j->lock_fd >= 0)
                 close(j->lock_fd);
-        if (j->running && j->child.pidfd >= 0)
-                close(j->child.pidfd);
+        if (j->src_fd >= 0)
+                close(j->src_fd);
 }
 
 void sync_plan_done(struct sync_plan *p)
@@ -61,8 +60,7 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item, bool esp
                 return NULL;
         p->jobs = t;
         j = &p->jobs[p->n_jobs];
-        *j = (struct sync_job){ .esp = esp, .line = line, .lock_fd = -1 };
-        j->child.pidfd = -1;
+        *j = (struct sync_job){ .esp = esp, .line = line, .lock_fd = -1, .src_fd = -1 };
         j->item = strdup(item);
         j->source = source ? strdup(source) : NULL;
         j->dest = dest ? strdup(dest) : NULL;
@@ -130,17 +128,16 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                         j = plan_add(&p, "ESP", true, NULL, NULL, x, 0);
                         if (!j)
                                 goto nomem;
-                        j->state = SYNC_REFUSED;
                         if (!booted)
-                                r = errmsg(&j->why, 0,
+                                r = errmsg(&j->refusal, 0,
                                            "not syncing any ESP: the booted ESP is unknown (%s)",
                                            strna(m->why));
                         else
-                                r = errmsg(&j->why, 0,
+                                r = errmsg(&j->refusal, 0,
                                            "not syncing any ESP: the booted ESP %s is not mounted "
                                            "on an ESP mount point",
                                            m->booted.device);
-                        if (!j->why)
+                        if (!j->refusal)
                                 goto nomem;
                 } else {
                         if (asprintf(&src, "%s/", m->booted.mount) < 0)
@@ -168,12 +165,11 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                         if (!j)
                                 goto nomem;
                         if (!booted && (on_an_esp(m, t, it->source) || on_an_esp(m, t, *d))) {
-                                j->state = SYNC_REFUSED;
-                                errmsg(&j->why, 0,
+                                errmsg(&j->refusal, 0,
                                        "not syncing '%s' to '%s': it involves an ESP and the "
                                        "booted ESP is unknown (%s)",
                                        it->source, *d, strna(m->why));
-                                if (!j->why)
+                                if (!j->refusal)
                                         goto nomem;
                         }
                 }
@@ -258,8 +254,8 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         struct stat sst, dst;
         int r;
 
-        if (j->state == SYNC_REFUSED)
-                return errmsg(why, SYNC_REFUSED, "%s", strna(j->why));
+        if (j->refusal)
+                return errmsg(why, SYNC_REFUSED, "%s", j->refusal);
 
         /* Rule 3: the source must be the filesystem it is expected to be, and not empty. */
         if (j->esp) {
@@ -330,119 +326,127 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         return 0;
 }
 
-/* Runs rsync for j to completion. Returns 0, or a positive SYNC_* state with *why. */
-static int job_rsync(const struct sync_context *ctx, struct sync_job *j, sync_start_cb cb,
-                     void *userdata, char **why)
-{
-        const struct config *c = ctx->config;
-        _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *st = NULL;
-        int r, code = 0, status = 0;
-
-        r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test, j->source,
-                             j->dest, &argv);
-        if (r < 0)
-                return errmsg(why, SYNC_FAILED, "cannot build rsync's command line: %s",
-                              strerror(-r));
-        if (cb)
-                cb(j, argv, userdata);
-        r = rsync_spawn(argv, &j->child, why);
-        if (r < 0)
-                return SYNC_FAILED;
-        j->running = true;
-        r = rsync_wait(&j->child, c->rsync_timeout, RSYNC_GRACE, &code, &status);
-        j->running = false;
-        if (r == -ETIMEDOUT)
-                return errmsg(why, SYNC_FAILED,
-                              "rsync ran longer than rsync_timeout (%gs) and was stopped",
-                              (double)c->rsync_timeout / USEC_PER_SEC);
-        if (r < 0)
-                return errmsg(why, SYNC_FAILED, "cannot wait for rsync: %s", strerror(-r));
-        if (code == CLD_EXITED && status == 0)
-                return 0;
-        st = rsync_status_to_string(code, status);
-        return errmsg(why, SYNC_FAILED, "rsync %s", strna(st));
-}
-
-static int job_finish(struct sync_job *j, enum sync_state s, char *why, usec_t t0)
+static int job_finish(struct sync_job *j, enum sync_state s, char *why)
 {
         j->state = s;
         free(j->why);
         j->why = why;
-        j->duration = now_usec(CLOCK_MONOTONIC) - t0;
+        j->duration = usec_sub(now_usec(CLOCK_MONOTONIC), j->started);
+        j->running = false;
         if (j->lock_fd >= 0) {
                 close(j->lock_fd);
                 j->lock_fd = -1;
         }
-        return 0;
+        if (j->src_fd >= 0) {
+                close(j->src_fd);
+                j->src_fd = -1;
+        }
+        return s;
 }
 
-static int job_run(const struct sync_context *ctx, struct sync_job *j, sync_start_cb cb,
-                    void *userdata)
+int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait_lock,
+                   sync_start_cb cb, void *userdata)
 {
         const struct config *c = ctx->config;
-        const struct esp_model *m = ctx->model;
-        _cleanup_close_ int src_fd = -1;
-        usec_t t0 = now_usec(CLOCK_MONOTONIC);
+        _cleanup_strv_free_ char **argv = NULL;
         char *why = NULL;
         int r;
 
+        free(j->why);
+        j->why = NULL;
+        j->state = SYNC_PENDING;
+        j->started = now_usec(CLOCK_MONOTONIC);
+
         r = sync_job_check(ctx, j, &why);
         if (r > 0)
-                return job_finish(j, (enum sync_state)r, why, t0);
+                return job_finish(j, (enum sync_state)r, why);
 
-        if (ctx->test) {
-                r = job_rsync(ctx, j, cb, userdata, &why);
-                return job_finish(j, r > 0 ? (enum sync_state)r : SYNC_TESTED, why, t0);
-        }
-
-        /* Rule 7: one sync per destination at a time, across processes. */
-        j->lock_fd = lock_dir_wait(j->dest, c->lock_timeout);
-        if (j->lock_fd == -ETIMEDOUT) {
-                j->lock_fd = -1;
-                errmsg(&why, 0,
-                       "another sync into '%s' held its lock for more than lock_timeout (%gs)",
-                       j->dest, (double)c->lock_timeout / USEC_PER_SEC);
-                return job_finish(j, SYNC_FAILED, why, t0);
-        }
-        if (j->lock_fd < 0) {
-                r = j->lock_fd;
-                j->lock_fd = -1;
-                errmsg(&why, 0, "cannot lock '%s': %s", j->dest, strerror(-r));
-                return job_finish(j, SYNC_FAILED, why, t0);
-        }
-
-        /* Rule 4, under the lock so nobody syncs into the destination meanwhile. */
-        if (j->esp) {
-                src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (src_fd < 0) {
-                        errmsg(&why, 0, "cannot open source '%s': %m", j->source);
-                        return job_finish(j, SYNC_FAILED, why, t0);
+        if (!ctx->test) {
+                /* Rule 7: one sync per destination at a time, across processes. */
+                r = wait_lock ? lock_dir_wait(j->dest, c->lock_timeout) : lock_dir_try(j->dest);
+                if (r == -ETIMEDOUT) {
+                        errmsg(&why, 0,
+                               "another sync into '%s' held its lock for more than "
+                               "lock_timeout (%gs)",
+                               j->dest, (double)c->lock_timeout / USEC_PER_SEC);
+                        return job_finish(j, SYNC_FAILED, why);
                 }
-                if (!ctx->force) {
-                        r = guard_check(src_fd, j->source, j->lock_fd, j->dest, j->excludes, &why);
-                        if (r < 0)
-                                return job_finish(j, SYNC_REFUSED, why, t0);
+                if (r == -EWOULDBLOCK) {
+                        errmsg(&why, 0, "another sync into '%s' is running", j->dest);
+                        return job_finish(j, SYNC_FAILED, why);
+                }
+                if (r < 0) {
+                        errmsg(&why, 0, "cannot lock '%s': %s", j->dest, strerror(-r));
+                        return job_finish(j, SYNC_FAILED, why);
+                }
+                j->lock_fd = r;
+
+                /* Rule 4, under the lock so nobody syncs into the destination meanwhile. */
+                if (j->esp) {
+                        j->src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (j->src_fd < 0) {
+                                errmsg(&why, 0, "cannot open source '%s': %m", j->source);
+                                return job_finish(j, SYNC_FAILED, why);
+                        }
+                        if (!ctx->force) {
+                                r = guard_check(j->src_fd, j->source, j->lock_fd, j->dest,
+                                                j->excludes, &why);
+                                if (r < 0)
+                                        return job_finish(j, SYNC_REFUSED, why);
+                        }
                 }
         }
 
-        r = job_rsync(ctx, j, cb, userdata, &why);
-        if (r > 0)
-                return job_finish(j, (enum sync_state)r, why, t0);
+        r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test, j->source,
+                             j->dest, &argv);
+        if (r < 0) {
+                errmsg(&why, 0, "cannot build rsync's command line: %s", strerror(-r));
+                return job_finish(j, SYNC_FAILED, why);
+        }
+        if (cb)
+                cb(j, argv, userdata);
+        r = rsync_spawn(argv, &j->child, &why);
+        if (r < 0)
+                return job_finish(j, SYNC_FAILED, why);
+        j->running = true;
+        return 0;
+}
+
+int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, int status,
+                 bool stopped)
+{
+        const struct config *c = ctx->config;
+        _cleanup_free_ char *st = NULL;
+        char *why = NULL;
+        int r;
+
+        if (stopped) {
+                errmsg(&why, 0, "rsync ran longer than rsync_timeout (%gs) and was stopped",
+                       (double)c->rsync_timeout / USEC_PER_SEC);
+                return job_finish(j, SYNC_FAILED, why);
+        }
+        if (code != CLD_EXITED || status != 0) {
+                st = rsync_status_to_string(code, status);
+                errmsg(&why, 0, "rsync %s", strna(st));
+                return job_finish(j, SYNC_FAILED, why);
+        }
+        if (ctx->test)
+                return job_finish(j, SYNC_TESTED, NULL);
 
         /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
         if (syncfs(j->lock_fd) < 0) {
                 errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
-                return job_finish(j, SYNC_FAILED, why, t0);
+                return job_finish(j, SYNC_FAILED, why);
         }
         if (j->esp) {
-                r = guard_record(src_fd, j->lock_fd, j->excludes, m->booted.partuuid, &why);
+                r = guard_record(j->src_fd, j->lock_fd, j->excludes, ctx->model->booted.partuuid,
+                                 &why);
                 if (r < 0) {
                         errmsg_prefix(&why, 0, "synced, but cannot record the rollback-guard state");
-                        return job_finish(j, SYNC_FAILED, why, t0);
+                        return job_finish(j, SYNC_FAILED, why);
                 }
         }
-        return job_finish(j, SYNC_DONE, NULL, t0);
+        return job_finish(j, SYNC_DONE, NULL);
 }
 
 size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,
@@ -452,8 +456,29 @@ size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_s
 
         for (size_t i = 0; i < p->n_jobs; i++) {
                 struct sync_job *j = &p->jobs[i];
+                int r, code = 0, status = 0, sig = 0;
 
-                (void)job_run(ctx, j, cb, userdata);
+                if (sync_job_begin(ctx, j, true, cb, userdata) == 0) {
+                        r = rsync_wait(&j->child, ctx->config->rsync_timeout, RSYNC_GRACE, &code,
+                                       &status, &sig);
+                        if (r == -EINTR) {
+                                char *why = NULL;
+
+                                errmsg(&why, 0, "interrupted by %s; rsync was stopped",
+                                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
+                                job_finish(j, SYNC_FAILED, why);
+                                failed++;
+                                break; /* leave the rest PENDING: not run */
+                        }
+                        if (r < 0 && r != -ETIMEDOUT) {
+                                char *why = NULL;
+
+                                errmsg(&why, 0, "cannot wait for rsync: %s", strerror(-r));
+                                job_finish(j, SYNC_FAILED, why);
+                        } else {
+                                sync_job_end(ctx, j, code, status, r == -ETIMEDOUT);
+                        }
+                }
                 if (j->state == SYNC_REFUSED || j->state == SYNC_FAILED)
                         failed++;
         }

@@ -30,15 +30,18 @@ struct sync_job {
         char *dest;
         char **excludes;
         unsigned line;          /* config line of the item, 0 for the ESP item */
+        char *refusal;          /* set when planned: this job must never run (rule 0) */
 
         enum sync_state state;
         char *why;              /* for SKIPPED, REFUSED, FAILED */
         usec_t duration;        /* of the rsync run and flush */
 
-        /* while running (daemon) */
+        /* between sync_job_begin() and sync_job_end() */
         struct rsync_child child;
-        int lock_fd;
+        int lock_fd;            /* the destination, locked (and syncfs'ed) */
+        int src_fd;             /* the source directory, for the rollback guard */
         bool running;
+        usec_t started;
 };
 
 struct sync_plan {
@@ -76,10 +79,28 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
 typedef void (*sync_start_cb)(const struct sync_job *j, char *const *argv, void *userdata);
 
 /*
- * Runs every job of the plan in order, each to completion (one-shot -s): check, lock
- * (waiting up to lock_timeout), rollback guard, rsync (killed after rsync_timeout), syncfs,
- * state. A failing job does not stop the others. Returns the number of jobs that ended
- * REFUSED or FAILED.
+ * One job in two halves, so the daemon can wait for rsync in its event loop.
+ *
+ * sync_job_begin: safety checks, the destination's lock (waiting up to lock_timeout, or
+ * trying once when !wait_lock), the rollback guard, then rsync started (j->child). Returns
+ * 0 when rsync runs, else the job's final positive state (j->state, j->why set).
+ *
+ * sync_job_end: given how rsync ended (stopped: it overran rsync_timeout and was killed),
+ * flushes the destination (syncfs), records the guard state, unlocks. Returns the final
+ * state. Test mode takes no lock, writes nothing, and ends TESTED.
+ */
+int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait_lock,
+                   sync_start_cb cb, void *userdata);
+int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, int status,
+                 bool stopped);
+
+/* How long a stopped rsync gets between SIGTERM and SIGKILL. */
+#define RSYNC_GRACE (10 * USEC_PER_SEC)
+
+/*
+ * Runs every job of the plan in order, each to completion (one-shot -s): begin (waiting for
+ * the lock), wait for rsync (stopping it after rsync_timeout), end. A failing job does not
+ * stop the others. Returns the number of jobs that ended REFUSED or FAILED.
  */
 size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,
                      void *userdata);

@@ -57,7 +57,7 @@ int log_internal(int level, int error, const char *format, ...)
         if (level == LOG_WARNING)
                 fputs("warning: ", stderr);
 
-        errno = e; /* for %m */
+        errno = e ? e : saved; /* for %m: the given error, else errno as it was */
         va_start(ap, format);
         vfprintf(stderr, format, ap);
         va_end(ap);

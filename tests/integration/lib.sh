@@ -232,13 +232,17 @@ expect_json() {
         [ "$got" = "$2" ] || fail "JSON $1 is '$got', expected '$2'"
 }
 
+# case_cleanup: run when a case's subshell exits, however it exits; tests that start
+# processes in a case redefine it to stop them.
+case_cleanup() { :; }
+
 # run_case NAME FUNCTION: runs one case in a subshell so a failure stops only that case.
 # The subshell runs outside any `if`/`||` so that `set -e` really applies inside it.
 run_case() {
         CURRENT_CASE=$1
         CASES_RUN=$((CASES_RUN + 1))
         set +e
-        ( set -e; CURRENT_CASE=$1; "$2" )
+        ( set -e; CURRENT_CASE=$1; trap case_cleanup EXIT; "$2" )
         st=$?
         set -e
         if [ "$st" = 0 ]; then

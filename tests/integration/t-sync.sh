@@ -182,7 +182,7 @@ rule4_rollback_guard_refuses_a_newer_alternate() {
         # Now booted from the stale disk 0 again.
         run_tool -s
         expect_status 1
-        expect_stderr_has "refused /efi0/ -> /efi1/: '/efi1/' changed since its last sync"
+        expect_stderr_has "refused /efi0/ -> /efi1/: '/efi1/' changed since the last sync recorded on it"
         expect_stderr_has "--force"
         [ -f "$R/efi1/vmlinuz-6.99" ] || fail "the newer alternate was rolled back"
         run_tool -s --force
@@ -251,7 +251,7 @@ rule6_destination_is_flushed_before_success() {
         expect_status 0
         main=$(grep -m 1 'syncfs(' "$W/trace" | cut -d' ' -f1)
         [ -n "$main" ] || fail "no syncfs call at all"
-        grep "^$main " "$W/trace" | grep -E 'waitid\(P_PIDFD|syncfs|write\(1, "synced' | sed 's/^[0-9]* *//' | cut -c1-20 >"$W/order"
+        grep "^$main " "$W/trace" | grep -E 'waitid\(P_PID,|syncfs|write\(1, "synced' | sed 's/^[0-9]* *//' | cut -c1-20 >"$W/order"
         first_waitid=$(grep -n '^waitid' "$W/order" | tail -n 1 | cut -d: -f1)
         sync_line=$(grep -n '^syncfs' "$W/order" | head -n 1 | cut -d: -f1)
         report=$(grep -n '^write(1, "synced' "$W/order" | cut -d: -f1)
