@@ -10,6 +10,7 @@
 #include "bind.h"
 #include "blockdev.h"
 #include "config.h"
+#include "daemon.h"
 #include "efivars.h"
 #include "esp.h"
 #include "prio.h"
@@ -28,6 +29,7 @@ enum {
 static struct {
         bool bind;
         bool sync;
+        bool daemon;
         bool test;
         bool force;
         bool quiet;
@@ -54,6 +56,8 @@ static void help(void)
                "  -b, --bind          bind-mount the booted ESP onto EFI_MOUNT\n"
                "  -s, --sync          sync every item once: the booted ESP to every alternate\n"
                "                      ESP, and each sync list entry of the config\n"
+               "  -d, --syncd         sync every item once, then keep syncing as a daemon:\n"
+               "                      watch the sources, sync each change once it settles\n"
                "      --check-config  parse the config file, print the values, and exit\n"
                "\n"
                "Options:\n"
@@ -82,6 +86,7 @@ static int parse_argv(int argc, char *argv[])
         static const struct option options[] = {
                 { "bind", no_argument, NULL, 'b' },
                 { "sync", no_argument, NULL, 's' },
+                { "syncd", no_argument, NULL, 'd' },
                 { "test", no_argument, NULL, 't' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "conf", required_argument, NULL, 'c' },
@@ -95,12 +100,16 @@ static int parse_argv(int argc, char *argv[])
         int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":bstqc:hV", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":bsdtqc:hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 'b':
                         arg.bind = true;
                         break;
                 case 's':
+                        arg.sync = true;
+                        break;
+                case 'd':
+                        arg.daemon = true;
                         arg.sync = true;
                         break;
                 case 't':
@@ -398,6 +407,14 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
         if (r < 0)
                 log_warning("%s, ignoring", strna(why));
 
+        /* rsync's exit (SIGCHLD) and a request to stop (SIGINT, SIGTERM, SIGHUP) are waited
+         * for with sigtimedwait(): blocked from before the first rsync starts, none is lost,
+         * and an interrupted sync stops its rsync instead of leaving it running. */
+        sigset_t mask;
+        rsync_wait_signals(&mask);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "cannot block signals: %m"), EXIT_FAILED;
+
         fstab = mnt_new_table();
         if (!fstab)
                 return log_error_errno(ENOMEM, "cannot read /etc/fstab: %m"), EXIT_FAILED;
@@ -542,6 +559,23 @@ static int run(int argc, char *argv[])
                         return r;
         } else {
                 r = EXIT_OK;
+        }
+        if (arg.daemon) {
+                struct daemon_args da = {
+                        .config_path = arg.config_path,
+                        .config_given = arg.config_given,
+                        .test = arg.test,
+                        .force = arg.force,
+                        .resolve_whole_disk = !secure_getenv("DUAL_ROOT_EFIVARS"),
+                };
+
+                r = prio_apply(cfg->nice, cfg->ionice_class, cfg->ionice_level, &why);
+                if (r < 0)
+                        log_warning("%s, ignoring", strna(why));
+                /* The daemon builds its own model; drop ours so it holds nothing twice. */
+                esp_model_free(TAKE_PTR(m));
+                mnt_unref_table(TAKE_PTR(t));
+                return daemon_run(TAKE_PTR(cfg), &da);
         }
         if (arg.sync) {
                 int k = verb_sync(cfg, m, t);
