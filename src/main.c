@@ -47,8 +47,9 @@ static void help(void)
 {
         printf("Usage: dual-root-tool [OPTIONS] [EFI_MOUNT]\n"
                "\n"
-               "Find the EFI System Partition (ESP) the firmware booted from and bind-mount it\n"
-               "onto EFI_MOUNT (default /boot). With no action, print which ESP was booted:\n"
+               "Find the EFI System Partition (ESP) the firmware booted from, bind-mount it\n"
+               "onto EFI_MOUNT (default /boot), and keep the other ESPs, and the config's\n"
+               "sync list, in sync with rsync. With no action, print which ESP was booted:\n"
                "how it was found, its device, PARTUUID, UUID and mounts, and the alternate\n"
                "ESPs.\n"
                "\n"
