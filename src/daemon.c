@@ -464,6 +464,10 @@ static void pump(struct daemon *d)
                         it->round_ok = true;
                         d->cur = it;
                 }
+                if (d->terminating && now >= d->flush_deadline && it->next < it->n) {
+                        it->round_ok = false; /* out of time: the rest is not synced */
+                        it->next = it->n;
+                }
                 if (it->next == it->n) {
                         finish_round(d, now);
                         continue;

@@ -3,9 +3,10 @@
 
 /*
  * The sync daemon (SPEC 6): one process, one epoll loop over a signalfd (SIGTERM, SIGINT,
- * SIGHUP, and SIGCHLD for the one rsync that may be running), one timerfd, the inotify fd
- * and /proc/self/mountinfo (POLLPRI on mount changes). No threads, no polling: with nothing pending the timer is disarmed
- * and the process sleeps in epoll_wait until something happens.
+ * SIGHUP, and SIGCHLD for the one rsync that may be running), one timerfd, the watcher's
+ * fds and /proc/self/mountinfo (POLLPRI on mount changes). No threads, no polling: with
+ * nothing pending the timer is disarmed and the process sleeps in epoll_wait until
+ * something happens.
  *
  * Each item (the ESP item, each sync list entry) is scheduled by sched.h from the events on
  * its source tree; a round syncs it to each of its destinations through sync.h, one rsync at

@@ -44,6 +44,7 @@ static int esp_set_default(char ***ret)
         d = opendir("/");
         if (!d)
                 return negative_errno();
+        errno = 0;
         while ((de = readdir(d))) {
                 struct stat st;
                 char *p;
@@ -62,7 +63,10 @@ static int esp_set_default(char ***ret)
                         free(p);
                         break;
                 }
+                errno = 0;
         }
+        if (r == 0 && errno != 0)
+                r = negative_errno(); /* readdir failed: do not act on half a listing */
         closedir(d);
         if (r < 0)
                 return r;

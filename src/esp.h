@@ -45,8 +45,9 @@ struct esp_model {
  * Builds the model. efivars_dir: efi_vars_dir(); resolve_whole_disk: let a boot entry that
  * names a whole disk be resolved through /sys to that disk's only ESP (only sensible with
  * the real efivars, never with a test directory); t: the mount table (whose targets are
- * compared with the ESP set's paths as strings). A booted ESP that cannot be identified is not an error
- * here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0 or -ENOMEM.
+ * compared with the ESP set's paths as strings). A booted ESP that cannot be identified is
+ * not an error here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0
+ * or -ENOMEM.
  */
 int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve_whole_disk,
                    struct libmnt_table *t, struct esp_model **ret);

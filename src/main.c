@@ -413,12 +413,16 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
          * and an interrupted sync stops its rsync instead of leaving it running. */
         sigset_t mask;
         rsync_wait_signals(&mask);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "cannot block signals: %m"), EXIT_FAILED;
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                log_error_errno(errno, "cannot block signals: %m");
+                return EXIT_FAILED;
+        }
 
         fstab = mnt_new_table();
-        if (!fstab)
-                return log_error_errno(ENOMEM, "cannot read /etc/fstab: %m"), EXIT_FAILED;
+        if (!fstab) {
+                log_error_errno(ENOMEM, "cannot read /etc/fstab: %m");
+                return EXIT_FAILED;
+        }
         r = mnt_table_parse_fstab(fstab, NULL);
         if (r < 0 && r != -ENOENT) {
                 log_warning_errno(r, "cannot read /etc/fstab: %m; mount checks use the mount "
@@ -427,8 +431,10 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
         }
 
         r = sync_plan_build(c, m, t, &plan);
-        if (r < 0)
-                return log_error_errno(r, "cannot plan the sync: %m"), EXIT_FAILED;
+        if (r < 0) {
+                log_error_errno(r, "cannot plan the sync: %m");
+                return EXIT_FAILED;
+        }
         if (plan.n_jobs == 0 && !arg.quiet)
                 printf("nothing to sync: no alternate ESP%s and no sync list in %s\n",
                        c->dualroot ? "" : " (dualroot = false)", c->path ? c->path : "the config");

@@ -442,7 +442,8 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                 r = guard_record(j->src_fd, j->lock_fd, j->excludes, ctx->model->booted.partuuid,
                                  &why);
                 if (r < 0) {
-                        errmsg_prefix(&why, 0, "synced, but cannot record the rollback-guard state");
+                        errmsg_prefix(&why, 0,
+                                      "synced, but cannot record the rollback-guard state");
                         return job_finish(j, SYNC_FAILED, why);
                 }
         }

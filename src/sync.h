@@ -71,7 +71,8 @@ struct sync_context {
 
 /*
  * Safety rules 1-3 for one job against the current mount table: returns 0 when it may run,
- * or the positive state SYNC_SKIPPED / SYNC_REFUSED with *why. (Rule 4 runs under the lock, in sync_job_start.)
+ * or the positive state SYNC_SKIPPED / SYNC_REFUSED with *why. (Rule 4 runs under the
+ * lock, in sync_job_begin.)
  */
 int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, char **why);
 

@@ -617,7 +617,7 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
 
         for (;;) {
                 ssize_t n = read(w->fan_fd, buf, sizeof(buf));
-                struct fanotify_event_metadata *md;
+                size_t off = 0;
 
                 if (n < 0) {
                         if (errno == EAGAIN)
@@ -626,13 +626,21 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
                                 continue;
                         return negative_errno();
                 }
-                for (md = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(md, n);
-                     md = FAN_EVENT_NEXT(md, n)) {
+                /* Events are only 4-byte aligned (their names are padded to 4), but the
+                 * metadata holds a u64: copy each header out rather than cast in place. */
+                for (struct fanotify_event_metadata mdc, *md = &mdc;
+                     off + sizeof(mdc) <= (size_t)n; off += mdc.event_len) {
                         const struct fanotify_event_info_fid *fid = NULL;
                         const struct file_handle *fh;
                         const char *name = NULL;
-                        char *p = (char *)(md + 1), *end = (char *)md + md->event_len;
+                        char *p, *end;
 
+                        memcpy(&mdc, buf + off, sizeof(mdc));
+                        if (mdc.event_len < sizeof(mdc) || off + mdc.event_len > (size_t)n ||
+                            mdc.metadata_len < sizeof(mdc) || mdc.metadata_len > mdc.event_len)
+                                return -EPROTO;
+                        p = buf + off + mdc.metadata_len;
+                        end = buf + off + mdc.event_len;
                         if (md->vers != FANOTIFY_METADATA_VERSION)
                                 return -EPROTO;
                         if (md->fd >= 0)
@@ -648,18 +656,25 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
                                         break;
                                 if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
                                     h->info_type == FAN_EVENT_INFO_TYPE_DFID) {
+                                        size_t head = sizeof(*fid) + sizeof(*fh);
+
                                         fid = (const struct fanotify_event_info_fid *)p;
-                                        if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
-                                                fh = (const struct file_handle *)fid->handle;
+                                        fh = (const struct file_handle *)fid->handle;
+                                        if (h->len < head || fh->handle_bytes > h->len - head)
+                                                fid = NULL; /* malformed: ignore the record */
+                                        else if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME &&
+                                                 memchr(fh->f_handle + fh->handle_bytes, 0,
+                                                        h->len - head - fh->handle_bytes))
                                                 name = (const char *)fh->f_handle +
                                                        fh->handle_bytes;
-                                        }
                                         break;
                                 }
                                 p += h->len;
                         }
-                        if (!fid)
+                        if (!fid) {
+                                cb(WATCH_ALL_ITEMS, userdata); /* unreadable: assume changes */
                                 continue;
+                        }
                         fh = (const struct file_handle *)fid->handle;
                         if ((md->mask & FAN_ONDIR) && (md->mask & (FAN_MOVED_FROM | FAN_MOVED_TO |
                                                                    FAN_DELETE)))
@@ -677,7 +692,8 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
                                         continue;
                                 }
                                 if (name && *name && !streq(name, ".")) {
-                                        if (asprintf(&rel, "%s%s%s", dir, *dir ? "/" : "", name) < 0) {
+                                        if (asprintf(&rel, "%s%s%s", dir, *dir ? "/" : "",
+                                                     name) < 0) {
                                                 cb(it->id, userdata);
                                                 continue;
                                         }

@@ -14,6 +14,11 @@ RSYNC_LOG="$R/tmp/rsync.log"
 
 # Every case stops what it started, even when it fails half-way.
 case_cleanup() {
+        local st=$?
+        if [ "$st" != 0 ] && [ -s "$LOG" ]; then
+                printf '  --- daemon log ---\n'
+                sed 's/^/  | /' "$LOG"
+        fi
         stop_daemon 2>/dev/null || true
         if [ -n "${LISTENER:-}" ]; then
                 kill "$LISTENER" 2>/dev/null || true
