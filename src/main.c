@@ -14,6 +14,7 @@
 #include "efivars.h"
 #include "esp.h"
 #include "prio.h"
+#include "status.h"
 #include "sync.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -35,6 +36,7 @@ static struct {
         bool quiet;
         bool json;
         bool check_config;
+        bool status;
         const char *config_path;
         bool config_given;
         const char *efi_mount;
@@ -59,6 +61,8 @@ static void help(void)
                "                      ESP, and each sync list entry of the config\n"
                "  -d, --syncd         sync every item once, then keep syncing as a daemon:\n"
                "                      watch the sources, sync each change once it settles\n"
+               "      --status        health report: is every ESP there, in sync, and on\n"
+               "                      EFI_MOUNT? Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
                "      --check-config  parse the config file, print the values, and exit\n"
                "\n"
                "Options:\n"
@@ -66,7 +70,7 @@ static void help(void)
                "  -q, --quiet         print only warnings and errors\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
-               "      --json          print the report as JSON\n"
+               "      --json          print the report (or --status) as JSON\n"
                "      --force         sync even if an alternate ESP changed since its last\n"
                "                      sync (the rollback guard), for this run only\n"
                "  -h, --help          show this help and exit\n"
@@ -83,6 +87,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_JSON = 0x100,
                 ARG_CHECK_CONFIG,
                 ARG_FORCE,
+                ARG_STATUS,
         };
         static const struct option options[] = {
                 { "bind", no_argument, NULL, 'b' },
@@ -94,6 +99,7 @@ static int parse_argv(int argc, char *argv[])
                 { "json", no_argument, NULL, ARG_JSON },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "force", no_argument, NULL, ARG_FORCE },
+                { "status", no_argument, NULL, ARG_STATUS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -136,6 +142,9 @@ static int parse_argv(int argc, char *argv[])
                 case ARG_FORCE:
                         arg.force = true;
                         break;
+                case ARG_STATUS:
+                        arg.status = true;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -169,6 +178,11 @@ static int parse_argv(int argc, char *argv[])
         if (arg.json && (arg.bind || arg.sync)) {
                 log_error("--json applies to the report printed when no action is given; it "
                           "cannot be combined with --bind or --sync");
+                return -EINVAL;
+        }
+        if (arg.status && (arg.bind || arg.sync || arg.check_config)) {
+                log_error("--status is a report of its own; it cannot be combined with --bind, "
+                          "--sync, --syncd or --check-config");
                 return -EINVAL;
         }
         if (arg.force && !arg.sync) {
@@ -396,6 +410,67 @@ static void print_job(const struct sync_job *j)
         }
 }
 
+/* /etc/fstab, for the mount checks of sync and --status; NULL (with a warning) when it
+ * cannot be read, or when there is none. */
+static struct libmnt_table *load_fstab(void)
+{
+        struct libmnt_table *fstab = mnt_new_table();
+        int r;
+
+        if (!fstab) {
+                log_warning_errno(ENOMEM, "cannot read /etc/fstab: %m; mount checks use the mount "
+                                          "table only");
+                return NULL;
+        }
+        r = mnt_table_parse_fstab(fstab, NULL);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        log_warning_errno(r, "cannot read /etc/fstab: %m; mount checks use the "
+                                             "mount table only");
+                mnt_unref_table(fstab);
+                return NULL;
+        }
+        return fstab;
+}
+
+static int verb_status(const struct config *c, const struct esp_model *m, struct libmnt_table *t)
+{
+        _cleanup_mnt_table_ struct libmnt_table *fstab = load_fstab();
+        struct status_report rep = {};
+        int r;
+
+        r = status_check(c, m, t, fstab, arg.efi_mount, &rep);
+        if (r < 0) {
+                log_error_errno(r, "cannot check the status: %m");
+                return STATUS_UNKNOWN;
+        }
+        if (arg.json) {
+                printf("{\"status\": \"%s\", \"code\": %d, \"findings\": [",
+                       status_level_to_string(rep.level), (int)rep.level);
+                for (size_t i = 0; i < rep.n; i++) {
+                        printf("%s{\"level\": \"%s\", \"text\": ", i ? ", " : "",
+                               status_level_to_string(rep.findings[i].level));
+                        json_write_string(stdout, rep.findings[i].text);
+                        fputs("}", stdout);
+                }
+                fputs("]}\n", stdout);
+        } else if (!arg.quiet) {
+                /* First line as monitoring plugins print it: the worst finding. */
+                const struct status_finding *worst = &rep.findings[0];
+
+                for (size_t i = 1; i < rep.n; i++)
+                        if (rep.findings[i].level > worst->level)
+                                worst = &rep.findings[i];
+                printf("%s: %s\n", status_level_to_string(rep.level), worst->text);
+                for (size_t i = 0; rep.n > 1 && i < rep.n; i++)
+                        printf("  %s: %s\n", status_level_to_string(rep.findings[i].level),
+                               rep.findings[i].text);
+        }
+        r = (int)rep.level;
+        status_report_done(&rep);
+        return r;
+}
+
 static int verb_sync(const struct config *c, const struct esp_model *m, struct libmnt_table *t)
 {
         _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
@@ -418,17 +493,7 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
                 return EXIT_FAILED;
         }
 
-        fstab = mnt_new_table();
-        if (!fstab) {
-                log_error_errno(ENOMEM, "cannot read /etc/fstab: %m");
-                return EXIT_FAILED;
-        }
-        r = mnt_table_parse_fstab(fstab, NULL);
-        if (r < 0 && r != -ENOENT) {
-                log_warning_errno(r, "cannot read /etc/fstab: %m; mount checks use the mount "
-                                     "table only");
-                mnt_unref_table(TAKE_PTR(fstab));
-        }
+        fstab = load_fstab();
 
         r = sync_plan_build(c, m, t, &plan);
         if (r < 0) {
@@ -511,7 +576,9 @@ static int run(int argc, char *argv[])
         r = config_load(arg.config_path, arg.config_given, &cfg, &why);
         if (r < 0) {
                 log_error("%s", why ? why : strerror(-r));
-                return EXIT_USAGE;
+                if (arg.status && !arg.quiet)
+                        printf("UNKNOWN: the configuration cannot be read: %s\n", strna(why));
+                return arg.status ? STATUS_UNKNOWN : EXIT_USAGE;
         }
         if (arg.check_config) {
                 if (!arg.quiet)
@@ -522,13 +589,15 @@ static int run(int argc, char *argv[])
         r = mounts_load(NULL, &t);
         if (r < 0) {
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return EXIT_FAILED;
+                return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
         }
         r = esp_model_load(cfg, efi_vars_dir(), !secure_getenv("DUAL_ROOT_EFIVARS"), t, &m);
         if (r < 0) {
                 log_error_errno(r, "cannot build the ESP model: %m");
-                return EXIT_FAILED;
+                return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
         }
+        if (arg.status)
+                return verb_status(cfg, m, t);
 
         if (!arg.bind && !arg.sync) {
                 if (arg.json)

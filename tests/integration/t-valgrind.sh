@@ -18,7 +18,7 @@ valgrind_oneshot_paths_are_clean() {
         reset_machine
         booted_by_loader "$PU0"
         echo k >"$R/efi0/vmlinuz"
-        for args in "" "--json" "-s" "-st" "-bt" "-b" "--check-config"; do
+        for args in "" "--json" "-s" "-st" "-bt" "-b" "--check-config" "--status"; do
                 set +e
                 # shellcheck disable=SC2086
                 chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $VG "$TOOL" $args >"$OUT" 2>"$ERR"
@@ -57,6 +57,8 @@ valgrind_daemon_is_clean() {
         echo x >"$R/efi0/EFI/new/file"
         for _ in $(seq 1 100); do [ -f "$R/efi1/EFI/new/file" ] && break; sleep 0.1; done
         [ -f "$R/efi1/EFI/new/file" ] || fail "the change was not synced"
+        # Unmount only once that sync is over: while it runs it holds /efi1 open.
+        for _ in $(seq 1 100); do [ "$(grep -c "synced /efi0/ -> /efi1/" "$ERR")" -ge 2 ] && break; sleep 0.1; done
         umount "$R/efi1"
         sleep 1
         mount "$DEV1" "$R/efi1"
