@@ -332,6 +332,37 @@ daemon_watches_a_subdirectory_tree_with_inotify() {
         rm -rf "$R/srv/tree"
 }
 
+# flood DIR: ~40,000 events (5,000 files created and removed, four times) in few processes.
+flood() {
+        for round in 1 2 3 4; do
+                (cd "$1" && seq -f "flood-$round-%g" 1 5000 | xargs touch && seq -f "flood-$round-%g" 1 5000 | xargs rm -f)
+        done
+}
+
+daemon_queue_overflow_makes_every_item_dirty() {
+        reset_daemon
+        rm -rf "$R/srv/tree"
+        mkdir -p "$R/srv/tree/sub" "$R/mnt/copy"
+        mount -t tmpfs dual-root-copy "$R/mnt/copy"
+        conf "settle_time = 0.3" "sync_delay = 0" 'sync = ["/srv/tree/", "/mnt/copy/"]'
+        start_daemon
+        # Stopped, the daemon cannot read: both queues (fanotify for /efi0, inotify for the
+        # tree) overflow at 16,384 events.
+        kill -STOP "$DAEMON"
+        flood "$R/efi0"
+        flood "$R/srv/tree/sub"
+        echo last >"$R/efi0/after-flood"
+        echo last >"$R/srv/tree/after-flood"
+        t0=$(now)
+        kill -CONT "$DAEMON"
+        wait_for 10 grep -q "event queue overflowed; treating every item as changed" "$LOG" || fail "no overflow reported"
+        wait_for 10 test -f "$R/efi1/after-flood" || fail "the ESP was not synced after the overflow"
+        wait_for 10 test -f "$R/mnt/copy/after-flood" || fail "the tree was not synced after the overflow"
+        stop_daemon
+        umount "$R/mnt/copy"
+        rm -rf "$R/srv/tree"
+}
+
 run_case "starts with one sync, then READY=1 and STATUS=, exits 0 on SIGTERM" daemon_syncs_once_then_notifies_ready
 run_case "a kernel install is copied whole, once, after it settles" daemon_copies_a_kernel_install_whole_after_it_settles
 run_case "max_wait bounds a burst that never ends" daemon_max_wait_bounds_a_burst_that_never_ends
@@ -347,4 +378,5 @@ run_case "a failed rsync is retried" daemon_retries_a_failed_sync
 run_case "a one-shot -s waits for the daemon's rsync on the same destination" daemon_and_a_one_shot_never_rsync_one_destination_together
 run_case "-d -t runs rsync -n and copies nothing" daemon_test_mode_copies_nothing
 run_case "a subdirectory tree is watched with inotify: new and renamed directories" daemon_watches_a_subdirectory_tree_with_inotify
+run_case "an event-queue overflow makes every item dirty" daemon_queue_overflow_makes_every_item_dirty
 finish

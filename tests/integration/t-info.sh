@@ -222,6 +222,75 @@ info_quiet_prints_nothing() {
         expect_stderr_empty
 }
 
+G=8be4df61-93ca-11d2-aa0d-00e098032b8c
+L=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+
+# Each malformed variable against the real binary: a precise reason, exit 1, never a guess.
+malformed_loader_partuuid_without_bootcurrent() {
+        reset_machine
+        efivar raw "LoaderDevicePartUUID-$L" "06 00 00 00 41 00 42"
+        run_tool
+        expect_status 1
+        expect_stderr_has "cannot identify the booted ESP: LoaderDevicePartUUID is malformed (3 bytes, not a whole number of UTF-16 characters), and BootCurrent is not set"
+}
+
+malformed_loader_partuuid_falls_back_to_bootcurrent() {
+        reset_machine
+        efivar loader "$PU0"
+        efivar truncate "LoaderDevicePartUUID-$L" 40
+        efivar bootentry 0001 "Linux esp 1" --hd 1 "$PU1"
+        efivar bootcurrent 0001
+        run_tool --json
+        expect_status 0
+        expect_json .method BootCurrent
+        expect_json .booted.partuuid "$PU1"
+        expect_stderr_has "warning: LoaderDevicePartUUID"
+}
+
+malformed_bootcurrent_size() {
+        reset_machine
+        efivar raw "BootCurrent-$G" "06 00 00 00 01 00 00"
+        run_tool
+        expect_status 1
+        expect_stderr_has "LoaderDevicePartUUID is not set, and BootCurrent is 3 bytes, expected 2"
+}
+
+malformed_boot_entry_missing() {
+        reset_machine
+        efivar bootcurrent 0003
+        run_tool
+        expect_status 1
+        expect_stderr_has "BootCurrent is 0x0003 but Boot0003 is not set"
+}
+
+malformed_boot_entry_truncated() {
+        reset_machine
+        efivar bootentry 0003 "Linux" --hd 1 "$PU0"
+        efivar truncate "Boot0003-$G" 30
+        efivar bootcurrent 0003
+        run_tool
+        expect_status 1
+        expect_stderr_has "Boot0003: FilePathListLength 116 exceeds the 8 bytes left"
+}
+
+malformed_boot_entry_zero_length_node() {
+        reset_machine
+        efivar raw "Boot0003-$G" "07 00 00 00 01 00 00 00 08 00 4c 00 00 00 04 01 00 00 7f ff 04 00"
+        efivar bootcurrent 0003
+        run_tool
+        expect_status 1
+        expect_stderr_has "Boot0003: device path node 1 at offset 0 (type 0x04, subtype 0x01): length 0 is less than the 4-byte node header"
+}
+
+malformed_boot_entry_mbr_partition() {
+        reset_machine
+        efivar bootentry 0003 "Linux" --hd-mbr 1 0x1234abcd
+        efivar bootcurrent 0003
+        run_tool
+        expect_status 1
+        expect_stderr_has "Boot0003 (\"Linux\"): Hard Drive node for partition 1 has an MBR disk signature (0x1234ABCD), not a GPT partition GUID"
+}
+
 run_case "the report names disk 0's ESP found by LoaderDevicePartUUID" info_loader_names_disk0
 run_case "the report names disk 1's ESP found by LoaderDevicePartUUID" info_loader_names_disk1
 run_case "LoaderDevicePartUUID in lower case without NUL is accepted" info_loader_lower_case_without_nul
@@ -241,4 +310,11 @@ run_case "an unmounted /efi<N> is a missing alternate" info_unmounted_efi_dir_is
 run_case "the ESP set is ordered by number" info_esp_set_ordered_by_number
 run_case "esp_mounts in the config replaces /efi<N> discovery" info_esp_mounts_from_config
 run_case "-q prints nothing when all is well" info_quiet_prints_nothing
+run_case "malformed LoaderDevicePartUUID, no BootCurrent: exit 1, why" malformed_loader_partuuid_without_bootcurrent
+run_case "malformed LoaderDevicePartUUID: BootCurrent answers, with a warning" malformed_loader_partuuid_falls_back_to_bootcurrent
+run_case "BootCurrent of the wrong size" malformed_bootcurrent_size
+run_case "BootCurrent naming a missing Boot####" malformed_boot_entry_missing
+run_case "a truncated Boot####" malformed_boot_entry_truncated
+run_case "a device-path node of length 0" malformed_boot_entry_zero_length_node
+run_case "a Hard Drive node with an MBR signature" malformed_boot_entry_mbr_partition
 finish
