@@ -553,7 +553,7 @@ static int parse_escape(struct parser *p, struct pos spos, size_t *i, size_t end
                 _cleanup_free_ char *esc = snippet(t + at, 1 + utf8_len((unsigned char)e), true);
                 return parse_error(p, pos_at(spos, at),
                                    "invalid escape %s, expected one of \\b \\t \\n \\f \\r \\\" "
-                                   "\\\\ \\uXXXX \\UXXXXXXXX",
+                                   "\\\\ \\uHHHH \\UHHHHHHHH",
                                    strna(esc));
         }
         }

@@ -994,10 +994,10 @@ static void test_error_invalid_escapes(void **state)
 {
         check_error("rsync_path = \"/usr\\qx\"",
                     "x.conf:1:19: invalid escape '\\q', expected one of \\b \\t \\n \\f \\r \\\" "
-                    "\\\\ \\uXXXX \\UXXXXXXXX");
+                    "\\\\ \\uHHHH \\UHHHHHHHH");
         check_error("rsync_path = \"\\x41\"",
                     "x.conf:1:15: invalid escape '\\x', expected one of \\b \\t \\n \\f \\r \\\" "
-                    "\\\\ \\uXXXX \\UXXXXXXXX");
+                    "\\\\ \\uHHHH \\UHHHHHHHH");
         check_error("rsync_path = \"\\u12\"",
                     "x.conf:1:15: invalid escape '\\u12', expected \\u followed by 4 hexadecimal "
                     "digits");
