@@ -298,11 +298,11 @@ static int probe_value(blkid_probe pr, const char *name, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int blockdev_probe(const char *node, struct blockdev_probe *ret)
+int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_probe *ret)
 {
         _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
         struct blockdev_probe p = {};
-        int r;
+        int r = 1;
 
         errno = 0;
         pr = blkid_new_probe_from_filename(node);
@@ -311,7 +311,20 @@ int blockdev_probe(const char *node, struct blockdev_probe *ret)
         blkid_probe_enable_superblocks(pr, 1);
         blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_UUID | BLKID_SUBLKS_TYPE |
                                                       BLKID_SUBLKS_LABEL);
-        r = blkid_do_safeprobe(pr);
+        if (!isempty(fstype_hint)) {
+                char *only[] = { (char *)fstype_hint, NULL };
+
+                if (blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_ONLYIN, only) == 0) {
+                        r = blkid_do_safeprobe(pr);
+                        if (r != 0) {
+                                /* Not that type after all: look for anything. */
+                                blkid_probe_reset_superblocks_filter(pr);
+                                blkid_reset_probe(pr);
+                        }
+                }
+        }
+        if (r != 0)
+                r = blkid_do_safeprobe(pr);
         if (r == 1 || r == -2) /* nothing found, or ambiguous: no answer we can trust */
                 return -ENODATA;
         if (r < 0)

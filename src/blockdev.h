@@ -54,9 +54,11 @@ struct blockdev_probe {
         char *label;
 };
 
-/* Probes the filesystem superblock on node with libblkid. Returns 0, or -errno (e.g.
+/* Probes the filesystem superblock on node with libblkid. fstype_hint (may be NULL): the
+ * type the mount table says is on it, probed alone first (a full probe tries every known
+ * type, ~100 reads); if it does not match, the full probe runs. Returns 0, or -errno (e.g.
  * -EACCES without privileges, -ENODATA when no filesystem is recognised). */
-int blockdev_probe(const char *node, struct blockdev_probe *ret);
+int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_probe *ret);
 void blockdev_probe_done(struct blockdev_probe *p);
 
 /* Strips trailing slashes (keeping a lone "/") into a new string; NULL on ENOMEM. */

@@ -110,7 +110,7 @@ static int esp_probe(struct esp *e, struct libmnt_fs *fs)
         int r;
 
         if (e->device) {
-                r = blockdev_probe(e->device, &p);
+                r = blockdev_probe(e->device, fs ? mnt_fs_get_fstype(fs) : NULL, &p);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
@@ -178,7 +178,9 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
                 return 0;
         }
         m->device_ok = true;
-        return esp_fill_from_devnum(&m->booted, t, NULL);
+        /* Any of its mounts tells its type, so the probe can look for that first. */
+        return esp_fill_from_devnum(&m->booted, t,
+                                    mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD));
 }
 
 int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve_whole_disk,
