@@ -27,6 +27,16 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
         return h;
 }
 
+/* A number into the hash, as 8 little-endian bytes: the same fingerprint on any host. */
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+        for (unsigned i = 0; i < 8; i++) {
+                h ^= (v >> (8 * i)) & 0xff;
+                h *= FNV_PRIME;
+        }
+        return h;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -81,8 +91,6 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
         STRV_FOREACH(n, names) {
                 _cleanup_free_ char *path = NULL;
                 struct stat st;
-                char line[96];
-                int len;
 
                 if (asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", *n) < 0) {
                         r = -ENOMEM;
@@ -96,11 +104,9 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
                         continue;
 
                 *h = fnv(*h, path, strlen(path) + 1);
-                len = snprintf(line, sizeof(line), "%o %" PRIu64 " %" PRId64 "\n",
-                               (unsigned)(st.st_mode & S_IFMT),
-                               S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size,
-                               S_ISDIR(st.st_mode) ? 0 : (int64_t)st.st_mtim.tv_sec);
-                *h = fnv(*h, line, (size_t)len);
+                *h = fnv_u64(*h, (uint64_t)(st.st_mode & S_IFMT));
+                *h = fnv_u64(*h, S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size);
+                *h = fnv_u64(*h, S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_mtim.tv_sec);
 
                 if (S_ISDIR(st.st_mode)) {
                         int sub = openat(dirfd(d), *n,
@@ -213,13 +219,10 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
         if (write(fd, buf, (size_t)len) != len)
                 return errmsg(why, errno ? negative_errno() : -EIO,
                               "cannot write " GUARD_STATE_TMP ": %m");
-        if (fsync(fd) < 0)
-                return errmsg(why, negative_errno(), "cannot flush " GUARD_STATE_TMP ": %m");
+        /* No fsync here (see guard_record): replaced by rename, flushed with the data. */
         if (renameat(dir_fd, GUARD_STATE_TMP, dir_fd, GUARD_STATE_FILE) < 0)
                 return errmsg(why, negative_errno(),
                               "cannot rename " GUARD_STATE_TMP " to " GUARD_STATE_FILE ": %m");
-        if (fsync(dir_fd) < 0)
-                return errmsg(why, negative_errno(), "cannot flush the directory: %m");
         return 0;
 }
 

@@ -31,7 +31,13 @@ int guard_fingerprint(int dirfd, char *const *excludes, uint64_t *ret, char **wh
 int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
                 char *const *excludes, char **why);
 
-/* After a successful sync: records both trees' fingerprints (atomically: temporary file,
- * fsync, rename, fsync of the directory). */
+/*
+ * After rsync succeeded, before the destination is flushed: records both trees'
+ * fingerprints (each replaced atomically by rename; an unchanged record is not rewritten).
+ * No fsync of its own: the caller's syncfs() of the destination makes its record durable
+ * with the data it describes, and the source's is written back by the kernel. A record
+ * lost in a crash leaves an older one, which can only make the guard refuse a sync (with a
+ * message asking for --force), never allow a rollback.
+ */
 int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
                  char **why);

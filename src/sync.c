@@ -433,19 +433,20 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
         if (ctx->test)
                 return job_finish(j, SYNC_TESTED, NULL);
 
-        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
-        if (syncfs(j->lock_fd) < 0) {
-                errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
-                return job_finish(j, SYNC_FAILED, why);
-        }
         if (j->esp) {
                 r = guard_record(j->src_fd, j->lock_fd, j->excludes, ctx->model->booted.partuuid,
                                  &why);
                 if (r < 0) {
-                        errmsg_prefix(&why, 0,
-                                      "synced, but cannot record the rollback-guard state");
+                        errmsg_prefix(&why, 0, "rsync finished, but the rollback-guard state "
+                                               "cannot be recorded");
                         return job_finish(j, SYNC_FAILED, why);
                 }
+        }
+        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). One
+         * flush for the data and the guard's record of it. */
+        if (syncfs(j->lock_fd) < 0) {
+                errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+                return job_finish(j, SYNC_FAILED, why);
         }
         return job_finish(j, SYNC_DONE, NULL);
 }

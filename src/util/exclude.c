@@ -5,18 +5,28 @@
 #include "util/macro.h"
 #include "util/strv.h"
 
+/* fnmatch() of the first n bytes of pat; most patterns have no wildcard and compare as
+ * strings, without copying (this runs for every entry of a tree walk). */
+static bool match_n(const char *pat, size_t n, const char *s, int flags)
+{
+        _cleanup_free_ char *copy = NULL;
+
+        if (strcspn(pat, "*?[\\") >= n)
+                return strlen(s) == n && strncmp(pat, s, n) == 0;
+        if (pat[n] == 0)
+                return fnmatch(pat, s, flags) == 0;
+        copy = strndup(pat, n);
+        return copy && fnmatch(copy, s, flags) == 0;
+}
+
 static bool match_one(const char *pat, size_t n, const char *rel, const char *base)
 {
-        _cleanup_free_ char *p = strndup(pat, n);
-
-        if (!p)
-                return false;
-        if (p[0] == '/')
-                return fnmatch(p + 1, rel, FNM_PATHNAME) == 0;
-        if (!strchr(p, '/'))
-                return fnmatch(p, base, 0) == 0;
+        if (pat[0] == '/')
+                return match_n(pat + 1, n - 1, rel, FNM_PATHNAME);
+        if (!memchr(pat, '/', n))
+                return match_n(pat, n, base, 0);
         for (const char *s = rel;;) {
-                if (fnmatch(p, s, FNM_PATHNAME) == 0)
+                if (match_n(pat, n, s, FNM_PATHNAME))
                         return true;
                 s = strchr(s, '/');
                 if (!s)
