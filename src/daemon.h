@@ -25,7 +25,6 @@ struct daemon_args {
         bool config_given;
         bool test;              /* rsync -n, nothing written */
         bool force;             /* rollback guard off (for the first round only) */
-        bool resolve_whole_disk;
 };
 
 /* Runs until SIGTERM/SIGINT. Takes ownership of cfg. Returns the exit status: 0 when the

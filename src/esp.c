@@ -152,13 +152,22 @@ static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct li
         return mounts_of_devnum(t, e->devnum, &e->mounts);
 }
 
+const char *esp_sysfs_root(void)
+{
+        const char *e = secure_getenv("DUAL_ROOT_SYSFS");
+
+        if (!isempty(e))
+                return e;
+        return secure_getenv("DUAL_ROOT_EFIVARS") ? NULL : "/sys";
+}
+
 static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
-                                 bool resolve_whole_disk, struct libmnt_table *t)
+                                 const char *sysfs_root, struct libmnt_table *t)
 {
         int r;
 
-        r = efi_find_booted_partuuid_full(efivars_dir, resolve_whole_disk ? "/sys" : NULL,
-                                          resolve_whole_disk ? "/dev" : NULL, &m->boot, &m->why);
+        r = efi_find_booted_partuuid_full(efivars_dir, sysfs_root, sysfs_root ? "/dev" : NULL,
+                                          &m->boot, &m->why);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -183,7 +192,7 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
                                     mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD));
 }
 
-int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve_whole_disk,
+int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
                    struct libmnt_table *t, struct esp_model **ret)
 {
         _cleanup_esp_model_ struct esp_model *m = calloc(1, sizeof(*m));
@@ -193,7 +202,7 @@ int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve
                 return -ENOMEM;
         m->boot.boot_entry = -1;
 
-        r = esp_model_find_booted(m, efivars_dir, resolve_whole_disk, t);
+        r = esp_model_find_booted(m, efivars_dir, sysfs_root, t);
         if (r < 0)
                 return r;
 

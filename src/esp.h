@@ -42,15 +42,20 @@ struct esp_model {
 };
 
 /*
- * Builds the model. efivars_dir: efi_vars_dir(); resolve_whole_disk: let a boot entry that
- * names a whole disk be resolved through /sys to that disk's only ESP (only sensible with
- * the real efivars, never with a test directory); t: the mount table (whose targets are
+ * Builds the model. efivars_dir: efi_vars_dir(); sysfs_root: esp_sysfs_root(), where a boot
+ * entry that names a whole disk is resolved to that disk's only ESP (NULL: not at all);
+ * t: the mount table (whose targets are
  * compared with the ESP set's paths as strings). A booted ESP that cannot be identified is
  * not an error here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0
  * or -ENOMEM.
  */
-int esp_model_load(const struct config *c, const char *efivars_dir, bool resolve_whole_disk,
+int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
                    struct libmnt_table *t, struct esp_model **ret);
+
+/* Where whole-disk boot entries are resolved: $DUAL_ROOT_SYSFS when set (secure_getenv),
+ * else "/sys" with the real efivars, else NULL (no resolution: variables from
+ * $DUAL_ROOT_EFIVARS need not describe this machine's hardware). */
+const char *esp_sysfs_root(void);
 struct esp_model *esp_model_free(struct esp_model *m);
 static inline void esp_model_freep(struct esp_model **m)
 {

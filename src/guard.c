@@ -15,6 +15,10 @@
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME UINT64_C(0x100000001b3)
 #define MAX_DEPTH 128
+/* The fingerprint's definition. A record of another format (written by another version)
+ * cannot be compared and is treated as absent, like that of a disk never synced: after an
+ * upgrade the first sync records anew instead of being refused. */
+#define STATE_FORMAT 2
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
 {
@@ -156,7 +160,8 @@ static int state_read(int dir_fd, struct state *ret, char **why)
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -1;
         struct state s = {};
-        bool have_fp = false;
+        bool have_fp = false, have_format = false;
+        unsigned long format = 0;
         char *line, *save = NULL;
         int r;
 
@@ -173,7 +178,10 @@ static int state_read(int dir_fd, struct state *ret, char **why)
                 const char *v;
                 char *end;
 
-                if ((v = startswith(line, "fingerprint="))) {
+                if ((v = startswith(line, "format="))) {
+                        format = strtoul(v, NULL, 10);
+                        have_format = true;
+                } else if ((v = startswith(line, "fingerprint="))) {
                         errno = 0;
                         s.fingerprint = strtoull(v, &end, 16);
                         if (errno != 0 || end == v || *end)
@@ -186,6 +194,16 @@ static int state_read(int dir_fd, struct state *ret, char **why)
                         free(s.source);
                         s.source = strdup(v);
                 }
+        }
+        if (!have_format) {
+                /* Empty or torn (a crash while it was written): not a record we can
+                 * trust, so not one we may ignore either. */
+                state_done(&s);
+                return errmsg(why, -EBADMSG, GUARD_STATE_FILE " has no format= line");
+        }
+        if (format != STATE_FORMAT) {
+                state_done(&s);
+                return -ENOENT;
         }
         if (!have_fp) {
                 state_done(&s);
@@ -207,8 +225,8 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
                 snprintf(when, sizeof(when), "%lld", (long long)now);
         len = snprintf(buf, sizeof(buf),
                        "# dual-root: this ESP's fingerprint after its last sync (rollback guard)\n"
-                       "fingerprint=%016" PRIx64 "\nsynced=%s\nsource=%s\n",
-                       fp, when, source ? source : "unknown");
+                       "format=%d\nfingerprint=%016" PRIx64 "\nsynced=%s\nsource=%s\n",
+                       STATE_FORMAT, fp, when, source ? source : "unknown");
         if (len < 0 || (size_t)len >= sizeof(buf))
                 return errmsg(why, -EINVAL, "state record too long");
 

@@ -591,7 +591,7 @@ static int run(int argc, char *argv[])
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
                 return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
         }
-        r = esp_model_load(cfg, efi_vars_dir(), !secure_getenv("DUAL_ROOT_EFIVARS"), t, &m);
+        r = esp_model_load(cfg, efi_vars_dir(), esp_sysfs_root(), t, &m);
         if (r < 0) {
                 log_error_errno(r, "cannot build the ESP model: %m");
                 return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
@@ -642,7 +642,6 @@ static int run(int argc, char *argv[])
                         .config_given = arg.config_given,
                         .test = arg.test,
                         .force = arg.force,
-                        .resolve_whole_disk = !secure_getenv("DUAL_ROOT_EFIVARS"),
                 };
 
                 r = prio_apply(cfg->nice, cfg->ionice_class, cfg->ionice_level, &why);

@@ -734,14 +734,13 @@ static void check_refusal(struct dirs *d, int error, const char *cause)
 static void test_check_corrupt_state_file_refuses_naming_it(void **state)
 {
         static const char *const bad[] = {
-                "",
-                "# nothing else\n",
-                "fingerprint=\n",
-                "fingerprint=zz\n",
-                "fingerprint=123456789abcdef01\n", /* 65 bits */
-                "fingerprint=12 34\n",
-                "synced=2024-01-01T00:00:00Z\nsource=x\n",
-                "\x01\x02\x03 binary junk",
+                "format=2\n",
+                "format=2\n# nothing else\n",
+                "format=2\nfingerprint=\n",
+                "format=2\nfingerprint=zz\n",
+                "format=2\nfingerprint=123456789abcdef01\n", /* 65 bits */
+                "format=2\nfingerprint=12 34\n",
+                "format=2\nsynced=2024-01-01T00:00:00Z\nsource=x\n",
         };
         struct dirs *d = *state;
         _cleanup_free_ char *expected = NULL;
@@ -760,6 +759,44 @@ static void test_check_corrupt_state_file_refuses_naming_it(void **state)
                         fail_msg("state file \"%s\": got %d (%s), expected %d (%s)", bad[i], r,
                                  strna(why), -EBADMSG, expected);
         }
+}
+
+static void test_check_state_file_without_format_refuses(void **state)
+{
+        static const char *const bad[] = {
+                "", "# nothing else\n", "fingerprint=0123456789abcdef\n", "\x01\x02\x03 junk",
+        };
+        struct dirs *d = *state;
+        _cleanup_free_ char *expected = NULL;
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        assert_true(asprintf(&expected, "'%s': " GUARD_STATE_FILE " has no format= line",
+                             d->dst) >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *why = NULL;
+                int r;
+
+                put(d->dst, GUARD_STATE_FILE, bad[i], T0);
+                r = check(d, NULL, &why);
+                if (r != -EBADMSG || !why || !streq(why, expected))
+                        fail_msg("state file \"%s\": got %d (%s), expected %d (%s)", bad[i], r,
+                                 strna(why), -EBADMSG, expected);
+        }
+}
+
+static void test_check_state_file_of_another_format_is_ignored(void **state)
+{
+        struct dirs *d = *state;
+        _cleanup_free_ char *why = NULL;
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        /* written by another version: not comparable, so like a disk never synced */
+        put(d->dst, GUARD_STATE_FILE, "format=1\nfingerprint=0123456789abcdef\n", T0);
+        put(d->dst, "vmlinuz", "different", T0 + 100);
+        assert_int_equal(check(d, NULL, &why), 0);
+        assert_null(why);
 }
 
 static void test_check_state_file_symlink_refuses(void **state)
@@ -979,6 +1016,8 @@ int main(void)
                 T(test_check_destination_with_extra_file_refuses),
                 T(test_check_change_to_excluded_file_allows),
                 T(test_check_corrupt_state_file_refuses_naming_it),
+                T(test_check_state_file_without_format_refuses),
+                T(test_check_state_file_of_another_format_is_ignored),
                 T(test_check_state_file_symlink_refuses),
                 T(test_check_oversized_state_file_refuses),
 
