@@ -317,7 +317,7 @@ static int rebuild(struct daemon *d, usec_t now)
                                              "only");
                 mnt_unref_table(TAKE_PTR(fstab));
         }
-        r = esp_model_load(d->cfg, efi_vars_dir(), esp_sysfs_root(), mounts, &model);
+        r = esp_model_load(d->cfg, efi_vars_dir(), esp_sysfs_root(), false, mounts, &model);
         if (r < 0)
                 return log_error_errno(r, "cannot build the ESP model: %m");
         r = sync_plan_build(d->cfg, model, mounts, &plan);

@@ -127,7 +127,8 @@ static int esp_probe(struct esp *e, struct libmnt_fs *fs)
         return 0;
 }
 
-static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct libmnt_fs *fs)
+static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct libmnt_fs *fs,
+                                bool probe)
 {
         int r;
 
@@ -141,14 +142,20 @@ static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct li
                                 return -ENOMEM;
                 }
         }
-        if (!e->partuuid) {
-                r = blockdev_partuuid_of(e->device, e->devnum, &e->partuuid);
-                if (r == -ENOMEM)
+        if (probe) {
+                if (!e->partuuid) {
+                        r = blockdev_partuuid_of(e->device, e->devnum, &e->partuuid);
+                        if (r == -ENOMEM)
+                                return r;
+                }
+                r = esp_probe(e, fs);
+                if (r < 0)
                         return r;
+        } else if (fs && mnt_fs_get_fstype(fs)) {
+                e->fstype = strdup(mnt_fs_get_fstype(fs));
+                if (!e->fstype)
+                        return -ENOMEM;
         }
-        r = esp_probe(e, fs);
-        if (r < 0)
-                return r;
         return mounts_of_devnum(t, e->devnum, &e->mounts);
 }
 
@@ -162,7 +169,7 @@ const char *esp_sysfs_root(void)
 }
 
 static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
-                                 const char *sysfs_root, struct libmnt_table *t)
+                                 const char *sysfs_root, bool probe, struct libmnt_table *t)
 {
         int r;
 
@@ -189,11 +196,12 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
         m->device_ok = true;
         /* Any of its mounts tells its type, so the probe can look for that first. */
         return esp_fill_from_devnum(&m->booted, t,
-                                    mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD));
+                                    mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD),
+                                    probe);
 }
 
 int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
-                   struct libmnt_table *t, struct esp_model **ret)
+                   bool probe, struct libmnt_table *t, struct esp_model **ret)
 {
         _cleanup_esp_model_ struct esp_model *m = calloc(1, sizeof(*m));
         int r;
@@ -202,7 +210,7 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
                 return -ENOMEM;
         m->boot.boot_entry = -1;
 
-        r = esp_model_find_booted(m, efivars_dir, sysfs_root, t);
+        r = esp_model_find_booted(m, efivars_dir, sysfs_root, probe, t);
         if (r < 0)
                 return r;
 
@@ -253,7 +261,7 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
                         continue;
                 a->mounted = true;
                 a->devnum = mnt_fs_get_devno(fs);
-                r = esp_fill_from_devnum(a, t, fs);
+                r = esp_fill_from_devnum(a, t, fs, probe);
                 if (r < 0)
                         return r;
         }

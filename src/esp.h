@@ -44,13 +44,14 @@ struct esp_model {
 /*
  * Builds the model. efivars_dir: efi_vars_dir(); sysfs_root: esp_sysfs_root(), where a boot
  * entry that names a whole disk is resolved to that disk's only ESP (NULL: not at all);
- * t: the mount table (whose targets are
+ * probe: read each ESP's superblock (UUID, type) and the alternates' PARTUUIDs, which
+ * only reports show (syncing needs device numbers and mounts alone); t: the mount table (whose targets are
  * compared with the ESP set's paths as strings). A booted ESP that cannot be identified is
  * not an error here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0
  * or -ENOMEM.
  */
 int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
-                   struct libmnt_table *t, struct esp_model **ret);
+                   bool probe, struct libmnt_table *t, struct esp_model **ret);
 
 /* Where whole-disk boot entries are resolved: $DUAL_ROOT_SYSFS when set (secure_getenv),
  * else "/sys" with the real efivars, else NULL (no resolution: variables from

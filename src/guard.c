@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 #include "guard.h"
@@ -247,10 +248,20 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
 int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
                 char *const *excludes, char **why)
 {
+        uint64_t fp;
+        bool known;
+
+        return guard_check_fp(src_fd, src_name, dst_fd, dst_name, excludes, &fp, &known, why);
+}
+
+int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
+                   char *const *excludes, uint64_t *ret_dst_fp, bool *ret_known, char **why)
+{
         struct state s = {};
         uint64_t fp_dst, fp_src;
         int r;
 
+        *ret_known = false;
         r = state_read(dst_fd, &s, why);
         if (r == -ENOENT)
                 return 0; /* never synced by us: a first sync, or a new disk */
@@ -262,6 +273,8 @@ int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_na
                 state_done(&s);
                 return errmsg_prefix(why, r, "'%s'", dst_name);
         }
+        *ret_dst_fp = fp_dst;
+        *ret_known = true;
         if (fp_dst == s.fingerprint) {
                 state_done(&s);
                 return 0; /* unchanged since our last sync: only behind, safe to update */
@@ -287,35 +300,60 @@ int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_na
 
 /* Records fp unless the state already holds it: a sync that changed nothing writes nothing
  * (no needless writes and flushes on flash, and none on the booted ESP). */
-static int state_update(int dir_fd, const char *source, char *const *excludes, char **why)
+/* True when dir_fd's record holds fp. */
+static bool state_holds(int dir_fd, uint64_t fp)
 {
         struct state s = {};
-        uint64_t fp;
-        int r;
+        bool same;
 
-        r = guard_fingerprint(dir_fd, excludes, &fp, why);
-        if (r < 0)
-                return r;
-        if (state_read(dir_fd, &s, NULL) >= 0) {
-                bool same = s.fingerprint == fp;
-
-                state_done(&s);
-                if (same)
-                        return 0;
-        }
-        return state_write(dir_fd, fp, source, why);
+        if (state_read(dir_fd, &s, NULL) < 0)
+                return false;
+        same = s.fingerprint == fp;
+        state_done(&s);
+        return same;
 }
 
 int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
                  char **why)
 {
+        uint64_t fp_dst;
         int r;
 
-        r = state_update(dst_fd, src_partuuid, excludes, why);
+        r = guard_fingerprint(dst_fd, excludes, &fp_dst, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "destination");
-        r = state_update(src_fd, src_partuuid, excludes, why);
+        return guard_record_fp(src_fd, dst_fd, fp_dst, excludes, src_partuuid, why);
+}
+
+int guard_record_fp(int src_fd, int dst_fd, uint64_t fp_dst, char *const *excludes,
+                    const char *src_partuuid, char **why)
+{
+        struct statfs ss, ds;
+        uint64_t fp_src;
+        int r = 0;
+
+        if (!state_holds(dst_fd, fp_dst))
+                r = state_write(dst_fd, fp_dst, src_partuuid, why);
         if (r < 0)
-                return errmsg_prefix(why, r, "source");
+                return errmsg_prefix(why, r, "destination");
+
+        /* The source's record is what both now hold: the destination's fingerprint. Not
+         * the source's own, which may already include changes made while rsync ran: those
+         * were not copied, so a later sync into the source must not pass over them. Only
+         * when the two filesystems differ in type, whose timestamps may differ in
+         * granularity, is the source walked for a fingerprint of its own. */
+        if (fstatfs(src_fd, &ss) < 0 || fstatfs(dst_fd, &ds) < 0)
+                return errmsg(why, negative_errno(), "cannot identify the filesystems: %m");
+        fp_src = fp_dst;
+        if (ss.f_type != ds.f_type) {
+                r = guard_fingerprint(src_fd, excludes, &fp_src, why);
+                if (r < 0)
+                        return errmsg_prefix(why, r, "source");
+        }
+        if (!state_holds(src_fd, fp_src)) {
+                r = state_write(src_fd, fp_src, src_partuuid, why);
+                if (r < 0)
+                        return errmsg_prefix(why, r, "source");
+        }
         return 0;
 }

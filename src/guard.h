@@ -14,6 +14,7 @@
  * its content already equals the source's, or --force is given.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GUARD_STATE_FILE ".dual-root-state"
@@ -31,6 +32,11 @@ int guard_fingerprint(int dirfd, char *const *excludes, uint64_t *ret, char **wh
 int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
                 char *const *excludes, char **why);
 
+/* guard_check, also telling the destination's fingerprint when it had to compute one
+ * (*ret_known false otherwise). */
+int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
+                   char *const *excludes, uint64_t *ret_dst_fp, bool *ret_known, char **why);
+
 /*
  * After rsync succeeded, before the destination is flushed: records both trees'
  * fingerprints (each replaced atomically by rename; an unchanged record is not rewritten).
@@ -41,3 +47,8 @@ int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_na
  */
 int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
                  char **why);
+
+/* guard_record when the destination's fingerprint is known without a walk (rsync changed
+ * nothing there since guard_check_fp computed it). */
+int guard_record_fp(int src_fd, int dst_fd, uint64_t dst_fp, char *const *excludes,
+                    const char *src_partuuid, char **why);

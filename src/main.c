@@ -591,7 +591,9 @@ static int run(int argc, char *argv[])
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
                 return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
         }
-        r = esp_model_load(cfg, efi_vars_dir(), esp_sysfs_root(), t, &m);
+        /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
+        r = esp_model_load(cfg, efi_vars_dir(), esp_sysfs_root(),
+                           arg.bind || (!arg.sync && !arg.status), t, &m);
         if (r < 0) {
                 log_error_errno(r, "cannot build the ESP model: %m");
                 return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;

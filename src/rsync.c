@@ -152,6 +152,36 @@ static void file_actions_destroyp(posix_spawn_file_actions_t **fa)
 
 int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why)
 {
+        return rsync_spawn_to(argv, -1, ret, why);
+}
+
+bool rsync_opts_quiet(char *const *opts)
+{
+        static const char *const loud[] = {
+                "--verbose", "--progress", "--stats", "--info", "--debug", "--itemize-changes",
+                "--out-format", "--log-format", "--dry-run", "--list-only",
+        };
+
+        STRV_FOREACH(o, opts) {
+                if ((*o)[0] == '-' && (*o)[1] != '-') {
+                        /* short bundle: v, P, i, n print; stop at a letter taking an argument */
+                        for (const char *p = *o + 1; *p && !strchr(short_with_arg, *p); p++)
+                                if (strchr("vPin", *p))
+                                        return false;
+                        continue;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(loud); i++) {
+                        const char *rest = startswith(*o, loud[i]);
+
+                        if (rest && (!*rest || *rest == '='))
+                                return false;
+                }
+        }
+        return true;
+}
+
+int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, char **why)
+{
         posix_spawnattr_t attr_storage;
         posix_spawn_file_actions_t fa_storage;
         /* These point at the storage above once it is initialised, so clean-up destroys
@@ -188,6 +218,8 @@ int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why)
                 r = posix_spawnattr_setsigdefault(attr, &defaults);
         if (r == 0)
                 r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (r == 0 && stdout_fd >= 0)
+                r = posix_spawn_file_actions_adddup2(fa, stdout_fd, STDOUT_FILENO);
         if (r != 0)
                 return errmsg(why, -r, "cannot prepare to run '%s': %s", argv[0], strerror(r));
 

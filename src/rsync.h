@@ -44,6 +44,12 @@ void rsync_wait_signals(sigset_t *ret);
  * "cannot run '/usr/bin/rsync': No such file or directory").
  */
 int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why);
+/* The same with rsync's stdout on stdout_fd (-1: inherited). */
+int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, char **why);
+
+/* True when none of opts makes rsync print anything while all is well (no -v, --progress,
+ * --stats, --info=, -i, --out-format= ...): then its stdout may be taken over (see sync.c). */
+bool rsync_opts_quiet(char *const *opts);
 
 /* Non-blocking reap. Returns 1 with *ret_code and *ret_status (as waitid's si_code/si_status)
  * when the child has exited, 0 when it still runs, -errno on error. We are the only one who

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -39,6 +40,8 @@ static void job_done(struct sync_job *j)
                 close(j->lock_fd);
         if (j->src_fd >= 0)
                 close(j->src_fd);
+        if (j->out_fd >= 0)
+                close(j->out_fd);
 }
 
 void sync_plan_done(struct sync_plan *p)
@@ -60,7 +63,9 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item, bool esp
                 return NULL;
         p->jobs = t;
         j = &p->jobs[p->n_jobs];
-        *j = (struct sync_job){ .esp = esp, .line = line, .lock_fd = -1, .src_fd = -1 };
+        *j = (struct sync_job){
+                .esp = esp, .line = line, .lock_fd = -1, .src_fd = -1, .out_fd = -1,
+        };
         j->item = strdup(item);
         j->source = source ? strdup(source) : NULL;
         j->dest = dest ? strdup(dest) : NULL;
@@ -341,6 +346,10 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 close(j->src_fd);
                 j->src_fd = -1;
         }
+        if (j->out_fd >= 0) {
+                close(j->out_fd);
+                j->out_fd = -1;
+        }
         return s;
 }
 
@@ -388,24 +397,44 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                                 errmsg(&why, 0, "cannot open source '%s': %m", j->source);
                                 return job_finish(j, SYNC_FAILED, why);
                         }
+                        j->dst_fp_known = false;
                         if (!ctx->force) {
-                                r = guard_check(j->src_fd, j->source, j->lock_fd, j->dest,
-                                                j->excludes, &why);
+                                r = guard_check_fp(j->src_fd, j->source, j->lock_fd, j->dest,
+                                                   j->excludes, &j->dst_fp, &j->dst_fp_known,
+                                                   &why);
                                 if (r < 0)
                                         return job_finish(j, SYNC_REFUSED, why);
+                        }
+                        /* A quiet rsync may itemize its changes into a memfd: none means the
+                         * destination is as the guard just saw it, and recording needs no
+                         * second walk of it (the common sync that copies nothing). */
+                        if (j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
+                                j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
+                                if (j->out_fd < 0)
+                                        j->dst_fp_known = false; /* then walk again after */
                         }
                 }
         }
 
-        r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test, j->source,
-                             j->dest, &argv);
+        if (j->out_fd >= 0) {
+                _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
+
+                if (!opts || strv_extend(&opts, "--itemize-changes") < 0)
+                        r = -ENOMEM;
+                else
+                        r = rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test,
+                                             j->source, j->dest, &argv);
+        } else {
+                r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test,
+                                     j->source, j->dest, &argv);
+        }
         if (r < 0) {
                 errmsg(&why, 0, "cannot build rsync's command line: %s", strerror(-r));
                 return job_finish(j, SYNC_FAILED, why);
         }
         if (cb)
                 cb(j, argv, userdata);
-        r = rsync_spawn(argv, &j->child, &why);
+        r = rsync_spawn_to(argv, j->out_fd, &j->child, &why);
         if (r < 0)
                 return job_finish(j, SYNC_FAILED, why);
         j->running = true;
@@ -434,8 +463,15 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                 return job_finish(j, SYNC_TESTED, NULL);
 
         if (j->esp) {
-                r = guard_record(j->src_fd, j->lock_fd, j->excludes, ctx->model->booted.partuuid,
-                                 &why);
+                struct stat changes;
+
+                if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
+                    changes.st_size == 0)
+                        r = guard_record_fp(j->src_fd, j->lock_fd, j->dst_fp, j->excludes,
+                                            ctx->model->booted.partuuid, &why);
+                else
+                        r = guard_record(j->src_fd, j->lock_fd, j->excludes,
+                                         ctx->model->booted.partuuid, &why);
                 if (r < 0) {
                         errmsg_prefix(&why, 0, "rsync finished, but the rollback-guard state "
                                                "cannot be recorded");

@@ -40,6 +40,9 @@ struct sync_job {
         struct rsync_child child;
         int lock_fd;            /* the destination, locked (and syncfs'ed) */
         int src_fd;             /* the source directory, for the rollback guard */
+        int out_fd;             /* rsync's itemized changes (a memfd), or -1 */
+        bool dst_fp_known;      /* the guard computed the destination's fingerprint */
+        uint64_t dst_fp;
         bool running;
         usec_t started;
 };

@@ -597,6 +597,14 @@ static int check(struct dirs *d, char *const *excludes, char **why)
         return guard_check(d->src_fd, d->src, d->dst_fd, d->dst, excludes, why);
 }
 
+/* The roles swapped: the machine booted from the other disk, syncing dst into src. */
+static int check_reverse(struct dirs *d)
+{
+        _cleanup_free_ char *why = NULL;
+
+        return guard_check(d->dst_fd, d->dst, d->src_fd, d->src, NULL, &why);
+}
+
 static void check_ok(struct dirs *d, char *const *excludes)
 {
         _cleanup_free_ char *why = NULL;
@@ -940,24 +948,31 @@ static void test_record_unchanged_trees_do_not_rewrite_state_files(void **state)
         assert_no_tmp_file(d->dst);
 }
 
-static void test_record_rewrites_only_the_changed_tree(void **state)
+/* The source's record is what the destination holds after the sync, not the source's own
+ * tree: a change made on the source while rsync ran was not copied and must still count as
+ * a change of the source (the guard then refuses to overwrite it). */
+static void test_record_gives_the_source_the_destinations_fingerprint(void **state)
 {
         struct dirs *d = *state;
-        struct stat src1, dst1, src2, dst2;
+        _cleanup_free_ char *fs = NULL, *fd = NULL;
+        struct stat dst1, dst2;
 
         make_esp(d->src);
         make_esp(d->dst);
         record(d, NULL, "p");
-        src1 = stat_state(d->src);
         dst1 = stat_state(d->dst);
-        put(d->dst, "vmlinuz", "synced kernel", T0 + 10);
+        put(d->src, "vmlinuz", "changed while rsync ran", T0 + 10);
         record(d, NULL, "p");
-        src2 = stat_state(d->src);
         dst2 = stat_state(d->dst);
-        assert_same_file(&src1, &src2, d->src);
-        if (dst1.st_ino == dst2.st_ino)
-                fail_msg("%s/" GUARD_STATE_FILE " was not replaced after the tree changed", d->dst);
+        assert_same_file(&dst1, &dst2, d->dst);
+        fs = state_value(d->src, "fingerprint");
+        fd = state_value(d->dst, "fingerprint");
+        assert_non_null(fs);
+        assert_non_null(fd);
+        assert_string_equal(fs, fd);
         assert_state_matches(d->dst, NULL, "p");
+        /* and so the source's change is protected when it later becomes a destination */
+        assert_int_equal(check_reverse(d), -EEXIST);
 }
 
 static void test_record_rewrites_a_corrupt_state_file(void **state)
@@ -1026,7 +1041,7 @@ int main(void)
                 T(test_record_state_file_starts_with_a_comment),
                 T(test_record_replaces_a_leftover_temporary_file),
                 T(test_record_unchanged_trees_do_not_rewrite_state_files),
-                T(test_record_rewrites_only_the_changed_tree),
+                T(test_record_gives_the_source_the_destinations_fingerprint),
                 T(test_record_rewrites_a_corrupt_state_file),
                 T(test_record_then_check_allows),
 #undef T

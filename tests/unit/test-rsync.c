@@ -1003,9 +1003,40 @@ static void test_spawn_stdin_is_dev_null(void **state)
         assert_string_equal(text, "/dev/null\n");
 }
 
+/* rsync_opts_quiet: which option sets let sync.c take rsync's stdout for itemized changes */
+static void test_quiet_options_are_recognised(void **state)
+{
+        char *quiet1[] = { "-axHAXt", NULL };
+        char *quiet2[] = { "-axHAX", "--no-specials", "-B8192v", "--exclude=x", NULL };
+        char *none[] = { NULL };
+
+        assert_true(rsync_opts_quiet(quiet1));
+        assert_true(rsync_opts_quiet(quiet2)); /* the v is B's argument */
+        assert_true(rsync_opts_quiet(none));
+        assert_true(rsync_opts_quiet(NULL));
+}
+
+static void test_loud_options_are_recognised(void **state)
+{
+        static const char *const loud[] = {
+                "-v", "-axv", "-P", "-i", "-n", "--verbose", "--progress", "--stats",
+                "--info=progress2", "--debug=ALL", "--itemize-changes", "--out-format=%n",
+                "--log-format=%n", "--dry-run", "--list-only",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(loud); i++) {
+                char *opts[] = { "-axHAXt", (char *)loud[i], NULL };
+
+                if (rsync_opts_quiet(opts))
+                        fail_msg("'%s' was taken as quiet", loud[i]);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_quiet_options_are_recognised),
+                cmocka_unit_test(test_loud_options_are_recognised),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
                 T(test_argv_default_options_then_always_options_then_source_and_dest),
                 T(test_argv_test_mode_adds_dry_run_and_verbose_after_options),
