@@ -310,13 +310,29 @@ daemon_test_mode_copies_nothing() {
 daemon_watches_a_subdirectory_tree_with_inotify() {
         reset_daemon
         rm -rf "$R/srv/tree"
-        mkdir -p "$R/srv/tree/a/b" "$R/efi1/tree"
+        # Watched: tree, a, a/b (a leaf), a/c, a/c/d; not: the excluded skipd and skipd/inner,
+        # nor the other filesystem mounted on m (rsync -x does not cross it either).
+        mkdir -p "$R/srv/tree/a/b" "$R/srv/tree/a/c/d" "$R/srv/tree/skipd/inner" \
+                "$R/srv/tree/m" "$R/efi1/tree"
+        mount -t tmpfs dual-root-inner "$R/srv/tree/m"
+        mkdir "$R/srv/tree/m/sub"
         echo 1 >"$R/srv/tree/a/b/one"
         conf "settle_time = 0.2" "sync_delay = 0" "dualroot = false" \
-                'sync = ["/srv/tree/", "/efi1/tree/", ["/skip"]]'
+                'sync = ["/srv/tree/", "/efi1/tree/", ["/skip", "/skipd/"]]'
         start_daemon
-        grep -q "watching 3 directories under /srv/tree/ for sync\[0\], with inotify" "$LOG" || fail "not watched with inotify: $(cat "$LOG")"
+        grep -q "watching 5 directories under /srv/tree/ for sync\[0\], with inotify" "$LOG" || fail "not watched with inotify: $(cat "$LOG")"
+        [ "$(readlink "/proc/$DAEMON/cwd")" = "$R" ] || fail "the daemon's working directory moved: $(readlink "/proc/$DAEMON/cwd")"
         [ -f "$R/efi1/tree/a/b/one" ] || fail "no initial sync"
+        echo 1 >"$R/srv/tree/a/b/leaf"
+        wait_for 5 test -f "$R/efi1/tree/a/b/leaf" || fail "a file in a leaf directory was not synced"
+        echo 1 >"$R/srv/tree/a/c/d/deep"
+        wait_for 5 test -f "$R/efi1/tree/a/c/d/deep" || fail "a file two levels down was not synced"
+        t0=$(now)
+        echo skip >"$R/srv/tree/skipd/inner/x"
+        echo other >"$R/srv/tree/m/sub/x"
+        sleep 0.8
+        [ "$(starts_after "$t0")" = 0 ] || fail "an excluded directory or another filesystem triggered a sync"
+        umount "$R/srv/tree/m"
         mkdir -p "$R/srv/tree/new/deeper"
         sleep 0.4
         echo 2 >"$R/srv/tree/new/deeper/two"
@@ -325,6 +341,7 @@ daemon_watches_a_subdirectory_tree_with_inotify() {
         sleep 0.4
         echo 3 >"$R/srv/tree/renamed/deeper/three"
         wait_for 5 test -f "$R/efi1/tree/renamed/deeper/three" || fail "a file in a renamed directory was not synced"
+        [ "$(readlink "/proc/$DAEMON/cwd")" = "$R" ] || fail "the daemon's working directory moved: $(readlink "/proc/$DAEMON/cwd")"
         t0=$(now)
         echo skip >"$R/srv/tree/skip"
         sleep 0.8
