@@ -664,21 +664,13 @@ static int put_node(struct sbuf *b, const struct dp_node *n)
                         return put_vendor(b, "VenMedia", n);
                 case 0x04:
                         return put_file(b, n);
-                case 0x05:
-                        NEED(20);
-                        sbuf_printf(b, "Media(");
-                        put_guid(b, p + 4);
-                        sbuf_printf(b, ")");
-                        return 0;
+                case 0x05: /* §10.3.5.5 media protocol */
                 case 0x06: /* §10.3.5.6 PIWG firmware file */
-                        NEED(20);
-                        sbuf_printf(b, "FvFile(");
-                        put_guid(b, p + 4);
-                        sbuf_printf(b, ")");
-                        return 0;
                 case 0x07: /* §10.3.5.7 PIWG firmware volume */
                         NEED(20);
-                        sbuf_printf(b, "Fv(");
+                        sbuf_printf(b, "%s(", n->subtype == 0x05   ? "Media"
+                                              : n->subtype == 0x06 ? "FvFile"
+                                                                   : "Fv");
                         put_guid(b, p + 4);
                         sbuf_printf(b, ")");
                         return 0;

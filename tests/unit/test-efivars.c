@@ -1224,6 +1224,8 @@ static void test_text_media(void **state)
         expect_text(&b, "FvFile(7c04a583-9e3e-4f1c-ad65-e05268d0b4d1)");
         node_guid(&b, 4, 7, G, NULL, 0);
         expect_text(&b, "Fv(" G ")");
+        node_guid(&b, 4, 5, G, NULL, 0);
+        expect_text(&b, "Media(" G ")");
         node_guid(&b, 4, 3, G, NULL, 0);
         expect_text(&b, "VenMedia(" G ")");
         for (size_t i = 0; i < sizeof(vendata); i++)
