@@ -238,7 +238,7 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
         if (write(fd, buf, (size_t)len) != len)
                 return errmsg(why, errno ? negative_errno() : -EIO,
                               "cannot write " GUARD_STATE_TMP ": %m");
-        /* No fsync here (see guard_record): replaced by rename, flushed with the data. */
+        /* No fsync here (see guard_record): written after the data is flushed. */
         if (renameat(dir_fd, GUARD_STATE_TMP, dir_fd, GUARD_STATE_FILE) < 0)
                 return errmsg(why, negative_errno(),
                               "cannot rename " GUARD_STATE_TMP " to " GUARD_STATE_FILE ": %m");
@@ -264,7 +264,7 @@ int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst
         *ret_known = false;
         r = state_read(dst_fd, &s, why);
         if (r == -ENOENT)
-                return 0; /* never synced by us: a first sync, or a new disk */
+                return GUARD_VERIFY; /* never synced by us: a first sync, or a new disk */
         if (r < 0)
                 return errmsg_prefix(why, r, "'%s'", dst_name);
 
@@ -277,7 +277,7 @@ int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst
         *ret_known = true;
         if (fp_dst == s.fingerprint) {
                 state_done(&s);
-                return 0; /* unchanged since our last sync: only behind, safe to update */
+                return GUARD_BEHIND; /* unchanged since our last sync: safe to update */
         }
         r = guard_fingerprint(src_fd, excludes, &fp_src, why);
         if (r < 0) {
@@ -286,7 +286,7 @@ int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst
         }
         if (fp_src == fp_dst) {
                 state_done(&s);
-                return 0; /* changed, but to exactly what we would copy */
+                return GUARD_VERIFY; /* changed, but to exactly what we would copy */
         }
         r = errmsg(why, -EEXIST,
                    "'%s' changed since the last sync recorded on it (%s, from %s): it may hold "

@@ -26,9 +26,20 @@
  * excludes (rsync-style patterns: a leading '/' anchors at the root). */
 int guard_fingerprint(int dirfd, char *const *excludes, uint64_t *ret, char **why);
 
-/* 0 when syncing src onto dst cannot roll dst back; -EEXIST with *why when it could. Other
- * -errno (with *why) when the state cannot be read: also a refusal. dst_name/src_name are
- * for messages. */
+/* What guard_check allows. */
+enum {
+        /* dst is as our last sync left it (its record matches): only behind, and rsync's
+         * quick check (size and time) can be trusted. */
+        GUARD_BEHIND = 0,
+        /* dst has no record of ours, or changed since into exactly what src holds (names,
+         * sizes, times): allowed, but its content must be compared (rsync --checksum), since
+         * a copy torn by a crash before the last sync's flush has the right size and time. */
+        GUARD_VERIFY = 1,
+};
+
+/* GUARD_BEHIND or GUARD_VERIFY when syncing src onto dst cannot roll dst back; -EEXIST with
+ * *why when it could. Other -errno (with *why) when the state cannot be read: also a
+ * refusal. dst_name/src_name are for messages. */
 int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
                 char *const *excludes, char **why);
 
@@ -38,12 +49,12 @@ int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst
                    char *const *excludes, uint64_t *ret_dst_fp, bool *ret_known, char **why);
 
 /*
- * After rsync succeeded, before the destination is flushed: records both trees'
- * fingerprints (each replaced atomically by rename; an unchanged record is not rewritten).
- * No fsync of its own: the caller's syncfs() of the destination makes its record durable
- * with the data it describes, and the source's is written back by the kernel. A record
- * lost in a crash leaves an older one, which can only make the guard refuse a sync (with a
- * message asking for --force), never allow a rollback.
+ * After rsync succeeded and the destination was flushed: records both trees' fingerprints
+ * (each replaced atomically by rename; an unchanged record is not rewritten). A record
+ * never describes data that is not on the disk yet, so a crash cannot leave a torn copy
+ * looking finished. No fsync of its own: the kernel writes it back within seconds, and a
+ * record lost in a crash leaves an older one, which makes the next sync compare content
+ * (GUARD_VERIFY) or refuse with a message asking for --force, never allow a rollback.
  */
 int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
                  char **why);

@@ -389,37 +389,48 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                         return job_finish(j, SYNC_FAILED, why);
                 }
                 j->lock_fd = r;
-
-                /* Rule 4, under the lock so nobody syncs into the destination meanwhile. */
-                if (j->esp) {
-                        j->src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (j->src_fd < 0) {
-                                errmsg(&why, 0, "cannot open source '%s': %m", j->source);
-                                return job_finish(j, SYNC_FAILED, why);
-                        }
-                        j->dst_fp_known = false;
-                        if (!ctx->force) {
-                                r = guard_check_fp(j->src_fd, j->source, j->lock_fd, j->dest,
-                                                   j->excludes, &j->dst_fp, &j->dst_fp_known,
-                                                   &why);
-                                if (r < 0)
-                                        return job_finish(j, SYNC_REFUSED, why);
-                        }
-                        /* A quiet rsync may itemize its changes into a memfd: none means the
-                         * destination is as the guard just saw it, and recording needs no
-                         * second walk of it (the common sync that copies nothing). */
-                        if (j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
-                                j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
-                                if (j->out_fd < 0)
-                                        j->dst_fp_known = false; /* then walk again after */
-                        }
+        } else if (j->esp) {
+                /* A dry run takes no lock, but asks the guard as a sync would. */
+                j->lock_fd = open(j->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (j->lock_fd < 0) {
+                        errmsg(&why, 0, "cannot open destination '%s': %m", j->dest);
+                        return job_finish(j, SYNC_FAILED, why);
                 }
         }
 
-        if (j->out_fd >= 0) {
+        /* Rule 4, under the lock so nobody syncs into the destination meanwhile. */
+        if (j->esp) {
+                j->src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (j->src_fd < 0) {
+                        errmsg(&why, 0, "cannot open source '%s': %m", j->source);
+                        return job_finish(j, SYNC_FAILED, why);
+                }
+                j->dst_fp_known = false;
+                /* Forced: whatever the destination holds is overwritten, so it is compared
+                 * by content too. */
+                j->verify = true;
+                if (!ctx->force) {
+                        r = guard_check_fp(j->src_fd, j->source, j->lock_fd, j->dest,
+                                           j->excludes, &j->dst_fp, &j->dst_fp_known, &why);
+                        if (r < 0)
+                                return job_finish(j, SYNC_REFUSED, why);
+                        j->verify = r == GUARD_VERIFY;
+                }
+                /* A quiet rsync may itemize its changes into a memfd: none means the
+                 * destination is as the guard just saw it, and recording needs no second
+                 * walk of it (the common sync that copies nothing). */
+                if (!ctx->test && j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
+                        j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
+                        if (j->out_fd < 0)
+                                j->dst_fp_known = false; /* then walk again after */
+                }
+        }
+
+        if (j->out_fd >= 0 || j->verify) {
                 _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
 
-                if (!opts || strv_extend(&opts, "--itemize-changes") < 0)
+                if (!opts || (j->out_fd >= 0 && strv_extend(&opts, "--itemize-changes") < 0) ||
+                    (j->verify && strv_extend(&opts, "--checksum") < 0))
                         r = -ENOMEM;
                 else
                         r = rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test,
@@ -462,6 +473,13 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
         if (ctx->test)
                 return job_finish(j, SYNC_TESTED, NULL);
 
+        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
+        if (syncfs(j->lock_fd) < 0) {
+                errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+                return job_finish(j, SYNC_FAILED, why);
+        }
+        /* Then the guard's record, which so never describes data still in memory: a crash
+         * in between leaves the old record, and the next sync compares content. */
         if (j->esp) {
                 struct stat changes;
 
@@ -477,12 +495,6 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                                                "cannot be recorded");
                         return job_finish(j, SYNC_FAILED, why);
                 }
-        }
-        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). One
-         * flush for the data and the guard's record of it. */
-        if (syncfs(j->lock_fd) < 0) {
-                errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
-                return job_finish(j, SYNC_FAILED, why);
         }
         return job_finish(j, SYNC_DONE, NULL);
 }

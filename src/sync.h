@@ -43,6 +43,7 @@ struct sync_job {
         int out_fd;             /* rsync's itemized changes (a memfd), or -1 */
         bool dst_fp_known;      /* the guard computed the destination's fingerprint */
         uint64_t dst_fp;
+        bool verify;            /* compare content (--checksum): see GUARD_VERIFY */
         bool running;
         usec_t started;
 };

@@ -75,7 +75,8 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         booted_by_loader "$PU0"
         run_tool -st
         expect_status 0
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delete -n -v --exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new /efi0/ /efi1/"
+        # Never synced before (no guard record): compared by content, --checksum.
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --checksum --no-specials --atimes --open-noatime --exclude=/lost+found/ --delete -n -v --exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new /efi0/ /efi1/"
         expect_stdout_has "vmlinuz"
         expect_stdout_has "1 tested, 0 skipped, 0 failed"
         [ ! -e "$R/efi1/vmlinuz" ] || fail "test mode copied a file"
@@ -179,7 +180,10 @@ rule4_rollback_guard_refuses_a_newer_alternate() {
         # (as dpkg sets it from the package) so that times cannot tell which side is newer.
         echo "kernel-new" >"$R/efi1/vmlinuz-6.99"
         touch -d '2001-01-01' "$R/efi1/vmlinuz-6.99"
-        # Now booted from the stale disk 0 again.
+        # Now booted from the stale disk 0 again. A dry run tells so too.
+        run_tool -s -t
+        expect_status 1
+        expect_stderr_has "refused /efi0/ -> /efi1/: '/efi1/' changed since the last sync recorded on it"
         run_tool -s
         expect_status 1
         expect_stderr_has "refused /efi0/ -> /efi1/: '/efi1/' changed since the last sync recorded on it"
@@ -217,11 +221,38 @@ rule4_rollback_guard_allows_identical_content() {
         expect_status 0
 }
 
+rule4_a_copy_torn_by_a_crash_is_compared_by_content() {
+        reset_sync
+        booted_by_loader "$PU0"
+        run_tool -s
+        expect_status 0
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_lacks "--checksum" # as the last sync left it: the quick check holds
+        # A kernel update, then a crash before its sync's flush was done: on the alternate
+        # the new size and time reached the disk, the new bytes did not, and the guard's
+        # record is the old one (it is written only after the flush).
+        echo "kernel-1, the update" >"$R/efi0/vmlinuz"
+        touch -d '2030-01-02 03:04:05' "$R/efi0/vmlinuz"
+        head -c "$(stat -c %s "$R/efi0/vmlinuz")" /dev/zero | tr '\0' X >"$R/efi1/vmlinuz"
+        touch -r "$R/efi0/vmlinuz" "$R/efi1/vmlinuz"
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "--checksum"
+        run_tool -s
+        expect_status 0
+        cmp -s "$R/efi0/vmlinuz" "$R/efi1/vmlinuz" || fail "the torn copy was left in place: $(cat "$R/efi1/vmlinuz")"
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_lacks "--checksum"
+}
+
 rule5_exclusions_never_accumulate() {
         reset_sync
         booted_by_loader "$PU0"
         mkdir -p "$R/efi2" "$R/mnt/root1"
         mount "$DEV2" "$R/efi2"
+        rm -f "$R/efi2/.dual-root-state" # another case's sync: the guard would refuse
         mkdir -p "$R/srv/other"
         echo x >"$R/srv/other/x"
         printf 'sync = [["/srv/data", "/efi2/data/", ["/one"]], ["/srv/other", "/efi2/other/", ["/two"]]]\n' >"$CONF"
@@ -242,7 +273,7 @@ rule6_destination_is_flushed_before_success() {
         booted_by_loader "$PU0"
         set +e
         # LeakSanitizer cannot run under ptrace: off for this one run of an ASan build.
-        strace -f -qq -e trace=syncfs,waitid,write -o "$W/trace" \
+        strace -f -qq -e trace=syncfs,waitid,write,rename,renameat,renameat2 -o "$W/trace" \
                 chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
                 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
                 "$TOOL" -s >"$OUT" 2>"$ERR"
@@ -251,12 +282,16 @@ rule6_destination_is_flushed_before_success() {
         expect_status 0
         main=$(grep -m 1 'syncfs(' "$W/trace" | cut -d' ' -f1)
         [ -n "$main" ] || fail "no syncfs call at all"
-        grep "^$main " "$W/trace" | grep -E 'waitid\(P_PID,|syncfs|write\(1, "synced' | sed 's/^[0-9]* *//' | cut -c1-20 >"$W/order"
+        grep "^$main " "$W/trace" | grep -E 'waitid\(P_PID,|syncfs|write\(1, "synced|rename' | sed 's/^[0-9]* *//' | cut -c1-20 >"$W/order"
         first_waitid=$(grep -n '^waitid' "$W/order" | tail -n 1 | cut -d: -f1)
         sync_line=$(grep -n '^syncfs' "$W/order" | head -n 1 | cut -d: -f1)
         report=$(grep -n '^write(1, "synced' "$W/order" | cut -d: -f1)
         [ -n "$first_waitid" ] && [ -n "$sync_line" ] && [ -n "$report" ] || fail "trace lacks waitid/syncfs/report: $(cat "$W/order")"
         [ "$first_waitid" -lt "$sync_line" ] && [ "$sync_line" -lt "$report" ] || fail "order is not rsync exit, syncfs, report: $(cat "$W/order")"
+        # The rollback guard's records come after the flush: never one for data not on disk.
+        first_rename=$(grep -n '^rename' "$W/order" | head -n 1 | cut -d: -f1)
+        [ -n "$first_rename" ] || fail "no guard record was written: $(cat "$W/order")"
+        [ "$sync_line" -lt "$first_rename" ] || fail "a guard record was written before syncfs: $(cat "$W/order")"
         grep -q '^[0-9]* *syncfs([0-9]*) *= 0' "$W/trace" || fail "syncfs did not succeed"
 }
 
@@ -391,6 +426,7 @@ run_case "rule 4: a changed alternate is not overwritten without --force" rule4_
 run_case "rule 4: a lagging alternate catches up" rule4_rollback_guard_lets_a_lagging_alternate_catch_up
 run_case "rule 4: identical content passes the guard" rule4_rollback_guard_allows_identical_content
 run_case "rule 5: exclusions never accumulate across runs" rule5_exclusions_never_accumulate
+run_case "rule 4: a copy torn by a crash (right size and time) is compared by content" rule4_a_copy_torn_by_a_crash_is_compared_by_content
 run_case "rule 6: syncfs after rsync exits, before success is reported" rule6_destination_is_flushed_before_success
 run_case "rule 7: a second sync gives up after lock_timeout" rule7_second_sync_waits_for_the_lock_then_gives_up
 run_case "rule 7: a second sync waits for the first" rule7_second_sync_waits_for_the_lock_then_runs

@@ -605,13 +605,15 @@ static int check_reverse(struct dirs *d)
         return guard_check(d->dst_fd, d->dst, d->src_fd, d->src, NULL, &why);
 }
 
-static void check_ok(struct dirs *d, char *const *excludes)
+/* guard_check allows, with the verdict expected (GUARD_BEHIND or GUARD_VERIFY). */
+static void check_ok(struct dirs *d, char *const *excludes, int expected)
 {
         _cleanup_free_ char *why = NULL;
         int r = check(d, excludes, &why);
 
-        if (r != 0)
+        if (r < 0)
                 fail_msg("guard_check refused (%d): %s", r, strna(why));
+        assert_int_equal(r, expected);
         assert_null(why);
 }
 
@@ -648,7 +650,7 @@ static void test_check_without_state_file_allows(void **state)
         /* never synced by us: a first sync or a new disk, whatever the trees hold */
         make_esp(d->src);
         put(d->dst, "other", "unrelated", T0);
-        check_ok(d, NULL);
+        check_ok(d, NULL, GUARD_VERIFY);
 }
 
 static void test_check_unchanged_destination_allows(void **state)
@@ -661,7 +663,7 @@ static void test_check_unchanged_destination_allows(void **state)
         /* the source moved on (a kernel update): the destination is only behind */
         put(d->src, "vmlinuz", "new kernel", T0 + 100);
         put(d->src, "loader/entries/new.conf", "title New\n", T0 + 100);
-        check_ok(d, NULL);
+        check_ok(d, NULL, GUARD_BEHIND);
 }
 
 static void test_check_destination_changed_to_equal_source_allows(void **state)
@@ -674,7 +676,7 @@ static void test_check_destination_changed_to_equal_source_allows(void **state)
         /* both got the same update some other way (e.g. the same package on both) */
         put(d->src, "vmlinuz", "new kernel", T0 + 100);
         put(d->dst, "vmlinuz", "new kernel", T0 + 100);
-        check_ok(d, NULL);
+        check_ok(d, NULL, GUARD_VERIFY);
 }
 
 static void test_check_destination_changed_and_different_refuses(void **state)
@@ -726,7 +728,7 @@ static void test_check_change_to_excluded_file_allows(void **state)
         record(d, ex, NULL);
         /* systemd-boot refreshes its seed on every boot from that ESP */
         put(d->dst, "loader/random-seed", "seed B, longer", T0 + 50);
-        check_ok(d, ex);
+        check_ok(d, ex, GUARD_BEHIND);
 }
 
 static void check_refusal(struct dirs *d, int error, const char *cause)
@@ -803,7 +805,7 @@ static void test_check_state_file_of_another_format_is_ignored(void **state)
         /* written by another version: not comparable, so like a disk never synced */
         put(d->dst, GUARD_STATE_FILE, "format=1\nfingerprint=0123456789abcdef\n", T0);
         put(d->dst, "vmlinuz", "different", T0 + 100);
-        assert_int_equal(check(d, NULL, &why), 0);
+        assert_int_equal(check(d, NULL, &why), GUARD_VERIFY);
         assert_null(why);
 }
 
@@ -993,7 +995,7 @@ static void test_record_then_check_allows(void **state)
         make_esp(d->dst);
         put(d->dst, "stale", "", T0);
         record(d, NULL, "p");
-        check_ok(d, NULL);
+        check_ok(d, NULL, GUARD_BEHIND);
 }
 
 int main(void)
