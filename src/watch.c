@@ -169,6 +169,14 @@ static struct entry *find_entry(const struct watcher *w, int wd, unsigned item)
         return NULL;
 }
 
+/* True when some item watches wd: the kernel watch existed before it was asked for. */
+static bool wd_in_use(const struct watcher *w, int wd)
+{
+        size_t i = lower_bound(w, wd);
+
+        return i < w->n && w->e[i].wd == wd;
+}
+
 static bool wd_shared(const struct watcher *w, int wd, unsigned item)
 {
         for (size_t i = lower_bound(w, wd); i < w->n && w->e[i].wd == wd; i++)
@@ -381,7 +389,7 @@ static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const ch
                                        why);
                         break;
                 }
-                known = lower_bound(w, cwd) < w->n && w->e[lower_bound(w, cwd)].wd == cwd;
+                known = wd_in_use(w, cwd);
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                     !S_ISDIR(st.st_mode) || st.st_dev != dev) {
                         /* Gone, replaced, or another filesystem mounted here (rsync -x
