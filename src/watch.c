@@ -762,21 +762,31 @@ static char *fan_dir_rel(struct watcher *w, const struct item *it, const struct 
         return rel;
 }
 
+/* One read of a non-blocking event queue: bytes read, 0 once it is empty, or -errno. */
+static ssize_t read_queue(int fd, void *buf, size_t size)
+{
+        for (;;) {
+                ssize_t n = read(fd, buf, size);
+
+                if (n >= 0)
+                        return n;
+                if (errno == EAGAIN)
+                        return 0;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
 static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userdata)
 {
         char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 
         for (;;) {
-                ssize_t n = read(w->fan_fd, buf, sizeof(buf));
+                ssize_t n = read_queue(w->fan_fd, buf, sizeof(buf));
                 size_t off = 0;
 
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
+                if (n <= 0)
+                        return (int)n; /* drained, or -errno */
                 /* Events are only 4-byte aligned (their names are padded to 4), but the
                  * metadata holds a u64: copy each header out rather than cast in place. */
                 for (struct fanotify_event_metadata mdc, *md = &mdc;
@@ -869,15 +879,10 @@ int watcher_process(struct watcher *w, watcher_event_cb cb, void *userdata)
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 
         for (;;) {
-                ssize_t n = read(w->fd, buf, sizeof(buf));
+                ssize_t n = read_queue(w->fd, buf, sizeof(buf));
 
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
+                if (n <= 0)
+                        return (int)n; /* drained, or -errno */
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *ev = (const struct inotify_event *)p;
 
