@@ -354,7 +354,7 @@ static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const ch
         while ((de = readdir(d))) {
                 _cleanup_free_ char *subrel = NULL;
                 struct stat st, again;
-                bool known;
+                bool known, gone;
                 int cwd, cfd;
 
                 if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
@@ -390,8 +390,15 @@ static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const ch
                         break;
                 }
                 known = wd_in_use(w, cwd);
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    !S_ISDIR(st.st_mode) || st.st_dev != dev) {
+                gone = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0;
+                if (gone && errno != ENOENT) {
+                        r = sub_errmsg(w, it, wd, de->d_name, negative_errno(), "cannot stat",
+                                       why);
+                        if (!known)
+                                (void)inotify_rm_watch(w->fd, cwd);
+                        break;
+                }
+                if (gone || !S_ISDIR(st.st_mode) || st.st_dev != dev) {
                         /* Gone, replaced, or another filesystem mounted here (rsync -x
                          * does not cross it): not this item's to watch. */
                         if (!known)

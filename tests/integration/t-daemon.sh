@@ -349,6 +349,22 @@ daemon_watches_a_subdirectory_tree_with_inotify() {
         rm -rf "$R/srv/tree"
 }
 
+daemon_reports_a_tree_it_cannot_watch() {
+        reset_daemon
+        rm -rf "$R/srv/tree"
+        mkdir -p "$R/srv/tree" "$R/efi1/tree"
+        # 257 levels below the root: one more than the watcher follows.
+        (cd "$R/srv/tree" && mkdir -p "$(printf 'd/%.0s' $(seq 1 257))")
+        conf "settle_time = 0.2" "sync_delay = 0" "dualroot = false" \
+                'sync = ["/srv/tree/", "/efi1/tree/"]'
+        start_daemon
+        deep="/srv/tree$(printf '/d%.0s' $(seq 1 256))/d"
+        grep -qF "cannot watch /srv/tree/ (sync[0]): '$deep' is nested more than 256 levels deep; its changes go unnoticed" "$LOG" || fail "no precise error: $(cat "$LOG")"
+        [ "$(readlink "/proc/$DAEMON/cwd")" = "$R" ] || fail "the daemon's working directory moved: $(readlink "/proc/$DAEMON/cwd")"
+        stop_daemon
+        rm -rf "$R/srv/tree" "$R/efi1/tree"
+}
+
 # flood DIR: ~40,000 events (5,000 files created and removed, four times) in few processes.
 flood() {
         for round in 1 2 3 4; do
@@ -395,5 +411,6 @@ run_case "a failed rsync is retried" daemon_retries_a_failed_sync
 run_case "a one-shot -s waits for the daemon's rsync on the same destination" daemon_and_a_one_shot_never_rsync_one_destination_together
 run_case "-d -t runs rsync -n and copies nothing" daemon_test_mode_copies_nothing
 run_case "a subdirectory tree is watched with inotify: new and renamed directories" daemon_watches_a_subdirectory_tree_with_inotify
+run_case "a tree too deep to watch is reported precisely" daemon_reports_a_tree_it_cannot_watch
 run_case "an event-queue overflow makes every item dirty" daemon_queue_overflow_makes_every_item_dirty
 finish
