@@ -257,6 +257,7 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         const struct esp_model *m = ctx->model;
         _cleanup_free_ char *missing = NULL;
         struct stat sst, dst;
+        dev_t alt_dev = 0;
         int r;
 
         if (j->refusal)
@@ -279,6 +280,12 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
                               j->source, missing, j->dest);
         if (stat(j->source, &sst) < 0)
                 return errmsg(why, SYNC_REFUSED, "source '%s': %m", j->source);
+        /* The mount table may be older than this moment: what is there now decides. */
+        if (j->esp && sst.st_dev != m->booted.devnum)
+                return errmsg(why, SYNC_REFUSED,
+                              "source '%s' is no longer the booted ESP %s (device %u:%u there "
+                              "now)",
+                              j->source, m->booted.device, major(sst.st_dev), minor(sst.st_dev));
         if (S_ISDIR(sst.st_mode)) {
                 r = dir_is_empty(j->source);
                 if (r < 0)
@@ -304,6 +311,7 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
                         return errmsg(why, SYNC_REFUSED,
                                       "'%s' is on the root filesystem, not an ESP of its own",
                                       j->dest);
+                alt_dev = mnt_fs_get_devno(fs);
         }
         free(missing);
         missing = unmounted_fstab_target(ctx->mounts, ctx->fstab, j->dest);
@@ -318,6 +326,9 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         }
         if (!S_ISDIR(dst.st_mode))
                 return errmsg(why, SYNC_REFUSED, "destination '%s' is not a directory", j->dest);
+        if (j->esp && dst.st_dev != alt_dev)
+                return errmsg(why, SYNC_SKIPPED,
+                              "'%s' is no longer mounted (alternate ESP missing?)", j->dest);
 
         /* Rule 1: never into the booted ESP, never within one filesystem. */
         if (m->device_ok && dst.st_dev == m->booted.devnum)
@@ -358,6 +369,7 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
 {
         const struct config *c = ctx->config;
         _cleanup_strv_free_ char **argv = NULL;
+        struct stat locked, now;
         char *why = NULL;
         int r;
 
@@ -389,6 +401,16 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                         return job_finish(j, SYNC_FAILED, why);
                 }
                 j->lock_fd = r;
+                /* Checked again under the lock (its wait may have been long), with the
+                 * destination now held open: unmounting it fails until rsync is done. */
+                r = sync_job_check(ctx, j, &why);
+                if (r > 0)
+                        return job_finish(j, (enum sync_state)r, why);
+                if (fstat(j->lock_fd, &locked) < 0 || stat(j->dest, &now) < 0 ||
+                    locked.st_dev != now.st_dev || locked.st_ino != now.st_ino) {
+                        errmsg(&why, 0, "'%s' was replaced while its lock was awaited", j->dest);
+                        return job_finish(j, SYNC_FAILED, why);
+                }
         } else if (j->esp) {
                 /* A dry run takes no lock, but asks the guard as a sync would. */
                 j->lock_fd = open(j->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -404,6 +426,11 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                 if (j->src_fd < 0) {
                         errmsg(&why, 0, "cannot open source '%s': %m", j->source);
                         return job_finish(j, SYNC_FAILED, why);
+                }
+                if (fstat(j->src_fd, &now) < 0 || now.st_dev != ctx->model->booted.devnum) {
+                        errmsg(&why, 0, "source '%s' is no longer the booted ESP %s", j->source,
+                               ctx->model->booted.device);
+                        return job_finish(j, SYNC_REFUSED, why);
                 }
                 j->dst_fp_known = false;
                 /* Forced: whatever the destination holds is overwritten, so it is compared

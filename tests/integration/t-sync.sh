@@ -325,6 +325,31 @@ rule7_second_sync_waits_for_the_lock_then_runs() {
         [ "$took" -ge 3000 ] || fail "the second sync took ${took}ms: it did not wait for the first (>= 3000ms expected)"
 }
 
+rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped() {
+        reset_sync
+        booted_by_loader "$PU0"
+        # The first sync copies at once, then holds the lock for 2 s.
+        fake_rsync '/usr/bin/rsync "$@" || exit; sleep 2'
+        printf 'rsync_path = "/opt/fake-rsync"\nlock_timeout = 20\n' >"$CONF"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -q -s >"$W/first.out" 2>&1 &
+        first=$!
+        sleep 0.5
+        # The second reads a mount table with /efi1 in it, then waits for the lock...
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$OUT" 2>"$ERR" &
+        second=$!
+        sleep 0.5
+        # ...while the disk goes away (a lazy unmount: the first sync still holds it).
+        umount -l "$R/efi1"
+        wait "$first" || true
+        set +e
+        wait "$second"
+        STATUS=$?
+        set -e
+        expect_status 0
+        expect_stderr_has "skipped /efi0/ -> /efi1/: '/efi1/' is no longer mounted (alternate ESP missing?)"
+        [ -z "$(ls -A "$R/efi1")" ] || fail "the root filesystem's /efi1 was written: $(ls -A "$R/efi1")"
+}
+
 rule8_missing_rsync_fails_clearly() {
         reset_sync
         booted_by_loader "$PU0"
@@ -430,6 +455,7 @@ run_case "rule 4: a copy torn by a crash (right size and time) is compared by co
 run_case "rule 6: syncfs after rsync exits, before success is reported" rule6_destination_is_flushed_before_success
 run_case "rule 7: a second sync gives up after lock_timeout" rule7_second_sync_waits_for_the_lock_then_gives_up
 run_case "rule 7: a second sync waits for the first" rule7_second_sync_waits_for_the_lock_then_runs
+run_case "rule 2: an alternate unmounted during the lock wait is skipped" rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped
 run_case "rule 8: a missing rsync fails clearly" rule8_missing_rsync_fails_clearly
 run_case "rule 8: a failing rsync does not stop other items" rule8_failing_rsync_does_not_stop_other_items
 run_case "rule 8: rsync over rsync_timeout is stopped" rule8_rsync_over_its_time_limit_is_stopped
