@@ -160,13 +160,15 @@ bool rsync_opts_quiet(char *const *opts)
         static const char *const loud[] = {
                 "--verbose", "--progress", "--stats", "--info", "--debug", "--itemize-changes",
                 "--out-format", "--log-format", "--dry-run", "--list-only",
+                "--quiet", /* silences --itemize-changes too: no list would not mean no change */
         };
 
         STRV_FOREACH(o, opts) {
                 if ((*o)[0] == '-' && (*o)[1] != '-') {
-                        /* short bundle: v, P, i, n print; stop at a letter taking an argument */
+                        /* short bundle: v, P, i, n print, q silences the list; stop at a
+                         * letter taking an argument */
                         for (const char *p = *o + 1; *p && !strchr(short_with_arg, *p); p++)
-                                if (strchr("vPin", *p))
+                                if (strchr("vPinq", *p))
                                         return false;
                         continue;
                 }

@@ -1022,6 +1022,8 @@ static void test_loud_options_are_recognised(void **state)
                 "-v", "-axv", "-P", "-i", "-n", "--verbose", "--progress", "--stats",
                 "--info=progress2", "--debug=ALL", "--itemize-changes", "--out-format=%n",
                 "--log-format=%n", "--dry-run", "--list-only",
+                /* not loud, but it empties the itemized list, which must stay trustworthy */
+                "-q", "-aqx", "--quiet",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(loud); i++) {
