@@ -381,8 +381,9 @@ static void print_start(const struct sync_job *j, char *const *argv, void *userd
         printf("would sync %s -> %s: %s\n", j->source, j->dest, strna(line));
 }
 
-static void print_job(const struct sync_job *j)
+static void print_job(const struct sync_job *j, void *userdata)
 {
+        (void)userdata;
         switch (j->state) {
         case SYNC_DONE:
                 if (!arg.quiet)
@@ -512,11 +513,12 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
                 .test = arg.test,
                 .force = arg.force,
         };
+        (void)sync_plan_run(&ctx, &plan, print_start, print_job, NULL);
         for (size_t i = 0; i < plan.n_jobs; i++) {
-                struct sync_plan one = { .jobs = &plan.jobs[i], .n_jobs = 1 };
-
-                (void)sync_plan_run(&ctx, &one, print_start, NULL);
-                print_job(&plan.jobs[i]);
+                if (plan.jobs[i].state == SYNC_PENDING) /* after an interruption */
+                        log_error("not run %s: interrupted", plan.jobs[i].dest
+                                                                     ? plan.jobs[i].dest
+                                                                     : plan.jobs[i].item);
                 if (plan.jobs[i].state == SYNC_DONE || plan.jobs[i].state == SYNC_TESTED)
                         n_done++;
                 else if (plan.jobs[i].state == SYNC_SKIPPED)

@@ -527,30 +527,32 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
 }
 
 size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,
-                     void *userdata)
+                     sync_end_cb end, void *userdata)
 {
         size_t failed = 0;
 
         for (size_t i = 0; i < p->n_jobs; i++) {
                 struct sync_job *j = &p->jobs[i];
                 int r, code = 0, status = 0, sig = 0;
+                bool interrupted = false;
 
                 if (sync_job_begin(ctx, j, true, cb, userdata) == 0) {
+                        char *why = NULL;
+
                         r = rsync_wait(&j->child, ctx->config->rsync_timeout, RSYNC_GRACE, &code,
                                        &status, &sig);
                         if (r == -EINTR) {
-                                char *why = NULL;
-
                                 errmsg(&why, 0, "interrupted by %s; rsync was stopped",
                                        sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
                                 job_finish(j, SYNC_FAILED, why);
-                                failed++;
-                                break; /* leave the rest PENDING: not run */
-                        }
-                        if (r < 0 && r != -ETIMEDOUT) {
-                                char *why = NULL;
-
-                                errmsg(&why, 0, "cannot wait for rsync: %s", strerror(-r));
+                                interrupted = true;
+                        } else if (r < 0 && r != -ETIMEDOUT) {
+                                /* Not left running past its lock: stopped and reaped first. */
+                                rsync_signal(&j->child, SIGKILL);
+                                while (waitpid(j->child.pid, NULL, 0) < 0 && errno == EINTR)
+                                        ;
+                                errmsg(&why, 0, "cannot wait for rsync: %s; it was stopped",
+                                       strerror(-r));
                                 job_finish(j, SYNC_FAILED, why);
                         } else {
                                 sync_job_end(ctx, j, code, status, r == -ETIMEDOUT);
@@ -558,6 +560,10 @@ size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_s
                 }
                 if (j->state == SYNC_REFUSED || j->state == SYNC_FAILED)
                         failed++;
+                if (end)
+                        end(j, userdata);
+                if (interrupted)
+                        break; /* leave the rest PENDING: not run */
         }
         return failed;
 }

@@ -102,12 +102,16 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
 /* How long a stopped rsync gets between SIGTERM and SIGKILL. */
 #define RSYNC_GRACE (10 * USEC_PER_SEC)
 
+/* Called as each job of sync_plan_run() ends, whatever its state. */
+typedef void (*sync_end_cb)(const struct sync_job *j, void *userdata);
+
 /*
  * Runs every job of the plan in order, each to completion (one-shot -s): begin (waiting for
  * the lock), wait for rsync (stopping it after rsync_timeout), end. A failing job does not
- * stop the others. Returns the number of jobs that ended REFUSED or FAILED.
+ * stop the others; a stop signal (SIGINT, SIGTERM, SIGHUP) does: rsync is stopped and the
+ * jobs after it stay PENDING. Returns the number of jobs that ended REFUSED or FAILED.
  */
 size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,
-                     void *userdata);
+                     sync_end_cb end, void *userdata);
 
 const char *sync_state_to_string(enum sync_state s);

@@ -350,6 +350,30 @@ rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped() {
         [ -z "$(ls -A "$R/efi1")" ] || fail "the root filesystem's /efi1 was written: $(ls -A "$R/efi1")"
 }
 
+sigint_stops_rsync_and_the_pairs_after_it() {
+        reset_sync
+        booted_by_loader "$PU0"
+        mkdir -p "$R/efi2"
+        mount "$DEV2" "$R/efi2"
+        find "$R/efi2" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +
+        fake_rsync 'sleep 5; exec /usr/bin/rsync "$@"'
+        printf 'rsync_path = "/opt/fake-rsync"\n' >"$CONF"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$OUT" 2>"$ERR" &
+        tool=$!
+        sleep 1
+        kill -INT "$tool"
+        set +e
+        wait "$tool"
+        STATUS=$?
+        set -e
+        umount "$R/efi2"
+        rmdir "$R/efi2"
+        expect_status 1
+        expect_stderr_has "failed /efi0/ -> /efi1/: interrupted by INT; rsync was stopped"
+        expect_stderr_has "not run /efi2/: interrupted"
+        expect_stdout_has "0 synced, 0 skipped, 2 failed"
+}
+
 rule8_missing_rsync_fails_clearly() {
         reset_sync
         booted_by_loader "$PU0"
@@ -456,6 +480,7 @@ run_case "rule 6: syncfs after rsync exits, before success is reported" rule6_de
 run_case "rule 7: a second sync gives up after lock_timeout" rule7_second_sync_waits_for_the_lock_then_gives_up
 run_case "rule 7: a second sync waits for the first" rule7_second_sync_waits_for_the_lock_then_runs
 run_case "rule 2: an alternate unmounted during the lock wait is skipped" rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped
+run_case "SIGINT stops rsync and leaves the pairs after it alone" sigint_stops_rsync_and_the_pairs_after_it
 run_case "rule 8: a missing rsync fails clearly" rule8_missing_rsync_fails_clearly
 run_case "rule 8: a failing rsync does not stop other items" rule8_failing_rsync_does_not_stop_other_items
 run_case "rule 8: rsync over rsync_timeout is stopped" rule8_rsync_over_its_time_limit_is_stopped
