@@ -187,11 +187,25 @@ static bool wd_shared(const struct watcher *w, int wd, unsigned item)
 
 static int insert_entry(struct watcher *w, int wd, int parent_wd, unsigned item, const char *name)
 {
+        struct entry *e;
         size_t at;
         char *n;
 
-        if (find_entry(w, wd, item))
-                return 0; /* already watched (a directory moved within the tree) */
+        e = find_entry(w, wd, item);
+        if (e) {
+                /* Watched already: a directory moved within the tree, perhaps before the
+                 * event saying so is read. Where it is now is what counts (the root stays
+                 * the root). */
+                if (e->parent_wd != 0 && (e->parent_wd != parent_wd || !streq(e->name, name))) {
+                        n = strdup(name);
+                        if (!n)
+                                return -ENOMEM;
+                        free(e->name);
+                        e->name = n;
+                        e->parent_wd = parent_wd;
+                }
+                return 0;
+        }
         n = strdup(name);
         if (!n)
                 return -ENOMEM;
@@ -611,6 +625,41 @@ int watcher_add(struct watcher *w, unsigned id, const char *source, char *const 
         return (int)it->count;
 }
 
+/* Drops every inotify entry of item id, releasing kernel watches nobody else uses. */
+static void drop_entries(struct watcher *w, unsigned id)
+{
+        for (size_t i = w->n; i > 0; i--) {
+                struct entry *e = &w->e[i - 1];
+
+                if (e->item != id)
+                        continue;
+                if (!wd_shared(w, e->wd, id))
+                        (void)inotify_rm_watch(w->fd, e->wd);
+                drop_entry(w, e); /* shifts only entries already visited */
+        }
+}
+
+/* After an event-queue overflow the events telling of new and moved directories are lost:
+ * every inotify item is watched anew (its changes meanwhile are synced: the caller makes
+ * every item dirty afterwards). */
+static void rewatch_all(struct watcher *w)
+{
+        for (size_t i = 0; i < w->n_items; i++) {
+                struct item *it = &w->items[i];
+                char *why = NULL;
+
+                if (it->fan)
+                        continue;
+                drop_entries(w, it->id);
+                it->count = 0;
+                it->root_wd = -1;
+                if (add_tree(w, it, it->root, it->root, 0, it->prefix, 0, 0, &why) < 0)
+                        log_warning("cannot watch '%s' again after an event-queue overflow: %s",
+                                    it->root, strna(why));
+                free(why);
+        }
+}
+
 void watcher_remove(struct watcher *w, unsigned id)
 {
         struct item *it = find_item(w, id);
@@ -623,15 +672,7 @@ void watcher_remove(struct watcher *w, unsigned id)
                 cache_clear(w);
         }
 
-        for (size_t i = w->n; i > 0; i--) {
-                struct entry *e = &w->e[i - 1];
-
-                if (e->item != id)
-                        continue;
-                if (!wd_shared(w, e->wd, id))
-                        (void)inotify_rm_watch(w->fd, e->wd);
-                drop_entry(w, e); /* shifts only entries already visited */
-        }
+        drop_entries(w, id);
         if (!it)
                 return;
         item_done(it);
@@ -895,6 +936,7 @@ int watcher_process(struct watcher *w, watcher_event_cb cb, void *userdata)
 
                         p += sizeof(*ev) + ev->len;
                         if (ev->mask & IN_Q_OVERFLOW) {
+                                rewatch_all(w);
                                 cb(WATCH_ALL_ITEMS, userdata);
                                 continue;
                         }

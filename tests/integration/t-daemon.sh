@@ -342,6 +342,16 @@ daemon_watches_a_subdirectory_tree_with_inotify() {
         echo 3 >"$R/srv/tree/renamed/deeper/three"
         wait_for 5 test -f "$R/efi1/tree/renamed/deeper/three" || fail "a file in a renamed directory was not synced"
         [ "$(readlink "/proc/$DAEMON/cwd")" = "$R" ] || fail "the daemon's working directory moved: $(readlink "/proc/$DAEMON/cwd")"
+        # A directory moved into a new one before the daemon reads either event.
+        mkdir -p "$R/srv/tree/x/y"
+        sleep 0.4
+        kill -STOP "$DAEMON"
+        mkdir "$R/srv/tree/newparent"
+        mv "$R/srv/tree/x" "$R/srv/tree/newparent/"
+        kill -CONT "$DAEMON"
+        sleep 0.4
+        echo 4 >"$R/srv/tree/newparent/x/y/four"
+        wait_for 5 test -f "$R/efi1/tree/newparent/x/y/four" || fail "a directory moved into a new one is not watched"
         t0=$(now)
         echo skip >"$R/srv/tree/skip"
         sleep 0.8
@@ -386,11 +396,16 @@ daemon_queue_overflow_makes_every_item_dirty() {
         flood "$R/srv/tree/sub"
         echo last >"$R/efi0/after-flood"
         echo last >"$R/srv/tree/after-flood"
+        mkdir "$R/srv/tree/sub/lost" # its event is lost with the queue's tail
         t0=$(now)
         kill -CONT "$DAEMON"
         wait_for 10 grep -q "event queue overflowed; treating every item as changed" "$LOG" || fail "no overflow reported"
         wait_for 10 test -f "$R/efi1/after-flood" || fail "the ESP was not synced after the overflow"
         wait_for 10 test -f "$R/mnt/copy/after-flood" || fail "the tree was not synced after the overflow"
+        # The tree was watched anew: the directory whose event was lost is watched too.
+        sleep 0.5
+        echo inside >"$R/srv/tree/sub/lost/file"
+        wait_for 10 test -f "$R/mnt/copy/sub/lost/file" || fail "a directory made during the overflow is not watched"
         stop_daemon
         umount "$R/mnt/copy"
         rm -rf "$R/srv/tree"
