@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "rsync.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -1274,6 +1275,12 @@ static int get_rsync_opts(const struct parser *p, const struct entry *e, char **
                                            "rsync_opts holds '%s', which would end rsync's options "
                                            "and turn the options dual-root adds into file names, "
                                            "expected options only",
+                                           l[k]);
+                if (rsync_opt_dry_run(l[k]))
+                        return parse_error(p, wpos,
+                                           "rsync_opts holds '%s', a dry run: every sync would be "
+                                           "reported done with nothing copied; use -t for a dry "
+                                           "run, expected options that copy",
                                            l[k]);
                 if (l[k][0] != '-') {
                         _cleanup_free_ char *q = snippet_str(l[k]);

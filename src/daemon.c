@@ -787,7 +787,7 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
                                 int r = watcher_process(d.watcher, on_watch_event, &d);
 
                                 if (r < 0)
-                                        log_error_errno(r, "cannot read inotify events: %m");
+                                        log_error_errno(r, "cannot read file-change events (inotify or fanotify): %m");
                                 break;
                         }
                         }

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -220,6 +221,7 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
         char when[32], buf[256];
         time_t now = time(NULL);
         struct tm tm;
+        ssize_t n;
         int len;
 
         if (!gmtime_r(&now, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -235,9 +237,13 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
                     0644);
         if (fd < 0)
                 return errmsg(why, negative_errno(), "cannot create " GUARD_STATE_TMP ": %m");
-        if (write(fd, buf, (size_t)len) != len)
-                return errmsg(why, errno ? negative_errno() : -EIO,
-                              "cannot write " GUARD_STATE_TMP ": %m");
+        n = write(fd, buf, (size_t)len);
+        if (n < 0)
+                return errmsg(why, negative_errno(), "cannot write " GUARD_STATE_TMP ": %m");
+        if (n != len)
+                return errmsg(why, -EIO,
+                              "cannot write " GUARD_STATE_TMP ": %zd of %d bytes written", n,
+                              len);
         /* No fsync here (see guard_record): written after the data is flushed. */
         if (renameat(dir_fd, GUARD_STATE_TMP, dir_fd, GUARD_STATE_FILE) < 0)
                 return errmsg(why, negative_errno(),
@@ -350,10 +356,15 @@ int guard_record_fp(int src_fd, int dst_fd, uint64_t fp_dst, char *const *exclud
                 if (r < 0)
                         return errmsg_prefix(why, r, "source");
         }
+        /* Syncs into different alternates share the source and its record's temporary
+         * file: one writer at a time (held for one small write, so waited for). */
+        if (flock(src_fd, LOCK_EX) < 0)
+                return errmsg(why, negative_errno(), "cannot lock the source's record: %m");
         if (!state_holds(src_fd, fp_src)) {
                 r = state_write(src_fd, fp_src, src_partuuid, why);
                 if (r < 0)
-                        return errmsg_prefix(why, r, "source");
+                        errmsg_prefix(why, r, "source");
         }
-        return 0;
+        (void)flock(src_fd, LOCK_UN);
+        return r;
 }

@@ -155,6 +155,17 @@ int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why)
         return rsync_spawn_to(argv, -1, ret, why);
 }
 
+bool rsync_opt_dry_run(const char *o)
+{
+        if (o[0] == '-' && o[1] != '-') {
+                for (const char *p = o + 1; *p && !strchr(short_with_arg, *p); p++)
+                        if (*p == 'n')
+                                return true;
+                return false;
+        }
+        return streq(o, "--dry-run");
+}
+
 bool rsync_opts_quiet(char *const *opts)
 {
         static const char *const loud[] = {

@@ -51,6 +51,10 @@ int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, ch
  * --stats, --info=, -i, --out-format= ...): then its stdout may be taken over (see sync.c). */
 bool rsync_opts_quiet(char *const *opts);
 
+/* True when the option o (one word) asks rsync for a dry run: -n in a short bundle (before
+ * a letter taking an argument) or --dry-run. */
+bool rsync_opt_dry_run(const char *o);
+
 /* Non-blocking reap. Returns 1 with *ret_code and *ret_status (as waitid's si_code/si_status)
  * when the child has exited, 0 when it still runs, -errno on error. We are the only one who
  * reaps it, so its pid cannot be reused before this returns 1. */

@@ -7,6 +7,7 @@
 #include "guard.h"
 #include "status.h"
 #include "sync.h"
+#include "util/errmsg.h"
 #include "util/strv.h"
 
 const char *status_level_to_string(enum status_level l)
@@ -55,7 +56,7 @@ static int fingerprint_of(const char *dir, char *const *excludes, uint64_t *ret,
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0)
-                return negative_errno();
+                return errmsg(why, negative_errno(), "cannot open '%s': %m", dir);
         return guard_fingerprint(fd, excludes, ret, why);
 }
 

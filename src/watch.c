@@ -846,12 +846,15 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
 
                         memcpy(&mdc, buf + off, sizeof(mdc));
                         if (mdc.event_len < sizeof(mdc) || off + mdc.event_len > (size_t)n ||
-                            mdc.metadata_len < sizeof(mdc) || mdc.metadata_len > mdc.event_len)
+                            mdc.metadata_len < sizeof(mdc) || mdc.metadata_len > mdc.event_len ||
+                            md->vers != FANOTIFY_METADATA_VERSION) {
+                                /* The rest of this read cannot be parsed: its changes are
+                                 * not known, so everything counts as changed. */
+                                cb(WATCH_ALL_ITEMS, userdata);
                                 return -EPROTO;
+                        }
                         p = buf + off + mdc.metadata_len;
                         end = buf + off + mdc.event_len;
-                        if (md->vers != FANOTIFY_METADATA_VERSION)
-                                return -EPROTO;
                         if (md->fd >= 0)
                                 close(md->fd); /* not with FID reporting; be safe */
                         if (md->mask & FAN_Q_OVERFLOW) {

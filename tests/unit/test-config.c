@@ -1283,6 +1283,24 @@ static void test_error_rsync_opts_end_of_options_marker(void **state)
                     "the options dual-root adds into file names, expected options only");
 }
 
+static void test_error_rsync_opts_dry_run(void **state)
+{
+        check_error("rsync_opts = '-axn'",
+                    "x.conf:1:15: rsync_opts holds '-axn', a dry run: every sync would be "
+                    "reported done with nothing copied; use -t for a dry run, expected options "
+                    "that copy");
+        check_error("rsync_opts = '-a --dry-run'",
+                    "x.conf:1:18: rsync_opts holds '--dry-run', a dry run: every sync would be "
+                    "reported done with nothing copied; use -t for a dry run, expected options "
+                    "that copy");
+        {
+                /* n here is -B's argument, not -n */
+                _cleanup_config_free_ struct config *c = parse_ok("rsync_opts = '-a -B8n'");
+
+                assert_string_equal(c->rsync_opts[1], "-B8n");
+        }
+}
+
 static void test_error_rsync_path_must_be_absolute(void **state)
 {
         check_error("rsync_path = \"rsync\"", "x.conf:1:14: rsync_path 'rsync' is not an "
@@ -1597,6 +1615,7 @@ int main(void)
                 cmocka_unit_test(test_error_rsync_opts_must_be_string),
                 cmocka_unit_test(test_error_rsync_opts_holds_only_options),
                 cmocka_unit_test(test_error_rsync_opts_end_of_options_marker),
+                cmocka_unit_test(test_error_rsync_opts_dry_run),
                 cmocka_unit_test(test_error_rsync_path_must_be_absolute),
                 cmocka_unit_test(test_error_esp_mounts_must_not_be_empty),
                 cmocka_unit_test(test_error_esp_mounts_must_be_array_of_absolute_paths),
