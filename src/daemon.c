@@ -150,6 +150,7 @@ static void report_job(const struct sync_job *j)
 
 /* --- the model, the plan and the items ---------------------------------------------------- */
 
+/* What identifies an item across a reload: same key, same watches and schedule. */
 static char *item_key(const struct sync_plan *p, size_t first, size_t n)
 {
         char *buf = NULL;
@@ -161,6 +162,9 @@ static char *item_key(const struct sync_plan *p, size_t first, size_t n)
         fprintf(f, "%s\n%s", p->jobs[first].item, strna(p->jobs[first].source));
         for (size_t i = first; i < first + n; i++)
                 fprintf(f, "\n%s", strna(p->jobs[i].dest));
+        /* Exclusions too: they decide what is watched, so a change is a new item. */
+        STRV_FOREACH(x, p->jobs[first].excludes)
+                fprintf(f, "\nexclude %s", *x);
         if (fclose(f) != 0) {
                 free(buf);
                 return NULL;

@@ -257,6 +257,25 @@ daemon_sighup_keeps_the_old_config_when_the_new_is_broken() {
         [ ! -e "$R/efi1/skip-me" ] || fail "the reloaded exclusion was not applied"
 }
 
+daemon_sighup_that_drops_an_exclusion_watches_the_directory() {
+        reset_daemon
+        rm -rf "$R/srv/tree"
+        mkdir -p "$R/srv/tree/skipd" "$R/efi1/tree"
+        echo 1 >"$R/srv/tree/one"
+        conf "settle_time = 0.2" "sync_delay = 0" "dualroot = false" \
+                'sync = ["/srv/tree/", "/efi1/tree/", ["/skipd/"]]'
+        start_daemon
+        conf "settle_time = 0.2" "sync_delay = 0" "dualroot = false" \
+                'sync = ["/srv/tree/", "/efi1/tree/"]'
+        kill -HUP "$DAEMON"
+        wait_for 5 grep -q "reloaded /etc/dual-root/sync-daemon.conf" "$LOG" || fail "not reloaded"
+        wait_for 5 test -d "$R/efi1/tree/skipd" || fail "no sync after the exclusion was dropped"
+        sleep 0.4
+        echo now >"$R/srv/tree/skipd/watched"
+        wait_for 5 test -f "$R/efi1/tree/skipd/watched" || fail "the directory no longer excluded is not watched"
+        rm -rf "$R/srv/tree" "$R/efi1/tree"
+}
+
 daemon_sigterm_runs_pending_syncs_then_exits_0() {
         reset_daemon
         conf "settle_time = 60" "sync_delay = 0" "max_wait = 120"
@@ -421,6 +440,7 @@ run_case "excluded files and the daemon's own state file trigger nothing" daemon
 run_case "a missing alternate is skipped, and synced when it returns" daemon_skips_a_missing_alternate_and_syncs_it_when_back
 run_case "an unmounted source is watched again when it returns" daemon_rewatches_a_source_that_comes_back
 run_case "SIGHUP with a broken config keeps the old one; a good one applies" daemon_sighup_keeps_the_old_config_when_the_new_is_broken
+run_case "SIGHUP dropping an exclusion watches what it excluded" daemon_sighup_that_drops_an_exclusion_watches_the_directory
 run_case "SIGTERM runs pending syncs now, then exits 0" daemon_sigterm_runs_pending_syncs_then_exits_0
 run_case "a failed rsync is retried" daemon_retries_a_failed_sync
 run_case "a one-shot -s waits for the daemon's rsync on the same destination" daemon_and_a_one_shot_never_rsync_one_destination_together
