@@ -240,8 +240,14 @@ static void ensure_watches(struct daemon *d, usec_t now)
                         it->watched_dev = 0;
                         continue;
                 }
-                if (it->watched_dev == st.st_dev && watcher_active(d->watcher, it->id))
+                if (it->watched_dev == st.st_dev && watcher_active(d->watcher, it->id)) {
+                        r = watcher_refresh(d->watcher, it->id);
+                        if (r < 0)
+                                log_warning_errno(r, "cannot renew the fanotify mark on %s (%s): "
+                                                     "%m; its changes may go unnoticed",
+                                                  it->source, it->name);
                         continue;
+                }
 
                 t0 = now_usec(CLOCK_MONOTONIC);
                 r = watcher_add(d->watcher, it->id, it->source, it->excludes,

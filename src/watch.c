@@ -686,6 +686,18 @@ bool watcher_active(const struct watcher *w, unsigned id)
         return it && (it->fan || it->root_wd >= 0);
 }
 
+int watcher_refresh(struct watcher *w, unsigned id)
+{
+        const struct item *it = find_item(w, id);
+
+        if (!it || !it->fan)
+                return 0;
+        if (fanotify_mark(w->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_WATCH_MASK,
+                          AT_FDCWD, it->root) < 0)
+                return negative_errno();
+        return 0;
+}
+
 const char *watcher_backend(const struct watcher *w, unsigned id)
 {
         const struct item *it = find_item(w, id);

@@ -53,6 +53,12 @@ void watcher_remove(struct watcher *w, unsigned id);
  * filesystem was unmounted or the directory removed). */
 bool watcher_active(const struct watcher *w, unsigned id);
 
+/* Places item id's fanotify filesystem mark again (a no-op while it is there): a filesystem
+ * unmounted and mounted again from the same device between two looks at the mount table
+ * has a new superblock, which the old mark did not survive on. The caller must know that
+ * the item's root is still the root of that same device. 0 or -errno. */
+int watcher_refresh(struct watcher *w, unsigned id);
+
 /* Number of directories watched for item id. */
 size_t watcher_count(const struct watcher *w, unsigned id);
 

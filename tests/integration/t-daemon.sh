@@ -235,6 +235,15 @@ daemon_rewatches_a_source_that_comes_back() {
         sleep 0.5
         echo "after remount" >"$R/efi0/after-remount"
         wait_for 5 test -f "$R/efi1/after-remount" || fail "a change after the remount was not synced"
+        # Unmounted and mounted again before the daemon looks: same device, new mount.
+        sleep 0.5
+        kill -STOP "$DAEMON"
+        umount "$R/efi0"
+        mount "$DEV0" "$R/efi0"
+        kill -CONT "$DAEMON"
+        sleep 1
+        echo "after a quick remount" >"$R/efi0/after-quick-remount"
+        wait_for 5 test -f "$R/efi1/after-quick-remount" || fail "a change after a quick remount was not synced"
 }
 
 daemon_sighup_keeps_the_old_config_when_the_new_is_broken() {
