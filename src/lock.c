@@ -13,7 +13,7 @@ int lock_dir_try(const char *dir)
         if (fd < 0)
                 return negative_errno();
         if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-                return errno == EWOULDBLOCK ? -EWOULDBLOCK : negative_errno();
+                return negative_errno(); /* -EWOULDBLOCK: held by another */
         return TAKE_FD(fd);
 }
 

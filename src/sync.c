@@ -134,11 +134,11 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                         if (!j)
                                 goto nomem;
                         if (!booted)
-                                r = errmsg(&j->refusal, 0,
+                                (void)errmsg(&j->refusal, 0,
                                            "not syncing any ESP: the booted ESP is unknown (%s)",
                                            strna(m->why));
                         else
-                                r = errmsg(&j->refusal, 0,
+                                (void)errmsg(&j->refusal, 0,
                                            "not syncing any ESP: the booted ESP %s is not mounted "
                                            "on an ESP mount point",
                                            m->booted.device);
@@ -199,12 +199,13 @@ static char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_t
         if (!fstab || !p)
                 return NULL;
         for (;;) {
+                struct libmnt_fs *fs;
                 char *slash;
 
                 if (mounts_find_target(mounts, p))
                         return NULL; /* reached what is really mounted: fine */
-                if (mounts_find_target(fstab, p)) {
-                        struct libmnt_fs *fs = mounts_find_target(fstab, p);
+                fs = mounts_find_target(fstab, p);
+                if (fs) {
                         const char *type = mnt_fs_get_fstype(fs);
 
                         if (!type || (!streq(type, "swap") && !streq(type, "none")))
@@ -348,7 +349,6 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
         free(j->why);
         j->why = why;
         j->duration = usec_sub(now_usec(CLOCK_MONOTONIC), j->started);
-        j->running = false;
         if (j->lock_fd >= 0) {
                 close(j->lock_fd);
                 j->lock_fd = -1;
@@ -475,7 +475,6 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         r = rsync_spawn_to(argv, j->out_fd, &j->child, &why);
         if (r < 0)
                 return job_finish(j, SYNC_FAILED, why);
-        j->running = true;
         return 0;
 }
 

@@ -44,7 +44,6 @@ struct sync_job {
         bool dst_fp_known;      /* the guard computed the destination's fingerprint */
         uint64_t dst_fp;
         bool verify;            /* compare content (--checksum): see GUARD_VERIFY */
-        bool running;
         usec_t started;
 };
 
