@@ -195,6 +195,15 @@ bool rsync_opts_quiet(char *const *opts)
 
 int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, char **why)
 {
+        return rsync_spawn_in(argv, stdout_fd, -1, -1, ret, why);
+}
+
+int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
+                   struct rsync_child *ret, char **why)
+{
+        /* src_fd as a descriptor above the ones the child sets up, so dup2 makes a new one
+         * (without close-on-exec) whatever number src_fd has. */
+        _cleanup_close_ int src_high = -1;
         posix_spawnattr_t attr_storage;
         posix_spawn_file_actions_t fa_storage;
         /* These point at the storage above once it is initialised, so clean-up destroys
@@ -231,8 +240,17 @@ int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, ch
                 r = posix_spawnattr_setsigdefault(attr, &defaults);
         if (r == 0)
                 r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        /* First, while dst_fd is still what the caller opened: the dup2s below may reuse
+         * its number. */
+        if (r == 0 && dst_fd >= 0)
+                r = posix_spawn_file_actions_addfchdir_np(fa, dst_fd);
         if (r == 0 && stdout_fd >= 0)
                 r = posix_spawn_file_actions_adddup2(fa, stdout_fd, STDOUT_FILENO);
+        if (r == 0 && src_fd >= 0) {
+                src_high = fcntl(src_fd, F_DUPFD_CLOEXEC, RSYNC_SOURCE_FD + 1);
+                r = src_high < 0 ? errno
+                                 : posix_spawn_file_actions_adddup2(fa, src_high, RSYNC_SOURCE_FD);
+        }
         if (r != 0)
                 return errmsg(why, -r, "cannot prepare to run '%s': %s", argv[0], strerror(r));
 

@@ -47,6 +47,18 @@ int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why);
 /* The same with rsync's stdout on stdout_fd (-1: inherited). */
 int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, char **why);
 
+/* The child's descriptor for the source directory given to rsync_spawn_in(): rsync reads
+ * it as RSYNC_SOURCE_FD_PATH. */
+#define RSYNC_SOURCE_FD 3
+#define RSYNC_SOURCE_FD_PATH "/proc/self/fd/3/"
+
+/* rsync_spawn_to() working in directories held open rather than named: the child starts in
+ * dst_fd (its argv names the destination ".") with src_fd as RSYNC_SOURCE_FD (its argv names
+ * the source RSYNC_SOURCE_FD_PATH), so an unmount of either path meanwhile cannot send
+ * rsync to the directory underneath. */
+int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
+                   struct rsync_child *ret, char **why);
+
 /* True when none of opts makes rsync print anything while all is well (no -v, --progress,
  * --stats, --info=, -i, --out-format= ...): then its stdout may be taken over (see sync.c). */
 bool rsync_opts_quiet(char *const *opts);

@@ -472,7 +472,29 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         }
         if (cb)
                 cb(j, argv, userdata);
-        r = rsync_spawn_to(argv, j->out_fd, &j->child, &why);
+        if (j->esp && !ctx->test) {
+                /* Shown with the paths, run in the directories the checks and the lock
+                 * hold (the ESP item's source always ends in '/': contents, as "./"). */
+                size_t n = strv_length(argv);
+
+                char *src = strdup(RSYNC_SOURCE_FD_PATH), *dst = strdup(".");
+
+                if (!src || !dst || n < 2 || !streq(argv[n - 2], j->source) ||
+                    !streq(argv[n - 1], j->dest) || !*j->source ||
+                    j->source[strlen(j->source) - 1] != '/') {
+                        free(src);
+                        free(dst);
+                        errmsg(&why, 0, "cannot build rsync's command line for '%s'", j->dest);
+                        return job_finish(j, SYNC_FAILED, why);
+                }
+                free(argv[n - 2]);
+                argv[n - 2] = src;
+                free(argv[n - 1]);
+                argv[n - 1] = dst;
+                r = rsync_spawn_in(argv, j->out_fd, j->src_fd, j->lock_fd, &j->child, &why);
+        } else {
+                r = rsync_spawn_to(argv, j->out_fd, &j->child, &why);
+        }
         if (r < 0)
                 return job_finish(j, SYNC_FAILED, why);
         return 0;

@@ -328,8 +328,10 @@ rule7_second_sync_waits_for_the_lock_then_runs() {
 rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped() {
         reset_sync
         booted_by_loader "$PU0"
-        # The first sync copies at once, then holds the lock for 2 s.
-        fake_rsync '/usr/bin/rsync "$@" || exit; sleep 2'
+        # The first sync's rsync starts 2 s late: the unmount comes between its checks and
+        # rsync, which works in the alternate it was given (it fails there, detached, rather
+        # than write into the directory underneath).
+        fake_rsync 'sleep 2; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nlock_timeout = 20\n' >"$CONF"
         chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -q -s >"$W/first.out" 2>&1 &
         first=$!
@@ -340,7 +342,8 @@ rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped() {
         sleep 0.5
         # ...while the disk goes away (a lazy unmount: the first sync still holds it).
         umount -l "$R/efi1"
-        wait "$first" || true
+        ! wait "$first" || fail "the first sync reported success: $(cat "$W/first.out")"
+        grep -q "failed /efi0/ -> /efi1/: rsync exited with status 3" "$W/first.out" || fail "the first sync did not fail in the detached alternate: $(cat "$W/first.out")"
         set +e
         wait "$second"
         STATUS=$?
@@ -388,7 +391,8 @@ rule8_failing_rsync_does_not_stop_other_items() {
         reset_sync
         booted_by_loader "$PU0"
         mount "$DEV2" "$R/mnt/root1"
-        fake_rsync 'for a; do last=$a; done; [ "$last" = /efi1/ ] && exit 23; exec /usr/bin/rsync "$@"'
+        # The ESP pair's rsync runs in the alternate it holds open: its destination is ".".
+        fake_rsync 'for a; do last=$a; done; [ "$last" = . ] && exit 23; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nsync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
         run_tool -s
         expect_status 1
@@ -479,7 +483,7 @@ run_case "rule 4: a copy torn by a crash (right size and time) is compared by co
 run_case "rule 6: syncfs after rsync exits, before success is reported" rule6_destination_is_flushed_before_success
 run_case "rule 7: a second sync gives up after lock_timeout" rule7_second_sync_waits_for_the_lock_then_gives_up
 run_case "rule 7: a second sync waits for the first" rule7_second_sync_waits_for_the_lock_then_runs
-run_case "rule 2: an alternate unmounted during the lock wait is skipped" rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped
+run_case "rule 2: an alternate unmounted during a sync and its lock wait: nothing lands underneath" rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped
 run_case "SIGINT stops rsync and leaves the pairs after it alone" sigint_stops_rsync_and_the_pairs_after_it
 run_case "rule 8: a missing rsync fails clearly" rule8_missing_rsync_fails_clearly
 run_case "rule 8: a failing rsync does not stop other items" rule8_failing_rsync_does_not_stop_other_items
