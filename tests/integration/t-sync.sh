@@ -35,6 +35,13 @@ reset_sync() {
         mkdir -p "$R/opt"
 }
 
+# start_first_sync: a `-q -s` in the background, its output in $W/first.out, its pid in
+# $first.
+start_first_sync() {
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -q -s >"$W/first.out" 2>&1 &
+        first=$!
+}
+
 # fake_rsync BODY: /opt/fake-rsync, a shell script run instead of rsync (rsync_path).
 fake_rsync() {
         printf '#!/bin/sh\n%s\n' "$1" >"$R/opt/fake-rsync"
@@ -300,8 +307,7 @@ rule7_second_sync_waits_for_the_lock_then_gives_up() {
         booted_by_loader "$PU0"
         fake_rsync 'sleep 3; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nlock_timeout = 0.5\n' >"$CONF"
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -q -s >"$W/first.out" 2>&1 &
-        first=$!
+        start_first_sync
         sleep 1
         run_tool -s
         wait "$first" || fail "the first sync failed: $(cat "$W/first.out")"
@@ -314,8 +320,7 @@ rule7_second_sync_waits_for_the_lock_then_runs() {
         booted_by_loader "$PU0"
         fake_rsync 'sleep 2; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nlock_timeout = 20\n' >"$CONF"
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -q -s >"$W/first.out" 2>&1 &
-        first=$!
+        start_first_sync
         sleep 0.5
         start=$(date +%s%N)
         run_tool -s
@@ -333,8 +338,7 @@ rule2_an_alternate_unmounted_while_waiting_for_its_lock_is_skipped() {
         # than write into the directory underneath).
         fake_rsync 'sleep 2; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nlock_timeout = 20\n' >"$CONF"
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -q -s >"$W/first.out" 2>&1 &
-        first=$!
+        start_first_sync
         sleep 0.5
         # The second reads a mount table with /efi1 in it, then waits for the lock...
         chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$OUT" 2>"$ERR" &
