@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Thin wrapper over meson/ninja. Targets: all check demo bench vmcheck install clean.
+# Thin wrapper over meson/ninja. Targets: all check demo bench vmcheck format install clean.
 BUILD   ?= build
 PREFIX  ?= /usr
 DESTDIR ?=
@@ -27,6 +27,9 @@ bench:
 	$(MAKE) all
 	bench/run-all $(BUILD)
 
+format:
+	scripts/format
+
 vmcheck:
 	scripts/deps build test vm
 	$(MAKE) all
@@ -42,4 +45,4 @@ install:
 clean:
 	rm -rf $(BUILD) $(BUILD)-install build-clang build-asan
 
-.PHONY: all deps check demo bench vmcheck install clean
+.PHONY: all deps check demo bench vmcheck format install clean

@@ -54,8 +54,8 @@ static const char *describe_fs(struct libmnt_fs *fs, char *buf, size_t size)
         dev_t d = mnt_fs_get_devno(fs);
         const char *src = mnt_fs_get_source(fs), *type = mnt_fs_get_fstype(fs);
 
-        snprintf(buf, size, "%s (%s, device %u:%u)", src ? src : "?", type ? type : "?",
-                 major(d), minor(d));
+        snprintf(buf, size, "%s (%s, device %u:%u)", src ? src : "?", type ? type : "?", major(d),
+                 minor(d));
         return buf;
 }
 
@@ -82,10 +82,9 @@ int bind_prepare(const struct esp_model *m, struct libmnt_table *t, const char *
                               "cannot bind the booted ESP %s onto '%s': it is not mounted on "
                               "any ESP mount point (%s)",
                               m->booted.device, tg,
-                              !isempty(set) ? set
-                              : m->esp_set_from_config
-                                      ? "esp_mounts is empty"
-                                      : "no /efi<N> directory exists");
+                              !isempty(set)            ? set
+                              : m->esp_set_from_config ? "esp_mounts is empty"
+                                                       : "no /efi<N> directory exists");
         }
 
         if (stat(tg, &st) < 0)

@@ -8,16 +8,16 @@
 #include "esp.h"
 
 enum bind_result {
-        BIND_MOUNTED,   /* the bind mount was made and verified */
-        BIND_ALREADY,   /* the target already holds the booted ESP's filesystem */
-        BIND_TEST,      /* test mode: would mount, changed nothing */
+        BIND_MOUNTED, /* the bind mount was made and verified */
+        BIND_ALREADY, /* the target already holds the booted ESP's filesystem */
+        BIND_TEST,    /* test mode: would mount, changed nothing */
 };
 
 struct bind_plan {
-        char *source;           /* the booted ESP's mount point, e.g. "/efi0" */
-        char *target;           /* e.g. "/boot", trailing slashes stripped */
-        char **shadowed;        /* names in target that the bind mount will hide, if the
-                                   target is not a mount point (a stale /boot) */
+        char *source;    /* the booted ESP's mount point, e.g. "/efi0" */
+        char *target;    /* e.g. "/boot", trailing slashes stripped */
+        char **shadowed; /* names in target that the bind mount will hide, if the
+                            target is not a mount point (a stale /boot) */
 };
 
 void bind_plan_done(struct bind_plan *p);

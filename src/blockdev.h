@@ -49,8 +49,8 @@ int blockdev_node_of(dev_t devnum, char **ret);
 int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret);
 
 struct blockdev_probe {
-        char *uuid;     /* filesystem UUID, NULL if none */
-        char *fstype;   /* "vfat", "ext4", ... NULL if unknown */
+        char *uuid;   /* filesystem UUID, NULL if none */
+        char *fstype; /* "vfat", "ext4", ... NULL if unknown */
         char *label;
 };
 

@@ -127,22 +127,22 @@ struct key_def {
 };
 
 static const struct key_def key_defs[] = {
-        {"dualroot", KEY_DUALROOT},
-        {"rsync_opts", KEY_RSYNC_OPTS},
-        {"nice", KEY_NICE},
-        {"ionice_class", KEY_IONICE_CLASS},
-        {"ionice_level", KEY_IONICE_LEVEL},
+        { "dualroot", KEY_DUALROOT },
+        { "rsync_opts", KEY_RSYNC_OPTS },
+        { "nice", KEY_NICE },
+        { "ionice_class", KEY_IONICE_CLASS },
+        { "ionice_level", KEY_IONICE_LEVEL },
         /* The original manual's name for ionice_level. */
-        {"ionice_value", KEY_IONICE_LEVEL},
-        {"sync_delay", KEY_SYNC_DELAY},
-        {"settle_time", KEY_SETTLE_TIME},
-        {"max_wait", KEY_MAX_WAIT},
-        {"rsync_path", KEY_RSYNC_PATH},
-        {"rsync_timeout", KEY_RSYNC_TIMEOUT},
-        {"lock_timeout", KEY_LOCK_TIMEOUT},
-        {"esp_mounts", KEY_ESP_MOUNTS},
-        {"esp_excludes", KEY_ESP_EXCLUDES},
-        {"sync", KEY_SYNC},
+        { "ionice_value", KEY_IONICE_LEVEL },
+        { "sync_delay", KEY_SYNC_DELAY },
+        { "settle_time", KEY_SETTLE_TIME },
+        { "max_wait", KEY_MAX_WAIT },
+        { "rsync_path", KEY_RSYNC_PATH },
+        { "rsync_timeout", KEY_RSYNC_TIMEOUT },
+        { "lock_timeout", KEY_LOCK_TIMEOUT },
+        { "esp_mounts", KEY_ESP_MOUNTS },
+        { "esp_excludes", KEY_ESP_EXCLUDES },
+        { "sync", KEY_SYNC },
 };
 
 struct entry {
@@ -193,7 +193,7 @@ static int peek(const struct parser *p)
 
 static struct pos here(const struct parser *p)
 {
-        return (struct pos){.line = p->line, .line_start = p->line_start, .offset = p->offset};
+        return (struct pos){ .line = p->line, .line_start = p->line_start, .offset = p->offset };
 }
 
 static struct pos pos_at(struct pos pos, size_t offset)
@@ -425,7 +425,7 @@ static int check_text(struct parser *p)
         size_t line_start = p->line_start;
 
         for (size_t i = p->offset; i < p->size;) {
-                struct pos pos = {.line = line, .line_start = line_start, .offset = i};
+                struct pos pos = { .line = line, .line_start = line_start, .offset = i };
                 size_t len;
 
                 if (s[i] == 0)
@@ -907,7 +907,7 @@ static int parse_value(struct parser *p, unsigned depth, struct value *v)
         int c = peek(p);
         size_t end;
 
-        *v = (struct value){.pos = pos};
+        *v = (struct value){ .pos = pos };
         switch (c) {
         case '"':
         case '\'':
@@ -1105,7 +1105,7 @@ static int parse_key_value(struct parser *p, struct document *doc)
         }
 
         e = &doc->entries[doc->n];
-        *e = (struct entry){.def = def, .key_pos = kpos};
+        *e = (struct entry){ .def = def, .key_pos = kpos };
         r = parse_value(p, 0, &e->value);
         if (r < 0)
                 return r;
@@ -1381,7 +1381,7 @@ static int find_duplicate(const struct value *const *items, size_t n, size_t *re
         if (!refs)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                refs[i] = (struct path_ref){.norm = path_normalize(items[i]->string), .index = i};
+                refs[i] = (struct path_ref){ .norm = path_normalize(items[i]->string), .index = i };
                 if (!refs[i].norm) {
                         r = -ENOMEM;
                         goto finish;

@@ -20,29 +20,29 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/dual-root/sync-daemon.conf"
 
 struct sync_item {
-        char *source;      /* absolute path, rsync notation (a trailing '/' means "contents") */
-        char **dests;      /* one or more absolute paths */
-        char **excludes;   /* rsync --exclude patterns, may be empty */
-        unsigned line;     /* where the item starts in the file, for messages */
+        char *source;    /* absolute path, rsync notation (a trailing '/' means "contents") */
+        char **dests;    /* one or more absolute paths */
+        char **excludes; /* rsync --exclude patterns, may be empty */
+        unsigned line;   /* where the item starts in the file, for messages */
 };
 
 struct config {
-        char *path;             /* file the values came from; NULL when all are defaults */
+        char *path; /* file the values came from; NULL when all are defaults */
 
-        bool dualroot;          /* approach 1: mirror the booted ESP to every alternate */
-        char **rsync_opts;      /* rsync_opts split on blanks; default { "-axHAXt" } */
-        int nice;               /* -20..19, default 15 */
-        int ionice_class;       /* 0 none, 1 realtime, 2 best-effort, 3 idle; default 3 */
-        int ionice_level;       /* 0..7, default 7; alias ionice_value */
-        usec_t sync_delay;      /* minimum time between starts of one item's syncs; 300 s */
-        usec_t settle_time;     /* quiet time before a dirty item syncs; 5 s */
-        usec_t max_wait;        /* longest a dirty item waits for quiet; 120 s */
-        char *rsync_path;       /* absolute path of rsync; default "/usr/bin/rsync" */
-        usec_t rsync_timeout;   /* one rsync run's limit; 3600 s; 0 = none */
-        usec_t lock_timeout;    /* how long to wait for another sync of a destination; 300 s */
-        char **esp_mounts;      /* explicit ESP mount points, normalized (no doubled or
-                                 * trailing '/'); NULL = every /efi<N> mount */
-        char **esp_excludes;    /* per-ESP files never copied; default { "/loader/random-seed" } */
+        bool dualroot;        /* approach 1: mirror the booted ESP to every alternate */
+        char **rsync_opts;    /* rsync_opts split on blanks; default { "-axHAXt" } */
+        int nice;             /* -20..19, default 15 */
+        int ionice_class;     /* 0 none, 1 realtime, 2 best-effort, 3 idle; default 3 */
+        int ionice_level;     /* 0..7, default 7; alias ionice_value */
+        usec_t sync_delay;    /* minimum time between starts of one item's syncs; 300 s */
+        usec_t settle_time;   /* quiet time before a dirty item syncs; 5 s */
+        usec_t max_wait;      /* longest a dirty item waits for quiet; 120 s */
+        char *rsync_path;     /* absolute path of rsync; default "/usr/bin/rsync" */
+        usec_t rsync_timeout; /* one rsync run's limit; 3600 s; 0 = none */
+        usec_t lock_timeout;  /* how long to wait for another sync of a destination; 300 s */
+        char **esp_mounts;    /* explicit ESP mount points, normalized (no doubled or
+                               * trailing '/'); NULL = every /efi<N> mount */
+        char **esp_excludes;  /* per-ESP files never copied; default { "/loader/random-seed" } */
 
         struct sync_item *items;
         size_t n_items;
@@ -68,8 +68,7 @@ int config_load(const char *path, bool must_exist, struct config **ret, char **w
  * Same return and *why convention as config_load. For tests, fuzzing and callers that already
  * hold the text.
  */
-int config_parse(const char *path, const char *text, size_t size, struct config **ret,
-                 char **why);
+int config_parse(const char *path, const char *text, size_t size, struct config **ret, char **why);
 
 struct config *config_free(struct config *c);
 static inline void config_freep(struct config **c)

@@ -31,17 +31,17 @@ enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_MOUNTS, TAG_WATCH };
 
 struct ditem {
         unsigned id;
-        char *key;              /* name, source and destinations: what makes it the same item */
-        char *name;             /* "ESP", "sync[N]" */
-        char *source;           /* NULL when the plan refused the item (rule 0) */
+        char *key;    /* name, source and destinations: what makes it the same item */
+        char *name;   /* "ESP", "sync[N]" */
+        char *source; /* NULL when the plan refused the item (rule 0) */
         char **excludes;
-        size_t first, n;        /* its jobs in the plan */
-        bool *present;          /* per job: destination there at the last mount check */
-        dev_t watched_dev;      /* filesystem the watch is on, 0 when not watched */
+        size_t first, n;   /* its jobs in the plan */
+        bool *present;     /* per job: destination there at the last mount check */
+        dev_t watched_dev; /* filesystem the watch is on, 0 when not watched */
         struct sched_item s;
-        bool now;               /* sync at once: start-up, SIGTERM */
-        bool done_once;         /* its first round has finished */
-        size_t next;            /* next job of the running round */
+        bool now;       /* sync at once: start-up, SIGTERM */
+        bool done_once; /* its first round has finished */
+        size_t next;    /* next job of the running round */
         bool round_ok;
 };
 
@@ -61,13 +61,13 @@ struct daemon {
 
         int epfd, sigfd, timerfd, mountfd;
 
-        struct ditem *cur;      /* item whose round runs */
-        struct sync_job *job;   /* job whose rsync runs */
-        int job_stage;          /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent */
+        struct ditem *cur;    /* item whose round runs */
+        struct sync_job *job; /* job whose rsync runs */
+        int job_stage;        /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent */
         usec_t job_deadline;
 
-        bool remodel;           /* the mount table changed: rebuild when idle */
-        bool worked;            /* a round ran since the heap was last trimmed */
+        bool remodel; /* the mount table changed: rebuild when idle */
+        bool worked;  /* a round ran since the heap was last trimmed */
         bool ready;
         bool terminating;
         usec_t flush_deadline;
@@ -164,7 +164,7 @@ static char *item_key(const struct sync_plan *p, size_t first, size_t n)
                 fprintf(f, "\n%s", strna(p->jobs[i].dest));
         /* Exclusions too: they decide what is watched, so a change is a new item. */
         STRV_FOREACH(x, p->jobs[first].excludes)
-                fprintf(f, "\nexclude %s", *x);
+        fprintf(f, "\nexclude %s", *x);
         if (fclose(f) != 0) {
                 free(buf);
                 return NULL;
@@ -196,8 +196,8 @@ static int items_from_plan(const struct sync_plan *p, struct ditem **ret, size_t
                 it->source = p->jobs[i].source ? strdup(p->jobs[i].source) : NULL;
                 it->excludes = strv_copy(p->jobs[i].excludes);
                 it->present = calloc(k - i, sizeof(bool));
-                if (!it->key || !it->name || (p->jobs[i].source && !it->source) ||
-                    !it->excludes || !it->present)
+                if (!it->key || !it->name || (p->jobs[i].source && !it->source) || !it->excludes ||
+                    !it->present)
                         goto nomem;
                 i = k;
         }
@@ -243,8 +243,9 @@ static void ensure_watches(struct daemon *d, usec_t now)
                 if (it->watched_dev == st.st_dev && watcher_active(d->watcher, it->id)) {
                         r = watcher_refresh(d->watcher, it->id);
                         if (r < 0)
-                                log_warning_errno(r, "cannot renew the fanotify mark on %s (%s): "
-                                                     "%m; its changes may go unnoticed",
+                                log_warning_errno(r,
+                                                  "cannot renew the fanotify mark on %s (%s): "
+                                                  "%m; its changes may go unnoticed",
                                                   it->source, it->name);
                         continue;
                 }
@@ -496,9 +497,9 @@ static void pump(struct daemon *d)
                 /* Its exit arrives as SIGCHLD on the signalfd. */
                 d->job = j;
                 d->job_stage = 0;
-                d->job_deadline = d->cfg->rsync_timeout ? usec_add(j->child.started,
-                                                                   d->cfg->rsync_timeout)
-                                                        : USEC_INFINITY;
+                d->job_deadline = d->cfg->rsync_timeout
+                                          ? usec_add(j->child.started, d->cfg->rsync_timeout)
+                                          : USEC_INFINITY;
         }
 }
 
@@ -797,7 +798,8 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
                                 int r = watcher_process(d.watcher, on_watch_event, &d);
 
                                 if (r < 0)
-                                        log_error_errno(r, "cannot read file-change events (inotify or fanotify): %m");
+                                        log_error_errno(r, "cannot read file-change events "
+                                                           "(inotify or fanotify): %m");
                                 break;
                         }
                         }

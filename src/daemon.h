@@ -23,8 +23,8 @@
 struct daemon_args {
         const char *config_path;
         bool config_given;
-        bool test;              /* rsync -n, nothing written */
-        bool force;             /* rollback guard off (for the first round only) */
+        bool test;  /* rsync -n, nothing written */
+        bool force; /* rollback guard off (for the first round only) */
 };
 
 /* Runs until SIGTERM/SIGINT. Takes ownership of cfg. Returns the exit status: 0 when the

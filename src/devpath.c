@@ -467,8 +467,8 @@ static int put_ipv4(struct sbuf *b, const struct dp_node *n)
 /* IPv6(remote,protocol,origin,local) (§10.3.4.13); 43 bytes before UEFI 2.3, 60 since. */
 static int put_ipv6(struct sbuf *b, const struct dp_node *n)
 {
-        static const char *const origin[] = {"Static", "StatelessAutoConfigure",
-                                             "StatefulAutoConfigure"};
+        static const char *const origin[] = { "Static", "StatelessAutoConfigure",
+                                              "StatefulAutoConfigure" };
         char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
 
         if (n->length < 43)
@@ -668,9 +668,10 @@ static int put_node(struct sbuf *b, const struct dp_node *n)
                 case 0x06: /* §10.3.5.6 PIWG firmware file */
                 case 0x07: /* §10.3.5.7 PIWG firmware volume */
                         NEED(20);
-                        sbuf_printf(b, "%s(", n->subtype == 0x05   ? "Media"
-                                              : n->subtype == 0x06 ? "FvFile"
-                                                                   : "Fv");
+                        sbuf_printf(b, "%s(",
+                                    n->subtype == 0x05   ? "Media"
+                                    : n->subtype == 0x06 ? "FvFile"
+                                                         : "Fv");
                         put_guid(b, p + 4);
                         sbuf_printf(b, ")");
                         return 0;

@@ -47,7 +47,7 @@ void efi_boot_done(struct efi_boot *b)
         free(b->entry_description);
         free(b->device_path);
         free(b->note);
-        *b = (struct efi_boot){.boot_entry = -1};
+        *b = (struct efi_boot){ .boot_entry = -1 };
 }
 
 const char *efi_vars_dir(void)
@@ -604,7 +604,7 @@ static bool is_efivarfs(const char *dir)
 int efi_find_booted_partuuid_full(const char *dir, const char *sysfs_root, const char *dev_root,
                                   struct efi_boot *ret, char **why)
 {
-        _cleanup_(efi_boot_done) struct efi_boot b = {.boot_entry = -1};
+        _cleanup_(efi_boot_done) struct efi_boot b = { .boot_entry = -1 };
         _cleanup_free_ char *m1 = NULL, *m2 = NULL;
         struct stat st;
         int r, r1;
@@ -628,7 +628,7 @@ int efi_find_booted_partuuid_full(const char *dir, const char *sysfs_root, const
         if (r1 >= 0) {
                 b.method = BOOT_METHOD_LOADER;
                 *ret = b;
-                b = (struct efi_boot){.boot_entry = -1};
+                b = (struct efi_boot){ .boot_entry = -1 };
                 return 0;
         }
         if (r1 == -ENOMEM)
@@ -648,7 +648,7 @@ int efi_find_booted_partuuid_full(const char *dir, const char *sysfs_root, const
                         b.note = n;
                 }
                 *ret = b;
-                b = (struct efi_boot){.boot_entry = -1};
+                b = (struct efi_boot){ .boot_entry = -1 };
                 return 0;
         }
         if (r == -ENOMEM)

@@ -184,8 +184,7 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
         m->booted.partuuid = strdup(m->boot.partuuid);
         if (!m->booted.partuuid)
                 return -ENOMEM;
-        r = blockdev_from_partuuid(m->boot.partuuid, &m->booted.device, &m->booted.devnum,
-                                   &m->why);
+        r = blockdev_from_partuuid(m->boot.partuuid, &m->booted.device, &m->booted.devnum, &m->why);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -195,9 +194,8 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
         }
         m->device_ok = true;
         /* Any of its mounts tells its type, so the probe can look for that first. */
-        return esp_fill_from_devnum(&m->booted, t,
-                                    mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD),
-                                    probe);
+        return esp_fill_from_devnum(
+                &m->booted, t, mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD), probe);
 }
 
 int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
@@ -218,7 +216,8 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
                 m->esp_set = calloc(1, sizeof(char *));
                 if (!m->esp_set)
                         return -ENOMEM;
-                STRV_FOREACH(p, c->esp_mounts) {
+                STRV_FOREACH(p, c->esp_mounts)
+                {
                         char *s = path_strip_trailing_slashes(*p);
 
                         if (!s || strv_push(&m->esp_set, s) < 0) {
@@ -237,7 +236,8 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
         if (!m->alternates)
                 return -ENOMEM;
 
-        STRV_FOREACH(p, m->esp_set) {
+        STRV_FOREACH(p, m->esp_set)
+        {
                 struct libmnt_fs *fs = mounts_find_target(t, *p);
                 struct esp *a;
 

@@ -16,15 +16,15 @@
 struct config;
 
 struct esp {
-        char *mount;    /* ESP mount point of the set (e.g. "/efi1"); for the booted ESP, the
-                           first set member it is mounted on, or NULL */
-        bool mounted;   /* mount is a mount point (for alternates) */
-        char *device;   /* "/dev/sdb1", or NULL when not known (not mounted) */
+        char *mount;  /* ESP mount point of the set (e.g. "/efi1"); for the booted ESP, the
+                         first set member it is mounted on, or NULL */
+        bool mounted; /* mount is a mount point (for alternates) */
+        char *device; /* "/dev/sdb1", or NULL when not known (not mounted) */
         dev_t devnum;
         char *partuuid; /* lower case, or NULL */
         char *uuid;     /* filesystem UUID, or NULL */
         char *fstype;
-        char **mounts;  /* every mount point of the device, bind mounts included */
+        char **mounts; /* every mount point of the device, bind mounts included */
 };
 
 struct esp_model {
@@ -32,10 +32,10 @@ struct esp_model {
         bool boot_ok;
         bool device_ok;
         struct efi_boot boot;
-        char *why;              /* why the booted ESP is unknown (!boot_ok or !device_ok) */
+        char *why; /* why the booted ESP is unknown (!boot_ok or !device_ok) */
         struct esp booted;
 
-        char **esp_set;         /* the ESP mount points considered, in order */
+        char **esp_set; /* the ESP mount points considered, in order */
         bool esp_set_from_config;
         struct esp *alternates; /* every set member that is not the booted ESP */
         size_t n_alternates;
@@ -45,10 +45,10 @@ struct esp_model {
  * Builds the model. efivars_dir: efi_vars_dir(); sysfs_root: esp_sysfs_root(), where a boot
  * entry that names a whole disk is resolved to that disk's only ESP (NULL: not at all);
  * probe: read each ESP's superblock (UUID, type) and the alternates' PARTUUIDs, which
- * only reports show (syncing needs device numbers and mounts alone); t: the mount table (whose targets are
- * compared with the ESP set's paths as strings). A booted ESP that cannot be identified is
- * not an error here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0
- * or -ENOMEM.
+ * only reports show (syncing needs device numbers and mounts alone); t: the mount table (whose
+ * targets are compared with the ESP set's paths as strings). A booted ESP that cannot be identified
+ * is not an error here (boot_ok/device_ok say so, why explains): the caller decides. Returns 0 or
+ * -ENOMEM.
  */
 int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
                    bool probe, struct libmnt_table *t, struct esp_model **ret);

@@ -94,7 +94,8 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
         }
         qsort(names, strv_length(names), sizeof(char *), cmp_str);
 
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH(n, names)
+        {
                 _cleanup_free_ char *path = NULL;
                 struct stat st;
 
@@ -146,8 +147,8 @@ int guard_fingerprint(int dir_fd, char *const *excludes, uint64_t *ret, char **w
 
 struct state {
         uint64_t fingerprint;
-        char *synced;   /* when, UTC */
-        char *source;   /* PARTUUID of the ESP it was synced with */
+        char *synced; /* when, UTC */
+        char *source; /* PARTUUID of the ESP it was synced with */
 };
 
 static void state_done(struct state *s)
@@ -242,8 +243,7 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
                 return errmsg(why, negative_errno(), "cannot write " GUARD_STATE_TMP ": %m");
         if (n != len)
                 return errmsg(why, -EIO,
-                              "cannot write " GUARD_STATE_TMP ": %zd of %d bytes written", n,
-                              len);
+                              "cannot write " GUARD_STATE_TMP ": %zd of %d bytes written", n, len);
         /* No fsync here (see guard_record): written after the data is flushed. */
         if (renameat(dir_fd, GUARD_STATE_TMP, dir_fd, GUARD_STATE_FILE) < 0)
                 return errmsg(why, negative_errno(),

@@ -198,8 +198,7 @@ static const char *method_text(const struct efi_boot *b, char *buf, size_t size)
 {
         if (b->method != BOOT_METHOD_LOADER && b->boot_entry >= 0)
                 snprintf(buf, size, "%s: Boot%04X \"%s\"", boot_method_to_string(b->method),
-                         (unsigned)b->boot_entry,
-                         b->entry_description ? b->entry_description : "");
+                         (unsigned)b->boot_entry, b->entry_description ? b->entry_description : "");
         else
                 snprintf(buf, size, "%s", boot_method_to_string(b->method));
         return buf;
@@ -281,8 +280,8 @@ static void print_report_text(const struct esp_model *m)
                 if (m->boot.method != BOOT_METHOD_LOADER && m->boot.device_path)
                         printf("  Path:      %s\n", m->boot.device_path);
         } else if (m->boot_ok) {
-                printf("Booted ESP: PARTUUID %s (found by %s), no such device\n",
-                       m->boot.partuuid, method_text(&m->boot, buf, sizeof(buf)));
+                printf("Booted ESP: PARTUUID %s (found by %s), no such device\n", m->boot.partuuid,
+                       method_text(&m->boot, buf, sizeof(buf)));
         } else {
                 printf("Booted ESP: unknown\n");
         }
@@ -518,9 +517,8 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
         (void)sync_plan_run(&ctx, &plan, print_start, print_job, NULL);
         for (size_t i = 0; i < plan.n_jobs; i++) {
                 if (plan.jobs[i].state == SYNC_PENDING) /* after an interruption */
-                        log_error("not run %s: interrupted", plan.jobs[i].dest
-                                                                     ? plan.jobs[i].dest
-                                                                     : plan.jobs[i].item);
+                        log_error("not run %s: interrupted",
+                                  plan.jobs[i].dest ? plan.jobs[i].dest : plan.jobs[i].item);
                 if (plan.jobs[i].state == SYNC_DONE || plan.jobs[i].state == SYNC_TESTED)
                         n_done++;
                 else if (plan.jobs[i].state == SYNC_SKIPPED)

@@ -61,7 +61,8 @@ int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *exc
         r = strv_extend(&argv, rsync_path);
         if (r < 0)
                 return r;
-        STRV_FOREACH(o, opts) {
+        STRV_FOREACH(o, opts)
+        {
                 r = push_opt(&argv, *o, seen);
                 if (r < 0)
                         return r;
@@ -78,7 +79,8 @@ int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *exc
                 if (r < 0)
                         return r;
         }
-        STRV_FOREACH(x, excludes) {
+        STRV_FOREACH(x, excludes)
+        {
                 _cleanup_free_ char *w = NULL;
 
                 if (asprintf(&w, "--exclude=%s", *x) < 0)
@@ -102,7 +104,8 @@ static bool needs_quoting(const char *w)
                 return true;
         for (const char *p = w; *p; p++)
                 if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                            "-_./=+,:@%", *p))
+                            "-_./=+,:@%",
+                            *p))
                         return true;
         return false;
 }
@@ -115,7 +118,8 @@ char *rsync_argv_to_string(char *const *argv)
 
         if (!f)
                 return NULL;
-        STRV_FOREACH(w, argv) {
+        STRV_FOREACH(w, argv)
+        {
                 if (w != argv)
                         fputc(' ', f);
                 if (!needs_quoting(*w)) {
@@ -169,12 +173,14 @@ bool rsync_opt_dry_run(const char *o)
 bool rsync_opts_quiet(char *const *opts)
 {
         static const char *const loud[] = {
-                "--verbose", "--progress", "--stats", "--info", "--debug", "--itemize-changes",
-                "--out-format", "--log-format", "--dry-run", "--list-only",
-                "--quiet", /* silences --itemize-changes too: no list would not mean no change */
+                "--verbose", "--progress",        "--stats",      "--info",
+                "--debug",   "--itemize-changes", "--out-format", "--log-format",
+                "--dry-run", "--list-only",       "--quiet", /* silences --itemize-changes too: no
+                                                                list would not mean no change */
         };
 
-        STRV_FOREACH(o, opts) {
+        STRV_FOREACH(o, opts)
+        {
                 if ((*o)[0] == '-' && (*o)[1] != '-') {
                         /* short bundle: v, P, i, n print, q silences the list; stop at a
                          * letter taking an argument */
@@ -331,8 +337,8 @@ static int wait_until(struct rsync_child *c, usec_t deadline, int *code, int *st
         }
 }
 
-int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code,
-               int *ret_status, int *ret_signal)
+int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code, int *ret_status,
+               int *ret_signal)
 {
         usec_t deadline = timeout ? usec_add(now_usec(CLOCK_MONOTONIC), timeout) : USEC_INFINITY;
         int sig = 0, r;
@@ -366,26 +372,46 @@ int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_cod
 static const char *rsync_exit_meaning(int status)
 {
         switch (status) {
-        case 1: return "syntax or usage error";
-        case 2: return "protocol incompatibility";
-        case 3: return "errors selecting input/output files, dirs";
-        case 4: return "requested action not supported";
-        case 5: return "error starting client-server protocol";
-        case 6: return "daemon unable to append to log-file";
-        case 10: return "error in socket I/O";
-        case 11: return "error in file I/O";
-        case 12: return "error in rsync protocol data stream";
-        case 13: return "errors with program diagnostics";
-        case 14: return "error in IPC code";
-        case 20: return "received SIGUSR1 or SIGINT";
-        case 21: return "some error returned by waitpid()";
-        case 22: return "error allocating core memory buffers";
-        case 23: return "partial transfer due to error";
-        case 24: return "partial transfer due to vanished source files";
-        case 25: return "the --max-delete limit stopped deletions";
-        case 30: return "timeout in data send/receive";
-        case 35: return "timeout waiting for daemon connection";
-        default: return NULL;
+        case 1:
+                return "syntax or usage error";
+        case 2:
+                return "protocol incompatibility";
+        case 3:
+                return "errors selecting input/output files, dirs";
+        case 4:
+                return "requested action not supported";
+        case 5:
+                return "error starting client-server protocol";
+        case 6:
+                return "daemon unable to append to log-file";
+        case 10:
+                return "error in socket I/O";
+        case 11:
+                return "error in file I/O";
+        case 12:
+                return "error in rsync protocol data stream";
+        case 13:
+                return "errors with program diagnostics";
+        case 14:
+                return "error in IPC code";
+        case 20:
+                return "received SIGUSR1 or SIGINT";
+        case 21:
+                return "some error returned by waitpid()";
+        case 22:
+                return "error allocating core memory buffers";
+        case 23:
+                return "partial transfer due to error";
+        case 24:
+                return "partial transfer due to vanished source files";
+        case 25:
+                return "the --max-delete limit stopped deletions";
+        case 30:
+                return "timeout in data send/receive";
+        case 35:
+                return "timeout waiting for daemon connection";
+        default:
+                return NULL;
         }
 }
 

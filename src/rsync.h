@@ -13,8 +13,8 @@
 #include "util/time-util.h"
 
 /* Always added to the user's rsync_opts (SPEC 5). */
-#define RSYNC_ALWAYS_OPTS "--no-specials", "--atimes", "--open-noatime", \
-                          "--exclude=/lost+found/", "--delete"
+#define RSYNC_ALWAYS_OPTS                                                                          \
+        "--no-specials", "--atimes", "--open-noatime", "--exclude=/lost+found/", "--delete"
 
 /*
  * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -v" in test mode, then with
@@ -82,8 +82,8 @@ void rsync_signal(const struct rsync_child *c, int sig);
  * return -EINTR with *ret_signal. Returns 0, or -ETIMEDOUT when it had to be stopped
  * (code/status then tell how it died), or -errno.
  */
-int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code,
-               int *ret_status, int *ret_signal);
+int rsync_wait(struct rsync_child *c, usec_t timeout, usec_t grace, int *ret_code, int *ret_status,
+               int *ret_signal);
 
 /* "exited with status 23 (partial transfer due to error)", "was killed by signal 9 (Killed)";
  * NULL on ENOMEM. */

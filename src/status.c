@@ -103,8 +103,8 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                                                   : "no other /efi<N> directory");
 
         if (fingerprint_of(m->booted.mount, x, &fp_booted, &why) < 0)
-                return add(r, STATUS_UNKNOWN, "cannot read the booted ESP %s: %s",
-                           m->booted.mount, strna(why));
+                return add(r, STATUS_UNKNOWN, "cannot read the booted ESP %s: %s", m->booted.mount,
+                           strna(why));
 
         for (size_t i = 0; i < m->n_alternates; i++) {
                 const struct esp *a = &m->alternates[i];
@@ -136,9 +136,8 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
 }
 
 /* The sync list: every destination there. */
-static int check_items(const struct config *c, const struct esp_model *m,
-                       struct libmnt_table *t, struct libmnt_table *fstab,
-                       struct status_report *r)
+static int check_items(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
+                       struct libmnt_table *fstab, struct status_report *r)
 {
         struct sync_plan plan = {};
         struct sync_context ctx = { .config = c, .model = m, .mounts = t, .fstab = fstab };

@@ -26,7 +26,7 @@ struct status_finding {
 };
 
 struct status_report {
-        enum status_level level;        /* the worst finding's */
+        enum status_level level; /* the worst finding's */
         struct status_finding *findings;
         size_t n;
 };

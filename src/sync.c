@@ -14,16 +14,11 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-
 const char *sync_state_to_string(enum sync_state s)
 {
         static const char *const names[] = {
-                [SYNC_PENDING] = "not run",
-                [SYNC_DONE] = "synced",
-                [SYNC_TESTED] = "tested",
-                [SYNC_SKIPPED] = "skipped",
-                [SYNC_REFUSED] = "refused",
-                [SYNC_FAILED] = "failed",
+                [SYNC_PENDING] = "not run", [SYNC_DONE] = "synced",     [SYNC_TESTED] = "tested",
+                [SYNC_SKIPPED] = "skipped", [SYNC_REFUSED] = "refused", [SYNC_FAILED] = "failed",
         };
         return (unsigned)s < ELEMENTSOF(names) ? names[s] : "?";
 }
@@ -64,7 +59,11 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item, bool esp
         p->jobs = t;
         j = &p->jobs[p->n_jobs];
         *j = (struct sync_job){
-                .esp = esp, .line = line, .lock_fd = -1, .src_fd = -1, .out_fd = -1,
+                .esp = esp,
+                .line = line,
+                .lock_fd = -1,
+                .src_fd = -1,
+                .out_fd = -1,
         };
         j->item = strdup(item);
         j->source = source ? strdup(source) : NULL;
@@ -91,7 +90,8 @@ static bool on_an_esp(const struct esp_model *m, struct libmnt_table *t, const c
 
         if (d == 0)
                 return false;
-        STRV_FOREACH(e, m->esp_set) {
+        STRV_FOREACH(e, m->esp_set)
+        {
                 struct libmnt_fs *fs = mounts_find_target(t, *e);
 
                 if (fs && mnt_fs_get_devno(fs) == d)
@@ -135,13 +135,14 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                                 goto nomem;
                         if (!booted)
                                 (void)errmsg(&j->refusal, 0,
-                                           "not syncing any ESP: the booted ESP is unknown (%s)",
-                                           strna(m->why));
+                                             "not syncing any ESP: the booted ESP is unknown (%s)",
+                                             strna(m->why));
                         else
-                                (void)errmsg(&j->refusal, 0,
-                                           "not syncing any ESP: the booted ESP %s is not mounted "
-                                           "on an ESP mount point",
-                                           m->booted.device);
+                                (void)errmsg(
+                                        &j->refusal, 0,
+                                        "not syncing any ESP: the booted ESP %s is not mounted "
+                                        "on an ESP mount point",
+                                        m->booted.device);
                         if (!j->refusal)
                                 goto nomem;
                 } else {
@@ -163,9 +164,10 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                 char name[32];
 
                 snprintf(name, sizeof(name), "sync[%zu]", i);
-                STRV_FOREACH(d, it->dests) {
-                        struct sync_job *j = plan_add(&p, name, false, it->source, *d,
-                                                      it->excludes, it->line);
+                STRV_FOREACH(d, it->dests)
+                {
+                        struct sync_job *j =
+                                plan_add(&p, name, false, it->source, *d, it->excludes, it->line);
 
                         if (!j)
                                 goto nomem;
@@ -333,8 +335,8 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
 
         /* Rule 1: never into the booted ESP, never within one filesystem. */
         if (m->device_ok && dst.st_dev == m->booted.devnum)
-                return errmsg(why, SYNC_REFUSED, "destination '%s' is the booted ESP %s",
-                              j->dest, m->booted.device);
+                return errmsg(why, SYNC_REFUSED, "destination '%s' is the booted ESP %s", j->dest,
+                              m->booted.device);
         if (dst.st_dev == sst.st_dev)
                 return errmsg(why, SYNC_REFUSED,
                               "destination '%s' is on the same filesystem as source '%s' "
@@ -437,8 +439,8 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                  * by content too. */
                 j->verify = true;
                 if (!ctx->force) {
-                        r = guard_check_fp(j->src_fd, j->source, j->lock_fd, j->dest,
-                                           j->excludes, &j->dst_fp, &j->dst_fp_known, &why);
+                        r = guard_check_fp(j->src_fd, j->source, j->lock_fd, j->dest, j->excludes,
+                                           &j->dst_fp, &j->dst_fp_known, &why);
                         if (r < 0)
                                 return job_finish(j, SYNC_REFUSED, why);
                         j->verify = r == GUARD_VERIFY;
@@ -460,8 +462,8 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                     (j->verify && strv_extend(&opts, "--checksum") < 0))
                         r = -ENOMEM;
                 else
-                        r = rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test,
-                                             j->source, j->dest, &argv);
+                        r = rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test, j->source,
+                                             j->dest, &argv);
         } else {
                 r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test,
                                      j->source, j->dest, &argv);
@@ -539,8 +541,9 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                         r = guard_record(j->src_fd, j->lock_fd, j->excludes,
                                          ctx->model->booted.partuuid, &why);
                 if (r < 0) {
-                        errmsg_prefix(&why, 0, "rsync finished, but the rollback-guard state "
-                                               "cannot be recorded");
+                        errmsg_prefix(&why, 0,
+                                      "rsync finished, but the rollback-guard state "
+                                      "cannot be recorded");
                         return job_finish(j, SYNC_FAILED, why);
                 }
         }

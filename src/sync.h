@@ -16,34 +16,34 @@
 
 enum sync_state {
         SYNC_PENDING,
-        SYNC_DONE,      /* rsync succeeded and the destination was flushed */
-        SYNC_TESTED,    /* test mode: rsync -n ran */
-        SYNC_SKIPPED,   /* destination missing (disk dead or removed): a warning */
-        SYNC_REFUSED,   /* a safety rule said no: an error */
-        SYNC_FAILED,    /* rsync or the flush failed: an error */
+        SYNC_DONE,    /* rsync succeeded and the destination was flushed */
+        SYNC_TESTED,  /* test mode: rsync -n ran */
+        SYNC_SKIPPED, /* destination missing (disk dead or removed): a warning */
+        SYNC_REFUSED, /* a safety rule said no: an error */
+        SYNC_FAILED,  /* rsync or the flush failed: an error */
 };
 
 struct sync_job {
-        char *item;             /* "ESP" (approach 1) or "sync[N]" (config item N) */
-        bool esp;               /* approach-1 ESP mirroring: mount and rollback checks */
-        char *source;           /* as rsync gets it ("/efi0/") */
+        char *item;   /* "ESP" (approach 1) or "sync[N]" (config item N) */
+        bool esp;     /* approach-1 ESP mirroring: mount and rollback checks */
+        char *source; /* as rsync gets it ("/efi0/") */
         char *dest;
         char **excludes;
-        unsigned line;          /* config line of the item, 0 for the ESP item */
-        char *refusal;          /* set when planned: this job must never run (rule 0) */
+        unsigned line; /* config line of the item, 0 for the ESP item */
+        char *refusal; /* set when planned: this job must never run (rule 0) */
 
         enum sync_state state;
-        char *why;              /* for SKIPPED, REFUSED, FAILED */
-        usec_t duration;        /* of the rsync run and flush */
+        char *why;       /* for SKIPPED, REFUSED, FAILED */
+        usec_t duration; /* of the rsync run and flush */
 
         /* between sync_job_begin() and sync_job_end() */
         struct rsync_child child;
-        int lock_fd;            /* the destination, locked (and syncfs'ed) */
-        int src_fd;             /* the source directory, for the rollback guard */
-        int out_fd;             /* rsync's itemized changes (a memfd), or -1 */
-        bool dst_fp_known;      /* the guard computed the destination's fingerprint */
+        int lock_fd;       /* the destination, locked (and syncfs'ed) */
+        int src_fd;        /* the source directory, for the rollback guard */
+        int out_fd;        /* rsync's itemized changes (a memfd), or -1 */
+        bool dst_fp_known; /* the guard computed the destination's fingerprint */
         uint64_t dst_fp;
-        bool verify;            /* compare content (--checksum): see GUARD_VERIFY */
+        bool verify; /* compare content (--checksum): see GUARD_VERIFY */
         usec_t started;
 };
 
@@ -66,10 +66,10 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
 struct sync_context {
         const struct config *config;
         const struct esp_model *model;
-        struct libmnt_table *mounts;    /* current mount table */
-        struct libmnt_table *fstab;     /* /etc/fstab, or NULL if it has none */
+        struct libmnt_table *mounts; /* current mount table */
+        struct libmnt_table *fstab;  /* /etc/fstab, or NULL if it has none */
         bool test;
-        bool force;                     /* override the rollback guard */
+        bool force; /* override the rollback guard */
 };
 
 /*

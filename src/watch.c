@@ -16,7 +16,7 @@
 /* What makes a tree "not quiet": IN_MODIFY too, so a kernel still being written keeps its
  * item from syncing half-way (SPEC 6's settle time). */
 #define WATCH_MASK                                                                                 \
-        (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |       \
+        (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |        \
          IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR | IN_DONT_FOLLOW)
 
 /* The same for a fanotify filesystem mark (FAN_ONDIR: directories too). */
@@ -35,19 +35,19 @@
  * may appear once per item. */
 struct entry {
         int wd;
-        int parent_wd;  /* 0 for the item's root */
+        int parent_wd; /* 0 for the item's root */
         unsigned item;
-        char *name;     /* the root's full path, else the directory's name */
+        char *name; /* the root's full path, else the directory's name */
 };
 
 struct item {
         unsigned id;
-        char *root;     /* source without trailing slashes */
-        char *prefix;   /* exclusions are relative to: "" (contents) or the root's name */
+        char *root;   /* source without trailing slashes */
+        char *prefix; /* exclusions are relative to: "" (contents) or the root's name */
         char **excludes;
-        int root_wd;    /* -1 once the root is gone (inotify) */
-        size_t count;   /* directories watched (inotify) */
-        bool fan;       /* a fanotify filesystem mark instead */
+        int root_wd;  /* -1 once the root is gone (inotify) */
+        size_t count; /* directories watched (inotify) */
+        bool fan;     /* a fanotify filesystem mark instead */
         fsid_t fsid;
         unsigned char root_handle[HANDLE_BUF];
 };
@@ -60,8 +60,8 @@ struct cached_dir {
 };
 
 struct watcher {
-        int fd;         /* inotify */
-        int fan_fd;     /* fanotify group reporting directory handles and names, or -1 */
+        int fd;     /* inotify */
+        int fan_fd; /* fanotify group reporting directory handles and names, or -1 */
         struct entry *e;
         size_t n, alloc;
         struct item *items;
@@ -84,9 +84,9 @@ int watcher_new(struct watcher **ret)
                 return r;
         }
         /* Linux >= 5.9 and CAP_SYS_ADMIN; without it every tree uses inotify. */
-        w->fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
-                                          FAN_REPORT_DFID_NAME,
-                                  O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+        w->fan_fd =
+                fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+                              O_RDONLY | O_CLOEXEC | O_LARGEFILE);
         if (w->fan_fd < 0)
                 log_debug("fanotify is not available (%m); using inotify only");
         *ret = w;
@@ -290,10 +290,10 @@ static bool nlink_counts_subdirs(int fd)
         if (fstatfs(fd, &sfs) < 0)
                 return false;
         switch ((unsigned long)sfs.f_type) {
-        case 0xEF53UL:          /* ext2, ext3, ext4 */
-        case 0x01021994UL:      /* tmpfs */
-        case 0x58465342UL:      /* xfs */
-        case 0x4d44UL:          /* vfat, msdos */
+        case 0xEF53UL:     /* ext2, ext3, ext4 */
+        case 0x01021994UL: /* tmpfs */
+        case 0x58465342UL: /* xfs */
+        case 0x4d44UL:     /* vfat, msdos */
                 return true;
         default:
                 return false;
@@ -302,8 +302,8 @@ static bool nlink_counts_subdirs(int fd)
 
 /* Error message for a subdirectory `name` of the watched directory parent_wd: "what 'path':
  * reason", or the watch limit or depth explained. */
-static int sub_errmsg(struct watcher *w, struct item *it, int parent_wd, const char *name,
-                      int r, const char *what, char **why)
+static int sub_errmsg(struct watcher *w, struct item *it, int parent_wd, const char *name, int r,
+                      const char *what, char **why)
 {
         _cleanup_free_ char *path = NULL;
         const struct entry *p = find_entry(w, parent_wd, it->id);
@@ -350,8 +350,8 @@ static char *rel_join(const char *rel, const char *name)
  * event, so a leaf (see nlink_counts_subdirs) need not be read. If the name was replaced
  * between the watch and the look, this directory's own watch has the events for it, and
  * handling them watches whatever is there now. */
-static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const char *rel,
-                    dev_t dev, unsigned depth, bool leaf_by_nlink, char **why)
+static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const char *rel, dev_t dev,
+                    unsigned depth, bool leaf_by_nlink, char **why)
 {
         bool here = false;
         struct dirent *de;
@@ -406,8 +406,7 @@ static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const ch
                 known = wd_in_use(w, cwd);
                 gone = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0;
                 if (gone && errno != ENOENT) {
-                        r = sub_errmsg(w, it, wd, de->d_name, negative_errno(), "cannot stat",
-                                       why);
+                        r = sub_errmsg(w, it, wd, de->d_name, negative_errno(), "cannot stat", why);
                         if (!known)
                                 (void)inotify_rm_watch(w->fd, cwd);
                         break;
@@ -430,13 +429,11 @@ static int scan_dir(struct watcher *w, struct item *it, int fd, int wd, const ch
                 it->count++;
                 if (leaf_by_nlink && st.st_nlink == 2)
                         goto next; /* no subdirectories, and a new one raises an event */
-                cfd = openat(dirfd(d), de->d_name,
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (cfd < 0) {
                         if (errno == ENOENT || errno == ENOTDIR)
                                 goto next; /* replaced: the events say so */
-                        r = sub_errmsg(w, it, wd, de->d_name, negative_errno(), "cannot open",
-                                       why);
+                        r = sub_errmsg(w, it, wd, de->d_name, negative_errno(), "cannot open", why);
                         break;
                 }
                 if (fstat(cfd, &again) < 0 || again.st_ino != st.st_ino ||
@@ -568,8 +565,8 @@ static int add_fanotify(struct watcher *w, struct item *it)
                 return negative_errno();
         if (statfs(it->root, &sfs) < 0)
                 return negative_errno();
-        if (fanotify_mark(w->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_WATCH_MASK,
-                          AT_FDCWD, it->root) < 0)
+        if (fanotify_mark(w->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_WATCH_MASK, AT_FDCWD,
+                          it->root) < 0)
                 return negative_errno();
         it->fsid = sfs.f_fsid;
         it->fan = true;
@@ -692,8 +689,8 @@ int watcher_refresh(struct watcher *w, unsigned id)
 
         if (!it || !it->fan)
                 return 0;
-        if (fanotify_mark(w->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_WATCH_MASK,
-                          AT_FDCWD, it->root) < 0)
+        if (fanotify_mark(w->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_WATCH_MASK, AT_FDCWD,
+                          it->root) < 0)
                 return negative_errno();
         return 0;
 }
@@ -849,8 +846,8 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
                         return (int)n; /* drained, or -errno */
                 /* Events are only 4-byte aligned (their names are padded to 4), but the
                  * metadata holds a u64: copy each header out rather than cast in place. */
-                for (struct fanotify_event_metadata mdc, *md = &mdc;
-                     off + sizeof(mdc) <= (size_t)n; off += mdc.event_len) {
+                for (struct fanotify_event_metadata mdc, *md = &mdc; off + sizeof(mdc) <= (size_t)n;
+                     off += mdc.event_len) {
                         const struct fanotify_event_info_fid *fid = NULL;
                         const struct file_handle *fh;
                         const char *name = NULL;
@@ -900,8 +897,8 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
                                 continue;
                         }
                         fh = (const struct file_handle *)fid->handle;
-                        if ((md->mask & FAN_ONDIR) && (md->mask & (FAN_MOVED_FROM | FAN_MOVED_TO |
-                                                                   FAN_DELETE)))
+                        if ((md->mask & FAN_ONDIR) &&
+                            (md->mask & (FAN_MOVED_FROM | FAN_MOVED_TO | FAN_DELETE)))
                                 cache_clear(w); /* directory paths may have changed */
 
                         for (size_t k = 0; k < w->n_items; k++) {
@@ -916,8 +913,8 @@ static int process_fanotify(struct watcher *w, watcher_event_cb cb, void *userda
                                         continue;
                                 }
                                 if (name && *name && !streq(name, ".")) {
-                                        if (asprintf(&rel, "%s%s%s", dir, *dir ? "/" : "",
-                                                     name) < 0) {
+                                        if (asprintf(&rel, "%s%s%s", dir, *dir ? "/" : "", name) <
+                                            0) {
                                                 cb(it->id, userdata);
                                                 continue;
                                         }

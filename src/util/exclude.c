@@ -40,7 +40,8 @@ bool exclude_match(char *const *patterns, const char *rel, bool is_dir)
         const char *base = strrchr(rel, '/');
 
         base = base ? base + 1 : rel;
-        STRV_FOREACH(x, patterns) {
+        STRV_FOREACH(x, patterns)
+        {
                 size_t n = strlen(*x);
 
                 if (n > 1 && (*x)[n - 1] == '/') {

@@ -87,7 +87,8 @@ void json_write_strv(FILE *f, char *const *l)
                 return;
         }
         fputc('[', f);
-        STRV_FOREACH(s, l) {
+        STRV_FOREACH(s, l)
+        {
                 if (s != l)
                         fputs(", ", f);
                 json_write_string(f, *s);

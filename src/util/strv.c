@@ -23,8 +23,8 @@ size_t strv_length(char *const *l)
 bool strv_contains(char *const *l, const char *s)
 {
         STRV_FOREACH(p, l)
-                if (streq(*p, s))
-                        return true;
+        if (streq(*p, s))
+                return true;
         return false;
 }
 
@@ -57,7 +57,8 @@ int strv_extend(char ***l, const char *s)
 
 int strv_extend_strv(char ***l, char *const *other)
 {
-        STRV_FOREACH(p, other) {
+        STRV_FOREACH(p, other)
+        {
                 int r = strv_extend(l, *p);
                 if (r < 0)
                         return r;
@@ -105,12 +106,13 @@ char *strv_join(char *const *l, const char *sep)
         char *s, *p;
 
         STRV_FOREACH(i, l)
-                len += strlen(*i) + k;
+        len += strlen(*i) + k;
         s = p = malloc(len);
         if (!s)
                 return NULL;
         *p = 0;
-        STRV_FOREACH(i, l) {
+        STRV_FOREACH(i, l)
+        {
                 if (i != l)
                         p = stpcpy(p, sep);
                 p = stpcpy(p, *i);

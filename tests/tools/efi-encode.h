@@ -72,7 +72,7 @@ static inline void blob_u8(struct blob *b, uint8_t v)
 
 static inline void blob_u16(struct blob *b, uint16_t v)
 {
-        uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+        uint8_t x[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
 
         blob_put(b, x, sizeof(x));
 }
@@ -105,7 +105,9 @@ static inline int enc_hexval(char c)
 static inline int enc_guid(const char *text, uint8_t ret[16])
 {
         /* Byte i of the result comes from the hex pair at text[pos[i]]. */
-        static const uint8_t pos[16] = {6, 4, 2, 0, 11, 9, 16, 14, 19, 21, 24, 26, 28, 30, 32, 34};
+        static const uint8_t pos[16] = {
+                6, 4, 2, 0, 11, 9, 16, 14, 19, 21, 24, 26, 28, 30, 32, 34
+        };
 
         if (strlen(text) != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
             text[23] != '-')
@@ -227,8 +229,8 @@ static inline int dp_hd_gpt(struct blob *b, uint32_t number, uint64_t start, uin
 static inline void dp_hd_mbr(struct blob *b, uint32_t number, uint64_t start, uint64_t size,
                              uint32_t disk_signature)
 {
-        uint8_t sig[16] = {(uint8_t)disk_signature, (uint8_t)(disk_signature >> 8),
-                           (uint8_t)(disk_signature >> 16), (uint8_t)(disk_signature >> 24)};
+        uint8_t sig[16] = { (uint8_t)disk_signature, (uint8_t)(disk_signature >> 8),
+                            (uint8_t)(disk_signature >> 16), (uint8_t)(disk_signature >> 24) };
 
         dp_hd(b, number, start, size, sig, 1, 1);
 }

@@ -239,7 +239,7 @@ static void test_load_reads_file_and_records_path(void **state)
 
 static void test_load_accepts_private_and_read_only_modes(void **state)
 {
-        static const mode_t modes[] = {0644, 0640, 0600, 0444, 0400};
+        static const mode_t modes[] = { 0644, 0640, 0600, 0444, 0400 };
 
         for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
                 _cleanup_free_ char *name = NULL, *path = NULL, *why = NULL;
@@ -675,10 +675,10 @@ static void test_integers_in_every_toml_form(void **state)
                 const char *text;
                 int nice;
         } cases[] = {
-                {"nice = 7", 7},     {"nice = +7", 7},      {"nice = -20", -20},
-                {"nice = -0", 0},    {"nice = +0", 0},      {"nice = 1_9", 19},
-                {"nice = 0x13", 19}, {"nice = 0xF", 15},    {"nice = 0x0_f", 15},
-                {"nice = 0o17", 15}, {"nice = 0b1010", 10}, {"nice = 0b0_1", 1},
+                { "nice = 7", 7 },     { "nice = +7", 7 },      { "nice = -20", -20 },
+                { "nice = -0", 0 },    { "nice = +0", 0 },      { "nice = 1_9", 19 },
+                { "nice = 0x13", 19 }, { "nice = 0xF", 15 },    { "nice = 0x0_f", 15 },
+                { "nice = 0o17", 15 }, { "nice = 0b1010", 10 }, { "nice = 0b0_1", 1 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -695,18 +695,18 @@ static void test_durations_accept_integers_and_floats(void **state)
                 const char *text;
                 usec_t usec;
         } cases[] = {
-                {"sync_delay = 0", 0},
-                {"sync_delay = 1_800", 1800 * USEC_PER_SEC},
-                {"sync_delay = 1.5", 1500 * USEC_PER_MSEC},
-                {"sync_delay = 2.5e1", 25 * USEC_PER_SEC},
-                {"sync_delay = 3E2", 300 * USEC_PER_SEC},
-                {"sync_delay = 1e-6", 1},
-                {"sync_delay = 0.000_001", 1},
-                {"sync_delay = 1_0.2_5", 10250 * USEC_PER_MSEC},
-                {"sync_delay = -0.0", 0},
-                {"sync_delay = +0.5", 500 * USEC_PER_MSEC},
-                {"sync_delay = 31536000", 31536000 * USEC_PER_SEC},
-                {"sync_delay = 0x10", 16 * USEC_PER_SEC},
+                { "sync_delay = 0", 0 },
+                { "sync_delay = 1_800", 1800 * USEC_PER_SEC },
+                { "sync_delay = 1.5", 1500 * USEC_PER_MSEC },
+                { "sync_delay = 2.5e1", 25 * USEC_PER_SEC },
+                { "sync_delay = 3E2", 300 * USEC_PER_SEC },
+                { "sync_delay = 1e-6", 1 },
+                { "sync_delay = 0.000_001", 1 },
+                { "sync_delay = 1_0.2_5", 10250 * USEC_PER_MSEC },
+                { "sync_delay = -0.0", 0 },
+                { "sync_delay = +0.5", 500 * USEC_PER_MSEC },
+                { "sync_delay = 31536000", 31536000 * USEC_PER_SEC },
+                { "sync_delay = 0x10", 16 * USEC_PER_SEC },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

@@ -86,7 +86,7 @@ static void put_loader(const char *dir, const char *text, bool nul)
 
 static void put_bootcurrent(const char *dir, uint16_t n)
 {
-        uint8_t v[2] = {(uint8_t)n, (uint8_t)(n >> 8)};
+        uint8_t v[2] = { (uint8_t)n, (uint8_t)(n >> 8) };
 
         put_var(dir, BOOTCURRENT_VAR, 0x6, v, sizeof(v));
 }
@@ -111,7 +111,7 @@ enum shape { SHAPE_SHORT, SHAPE_SATA, SHAPE_NVME };
 /* The three shapes SPEC 3 names, for a GPT partition, ending in File(systemd-boot). */
 static void build_path(struct blob *b, enum shape s, uint32_t part, const char *uuid)
 {
-        static const uint8_t eui[8] = {0x00, 0x25, 0x38, 0x5a, 0x91, 0xb0, 0x2c, 0x4d};
+        static const uint8_t eui[8] = { 0x00, 0x25, 0x38, 0x5a, 0x91, 0xb0, 0x2c, 0x4d };
 
         if (s == SHAPE_SATA) {
                 dp_pciroot(b, 0);
@@ -162,7 +162,7 @@ static void expect_found(const char *dir, enum boot_method method, const char *p
 static void expect_failure(const char *dir, int error, const char *message)
 {
         _cleanup_free_ char *why = NULL;
-        struct efi_boot b = {.method = 99};
+        struct efi_boot b = { .method = 99 };
         int r;
 
         r = efi_find_booted_partuuid(dir, &b, &why);
@@ -202,7 +202,7 @@ static void test_read_var_strips_attributes_and_pads(void **state)
 {
         const char *dir = *state;
         _cleanup_free_ uint8_t *data = NULL;
-        uint8_t v[3] = {0xaa, 0xbb, 0xcc};
+        uint8_t v[3] = { 0xaa, 0xbb, 0xcc };
         uint32_t attr;
         size_t size;
 
@@ -846,7 +846,7 @@ static void test_hd_node_wrong_length(void **state)
         struct blob o = {}, p = {};
 
         dp_header(&p, 4, 1, 40);
-        blob_put(&p, (uint8_t[36]){1}, 36);
+        blob_put(&p, (uint8_t[36]){ 1 }, 36);
         dp_end(&p);
         build_option(&o, (uint16_t)p.size, "Linux", &p);
         expect_entry_failure(*state, &o, -EBADMSG,
@@ -1132,8 +1132,8 @@ static void test_text_hardware(void **state)
 
 static void test_text_messaging(void **state)
 {
-        static const uint8_t eui[8] = {1, 2, 3, 4, 5, 6, 7, 0xab};
-        uint8_t mac[33] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+        static const uint8_t eui[8] = { 1, 2, 3, 4, 5, 6, 7, 0xab };
+        uint8_t mac[33] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
         struct blob b = {};
 
         (void)state;
@@ -1174,8 +1174,8 @@ static void test_text_messaging(void **state)
 static void test_text_ip(void **state)
 {
         struct blob b = {};
-        uint8_t v4[23] = {10, 0, 0, 2, 192, 168, 1, 1, 0, 0, 0, 0, 6, 0, 1};
-        uint8_t v6[56] = {0};
+        uint8_t v4[23] = { 10, 0, 0, 2, 192, 168, 1, 1, 0, 0, 0, 0, 6, 0, 1 };
+        uint8_t v6[56] = { 0 };
 
         (void)state;
         node(&b, 3, 12, v4, sizeof(v4));
@@ -1388,8 +1388,8 @@ static void test_fixture_ovmf_misc_device(void **state)
 /* ---- mkefivar, run in-process ---- */
 
 #define MKEFIVAR(...)                                                                              \
-        mkefivar_run((int)ELEMENTSOF(((char *[]){"mkefivar", __VA_ARGS__})),                       \
-                     (char *[]){"mkefivar", __VA_ARGS__})
+        mkefivar_run((int)ELEMENTSOF(((char *[]){ "mkefivar", __VA_ARGS__ })),                     \
+                     (char *[]){ "mkefivar", __VA_ARGS__ })
 
 static void test_mkefivar_loader_round_trip(void **state)
 {
@@ -1692,8 +1692,8 @@ static void make_disk_image(const char *root, const char *name, const struct gpt
 }
 
 static const struct gpt_part one_esp[] = {
-        {ESP_TYPE, UUID1},
-        {LINUX_TYPE, UUID2},
+        { ESP_TYPE, UUID1 },
+        { LINUX_TYPE, UUID2 },
 };
 
 /* efivars in root/efivars: BootCurrent = 1, Boot0001 = the given path. */
@@ -1776,8 +1776,8 @@ static void test_whole_disk_behind_bridge_on_second_root(void **state)
         _cleanup_free_ char *why = NULL;
         char uuid[GUID_STRING_MAX];
         _cleanup_free_ char *sys = NULL, *dev = NULL, *where = NULL;
-        struct efi_pci_chain chain = {.root_uid = 1, .n = 2};
-        static const struct gpt_part parts[] = {{LINUX_TYPE, UUID1}, {ESP_TYPE, UUID2}};
+        struct efi_pci_chain chain = { .root_uid = 1, .n = 2 };
+        static const struct gpt_part parts[] = { { LINUX_TYPE, UUID1 }, { ESP_TYPE, UUID2 } };
 
         fake_pci_root(root, "pci0000:00", "0\n");
         fake_pci_root(root, "pci0000:80", "1\n");
@@ -1815,7 +1815,7 @@ static void test_whole_disk_behind_bridge_on_second_root(void **state)
 
 static void test_whole_disk_with_two_esps_is_refused(void **state)
 {
-        static const struct gpt_part two[] = {{ESP_TYPE, UUID1}, {ESP_TYPE, UUID2}};
+        static const struct gpt_part two[] = { { ESP_TYPE, UUID1 }, { ESP_TYPE, UUID2 } };
         _cleanup_free_ char *msg = NULL;
 
         fake_pci_root(*state, "pci0000:00", "0\n");
@@ -1831,7 +1831,7 @@ static void test_whole_disk_with_two_esps_is_refused(void **state)
 
 static void test_whole_disk_without_esp_is_refused(void **state)
 {
-        static const struct gpt_part none[] = {{LINUX_TYPE, UUID1}};
+        static const struct gpt_part none[] = { { LINUX_TYPE, UUID1 } };
         _cleanup_free_ char *msg = NULL;
 
         fake_pci_root(*state, "pci0000:00", "0\n");
@@ -2081,7 +2081,7 @@ static void parse_everything(const uint8_t *p, size_t n)
 /* A valid entry with many node kinds, optional data and a second instance. */
 static void build_rich_entry(struct blob *o)
 {
-        uint8_t mac[33] = {0x52, 0x54, 0, 0x12, 0x34, 0x56};
+        uint8_t mac[33] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
         struct blob p = {};
 
         build_path(&p, SHAPE_NVME, 2, UUID2);

@@ -63,7 +63,7 @@ static void make_parents(const char *root, const char *rel)
 static void set_mtime(const char *root, const char *rel, time_t sec, long nsec)
 {
         _cleanup_free_ char *p = join(root, rel);
-        struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
+        struct timespec ts[2] = { { sec, nsec }, { sec, nsec } };
 
         if (utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) < 0)
                 fail_msg("cannot set the time of '%s': %s", p, strerror(errno));
@@ -264,10 +264,10 @@ static void test_fingerprint_ignores_creation_and_readdir_order(void **state)
         /* tmpfs lists a directory in creation order (reversed, on some kernels), so trees
          * built in opposite orders there really are read in different orders; ext4 lists by
          * name hash, which would hide an unsorted walk. */
-        static const char *const names[] = {"a",           "b",     "c",     "d",
-                                            "e",           "f",     "g",     "h",
-                                            "sub/x",       "sub/y", "sub/z", "sub/deeper/1",
-                                            "sub/deeper/2"};
+        static const char *const names[] = { "a",           "b",     "c",     "d",
+                                             "e",           "f",     "g",     "h",
+                                             "sub/x",       "sub/y", "sub/z", "sub/deeper/1",
+                                             "sub/deeper/2" };
         struct dirs *d = *state;
         struct statfs sfs;
         bool tmpfs = statfs("/dev/shm", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
@@ -455,7 +455,7 @@ static void test_fingerprint_counts_state_file_names_and_lost_found_below_root(v
 static void test_fingerprint_anchored_exclusion_matches_only_at_root(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"/loader/random-seed", NULL};
+        char *ex[] = { "/loader/random-seed", NULL };
         uint64_t before;
 
         make_esp(d->src);
@@ -471,7 +471,7 @@ static void test_fingerprint_anchored_exclusion_matches_only_at_root(void **stat
 static void test_fingerprint_anchored_exclusion_does_not_match_other_names(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"/loader/random-seed", NULL};
+        char *ex[] = { "/loader/random-seed", NULL };
         uint64_t before;
 
         make_esp(d->src);
@@ -483,7 +483,7 @@ static void test_fingerprint_anchored_exclusion_does_not_match_other_names(void 
 static void test_fingerprint_unanchored_name_matches_at_any_depth(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"random-seed", "*.bak", NULL};
+        char *ex[] = { "random-seed", "*.bak", NULL };
         uint64_t before;
 
         make_esp(d->src);
@@ -519,7 +519,7 @@ static void assert_not_seen_as_reference(struct dirs *d, char *const *excludes, 
 static void test_fingerprint_pattern_with_slash_matches_trailing_components(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"entries/*.conf", NULL};
+        char *ex[] = { "entries/*.conf", NULL };
 
         /* dst is the reference: the directories alone */
         put(d->dst, "keep", "", T0);
@@ -540,7 +540,7 @@ static void test_fingerprint_pattern_with_slash_matches_trailing_components(void
 static void test_fingerprint_pattern_with_slash_excludes_matching_subtree(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"a/b", NULL};
+        char *ex[] = { "a/b", NULL };
 
         put(d->dst, "keep", "", T0);
         put_dir(d->dst, "a");
@@ -559,7 +559,7 @@ static void test_fingerprint_pattern_with_slash_excludes_matching_subtree(void *
 static void test_fingerprint_trailing_slash_pattern_matches_only_directories(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"cache/", NULL};
+        char *ex[] = { "cache/", NULL };
 
         put(d->dst, "keep", "", T0);
         put_dir(d->dst, "EFI");
@@ -577,7 +577,7 @@ static void test_fingerprint_trailing_slash_pattern_matches_only_directories(voi
 static void test_fingerprint_anchored_directory_pattern(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"/EFI/Linux/", NULL};
+        char *ex[] = { "/EFI/Linux/", NULL };
         uint64_t before;
 
         make_esp(d->src);
@@ -720,7 +720,7 @@ static void test_check_destination_with_extra_file_refuses(void **state)
 static void test_check_change_to_excluded_file_allows(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"/loader/random-seed", NULL};
+        char *ex[] = { "/loader/random-seed", NULL };
 
         make_esp(d->src);
         make_esp(d->dst);
@@ -774,15 +774,18 @@ static void test_check_corrupt_state_file_refuses_naming_it(void **state)
 static void test_check_state_file_without_format_refuses(void **state)
 {
         static const char *const bad[] = {
-                "", "# nothing else\n", "fingerprint=0123456789abcdef\n", "\x01\x02\x03 junk",
+                "",
+                "# nothing else\n",
+                "fingerprint=0123456789abcdef\n",
+                "\x01\x02\x03 junk",
         };
         struct dirs *d = *state;
         _cleanup_free_ char *expected = NULL;
 
         make_esp(d->src);
         make_esp(d->dst);
-        assert_true(asprintf(&expected, "'%s': " GUARD_STATE_FILE " has no format= line",
-                             d->dst) >= 0);
+        assert_true(asprintf(&expected, "'%s': " GUARD_STATE_FILE " has no format= line", d->dst) >=
+                    0);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_free_ char *why = NULL;
                 int r;
@@ -883,7 +886,7 @@ static void assert_same_file(const struct stat *a, const struct stat *b, const c
 static void test_record_writes_both_state_files(void **state)
 {
         struct dirs *d = *state;
-        char *ex[] = {"/loader/random-seed", NULL};
+        char *ex[] = { "/loader/random-seed", NULL };
 
         make_esp(d->src);
         make_esp(d->dst);

@@ -61,7 +61,7 @@ static void check_argv(char **actual, const char *const *expected, const char *f
 }
 
 #define assert_argv(actual, ...)                                                                   \
-        check_argv((actual), (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
+        check_argv((actual), (const char *const[]){ __VA_ARGS__, NULL }, __FILE__, __LINE__)
 
 /* The user's rsync_opts as the config hands them over: split on blanks. */
 static char **opts(const char *s)
@@ -213,7 +213,7 @@ static void run(char *const *argv)
 
 static void run_sh(const char *script)
 {
-        char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+        char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
 
         run(argv);
 }
@@ -263,7 +263,7 @@ static int teardown(void **state)
         /* Drop what is pending (SIGCHLD, or a stop signal a test sent itself and a failure
          * left unconsumed) before unblocking: a pending SIGTERM would end the run. */
         rsync_wait_signals(&set);
-        while (sigtimedwait(&set, NULL, &(struct timespec){0, 0}) > 0)
+        while (sigtimedwait(&set, NULL, &(struct timespec){ 0, 0 }) > 0)
                 ;
         (void)sigprocmask(SIG_SETMASK, &saved_mask, NULL);
         if (tmpdir)
@@ -395,7 +395,7 @@ static void test_argv_long_options_are_not_taken_as_short_bundles(void **state)
 
 static void test_argv_one_exclude_per_exclusion_after_options(void **state)
 {
-        char *excludes[] = {"/loader/random-seed", "*.bak", "dir with space/", NULL};
+        char *excludes[] = { "/loader/random-seed", "*.bak", "dir with space/", NULL };
         _cleanup_strv_free_ char **argv = build("-axHAXt", excludes, true);
 
         (void)state;
@@ -407,7 +407,7 @@ static void test_argv_one_exclude_per_exclusion_after_options(void **state)
 
 static void test_argv_exclusion_equal_to_always_exclude_is_not_repeated(void **state)
 {
-        char *excludes[] = {"/lost+found/", "a", "a", NULL};
+        char *excludes[] = { "/lost+found/", "a", "a", NULL };
         _cleanup_strv_free_ char **argv = build("-axHAXt", excludes, false);
 
         (void)state;
@@ -430,8 +430,8 @@ static void test_argv_source_and_dest_come_last_even_if_they_look_like_options(v
 static void test_argv_exclusions_never_accumulate_between_builds(void **state)
 {
         /* SPEC 5 rule 5: the original appended exclusions to one shared list per sync. */
-        char *ex1[] = {"/one", "/two", NULL};
-        char *ex2[] = {"/three", NULL};
+        char *ex1[] = { "/one", "/two", NULL };
+        char *ex2[] = { "/three", NULL };
         _cleanup_strv_free_ char **o = opts("-axHAXt");
         _cleanup_strv_free_ char **first = NULL, **second = NULL, **third = NULL;
 
@@ -461,7 +461,7 @@ static void test_argv_exclusions_never_accumulate_between_builds(void **state)
 
 static void test_argv_many_builds_stay_the_same_length(void **state)
 {
-        char *ex[] = {"/loader/random-seed", NULL};
+        char *ex[] = { "/loader/random-seed", NULL };
         _cleanup_strv_free_ char **o = opts("-axHAXt");
         size_t n0 = 0;
 
@@ -492,13 +492,13 @@ static void check_to_string(char **argv, const char *expected)
 
 static void test_to_string_plain_words_unquoted(void **state)
 {
-        char *argv[] = {RSYNC,
-                        "-axHAXt",
-                        "--exclude=/lost+found/",
-                        "--bwlimit=1.5m",
-                        "/efi0/",
-                        "user@host:%x,y",
-                        NULL};
+        char *argv[] = { RSYNC,
+                         "-axHAXt",
+                         "--exclude=/lost+found/",
+                         "--bwlimit=1.5m",
+                         "/efi0/",
+                         "user@host:%x,y",
+                         NULL };
 
         (void)state;
         check_to_string(argv, RSYNC " -axHAXt --exclude=/lost+found/ --bwlimit=1.5m /efi0/ "
@@ -508,8 +508,8 @@ static void test_to_string_plain_words_unquoted(void **state)
 static void test_to_string_quotes_spaces_and_shell_characters(void **state)
 {
         char *argv[] = {
-                RSYNC, "--exclude=dir with space/", "*.bak", "a$b", "tab\there", "semi;colon",
-                NULL};
+                RSYNC, "--exclude=dir with space/", "*.bak", "a$b", "tab\there", "semi;colon", NULL
+        };
 
         (void)state;
         check_to_string(argv, RSYNC " '--exclude=dir with space/' '*.bak' 'a$b' 'tab\there' "
@@ -518,7 +518,7 @@ static void test_to_string_quotes_spaces_and_shell_characters(void **state)
 
 static void test_to_string_quotes_quotes(void **state)
 {
-        char *argv[] = {"/bin/echo", "it's", "say \"hi\"", "'", NULL};
+        char *argv[] = { "/bin/echo", "it's", "say \"hi\"", "'", NULL };
 
         (void)state;
         check_to_string(argv, "/bin/echo 'it'\\''s' 'say \"hi\"' ''\\'''");
@@ -526,7 +526,7 @@ static void test_to_string_quotes_quotes(void **state)
 
 static void test_to_string_empty_word_is_two_quotes(void **state)
 {
-        char *argv[] = {RSYNC, "", "/b/", NULL};
+        char *argv[] = { RSYNC, "", "/b/", NULL };
 
         (void)state;
         check_to_string(argv, RSYNC " '' /b/");
@@ -536,8 +536,8 @@ static void test_to_string_round_trips_through_the_shell(void **state)
 {
         /* The line is meant to be pasted into a shell: sh must split it back into the same
          * words. printf prints each word between < and >. */
-        char *words[] = {"/usr/bin/printf", "<%s>", "it's", "a b",   "",
-                         "$HOME",           "\\n",  "`x`",  "\"q\"", NULL};
+        char *words[] = { "/usr/bin/printf", "<%s>", "it's", "a b",   "",
+                          "$HOME",           "\\n",  "`x`",  "\"q\"", NULL };
         _cleanup_free_ char *line = rsync_argv_to_string(words);
         _cleanup_free_ char *out_path = tmp_path("out");
         _cleanup_free_ char *script = NULL, *out = NULL;
@@ -604,7 +604,7 @@ static void test_status_other_codes_are_reported_raw(void **state)
 
 static void test_spawn_true_exits_0(void **state)
 {
-        char *argv[] = {"/bin/true", NULL};
+        char *argv[] = { "/bin/true", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
 
@@ -616,7 +616,7 @@ static void test_spawn_true_exits_0(void **state)
 
 static void test_spawn_false_exits_1(void **state)
 {
-        char *argv[] = {"/bin/false", NULL};
+        char *argv[] = { "/bin/false", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
 
@@ -628,7 +628,7 @@ static void test_spawn_false_exits_1(void **state)
 
 static void test_spawn_passes_arguments_and_exit_status(void **state)
 {
-        char *argv[] = {"/bin/sh", "-c", "exit $(($# + $1))", "sh", "20", "x", "y", NULL};
+        char *argv[] = { "/bin/sh", "-c", "exit $(($# + $1))", "sh", "20", "x", "y", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
 
@@ -640,9 +640,9 @@ static void test_spawn_passes_arguments_and_exit_status(void **state)
 
 static void test_spawn_missing_program_names_it(void **state)
 {
-        char *argv[] = {"/nonexistent/dual-root-test/rsync", "-a", NULL};
+        char *argv[] = { "/nonexistent/dual-root-test/rsync", "-a", NULL };
         _cleanup_free_ char *why = NULL;
-        struct rsync_child c = {.pid = -7, .started = 7};
+        struct rsync_child c = { .pid = -7, .started = 7 };
 
         (void)state;
         assert_int_equal(rsync_spawn(argv, &c, &why), -ENOENT);
@@ -657,7 +657,7 @@ static void test_spawn_missing_program_names_it(void **state)
 static void test_spawn_not_executable_is_refused(void **state)
 {
         _cleanup_free_ char *path = tmp_path("not-executable");
-        char *argv[] = {path, NULL};
+        char *argv[] = { path, NULL };
         _cleanup_free_ char *why = NULL, *expected = NULL;
         _cleanup_close_ int fd = -1;
         struct rsync_child c;
@@ -674,7 +674,7 @@ static void test_spawn_not_executable_is_refused(void **state)
 
 static void test_spawn_child_has_its_own_process_group(void **state)
 {
-        char *argv[] = {"/bin/sleep", "30", NULL};
+        char *argv[] = { "/bin/sleep", "30", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
 
@@ -689,7 +689,7 @@ static void test_spawn_child_has_its_own_process_group(void **state)
 
 static void test_reap_returns_0_while_running_then_1(void **state)
 {
-        char *argv[] = {"/bin/sleep", "30", NULL};
+        char *argv[] = { "/bin/sleep", "30", NULL };
         struct rsync_child c;
         usec_t deadline;
         int code = -1, status = -1, r;
@@ -717,7 +717,7 @@ static void test_wait_timeout_kills_the_whole_process_group(void **state)
 {
         _cleanup_free_ char *pidfile = tmp_path("grandchild.pid");
         _cleanup_free_ char *script = NULL;
-        char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+        char *argv[] = { "/bin/sh", "-c", NULL, NULL };
         struct rsync_child c;
         int code = -1, status = -1;
         usec_t t0, elapsed;
@@ -746,7 +746,7 @@ static void test_wait_sigkill_after_grace_when_sigterm_is_ignored(void **state)
 {
         _cleanup_free_ char *pidfile = tmp_path("grandchild.pid");
         _cleanup_free_ char *script = NULL;
-        char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+        char *argv[] = { "/bin/sh", "-c", NULL, NULL };
         struct rsync_child c;
         int code = -1, status = -1;
         usec_t t0, elapsed;
@@ -775,7 +775,7 @@ static void test_wait_timeout_also_kills_helpers_that_survive_sigterm(void **sta
 {
         _cleanup_free_ char *pidfile = tmp_path("grandchild.pid");
         _cleanup_free_ char *script = NULL;
-        char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+        char *argv[] = { "/bin/sh", "-c", NULL, NULL };
         struct rsync_child c;
         int code = -1, status = -1;
 
@@ -800,7 +800,7 @@ static void check_stop_signal(int sig, bool want_signal)
 {
         _cleanup_free_ char *pidfile = tmp_path("grandchild.pid");
         _cleanup_free_ char *script = NULL;
-        char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+        char *argv[] = { "/bin/sh", "-c", NULL, NULL };
         struct rsync_child c;
         int code = -1, status = -1, got = 0, r;
         usec_t t0, elapsed;
@@ -849,7 +849,7 @@ static void test_wait_child_that_already_exited_returns_at_once(void **state)
 {
         /* SIGCHLD is blocked before the spawn, so an exit before the wait is not missed
          * even without a time limit. */
-        char *argv[] = {"/bin/sh", "-c", "exit 5", NULL};
+        char *argv[] = { "/bin/sh", "-c", "exit 5", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
         usec_t t0, elapsed;
@@ -870,7 +870,7 @@ static void test_wait_ignores_other_children(void **state)
 {
         /* Another child's SIGCHLD wakes the wait up; it must neither end it nor reap that
          * child (the daemon has other children). */
-        char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 7", NULL};
+        char *argv[] = { "/bin/sh", "-c", "sleep 0.3; exit 7", NULL };
         struct rsync_child c;
         int code = -1, status = -1, other_status;
         pid_t other;
@@ -890,7 +890,7 @@ static void test_wait_ignores_other_children(void **state)
 
 static void test_wait_without_timeout_waits_for_the_end(void **state)
 {
-        char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 3", NULL};
+        char *argv[] = { "/bin/sh", "-c", "sleep 0.3; exit 3", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
         usec_t t0, elapsed;
@@ -906,7 +906,7 @@ static void test_wait_without_timeout_waits_for_the_end(void **state)
 
 static void test_wait_child_ending_before_timeout_is_not_stopped(void **state)
 {
-        char *argv[] = {"/bin/sh", "-c", "sleep 0.1; exit 23", NULL};
+        char *argv[] = { "/bin/sh", "-c", "sleep 0.1; exit 23", NULL };
         struct rsync_child c;
         int code = -1, status = -1;
 
@@ -941,9 +941,9 @@ static void test_spawn_child_signals_are_clean_even_when_parent_blocks_and_ignor
          * could not be stopped by SIGTERM. Ignored dispositions survive exec too. */
         _cleanup_free_ char *out = tmp_path("status");
         _cleanup_free_ char *text = NULL;
-        char *argv[] = {"/bin/cp", "/proc/self/status", out, NULL};
+        char *argv[] = { "/bin/cp", "/proc/self/status", out, NULL };
         sigset_t block, saved;
-        struct sigaction ign = {.sa_handler = SIG_IGN}, old_term, old_hup;
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old_term, old_hup;
         uint64_t blk, ign_mask;
 
         (void)state;
@@ -1019,11 +1019,25 @@ static void test_quiet_options_are_recognised(void **state)
 static void test_loud_options_are_recognised(void **state)
 {
         static const char *const loud[] = {
-                "-v", "-axv", "-P", "-i", "-n", "--verbose", "--progress", "--stats",
-                "--info=progress2", "--debug=ALL", "--itemize-changes", "--out-format=%n",
-                "--log-format=%n", "--dry-run", "--list-only",
+                "-v",
+                "-axv",
+                "-P",
+                "-i",
+                "-n",
+                "--verbose",
+                "--progress",
+                "--stats",
+                "--info=progress2",
+                "--debug=ALL",
+                "--itemize-changes",
+                "--out-format=%n",
+                "--log-format=%n",
+                "--dry-run",
+                "--list-only",
                 /* not loud, but it empties the itemized list, which must stay trustworthy */
-                "-q", "-aqx", "--quiet",
+                "-q",
+                "-aqx",
+                "--quiet",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(loud); i++) {

@@ -173,12 +173,12 @@ static void test_single_event_syncs_after_settle(void **state)
 static void test_single_event_daemon_wakes_three_times_then_idles(void **state)
 {
         (void)state;
-        struct sim s = {.params = default_params, .duration = SEC(2)};
-        const usec_t events[] = {SEC(7)};
+        struct sim s = { .params = default_params, .duration = SEC(2) };
+        const usec_t events[] = { SEC(7) };
 
         sim_run(&s, events, ELEMENTSOF(events), USEC_INFINITY - 1);
 
-        const usec_t expected[] = {SEC(12)};
+        const usec_t expected[] = { SEC(12) };
         assert_starts(&s, expected, ELEMENTSOF(expected));
         /* The event, the settle timer, the rsync exit; then the timer is disarmed. */
         assert_int_equal(s.wakeups, 3);
@@ -190,7 +190,7 @@ static void test_single_event_daemon_wakes_three_times_then_idles(void **state)
 static void test_no_events_daemon_never_wakes(void **state)
 {
         (void)state;
-        struct sim s = {.params = default_params};
+        struct sim s = { .params = default_params };
 
         sim_run(&s, NULL, 0, USEC_INFINITY - 1);
 
@@ -220,7 +220,7 @@ static void test_running_item_is_never_due(void **state)
 static void test_due_is_inclusive_at_exact_deadline(void **state)
 {
         (void)state;
-        struct sched_params p = {.settle = 1, .max_wait = SEC(1)};
+        struct sched_params p = { .settle = 1, .max_wait = SEC(1) };
         struct sched_item item = {};
 
         sched_event(&item, 1000);
@@ -241,7 +241,7 @@ static void test_kernel_install_burst_syncs_once_settle_after_last_event(void **
                 .retry_max = SEC(600),
         };
         /* kernel, initrd, ..., loader entry: each write restarts the quiet time. */
-        const usec_t events[] = {0, MSEC(300), MSEC(800), MSEC(1500), MSEC(2000)};
+        const usec_t events[] = { 0, MSEC(300), MSEC(800), MSEC(1500), MSEC(2000) };
         struct sched_item item = {};
         size_t i = 0;
 
@@ -260,9 +260,9 @@ static void test_kernel_install_burst_syncs_once_settle_after_last_event(void **
         assert_usec_equal(sched_due(&item, &p), MSEC(3000));
 
         /* The same burst through the loop: exactly one sync, at 3.0 s. */
-        struct sim s = {.params = p, .duration = SEC(4)};
+        struct sim s = { .params = p, .duration = SEC(4) };
         sim_run(&s, events, ELEMENTSOF(events), USEC_INFINITY - 1);
-        const usec_t expected[] = {MSEC(3000)};
+        const usec_t expected[] = { MSEC(3000) };
         assert_starts(&s, expected, ELEMENTSOF(expected));
 }
 
@@ -282,7 +282,7 @@ static void test_events_every_100ms_forever_sync_at_first_dirty_plus_max_wait(vo
 {
         (void)state;
         struct sim s = {
-                .params = {.settle = SEC(1), .max_wait = SEC(10), .min_interval = 0},
+                .params = { .settle = SEC(1), .max_wait = SEC(10), .min_interval = 0 },
                 .duration = SEC(1),
         };
         size_t n = periodic_events(event_buf, ELEMENTSOF(event_buf), 0, MSEC(100), SEC(60));
@@ -303,7 +303,7 @@ static void test_events_every_100ms_forever_sync_at_first_dirty_plus_max_wait(vo
 static void test_max_wait_shorter_than_settle_wins(void **state)
 {
         (void)state;
-        const struct sched_params p = {.settle = SEC(10), .max_wait = SEC(3)};
+        const struct sched_params p = { .settle = SEC(10), .max_wait = SEC(3) };
         struct sched_item item = {};
 
         sched_event(&item, SEC(100));
@@ -318,7 +318,7 @@ static void test_max_wait_shorter_than_settle_wins(void **state)
 static void test_zero_settle_and_interval_sync_at_the_event(void **state)
 {
         (void)state;
-        const struct sched_params p = {.max_wait = SEC(120)};
+        const struct sched_params p = { .max_wait = SEC(120) };
         struct sched_item item = {};
 
         sched_event(&item, SEC(4));
@@ -397,7 +397,7 @@ static void test_min_interval_applies_after_start_at_time_zero(void **state)
 static void test_min_interval_wins_over_max_wait(void **state)
 {
         (void)state;
-        struct sim s = {.params = default_params, .duration = SEC(3)};
+        struct sim s = { .params = default_params, .duration = SEC(3) };
         size_t n = periodic_events(event_buf, ELEMENTSOF(event_buf), 0, MSEC(100), SEC(1200));
 
         sim_run(&s, event_buf, n, USEC_INFINITY - 1);
@@ -405,7 +405,7 @@ static void test_min_interval_wins_over_max_wait(void **state)
         /* First sync at max_wait (never synced, no floor); then every sync_delay, later
          * than max_wait: the effective bound is max(max_wait, sync_delay). The events end at
          * 1200 s but the item is dirty since 1020.1 s, so one more sync follows. */
-        const usec_t expected[] = {SEC(120), SEC(420), SEC(720), SEC(1020), SEC(1320)};
+        const usec_t expected[] = { SEC(120), SEC(420), SEC(720), SEC(1020), SEC(1320) };
         assert_starts(&s, expected, ELEMENTSOF(expected));
         assert_false(s.item.dirty);
 }
@@ -457,14 +457,14 @@ static void test_event_during_sync_is_due_at_finish_when_floor_has_passed(void *
                 .max_wait = SEC(120),
                 .min_interval = SEC(30),
         };
-        struct sim s = {.params = p, .duration = SEC(60)};
-        const usec_t events[] = {0, SEC(10)};
+        struct sim s = { .params = p, .duration = SEC(60) };
+        const usec_t events[] = { 0, SEC(10) };
 
         sim_run(&s, events, ELEMENTSOF(events), USEC_INFINITY - 1);
 
         /* Second sync the moment the first (1 s .. 61 s) exits: quiet and floor are both
          * behind by then. */
-        const usec_t expected[] = {SEC(1), SEC(61)};
+        const usec_t expected[] = { SEC(1), SEC(61) };
         assert_starts(&s, expected, ELEMENTSOF(expected));
 }
 
@@ -473,7 +473,7 @@ static void test_event_during_sync_is_due_at_finish_when_floor_has_passed(void *
 static void test_backoff_doubles_from_retry_min_and_is_capped(void **state)
 {
         (void)state;
-        const struct sched_params p = {.retry_min = SEC(10), .retry_max = SEC(300)};
+        const struct sched_params p = { .retry_min = SEC(10), .retry_max = SEC(300) };
 
         assert_usec_equal(sched_backoff(&p, 0), 0);
         assert_usec_equal(sched_backoff(&p, 1), SEC(10));
@@ -491,7 +491,7 @@ static void test_backoff_doubles_from_retry_min_and_is_capped(void **state)
 static void test_backoff_saturates_instead_of_overflowing(void **state)
 {
         (void)state;
-        struct sched_params p = {.retry_min = SEC(10), .retry_max = USEC_INFINITY};
+        struct sched_params p = { .retry_min = SEC(10), .retry_max = USEC_INFINITY };
 
         /* 10 s * 2^40 still fits; 10 s * 2^50 does not and must not wrap to a small value. */
         assert_usec_equal(sched_backoff(&p, 41), SEC(10) << 40);
@@ -509,32 +509,32 @@ static void test_backoff_saturates_instead_of_overflowing(void **state)
         assert_usec_equal(sched_backoff(&p, 2), SEC(600));
 
         /* retry_min 0: retry at once; retry_max below retry_min: the cap wins. */
-        p = (struct sched_params){.retry_min = 0, .retry_max = SEC(600)};
+        p = (struct sched_params){ .retry_min = 0, .retry_max = SEC(600) };
         assert_usec_equal(sched_backoff(&p, 5), 0);
-        p = (struct sched_params){.retry_min = SEC(60), .retry_max = SEC(5)};
+        p = (struct sched_params){ .retry_min = SEC(60), .retry_max = SEC(5) };
         assert_usec_equal(sched_backoff(&p, 1), SEC(5));
 }
 
 static void test_failures_retry_after_10s_20s_40s_capped(void **state)
 {
         (void)state;
-        static const bool all_fail[SIM_MAX_STARTS] = {false};
+        static const bool all_fail[SIM_MAX_STARTS] = { false };
         struct sim s = {
-                .params = {.settle = SEC(1),
-                           .max_wait = SEC(120),
-                           .min_interval = 0,
-                           .retry_min = SEC(10),
-                           .retry_max = SEC(300)},
+                .params = { .settle = SEC(1),
+                            .max_wait = SEC(120),
+                            .min_interval = 0,
+                            .retry_min = SEC(10),
+                            .retry_max = SEC(300) },
                 .results = all_fail,
                 .n_results = ELEMENTSOF(all_fail),
         };
-        const usec_t events[] = {0};
+        const usec_t events[] = { 0 };
 
         sim_run(&s, events, ELEMENTSOF(events), SEC(1000));
 
         /* rsync fails at once each time: waits 10, 20, 40, 80, 160, then 300 (cap). */
-        const usec_t expected[] = {SEC(1),   SEC(11),  SEC(31),  SEC(71),
-                                   SEC(151), SEC(311), SEC(611), SEC(911)};
+        const usec_t expected[] = { SEC(1),   SEC(11),  SEC(31),  SEC(71),
+                                    SEC(151), SEC(311), SEC(611), SEC(911) };
         assert_starts(&s, expected, ELEMENTSOF(expected));
         assert_int_equal(s.item.failures, 8);
         assert_true(s.item.dirty);
@@ -660,7 +660,7 @@ static void test_success_resets_failures(void **state)
 static void test_failure_count_saturates(void **state)
 {
         (void)state;
-        struct sched_item item = {.running = true, .has_started = true, .failures = UINT_MAX};
+        struct sched_item item = { .running = true, .has_started = true, .failures = UINT_MAX };
 
         sched_finish(&item, SEC(1), false);
         assert_int_equal(item.failures, UINT_MAX);
@@ -694,7 +694,7 @@ static void test_new_retry_params_apply_to_pending_retry(void **state)
 static void test_sched_next_picks_earliest_pending_item(void **state)
 {
         (void)state;
-        const struct sched_params p = {.settle = SEC(5), .max_wait = SEC(120)};
+        const struct sched_params p = { .settle = SEC(5), .max_wait = SEC(120) };
         struct sched_item items[4] = {};
 
         /* items[0] clean; items[1] due at 11 s; items[2] due at 6 s; items[3] running. */
@@ -732,7 +732,7 @@ static void test_sched_next_is_infinity_when_idle(void **state)
 static void test_queue_overflow_marks_every_item_dirty(void **state)
 {
         (void)state;
-        const struct sched_params p = {.settle = SEC(5), .max_wait = SEC(20)};
+        const struct sched_params p = { .settle = SEC(5), .max_wait = SEC(20) };
         struct sched_item items[3] = {};
 
         sched_event(&items[1], 0); /* dirty since 0 */
@@ -799,7 +799,7 @@ static void test_infinite_params_never_sync_and_do_not_overflow(void **state)
 static void test_huge_settle_leaves_max_wait_in_charge(void **state)
 {
         (void)state;
-        const struct sched_params p = {.settle = USEC_INFINITY, .max_wait = SEC(120)};
+        const struct sched_params p = { .settle = USEC_INFINITY, .max_wait = SEC(120) };
         struct sched_item item = {};
 
         sched_event(&item, SEC(1));
@@ -817,14 +817,14 @@ static void test_times_near_end_of_clock_saturate(void **state)
         assert_usec_equal(sched_due(&item, &default_params), USEC_INFINITY);
         assert_false(sched_is_due(&item, &default_params, late));
 
-        const struct sched_params fast = {.settle = SEC(2), .max_wait = SEC(1) / 2};
+        const struct sched_params fast = { .settle = SEC(2), .max_wait = SEC(1) / 2 };
         assert_usec_equal(sched_due(&item, &fast), late + SEC(1) / 2);
 
         /* min_interval and retry sums saturate as well. */
-        struct sched_item started = {.dirty = true, .has_started = true, .last_start = late};
+        struct sched_item started = { .dirty = true, .has_started = true, .last_start = late };
         assert_usec_equal(sched_due(&started, &default_params), USEC_INFINITY);
 
-        struct sched_item failed = {.dirty = true, .failures = 3, .failed_at = late};
+        struct sched_item failed = { .dirty = true, .failures = 3, .failed_at = late };
         assert_usec_equal(sched_due(&failed, &default_params), USEC_INFINITY);
 }
 
