@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Bind-mounting the booted ESP onto /boot (SPEC 4). */
+/* Bind-mounting the booted ESP onto /boot (DESIGN.md §4). */
 
 #include <libmount.h>
 

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Block devices and the mount table (SPEC 3): PARTUUID -> device node (udev's
+ * Block devices and the mount table (DESIGN.md §3): PARTUUID -> device node (udev's
  * /dev/disk/by-partuuid link, else a libblkid scan), device -> filesystem UUID and type
  * (libblkid probe), device -> every mount point by device number (libmount; bind mounts
  * included, since they share the device number).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sync-daemon.conf parser (SPEC 7). The original tool read this file with Python's tomllib,
+ * sync-daemon.conf parser (DESIGN.md §7). The original tool read this file with Python's tomllib,
  * so what we accept is read exactly as TOML 1.0 defines it (checked against tomllib); TOML
  * outside our subset (tables, dotted and quoted keys, inline tables, dates, multi-line
  * strings) is named in the error rather than reported as a generic syntax error.
@@ -33,7 +33,7 @@
 
 #define DEFAULT_RSYNC_OPTS "-axHAXt"
 #define DEFAULT_RSYNC_PATH "/usr/bin/rsync"
-/* systemd-boot's seed must differ between ESPs (SPEC 5a). */
+/* systemd-boot's seed must differ between ESPs (DESIGN.md §5a). */
 #define DEFAULT_ESP_EXCLUDE "/loader/random-seed"
 
 /* ---------------------------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * sync-daemon.conf: a TOML subset (SPEC 7) parsed into struct config.
+ * sync-daemon.conf: a TOML subset (DESIGN.md §7) parsed into struct config.
  *
  * Accepted: comments, bare keys at top level, basic and literal strings, integers (decimal,
  * 0x, 0o, 0b), floats, booleans, arrays (nested, multi-line, trailing comma). Anything else

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The sync daemon (SPEC 6): one process, one epoll loop over a signalfd (SIGTERM, SIGINT,
+ * The sync daemon (DESIGN.md §6): one process, one epoll loop over a signalfd (SIGTERM, SIGINT,
  * SIGHUP, and SIGCHLD for the one rsync that may be running), one timerfd, the watcher's
  * fds and /proc/self/mountinfo (POLLPRI on mount changes). No threads, no polling: with
  * nothing pending the timer is disarmed and the process sleeps in epoll_wait until

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading EFI variables from efivarfs and deciding which partition the firmware booted from
- * (SPEC 3). The parsing of what the variables hold is in devpath.c, which does no I/O.
+ * (DESIGN.md §3). The parsing of what the variables hold is in devpath.c, which does no I/O.
  */
 #include <blkid.h>
 #include <ctype.h>

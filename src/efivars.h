@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * EFI variables read straight from efivarfs (SPEC 3). Each file "Name-VendorGUID" holds a
+ * EFI variables read straight from efivarfs (DESIGN.md §3). Each file "Name-VendorGUID" holds a
  * 4-byte little-endian attributes word followed by the variable's data.
  *
  * The directory is /sys/firmware/efi/efivars, or $DUAL_ROOT_EFIVARS (test seam, read with
@@ -120,7 +120,7 @@ int efi_resolve_disk_esp(const struct efi_pci_chain *chain, const char *sysfs_ro
                          char **why);
 
 /*
- * SPEC 3: method 1 (LoaderDevicePartUUID) if set and well-formed; otherwise method 2
+ * DESIGN.md §3: method 1 (LoaderDevicePartUUID) if set and well-formed; otherwise method 2
  * (BootCurrent -> Boot#### -> Hard Drive node with a GPT signature). A malformed method-1
  * variable is passed over to method 2 with b->note saying why. If neither answers, returns
  * -ENOENT/-EBADMSG/... (-EOPNOTSUPP when the efivars directory does not exist) and *why says

@@ -250,7 +250,7 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
                                 if (!m->booted.mount)
                                         return -ENOMEM;
                         }
-                        continue; /* never an alternate: SPEC 5 rule 1 */
+                        continue; /* never an alternate: DESIGN.md §5 rule 1 */
                 }
 
                 a = &m->alternates[m->n_alternates++];

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The ESP model the rest of the tool works on (SPEC 3): which ESP the firmware booted from,
+ * The ESP model the rest of the tool works on (DESIGN.md §3): which ESP the firmware booted from,
  * the ESP set (config esp_mounts, or every /efi<N> directory of /), and the alternates.
  */
 

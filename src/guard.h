@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The rollback guard (SPEC 5 rule 4). When the machine boots from a stale disk (one that
+ * The rollback guard (DESIGN.md §5 rule 4). When the machine boots from a stale disk (one that
  * missed updates while it was absent), its ESP must not overwrite the newer alternate.
  *
  * File times cannot tell which ESP is newer: rsync copies them, dpkg sets them from the

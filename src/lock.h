@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * One sync at a time per destination, across processes (SPEC 5 rule 7): an exclusive
+ * One sync at a time per destination, across processes (DESIGN.md §5 rule 7): an exclusive
  * flock(2) on the destination directory itself. Every process that syncs into it (a one-shot
  * -s from a package hook, the daemon) takes the same lock; two paths reaching one directory
  * (bind mounts) share it; nothing is left behind by a crash, since the kernel drops the

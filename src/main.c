@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-/* Exit status (SPEC 2). */
+/* Exit status (DESIGN.md §2). */
 enum {
         EXIT_OK = 0,
         EXIT_FAILED = 1,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* CPU and I/O priority of this process (SPEC 5): applied before any rsync runs, so every
+/* CPU and I/O priority of this process (DESIGN.md §5): applied before any rsync runs, so every
  * rsync child inherits it. */
 
 /* ionice classes, as ioprio_set(2) numbers them. */

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * rsync, the copy engine (SPEC 5): argv built fresh for every run, exec'd directly (never
+ * rsync, the copy engine (DESIGN.md §5): argv built fresh for every run, exec'd directly (never
  * through a shell) in its own process group, waited for with a time limit.
  */
 
@@ -12,7 +12,7 @@
 
 #include "util/time-util.h"
 
-/* Always added to the user's rsync_opts (SPEC 5). */
+/* Always added to the user's rsync_opts (DESIGN.md §5). */
 #define RSYNC_ALWAYS_OPTS                                                                          \
         "--no-specials", "--atimes", "--open-noatime", "--exclude=/lost+found/", "--delete"
 
@@ -20,7 +20,7 @@
  * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -v" in test mode, then with
  * exact duplicates and short-flag bundles whose every flag was already given removed (order
  * kept), one --exclude= per exclusion, source, destination. A new vector every call: nothing
- * is shared between runs, so exclusions can never accumulate (SPEC 5 rule 5).
+ * is shared between runs, so exclusions can never accumulate (DESIGN.md §5 rule 5).
  */
 int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *excludes, bool test,
                      const char *source, const char *dest, char ***ret);

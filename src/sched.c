@@ -89,7 +89,7 @@ usec_t sched_due(const struct sched_item *item, const struct sched_params *param
                             usec_add(item->first_dirty, params->max_wait));
 
         /* The floor comes after the max_wait bound on purpose: sync_delay is a rate limit on
-         * rsync runs and wins over max_wait (SPEC 6: "no sooner than sync_delay"). */
+         * rsync runs and wins over max_wait (DESIGN.md §6: "no sooner than sync_delay"). */
         if (item->has_started)
                 t = usec_max(t, usec_add(item->last_start, params->min_interval));
 

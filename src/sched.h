@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * When the sync daemon runs each item's sync (SPEC 6), as a pure function of the item's
+ * When the sync daemon runs each item's sync (DESIGN.md §6), as a pure function of the item's
  * history: no clock reads, no I/O, no allocation. The caller passes "now" (CLOCK_MONOTONIC)
  * to every operation, so tests drive it with a fake clock and the daemon arms one timerfd
  * with sched_next() and sleeps until then: nothing wakes up while no item is pending.

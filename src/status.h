@@ -3,7 +3,7 @@
 
 /*
  * The health report (--status): is this machine ready to lose a disk? Findings with the
- * monitoring plugins' severities (SPEC 2): OK 0, WARNING 1 (degraded: an alternate missing
+ * monitoring plugins' severities (DESIGN.md §2): OK 0, WARNING 1 (degraded: an alternate missing
  * or not in sync), CRITICAL 2 (kernels would land on the wrong ESP, or nothing can sync),
  * UNKNOWN 3 (the booted ESP cannot be identified).
  */

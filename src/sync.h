@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The sync engine (SPEC 5): items -> one job per (item, destination) -> safety checks ->
+ * The sync engine (DESIGN.md §5): items -> one job per (item, destination) -> safety checks ->
  * lock -> rsync -> syncfs -> result. Shared by the one-shot -s and the daemon.
  */
 
@@ -58,7 +58,7 @@ void sync_plan_done(struct sync_plan *p);
  * Every (item, destination) pair: the ESP item first (dualroot = true: booted ESP mount ->
  * each alternate mount, excluding esp_excludes and the rollback guard's state file), then
  * each config item. If the booted ESP is unknown, the ESP item becomes one refused job
- * (SPEC 5 rule 0) and so does every config item whose source or destination is on an ESP.
+ * (DESIGN.md §5 rule 0) and so does every config item whose source or destination is on an ESP.
  */
 int sync_plan_build(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                     struct sync_plan *ret);

@@ -14,7 +14,7 @@
 #include "watch.h"
 
 /* What makes a tree "not quiet": IN_MODIFY too, so a kernel still being written keeps its
- * item from syncing half-way (SPEC 6's settle time). */
+ * item from syncing half-way (DESIGN.md §6's settle time). */
 #define WATCH_MASK                                                                                 \
         (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |        \
          IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR | IN_DONT_FOLLOW)

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Change notification for the daemon (SPEC 6). A source that is the root of a filesystem
+ * Change notification for the daemon (DESIGN.md §6). A source that is the root of a filesystem
  * (every ESP, and trees mounted on their own) gets one fanotify filesystem mark
  * (FAN_MARK_FILESYSTEM, FAN_REPORT_DFID_NAME): set up in O(1) however many directories it
  * has. Any other source, or where fanotify cannot be used (kernel < 5.9, a filesystem

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# -b (SPEC 4): bind the booted ESP onto /boot; idempotent; never over another filesystem.
+# -b (DESIGN.md §4): bind the booted ESP onto /boot; idempotent; never over another filesystem.
 . "$(dirname "$0")/lib.sh"
 
 make_two_disk_machine

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Command line and config handling of the real binary (SPEC 2, 7): usage errors exit 2,
+# Command line and config handling of the real binary (DESIGN.md §2, 7): usage errors exit 2,
 # config errors exit 2 with FILE:LINE:COL before anything is done, bundled short options.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The sync daemon (-d, SPEC 6) on real filesystems: bursts copied whole, the settle/max-wait/
+# The sync daemon (-d, DESIGN.md §6) on real filesystems: bursts copied whole, the settle/max-wait/
 # sync_delay rules, mount changes, signals, systemd notification, rsync failures, and a
 # one-shot -s running beside it.
 . "$(dirname "$0")/lib.sh"

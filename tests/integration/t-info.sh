@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The info report (no action, SPEC 3): which ESP was booted, found by which method, for
+# The info report (no action, DESIGN.md §3): which ESP was booted, found by which method, for
 # either disk; the ESP set; every way the booted ESP can fail to be identified.
 . "$(dirname "$0")/lib.sh"
 
@@ -298,7 +298,7 @@ run_case "BootCurrent with a short-form HD() path names disk 1" info_bootcurrent
 run_case "BootCurrent with a full SATA path names disk 0" info_bootcurrent_full_sata_path_disk0
 run_case "BootCurrent with a full NVMe path names disk 1" info_bootcurrent_full_nvme_path_disk1
 run_case "LoaderDevicePartUUID wins over BootCurrent" info_loader_wins_over_bootcurrent
-run_case "--json has every field SPEC 3 names" info_json_has_every_field
+run_case "--json has every field DESIGN.md §3 names" info_json_has_every_field
 run_case "bind mounts of the booted ESP are listed" info_bind_mounts_are_listed
 run_case "a missing efivars directory means not booted with UEFI" info_not_uefi_when_efivars_missing
 run_case "no variables: exit 1, why for each method" info_no_variables_says_why_for_each_method

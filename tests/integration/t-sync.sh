@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# One-shot sync (-s, SPEC 5): ESP mirroring and sync lists, and every safety rule, on real
+# One-shot sync (-s, DESIGN.md §5): ESP mirroring and sync lists, and every safety rule, on real
 # ext4 filesystems on loop devices.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pure parts of blockdev.c (SPEC 3): the mount table read from a file, the mount on top
+ * The pure parts of blockdev.c (DESIGN.md §3): the mount table read from a file, the mount on top
  * at a path, every mount point of a device, path normalisation. Mount tables come from
  * $FIXTURES/mountinfo (see its README.md for what each holds); nothing here needs root or
  * touches the host's mounts beyond reading /proc/self/mountinfo once.

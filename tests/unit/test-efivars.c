@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for src/efivars.c and src/devpath.c: booted-ESP detection from EFI variables (SPEC 3).
+ * Tests for src/efivars.c and src/devpath.c: booted-ESP detection from EFI variables (DESIGN.md
+ * §3).
  *
  * Every test that touches files gets a fresh efivars directory under mkdtemp (setup/teardown).
  * Blobs are built with tests/tools/efi-encode.h (independent of the parser), cross-checked
@@ -108,7 +109,7 @@ static void put_entry(const char *dir, uint16_t n, const char *description, cons
 
 enum shape { SHAPE_SHORT, SHAPE_SATA, SHAPE_NVME };
 
-/* The three shapes SPEC 3 names, for a GPT partition, ending in File(systemd-boot). */
+/* The three shapes DESIGN.md §3 names, for a GPT partition, ending in File(systemd-boot). */
 static void build_path(struct blob *b, enum shape s, uint32_t part, const char *uuid)
 {
         static const uint8_t eui[8] = { 0x00, 0x25, 0x38, 0x5a, 0x91, 0xb0, 0x2c, 0x4d };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * guard.c, the rollback guard (SPEC 5 rule 4): what the tree fingerprint sees and ignores,
+ * guard.c, the rollback guard (DESIGN.md §5 rule 4): what the tree fingerprint sees and ignores,
  * when guard_check refuses a sync, and how guard_record writes its state files.
  *
  * Every test gets a fresh directory under mkdtemp with "src" and "dst" trees in it; files are

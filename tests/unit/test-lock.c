@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lock.c, one sync at a time per destination (SPEC 5 rule 7). flock(2) locks belong to an
+ * lock.c, one sync at a time per destination (DESIGN.md §5 rule 7). flock(2) locks belong to an
  * open file description, so two open()s of one directory in this process contend just as
  * two processes do; a forked child stands in for another dual-root holding the lock.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rsync.c (SPEC 5): the argv built for every run (options, de-duplication, exclusions that
+ * rsync.c (DESIGN.md §5): the argv built for every run (options, de-duplication, exclusions that
  * never accumulate), how it is shown and how an exit is described, and the child handling
  * (own process group, clean signal state, stdin from /dev/null, time limit with SIGTERM then
  * SIGKILL to the whole group) driven with small real programs instead of rsync.
@@ -429,7 +429,7 @@ static void test_argv_source_and_dest_come_last_even_if_they_look_like_options(v
 
 static void test_argv_exclusions_never_accumulate_between_builds(void **state)
 {
-        /* SPEC 5 rule 5: the original appended exclusions to one shared list per sync. */
+        /* DESIGN.md §5 rule 5: the original appended exclusions to one shared list per sync. */
         char *ex1[] = { "/one", "/two", NULL };
         char *ex2[] = { "/three", NULL };
         _cleanup_strv_free_ char **o = opts("-axHAXt");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's scheduling rules (SPEC 6, src/sched.h), driven by a fake clock: every test
+ * The daemon's scheduling rules (DESIGN.md §6, src/sched.h), driven by a fake clock: every test
  * states the times itself, nothing sleeps. Most tests call the operations by hand; the
  * sim_* helpers run the daemon's loop shape (one timer armed with sched_next(), events, sync
  * completions) over a list of event times and record when syncs started.
@@ -46,7 +46,7 @@ static void check_usec(usec_t actual, usec_t expected, const char *expr, const c
 #define assert_usec_equal(actual, expected)                                                        \
         check_usec((actual), (expected), #actual, __FILE__, __LINE__)
 
-/* The config defaults (SPEC 7: settle_time 5 s, max_wait 120 s, sync_delay 300 s) and a
+/* The config defaults (DESIGN.md §7: settle_time 5 s, max_wait 120 s, sync_delay 300 s) and a
  * 10 s .. 10 min retry. */
 static const struct sched_params default_params = {
         .settle = SEC(5),
