@@ -154,7 +154,7 @@ drvm_make_payload() {
         local img=$1 case=$2 tooldir=${3:-} features=${4:-} stage
         stage=$(mktemp -d "${img}.stage.XXXXXX")
         mkdir -p "$stage/guest"
-        cp "$DRVM_DIR"/guest/* "$stage/guest/"
+        cp -r "$DRVM_DIR"/guest/. "$stage/guest/"
         cp "$DRVM_DIR/layout.sh" "$stage/layout.sh"
         chmod 0755 "$stage/guest/vmtest"
         {
