@@ -2,16 +2,14 @@
 #pragma once
 
 /*
- * sync-daemon.conf: a TOML subset (DESIGN.md §7) parsed into struct config.
- *
- * Accepted: comments, bare keys at top level, basic and literal strings, integers (decimal,
- * 0x, 0o, 0b), floats, booleans, arrays (nested, multi-line, trailing comma). Anything else
- * (tables, dotted or quoted keys, inline tables, dates, multi-line strings) is an error naming
- * FILE:LINE:COL and what was expected.
+ * sync-daemon.conf (DESIGN.md §7): the TOML subset of toml.h parsed into struct config.
+ * Each key is one row of the keys[] table in config.c (its field below, parser, default,
+ * printer): adding a key is a field here and a row there.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "util/macro.h"
@@ -69,6 +67,13 @@ int config_load(const char *path, bool must_exist, struct config **ret, char **w
  * hold the text.
  */
 int config_parse(const char *path, const char *text, size_t size, struct config **ret, char **why);
+
+/* Prints every value as --check-config shows it: "key:" and the value, one per line. */
+void config_print(const struct config *c, FILE *f);
+
+/* The name of the i-th key (aliases left out), in the order config_print() shows them;
+ * NULL past the last. */
+const char *config_key_name(size_t i);
 
 struct config *config_free(struct config *c);
 static inline void config_freep(struct config **c)

@@ -532,35 +532,6 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
         return n_failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-static void print_config(const struct config *c)
-{
-        _cleanup_free_ char *opts = strv_join(c->rsync_opts, " ");
-        _cleanup_free_ char *esp = c->esp_mounts ? strv_join(c->esp_mounts, ", ") : NULL;
-        _cleanup_free_ char *excl = strv_join(c->esp_excludes, ", ");
-
-        printf("config:        %s\n", c->path ? c->path : "(none, defaults)");
-        printf("dualroot:      %s\n", c->dualroot ? "true" : "false");
-        printf("rsync_opts:    %s\n", strna(opts));
-        printf("nice:          %d\n", c->nice);
-        printf("ionice:        class %d, level %d\n", c->ionice_class, c->ionice_level);
-        printf("sync_delay:    %.3gs\n", (double)c->sync_delay / USEC_PER_SEC);
-        printf("settle_time:   %.3gs\n", (double)c->settle_time / USEC_PER_SEC);
-        printf("max_wait:      %.3gs\n", (double)c->max_wait / USEC_PER_SEC);
-        printf("rsync_path:    %s\n", c->rsync_path);
-        printf("rsync_timeout: %.3gs\n", (double)c->rsync_timeout / USEC_PER_SEC);
-        printf("lock_timeout:  %.3gs\n", (double)c->lock_timeout / USEC_PER_SEC);
-        printf("esp_mounts:    %s\n", esp ? esp : "(every /efi<N> mount point)");
-        printf("esp_excludes:  %s\n", !isempty(excl) ? excl : "(none)");
-        for (size_t i = 0; i < c->n_items; i++) {
-                const struct sync_item *it = &c->items[i];
-                _cleanup_free_ char *d = strv_join(it->dests, ", ");
-                _cleanup_free_ char *x = strv_join(it->excludes, ", ");
-
-                printf("sync[%zu]:       %s -> %s%s%s\n", i, it->source, strna(d),
-                       !isempty(x) ? "  excluding " : "", !isempty(x) ? x : "");
-        }
-}
-
 static int run(int argc, char *argv[])
 {
         _cleanup_config_free_ struct config *cfg = NULL;
@@ -584,7 +555,7 @@ static int run(int argc, char *argv[])
         }
         if (arg.check_config) {
                 if (!arg.quiet)
-                        print_config(cfg);
+                        config_print(cfg, stdout);
                 return EXIT_OK;
         }
 

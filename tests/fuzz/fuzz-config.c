@@ -3,7 +3,7 @@
  * libFuzzer harness for the config parser: any input must give either a config or an error
  * message with a position, never a crash, leak or hang.
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -include build/build-config.h -Isrc \
- *         tests/fuzz/fuzz-config.c src/config.c src/util/{errmsg,fileio,strv}.c
+ *         tests/fuzz/fuzz-config.c src/{config,toml,rsync}.c src/util/{errmsg,fileio,strv}.c
  *   mkdir -p corpus && ./a.out -dict=tests/fuzz/config.dict corpus tests/fixtures/config/valid
  * (libFuzzer writes new inputs to the first directory: keep it out of the source tree.)
  */

@@ -494,6 +494,122 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
         assert_strv(c1->items[0].dests, "/mnt/backups");
 }
 
+/* config_print() into a string. */
+static char *print_to_string(const struct config *c)
+{
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        assert_non_null(f);
+        config_print(c, f);
+        assert_int_equal(fclose(f), 0);
+        return buf;
+}
+
+static void test_check_config_prints_every_default(void **state)
+{
+        _cleanup_config_free_ struct config *c = config_new_default();
+        _cleanup_free_ char *out = NULL;
+
+        assert_non_null(c);
+        out = print_to_string(c);
+        assert_string_equal(out, "config:        (none, defaults)\n"
+                                 "dualroot:      true\n"
+                                 "rsync_opts:    -axHAXt\n"
+                                 "nice:          15\n"
+                                 "ionice:        class 3, level 7\n"
+                                 "sync_delay:    300s\n"
+                                 "settle_time:   5s\n"
+                                 "max_wait:      120s\n"
+                                 "rsync_path:    /usr/bin/rsync\n"
+                                 "rsync_timeout: 3.6e+03s\n"
+                                 "lock_timeout:  300s\n"
+                                 "esp_mounts:    (every /efi<N> mount point)\n"
+                                 "esp_excludes:  /loader/random-seed\n");
+}
+
+static void test_check_config_prints_set_values(void **state)
+{
+        _cleanup_config_free_ struct config *c =
+                parse_ok("rsync_opts = \"-a --numeric-ids\"\nesp_mounts = [\"/efi0\", \"/efi1\"]\n"
+                         "esp_excludes = []\nsettle_time = 2.5\n"
+                         "sync = [[\"/a\", [\"/b\", \"/c\"], [\"x\", \"y\"]], [\"/d\", \"/e\"]]\n");
+        _cleanup_free_ char *out = print_to_string(c);
+
+        assert_string_equal(out, "config:        x.conf\n"
+                                 "dualroot:      true\n"
+                                 "rsync_opts:    -a --numeric-ids\n"
+                                 "nice:          15\n"
+                                 "ionice:        class 3, level 7\n"
+                                 "sync_delay:    300s\n"
+                                 "settle_time:   2.5s\n"
+                                 "max_wait:      120s\n"
+                                 "rsync_path:    /usr/bin/rsync\n"
+                                 "rsync_timeout: 3.6e+03s\n"
+                                 "lock_timeout:  300s\n"
+                                 "esp_mounts:    /efi0, /efi1\n"
+                                 "esp_excludes:  (none)\n"
+                                 "sync[0]:       /a -> /b, /c  excluding x, y\n"
+                                 "sync[1]:       /d -> /e\n");
+}
+
+/*
+ * Every key of the schema is shown in the sample as "#key = value", and (but for the two
+ * examples) with its default: uncommented alone, it changes nothing --check-config prints.
+ */
+static void test_sample_config_documents_every_key(void **state)
+{
+        _cleanup_free_ char *path = fixture_path("../../etc/sync-daemon.conf.sample");
+        _cleanup_free_ char *text = NULL, *defaults = NULL;
+        _cleanup_config_free_ struct config *d = config_new_default();
+        const char *name;
+        size_t size, i;
+
+        assert_int_equal(read_full_file(path, 1 << 20, &text, &size), 0);
+        assert_non_null(d);
+        defaults = print_to_string(d);
+        for (i = 0; (name = config_key_name(i)); i++) {
+                _cleanup_free_ char *needle = NULL, *setting = NULL, *why = NULL, *out = NULL;
+                _cleanup_config_free_ struct config *c = NULL;
+                bool example = streq(name, "esp_mounts") || streq(name, "sync");
+                const char *at, *end;
+                char *w;
+
+                assert_true(asprintf(&needle, "\n#%s = ", name) >= 0);
+                at = strstr(text, needle);
+                if (!at)
+                        fail_msg("the sample config has no line '#%s = ...'", name);
+                at += 2;
+                /* A value that opens an array on its line runs to the line "#]". */
+                end = strchrnul(at, '\n');
+                if (end[-1] == '[') {
+                        end = strstr(at, "\n#]");
+                        assert_non_null(end);
+                        end += 3;
+                }
+                setting = strndup(at, (size_t)(end - at));
+                assert_non_null(setting);
+                /* Uncomment: drop the '#' that starts each line. */
+                w = setting;
+                for (const char *s = setting; *s; s++)
+                        if (!(*s == '#' && (s == setting || s[-1] == '\n')))
+                                *w++ = *s;
+                *w = 0;
+                if (config_parse("sample", setting, strlen(setting), &c, &why) < 0)
+                        fail_msg("sample line of %s: %s\n%s", name, strna(why), setting);
+                free(c->path);
+                c->path = NULL;
+                out = print_to_string(c);
+                if (example && streq(out, defaults))
+                        fail_msg("the example of %s sets nothing: %s", name, setting);
+                if (!example && !streq(out, defaults))
+                        fail_msg("the sample shows %s with a value that is not its default: %s",
+                                 name, setting);
+        }
+        assert_int_equal(i, 14);
+}
+
 static void test_original_approach2_sample_parses(void **state)
 {
         _cleanup_free_ char *why = NULL;
@@ -1537,6 +1653,9 @@ int main(void)
                 cmocka_unit_test(test_comments_and_blank_lines_give_defaults),
                 cmocka_unit_test(test_sample_config_parses_to_defaults),
                 cmocka_unit_test(test_sample_config_shows_every_key_with_its_default),
+                cmocka_unit_test(test_sample_config_documents_every_key),
+                cmocka_unit_test(test_check_config_prints_every_default),
+                cmocka_unit_test(test_check_config_prints_set_values),
                 cmocka_unit_test(test_original_approach2_sample_parses),
                 cmocka_unit_test(test_original_single_item_form_parses),
                 cmocka_unit_test(test_every_key_is_applied),
