@@ -13,6 +13,7 @@
 #include "esp.h"
 #include "notify.h"
 #include "prio.h"
+#include "report.h"
 #include "sched.h"
 #include "sync.h"
 #include "util/log.h"
@@ -112,40 +113,6 @@ static struct ditem *item_by_id(struct daemon *d, unsigned id)
                 if (d->items[i].id == id)
                         return &d->items[i];
         return NULL;
-}
-
-/* --- reporting ------------------------------------------------------------------------- */
-
-static void report_job(const struct sync_job *j)
-{
-        double secs = (double)j->duration / USEC_PER_SEC;
-
-        switch (j->state) {
-        case SYNC_DONE:
-                log_info("synced %s -> %s in %.2fs", j->source, j->dest, secs);
-                notify_sendf("STATUS=synced %s -> %s in %.2fs", j->source, j->dest, secs);
-                break;
-        case SYNC_TESTED:
-                log_info("tested %s -> %s (dry run) in %.2fs", j->source, j->dest, secs);
-                break;
-        case SYNC_SKIPPED:
-                log_warning("skipped %s -> %s: %s", j->source, j->dest, strna(j->why));
-                notify_sendf("STATUS=skipped %s -> %s: %s", j->source, j->dest, strna(j->why));
-                break;
-        case SYNC_REFUSED:
-        case SYNC_FAILED:
-                if (j->source)
-                        log_error("%s %s -> %s after %.2fs: %s", sync_state_to_string(j->state),
-                                  j->source, j->dest, secs, strna(j->why));
-                else
-                        log_error("%s %s: %s", sync_state_to_string(j->state), j->item,
-                                  strna(j->why));
-                notify_sendf("STATUS=%s %s -> %s: %s", sync_state_to_string(j->state),
-                             strna(j->source), strna(j->dest), strna(j->why));
-                break;
-        case SYNC_PENDING:
-                break;
-        }
 }
 
 /* --- the model, the plan and the items ---------------------------------------------------- */
@@ -318,16 +285,7 @@ static int rebuild(struct daemon *d, usec_t now)
         r = mounts_load(NULL, &mounts);
         if (r < 0)
                 return log_error_errno(r, "cannot read the mount table: %m");
-        fstab = mnt_new_table();
-        if (!fstab)
-                return log_error_errno(ENOMEM, "cannot read /etc/fstab: %m");
-        r = mnt_table_parse_fstab(fstab, NULL);
-        if (r < 0) {
-                if (r != -ENOENT)
-                        log_warning_errno(r, "cannot read /etc/fstab: %m; using the mount table "
-                                             "only");
-                mnt_unref_table(TAKE_PTR(fstab));
-        }
+        fstab = report_load_fstab();
         r = esp_model_load(d->cfg, efi_vars_dir(), esp_sysfs_root(), false, mounts, &model);
         if (r < 0)
                 return log_error_errno(r, "cannot build the ESP model: %m");
@@ -489,7 +447,7 @@ static void pump(struct daemon *d)
                 ctx = context(d, it);
                 r = sync_job_begin(&ctx, j, false, NULL, NULL);
                 if (r > 0) {
-                        report_job(j);
+                        report_job(j, REPORT_DAEMON, false);
                         if (j->state == SYNC_REFUSED || j->state == SYNC_FAILED)
                                 it->round_ok = false;
                         continue;
@@ -520,7 +478,7 @@ static void child_exited(struct daemon *d)
                 status = SIGKILL;
         }
         sync_job_end(&ctx, j, code, status, d->job_stage > 0);
-        report_job(j);
+        report_job(j, REPORT_DAEMON, false);
         if (j->state != SYNC_DONE && j->state != SYNC_TESTED && j->state != SYNC_SKIPPED)
                 d->cur->round_ok = false;
         d->job = NULL;

@@ -2,6 +2,10 @@
 /*
  * dual-root-tool: command line, verbs and exit codes. This is the only place that decides
  * what the user sees; modules return errors with context (char **why).
+ *
+ * Each action is a verb_*() function and a row of verbs[]: its options set its bit, run()
+ * loads what the given verbs need once (config, mount table, ESP model) and runs them in
+ * table order. Adding an action: an enum verb_id entry, a getopt case, a function, a row.
  */
 #include <getopt.h>
 #include <sys/stat.h>
@@ -14,6 +18,7 @@
 #include "efivars.h"
 #include "esp.h"
 #include "prio.h"
+#include "report.h"
 #include "status.h"
 #include "sync.h"
 #include "util/json.h"
@@ -27,16 +32,23 @@ enum {
         EXIT_USAGE = 2,
 };
 
+/* The actions, in the order they run when several are given (-b before -s or -d). */
+enum verb_id {
+        VERB_CHECK_CONFIG,
+        VERB_STATUS,
+        VERB_INFO,
+        VERB_BIND,
+        VERB_SYNC,
+        VERB_SYNCD,
+        _VERB_MAX,
+};
+
 static struct {
-        bool bind;
-        bool sync;
-        bool daemon;
+        unsigned verbs; /* 1 << enum verb_id; none given means VERB_INFO */
         bool test;
         bool force;
         bool quiet;
         bool json;
-        bool check_config;
-        bool status;
         const char *config_path;
         bool config_given;
         const char *efi_mount;
@@ -44,6 +56,11 @@ static struct {
         .config_path = CONFIG_DEFAULT_PATH,
         .efi_mount = "/boot",
 };
+
+static bool verb_given(enum verb_id v)
+{
+        return arg.verbs & (1u << v);
+}
 
 static void help(void)
 {
@@ -112,14 +129,13 @@ static int parse_argv(int argc, char *argv[])
         while ((c = getopt_long(argc, argv, ":bsdtqc:hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 'b':
-                        arg.bind = true;
+                        arg.verbs |= 1u << VERB_BIND;
                         break;
                 case 's':
-                        arg.sync = true;
+                        arg.verbs |= 1u << VERB_SYNC;
                         break;
                 case 'd':
-                        arg.daemon = true;
-                        arg.sync = true;
+                        arg.verbs |= 1u << VERB_SYNCD;
                         break;
                 case 't':
                         arg.test = true;
@@ -139,13 +155,13 @@ static int parse_argv(int argc, char *argv[])
                         arg.json = true;
                         break;
                 case ARG_CHECK_CONFIG:
-                        arg.check_config = true;
+                        arg.verbs |= 1u << VERB_CHECK_CONFIG;
                         break;
                 case ARG_FORCE:
                         arg.force = true;
                         break;
                 case ARG_STATUS:
-                        arg.status = true;
+                        arg.verbs |= 1u << VERB_STATUS;
                         break;
                 case 'h':
                         help();
@@ -177,20 +193,30 @@ static int parse_argv(int argc, char *argv[])
                 }
                 arg.efi_mount = argv[optind];
         }
-        if (arg.json && (arg.bind || arg.sync)) {
+        bool bind = verb_given(VERB_BIND), sync = verb_given(VERB_SYNC) || verb_given(VERB_SYNCD);
+
+        if (arg.json && (bind || sync)) {
                 log_error("--json applies to the report printed when no action is given; it "
                           "cannot be combined with --bind or --sync");
                 return -EINVAL;
         }
-        if (arg.status && (arg.bind || arg.sync || arg.check_config)) {
+        if (verb_given(VERB_STATUS) && (bind || sync || verb_given(VERB_CHECK_CONFIG))) {
                 log_error("--status is a report of its own; it cannot be combined with --bind, "
                           "--sync, --syncd or --check-config");
                 return -EINVAL;
         }
-        if (arg.force && !arg.sync) {
+        if (arg.force && !sync) {
                 log_error("--force only applies to --sync");
                 return -EINVAL;
         }
+        /* -d is -s that goes on; --check-config only reads the config, whatever else is
+         * asked; no action is the report. */
+        if (verb_given(VERB_SYNCD))
+                arg.verbs &= ~(1u << VERB_SYNC);
+        if (verb_given(VERB_CHECK_CONFIG))
+                arg.verbs = 1u << VERB_CHECK_CONFIG;
+        if (arg.verbs == 0)
+                arg.verbs = 1u << VERB_INFO;
         return 1;
 }
 
@@ -299,6 +325,20 @@ static void print_report_text(const struct esp_model *m)
         }
 }
 
+/* What the verbs work on, loaded once before the first of them runs. */
+struct context {
+        struct config *config;       /* verb_syncd takes it */
+        struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
+        struct esp_model *model;     /* with VERB_NEEDS_MODEL */
+};
+
+static void context_done(struct context *c)
+{
+        config_free(c->config);
+        mnt_unref_table(c->mounts);
+        esp_model_free(c->model);
+}
+
 /* Warnings about the model that every verb shares. */
 static void warn_model(const struct esp_model *m)
 {
@@ -316,7 +356,7 @@ static void warn_model(const struct esp_model *m)
                                     m->alternates[i].mount);
 }
 
-static int verb_bind(const struct esp_model *m, struct libmnt_table *t)
+static int bind_booted(const struct esp_model *m, struct libmnt_table *t)
 {
         _cleanup_free_ char *why = NULL;
         struct bind_plan plan = {};
@@ -384,60 +424,15 @@ static void print_start(const struct sync_job *j, char *const *argv, void *userd
 
 static void print_job(const struct sync_job *j, void *userdata)
 {
-        (void)userdata;
-        switch (j->state) {
-        case SYNC_DONE:
-                if (!arg.quiet)
-                        printf("synced %s -> %s (%.2fs)\n", j->source, j->dest,
-                               (double)j->duration / USEC_PER_SEC);
-                break;
-        case SYNC_TESTED:
-                if (!arg.quiet)
-                        printf("tested %s -> %s: nothing was changed\n", j->source, j->dest);
-                break;
-        case SYNC_SKIPPED:
-                log_warning("skipped %s -> %s: %s", j->source, j->dest, strna(j->why));
-                break;
-        case SYNC_REFUSED:
-        case SYNC_FAILED:
-                if (j->source)
-                        log_error("%s %s -> %s: %s", sync_state_to_string(j->state), j->source,
-                                  j->dest, strna(j->why));
-                else
-                        log_error("%s %s: %s", sync_state_to_string(j->state), j->item,
-                                  strna(j->why));
-                break;
-        case SYNC_PENDING:
-                break;
-        }
+        report_job(j, REPORT_ONE_SHOT, arg.quiet);
 }
 
-/* /etc/fstab, for the mount checks of sync and --status; NULL (with a warning) when it
- * cannot be read, or when there is none. */
-static struct libmnt_table *load_fstab(void)
+static int verb_status(struct context *cx)
 {
-        struct libmnt_table *fstab = mnt_new_table();
-        int r;
-
-        if (!fstab) {
-                log_warning_errno(ENOMEM, "cannot read /etc/fstab: %m; mount checks use the mount "
-                                          "table only");
-                return NULL;
-        }
-        r = mnt_table_parse_fstab(fstab, NULL);
-        if (r < 0) {
-                if (r != -ENOENT)
-                        log_warning_errno(r, "cannot read /etc/fstab: %m; mount checks use the "
-                                             "mount table only");
-                mnt_unref_table(fstab);
-                return NULL;
-        }
-        return fstab;
-}
-
-static int verb_status(const struct config *c, const struct esp_model *m, struct libmnt_table *t)
-{
-        _cleanup_mnt_table_ struct libmnt_table *fstab = load_fstab();
+        const struct config *c = cx->config;
+        const struct esp_model *m = cx->model;
+        struct libmnt_table *t = cx->mounts;
+        _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
         struct status_report rep = {};
         int r;
 
@@ -473,8 +468,11 @@ static int verb_status(const struct config *c, const struct esp_model *m, struct
         return r;
 }
 
-static int verb_sync(const struct config *c, const struct esp_model *m, struct libmnt_table *t)
+static int verb_sync(struct context *cx)
 {
+        const struct config *c = cx->config;
+        const struct esp_model *m = cx->model;
+        struct libmnt_table *t = cx->mounts;
         _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
         _cleanup_free_ char *why = NULL;
         struct sync_plan plan = {};
@@ -495,7 +493,7 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
                 return EXIT_FAILED;
         }
 
-        fstab = load_fstab();
+        fstab = report_load_fstab();
 
         r = sync_plan_build(c, m, t, &plan);
         if (r < 0) {
@@ -532,60 +530,60 @@ static int verb_sync(const struct config *c, const struct esp_model *m, struct l
         return n_failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-static int run(int argc, char *argv[])
+static int verb_check_config(struct context *c)
 {
-        _cleanup_config_free_ struct config *cfg = NULL;
-        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
-        _cleanup_esp_model_ struct esp_model *m = NULL;
+        if (!arg.quiet)
+                config_print(c->config, stdout);
+        return EXIT_OK;
+}
+
+/* No action: how the booted ESP was found, and the alternates. */
+static int verb_info(struct context *c)
+{
+        const struct esp_model *m = c->model;
+
+        if (arg.json)
+                print_report_json(m);
+        else if (!arg.quiet)
+                print_report_text(m);
+        if (!m->boot_ok || !m->device_ok) {
+                log_error("cannot identify the booted ESP: %s", strna(m->why));
+                return EXIT_FAILED;
+        }
+        warn_model(m);
+        return EXIT_OK;
+}
+
+static int verb_bind(struct context *c)
+{
+        /* announce_booted() said why. */
+        if (!c->model->boot_ok || !c->model->device_ok)
+                return EXIT_FAILED;
+        return bind_booted(c->model, c->mounts);
+}
+
+static int verb_syncd(struct context *c)
+{
         _cleanup_free_ char *why = NULL;
-        int r;
+        struct daemon_args da = {
+                .config_path = arg.config_path,
+                .config_given = arg.config_given,
+                .test = arg.test,
+                .force = arg.force,
+        };
 
-        r = parse_argv(argc, argv);
-        if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_OK;
-        if (arg.quiet)
-                log_set_max_level(LOG_WARNING);
+        if (prio_apply(c->config->nice, c->config->ionice_class, c->config->ionice_level, &why) < 0)
+                log_warning("%s, ignoring", strna(why));
+        /* The daemon builds its own model; drop ours so it holds nothing twice. */
+        esp_model_free(TAKE_PTR(c->model));
+        mnt_unref_table(TAKE_PTR(c->mounts));
+        return daemon_run(TAKE_PTR(c->config), &da);
+}
 
-        r = config_load(arg.config_path, arg.config_given, &cfg, &why);
-        if (r < 0) {
-                log_error("%s", why ? why : strerror(-r));
-                if (arg.status && !arg.quiet)
-                        printf("UNKNOWN: the configuration cannot be read: %s\n", strna(why));
-                return arg.status ? STATUS_UNKNOWN : EXIT_USAGE;
-        }
-        if (arg.check_config) {
-                if (!arg.quiet)
-                        config_print(cfg, stdout);
-                return EXIT_OK;
-        }
-
-        r = mounts_load(NULL, &t);
-        if (r < 0) {
-                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
-        }
-        /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
-        r = esp_model_load(cfg, efi_vars_dir(), esp_sysfs_root(),
-                           arg.bind || (!arg.sync && !arg.status), t, &m);
-        if (r < 0) {
-                log_error_errno(r, "cannot build the ESP model: %m");
-                return arg.status ? STATUS_UNKNOWN : EXIT_FAILED;
-        }
-        if (arg.status)
-                return verb_status(cfg, m, t);
-
-        if (!arg.bind && !arg.sync) {
-                if (arg.json)
-                        print_report_json(m);
-                else if (!arg.quiet)
-                        print_report_text(m);
-                if (!m->boot_ok || !m->device_ok) {
-                        log_error("cannot identify the booted ESP: %s", strna(m->why));
-                        return EXIT_FAILED;
-                }
-                warn_model(m);
-                return EXIT_OK;
-        }
+/* Said once before the first verb that acts on the booted ESP (-b, -s, -d). */
+static void announce_booted(const struct context *c)
+{
+        const struct esp_model *m = c->model;
 
         if (m->boot_ok && m->device_ok) {
                 warn_model(m);
@@ -596,41 +594,91 @@ static int run(int argc, char *argv[])
                                method_text(&m->boot, buf, sizeof(buf)),
                                m->booted.mount ? m->booted.mount : "none");
                 }
-        } else if (arg.bind || cfg->dualroot) {
+        } else if (verb_given(VERB_BIND) || c->config->dualroot)
                 log_error("cannot identify the booted ESP: %s", strna(m->why));
-        }
+}
 
-        /* Bind first: a sync right after boot should see /boot as it will stay. */
-        if (arg.bind) {
-                if (!m->boot_ok || !m->device_ok)
-                        r = EXIT_FAILED;
-                else
-                        r = verb_bind(m, t);
-                if (r != EXIT_OK && !arg.sync)
-                        return r;
-        } else {
-                r = EXIT_OK;
-        }
-        if (arg.daemon) {
-                struct daemon_args da = {
-                        .config_path = arg.config_path,
-                        .config_given = arg.config_given,
-                        .test = arg.test,
-                        .force = arg.force,
-                };
+enum {
+        VERB_NEEDS_MODEL = 1 << 0, /* the mount table and the ESP model */
+        VERB_PROBES = 1 << 1,      /* the model reads superblocks: the verb shows UUIDs */
+        VERB_BOOTED = 1 << 2,      /* acts on the booted ESP: announce_booted() first */
+        VERB_OWN_EXIT = 1 << 3,    /* its exit status is the run's (the daemon outlives -b) */
+        VERB_MONITOR = 1 << 4,     /* a monitoring check: not being able to look is UNKNOWN */
+};
 
-                r = prio_apply(cfg->nice, cfg->ionice_class, cfg->ionice_level, &why);
-                if (r < 0)
-                        log_warning("%s, ignoring", strna(why));
-                /* The daemon builds its own model; drop ours so it holds nothing twice. */
-                esp_model_free(TAKE_PTR(m));
-                mnt_unref_table(TAKE_PTR(t));
-                return daemon_run(TAKE_PTR(cfg), &da);
-        }
-        if (arg.sync) {
-                int k = verb_sync(cfg, m, t);
+static const struct verb {
+        int (*run)(struct context *c);
+        unsigned flags;
+} verbs[_VERB_MAX] = {
+        [VERB_CHECK_CONFIG] = { verb_check_config, 0 },
+        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_MONITOR },
+        [VERB_INFO] = { verb_info, VERB_NEEDS_MODEL | VERB_PROBES },
+        [VERB_BIND] = { verb_bind, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
+        [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED },
+        [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT },
+};
 
-                if (r == EXIT_OK)
+/* Loads what the given verbs need; on failure returns the exit status. */
+static int context_load(struct context *c, unsigned flags)
+{
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = config_load(arg.config_path, arg.config_given, &c->config, &why);
+        if (r < 0) {
+                log_error("%s", why ? why : strerror(-r));
+                if (flags & VERB_MONITOR && !arg.quiet)
+                        printf("UNKNOWN: the configuration cannot be read: %s\n", strna(why));
+                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_USAGE;
+        }
+        if (!(flags & VERB_NEEDS_MODEL))
+                return EXIT_OK;
+        r = mounts_load(NULL, &c->mounts);
+        if (r < 0) {
+                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
+                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_FAILED;
+        }
+        /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
+        r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
+                           c->mounts, &c->model);
+        if (r < 0) {
+                log_error_errno(r, "cannot build the ESP model: %m");
+                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_FAILED;
+        }
+        return EXIT_OK;
+}
+
+/* Runs the given verbs in table order; the first failure is the exit status. */
+static int run(int argc, char *argv[])
+{
+        _cleanup_(context_done) struct context c = {};
+        unsigned flags = 0;
+        bool announced = false;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_OK;
+        if (arg.quiet)
+                log_set_max_level(LOG_WARNING);
+        for (unsigned v = 0; v < _VERB_MAX; v++)
+                if (verb_given(v))
+                        flags |= verbs[v].flags;
+
+        r = context_load(&c, flags);
+        if (r != EXIT_OK)
+                return r;
+        for (unsigned v = 0; v < _VERB_MAX; v++) {
+                int k;
+
+                if (!verb_given(v))
+                        continue;
+                if (verbs[v].flags & VERB_BOOTED && !announced) {
+                        announce_booted(&c);
+                        announced = true;
+                }
+                k = verbs[v].run(&c);
+                if (r == EXIT_OK || verbs[v].flags & VERB_OWN_EXIT)
                         r = k;
         }
         return r;

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+
+#include "notify.h"
+#include "report.h"
+#include "util/log.h"
+
+static void report_progress(const struct sync_job *j, enum report_mode mode, bool quiet)
+{
+        double secs = (double)j->duration / USEC_PER_SEC;
+        const char *state = sync_state_to_string(j->state);
+        char detail[64];
+
+        if (mode == REPORT_DAEMON && j->state == SYNC_DONE)
+                snprintf(detail, sizeof(detail), " in %.2fs", secs);
+        else if (mode == REPORT_DAEMON)
+                snprintf(detail, sizeof(detail), " (dry run) in %.2fs", secs);
+        else if (j->state == SYNC_DONE)
+                snprintf(detail, sizeof(detail), " (%.2fs)", secs);
+        else
+                snprintf(detail, sizeof(detail), ": nothing was changed");
+
+        if (mode == REPORT_DAEMON) {
+                log_info("%s %s -> %s%s", state, j->source, j->dest, detail);
+                if (j->state == SYNC_DONE)
+                        notify_sendf("STATUS=%s %s -> %s%s", state, j->source, j->dest, detail);
+        } else if (!quiet)
+                printf("%s %s -> %s%s\n", state, j->source, j->dest, detail);
+}
+
+void report_job(const struct sync_job *j, enum report_mode mode, bool quiet)
+{
+        const char *state = sync_state_to_string(j->state);
+        char after[32] = "";
+
+        switch (j->state) {
+        case SYNC_PENDING:
+                return;
+        case SYNC_DONE:
+        case SYNC_TESTED:
+                report_progress(j, mode, quiet);
+                return;
+        case SYNC_SKIPPED:
+                log_warning("%s %s -> %s: %s", state, j->source, j->dest, strna(j->why));
+                break;
+        case SYNC_REFUSED:
+        case SYNC_FAILED:
+                /* The daemon's log has no summary line: each failure says how long it ran. */
+                if (mode == REPORT_DAEMON)
+                        snprintf(after, sizeof(after), " after %.2fs",
+                                 (double)j->duration / USEC_PER_SEC);
+                if (j->source)
+                        log_error("%s %s -> %s%s: %s", state, j->source, j->dest, after,
+                                  strna(j->why));
+                else
+                        log_error("%s %s: %s", state, j->item, strna(j->why));
+                break;
+        }
+        if (mode == REPORT_DAEMON)
+                notify_sendf("STATUS=%s %s -> %s: %s", state, strna(j->source), strna(j->dest),
+                             strna(j->why));
+}
+
+struct libmnt_table *report_load_fstab(void)
+{
+        struct libmnt_table *fstab = mnt_new_table();
+        int r = fstab ? mnt_table_parse_fstab(fstab, NULL) : -ENOMEM;
+
+        if (r < 0) {
+                if (r != -ENOENT)
+                        log_warning_errno(r, "cannot read /etc/fstab: %m; mount checks use the "
+                                             "mount table only");
+                mnt_unref_table(fstab);
+                return NULL;
+        }
+        return fstab;
+}
