@@ -248,12 +248,6 @@ static int partuuid_from_links(dev_t devnum, char **ret)
         return r;
 }
 
-static void blkid_free_probep(blkid_probe *pr)
-{
-        if (*pr)
-                blkid_free_probe(*pr);
-}
-
 int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
 {
         _cleanup_(blkid_free_probep) blkid_probe pr = NULL;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <blkid.h>
 #include <libmount.h>
 
 #include "util/macro.h"
@@ -23,6 +24,12 @@ static inline void mnt_unref_tablep(struct libmnt_table **t)
         mnt_unref_table(*t);
 }
 #define _cleanup_mnt_table_ _cleanup_(mnt_unref_tablep)
+
+static inline void blkid_free_probep(blkid_probe *pr)
+{
+        if (*pr)
+                blkid_free_probe(*pr);
+}
 
 /* Parses a mountinfo file (NULL = /proc/self/mountinfo). Returns 0 or -errno. */
 int mounts_load(const char *path, struct libmnt_table **ret);

@@ -106,20 +106,6 @@ struct efi_pci_chain {
 int efi_devpath_pci_chain(const uint8_t *path, size_t size, struct efi_pci_chain *ret, char **why);
 
 /*
- * Resolves a PCI chain through sysfs_root (normally "/sys": the host bridge whose ACPI _UID is
- * chain->root_uid, then each Pci(d,f) hop) to the one whole disk under that PCI function, and
- * reads its partition table with libblkid (device node dev_root/<disk>, normally under "/dev")
- * for the one EFI System Partition (GPT type c12a7328-f81f-11d2-ba4b-00a0c93ec93b). Answers
- * only when both are unique. Returns 0 with the ESP's PARTUUID (lower case) and, if ret_where
- * is not NULL, e.g. "partition 1 of vda (PCI 0000:00:05.0)"; -ENOENT (no such host bridge,
- * PCI function, disk or ESP), -ENOTUNIQ (more than one), -EMEDIUMTYPE (not GPT) or -errno,
- * with *why saying which.
- */
-int efi_resolve_disk_esp(const struct efi_pci_chain *chain, const char *sysfs_root,
-                         const char *dev_root, char ret[GUID_STRING_MAX], char **ret_where,
-                         char **why);
-
-/*
  * DESIGN.md §3: method 1 (LoaderDevicePartUUID) if set and well-formed; otherwise method 2
  * (BootCurrent -> Boot#### -> Hard Drive node with a GPT signature). A malformed method-1
  * variable is passed over to method 2 with b->note saying why. If neither answers, returns

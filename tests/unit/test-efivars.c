@@ -22,6 +22,7 @@
 #include "../tools/mkefivar.c"
 
 #include "efivars.h"
+#include "pcidisk.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 
