@@ -13,15 +13,6 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-char *path_strip_trailing_slashes(const char *path)
-{
-        size_t n = strlen(path);
-
-        while (n > 1 && path[n - 1] == '/')
-                n--;
-        return strndup(path, n);
-}
-
 int mounts_load(const char *path, struct libmnt_table **ret)
 {
         _cleanup_mnt_table_ struct libmnt_table *t = mnt_new_table();

@@ -15,6 +15,7 @@
 #include <libmount.h>
 
 #include "util/macro.h"
+#include "util/path.h" /* path_strip_trailing_slashes(), for the callers of mounts_find_target() */
 
 #define MOUNTINFO_DEFAULT "/proc/self/mountinfo"
 #define BY_PARTUUID_DIR "/dev/disk/by-partuuid"
@@ -67,6 +68,3 @@ struct blockdev_probe {
  * -EACCES without privileges, -ENODATA when no filesystem is recognised). */
 int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_probe *ret);
 void blockdev_probe_done(struct blockdev_probe *p);
-
-/* Strips trailing slashes (keeping a lone "/") into a new string; NULL on ENOMEM. */
-char *path_strip_trailing_slashes(const char *path);

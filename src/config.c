@@ -23,6 +23,7 @@
 #include "toml.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
+#include "util/path.h"
 #include "util/strv.h"
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
@@ -184,27 +185,6 @@ static int check_absolute_path(const struct toml *p, const struct toml_value *v,
         return toml_error(p, v->pos,
                           "%s %s is not an absolute path, expected a path starting with '/'", what,
                           strna(q));
-}
-
-/* For comparing paths that name the same directory: "//efi0/" and "/efi0" are one mount. */
-static char *path_normalize(const char *s)
-{
-        size_t len = strlen(s), k = 0;
-        char *n = malloc(len + 1);
-        bool after_slash = false;
-
-        if (!n)
-                return NULL;
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] == '/' && after_slash)
-                        continue;
-                after_slash = s[i] == '/';
-                n[k++] = s[i];
-        }
-        if (k > 1 && after_slash)
-                k--;
-        n[k] = 0;
-        return n;
 }
 
 struct path_ref {

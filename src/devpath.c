@@ -14,6 +14,7 @@
 
 #include "efivars.h"
 #include "util/errmsg.h"
+#include "util/utf8.h"
 
 /* Device path node types and the subtypes we look at (UEFI 2.10 §10.3). */
 enum {
@@ -149,16 +150,9 @@ static int sbuf_take(struct sbuf *b, char **ret)
 
 static void sbuf_put_codepoint(struct sbuf *b, uint32_t c)
 {
-        if (c < 0x80)
-                sbuf_printf(b, "%c", (char)c);
-        else if (c < 0x800)
-                sbuf_printf(b, "%c%c", (char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f)));
-        else if (c < 0x10000)
-                sbuf_printf(b, "%c%c%c", (char)(0xe0 | c >> 12), (char)(0x80 | (c >> 6 & 0x3f)),
-                            (char)(0x80 | (c & 0x3f)));
-        else
-                sbuf_printf(b, "%c%c%c%c", (char)(0xf0 | c >> 18), (char)(0x80 | (c >> 12 & 0x3f)),
-                            (char)(0x80 | (c >> 6 & 0x3f)), (char)(0x80 | (c & 0x3f)));
+        char u[4];
+
+        sbuf_printf(b, "%.*s", (int)utf8_encode(u, c), u);
 }
 
 /*

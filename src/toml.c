@@ -18,6 +18,7 @@
 #include "toml.h"
 #include "util/errmsg.h"
 #include "util/strv.h"
+#include "util/utf8.h"
 
 /* Our deepest key needs 3 levels (sync = [[src, [dests], [excl]]]); the limit only bounds
  * recursion on hostile input. */
@@ -79,39 +80,6 @@ static struct toml_pos here(const struct toml *p)
 static bool is_control(unsigned c)
 {
         return c < 0x20 || c == 0x7F;
-}
-
-/* Length of the UTF-8 sequence at s (at most n bytes), 0 if it is not valid UTF-8: overlong
- * forms, surrogates and code points above U+10FFFF are refused as RFC 3629 requires. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n)
-{
-        unsigned char lo = 0x80, hi = 0xBF;
-        size_t len;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xC2 && s[0] <= 0xDF)
-                len = 2;
-        else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-                len = 3;
-                if (s[0] == 0xE0)
-                        lo = 0xA0;
-                else if (s[0] == 0xED)
-                        hi = 0x9F;
-        } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-                len = 4;
-                if (s[0] == 0xF0)
-                        lo = 0x90;
-                else if (s[0] == 0xF4)
-                        hi = 0x8F;
-        } else
-                return 0;
-        if (n < len || s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < len; i++)
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-        return len;
 }
 
 /* Length of the (already validated) UTF-8 sequence starting with byte c. */
@@ -327,25 +295,6 @@ static int check_text(struct toml *p)
 
 static int parse_value(struct toml *p, unsigned depth, struct toml_value *v);
 
-static void append_utf8(char *buf, size_t *n, uint32_t cp)
-{
-        if (cp < 0x80)
-                buf[(*n)++] = (char)cp;
-        else if (cp < 0x800) {
-                buf[(*n)++] = (char)(0xC0 | cp >> 6);
-                buf[(*n)++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-                buf[(*n)++] = (char)(0xE0 | cp >> 12);
-                buf[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3F));
-                buf[(*n)++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-                buf[(*n)++] = (char)(0xF0 | cp >> 18);
-                buf[(*n)++] = (char)(0x80 | (cp >> 12 & 0x3F));
-                buf[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3F));
-                buf[(*n)++] = (char)(0x80 | (cp & 0x3F));
-        }
-}
-
 /* End of the current line's content (before LF or CRLF). Cached per line: a long line of
  * many strings would otherwise be searched again for each one. */
 static size_t line_content_end(struct toml *p)
@@ -425,7 +374,7 @@ static int parse_escape(struct toml *p, struct toml_pos spos, size_t *i, size_t 
                                           "\\%c%0*" PRIX32 " (NUL) cannot be used, expected a "
                                           "character that can appear in a path or option",
                                           e, (int)digits, cp);
-                append_utf8(buf, n, cp);
+                *n += utf8_encode(buf + *n, cp);
                 *i = at + 2 + digits;
                 return 0;
         default: {

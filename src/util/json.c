@@ -3,42 +3,17 @@
 
 #include "util/json.h"
 #include "util/strv.h"
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid. */
-static size_t utf8_valid_len(const unsigned char *s)
-{
-        uint32_t c;
-        size_t n;
-
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0)
-                n = 2, c = s[0] & 0x1f;
-        else if ((s[0] & 0xf0) == 0xe0)
-                n = 3, c = s[0] & 0x0f;
-        else if ((s[0] & 0xf8) == 0xf0)
-                n = 4, c = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-            c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        return n;
-}
+#include "util/utf8.h"
 
 void json_write_string(FILE *f, const char *s)
 {
-        const unsigned char *p = (const unsigned char *)s;
+        const unsigned char *p = (const unsigned char *)s, *end;
 
         if (!s) {
                 fputs("null", f);
                 return;
         }
+        end = p + strlen(s);
         fputc('"', f);
         while (*p) {
                 size_t n;
@@ -68,7 +43,7 @@ void json_write_string(FILE *f, const char *s)
                         p++;
                         continue;
                 }
-                n = utf8_valid_len(p);
+                n = utf8_valid_len(p, (size_t)(end - p));
                 if (n == 0) {
                         fputs("\\ufffd", f);
                         p++;
