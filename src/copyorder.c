@@ -27,8 +27,8 @@ const char *copy_order_breaker(char *const *opts)
 {
         static const char *const bad[] = {
                 "--del", /* --del, --delete-before/-during/-delay/-after/-excluded/-missing-args */
-                "--inplace", "--append", "--remove-source-files", "--partial-dir", "--temp-dir",
-                "--no-delay-updates",
+                "--inplace",     "--append",   "--remove-source-files",
+                "--partial-dir", "--temp-dir", "--no-delay-updates",
         };
 
         STRV_FOREACH(o, opts)
@@ -77,9 +77,9 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
                         extra[n++] = "--checksum";
                 if (a->itemize)
                         extra[n++] = "--itemize-changes";
-                r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra,
-                                          a->excludes, (char *const *)filters, a->test, false,
-                                          a->source, a->dest, &p[i]);
+                r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
+                                          (char *const *)filters, a->test, false, a->source,
+                                          a->dest, &p[i]);
         }
         if (r < 0) {
                 copy_passes_free(p);
@@ -171,7 +171,8 @@ int copy_space_needed(int src_fd, int dst_fd, char *const *excludes, uint64_t *r
         int r;
 
         if (fstatfs(dst_fd, &sf) < 0)
-                return errmsg(why, negative_errno(), "cannot read the destination's free space: %m");
+                return errmsg(why, negative_errno(),
+                              "cannot read the destination's free space: %m");
         r = walk(src_fd, dst_fd, "", 0, excludes, (uint64_t)sf.f_bsize, &need, why);
         if (r < 0)
                 return r;
