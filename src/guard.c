@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -146,15 +147,24 @@ int guard_fingerprint(int dir_fd, char *const *excludes, uint64_t *ret, char **w
 }
 
 struct state {
-        uint64_t fingerprint;
-        char *synced; /* when, UTC */
-        char *source; /* PARTUUID of the ESP it was synced with */
+        bool has_fp;          /* false only in a record that holds nothing but an intent */
+        uint64_t fingerprint; /* the tree as the last completed sync left it */
+        char *synced;         /* when, UTC */
+        char *source;         /* PARTUUID of the ESP it was synced with */
+        time_t verified;      /* when a sync last compared its content, 0: never */
+        /* DESIGN.md §5 rule 10: a sync under way (or cut), from this source. */
+        char *intent;
+        char *intent_since;
+        uint64_t intent_target; /* the source's fingerprint when it started */
 };
 
 static void state_done(struct state *s)
 {
         free(s->synced);
         free(s->source);
+        free(s->intent);
+        free(s->intent_since);
+        *s = (struct state){};
 }
 
 /* -ENOENT when there is no state file (never synced by us). */
@@ -196,6 +206,16 @@ static int state_read(int dir_fd, struct state *ret, char **why)
                 } else if ((v = startswith(line, "source="))) {
                         free(s.source);
                         s.source = strdup(v);
+                } else if ((v = startswith(line, "verified="))) {
+                        s.verified = (time_t)strtoll(v, NULL, 10);
+                } else if ((v = startswith(line, "intent="))) {
+                        free(s.intent);
+                        s.intent = strdup(v);
+                } else if ((v = startswith(line, "intent_since="))) {
+                        free(s.intent_since);
+                        s.intent_since = strdup(v);
+                } else if ((v = startswith(line, "intent_target="))) {
+                        s.intent_target = strtoull(v, NULL, 16);
                 }
         }
         if (!have_format) {
@@ -208,30 +228,54 @@ static int state_read(int dir_fd, struct state *ret, char **why)
                 state_done(&s);
                 return -ENOENT;
         }
-        if (!have_fp) {
+        /* A first sync that was cut leaves an intent and no fingerprint yet. */
+        if (!have_fp && !s.intent) {
                 state_done(&s);
                 return errmsg(why, -EBADMSG, GUARD_STATE_FILE " has no valid fingerprint= line");
         }
+        s.has_fp = have_fp;
         *ret = s;
         return 0;
 }
 
-static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
+static void utc_now(char when[static 32])
 {
-        _cleanup_close_ int fd = -1;
-        char when[32], buf[256];
         time_t now = time(NULL);
         struct tm tm;
+
+        if (!gmtime_r(&now, &tm) || strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(when, 32, "%lld", (long long)now);
+}
+
+/* Replaces dir_fd's record by s, atomically (rename). durable: the record is on the disk
+ * (file and directory flushed) when this returns. */
+static int state_write(int dir_fd, const struct state *s, bool durable, char **why)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        char fp[32] = "";
         ssize_t n;
         int len;
 
-        if (!gmtime_r(&now, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(when, sizeof(when), "%lld", (long long)now);
-        len = snprintf(buf, sizeof(buf),
+        if (s->has_fp)
+                snprintf(fp, sizeof(fp), "fingerprint=%016" PRIx64 "\n", s->fingerprint);
+        len = asprintf(&buf,
                        "# dual-root: this ESP's fingerprint after its last sync (rollback guard)\n"
-                       "format=%d\nfingerprint=%016" PRIx64 "\nsynced=%s\nsource=%s\n",
-                       STATE_FORMAT, fp, when, source ? source : "unknown");
-        if (len < 0 || (size_t)len >= sizeof(buf))
+                       "format=%d\n%ssynced=%s\nsource=%s\nverified=%lld\n",
+                       STATE_FORMAT, fp, strna(s->synced), s->source ? s->source : "unknown",
+                       (long long)s->verified);
+        if (len >= 0 && s->intent) {
+                char *t = NULL;
+
+                len = asprintf(&t,
+                               "%s# a sync into this ESP is under way (or was cut); the next "
+                               "sync from the same source completes it\n"
+                               "intent=%s\nintent_since=%s\nintent_target=%016" PRIx64 "\n",
+                               buf, s->intent, strna(s->intent_since), s->intent_target);
+                free(buf);
+                buf = t;
+        }
+        if (len < 0 || len > 4000)
                 return errmsg(why, -EINVAL, "state record too long");
 
         fd = openat(dir_fd, GUARD_STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
@@ -244,10 +288,16 @@ static int state_write(int dir_fd, uint64_t fp, const char *source, char **why)
         if (n != len)
                 return errmsg(why, -EIO,
                               "cannot write " GUARD_STATE_TMP ": %zd of %d bytes written", n, len);
-        /* No fsync here (see guard_record): written after the data is flushed. */
+        /* A completed sync's record needs no fsync (see guard_record): written after the
+         * data is flushed. An intent must be on the disk before rsync's first write is. */
+        if (durable && fsync(fd) < 0)
+                return errmsg(why, negative_errno(), "cannot flush " GUARD_STATE_TMP ": %m");
         if (renameat(dir_fd, GUARD_STATE_TMP, dir_fd, GUARD_STATE_FILE) < 0)
                 return errmsg(why, negative_errno(),
                               "cannot rename " GUARD_STATE_TMP " to " GUARD_STATE_FILE ": %m");
+        if (durable && fsync(dir_fd) < 0)
+                return errmsg(why, negative_errno(),
+                              "cannot flush the directory of " GUARD_STATE_FILE ": %m");
         return 0;
 }
 
@@ -263,64 +313,163 @@ int guard_check(int src_fd, const char *src_name, int dst_fd, const char *dst_na
 int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst_name,
                    char *const *excludes, uint64_t *ret_dst_fp, bool *ret_known, char **why)
 {
-        struct state s = {};
-        uint64_t fp_dst, fp_src;
+        struct guard_verdict v = {};
         int r;
 
-        *ret_known = false;
+        r = guard_assess(src_fd, src_name, NULL, dst_fd, dst_name, excludes, &v, why);
+        if (r < 0)
+                return r;
+        *ret_known = v.dst_fp_known;
+        *ret_dst_fp = v.dst_fp;
+        guard_verdict_done(&v);
+        return r == GUARD_IN_SYNC ? GUARD_BEHIND : r;
+}
+
+void guard_verdict_done(struct guard_verdict *v)
+{
+        free(v->resumed_since);
+        free(v->resumed_source);
+        *v = (struct guard_verdict){};
+}
+
+int guard_assess(int src_fd, const char *src_name, const char *src_id, int dst_fd,
+                 const char *dst_name, char *const *excludes, struct guard_verdict *ret, char **why)
+{
+        struct state s = {};
+        int r;
+
+        *ret = (struct guard_verdict){};
         r = state_read(dst_fd, &s, why);
         if (r == -ENOENT)
-                return GUARD_VERIFY; /* never synced by us: a first sync, or a new disk */
+                return ret->verdict = GUARD_VERIFY; /* never synced by us: a first sync */
         if (r < 0)
                 return errmsg_prefix(why, r, "'%s'", dst_name);
+        ret->verified = s.verified;
+        ret->recorded = s.has_fp;
 
-        r = guard_fingerprint(dst_fd, excludes, &fp_dst, why);
+        /* DESIGN.md §5 rule 10: what a sync from this very source left half done is its
+         * own copy, to be completed (and compared by content: a cut may have left any file
+         * torn). */
+        if (s.intent && src_id && strcasecmp(s.intent, src_id) == 0) {
+                ret->resumed_since = s.intent_since ? strdup(s.intent_since) : NULL;
+                ret->resumed_source = strdup(s.intent);
+                state_done(&s);
+                return ret->verdict = GUARD_RESUME;
+        }
+        if (!s.has_fp) {
+                /* Only an intent, from another source: no sync into it ever completed. */
+                state_done(&s);
+                return ret->verdict = GUARD_VERIFY;
+        }
+
+        r = guard_fingerprint(dst_fd, excludes, &ret->dst_fp, why);
         if (r < 0) {
                 state_done(&s);
                 return errmsg_prefix(why, r, "'%s'", dst_name);
         }
-        *ret_dst_fp = fp_dst;
-        *ret_known = true;
-        if (fp_dst == s.fingerprint) {
-                state_done(&s);
-                return GUARD_BEHIND; /* unchanged since our last sync: safe to update */
-        }
-        r = guard_fingerprint(src_fd, excludes, &fp_src, why);
+        ret->dst_fp_known = true;
+        r = guard_fingerprint(src_fd, excludes, &ret->src_fp, why);
         if (r < 0) {
                 state_done(&s);
                 return errmsg_prefix(why, r, "'%s'", src_name);
         }
-        if (fp_src == fp_dst) {
+        ret->src_fp_known = true;
+        if (ret->dst_fp == s.fingerprint) {
                 state_done(&s);
-                return GUARD_VERIFY; /* changed, but to exactly what we would copy */
+                /* Unchanged since our last sync: safe to update; and when the source holds
+                 * just that too (another process synced it meanwhile), nothing to do. */
+                return ret->verdict = ret->src_fp == ret->dst_fp ? GUARD_IN_SYNC : GUARD_BEHIND;
         }
-        r = errmsg(why, -EEXIST,
-                   "'%s' changed since the last sync recorded on it (%s, from %s): it may hold "
-                   "updates the booted ESP '%s' lacks (was this machine booted from a stale "
-                   "disk?); not overwriting it. Compare them, then sync with --force if '%s' is "
-                   "right",
-                   dst_name, strna(s.synced), strna(s.source), src_name, src_name);
+        if (ret->src_fp == ret->dst_fp) {
+                state_done(&s);
+                return ret->verdict = GUARD_VERIFY; /* changed, but to exactly what we would copy */
+        }
+        if (s.intent)
+                r = errmsg(why, -EEXIST,
+                           "'%s' changed since the last sync recorded on it (%s, from %s), and "
+                           "a sync into it from %s (started %s) was interrupted: it may hold "
+                           "updates the booted ESP '%s' lacks (was this machine booted from a "
+                           "stale disk?); not overwriting it. Compare them, then sync with "
+                           "--force if '%s' is right",
+                           dst_name, strna(s.synced), strna(s.source), s.intent,
+                           strna(s.intent_since), src_name, src_name);
+        else
+                r = errmsg(why, -EEXIST,
+                           "'%s' changed since the last sync recorded on it (%s, from %s): it "
+                           "may hold updates the booted ESP '%s' lacks (was this machine "
+                           "booted from a stale disk?); not overwriting it. Compare them, then "
+                           "sync with --force if '%s' is right",
+                           dst_name, strna(s.synced), strna(s.source), src_name, src_name);
         state_done(&s);
         return r;
 }
 
-/* Records fp unless the state already holds it: a sync that changed nothing writes nothing
- * (no needless writes and flushes on flash, and none on the booted ESP). */
-/* True when dir_fd's record holds fp. */
-static bool state_holds(int dir_fd, uint64_t fp)
+int guard_intent(int dst_fd, const char *src_id, uint64_t target_fp, char **why)
 {
         struct state s = {};
-        bool same;
+        char when[32];
+        int r;
+
+        r = state_read(dst_fd, &s, NULL);
+        if (r < 0)
+                s = (struct state){}; /* none (or unreadable, which the guard refused) */
+        utc_now(when);
+        free(s.intent);
+        free(s.intent_since);
+        s.intent = strdup(src_id ? src_id : "unknown");
+        s.intent_since = strdup(when);
+        s.intent_target = target_fp;
+        if (!s.intent || !s.intent_since) {
+                state_done(&s);
+                return -ENOMEM;
+        }
+        r = state_write(dst_fd, &s, true, why);
+        state_done(&s);
+        if (r < 0)
+                return errmsg_prefix(why, r, "cannot record the sync's intent");
+        return 0;
+}
+
+/* Writes dir_fd's record for a completed sync of fingerprint fp, unless it already says
+ * just that (a sync that changed nothing writes nothing: no needless writes and flushes on
+ * flash, and none on the booted ESP). verified: the content was compared, now. */
+static int state_complete(int dir_fd, uint64_t fp, const char *source, bool verified, char **why)
+{
+        struct state s = {};
+        char when[32];
+        int r;
 
         if (state_read(dir_fd, &s, NULL) < 0)
-                return false;
-        same = s.fingerprint == fp;
+                s = (struct state){};
+        if (s.has_fp && s.fingerprint == fp && !s.intent && !verified) {
+                state_done(&s);
+                return 0;
+        }
+        utc_now(when);
+        free(s.synced);
+        free(s.source);
+        free(s.intent);
+        free(s.intent_since);
+        s.intent = s.intent_since = NULL;
+        s.synced = strdup(when);
+        s.source = strdup(source ? source : "unknown");
+        s.has_fp = true;
+        s.fingerprint = fp;
+        if (verified)
+                s.verified = time(NULL);
+        r = !s.synced || !s.source ? -ENOMEM : state_write(dir_fd, &s, false, why);
         state_done(&s);
-        return same;
+        return r;
 }
 
 int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
                  char **why)
+{
+        return guard_record_verified(src_fd, dst_fd, excludes, src_partuuid, false, why);
+}
+
+int guard_record_verified(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
+                          bool verified, char **why)
 {
         uint64_t fp_dst;
         int r;
@@ -328,18 +477,17 @@ int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_
         r = guard_fingerprint(dst_fd, excludes, &fp_dst, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "destination");
-        return guard_record_fp(src_fd, dst_fd, fp_dst, excludes, src_partuuid, why);
+        return guard_record_fp(src_fd, dst_fd, fp_dst, excludes, src_partuuid, verified, why);
 }
 
 int guard_record_fp(int src_fd, int dst_fd, uint64_t fp_dst, char *const *excludes,
-                    const char *src_partuuid, char **why)
+                    const char *src_partuuid, bool verified, char **why)
 {
         struct statfs ss, ds;
         uint64_t fp_src;
-        int r = 0;
+        int r;
 
-        if (!state_holds(dst_fd, fp_dst))
-                r = state_write(dst_fd, fp_dst, src_partuuid, why);
+        r = state_complete(dst_fd, fp_dst, src_partuuid, verified, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "destination");
 
@@ -360,11 +508,9 @@ int guard_record_fp(int src_fd, int dst_fd, uint64_t fp_dst, char *const *exclud
          * file: one writer at a time (held for one small write, so waited for). */
         if (flock(src_fd, LOCK_EX) < 0)
                 return errmsg(why, negative_errno(), "cannot lock the source's record: %m");
-        if (!state_holds(src_fd, fp_src)) {
-                r = state_write(src_fd, fp_src, src_partuuid, why);
-                if (r < 0)
-                        errmsg_prefix(why, r, "source");
-        }
+        r = state_complete(src_fd, fp_src, src_partuuid, false, why);
+        if (r < 0)
+                errmsg_prefix(why, r, "source");
         (void)flock(src_fd, LOCK_UN);
         return r;
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define GUARD_STATE_FILE ".dual-root-state"
 #define GUARD_STATE_TMP ".dual-root-state.new"
@@ -35,7 +36,43 @@ enum {
          * sizes, times): allowed, but its content must be compared (rsync --checksum), since
          * a copy torn by a crash before the last sync's flush has the right size and time. */
         GUARD_VERIFY = 1,
+        /* dst holds our own unfinished copy: a sync from this same source was cut there
+         * (DESIGN.md §5 rule 10). Allowed, its content compared. guard_assess() only. */
+        GUARD_RESUME = 2,
+        /* dst is as our last sync left it and src holds just that (names, sizes, times):
+         * nothing to copy. guard_assess() only. */
+        GUARD_IN_SYNC = 3,
 };
+
+struct guard_verdict {
+        int verdict;   /* GUARD_* */
+        bool recorded; /* dst has a record of a completed sync of ours */
+        bool dst_fp_known, src_fp_known;
+        uint64_t dst_fp, src_fp;
+        time_t verified;      /* when dst's content was last compared by a sync, 0: never */
+        char *resumed_since;  /* GUARD_RESUME: when the interrupted sync started (UTC) */
+        char *resumed_source; /* GUARD_RESUME: its source, as recorded */
+};
+void guard_verdict_done(struct guard_verdict *v);
+
+/*
+ * The whole verdict on syncing src (identified by src_id, its PARTUUID, or NULL) onto dst:
+ * a GUARD_* value (also in ret->verdict), or -EEXIST with *why when the sync could roll dst
+ * back (another -errno with *why when the record cannot be read: also a refusal). A record
+ * holding an intent from src_id is GUARD_RESUME; one from another source does not change
+ * the verdict, only the refusal's message.
+ */
+int guard_assess(int src_fd, const char *src_name, const char *src_id, int dst_fd,
+                 const char *dst_name, char *const *excludes, struct guard_verdict *ret,
+                 char **why);
+
+/*
+ * DESIGN.md §5 rule 10: before the copy starts, dst's record says that a sync from src_id
+ * (towards the source's fingerprint target_fp) is under way; the last completed sync's
+ * fingerprint stays. Flushed (file and directory) before this returns, so it is on the disk
+ * before any of rsync's writes can be. guard_record*() clears it.
+ */
+int guard_intent(int dst_fd, const char *src_id, uint64_t target_fp, char **why);
 
 /* GUARD_BEHIND or GUARD_VERIFY when syncing src onto dst cannot roll dst back; -EEXIST with
  * *why when it could. Other -errno (with *why) when the state cannot be read: also a
@@ -58,8 +95,12 @@ int guard_check_fp(int src_fd, const char *src_name, int dst_fd, const char *dst
  */
 int guard_record(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
                  char **why);
+/* guard_record, also saying whether this sync compared content (recorded as verified=, for
+ * the periodic content check). */
+int guard_record_verified(int src_fd, int dst_fd, char *const *excludes, const char *src_partuuid,
+                          bool verified, char **why);
 
 /* guard_record when the destination's fingerprint is known without a walk (rsync changed
  * nothing there since guard_check_fp computed it). */
 int guard_record_fp(int src_fd, int dst_fd, uint64_t dst_fp, char *const *excludes,
-                    const char *src_partuuid, char **why);
+                    const char *src_partuuid, bool verified, char **why);

@@ -668,6 +668,15 @@ static int run(int argc, char *argv[])
         r = context_load(&c, flags);
         if (r != EXIT_OK)
                 return r;
+        if (verb_given(VERB_SYNC) || verb_given(VERB_SYNCD)) {
+                _cleanup_free_ char *why = NULL;
+
+                /* DESIGN.md §5 rule 11: a destination that must never be, before anything runs. */
+                if (sync_config_validate(c.config, c.model, &why) < 0) {
+                        log_error("%s", strna(why));
+                        return EXIT_USAGE;
+                }
+        }
         for (unsigned v = 0; v < _VERB_MAX; v++) {
                 int k;
 

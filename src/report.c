@@ -20,12 +20,16 @@ static void report_progress(const struct sync_job *j, enum report_mode mode, boo
         else
                 snprintf(detail, sizeof(detail), ": nothing was changed");
 
+        /* What is worth knowing besides ("completed an interrupted sync ..."). */
+        const char *sep = !j->note ? "" : mode == REPORT_DAEMON ? ": " : "; ";
+        const char *note = j->note ? j->note : "";
+
         if (mode == REPORT_DAEMON) {
-                log_info("%s %s -> %s%s", state, j->source, j->dest, detail);
+                log_info("%s %s -> %s%s%s%s", state, j->source, j->dest, detail, sep, note);
                 if (j->state == SYNC_DONE)
                         notify_sendf("STATUS=%s %s -> %s%s", state, j->source, j->dest, detail);
         } else if (!quiet)
-                printf("%s %s -> %s%s\n", state, j->source, j->dest, detail);
+                printf("%s %s -> %s%s%s%s\n", state, j->source, j->dest, detail, sep, note);
 }
 
 void report_job(const struct sync_job *j, enum report_mode mode, bool quiet)

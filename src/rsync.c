@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "rsync.h"
@@ -51,7 +51,15 @@ static int push_opt(char ***argv, const char *w, bool seen[256])
 int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *excludes, bool test,
                      const char *source, const char *dest, char ***ret)
 {
-        static const char *const always[] = { RSYNC_ALWAYS_OPTS };
+        return rsync_build_argv_full(rsync_path, opts, NULL, excludes, NULL, test, true, source,
+                                     dest, ret);
+}
+
+int rsync_build_argv_full(const char *rsync_path, char *const *opts, char *const *extra,
+                          char *const *excludes, char *const *filters, bool test, bool delete,
+                          const char *source, const char *dest, char ***ret)
+{
+        static const char *const always[] = { RSYNC_BASE_OPTS };
         _cleanup_strv_free_ char **argv = calloc(1, sizeof(char *));
         bool seen[256] = {};
         int r;
@@ -63,12 +71,25 @@ int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *exc
                 return r;
         STRV_FOREACH(o, opts)
         {
+                if (!delete &&streq(*o, "--delete"))
+                        continue; /* this run deletes nothing, or says how in extra */
                 r = push_opt(&argv, *o, seen);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < ELEMENTSOF(always); i++) {
                 r = push_opt(&argv, always[i], seen);
+                if (r < 0)
+                        return r;
+        }
+        if (delete) {
+                r = push_opt(&argv, "--delete", seen);
+                if (r < 0)
+                        return r;
+        }
+        STRV_FOREACH(o, extra)
+        {
+                r = push_opt(&argv, *o, seen);
                 if (r < 0)
                         return r;
         }
@@ -86,6 +107,13 @@ int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *exc
                 if (asprintf(&w, "--exclude=%s", *x) < 0)
                         return -ENOMEM;
                 r = push_opt(&argv, w, seen);
+                if (r < 0)
+                        return r;
+        }
+        /* Filters after the exclusions: rsync's first matching rule wins. */
+        STRV_FOREACH(f, filters)
+        {
+                r = strv_extend(&argv, *f);
                 if (r < 0)
                         return r;
         }
@@ -142,18 +170,6 @@ char *rsync_argv_to_string(char *const *argv)
         return buf;
 }
 
-static void spawnattr_destroyp(posix_spawnattr_t **a)
-{
-        if (*a)
-                posix_spawnattr_destroy(*a);
-}
-
-static void file_actions_destroyp(posix_spawn_file_actions_t **fa)
-{
-        if (*fa)
-                posix_spawn_file_actions_destroy(*fa);
-}
-
 int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why)
 {
         return rsync_spawn_to(argv, -1, ret, why);
@@ -207,63 +223,161 @@ int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, ch
 int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
                    struct rsync_child *ret, char **why)
 {
-        /* src_fd as a descriptor above the ones the child sets up, so dup2 makes a new one
-         * (without close-on-exec) whatever number src_fd has. */
-        _cleanup_close_ int src_high = -1;
-        posix_spawnattr_t attr_storage;
-        posix_spawn_file_actions_t fa_storage;
-        /* These point at the storage above once it is initialised, so clean-up destroys
-         * exactly what was set up. */
-        _cleanup_(spawnattr_destroyp) posix_spawnattr_t *attr = NULL;
-        _cleanup_(file_actions_destroyp) posix_spawn_file_actions_t *fa = NULL;
-        sigset_t empty, defaults;
-        pid_t pid;
-        int r;
+        char *const *passes[] = { argv, NULL };
 
-        r = posix_spawnattr_init(&attr_storage);
-        if (r != 0)
-                return errmsg(why, -r, "cannot prepare to run '%s': %s", argv[0], strerror(r));
-        attr = &attr_storage;
-        r = posix_spawn_file_actions_init(&fa_storage);
-        if (r != 0)
-                return errmsg(why, -r, "cannot prepare to run '%s': %s", argv[0], strerror(r));
-        fa = &fa_storage;
+        return rsync_spawn_passes(passes, stdout_fd, src_fd, dst_fd, -1, ret, why);
+}
 
+/* The signals the runner and rsync get at their defaults, whatever the caller set. */
+static const int default_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT };
+
+static _noreturn_ void child_fail(int err_fd, int e)
+{
+        if (err_fd >= 0)
+                (void)!write(err_fd, &e, sizeof(e));
+        _exit(127);
+}
+
+/* In the runner, after fork: dies with its parent (it may have died already), and so do
+ * the rsyncs it starts. */
+static void die_with_parent(pid_t parent, int err_fd)
+{
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                child_fail(err_fd, errno);
+        if (getppid() != parent)
+                _exit(127);
+}
+
+/* One rsync of the runner: its own fds and signals, then exec. Never returns. */
+static _noreturn_ void exec_pass(char *const *argv, pid_t runner, int err_fd)
+{
+        sigset_t empty;
+
+        for (size_t i = 0; i < ELEMENTSOF(default_signals); i++)
+                (void)signal(default_signals[i], SIG_DFL);
         sigemptyset(&empty);
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGTERM);
-        sigaddset(&defaults, SIGINT);
-        sigaddset(&defaults, SIGHUP);
-        sigaddset(&defaults, SIGPIPE);
-        sigaddset(&defaults, SIGCHLD);
-        r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                   POSIX_SPAWN_SETSIGDEF);
-        if (r == 0)
-                r = posix_spawnattr_setpgroup(attr, 0);
-        if (r == 0)
-                r = posix_spawnattr_setsigmask(attr, &empty);
-        if (r == 0)
-                r = posix_spawnattr_setsigdefault(attr, &defaults);
-        if (r == 0)
-                r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        /* First, while dst_fd is still what the caller opened: the dup2s below may reuse
-         * its number. */
-        if (r == 0 && dst_fd >= 0)
-                r = posix_spawn_file_actions_addfchdir_np(fa, dst_fd);
-        if (r == 0 && stdout_fd >= 0)
-                r = posix_spawn_file_actions_adddup2(fa, stdout_fd, STDOUT_FILENO);
-        if (r == 0 && src_fd >= 0) {
-                src_high = fcntl(src_fd, F_DUPFD_CLOEXEC, RSYNC_SOURCE_FD + 1);
-                r = src_high < 0 ? errno
-                                 : posix_spawn_file_actions_adddup2(fa, src_high, RSYNC_SOURCE_FD);
-        }
-        if (r != 0)
-                return errmsg(why, -r, "cannot prepare to run '%s': %s", argv[0], strerror(r));
+        (void)sigprocmask(SIG_SETMASK, &empty, NULL);
+        die_with_parent(runner, err_fd);
+        execve(argv[0], argv, environ);
+        child_fail(err_fd, errno);
+}
 
-        /* glibc's posix_spawn reports exec failures (ENOENT, EACCES, ...) as its result. */
-        r = posix_spawn(&pid, argv[0], fa, attr, argv, environ);
-        if (r != 0)
-                return errmsg(why, -r, "cannot run '%s': %s", argv[0], strerror(r));
+/* The runner: each pass in turn, the first failure ends it with that pass's status (the
+ * same exit code, or killed by the same signal). Never returns. */
+static _noreturn_ void run_passes(char *const *const *passes, int err_fd)
+{
+        pid_t self = getpid();
+
+        for (size_t i = 0; passes[i]; i++) {
+                siginfo_t si = {};
+                pid_t pid = fork();
+
+                if (pid < 0)
+                        child_fail(i == 0 ? err_fd : -1, errno);
+                if (pid == 0)
+                        exec_pass(passes[i], self, i == 0 ? err_fd : -1);
+                if (i == 0 && err_fd >= 0) {
+                        close(err_fd); /* the parent reads EOF once the first exec worked */
+                        err_fd = -1;
+                }
+                while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0)
+                        if (errno != EINTR)
+                                _exit(127);
+                if (si.si_code == CLD_EXITED && si.si_status == 0)
+                        continue;
+                if (si.si_code == CLD_EXITED)
+                        _exit(si.si_status);
+                /* Killed: so is the runner, by the same signal. */
+                (void)signal(si.si_status, SIG_DFL);
+                (void)raise(si.si_status);
+                _exit(128 + si.si_status);
+        }
+        _exit(0);
+}
+
+int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
+                       int lock_fd, struct rsync_child *ret, char **why)
+{
+        /* The descriptors the child keeps, first above the ones it sets up, so its dup2s
+         * make new ones (without close-on-exec) whatever numbers they had. */
+        _cleanup_close_ int src_high = -1, lock_high = -1, null_fd = -1;
+        int err_pipe[2] = { -1, -1 }, e = 0, r;
+        pid_t parent = getpid(), pid;
+        ssize_t n;
+
+        if (!passes[0] || !passes[0][0])
+                return errmsg(why, -EINVAL, "no rsync to run");
+        null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (null_fd < 0)
+                return errmsg(why, negative_errno(), "cannot open /dev/null: %m");
+        if (src_fd >= 0 && (src_high = fcntl(src_fd, F_DUPFD_CLOEXEC, RSYNC_LOCK_FD + 1)) < 0)
+                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m",
+                              passes[0][0]);
+        if (lock_fd >= 0 && (lock_high = fcntl(lock_fd, F_DUPFD_CLOEXEC, RSYNC_LOCK_FD + 1)) < 0)
+                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m",
+                              passes[0][0]);
+        if (pipe2(err_pipe, O_CLOEXEC) < 0)
+                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m",
+                              passes[0][0]);
+
+        pid = fork();
+        if (pid < 0) {
+                r = negative_errno();
+                close(err_pipe[0]);
+                close(err_pipe[1]);
+                return errmsg(why, r, "cannot run '%s': %s", passes[0][0], strerror(-r));
+        }
+        if (pid == 0) {
+                int w = err_pipe[1];
+
+                close(err_pipe[0]);
+                /* Its own process group: rsync_signal() reaches the runner and every rsync
+                 * (and their helpers) at once. */
+                if (setpgid(0, 0) < 0)
+                        child_fail(w, errno);
+                die_with_parent(parent, w);
+                /* The runner survives the stop signals (rsync gets them too and may clean
+                 * up), and reports how rsync ended; SIGKILL ends it. */
+                (void)signal(SIGTERM, SIG_IGN);
+                (void)signal(SIGINT, SIG_IGN);
+                (void)signal(SIGHUP, SIG_IGN);
+                (void)signal(SIGPIPE, SIG_DFL);
+                (void)signal(SIGCHLD, SIG_DFL);
+                {
+                        sigset_t empty;
+
+                        sigemptyset(&empty);
+                        if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
+                                child_fail(w, errno);
+                }
+                if (dup2(null_fd, STDIN_FILENO) < 0)
+                        child_fail(w, errno);
+                if (dst_fd >= 0 && fchdir(dst_fd) < 0)
+                        child_fail(w, errno);
+                if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0)
+                        child_fail(w, errno);
+                if (src_high >= 0 && dup2(src_high, RSYNC_SOURCE_FD) < 0)
+                        child_fail(w, errno);
+                /* DESIGN.md §5 rule 7: the lock goes wherever rsync goes. Every rsync
+                 * process (and any helper it forks) holds it open, so it is held until the
+                 * last of them is gone, not only as long as we live. */
+                if (lock_high >= 0 && dup2(lock_high, RSYNC_LOCK_FD) < 0)
+                        child_fail(w, errno);
+                run_passes(passes, w);
+        }
+        close(err_pipe[1]);
+        /* Make sure of the group before anyone signals it (the child sets it too). */
+        (void)setpgid(pid, pid);
+        do
+                n = read(err_pipe[0], &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        close(err_pipe[0]);
+        if (n == sizeof(e)) {
+                /* exec (or the set-up before it) failed: the runner exits 127. */
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return errmsg(why, -e, "cannot run '%s': %s", passes[0][0], strerror(e));
+        }
 
         *ret = (struct rsync_child){
                 .pid = pid,

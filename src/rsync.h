@@ -13,8 +13,8 @@
 #include "util/time-util.h"
 
 /* Always added to the user's rsync_opts (DESIGN.md §5). */
-#define RSYNC_ALWAYS_OPTS                                                                          \
-        "--no-specials", "--atimes", "--open-noatime", "--exclude=/lost+found/", "--delete"
+#define RSYNC_BASE_OPTS "--no-specials", "--atimes", "--open-noatime", "--exclude=/lost+found/"
+#define RSYNC_ALWAYS_OPTS RSYNC_BASE_OPTS, "--delete"
 
 /*
  * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -v" in test mode, then with
@@ -24,6 +24,13 @@
  */
 int rsync_build_argv(const char *rsync_path, char *const *opts, char *const *excludes, bool test,
                      const char *source, const char *dest, char ***ret);
+
+/* rsync_build_argv with more: extra options after RSYNC_BASE_OPTS (and before the test
+ * mode's), filter words (e.g. "--include=/loader/") after the exclusions, and --delete only
+ * when delete (a "--delete" in opts is then dropped too). */
+int rsync_build_argv_full(const char *rsync_path, char *const *opts, char *const *extra,
+                          char *const *excludes, char *const *filters, bool test, bool delete,
+                          const char *source, const char *dest, char ***ret);
 
 /* argv as one line a user could paste into a shell (words quoted where needed). */
 char *rsync_argv_to_string(char *const *argv);
@@ -38,10 +45,12 @@ struct rsync_child {
 void rsync_wait_signals(sigset_t *ret);
 
 /*
- * Starts argv[0] with posix_spawn: own process group, signal mask cleared and SIGTERM,
- * SIGINT, SIGHUP, SIGPIPE, SIGCHLD at their defaults (the daemon blocks them for signalfd),
- * stdin from /dev/null, stdout and stderr inherited. Returns 0, or -errno with *why (e.g.
- * "cannot run '/usr/bin/rsync': No such file or directory").
+ * Starts argv[0] (exec'd with argv, never through a shell) under a small runner process of
+ * our own: own process group, signal mask cleared and SIGTERM, SIGINT, SIGHUP, SIGPIPE,
+ * SIGCHLD at their defaults in rsync (the daemon blocks them for signalfd), stdin from
+ * /dev/null, stdout and stderr inherited. The runner and rsync die with their parent
+ * (PR_SET_PDEATHSIG): a killed tool leaves no rsync writing on. Returns 0, or -errno with
+ * *why (e.g. "cannot run '/usr/bin/rsync': No such file or directory").
  */
 int rsync_spawn(char *const *argv, struct rsync_child *ret, char **why);
 /* The same with rsync's stdout on stdout_fd (-1: inherited). */
@@ -52,12 +61,27 @@ int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, ch
 #define RSYNC_SOURCE_FD 3
 #define RSYNC_SOURCE_FD_PATH "/proc/self/fd/3/"
 
+/* The child's descriptor for the destination's lock (see rsync_spawn_passes). */
+#define RSYNC_LOCK_FD 4
+
 /* rsync_spawn_to() working in directories held open rather than named: the child starts in
  * dst_fd (its argv names the destination ".") with src_fd as RSYNC_SOURCE_FD (its argv names
  * the source RSYNC_SOURCE_FD_PATH), so an unmount of either path meanwhile cannot send
  * rsync to the directory underneath. */
 int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
                    struct rsync_child *ret, char **why);
+
+/*
+ * rsync_spawn_in() for several runs in a row (passes: a NULL-terminated list of argvs), one
+ * after the other in the same child: the first that fails ends it, with that run's status
+ * (exit code, or killed by the same signal), so rsync_wait()/rsync_reap() see it as one
+ * rsync. lock_fd (or -1) is passed down as RSYNC_LOCK_FD to every rsync: a flock on it
+ * stays held as long as any of them (or a helper it forked) still runs, even if we die
+ * (DESIGN.md §5 rule 7). Only the first run's exec failure is reported here; a later one
+ * ends the child with status 127.
+ */
+int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
+                       int lock_fd, struct rsync_child *ret, char **why);
 
 /* True when none of opts makes rsync print anything while all is well (no -v, --progress,
  * --stats, --info=, -i, --out-format= ...): then its stdout may be taken over (see sync.c). */

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "blockdev.h"
+#include "copyorder.h"
 #include "guard.h"
+#include "ignore.h"
 #include "lock.h"
 #include "sync.h"
 #include "util/errmsg.h"
@@ -23,9 +28,32 @@ const char *sync_state_to_string(enum sync_state s)
         return (unsigned)s < ELEMENTSOF(names) ? names[s] : "?";
 }
 
+/* A kind of destination: the steps of sync_job_begin()/sync_job_end() that differ. Each
+ * returns 0 to go on, a positive sync_state to end the job (with *why), or -errno. */
+struct sync_kind {
+        const char *name;
+        /* Rules 1-3 and 11 against the mount table and what is there now. */
+        int (*check)(const struct sync_context *ctx, const struct sync_job *j, char **why);
+        /* Under the lock, before the copy: guard (rule 4), room and intent (rules 9, 10). */
+        int (*prepare)(const struct sync_context *ctx, struct sync_job *j, char **why);
+        /* The rsync runs of the copy: as shown to the user, and as run. */
+        int (*operands)(const struct sync_context *ctx, struct sync_job *j, char ****shown,
+                        char ****run);
+        /* After every run succeeded: flush (rule 6), record (rule 4). */
+        int (*finish)(const struct sync_context *ctx, struct sync_job *j, char **why);
+};
+
+static const struct sync_kind kind_esp, kind_tree;
+
+bool sync_job_is_esp(const struct sync_job *j)
+{
+        return j->kind == &kind_esp;
+}
+
 static void job_done(struct sync_job *j)
 {
         free(j->item);
+        free(j->note);
         free(j->source);
         free(j->dest);
         strv_free(j->excludes);
@@ -47,9 +75,9 @@ void sync_plan_done(struct sync_plan *p)
         *p = (struct sync_plan){};
 }
 
-static struct sync_job *plan_add(struct sync_plan *p, const char *item, bool esp,
-                                 const char *source, const char *dest, char *const *excludes,
-                                 unsigned line)
+static struct sync_job *plan_add(struct sync_plan *p, const char *item,
+                                 const struct sync_kind *kind, const char *source, const char *dest,
+                                 char *const *excludes, unsigned line)
 {
         struct sync_job *t, *j;
 
@@ -59,7 +87,7 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item, bool esp
         p->jobs = t;
         j = &p->jobs[p->n_jobs];
         *j = (struct sync_job){
-                .esp = esp,
+                .kind = kind,
                 .line = line,
                 .lock_fd = -1,
                 .src_fd = -1,
@@ -100,19 +128,6 @@ static bool on_an_esp(const struct esp_model *m, struct libmnt_table *t, const c
         return m->device_ok && d == m->booted.devnum;
 }
 
-static int esp_excludes(const struct config *c, char ***ret)
-{
-        _cleanup_strv_free_ char **x = strv_copy(c->esp_excludes);
-
-        if (!x)
-                return -ENOMEM;
-        /* The guard's record is per ESP by design, like the random seed. */
-        if (strv_extend(&x, "/" GUARD_STATE_FILE) < 0 || strv_extend(&x, "/" GUARD_STATE_TMP) < 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(x);
-        return 0;
-}
-
 int sync_plan_build(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                     struct sync_plan *ret)
 {
@@ -125,12 +140,12 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                 _cleanup_free_ char *src = NULL;
                 struct sync_job *j;
 
-                r = esp_excludes(c, &x);
+                r = esp_ignore_excludes(c->esp_excludes, &x);
                 if (r < 0)
                         goto fail;
                 if (!booted || !m->booted.mount) {
                         /* Rule 0: without the booted ESP there is no direction to sync in. */
-                        j = plan_add(&p, "ESP", true, NULL, NULL, x, 0);
+                        j = plan_add(&p, "ESP", &kind_esp, NULL, NULL, x, 0);
                         if (!j)
                                 goto nomem;
                         if (!booted)
@@ -153,7 +168,7 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
 
                                 if (asprintf(&dst, "%s/", m->alternates[i].mount) < 0)
                                         goto nomem;
-                                if (!plan_add(&p, "ESP", true, src, dst, x, 0))
+                                if (!plan_add(&p, "ESP", &kind_esp, src, dst, x, 0))
                                         goto nomem;
                         }
                 }
@@ -166,8 +181,8 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                 snprintf(name, sizeof(name), "sync[%zu]", i);
                 STRV_FOREACH(d, it->dests)
                 {
-                        struct sync_job *j =
-                                plan_add(&p, name, false, it->source, *d, it->excludes, it->line);
+                        struct sync_job *j = plan_add(&p, name, &kind_tree, it->source, *d,
+                                                      it->excludes, it->line);
 
                         if (!j)
                                 goto nomem;
@@ -191,12 +206,61 @@ fail:
         return r;
 }
 
+/*
+ * DESIGN.md §5 rule 11: path with every symlink and ".." resolved, as the kernel will when it
+ * is opened: realpath() of its longest existing ancestor, then the components that do not
+ * exist yet (where "." and ".." are taken lexically: nothing there to follow). NULL on ENOMEM.
+ */
+static char *resolve_path(const char *path)
+{
+        _cleanup_free_ char *head = strdup(path), *out = NULL;
+        _cleanup_strv_free_ char **tail = calloc(1, sizeof(char *)); /* last first */
+        char buf[PATH_MAX];
+
+        if (!head || !tail)
+                return NULL;
+        while (!realpath(*head ? head : "/", buf)) {
+                size_t n = strlen(head);
+                char *slash;
+
+                if ((errno != ENOENT && errno != ENOTDIR) || head[0] != '/')
+                        return strdup(path); /* the checks then fail on it as given */
+                while (n > 1 && head[n - 1] == '/')
+                        head[--n] = 0;
+                slash = strrchr(head, '/');
+                if (strv_extend(&tail, slash + 1) < 0)
+                        return NULL;
+                *slash = 0; /* "/x" -> "": realpath("/") next */
+        }
+        out = strdup(buf);
+        for (size_t i = strv_length(tail); out && i-- > 0;) {
+                const char *c = tail[i];
+                char *t;
+
+                if (!*c || streq(c, "."))
+                        continue;
+                if (streq(c, "..")) {
+                        char *s = strrchr(out, '/');
+
+                        s[s == out ? 1 : 0] = 0;
+                        continue;
+                }
+                if (asprintf(&t, "%s%s%s", out, streq(out, "/") ? "" : "/", c) < 0)
+                        return NULL;
+                free(out);
+                out = t;
+        }
+        return TAKE_PTR(out);
+}
+
 /* If path, or a directory between it and the filesystem it is on, is a mount point in
- * fstab with nothing mounted on it, returns that mount point (allocated), else NULL. */
+ * fstab with nothing mounted on it, returns that mount point (allocated), else NULL. The
+ * path is resolved first (rule 11): a symlink or ".." cannot lead past the check. */
 static char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_table *fstab,
                                     const char *path)
 {
-        _cleanup_free_ char *p = path_strip_trailing_slashes(path);
+        _cleanup_free_ char *resolved = resolve_path(path);
+        _cleanup_free_ char *p = resolved ? path_strip_trailing_slashes(resolved) : NULL;
 
         if (!fstab || !p)
                 return NULL;
@@ -235,8 +299,7 @@ static int dir_is_empty(const char *dir)
         while ((de = readdir(d))) {
                 const char *n = de->d_name;
 
-                if (streq(n, ".") || streq(n, "..") || streq(n, "lost+found") ||
-                    streq(n, GUARD_STATE_FILE) || streq(n, GUARD_STATE_TMP))
+                if (streq(n, ".") || streq(n, "..") || esp_ignored_root_name(n))
                         continue;
                 empty = 0;
                 break;
@@ -255,7 +318,79 @@ static const struct esp *alternate_for(const struct esp_model *m, const char *de
         return NULL;
 }
 
-int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, char **why)
+/* Rule 11 for one (source, destination) pair, on the resolved paths: -EINVAL with *why. */
+static int rule11_destination(const struct esp_model *m, const char *source, const char *dest,
+                              char **why)
+{
+        _cleanup_free_ char *d = resolve_path(dest), *sr = source ? resolve_path(source) : NULL;
+        const char *rest;
+
+        if (!d || (source && !sr))
+                return -ENOMEM;
+        if (streq(d, "/"))
+                return errmsg(why, -EINVAL,
+                              "destination '%s' is the root directory%s%s%s: a sync there "
+                              "would delete the system",
+                              dest, streq(dest, d) ? "" : " (it resolves to '",
+                              streq(dest, d) ? "" : d, streq(dest, d) ? "" : "')");
+        if (m && m->booted.mount) {
+                _cleanup_free_ char *b = resolve_path(m->booted.mount);
+
+                if (!b)
+                        return -ENOMEM;
+                rest = startswith(d, b);
+                if (rest && (!*rest || *rest == '/'))
+                        return errmsg(why, -EINVAL,
+                                      "destination '%s' (resolved: '%s') is on the booted ESP "
+                                      "'%s': the ESP booted from is never written",
+                                      dest, d, m->booted.mount);
+        }
+        if (sr) {
+                rest = startswith(sr, d);
+                if (rest && (!*rest || *rest == '/'))
+                        return errmsg(why, -EINVAL,
+                                      "destination '%s' (resolved: '%s') holds the source '%s' "
+                                      "(resolved: '%s'): with --delete the sync would delete "
+                                      "what it copies from",
+                                      dest, d, source, sr);
+        }
+        return 0;
+}
+
+int sync_config_validate(const struct config *c, const struct esp_model *m, char **why)
+{
+        const char *bad;
+        int r;
+
+        if (c->dualroot && (bad = copy_order_breaker(c->rsync_opts)))
+                return errmsg(why, -EINVAL,
+                              "rsync_opts holds '%s', which breaks the order an ESP is copied in "
+                              "(new files under temporary names, deletions last): a cut sync "
+                              "could leave an alternate ESP that does not boot",
+                              bad);
+        for (size_t i = 0; c->dualroot && m->boot_ok && m->device_ok && i < m->n_alternates; i++) {
+                r = rule11_destination(m, m->booted.mount, m->alternates[i].mount, why);
+                if (r < 0)
+                        return errmsg_prefix(why, r, "alternate ESP");
+        }
+        for (size_t i = 0; i < c->n_items; i++) {
+                const struct sync_item *it = &c->items[i];
+
+                STRV_FOREACH(d, it->dests)
+                {
+                        r = rule11_destination(m->boot_ok && m->device_ok ? m : NULL, it->source,
+                                               *d, why);
+                        if (r < 0)
+                                return errmsg_prefix(why, r, "%s:%u: sync item %zu", strna(c->path),
+                                                     it->line, i);
+                }
+        }
+        return 0;
+}
+
+/* Rules 1-3 and 11; esp: the ESP pair's own checks (booted source, mounted alternate). */
+static int check_pair(const struct sync_context *ctx, const struct sync_job *j, bool esp,
+                      char **why)
 {
         const struct esp_model *m = ctx->model;
         _cleanup_free_ char *missing = NULL;
@@ -265,9 +400,12 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
 
         if (j->refusal)
                 return errmsg(why, SYNC_REFUSED, "%s", j->refusal);
+        r = rule11_destination(m, j->source, j->dest, why);
+        if (r < 0)
+                return SYNC_REFUSED;
 
         /* Rule 3: the source must be the filesystem it is expected to be, and not empty. */
-        if (j->esp) {
+        if (esp) {
                 struct libmnt_fs *fs = mounts_find_target(ctx->mounts, m->booted.mount);
 
                 if (!fs || mnt_fs_get_devno(fs) != m->booted.devnum)
@@ -284,7 +422,7 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         if (stat(j->source, &sst) < 0)
                 return errmsg(why, SYNC_REFUSED, "source '%s': %m", j->source);
         /* The mount table may be older than this moment: what is there now decides. */
-        if (j->esp && sst.st_dev != m->booted.devnum)
+        if (esp && sst.st_dev != m->booted.devnum)
                 return errmsg(why, SYNC_REFUSED,
                               "source '%s' is no longer the booted ESP %s (device %u:%u there "
                               "now)",
@@ -301,7 +439,7 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         }
 
         /* Rule 2: a destination that should be a mounted filesystem but is not. */
-        if (j->esp) {
+        if (esp) {
                 const struct esp *a = alternate_for(m, j->dest);
                 struct libmnt_fs *fs = a ? mounts_find_target(ctx->mounts, a->mount) : NULL;
                 struct libmnt_fs *root = mounts_find_target(ctx->mounts, "/");
@@ -329,7 +467,7 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
         }
         if (!S_ISDIR(dst.st_mode))
                 return errmsg(why, SYNC_REFUSED, "destination '%s' is not a directory", j->dest);
-        if (j->esp && dst.st_dev != alt_dev)
+        if (esp && dst.st_dev != alt_dev)
                 return errmsg(why, SYNC_SKIPPED,
                               "'%s' is no longer mounted (alternate ESP missing?)", j->dest);
 
@@ -343,6 +481,21 @@ int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, cha
                               "(device %u:%u)",
                               j->dest, j->source, major(dst.st_dev), minor(dst.st_dev));
         return 0;
+}
+
+static int check_esp(const struct sync_context *ctx, const struct sync_job *j, char **why)
+{
+        return check_pair(ctx, j, true, why);
+}
+
+static int check_tree(const struct sync_context *ctx, const struct sync_job *j, char **why)
+{
+        return check_pair(ctx, j, false, why);
+}
+
+int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, char **why)
+{
+        return j->kind->check(ctx, j, why);
 }
 
 static int job_finish(struct sync_job *j, enum sync_state s, char *why)
@@ -366,139 +519,119 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
         return s;
 }
 
+static int set_note(struct sync_job *j, const char *fmt, ...) _printf_(2, 3);
+static int set_note(struct sync_job *j, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        free(j->note);
+        j->note = NULL;
+        va_start(ap, fmt);
+        r = vasprintf(&j->note, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                j->note = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* --- steps common to every kind -------------------------------------------------------- */
+
+/* Rule 7: one sync per destination at a time, across processes; then the checks again
+ * under the lock (its wait may have been long), with the destination now held open:
+ * unmounting it fails until rsync is done. A dry run takes no lock; an ESP's is opened
+ * all the same, for the guard. */
+static int step_lock(const struct sync_context *ctx, struct sync_job *j, bool wait_lock, char **why)
+{
+        const struct config *c = ctx->config;
+        struct stat locked, now;
+        int r;
+
+        if (ctx->test) {
+                if (!sync_job_is_esp(j))
+                        return 0;
+                j->lock_fd = open(j->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (j->lock_fd < 0)
+                        return errmsg(why, SYNC_FAILED, "cannot open destination '%s': %m",
+                                      j->dest);
+                return 0;
+        }
+        r = wait_lock ? lock_dir_wait(j->dest, c->lock_timeout) : lock_dir_try(j->dest);
+        if (r == -ETIMEDOUT)
+                return errmsg(why, SYNC_FAILED,
+                              "another sync into '%s' held its lock for more than "
+                              "lock_timeout (%gs)",
+                              j->dest, (double)c->lock_timeout / USEC_PER_SEC);
+        if (r == -EWOULDBLOCK)
+                return errmsg(why, SYNC_FAILED, "another sync into '%s' is running", j->dest);
+        if (r < 0)
+                return errmsg(why, SYNC_FAILED, "cannot lock '%s': %s", j->dest, strerror(-r));
+        j->lock_fd = r;
+        r = j->kind->check(ctx, j, why);
+        if (r > 0)
+                return r;
+        if (fstat(j->lock_fd, &locked) < 0 || stat(j->dest, &now) < 0 ||
+            locked.st_dev != now.st_dev || locked.st_ino != now.st_ino)
+                return errmsg(why, SYNC_FAILED, "'%s' was replaced while its lock was awaited",
+                              j->dest);
+        return 0;
+}
+
+static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_start_cb cb,
+                     void *userdata, char **why)
+{
+        char ***shown = NULL, ***run = NULL;
+        int r;
+
+        r = j->kind->operands(ctx, j, &shown, &run);
+        if (r < 0) {
+                copy_passes_free(shown);
+                copy_passes_free(run);
+                return errmsg(why, SYNC_FAILED, "cannot build rsync's command line for '%s': %s",
+                              j->dest, strerror(-r));
+        }
+        for (size_t i = 0; cb && shown[i]; i++)
+                cb(j, shown[i], userdata);
+        if (sync_job_is_esp(j))
+                /* Run in the directories the checks and the lock hold. */
+                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->src_fd, j->lock_fd,
+                                       j->lock_fd, &j->child, why);
+        else
+                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1, j->lock_fd,
+                                       &j->child, why);
+        copy_passes_free(shown);
+        copy_passes_free(run);
+        return r < 0 ? SYNC_FAILED : 0;
+}
+
 int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait_lock,
                    sync_start_cb cb, void *userdata)
 {
-        const struct config *c = ctx->config;
-        _cleanup_strv_free_ char **argv = NULL;
-        struct stat locked, now;
         char *why = NULL;
         int r;
 
         free(j->why);
         j->why = NULL;
+        free(j->note);
+        j->note = NULL;
         j->state = SYNC_PENDING;
         j->started = now_usec(CLOCK_MONOTONIC);
 
-        r = sync_job_check(ctx, j, &why);
+        r = j->kind->check(ctx, j, &why);
+        if (r == 0)
+                r = step_lock(ctx, j, wait_lock, &why);
+        if (r == 0)
+                r = j->kind->prepare(ctx, j, &why);
+        if (r == 0)
+                r = step_copy(ctx, j, cb, userdata, &why);
+        if (r < 0) {
+                errmsg(&why, 0, "'%s': %s", j->dest, strerror(-r));
+                r = SYNC_FAILED;
+        }
         if (r > 0)
                 return job_finish(j, (enum sync_state)r, why);
-
-        if (!ctx->test) {
-                /* Rule 7: one sync per destination at a time, across processes. */
-                r = wait_lock ? lock_dir_wait(j->dest, c->lock_timeout) : lock_dir_try(j->dest);
-                if (r == -ETIMEDOUT) {
-                        errmsg(&why, 0,
-                               "another sync into '%s' held its lock for more than "
-                               "lock_timeout (%gs)",
-                               j->dest, (double)c->lock_timeout / USEC_PER_SEC);
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-                if (r == -EWOULDBLOCK) {
-                        errmsg(&why, 0, "another sync into '%s' is running", j->dest);
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-                if (r < 0) {
-                        errmsg(&why, 0, "cannot lock '%s': %s", j->dest, strerror(-r));
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-                j->lock_fd = r;
-                /* Checked again under the lock (its wait may have been long), with the
-                 * destination now held open: unmounting it fails until rsync is done. */
-                r = sync_job_check(ctx, j, &why);
-                if (r > 0)
-                        return job_finish(j, (enum sync_state)r, why);
-                if (fstat(j->lock_fd, &locked) < 0 || stat(j->dest, &now) < 0 ||
-                    locked.st_dev != now.st_dev || locked.st_ino != now.st_ino) {
-                        errmsg(&why, 0, "'%s' was replaced while its lock was awaited", j->dest);
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-        } else if (j->esp) {
-                /* A dry run takes no lock, but asks the guard as a sync would. */
-                j->lock_fd = open(j->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (j->lock_fd < 0) {
-                        errmsg(&why, 0, "cannot open destination '%s': %m", j->dest);
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-        }
-
-        /* Rule 4, under the lock so nobody syncs into the destination meanwhile. */
-        if (j->esp) {
-                j->src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (j->src_fd < 0) {
-                        errmsg(&why, 0, "cannot open source '%s': %m", j->source);
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-                if (fstat(j->src_fd, &now) < 0 || now.st_dev != ctx->model->booted.devnum) {
-                        errmsg(&why, 0, "source '%s' is no longer the booted ESP %s", j->source,
-                               ctx->model->booted.device);
-                        return job_finish(j, SYNC_REFUSED, why);
-                }
-                j->dst_fp_known = false;
-                /* Forced: whatever the destination holds is overwritten, so it is compared
-                 * by content too. */
-                j->verify = true;
-                if (!ctx->force) {
-                        r = guard_check_fp(j->src_fd, j->source, j->lock_fd, j->dest, j->excludes,
-                                           &j->dst_fp, &j->dst_fp_known, &why);
-                        if (r < 0)
-                                return job_finish(j, SYNC_REFUSED, why);
-                        j->verify = r == GUARD_VERIFY;
-                }
-                /* A quiet rsync may itemize its changes into a memfd: none means the
-                 * destination is as the guard just saw it, and recording needs no second
-                 * walk of it (the common sync that copies nothing). */
-                if (!ctx->test && j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
-                        j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
-                        if (j->out_fd < 0)
-                                j->dst_fp_known = false; /* then walk again after */
-                }
-        }
-
-        if (j->out_fd >= 0 || j->verify) {
-                _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
-
-                if (!opts || (j->out_fd >= 0 && strv_extend(&opts, "--itemize-changes") < 0) ||
-                    (j->verify && strv_extend(&opts, "--checksum") < 0))
-                        r = -ENOMEM;
-                else
-                        r = rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test, j->source,
-                                             j->dest, &argv);
-        } else {
-                r = rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test,
-                                     j->source, j->dest, &argv);
-        }
-        if (r < 0) {
-                errmsg(&why, 0, "cannot build rsync's command line: %s", strerror(-r));
-                return job_finish(j, SYNC_FAILED, why);
-        }
-        if (cb)
-                cb(j, argv, userdata);
-        if (j->esp && !ctx->test) {
-                /* Shown with the paths, run in the directories the checks and the lock
-                 * hold (the ESP item's source always ends in '/': contents, as "./"). */
-                size_t n = strv_length(argv);
-
-                char *src = strdup(RSYNC_SOURCE_FD_PATH), *dst = strdup(".");
-
-                if (!src || !dst || n < 2 || !streq(argv[n - 2], j->source) ||
-                    !streq(argv[n - 1], j->dest) || !*j->source ||
-                    j->source[strlen(j->source) - 1] != '/') {
-                        free(src);
-                        free(dst);
-                        errmsg(&why, 0, "cannot build rsync's command line for '%s'", j->dest);
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-                free(argv[n - 2]);
-                argv[n - 2] = src;
-                free(argv[n - 1]);
-                argv[n - 1] = dst;
-                r = rsync_spawn_in(argv, j->out_fd, j->src_fd, j->lock_fd, &j->child, &why);
-        } else {
-                r = rsync_spawn_to(argv, j->out_fd, &j->child, &why);
-        }
-        if (r < 0)
-                return job_finish(j, SYNC_FAILED, why);
         return 0;
 }
 
@@ -522,33 +655,209 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
         }
         if (ctx->test)
                 return job_finish(j, SYNC_TESTED, NULL);
-
-        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
-        if (syncfs(j->lock_fd) < 0) {
-                errmsg(&why, 0, "rsync finished but flushing '%s' to disk failed: %m", j->dest);
-                return job_finish(j, SYNC_FAILED, why);
-        }
-        /* Then the guard's record, which so never describes data still in memory: a crash
-         * in between leaves the old record, and the next sync compares content. */
-        if (j->esp) {
-                struct stat changes;
-
-                if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
-                    changes.st_size == 0)
-                        r = guard_record_fp(j->src_fd, j->lock_fd, j->dst_fp, j->excludes,
-                                            ctx->model->booted.partuuid, &why);
-                else
-                        r = guard_record(j->src_fd, j->lock_fd, j->excludes,
-                                         ctx->model->booted.partuuid, &why);
-                if (r < 0) {
-                        errmsg_prefix(&why, 0,
-                                      "rsync finished, but the rollback-guard state "
-                                      "cannot be recorded");
-                        return job_finish(j, SYNC_FAILED, why);
-                }
-        }
+        r = j->kind->finish(ctx, j, &why);
+        if (r > 0)
+                return job_finish(j, (enum sync_state)r, why);
         return job_finish(j, SYNC_DONE, NULL);
 }
+
+/* --- an ESP: the booted ESP mirrored onto an alternate ----------------------------------- */
+
+static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        const struct config *c = ctx->config;
+        const struct esp_model *m = ctx->model;
+        struct guard_verdict v = {};
+        uint64_t need = 0, avail = 0;
+        bool src_fp_known = false;
+        struct stat now;
+        int r;
+
+        j->src_fd = open(j->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (j->src_fd < 0)
+                return errmsg(why, SYNC_FAILED, "cannot open source '%s': %m", j->source);
+        if (fstat(j->src_fd, &now) < 0 || now.st_dev != m->booted.devnum)
+                return errmsg(why, SYNC_REFUSED, "source '%s' is no longer the booted ESP %s",
+                              j->source, m->booted.device);
+
+        /* Rule 4, under the lock so nobody syncs into the destination meanwhile. Forced:
+         * whatever the destination holds is overwritten, so it is compared by content. */
+        j->dst_fp_known = false;
+        j->verify = true;
+        if (!ctx->force) {
+                r = guard_assess(j->src_fd, j->source, m->booted.partuuid, j->lock_fd, j->dest,
+                                 j->excludes, &v, why);
+                if (r < 0)
+                        return SYNC_REFUSED;
+                j->dst_fp_known = v.dst_fp_known;
+                j->dst_fp = v.dst_fp;
+                j->src_fp = v.src_fp;
+                src_fp_known = v.src_fp_known;
+                /* Content compared when the guard asks, and at least every
+                 * SYNC_VERIFY_INTERVAL (a file changed in content only, by media errors). */
+                j->verify = r == GUARD_VERIFY || r == GUARD_RESUME ||
+                            time(NULL) - v.verified >= SYNC_VERIFY_INTERVAL;
+                if (r == GUARD_IN_SYNC && !j->verify) {
+                        /* Another process (a package hook's -s) synced it just now. */
+                        guard_verdict_done(&v);
+                        if (set_note(j, "already in sync, nothing to copy") < 0)
+                                return -ENOMEM;
+                        return ctx->test ? SYNC_TESTED : SYNC_DONE;
+                }
+                if (r == GUARD_RESUME &&
+                    set_note(j, "completed an interrupted sync from %s (started %s)",
+                             strna(v.resumed_source), strna(v.resumed_since)) < 0) {
+                        guard_verdict_done(&v);
+                        return -ENOMEM;
+                }
+                guard_verdict_done(&v);
+        }
+
+        /* Rule 9: the new set is complete before the old one goes, so both must fit. */
+        r = copy_space_needed(j->src_fd, j->lock_fd, j->excludes, &need, &avail, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
+        if (need > avail) {
+                const uint64_t mib = 1024 * 1024;
+
+                return errmsg(why, SYNC_FAILED,
+                              "not enough room on '%s' for the new files beside the old ones "
+                              "(the old set is removed only once the new one is complete): "
+                              "%" PRIu64 " MiB needed, %" PRIu64 " MiB free, %" PRIu64
+                              " MiB missing; nothing was changed, the old set still boots",
+                              j->dest, (need + mib - 1) / mib, avail / mib,
+                              (need - avail + mib - 1) / mib);
+        }
+
+        /* A quiet rsync may itemize its changes into a memfd: none means the destination
+         * is as the guard just saw it, and recording needs no second walk of it (the
+         * common sync that copies nothing). */
+        if (!ctx->test && j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
+                j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
+                if (j->out_fd < 0)
+                        j->dst_fp_known = false; /* then walk again after */
+        }
+
+        /* Rule 10: said on the destination before rsync writes there. */
+        if (!ctx->test) {
+                if (!src_fp_known) {
+                        /* not computed by the guard (forced, resumed, first sync) */
+                        r = guard_fingerprint(j->src_fd, j->excludes, &j->src_fp, why);
+                        if (r < 0)
+                                return errmsg_prefix(why, SYNC_FAILED, "source '%s'", j->source);
+                }
+                r = guard_intent(j->lock_fd, m->booted.partuuid, j->src_fp, why);
+                if (r < 0)
+                        return errmsg_prefix(why, SYNC_FAILED, "'%s'", j->dest);
+        }
+        return 0;
+}
+
+static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char ****shown,
+                        char ****run)
+{
+        struct copy_args a = {
+                .rsync_path = ctx->config->rsync_path,
+                .opts = ctx->config->rsync_opts,
+                .excludes = j->excludes,
+                .test = ctx->test,
+                .verify = j->verify,
+                .itemize = j->out_fd >= 0,
+                .source = j->source,
+                .dest = j->dest,
+        };
+        int r;
+
+        r = copy_order_passes(&a, shown);
+        if (r < 0)
+                return r;
+        /* Shown with the paths, run in the directories the checks and the lock hold (the
+         * ESP item's source always ends in '/': contents, as "./"). A dry run has no lock
+         * to hold the destination: it names the paths. */
+        if (!ctx->test) {
+                a.source = RSYNC_SOURCE_FD_PATH;
+                a.dest = ".";
+        }
+        return copy_order_passes(&a, run);
+}
+
+static int finish_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        struct stat changes;
+        int r;
+
+        /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
+        if (syncfs(j->lock_fd) < 0)
+                return errmsg(why, SYNC_FAILED,
+                              "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+        /* Then the guard's record, which so never describes data still in memory: a crash
+         * in between leaves the intent, and the next sync completes and compares. */
+        if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
+            changes.st_size == 0)
+                r = guard_record_fp(j->src_fd, j->lock_fd, j->dst_fp, j->excludes,
+                                    ctx->model->booted.partuuid, j->verify, why);
+        else
+                r = guard_record_verified(j->src_fd, j->lock_fd, j->excludes,
+                                          ctx->model->booted.partuuid, j->verify, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED,
+                                     "rsync finished, but the rollback-guard state cannot be "
+                                     "recorded");
+        return 0;
+}
+
+static const struct sync_kind kind_esp = {
+        .name = "ESP",
+        .check = check_esp,
+        .prepare = prepare_esp,
+        .operands = operands_esp,
+        .finish = finish_esp,
+};
+
+/* --- a sync-list tree (approach 2) -------------------------------------------------------- */
+
+static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        (void)ctx;
+        (void)j;
+        (void)why;
+        return 0;
+}
+
+static int operands_tree(const struct sync_context *ctx, struct sync_job *j, char ****shown,
+                         char ****run)
+{
+        const struct config *c = ctx->config;
+        char ***p[2] = {};
+        int r = 0;
+
+        for (unsigned i = 0; i < 2 && r >= 0; i++) {
+                p[i] = calloc(2, sizeof(char **));
+                r = p[i] ? rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test,
+                                            j->source, j->dest, &p[i][0])
+                         : -ENOMEM;
+        }
+        *shown = p[0];
+        *run = p[1];
+        return r;
+}
+
+static int finish_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        (void)ctx;
+        if (syncfs(j->lock_fd) < 0)
+                return errmsg(why, SYNC_FAILED,
+                              "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+        return 0;
+}
+
+static const struct sync_kind kind_tree = {
+        .name = "tree",
+        .check = check_tree,
+        .prepare = prepare_tree,
+        .operands = operands_tree,
+        .finish = finish_tree,
+};
 
 size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,
                      sync_end_cb end, void *userdata)

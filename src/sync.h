@@ -2,8 +2,11 @@
 #pragma once
 
 /*
- * The sync engine (DESIGN.md §5): items -> one job per (item, destination) -> safety checks ->
- * lock -> rsync -> syncfs -> result. Shared by the one-shot -s and the daemon.
+ * The sync engine (DESIGN.md §5): items -> one job per (item, destination) -> a sequence of
+ * named steps: check (rules 1-3, 11), lock (rule 7), prepare (guard, space, intent: rules 4,
+ * 9, 10), copy (rsync, in passes for an ESP: rule 9), finish (flush, record: rules 6, 4).
+ * What a step does depends on the destination's kind (an ESP, a sync-list tree), a small
+ * table of operations in sync.c. Shared by the one-shot -s and the daemon.
  */
 
 #include <stdbool.h>
@@ -23,9 +26,12 @@ enum sync_state {
         SYNC_FAILED,  /* rsync or the flush failed: an error */
 };
 
+/* How a kind of destination is checked, prepared, copied into and finished (sync.c). */
+struct sync_kind;
+
 struct sync_job {
-        char *item;   /* "ESP" (approach 1) or "sync[N]" (config item N) */
-        bool esp;     /* approach-1 ESP mirroring: mount and rollback checks */
+        char *item; /* "ESP" (approach 1) or "sync[N]" (config item N) */
+        const struct sync_kind *kind;
         char *source; /* as rsync gets it ("/efi0/") */
         char *dest;
         char **excludes;
@@ -34,6 +40,7 @@ struct sync_job {
 
         enum sync_state state;
         char *why;       /* for SKIPPED, REFUSED, FAILED */
+        char *note;      /* worth telling with a success: "completing an interrupted sync ..." */
         usec_t duration; /* of the rsync run and flush */
 
         /* between sync_job_begin() and sync_job_end() */
@@ -43,9 +50,17 @@ struct sync_job {
         int out_fd;        /* rsync's itemized changes (a memfd), or -1 */
         bool dst_fp_known; /* the guard computed the destination's fingerprint */
         uint64_t dst_fp;
-        bool verify; /* compare content (--checksum): see GUARD_VERIFY */
+        uint64_t src_fp; /* the source's, when the guard computed it (the intent's target) */
+        bool verify;     /* compare content (--checksum): see GUARD_VERIFY */
         usec_t started;
 };
+
+/* True for a job that mirrors the booted ESP onto an alternate. */
+bool sync_job_is_esp(const struct sync_job *j);
+
+/* How often an ESP pair's content is compared (--checksum) even when nothing says it must
+ * be: a sync that finds the record of the last content comparison older does one. */
+#define SYNC_VERIFY_INTERVAL (24 * 60 * 60)
 
 struct sync_plan {
         struct sync_job *jobs;
@@ -73,6 +88,15 @@ struct sync_context {
 };
 
 /*
+ * DESIGN.md §5 rule 11, before anything runs: every sync-list destination and every
+ * alternate ESP, resolved (symlinks, ".."), must not be "/", the booted ESP (or inside it),
+ * or the source or an ancestor of the source; rsync_opts must not break the ESP copy order
+ * (rule 9: in-place writes, early deletions). -EINVAL with *why naming the path, what it
+ * resolved to and the rule; the caller exits 2.
+ */
+int sync_config_validate(const struct config *c, const struct esp_model *m, char **why);
+
+/*
  * Safety rules 1-3 for one job against the current mount table: returns 0 when it may run,
  * or the positive state SYNC_SKIPPED / SYNC_REFUSED with *why. (Rule 4 runs under the
  * lock, in sync_job_begin.)
@@ -86,8 +110,10 @@ typedef void (*sync_start_cb)(const struct sync_job *j, char *const *argv, void 
  * One job in two halves, so the daemon can wait for rsync in its event loop.
  *
  * sync_job_begin: safety checks, the destination's lock (waiting up to lock_timeout, or
- * trying once when !wait_lock), the rollback guard, then rsync started (j->child). Returns
- * 0 when rsync runs, else the job's final positive state (j->state, j->why set).
+ * trying once when !wait_lock), the rollback guard, the room check and the intent record,
+ * then rsync started (j->child: every pass of the copy, one after the other; cb is called
+ * for each pass's argv). Returns 0 when rsync runs, else the job's final positive state
+ * (j->state, j->why set): DONE without rsync when the destination is already in sync.
  *
  * sync_job_end: given how rsync ended (stopped: it overran rsync_timeout and was killed),
  * flushes the destination (syncfs), records the guard state, unlocks. Returns the final

@@ -279,3 +279,38 @@ reset_machine() {
         done
         rm -f "$R/etc/dual-root/sync-daemon.conf"
 }
+
+# --- cutting a run short --------------------------------------------------------------------
+
+# descendants PID: every process below PID, one a line.
+descendants() {
+        for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+                echo "$c"
+                descendants "$c"
+        done
+}
+
+# cut_tree PID: what a power cut or the OOM killer does to PID and everything it started
+# (in any process group): all stopped first (SIGSTOP, until no new one appears), so none can
+# fork, exit or write meanwhile, then all SIGKILLed at once. Only processes we started.
+cut_tree() {
+        all=$1 prev=
+        while [ "$all" != "$prev" ]; do
+                prev=$all
+                # shellcheck disable=SC2086
+                kill -STOP $all 2>/dev/null || true
+                all=$(printf '%s\n' "$1" $(descendants "$1") | sort -u | tr '\n' ' ')
+        done
+        # shellcheck disable=SC2086
+        kill -KILL $all 2>/dev/null || true
+}
+
+# wait_for_file PATH [SECONDS]: until PATH exists (a marker), at most SECONDS (default 20).
+wait_for_file() {
+        n=$(( ${2:-20} * 20 ))
+        while [ ! -e "$1" ]; do
+                n=$((n - 1))
+                [ "$n" -gt 0 ] || return 1
+                sleep 0.05
+        done
+}

@@ -37,13 +37,21 @@ reset_daemon() {
         echo "kernel-0" >"$R/efi0/vmlinuz-old"
         : >"$RSYNC_LOG"
         rm -f "$R/tmp/fail" "$R/run/notify.sock" "$W/notify.out"
-        # rsync that logs when it starts and ends, and fails while /tmp/fail exists.
+        # rsync that logs when a sync starts and ends, and fails while /tmp/fail exists. An
+        # ESP sync is three rsync runs (DESIGN.md §5 rule 9: files, entries, deletions),
+        # logged as one: from the first run's start to the last run's end.
         cat >"$R/opt/rsync" <<'EOS'
 #!/bin/sh
-echo "start $(date +%s.%N)" >>/tmp/rsync.log
+first=1 last=1
+for a; do
+        case $a in --include=/loader/ | --existing) first=0 ;; esac
+        case $a in --exclude=/loader/ | --include=/loader/) last=0 ;; esac
+done
+[ $first = 1 ] && echo "start $(date +%s.%N)" >>/tmp/rsync.log
 [ -e /tmp/fail ] && { echo "end $(date +%s.%N) failed" >>/tmp/rsync.log; exit 23; }
 /usr/bin/rsync "$@"
 rc=$?
+[ $last = 1 ] || [ $rc != 0 ] || exit 0
 # Slow after copying: a change made meanwhile is not in this run's copy.
 [ -e /tmp/slow ] && sleep "$(cat /tmp/slow)"
 echo "end $(date +%s.%N) $rc" >>/tmp/rsync.log

@@ -82,8 +82,15 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         booted_by_loader "$PU0"
         run_tool -st
         expect_status 0
-        # Never synced before (no guard record): compared by content, --checksum.
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --checksum --no-specials --atimes --open-noatime --exclude=/lost+found/ --delete -n -v --exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new /efi0/ /efi1/"
+        # Never synced before (no guard record): compared by content, --checksum. Three
+        # passes in the copy order of DESIGN.md §5 rule 9: files but /loader/ (nothing
+        # deleted), then /loader/ (old entries removed after the new ones are in), then
+        # the deletions only.
+        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new"
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -v $common --exclude=/loader/ /efi0/ /efi1/"
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --delete-after --checksum -n -v $common --include=/loader/ '--exclude=/*' /efi0/ /efi1/"
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delete-after --existing --ignore-existing -n -v $common /efi0/ /efi1/"
+        [ "$(grep -c '^would sync ' "$OUT")" = 3 ] || fail "expected exactly three commands"
         expect_stdout_has "vmlinuz"
         expect_stdout_has "1 tested, 0 skipped, 0 failed"
         [ ! -e "$R/efi1/vmlinuz" ] || fail "test mode copied a file"
@@ -110,9 +117,11 @@ rule1_never_into_the_booted_esp() {
         reset_sync
         booted_by_loader "$PU0"
         printf 'dualroot = false\nsync = ["/srv/data", "/efi0/"]\n' >"$CONF"
+        # Rule 11: refused as the config is checked, before anything runs (exit 2).
         run_tool -s
-        expect_status 1
-        expect_stderr_has "refused /srv/data -> /efi0/: destination '/efi0/' is the booted ESP $DEV0"
+        expect_status 2
+        expect_stderr_has "/etc/dual-root/sync-daemon.conf:2: sync item 0: destination '/efi0/' (resolved: '/efi0') is on the booted ESP '/efi0': the ESP booted from is never written"
+        expect_stdout_lacks "synced"
         [ ! -e "$R/efi0/data" ] || fail "wrote into the booted ESP"
 }
 
@@ -236,6 +245,7 @@ rule4_a_copy_torn_by_a_crash_is_compared_by_content() {
         run_tool -s -t
         expect_status 0
         expect_stdout_lacks "--checksum" # as the last sync left it: the quick check holds
+        expect_stdout_has "tested /efi0/ -> /efi1/: nothing was changed; already in sync, nothing to copy"
         # A kernel update, then a crash before its sync's flush was done: on the alternate
         # the new size and time reached the disk, the new bytes did not, and the guard's
         # record is the old one (it is written only after the flush).
@@ -252,6 +262,7 @@ rule4_a_copy_torn_by_a_crash_is_compared_by_content() {
         run_tool -s -t
         expect_status 0
         expect_stdout_lacks "--checksum"
+        expect_stdout_has "already in sync, nothing to copy"
 }
 
 rule5_exclusions_never_accumulate() {
@@ -268,9 +279,10 @@ rule5_exclusions_never_accumulate() {
         umount "$R/efi2"
         rmdir "$R/efi2"
         expect_status 0
-        [ "$(grep -c '^would sync /efi0/ -> ' "$OUT")" = 2 ] || fail "expected two ESP commands"
+        # Three passes per alternate (DESIGN.md §5 rule 9), alike but for the destination.
+        [ "$(grep -c '^would sync /efi0/ -> ' "$OUT")" = 6 ] || fail "expected six ESP commands"
         grep '^would sync /efi0/' "$OUT" | sed 's|^[^:]*: ||; s| /efi[12]/$||' | sort -u >"$W/esp-cmds"
-        [ "$(wc -l <"$W/esp-cmds")" = 1 ] || fail "the ESP commands differ beyond the destination"
+        [ "$(wc -l <"$W/esp-cmds")" = 3 ] || fail "the ESP commands differ beyond the destination"
         grep -q -- "--exclude=/one /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
         grep -q -- "--delete -n -v --exclude=/two /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
 }
@@ -295,10 +307,15 @@ rule6_destination_is_flushed_before_success() {
         report=$(grep -n '^write(1, "synced' "$W/order" | cut -d: -f1)
         [ -n "$first_waitid" ] && [ -n "$sync_line" ] && [ -n "$report" ] || fail "trace lacks waitid/syncfs/report: $(cat "$W/order")"
         [ "$first_waitid" -lt "$sync_line" ] && [ "$sync_line" -lt "$report" ] || fail "order is not rsync exit, syncfs, report: $(cat "$W/order")"
-        # The rollback guard's records come after the flush: never one for data not on disk.
+        # The intent (rule 10) is renamed into place before rsync runs; the records of the
+        # completed sync come after the flush: never one for data not on disk.
         first_rename=$(grep -n '^rename' "$W/order" | head -n 1 | cut -d: -f1)
-        [ -n "$first_rename" ] || fail "no guard record was written: $(cat "$W/order")"
-        [ "$sync_line" -lt "$first_rename" ] || fail "a guard record was written before syncfs: $(cat "$W/order")"
+        [ -n "$first_rename" ] || fail "no intent was recorded: $(cat "$W/order")"
+        [ "$first_rename" -lt "$first_waitid" ] || fail "the intent was not recorded before rsync ended: $(cat "$W/order")"
+        after=$(tail -n +"$sync_line" "$W/order" | grep -c '^rename')
+        between=$(sed -n "$((first_rename + 1)),$((sync_line - 1))p" "$W/order" | grep -c '^rename' || true)
+        [ "$after" = 2 ] || fail "expected the two guard records (destination, source) after syncfs: $(cat "$W/order")"
+        [ "$between" = 0 ] || fail "a guard record was written between the intent and syncfs: $(cat "$W/order")"
         grep -q '^[0-9]* *syncfs([0-9]*) *= 0' "$W/trace" || fail "syncfs did not succeed"
 }
 

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "copyorder.h"
+#include "ignore.h"
+#include "rsync.h"
+#include "util/errmsg.h"
+#include "util/exclude.h"
+#include "util/macro.h"
+#include "util/strv.h"
+
+#define MAX_DEPTH 128
+
+void copy_passes_free(char ***passes)
+{
+        if (!passes)
+                return;
+        for (size_t i = 0; passes[i]; i++)
+                strv_free(passes[i]);
+        free(passes);
+}
+
+const char *copy_order_breaker(char *const *opts)
+{
+        static const char *const bad[] = {
+                "--del", /* --del, --delete-before/-during/-delay/-after/-excluded/-missing-args */
+                "--inplace",     "--append",   "--remove-source-files",
+                "--partial-dir", "--temp-dir", "--no-delay-updates",
+        };
+
+        STRV_FOREACH(o, opts)
+        {
+                if (streq(*o, "--delete") || streq(*o, "--delay-updates"))
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                        if (startswith(*o, bad[i]))
+                                return *o;
+                /* -T DIR (--temp-dir) as a short option */
+                if ((*o)[0] == '-' && (*o)[1] != '-' && strchr(*o, 'T'))
+                        return *o;
+        }
+        return NULL;
+}
+
+int copy_order_passes(const struct copy_args *a, char ****ret)
+{
+        char ***p = calloc(COPY_PASSES + 1, sizeof(char **));
+        int r = 0;
+
+        if (!p)
+                return -ENOMEM;
+        for (unsigned i = 0; i < COPY_PASSES && r >= 0; i++) {
+                const char *extra[6] = {}, *filters[3] = {};
+                size_t n = 0;
+
+                switch (i) {
+                case 0: /* files */
+                        extra[n++] = "--delay-updates";
+                        filters[0] = "--exclude=/" COPY_ENTRIES_DIR "/";
+                        break;
+                case 1: /* entries */
+                        extra[n++] = "--delay-updates";
+                        extra[n++] = "--delete-after";
+                        filters[0] = "--include=/" COPY_ENTRIES_DIR "/";
+                        filters[1] = "--exclude=/*";
+                        break;
+                default: /* deletions */
+                        extra[n++] = "--delete-after";
+                        extra[n++] = "--existing";
+                        extra[n++] = "--ignore-existing";
+                        break;
+                }
+                if (a->verify && i < 2)
+                        extra[n++] = "--checksum";
+                if (a->itemize)
+                        extra[n++] = "--itemize-changes";
+                r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
+                                          (char *const *)filters, a->test, false, a->source,
+                                          a->dest, &p[i]);
+        }
+        if (r < 0) {
+                copy_passes_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+static uint64_t round_up(uint64_t n, uint64_t b)
+{
+        return b ? (n + b - 1) / b * b : n;
+}
+
+static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *excludes,
+                uint64_t bsize, uint64_t *need, char **why)
+{
+        _cleanup_close_ int fd = -1;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (depth > MAX_DEPTH)
+                return errmsg(why, -ELOOP, "'%s' is nested more than %d levels deep", rel,
+                              MAX_DEPTH);
+        fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
+        d = fdopendir(fd);
+        if (!d)
+                return errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
+        fd = -1;
+        rewinddir(d);
+        while (r >= 0 && (errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                struct stat st, dt;
+                bool have;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (depth == 0 && esp_ignored_root_name(de->d_name))
+                        continue;
+                if (asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = errmsg(why, negative_errno(), "cannot stat '%s': %m", path);
+                        break;
+                }
+                if (exclude_match(excludes, path, S_ISDIR(st.st_mode)))
+                        continue;
+                have = dfd >= 0 && fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0 &&
+                       (dt.st_mode & S_IFMT) == (st.st_mode & S_IFMT);
+                if (S_ISREG(st.st_mode)) {
+                        if (!have || dt.st_size != st.st_size ||
+                            dt.st_mtim.tv_sec != st.st_mtim.tv_sec)
+                                *need += round_up((uint64_t)st.st_size, bsize);
+                } else if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int ssub = -1, dsub = -1;
+
+                        if (!have)
+                                *need += bsize;
+                        ssub = openat(dirfd(d), de->d_name,
+                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (ssub < 0) {
+                                r = errmsg(why, negative_errno(), "cannot open '%s': %m", path);
+                                break;
+                        }
+                        if (have)
+                                dsub = openat(dfd, de->d_name,
+                                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        r = walk(ssub, dsub, path, depth + 1, excludes, bsize, need, why);
+                } else if (!have) {
+                        *need += bsize; /* a symlink: a block at most */
+                }
+        }
+        if (r >= 0 && errno != 0)
+                r = errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
+        closedir(d);
+        return r;
+}
+
+int copy_space_needed(int src_fd, int dst_fd, char *const *excludes, uint64_t *ret_need,
+                      uint64_t *ret_free, char **why)
+{
+        struct statfs sf;
+        uint64_t need = 0;
+        int r;
+
+        if (fstatfs(dst_fd, &sf) < 0)
+                return errmsg(why, negative_errno(),
+                              "cannot read the destination's free space: %m");
+        r = walk(src_fd, dst_fd, "", 0, excludes, (uint64_t)sf.f_bsize, &need, why);
+        if (r < 0)
+                return r;
+        *ret_need = need;
+        /* rsync runs as root: ext4's reserved blocks are there for it too. */
+        *ret_free = (uint64_t)sf.f_bfree * (uint64_t)sf.f_bsize;
+        return 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The order an ESP is copied in (DESIGN.md §5 rule 9), so that the alternate boots at every
+ * instant with its old set or its new one:
+ *
+ *   1. files:     everything but /loader/, nothing deleted. New and changed files land under
+ *                 temporary names and are renamed into place at the end (--delay-updates):
+ *                 new kernels, initrds and boot loader, each whole or not at all.
+ *   2. entries:   /loader/ only, the same way; then, once every new entry is in place, the
+ *                 old entries are removed (--delete-after, scoped to /loader/).
+ *   3. deletions: nothing copied or updated (--existing --ignore-existing); the files only
+ *                 old entries named, and rsync's leftovers of a cut run, are removed
+ *                 (--delete-after).
+ *
+ * A cut (a kill, a power loss, an I/O error, ENOSPC) between or inside the passes leaves
+ * temporary files that no boot loader reads, never a torn file under a name an entry uses,
+ * and never an entry naming a file not yet (or no longer) there.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define COPY_PASSES 3
+#define COPY_ENTRIES_DIR "loader"
+
+struct copy_args {
+        const char *rsync_path;
+        char *const *opts;     /* the user's rsync_opts */
+        char *const *excludes; /* the ESP's exclusions */
+        bool test;             /* rsync -n -v */
+        bool verify;           /* compare content (--checksum) where files are copied */
+        bool itemize;          /* --itemize-changes (a quiet rsync's changes, see sync.c) */
+        const char *source, *dest;
+};
+
+/* The argv of each pass, in order: a NULL-terminated list of COPY_PASSES argvs. */
+int copy_order_passes(const struct copy_args *a, char ****ret);
+void copy_passes_free(char ***passes);
+
+/* The first of opts that would break the order (writes in place, deletes early, deletes
+ * excluded files, moves the source), or NULL. A plain "--delete" is fine: the passes say
+ * when to delete. */
+const char *copy_order_breaker(char *const *opts);
+
+/*
+ * What the copy needs beside the old set: every regular file of src (excludes and the ESP's
+ * ignored names left out) that dst lacks or holds with another size or time, rounded up to
+ * dst's block size, plus a block per new directory; and what dst has free. The old set is
+ * deleted only after the new one is complete, so both must fit at once.
+ */
+int copy_space_needed(int src_fd, int dst_fd, char *const *excludes, uint64_t *ret_need,
+                      uint64_t *ret_free, char **why);
