@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Thin wrapper over meson/ninja. Targets: all check demo bench vmcheck format install clean.
+# Thin wrapper over meson/ninja. Targets: all check demo bench vmcheck format install deb
+# archpkg clean.
 BUILD   ?= build
 PREFIX  ?= /usr
 DESTDIR ?=
@@ -12,7 +13,7 @@ $(BUILD)/build.ninja:
 
 # Installs missing Debian packages (as root) for building and testing; see scripts/deps.
 deps:
-	scripts/deps build test $(if $(SKIP_VM),,vm)
+	scripts/deps build test package $(if $(SKIP_VM),,vm)
 
 check: deps
 	scripts/check
@@ -42,7 +43,17 @@ install:
 	else meson setup $(BUILD)-install --prefix=$(PREFIX) -Dtests=false >/dev/null; fi
 	meson install -C $(BUILD)-install --destdir "$(if $(DESTDIR),$(abspath $(DESTDIR)),/)"
 
-clean:
-	rm -rf $(BUILD) $(BUILD)-install build-clang build-asan
+# The Debian package (dpkg-buildpackage -b on a clean copy of the tree) and the Arch package
+# (makepkg, as an unprivileged user when run as root), both in build-pkg/.
+deb:
+	scripts/deps build package
+	scripts/package deb
 
-.PHONY: all deps check demo bench vmcheck format install clean
+archpkg:
+	scripts/deps build package
+	scripts/package arch
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-install build-clang build-asan build-pkg
+
+.PHONY: all deps check demo bench vmcheck format install deb archpkg clean
