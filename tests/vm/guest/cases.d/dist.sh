@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+# Case 10, guest half (host half: tests/vm/cases.d/dist.sh): dual-root installed from its
+# .deb; its units neither enabled nor started; then, set up by hand as README.Debian says,
+# `kernel-install add` of a new kernel version leaves kernel, initrd and loader entry on both
+# ESPs when it returns, `kernel-install remove` takes them off both; the Debian postinst hook
+# syncs too. Figures: how long `kernel-install add` takes with our plugin and without it.
+
+DEB=/var/tmp/drvm-deb/dual-root.deb
+TOKEN=drvm
+PLUGIN_MASK=/etc/kernel/install.d/99-dual-root.install
+
+# elapsed CMD...: runs CMD, its output logged; ELAPSED (seconds, 3 decimals), RC set.
+elapsed() {
+        local t0=$EPOCHREALTIME
+        "$@" >"$WORK/cmd.out" 2>&1
+        RC=$?
+        ELAPSED=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+        say "LOG $DRVM_CASE \$ $* -> exit $RC in ${ELAPSED}s"
+        sed 's/^/  out: /' "$WORK/cmd.out" | log
+}
+
+# on_both_esps KVER: kernel, initrd and entry of KVER on /efi0 and /efi1, equal to the source.
+on_both_esps() {
+        local e
+        for e in /efi0 /efi1; do
+                cmp -s "$KERNEL" "$e/$TOKEN/$1/linux" || return 1
+                cmp -s "$INITRD" "$e/$TOKEN/$1/${INITRD##*/}" || return 1
+                grep -q "^linux */$TOKEN/$1/linux\$" "$e/loader/entries/$TOKEN-$1.conf" || return 1
+        done
+}
+
+# on_no_esp KVER: nothing of KVER on either ESP.
+on_no_esp() {
+        local e
+        for e in /efi0 /efi1; do
+                [ ! -e "$e/$TOKEN/$1" ] && [ ! -e "$e/loader/entries/$TOKEN-$1.conf" ] || return 1
+        done
+}
+
+run_case10() {
+        local out st u kver t_without t_with
+        expect_booted 0
+        check not-preinstalled "no dual-root-tool before the package" eval '! command -v dual-root-tool >/dev/null'
+
+        # --- the package --------------------------------------------------------------
+        out=$(dpkg -i "$DEB" 2>&1)
+        st=$?
+        sed 's/^/  dpkg: /' <<<"$out" | log
+        check dpkg-install "dpkg -i dual-root.deb: exit $st" [ "$st" = 0 ]
+        check installed "dpkg-query: $(dpkg-query -W -f '${Status} ${Version}' dual-root 2>&1)" \
+                eval '[ "$(dpkg-query -W -f "\${Status}" dual-root 2>/dev/null)" = "install ok installed" ]'
+        check postinst-message "postinst says the units are not enabled" eval '[[ $out == *"are NOT"*"enabled"* ]]'
+        for u in bind-mount-efi.service dual-root-syncd.service; do
+                check "$u-disabled" "$u: $(systemctl is-enabled "$u" 2>&1), $(systemctl is-active "$u" 2>&1)" \
+                        eval '[ "$(systemctl is-enabled "$u" 2>&1)" = disabled ] && ! systemctl -q is-active "$u"'
+        done
+        check packaged-files "binary, plugin, Debian hooks, completion from the package" \
+                dpkg -S /usr/bin/dual-root-tool /usr/lib/kernel/install.d/99-dual-root.install \
+                /etc/kernel/postinst.d/zz-dual-root /etc/kernel/postrm.d/zz-dual-root \
+                /etc/initramfs/post-update.d/dual-root /usr/share/bash-completion/completions/dual-root-tool
+
+        # --- set up as README.Debian says: /boot is the booted ESP, synced once ----------
+        tool -b
+        check bind "-b: exit $TOOL_RC; /boot is $(mountpoint_dev /boot), /efi0 $(mountpoint_dev /efi0)" \
+                eval '[ "$TOOL_RC" = 0 ] && [ "$(mountpoint_dev /boot)" = "$(mountpoint_dev /efi0)" ]'
+        tool -s
+        check first-sync "-s: exit $TOOL_RC" [ "$TOOL_RC" = 0 ]
+        mkdir -p /etc/kernel/install.d
+        echo "$TOKEN" >/etc/kernel/entry-token
+        echo layout=bls >/etc/kernel/install.conf
+        KERNEL=$(ls /boot/vmlinuz-* | head -n 1)
+        INITRD=$(ls /boot/initrd.img-* | head -n 1)
+        info "kernel-install with $KERNEL ($(stat -c %s "$KERNEL") bytes) and $INITRD ($(stat -c %s "$INITRD") bytes)"
+
+        # --- the same add without our plugin (masked), for the figure -----------------
+        ln -sf /dev/null "$PLUGIN_MASK"
+        kver=6.1.0-drvm-without
+        elapsed kernel-install add "$kver" "$KERNEL" "$INITRD"
+        t_without=$ELAPSED
+        check add-without-plugin "plugin masked: exit $RC, kernel on /efi0 only" \
+                eval '[ "$RC" = 0 ] && [ -f "/efi0/$TOKEN/$kver/linux" ] && [ ! -e "/efi1/$TOKEN/$kver" ]'
+        elapsed kernel-install remove "$kver"
+        rm -f "$PLUGIN_MASK"
+
+        # --- with our plugin: on both ESPs when kernel-install returns -------------------
+        kver=6.1.0-drvm-test
+        elapsed kernel-install add "$kver" "$KERNEL" "$INITRD"
+        t_with=$ELAPSED
+        check add-exit "kernel-install add $kver: exit $RC" [ "$RC" = 0 ]
+        check add-both-esps "kernel, initrd and entry of $kver on /efi0 and /efi1 at return" on_both_esps "$kver"
+        info "kernel-install add: ${t_with}s with the dual-root plugin, ${t_without}s without" \
+                "(the plugin's sync adds $(awk -v a="$t_with" -v b="$t_without" 'BEGIN { printf "%.3f", a - b }')s)"
+        elapsed kernel-install remove "$kver"
+        check remove-exit "kernel-install remove $kver: exit $RC" [ "$RC" = 0 ]
+        check remove-both-esps "nothing of $kver on /efi0 or /efi1 at return" on_no_esp "$kver"
+        check other-entries-kept "debian.conf still on both ESPs" \
+                eval '[ -f /efi0/loader/entries/debian.conf ] && [ -f /efi1/loader/entries/debian.conf ]'
+
+        # --- the Debian kernel hooks, as a linux-image package runs them ----------------
+        cp "$KERNEL" /boot/vmlinuz-6.1.0-drvm-deb
+        out=$(DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/zz-dual-root 6.1.0-drvm-deb /boot/vmlinuz-6.1.0-drvm-deb 2>&1 </dev/null)
+        st=$?
+        sed 's/^/  postinst.d: /' <<<"$out" | log
+        check postinst-hook "postinst.d/zz-dual-root: exit $st, the new kernel on /efi1" \
+                eval '[ "$st" = 0 ] && cmp -s /boot/vmlinuz-6.1.0-drvm-deb /efi1/vmlinuz-6.1.0-drvm-deb'
+        rm /boot/vmlinuz-6.1.0-drvm-deb
+        out=$(DEB_MAINT_PARAMS=remove /etc/kernel/postrm.d/zz-dual-root 6.1.0-drvm-deb /boot/vmlinuz-6.1.0-drvm-deb 2>&1 </dev/null)
+        st=$?
+        sed 's/^/  postrm.d: /' <<<"$out" | log
+        check postrm-hook "postrm.d/zz-dual-root: exit $st, the kernel gone from /efi1" \
+                eval '[ "$st" = 0 ] && [ ! -e /efi1/vmlinuz-6.1.0-drvm-deb ]'
+}
