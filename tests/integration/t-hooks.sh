@@ -403,6 +403,66 @@ kernel_install_add_and_remove_reach_both_esps() {
         done
 }
 
+# DESIGN.md §8 H4 with the daemon running: the hook's -s copies the update; the daemon, woken
+# by the same writes on the booted ESP, finds the alternate already equal to the source and
+# ends its job without rsync. Control: a change no hook synced makes the daemon run rsync.
+DAEMON_PID=
+daemon_and_hook_sync_once() {
+        setup_real
+        mkdir -p "$R/usr/local/bin"
+        cat >"$R/usr/local/bin/logging-rsync" <<'EOS'
+#!/bin/sh
+echo "rsync by: $(tr '\0' ' ' </proc/$PPID/cmdline)" >>/tmp/rsync.log
+exec /usr/bin/rsync "$@"
+EOS
+        chmod 0755 "$R/usr/local/bin/logging-rsync"
+        printf 'rsync_path = "/usr/local/bin/logging-rsync"\nsettle_time = 1\nsync_delay = 0\nmax_wait = 30\n' >"$CONF"
+        : >"$R/tmp/rsync.log"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars /usr/bin/dual-root-tool -d >"$W/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        case_cleanup() { [ -z "$DAEMON_PID" ] || { kill "$DAEMON_PID"; wait "$DAEMON_PID"; } 2>/dev/null || :; }
+        wait_log 10 "initial sync done" || fail "the daemon did not finish its first sync: $(cat "$W/daemon.log")"
+        n0=$(wc -l <"$W/daemon.log")
+        : >"$R/tmp/rsync.log"
+
+        head -c 300000 /dev/urandom >"$R/boot/vmlinuz-6.1.0-t"
+        run_hook DEB_MAINT_PARAMS=configure "$POSTINST" 6.1.0-t /boot/vmlinuz-6.1.0-t
+        expect_status 0
+        cmp -s "$R/efi0/vmlinuz-6.1.0-t" "$R/efi1/vmlinuz-6.1.0-t" || fail "the hook did not copy the kernel"
+        grep -q '^rsync by: /usr/bin/dual-root-tool -s -q $' "$R/tmp/rsync.log" || fail "the hook's sync ran no rsync: $(cat "$R/tmp/rsync.log")"
+        wait_log 15 "already in sync, nothing to copy" "$n0" ||
+                fail "the daemon did not end its sync as already in sync: $(tail -n +"$((n0 + 1))" "$W/daemon.log")"
+        ! grep -v '^rsync by: /usr/bin/dual-root-tool -s -q $' "$R/tmp/rsync.log" ||
+                fail "the daemon ran rsync after the hook had synced"
+
+        # Control: the same daemon copies a change itself, through the same logging rsync.
+        n0=$(wc -l <"$W/daemon.log")
+        echo "not synced by a hook" >"$R/boot/other-file"
+        wait_for_file 15 "$R/efi1/other-file" || fail "the daemon did not sync a change: $(tail -n +"$((n0 + 1))" "$W/daemon.log")"
+        grep -q '^rsync by: /usr/bin/dual-root-tool -d $' "$R/tmp/rsync.log" ||
+                fail "the daemon's own rsync runs are not seen: $(cat "$R/tmp/rsync.log")"
+}
+
+# wait_log SECONDS TEXT [SKIP]: the daemon's log, after its first SKIP lines, has TEXT.
+wait_log() {
+        local i=0
+        while ! tail -n +"$((${3:-0} + 1))" "$W/daemon.log" | grep -qF -- "$2"; do
+                [ "$i" -lt "$(($1 * 20))" ] || return 1
+                sleep 0.05
+                i=$((i + 1))
+        done
+}
+
+# wait_for_file SECONDS PATH
+wait_for_file() {
+        local i=0
+        until [ -e "$2" ]; do
+                [ "$i" -lt "$(($1 * 20))" ] || return 1
+                sleep 0.05
+                i=$((i + 1))
+        done
+}
+
 run_case "every hook runs 'dual-root-tool -s -q', stdin /dev/null, its stdout on stderr" every_hook_runs_the_tool_with_stdin_null_and_stdout_on_stderr
 run_case "a failed sync: every hook warns (stderr, journal) and exits 0" every_hook_exits_0_when_the_sync_fails
 run_case "a config error: a framed ERROR and an err journal record, exit 0, never 77" config_error_is_loud_but_exits_0
@@ -418,4 +478,5 @@ run_case "real tool: alternate missing: warning, exit 0, nothing written under /
 run_case "real tool: config error: nothing synced, loud, exit 0" real_config_error_syncs_nothing_and_is_loud
 run_case "real tool: rollback guard refuses: warning, exit 0" real_failed_sync_warns_and_exits_0
 run_case "real kernel-install add/remove: kernel, initrd, entry on and off both ESPs" kernel_install_add_and_remove_reach_both_esps
+run_case "daemon running: the hook copies, the daemon's sync after it runs no rsync" daemon_and_hook_sync_once
 finish
