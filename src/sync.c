@@ -663,6 +663,69 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
 
 /* --- an ESP: the booted ESP mirrored onto an alternate ----------------------------------- */
 
+/* True when dir_fd holds an EFI directory (FAT: any case). */
+static bool has_efi_dir(int dir_fd)
+{
+        static const char *const names[] = { "EFI", "efi", "Efi" };
+        struct stat st;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (fstatat(dir_fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+                        return true;
+        return false;
+}
+
+/*
+ * DESIGN.md §3 D3: an alternate must be an ESP. Where its partition table can be read, its
+ * type must be the ESP's and its filesystem vfat: a data partition that took an ESP's mount
+ * point (after a device renumbering) is never overwritten. Where it cannot (a loop device),
+ * a first sync onto a destination that holds files, no EFI directory and no record of ours
+ * is refused without --force.
+ */
+static int esp_identity(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        const struct esp *a = alternate_for(ctx->model, j->dest);
+        _cleanup_free_ char *type = NULL;
+        struct stat st;
+        int r;
+
+        r = a && a->device ? blockdev_part_type(a->device, &type) : -ENOENT;
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0) {
+                if (!streq(type, ESP_GPT_TYPE) && !streq(type, ESP_MBR_TYPE))
+                        return errmsg(why, SYNC_REFUSED,
+                                      "'%s' holds %s, a partition of type %s, not an EFI "
+                                      "System Partition (" ESP_GPT_TYPE "): not syncing an ESP "
+                                      "onto it",
+                                      j->dest, a->device, type);
+                if (!streq_ptr(a->fstype, "vfat"))
+                        return errmsg(why, SYNC_REFUSED,
+                                      "'%s' holds %s, an EFI System Partition with a %s "
+                                      "filesystem, not vfat: not syncing an ESP onto it",
+                                      j->dest, a->device, strna(a->fstype));
+                return 0;
+        }
+        if (ctx->force)
+                return 0;
+        /* Our record (even a bare intent) says we synced it before. */
+        if (fstatat(j->lock_fd, GUARD_STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
+        if (has_efi_dir(j->lock_fd))
+                return 0;
+        r = dir_is_empty(j->dest);
+        if (r < 0)
+                return errmsg(why, SYNC_FAILED, "cannot read '%s': %s", j->dest, strerror(-r));
+        if (r > 0)
+                return 0;
+        return errmsg(why, SYNC_REFUSED,
+                      "'%s' holds files but no EFI directory and no record of an earlier sync, "
+                      "and its partition type cannot be read: it may not be an ESP (a data "
+                      "partition on an ESP's mount point?); not overwriting it. Check what is "
+                      "mounted there, then sync with --force if it is the alternate ESP",
+                      j->dest);
+}
+
 static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
         const struct config *c = ctx->config;
@@ -679,6 +742,10 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         if (fstat(j->src_fd, &now) < 0 || now.st_dev != m->booted.devnum)
                 return errmsg(why, SYNC_REFUSED, "source '%s' is no longer the booted ESP %s",
                               j->source, m->booted.device);
+
+        r = esp_identity(ctx, j, why);
+        if (r != 0)
+                return r;
 
         /* Rule 4, under the lock so nobody syncs into the destination meanwhile. Forced:
          * whatever the destination holds is overwritten, so it is compared by content. */
