@@ -65,6 +65,9 @@ static void job_done(struct sync_job *j)
                 close(j->src_fd);
         if (j->out_fd >= 0)
                 close(j->out_fd);
+        if (j->tree_fd >= 0)
+                close(j->tree_fd);
+        strv_free(j->guard_excludes);
 }
 
 void sync_plan_done(struct sync_plan *p)
@@ -92,6 +95,7 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
                 .lock_fd = -1,
                 .src_fd = -1,
                 .out_fd = -1,
+                .tree_fd = -1,
         };
         j->item = strdup(item);
         j->source = source ? strdup(source) : NULL;
@@ -516,6 +520,10 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 close(j->out_fd);
                 j->out_fd = -1;
         }
+        if (j->tree_fd >= 0) {
+                close(j->tree_fd);
+                j->tree_fd = -1;
+        }
         return s;
 }
 
@@ -883,11 +891,129 @@ static const struct sync_kind kind_esp = {
 
 /* --- a sync-list tree (approach 2) -------------------------------------------------------- */
 
+/*
+ * The tree a sync-list pair's rsync writes, as rsync names it: for a source "/srv/etc" (no
+ * trailing slash) the destination's "etc", and the transfer's paths start with "etc/"
+ * (*ret_base "etc"); for "/srv/etc/" the destination itself (*ret_base NULL).
+ */
+static int tree_of(const struct sync_job *j, char **ret_src, char **ret_dst, char **ret_base)
+{
+        _cleanup_free_ char *src = path_strip_trailing_slashes(j->source), *dst = NULL;
+        _cleanup_free_ char *base = NULL;
+        size_t n = strlen(j->source);
+
+        if (!src)
+                return -ENOMEM;
+        if (n > 0 && j->source[n - 1] != '/' && !streq(src, "/")) {
+                const char *slash = strrchr(src, '/');
+
+                _cleanup_free_ char *d = path_strip_trailing_slashes(j->dest);
+
+                base = strdup(slash ? slash + 1 : src);
+                if (!d || !base || asprintf(&dst, "%s/%s", streq(d, "/") ? "" : d, base) < 0)
+                        return -ENOMEM;
+        } else {
+                dst = strdup(j->dest);
+                if (!dst)
+                        return -ENOMEM;
+        }
+        *ret_src = TAKE_PTR(src);
+        *ret_dst = TAKE_PTR(dst);
+        *ret_base = TAKE_PTR(base);
+        return 0;
+}
+
+/* The item's exclusions (anchored at the transfer's root) seen from inside the tree: with a
+ * base, "/BASE/x" becomes "/x" and any other anchored pattern cannot match. */
+static int tree_excludes(char *const *excludes, const char *base, char ***ret)
+{
+        _cleanup_strv_free_ char **x = calloc(1, sizeof(char *));
+
+        if (!x)
+                return -ENOMEM;
+        STRV_FOREACH(e, excludes)
+        {
+                const char *rest;
+
+                if (!base || (*e)[0] != '/') {
+                        if (strv_extend(&x, *e) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                rest = startswith(*e + 1, base);
+                if (!rest || (*rest != '/' && *rest))
+                        continue; /* outside the tree */
+                if (!*rest || streq(rest, "/"))
+                        return -EDOM; /* the whole tree excluded: nothing to guard */
+                if (strv_extend(&x, rest) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(x);
+        return 0;
+}
+
+/* Rules 4 and 10 for a sync-list pair, the same as an ESP's: the record lives at the root of
+ * the tree rsync writes, on both sides; the booted ESP's PARTUUID names the booted disk. */
 static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
-        (void)ctx;
-        (void)j;
-        (void)why;
+        const struct esp_model *m = ctx->model;
+        const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
+        struct guard_verdict v = {};
+        int r;
+
+        j->verify = false;
+        r = tree_of(j, &src, &dst, &base);
+        if (r < 0)
+                return r;
+        r = tree_excludes(j->excludes, base, &j->guard_excludes);
+        if (r == -EDOM)
+                return 0;
+        if (r < 0)
+                return r;
+        j->src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (j->src_fd < 0)
+                return errmsg(why, SYNC_FAILED, "cannot open source '%s': %m", src);
+        j->tree_fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (j->tree_fd < 0) {
+                if (errno == ENOENT)
+                        return 0; /* a first sync creates it; recorded after */
+                return errmsg(why, SYNC_FAILED, "cannot open '%s': %m", dst);
+        }
+        if (ctx->force) {
+                j->verify = true;
+                return 0;
+        }
+        r = guard_assess(j->src_fd, src, src_id, j->tree_fd, dst, j->guard_excludes, &v, why);
+        if (r < 0)
+                return SYNC_REFUSED;
+        j->verify = r == GUARD_VERIFY || r == GUARD_RESUME ||
+                    time(NULL) - v.verified >= SYNC_VERIFY_INTERVAL;
+        j->src_fp = v.src_fp;
+        if (r == GUARD_IN_SYNC && !j->verify) {
+                guard_verdict_done(&v);
+                return set_note(j, "already in sync, nothing to copy") < 0 ? -ENOMEM
+                       : ctx->test                                         ? SYNC_TESTED
+                                                                           : SYNC_DONE;
+        }
+        if (r == GUARD_RESUME && set_note(j, "completed an interrupted sync from %s (started %s)",
+                                          strna(v.resumed_source), strna(v.resumed_since)) < 0) {
+                guard_verdict_done(&v);
+                return -ENOMEM;
+        }
+        if (!v.src_fp_known) {
+                r = guard_fingerprint(j->src_fd, j->guard_excludes, &j->src_fp, why);
+                if (r < 0) {
+                        guard_verdict_done(&v);
+                        return errmsg_prefix(why, SYNC_FAILED, "source '%s'", src);
+                }
+        }
+        guard_verdict_done(&v);
+        if (!ctx->test) {
+                r = guard_intent(j->tree_fd, src_id, j->src_fp, why);
+                if (r < 0)
+                        return errmsg_prefix(why, SYNC_FAILED, "'%s'", dst);
+        }
         return 0;
 }
 
@@ -895,13 +1021,35 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
                          char ****run)
 {
         const struct config *c = ctx->config;
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
+        _cleanup_strv_free_ char **x = strv_copy(j->excludes), **opts = strv_copy(c->rsync_opts);
         char ***p[2] = {};
-        int r = 0;
+        int r;
 
+        if (!x || !opts)
+                return -ENOMEM;
+        r = tree_of(j, &src, &dst, &base);
+        if (r < 0)
+                return r;
+        /* The tree's own records stay where they are, on both sides. */
+        if (j->guard_excludes) {
+                for (size_t i = 1; i < 3; i++) {
+                        static const char *const names[] = { ESP_IGNORED_ROOT_NAMES };
+                        _cleanup_free_ char *e = NULL;
+
+                        if (asprintf(&e, "/%s%s%s", base ? base : "", base ? "/" : "", names[i]) <
+                                    0 ||
+                            strv_extend(&x, e) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (j->verify && strv_extend(&opts, "--checksum") < 0)
+                return -ENOMEM;
+        r = 0;
         for (unsigned i = 0; i < 2 && r >= 0; i++) {
                 p[i] = calloc(2, sizeof(char **));
-                r = p[i] ? rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test,
-                                            j->source, j->dest, &p[i][0])
+                r = p[i] ? rsync_build_argv(c->rsync_path, opts, x, ctx->test, j->source, j->dest,
+                                            &p[i][0])
                          : -ENOMEM;
         }
         *shown = p[0];
@@ -911,10 +1059,29 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
 
 static int finish_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
-        (void)ctx;
+        const struct esp_model *m = ctx->model;
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
+        int r;
+
         if (syncfs(j->lock_fd) < 0)
                 return errmsg(why, SYNC_FAILED,
                               "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+        if (!j->guard_excludes || j->src_fd < 0)
+                return 0; /* nothing guarded (the whole tree excluded) */
+        if (j->tree_fd < 0) {
+                r = tree_of(j, &src, &dst, &base);
+                if (r < 0)
+                        return r;
+                j->tree_fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (j->tree_fd < 0)
+                        return errmsg(why, SYNC_FAILED, "cannot open '%s' to record it: %m", dst);
+        }
+        r = guard_record_verified(j->src_fd, j->tree_fd, j->guard_excludes,
+                                  m && m->boot_ok ? m->booted.partuuid : NULL, j->verify, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED,
+                                     "rsync finished, but the rollback-guard state cannot be "
+                                     "recorded");
         return 0;
 }
 

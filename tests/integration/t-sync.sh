@@ -286,8 +286,9 @@ rule5_exclusions_never_accumulate() {
         [ "$(grep -c '^would sync /efi0/ -> ' "$OUT")" = 6 ] || fail "expected six ESP commands"
         grep '^would sync /efi0/' "$OUT" | sed 's|^[^:]*: ||; s| /efi[12]/$||' | sort -u >"$W/esp-cmds"
         [ "$(wc -l <"$W/esp-cmds")" = 3 ] || fail "the ESP commands differ beyond the destination"
-        grep -q -- "--exclude=/one /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
-        grep -q -- "--delete -n -v --exclude=/two /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
+        # Each item's own exclusion, then its tree's guard records (left alone on both sides).
+        grep -q -- "--exclude=/one --exclude=/data/.dual-root-state --exclude=/data/.dual-root-state.new /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
+        grep -q -- "--delete -n -v --exclude=/two --exclude=/other/.dual-root-state --exclude=/other/.dual-root-state.new /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
 }
 
 rule6_destination_is_flushed_before_success() {
@@ -582,6 +583,39 @@ d2_a_cloned_disk_stops_detection() {
         [ ! -e "$R/efi1/vmlinuz" ] || fail "an ESP was synced"
 }
 
+approach2_rollback_guard_covers_sync_list_pairs() {
+        reset_sync
+        booted_by_loader "$PU0"
+        mount "$DEV2" "$R/mnt/root1"
+        rm -rf "$R/mnt/root1/etc" "$R/srv/etc"
+        mkdir -p "$R/srv/etc"
+        echo "host" >"$R/srv/etc/hostname"
+        printf 'dualroot = false\nsync = ["/srv/etc", "/mnt/root1/"]\n' >"$CONF"
+        run_tool -s
+        expect_status 0
+        [ -f "$R/mnt/root1/etc/.dual-root-state" ] || fail "no record in the destination tree"
+        [ -f "$R/srv/etc/.dual-root-state" ] || fail "no record in the source tree"
+        # The other disk was booted and updated meanwhile (times cannot tell).
+        echo "kernel-new" >"$R/mnt/root1/etc/newer-package"
+        touch -d '2001-01-01' "$R/mnt/root1/etc/newer-package"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "refused /srv/etc -> /mnt/root1/: '/mnt/root1/etc' changed since the last sync recorded on it"
+        [ -f "$R/mnt/root1/etc/newer-package" ] || fail "the newer tree was rolled back"
+        run_tool -s --force
+        expect_status 0
+        [ ! -e "$R/mnt/root1/etc/newer-package" ] || fail "--force did not sync"
+        # A lagging tree catches up; then a second sync finds nothing to do.
+        echo "host2, longer" >"$R/srv/etc/hostname"
+        run_tool -s
+        expect_status 0
+        [ "$(cat "$R/mnt/root1/etc/hostname")" = "host2, longer" ] || fail "update not copied"
+        run_tool -s
+        expect_status 0
+        expect_stdout_has "synced /srv/etc -> /mnt/root1/ ("
+        expect_stdout_has "; already in sync, nothing to copy"
+}
+
 run_case "-s mirrors the booted ESP to the alternate, keeping its random seed" sync_mirrors_booted_esp_to_alternate
 run_case "-s copies from disk 1 when disk 1 was booted" sync_direction_follows_the_booted_disk
 run_case "-st prints each exact command and changes nothing" sync_test_mode_prints_commands_and_changes_nothing
@@ -613,5 +647,6 @@ run_case "rule 8: rsync over rsync_timeout is stopped" rule8_rsync_over_its_time
 run_case "nice/ionice from the config reach rsync" priority_is_inherited_by_rsync
 run_case "default priority: nice 15, idle I/O" priority_defaults_to_nice_15_idle_io
 run_case "approach 2: sync list with exclusions" approach2_sync_list_with_exclusions
+run_case "approach 2: the rollback guard covers sync-list pairs" approach2_rollback_guard_covers_sync_list_pairs
 run_case "-q -s prints nothing when all is well" quiet_sync_prints_nothing_when_fine
 finish
