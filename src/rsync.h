@@ -10,10 +10,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "ignore.h"
 #include "util/time-util.h"
 
 /* Always added to the user's rsync_opts (DESIGN.md §5). */
-#define RSYNC_BASE_OPTS "--no-specials", "--atimes", "--open-noatime", "--exclude=/lost+found/"
+#define RSYNC_BASE_OPTS                                                                            \
+        "--no-specials", "--atimes", "--open-noatime", "--exclude=" IGNORED_LOST_FOUND
 #define RSYNC_ALWAYS_OPTS RSYNC_BASE_OPTS, "--delete"
 
 /*

@@ -430,7 +430,7 @@ rule8_failing_rsync_does_not_stop_other_items() {
 rule8_rsync_over_its_time_limit_is_stopped() {
         reset_sync
         booted_by_loader "$PU0"
-        fake_rsync 'exec sleep 30'
+        fake_rsync 'echo $$ >/tmp/rsync.pid; exec sleep 30'
         printf 'rsync_path = "/opt/fake-rsync"\nrsync_timeout = 1\n' >"$CONF"
         start=$(date +%s)
         run_tool -s
@@ -438,7 +438,7 @@ rule8_rsync_over_its_time_limit_is_stopped() {
         expect_status 1
         expect_stderr_has "failed /efi0/ -> /efi1/: rsync ran longer than rsync_timeout (1s) and was stopped"
         [ "$took" -lt 10 ] || fail "took ${took}s to stop rsync"
-        ! pgrep -f "sleep 30" >/dev/null || fail "the stopped rsync is still running"
+        ! kill -0 "$(cat "$R/tmp/rsync.pid")" 2>/dev/null || fail "the stopped rsync (pid $(cat "$R/tmp/rsync.pid")) is still running"
 }
 
 priority_is_inherited_by_rsync() {

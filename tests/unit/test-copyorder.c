@@ -39,8 +39,7 @@ static void test_three_passes_in_order(void **state)
 
         assert_int_equal(copy_order_passes(&a, &p), 0);
         {
-                _cleanup_free_ char *one = joined(p[0]), *two = joined(p[1]),
-                                    *three = joined(p[2]);
+                _cleanup_free_ char *one = joined(p[0]), *two = joined(p[1]), *three = joined(p[2]);
 
                 assert_string_equal(one, "/usr/bin/rsync -axHAXt --no-specials --atimes "
                                          "--open-noatime --exclude=/lost+found/ --delay-updates "
@@ -64,7 +63,11 @@ static void test_three_passes_in_order(void **state)
 static void test_verify_compares_content_where_files_are_copied(void **state)
 {
         struct copy_args a = {
-                .rsync_path = "rsync", .verify = true, .itemize = true, .source = "s/", .dest = "d",
+                .rsync_path = "rsync",
+                .verify = true,
+                .itemize = true,
+                .source = "s/",
+                .dest = "d",
         };
         char ***p = NULL;
         (void)state;
@@ -81,10 +84,18 @@ static void test_verify_compares_content_where_files_are_copied(void **state)
 static void test_breakers(void **state)
 {
         char *fine[] = { "-axHAXt", "--delete", "--delay-updates", "--numeric-ids", NULL };
-        const char *bad[] = { "--inplace", "--append",        "--append-verify",
-                              "--del",     "--delete-during", "--delete-before",
-                              "--delete-delay", "--delete-excluded", "--remove-source-files",
-                              "--partial-dir=.p", "--temp-dir=/tmp", "-aT/tmp" };
+        const char *bad[] = { "--inplace",
+                              "--append",
+                              "--append-verify",
+                              "--del",
+                              "--delete-during",
+                              "--delete-before",
+                              "--delete-delay",
+                              "--delete-excluded",
+                              "--remove-source-files",
+                              "--partial-dir=.p",
+                              "--temp-dir=/tmp",
+                              "-aT/tmp" };
         (void)state;
 
         assert_null(copy_order_breaker(fine));
@@ -138,9 +149,9 @@ static void test_space_counts_new_and_changed_files_only(void **state)
         put(src, "changed", 5000, 2000);
         put(dst, "changed", 5000, 1999);
         put(src, "new", 100, 3000);
-        put(src, "skip", 1000000, 3000);             /* excluded */
-        put(src, "lost+found", 1000000, 3000);       /* ignored at the root */
-        put(dst, "old-only", 50000, 1000);           /* deleted last: counts as taken */
+        put(src, "skip", 1000000, 3000);       /* excluded */
+        put(src, "lost+found", 1000000, 3000); /* ignored at the root */
+        put(dst, "old-only", 50000, 1000);     /* deleted last: counts as taken */
         sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_int_equal(copy_space_needed(sfd, dfd, ex, &need, &avail, &why), 0);
