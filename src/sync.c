@@ -132,6 +132,35 @@ static bool on_an_esp(const struct esp_model *m, struct libmnt_table *t, const c
         return m->device_ok && d == m->booted.devnum;
 }
 
+/*
+ * A sync-list item's exclusions, then its tree's guard records (DESIGN.md §5 rule 4): they
+ * stay where they are on both sides, and the watcher takes no change of theirs for a change
+ * to sync. rsync anchors patterns at the transfer's root: "/srv/etc" copies "etc", so its
+ * records are "/etc/.dual-root-state"; "/srv/etc/" copies its contents, "/.dual-root-state".
+ */
+static int tree_record_excludes(const char *source, char *const *excludes, char ***ret)
+{
+        static const char *const records[] = { GUARD_STATE_FILE, GUARD_STATE_TMP };
+        _cleanup_strv_free_ char **x = strv_copy(excludes);
+        _cleanup_free_ char *src = path_strip_trailing_slashes(source);
+        const char *base = NULL;
+        size_t n = strlen(source);
+
+        if (!x || !src)
+                return -ENOMEM;
+        if (n > 0 && source[n - 1] != '/' && !streq(src, "/"))
+                base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+        for (size_t i = 0; i < ELEMENTSOF(records); i++) {
+                _cleanup_free_ char *e = NULL;
+
+                if (asprintf(&e, "/%s%s%s", base ? base : "", base ? "/" : "", records[i]) < 0 ||
+                    strv_extend(&x, e) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(x);
+        return 0;
+}
+
 int sync_plan_build(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                     struct sync_plan *ret)
 {
@@ -182,11 +211,16 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                 const struct sync_item *it = &c->items[i];
                 char name[32];
 
+                _cleanup_strv_free_ char **x = NULL;
+
                 snprintf(name, sizeof(name), "sync[%zu]", i);
+                r = tree_record_excludes(it->source, it->excludes, &x);
+                if (r < 0)
+                        goto fail;
                 STRV_FOREACH(d, it->dests)
                 {
-                        struct sync_job *j = plan_add(&p, name, &kind_tree, it->source, *d,
-                                                      it->excludes, it->line);
+                        struct sync_job *j =
+                                plan_add(&p, name, &kind_tree, it->source, *d, x, it->line);
 
                         if (!j)
                                 goto nomem;
@@ -739,6 +773,7 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         const struct config *c = ctx->config;
         const struct esp_model *m = ctx->model;
         struct guard_verdict v = {};
+        struct copy_survey survey = {};
         uint64_t need = 0, avail = 0;
         bool src_fp_known = false;
         struct stat now;
@@ -789,9 +824,13 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         }
 
         /* Rule 9: the new set is complete before the old one goes, so both must fit. */
-        r = copy_space_needed(j->src_fd, j->lock_fd, j->excludes, &need, &avail, why);
+        r = copy_survey(j->src_fd, j->lock_fd, j->excludes, &survey, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
+        need = survey.need;
+        avail = survey.avail;
+        /* Only the passes with work run; a content comparison runs them all. */
+        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
         if (need > avail) {
                 const uint64_t mib = 1024 * 1024;
 
@@ -840,6 +879,7 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
                 .itemize = j->out_fd >= 0,
                 .source = j->source,
                 .dest = j->dest,
+                .passes = j->passes,
         };
         int r;
 
@@ -1021,35 +1061,16 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
                          char ****run)
 {
         const struct config *c = ctx->config;
-        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
-        _cleanup_strv_free_ char **x = strv_copy(j->excludes), **opts = strv_copy(c->rsync_opts);
+        _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
         char ***p[2] = {};
-        int r;
+        int r = 0;
 
-        if (!x || !opts)
+        if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0))
                 return -ENOMEM;
-        r = tree_of(j, &src, &dst, &base);
-        if (r < 0)
-                return r;
-        /* The tree's own records stay where they are, on both sides. */
-        if (j->guard_excludes) {
-                for (size_t i = 1; i < 3; i++) {
-                        static const char *const names[] = { ESP_IGNORED_ROOT_NAMES };
-                        _cleanup_free_ char *e = NULL;
-
-                        if (asprintf(&e, "/%s%s%s", base ? base : "", base ? "/" : "", names[i]) <
-                                    0 ||
-                            strv_extend(&x, e) < 0)
-                                return -ENOMEM;
-                }
-        }
-        if (j->verify && strv_extend(&opts, "--checksum") < 0)
-                return -ENOMEM;
-        r = 0;
         for (unsigned i = 0; i < 2 && r >= 0; i++) {
                 p[i] = calloc(2, sizeof(char **));
-                r = p[i] ? rsync_build_argv(c->rsync_path, opts, x, ctx->test, j->source, j->dest,
-                                            &p[i][0])
+                r = p[i] ? rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test, j->source,
+                                            j->dest, &p[i][0])
                          : -ENOMEM;
         }
         *shown = p[0];

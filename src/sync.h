@@ -54,6 +54,7 @@ struct sync_job {
         uint64_t dst_fp;
         uint64_t src_fp; /* the source's, when the guard computed it (the intent's target) */
         bool verify;     /* compare content (--checksum): see GUARD_VERIFY */
+        unsigned passes; /* an ESP pair: the copy's passes with work (COPY_PASS_*) */
         usec_t started;
 };
 

@@ -163,6 +163,67 @@ static void test_space_counts_new_and_changed_files_only(void **state)
         assert_int_equal(nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+static unsigned passes_of(const char *src, const char *dst)
+{
+        _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char *ex[] = { "/loader/random-seed", NULL };
+        struct copy_survey sv;
+        char *why = NULL;
+
+        assert_true(sfd >= 0 && dfd >= 0);
+        assert_int_equal(copy_survey(sfd, dfd, ex, &sv, &why), 0);
+        assert_null(why);
+        return sv.passes;
+}
+
+static void mkdirs(const char *root, const char *rel)
+{
+        _cleanup_free_ char *p = NULL;
+
+        assert_true(asprintf(&p, "%s/%s", root, rel) >= 0);
+        assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void test_survey_finds_which_passes_have_work(void **state)
+{
+        char base[] = "/tmp/test-copyorder.XXXXXX";
+        _cleanup_free_ char *src = NULL, *dst = NULL, *p = NULL;
+        (void)state;
+
+        assert_non_null(mkdtemp(base));
+        assert_true(asprintf(&src, "%s/src", base) >= 0 && asprintf(&dst, "%s/dst", base) >= 0);
+        for (int i = 0; i < 2; i++) {
+                const char *r = i ? dst : src;
+
+                assert_int_equal(mkdir(r, 0755), 0);
+                mkdirs(r, "loader");
+                mkdirs(r, "loader/entries");
+                put(r, "vmlinuz", 1000, 1000);
+                put(r, "loader/entries/a.conf", 10, 1000);
+        }
+        put(dst, "loader/random-seed", 32, 5); /* excluded: no work */
+        assert_int_equal(passes_of(src, dst), COPY_PASS_FILES);
+        put(src, "vmlinuz", 2000, 1001); /* a kernel replaced: the files pass only */
+        assert_int_equal(passes_of(src, dst), COPY_PASS_FILES);
+        put(dst, "vmlinuz", 2000, 1001);
+        put(src, "loader/entries/b.conf", 10, 1000); /* a new entry */
+        assert_int_equal(passes_of(src, dst), COPY_PASS_FILES | COPY_PASS_ENTRIES);
+        put(dst, "loader/entries/b.conf", 10, 1000);
+        put(dst, "loader/entries/old.conf", 10, 1000); /* an old entry to remove */
+        assert_int_equal(passes_of(src, dst), COPY_PASS_FILES | COPY_PASS_ENTRIES);
+        assert_true(asprintf(&p, "%s/loader/entries/old.conf", dst) >= 0);
+        assert_int_equal(unlink(p), 0);
+        put(dst, "vmlinuz-old", 10, 1000); /* a file only an old entry named */
+        assert_int_equal(passes_of(src, dst), COPY_PASS_FILES | COPY_PASS_DELETIONS);
+        free(p);
+        assert_true(asprintf(&p, "%s/vmlinuz-old", dst) >= 0);
+        assert_int_equal(unlink(p), 0);
+        mkdirs(dst, "loader/entries/.~tmp~"); /* a cut run's leftover */
+        assert_int_equal(passes_of(src, dst), COPY_PASS_FILES | COPY_PASS_DELETIONS);
+        assert_int_equal(nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -170,6 +231,7 @@ int main(void)
                 cmocka_unit_test(test_verify_compares_content_where_files_are_copied),
                 cmocka_unit_test(test_breakers),
                 cmocka_unit_test(test_space_counts_new_and_changed_files_only),
+                cmocka_unit_test(test_survey_finds_which_passes_have_work),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
