@@ -67,6 +67,8 @@ static void job_done(struct sync_job *j)
                 close(j->out_fd);
         if (j->tree_fd >= 0)
                 close(j->tree_fd);
+        if (j->copy_src_fd >= 0)
+                close(j->copy_src_fd);
         strv_free(j->guard_excludes);
 }
 
@@ -96,6 +98,7 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
                 .src_fd = -1,
                 .out_fd = -1,
                 .tree_fd = -1,
+                .copy_src_fd = -1,
         };
         j->item = strdup(item);
         j->source = source ? strdup(source) : NULL;
@@ -558,6 +561,10 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 close(j->tree_fd);
                 j->tree_fd = -1;
         }
+        if (j->copy_src_fd >= 0) {
+                close(j->copy_src_fd);
+                j->copy_src_fd = -1;
+        }
         return s;
 }
 
@@ -636,10 +643,13 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         }
         for (size_t i = 0; cb && shown[i]; i++)
                 cb(j, shown[i], userdata);
-        if (sync_job_is_esp(j))
+        if (sync_job_is_esp(j) && !ctx->test)
                 /* Run in the directories the checks and the lock hold. */
                 r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->src_fd, j->lock_fd,
                                        j->lock_fd, &j->child, why);
+        else if (j->copy_src_fd >= 0)
+                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->copy_src_fd,
+                                       j->lock_fd, j->lock_fd, &j->child, why);
         else
                 r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1, j->lock_fd,
                                        &j->child, why);
@@ -1062,15 +1072,36 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
 {
         const struct config *c = ctx->config;
         _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL, *held = NULL;
         char ***p[2] = {};
-        int r = 0;
+        int r;
 
         if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0))
                 return -ENOMEM;
+        /* Run in the directories held open (the destination, locked; the source, or its
+         * parent when the directory itself is copied), as an ESP pair is: a mount or a
+         * symlink swapped after the checks cannot redirect rsync. A dry run names paths. */
+        if (!ctx->test && j->lock_fd >= 0) {
+                r = tree_of(j, &src, &dst, &base);
+                if (r < 0)
+                        return r;
+                if (base) {
+                        char *slash = strrchr(src, '/');
+
+                        slash[slash == src ? 1 : 0] = 0; /* its parent */
+                }
+                j->copy_src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (j->copy_src_fd < 0)
+                        return negative_errno();
+                if (asprintf(&held, "%s%s", RSYNC_SOURCE_FD_PATH, base ? base : "") < 0)
+                        return -ENOMEM;
+        }
+        r = 0;
         for (unsigned i = 0; i < 2 && r >= 0; i++) {
                 p[i] = calloc(2, sizeof(char **));
-                r = p[i] ? rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test, j->source,
-                                            j->dest, &p[i][0])
+                r = p[i] ? rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test,
+                                            i && held ? held : j->source, i && held ? "." : j->dest,
+                                            &p[i][0])
                          : -ENOMEM;
         }
         *shown = p[0];

@@ -49,6 +49,7 @@ struct sync_job {
         int src_fd;            /* the source directory, for the rollback guard */
         int out_fd;            /* rsync's itemized changes (a memfd), or -1 */
         int tree_fd;           /* a sync-list pair: the tree rsync writes, its record's home */
+        int copy_src_fd;       /* a sync-list pair: what rsync reads as RSYNC_SOURCE_FD */
         char **guard_excludes; /* a sync-list pair: excludes relative to that tree */
         bool dst_fp_known;     /* the guard computed the destination's fingerprint */
         uint64_t dst_fp;

@@ -416,8 +416,8 @@ rule8_failing_rsync_does_not_stop_other_items() {
         reset_sync
         booted_by_loader "$PU0"
         mount "$DEV2" "$R/mnt/root1"
-        # The ESP pair's rsync runs in the alternate it holds open: its destination is ".".
-        fake_rsync 'for a; do last=$a; done; [ "$last" = . ] && exit 23; exec /usr/bin/rsync "$@"'
+        # The ESP pair's runs are the ones with --delay-updates (DESIGN.md §5 rule 9).
+        fake_rsync 'case " $* " in *" --delay-updates "*) exit 23 ;; esac; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nsync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
         run_tool -s
         expect_status 1
