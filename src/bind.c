@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -87,6 +88,24 @@ int bind_prepare(const struct esp_model *m, struct libmnt_table *t, const char *
                                                        : "no /efi<N> directory exists");
         }
 
+        /* B1: the target resolved first. A symlinked /boot (-> /efi0, say) would put the
+         * booted ESP over whatever it points at, an alternate's mount point included. */
+        {
+                char real[PATH_MAX];
+
+                if (lstat(tg, &st) < 0)
+                        return errmsg(why, negative_errno(), "cannot bind onto '%s': %m", tg);
+                if (S_ISLNK(st.st_mode) || !realpath(tg, real) || !streq(real, tg)) {
+                        if (!realpath(tg, real))
+                                return errmsg(why, negative_errno(), "cannot bind onto '%s': %m",
+                                              tg);
+                        return errmsg(why, -ELOOP,
+                                      "cannot bind onto '%s': it resolves to '%s' (a symlink on "
+                                      "the way); refusing to mount there. Make '%s' a directory "
+                                      "of its own",
+                                      tg, real, tg);
+                }
+        }
         if (stat(tg, &st) < 0)
                 return errmsg(why, negative_errno(), "cannot bind onto '%s': %m", tg);
         if (!S_ISDIR(st.st_mode))
@@ -136,15 +155,23 @@ int bind_execute(const struct bind_plan *p, dev_t devnum, const char *mountinfo,
                 return errmsg(why, negative_errno(), "cannot bind-mount '%s' onto '%s': %m",
                               p->source, p->target);
 
+        _cleanup_free_ char *m = NULL;
+
         r = mounts_load(mountinfo, &t);
         if (r < 0)
-                return errmsg(why, r, "bound '%s' onto '%s' but cannot re-read the mount table: %s",
-                              p->source, p->target, strerror(-r));
-        fs = mounts_find_target(t, p->target);
-        if (!fs || mnt_fs_get_devno(fs) != devnum)
-                return errmsg(why, -EIO,
-                              "bound '%s' onto '%s' but the mount table does not show the booted "
-                              "ESP there",
-                              p->source, p->target);
-        return 0;
+                errmsg(&m, r, "bound '%s' onto '%s' but cannot re-read the mount table: %s",
+                       p->source, p->target, strerror(-r));
+        else if (!(fs = mounts_find_target(t, p->target)) || mnt_fs_get_devno(fs) != devnum)
+                r = errmsg(&m, -EIO,
+                           "bound '%s' onto '%s' but the mount table does not show the booted "
+                           "ESP there",
+                           p->source, p->target);
+        if (r >= 0)
+                return 0;
+        /* B1: a bind that cannot be verified is undone: a failed -b leaves the mount table
+         * as it was. The target is no symlink (bind_prepare), so this is our mount. */
+        if (umount2(p->target, UMOUNT_NOFOLLOW) < 0)
+                return errmsg(why, r, "%s; undoing the bind failed too (%m): unmount '%s' by hand",
+                              strna(m), p->target);
+        return errmsg(why, r, "%s; the bind was undone", strna(m));
 }

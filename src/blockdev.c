@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -320,5 +321,133 @@ int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_pr
                 return -ENOMEM;
         }
         *ret = p;
+        return 0;
+}
+
+/* The partitions of the whole disk node whose entry UUID is partuuid, appended to *list as
+ * "NODE partition N". A disk that cannot be read has none. */
+static int disk_partuuid_scan(const char *node, const char *partuuid, char ***list)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = blkid_new_probe_from_filename(node);
+        blkid_partlist pl;
+        int n;
+
+        if (!pr)
+                return errno == ENOMEM ? -ENOMEM : 0;
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        pl = blkid_probe_get_partitions(pr);
+        n = pl ? blkid_partlist_numof_partitions(pl) : 0;
+        for (int i = 0; i < n; i++) {
+                blkid_partition p = blkid_partlist_get_partition(pl, i);
+                const char *u = p ? blkid_partition_get_uuid(p) : NULL;
+                _cleanup_free_ char *s = NULL;
+
+                if (!u || strcasecmp(u, partuuid) != 0)
+                        continue;
+                if (asprintf(&s, "%s partition %d", node, blkid_partition_get_partno(p)) < 0 ||
+                    strv_extend(list, s) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* True when sysfs_root/block/NAME has a partition the kernel knows (a subdirectory with a
+ * "partition" file): a disk with a partition table, not a CD, a RAM disk or a bare loop. */
+static bool disk_has_partitions(int block_fd, const char *name)
+{
+        _cleanup_close_ int fd = openat(block_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        bool found = false;
+        DIR *d;
+
+        if (fd < 0)
+                return false;
+        d = fdopendir(fd);
+        if (!d)
+                return false;
+        fd = -1;
+        while (!found && (de = readdir(d))) {
+                char p[NAME_MAX + 16];
+
+                if (de->d_name[0] == '.' ||
+                    (size_t)snprintf(p, sizeof(p), "%s/partition", de->d_name) >= sizeof(p))
+                        continue;
+                found = faccessat(dirfd(d), p, F_OK, 0) == 0;
+        }
+        closedir(d);
+        return found;
+}
+
+int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, const char *disks,
+                              char ***ret)
+{
+        _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
+        int r = 0;
+
+        if (!list)
+                return -ENOMEM;
+        if (disks) {
+                _cleanup_free_ char *copy = strdup(disks);
+                char *save = NULL;
+
+                if (!copy)
+                        return -ENOMEM;
+                for (char *n = strtok_r(copy, ":", &save); n && r >= 0;
+                     n = strtok_r(NULL, ":", &save))
+                        r = disk_partuuid_scan(n, partuuid, &list);
+        } else if (sysfs_root) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_close_ int bfd = -1;
+                struct dirent *de;
+                DIR *d;
+
+                if (asprintf(&path, "%s/block", sysfs_root) < 0)
+                        return -ENOMEM;
+                bfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                d = bfd >= 0 ? fdopendir(bfd) : NULL;
+                if (!d)
+                        return 0; /* no sysfs: nothing to compare with */
+                bfd = -1;
+                while (r >= 0 && (de = readdir(d))) {
+                        _cleanup_free_ char *node = NULL;
+
+                        if (de->d_name[0] == '.' || !disk_has_partitions(dirfd(d), de->d_name))
+                                continue;
+                        if (asprintf(&node, "/dev/%s", de->d_name) < 0)
+                                r = -ENOMEM;
+                        else
+                                r = disk_partuuid_scan(node, partuuid, &list);
+                }
+                closedir(d);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int blockdev_part_type(const char *node, char **ret)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+        const char *v = NULL;
+        char *s;
+
+        pr = blkid_new_probe_from_filename(node);
+        if (!pr)
+                return negative_errno();
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        if (blkid_do_safeprobe(pr) != 0)
+                return -ENOENT;
+        if (blkid_probe_lookup_value(pr, "PART_ENTRY_TYPE", &v, NULL) < 0 || !v)
+                return -ENOENT;
+        s = strdup(v);
+        if (!s)
+                return -ENOMEM;
+        for (char *p = s; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        *ret = s;
         return 0;
 }

@@ -68,3 +68,20 @@ struct blockdev_probe {
  * -EACCES without privileges, -ENODATA when no filesystem is recognised). */
 int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_probe *ret);
 void blockdev_probe_done(struct blockdev_probe *p);
+
+/*
+ * DESIGN.md §3 D2: every partition whose GPT/MBR entry UUID is partuuid (any case), as
+ * "DISK partition N", read from the partition tables of the whole disks: those listed in
+ * disks (':'-separated device nodes, DUAL_ROOT_DISKS in tests), else every disk of
+ * sysfs_root/block that has partitions, else none (sysfs_root NULL). More than one means a
+ * cloned disk. Returns 0 (possibly an empty list) or -ENOMEM.
+ */
+int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, const char *disks,
+                              char ***ret);
+
+/* The partition type of the partition node (GPT type GUID in lower case, or "0xef" for
+ * MBR), read from its disk's partition table. -ENOENT when node is not a partition the
+ * table can be read for (a loop device over a partition's bytes, say). */
+#define ESP_GPT_TYPE "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+#define ESP_MBR_TYPE "0xef"
+int blockdev_part_type(const char *node, char **ret);

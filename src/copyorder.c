@@ -52,10 +52,15 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
 
         if (!p)
                 return -ENOMEM;
+        unsigned want = a->passes ? a->passes | COPY_PASS_FILES : COPY_PASSES_ALL;
+        size_t k = 0;
+
         for (unsigned i = 0; i < COPY_PASSES && r >= 0; i++) {
                 const char *extra[6] = {}, *filters[3] = {};
                 size_t n = 0;
 
+                if (!(want & (1u << i)))
+                        continue;
                 switch (i) {
                 case 0: /* files */
                         extra[n++] = "--delay-updates";
@@ -79,7 +84,7 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
                         extra[n++] = "--itemize-changes";
                 r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
                                           (char *const *)filters, a->test, false, a->source,
-                                          a->dest, &p[i]);
+                                          a->dest, &p[k++]);
         }
         if (r < 0) {
                 copy_passes_free(p);
@@ -94,8 +99,55 @@ static uint64_t round_up(uint64_t n, uint64_t b)
         return b ? (n + b - 1) / b * b : n;
 }
 
-static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *excludes,
-                uint64_t bsize, uint64_t *need, char **why)
+/* The entries of dfd that sfd lacks (and that no exclusion or ignored name covers): the
+ * pass that deletes them gets work. */
+static int find_extras(int sfd, int dfd, const char *rel, unsigned depth, bool in_loader,
+                       char *const *excludes, unsigned *passes, char **why)
+{
+        _cleanup_close_ int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
+        d = fdopendir(fd);
+        if (!d)
+                return errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
+        fd = -1;
+        rewinddir(d);
+        while ((errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (depth == 0 && esp_ignored_root_name(de->d_name))
+                        continue;
+                if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                        continue; /* there on both sides: the walk of src compares it */
+                if (asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* gone meanwhile */
+                if (exclude_match(excludes, path, S_ISDIR(st.st_mode)))
+                        continue;
+                /* rsync's holding directory: only the deletions pass removes it */
+                if (streq(de->d_name, ".~tmp~") || !in_loader)
+                        *passes |= COPY_PASS_DELETIONS;
+                else
+                        *passes |= COPY_PASS_ENTRIES;
+        }
+        if (r >= 0 && errno != 0)
+                r = errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
+        closedir(d);
+        return r;
+}
+
+static int walk(int sfd, int dfd, const char *rel, unsigned depth, bool in_loader,
+                char *const *excludes, uint64_t bsize, struct copy_survey *sv, char **why)
 {
         _cleanup_close_ int fd = -1;
         DIR *d;
@@ -105,6 +157,11 @@ static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *
         if (depth > MAX_DEPTH)
                 return errmsg(why, -ELOOP, "'%s' is nested more than %d levels deep", rel,
                               MAX_DEPTH);
+        if (dfd >= 0) {
+                r = find_extras(sfd, dfd, rel, depth, in_loader, excludes, &sv->passes, why);
+                if (r < 0)
+                        return r;
+        }
         fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return errmsg(why, negative_errno(), "cannot read '%s': %m", *rel ? rel : ".");
@@ -115,13 +172,17 @@ static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *
         rewinddir(d);
         while (r >= 0 && (errno = 0, de = readdir(d))) {
                 _cleanup_free_ char *path = NULL;
+                bool have, loader = in_loader;
                 struct stat st, dt;
-                bool have;
+                unsigned region;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (depth == 0 && esp_ignored_root_name(de->d_name))
                         continue;
+                if (depth == 0 && streq(de->d_name, COPY_ENTRIES_DIR))
+                        loader = true;
+                region = loader ? COPY_PASS_ENTRIES : COPY_PASS_FILES;
                 if (asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
                         r = -ENOMEM;
                         break;
@@ -132,17 +193,19 @@ static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *
                 }
                 if (exclude_match(excludes, path, S_ISDIR(st.st_mode)))
                         continue;
-                have = dfd >= 0 && fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0 &&
-                       (dt.st_mode & S_IFMT) == (st.st_mode & S_IFMT);
-                if (S_ISREG(st.st_mode)) {
-                        if (!have || dt.st_size != st.st_size ||
-                            dt.st_mtim.tv_sec != st.st_mtim.tv_sec)
-                                *need += round_up((uint64_t)st.st_size, bsize);
-                } else if (S_ISDIR(st.st_mode)) {
+                have = dfd >= 0 && fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0;
+                if (have && (dt.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) {
+                        /* replaced by another type: rsync removes the old one first */
+                        sv->passes |= region | COPY_PASS_DELETIONS;
+                        have = false;
+                }
+                if (S_ISDIR(st.st_mode)) {
                         _cleanup_close_ int ssub = -1, dsub = -1;
 
-                        if (!have)
-                                *need += bsize;
+                        if (!have) {
+                                sv->need += bsize;
+                                sv->passes |= region;
+                        }
                         ssub = openat(dirfd(d), de->d_name,
                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (ssub < 0) {
@@ -152,9 +215,13 @@ static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *
                         if (have)
                                 dsub = openat(dfd, de->d_name,
                                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        r = walk(ssub, dsub, path, depth + 1, excludes, bsize, need, why);
-                } else if (!have) {
-                        *need += bsize; /* a symlink: a block at most */
+                        r = walk(ssub, dsub, path, depth + 1, loader, excludes, bsize, sv, why);
+                } else if (!have || dt.st_size != st.st_size ||
+                           dt.st_mtim.tv_sec != st.st_mtim.tv_sec) {
+                        /* a regular file needs its size; a symlink or device a block at most */
+                        sv->need +=
+                                S_ISREG(st.st_mode) ? round_up((uint64_t)st.st_size, bsize) : bsize;
+                        sv->passes |= region;
                 }
         }
         if (r >= 0 && errno != 0)
@@ -163,21 +230,33 @@ static int walk(int sfd, int dfd, const char *rel, unsigned depth, char *const *
         return r;
 }
 
-int copy_space_needed(int src_fd, int dst_fd, char *const *excludes, uint64_t *ret_need,
-                      uint64_t *ret_free, char **why)
+int copy_survey(int src_fd, int dst_fd, char *const *excludes, struct copy_survey *ret, char **why)
 {
+        struct copy_survey sv = { .passes = COPY_PASS_FILES };
         struct statfs sf;
-        uint64_t need = 0;
         int r;
 
         if (fstatfs(dst_fd, &sf) < 0)
                 return errmsg(why, negative_errno(),
                               "cannot read the destination's free space: %m");
-        r = walk(src_fd, dst_fd, "", 0, excludes, (uint64_t)sf.f_bsize, &need, why);
+        r = walk(src_fd, dst_fd, "", 0, false, excludes, (uint64_t)sf.f_bsize, &sv, why);
         if (r < 0)
                 return r;
-        *ret_need = need;
         /* rsync runs as root: ext4's reserved blocks are there for it too. */
-        *ret_free = (uint64_t)sf.f_bfree * (uint64_t)sf.f_bsize;
+        sv.avail = (uint64_t)sf.f_bfree * (uint64_t)sf.f_bsize;
+        *ret = sv;
+        return 0;
+}
+
+int copy_space_needed(int src_fd, int dst_fd, char *const *excludes, uint64_t *ret_need,
+                      uint64_t *ret_free, char **why)
+{
+        struct copy_survey sv;
+        int r = copy_survey(src_fd, dst_fd, excludes, &sv, why);
+
+        if (r < 0)
+                return r;
+        *ret_need = sv.need;
+        *ret_free = sv.avail;
         return 0;
 }

@@ -25,6 +25,12 @@
 #define COPY_PASSES 3
 #define COPY_ENTRIES_DIR "loader"
 
+/* Which passes a copy needs (bit i: pass i), as copy_survey() finds. */
+#define COPY_PASS_FILES (1u << 0)
+#define COPY_PASS_ENTRIES (1u << 1)
+#define COPY_PASS_DELETIONS (1u << 2)
+#define COPY_PASSES_ALL (COPY_PASS_FILES | COPY_PASS_ENTRIES | COPY_PASS_DELETIONS)
+
 struct copy_args {
         const char *rsync_path;
         char *const *opts;     /* the user's rsync_opts */
@@ -33,9 +39,10 @@ struct copy_args {
         bool verify;           /* compare content (--checksum) where files are copied */
         bool itemize;          /* --itemize-changes (a quiet rsync's changes, see sync.c) */
         const char *source, *dest;
+        unsigned passes; /* COPY_PASS_*; the first always runs; 0 means all */
 };
 
-/* The argv of each pass, in order: a NULL-terminated list of COPY_PASSES argvs. */
+/* The argv of each pass wanted, in order: a NULL-terminated list of up to COPY_PASSES. */
 int copy_order_passes(const struct copy_args *a, char ****ret);
 void copy_passes_free(char ***passes);
 
@@ -52,3 +59,16 @@ const char *copy_order_breaker(char *const *opts);
  */
 int copy_space_needed(int src_fd, int dst_fd, char *const *excludes, uint64_t *ret_need,
                       uint64_t *ret_free, char **why);
+
+/*
+ * copy_space_needed(), and which passes have work, judged by names, types, sizes and
+ * modification seconds (what the guard's fingerprint and rsync's quick check see): the
+ * entries pass when something under /loader/ is new, changed or extra; the deletions pass
+ * when something else is extra on dst (rsync's leftovers of a cut run included). The
+ * files pass always runs. A sync that compares content runs them all.
+ */
+struct copy_survey {
+        uint64_t need, avail;
+        unsigned passes;
+};
+int copy_survey(int src_fd, int dst_fd, char *const *excludes, struct copy_survey *ret, char **why);

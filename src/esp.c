@@ -192,6 +192,31 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
                               m->boot.partuuid, boot_method_to_string(m->boot.method));
                 return 0;
         }
+        /* D2: one PARTUUID, one partition. A disk cloned with dd carries the booted ESP's
+         * PARTUUID too, and which of the two the firmware started cannot be told. */
+        {
+                _cleanup_strv_free_ char **holders = NULL;
+                const char *disks = secure_getenv("DUAL_ROOT_DISKS");
+
+                r = blockdev_partuuid_holders(m->boot.partuuid, sysfs_root,
+                                              isempty(disks) ? NULL : disks, &holders);
+                if (r < 0)
+                        return r;
+                if (strv_length(holders) > 1) {
+                        _cleanup_free_ char *list = strv_join(holders, " and ");
+
+                        free(m->why);
+                        m->why = NULL;
+                        (void)errmsg(&m->why, 0,
+                                     "the booted PARTUUID %s is on %zu partitions: %s (a disk "
+                                     "cloned with dd?), so which one the firmware booted cannot "
+                                     "be told. Give the copy new GUIDs, e.g. 'sgdisk -G DISK' "
+                                     "for a whole disk or 'sgdisk -u N:R DISK' for partition N, "
+                                     "then reboot",
+                                     m->boot.partuuid, strv_length(holders), strna(list));
+                        return 0;
+                }
+        }
         m->device_ok = true;
         /* Any of its mounts tells its type, so the probe can look for that first. */
         return esp_fill_from_devnum(

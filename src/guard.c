@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "guard.h"
+#include "ignore.h"
 #include "util/errmsg.h"
 #include "util/exclude.h"
 #include "util/fileio.h"
@@ -79,8 +80,7 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
 
                 if (streq(n, ".") || streq(n, ".."))
                         continue;
-                if (depth == 0 && (streq(n, "lost+found") || streq(n, GUARD_STATE_FILE) ||
-                                   streq(n, GUARD_STATE_TMP)))
+                if (depth == 0 && esp_ignored_root_name(n))
                         continue;
                 r = strv_extend(&names, n);
                 if (r < 0)

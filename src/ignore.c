@@ -26,7 +26,7 @@ int esp_ignore_excludes(char *const *config_excludes, char ***ret)
                 if (asprintf(&p, "/%s", ignored[i]) < 0 || strv_extend(&x, p) < 0)
                         return -ENOMEM;
         }
-        if (strv_extend(&x, "/lost+found/") < 0)
+        if (strv_extend(&x, IGNORED_LOST_FOUND) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(x);
         return 0;

@@ -10,7 +10,10 @@
 
 #include <stdbool.h>
 
-#include "guard.h"
+#include "guard.h" /* GUARD_STATE_FILE, GUARD_STATE_TMP */
+
+/* What rsync never copies (rsync.h adds it to every run) nor the watcher watches. */
+#define IGNORED_LOST_FOUND "/lost+found/"
 
 /* Names at an ESP's root that are never copied, deleted or fingerprinted. */
 #define ESP_IGNORED_ROOT_NAMES "lost+found", GUARD_STATE_FILE, GUARD_STATE_TMP

@@ -249,9 +249,15 @@ static void die_with_parent(pid_t parent, int err_fd)
 }
 
 /* One rsync of the runner: its own fds and signals, then exec. Never returns. */
-static _noreturn_ void exec_pass(char *const *argv, pid_t runner, int err_fd)
+static _noreturn_ void exec_pass(char *const *argv, size_t nth, size_t n, pid_t runner, int err_fd)
 {
+        char pass[48];
         sigset_t empty;
+
+        /* Which run of how many, for wrappers named by rsync_path (the tests use it). */
+        snprintf(pass, sizeof(pass), "%zu/%zu", nth + 1, n);
+        if (setenv("DUAL_ROOT_RSYNC_PASS", pass, 1) < 0)
+                child_fail(err_fd, errno);
 
         for (size_t i = 0; i < ELEMENTSOF(default_signals); i++)
                 (void)signal(default_signals[i], SIG_DFL);
@@ -267,7 +273,10 @@ static _noreturn_ void exec_pass(char *const *argv, pid_t runner, int err_fd)
 static _noreturn_ void run_passes(char *const *const *passes, int err_fd)
 {
         pid_t self = getpid();
+        size_t n = 0;
 
+        while (passes[n])
+                n++;
         for (size_t i = 0; passes[i]; i++) {
                 siginfo_t si = {};
                 pid_t pid = fork();
@@ -275,7 +284,7 @@ static _noreturn_ void run_passes(char *const *const *passes, int err_fd)
                 if (pid < 0)
                         child_fail(i == 0 ? err_fd : -1, errno);
                 if (pid == 0)
-                        exec_pass(passes[i], self, i == 0 ? err_fd : -1);
+                        exec_pass(passes[i], i, n, self, i == 0 ? err_fd : -1);
                 if (i == 0 && err_fd >= 0) {
                         close(err_fd); /* the parent reads EOF once the first exec worked */
                         err_fd = -1;

@@ -10,10 +10,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "ignore.h"
 #include "util/time-util.h"
 
 /* Always added to the user's rsync_opts (DESIGN.md §5). */
-#define RSYNC_BASE_OPTS "--no-specials", "--atimes", "--open-noatime", "--exclude=/lost+found/"
+#define RSYNC_BASE_OPTS                                                                            \
+        "--no-specials", "--atimes", "--open-noatime", "--exclude=" IGNORED_LOST_FOUND
 #define RSYNC_ALWAYS_OPTS RSYNC_BASE_OPTS, "--delete"
 
 /*
@@ -78,7 +80,7 @@ int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
  * rsync. lock_fd (or -1) is passed down as RSYNC_LOCK_FD to every rsync: a flock on it
  * stays held as long as any of them (or a helper it forked) still runs, even if we die
  * (DESIGN.md §5 rule 7). Only the first run's exec failure is reported here; a later one
- * ends the child with status 127.
+ * ends the child with status 127. Each run has DUAL_ROOT_RSYNC_PASS=I/N in its environment.
  */
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why);

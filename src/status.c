@@ -5,6 +5,7 @@
 
 #include "blockdev.h"
 #include "guard.h"
+#include "ignore.h"
 #include "status.h"
 #include "sync.h"
 #include "util/errmsg.h"
@@ -64,15 +65,14 @@ static int fingerprint_of(const char *dir, char *const *excludes, uint64_t *ret,
 static int check_esps(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                       const char *efi_mount, struct status_report *r)
 {
-        _cleanup_strv_free_ char **x = strv_copy(c->esp_excludes);
+        _cleanup_strv_free_ char **x = NULL;
         _cleanup_free_ char *why = NULL;
         struct libmnt_fs *fs = mounts_find_target(t, efi_mount);
         uint64_t fp_booted;
         size_t in_sync = 0;
         int k;
 
-        if (!x || strv_extend(&x, "/" GUARD_STATE_FILE) < 0 ||
-            strv_extend(&x, "/" GUARD_STATE_TMP) < 0 || strv_extend(&x, "/lost+found/") < 0)
+        if (esp_ignore_excludes(c->esp_excludes, &x) < 0)
                 return -ENOMEM;
 
         if (!m->booted.mount)

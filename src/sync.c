@@ -65,6 +65,11 @@ static void job_done(struct sync_job *j)
                 close(j->src_fd);
         if (j->out_fd >= 0)
                 close(j->out_fd);
+        if (j->tree_fd >= 0)
+                close(j->tree_fd);
+        if (j->copy_src_fd >= 0)
+                close(j->copy_src_fd);
+        strv_free(j->guard_excludes);
 }
 
 void sync_plan_done(struct sync_plan *p)
@@ -92,6 +97,8 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
                 .lock_fd = -1,
                 .src_fd = -1,
                 .out_fd = -1,
+                .tree_fd = -1,
+                .copy_src_fd = -1,
         };
         j->item = strdup(item);
         j->source = source ? strdup(source) : NULL;
@@ -126,6 +133,35 @@ static bool on_an_esp(const struct esp_model *m, struct libmnt_table *t, const c
                         return true;
         }
         return m->device_ok && d == m->booted.devnum;
+}
+
+/*
+ * A sync-list item's exclusions, then its tree's guard records (DESIGN.md §5 rule 4): they
+ * stay where they are on both sides, and the watcher takes no change of theirs for a change
+ * to sync. rsync anchors patterns at the transfer's root: "/srv/etc" copies "etc", so its
+ * records are "/etc/.dual-root-state"; "/srv/etc/" copies its contents, "/.dual-root-state".
+ */
+static int tree_record_excludes(const char *source, char *const *excludes, char ***ret)
+{
+        static const char *const records[] = { GUARD_STATE_FILE, GUARD_STATE_TMP };
+        _cleanup_strv_free_ char **x = strv_copy(excludes);
+        _cleanup_free_ char *src = path_strip_trailing_slashes(source);
+        const char *base = NULL;
+        size_t n = strlen(source);
+
+        if (!x || !src)
+                return -ENOMEM;
+        if (n > 0 && source[n - 1] != '/' && !streq(src, "/"))
+                base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+        for (size_t i = 0; i < ELEMENTSOF(records); i++) {
+                _cleanup_free_ char *e = NULL;
+
+                if (asprintf(&e, "/%s%s%s", base ? base : "", base ? "/" : "", records[i]) < 0 ||
+                    strv_extend(&x, e) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(x);
+        return 0;
 }
 
 int sync_plan_build(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
@@ -178,11 +214,16 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                 const struct sync_item *it = &c->items[i];
                 char name[32];
 
+                _cleanup_strv_free_ char **x = NULL;
+
                 snprintf(name, sizeof(name), "sync[%zu]", i);
+                r = tree_record_excludes(it->source, it->excludes, &x);
+                if (r < 0)
+                        goto fail;
                 STRV_FOREACH(d, it->dests)
                 {
-                        struct sync_job *j = plan_add(&p, name, &kind_tree, it->source, *d,
-                                                      it->excludes, it->line);
+                        struct sync_job *j =
+                                plan_add(&p, name, &kind_tree, it->source, *d, x, it->line);
 
                         if (!j)
                                 goto nomem;
@@ -516,6 +557,14 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 close(j->out_fd);
                 j->out_fd = -1;
         }
+        if (j->tree_fd >= 0) {
+                close(j->tree_fd);
+                j->tree_fd = -1;
+        }
+        if (j->copy_src_fd >= 0) {
+                close(j->copy_src_fd);
+                j->copy_src_fd = -1;
+        }
         return s;
 }
 
@@ -594,10 +643,13 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         }
         for (size_t i = 0; cb && shown[i]; i++)
                 cb(j, shown[i], userdata);
-        if (sync_job_is_esp(j))
+        if (sync_job_is_esp(j) && !ctx->test)
                 /* Run in the directories the checks and the lock hold. */
                 r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->src_fd, j->lock_fd,
                                        j->lock_fd, &j->child, why);
+        else if (j->copy_src_fd >= 0)
+                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->copy_src_fd,
+                                       j->lock_fd, j->lock_fd, &j->child, why);
         else
                 r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1, j->lock_fd,
                                        &j->child, why);
@@ -663,11 +715,75 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
 
 /* --- an ESP: the booted ESP mirrored onto an alternate ----------------------------------- */
 
+/* True when dir_fd holds an EFI directory (FAT: any case). */
+static bool has_efi_dir(int dir_fd)
+{
+        static const char *const names[] = { "EFI", "efi", "Efi" };
+        struct stat st;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (fstatat(dir_fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+                        return true;
+        return false;
+}
+
+/*
+ * DESIGN.md §3 D3: an alternate must be an ESP. Where its partition table can be read, its
+ * type must be the ESP's and its filesystem vfat: a data partition that took an ESP's mount
+ * point (after a device renumbering) is never overwritten. Where it cannot (a loop device),
+ * a first sync onto a destination that holds files, no EFI directory and no record of ours
+ * is refused without --force.
+ */
+static int esp_identity(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        const struct esp *a = alternate_for(ctx->model, j->dest);
+        _cleanup_free_ char *type = NULL;
+        struct stat st;
+        int r;
+
+        r = a && a->device ? blockdev_part_type(a->device, &type) : -ENOENT;
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0) {
+                if (!streq(type, ESP_GPT_TYPE) && !streq(type, ESP_MBR_TYPE))
+                        return errmsg(why, SYNC_REFUSED,
+                                      "'%s' holds %s, a partition of type %s, not an EFI "
+                                      "System Partition (" ESP_GPT_TYPE "): not syncing an ESP "
+                                      "onto it",
+                                      j->dest, a->device, type);
+                if (!streq_ptr(a->fstype, "vfat"))
+                        return errmsg(why, SYNC_REFUSED,
+                                      "'%s' holds %s, an EFI System Partition with a %s "
+                                      "filesystem, not vfat: not syncing an ESP onto it",
+                                      j->dest, a->device, strna(a->fstype));
+                return 0;
+        }
+        if (ctx->force)
+                return 0;
+        /* Our record (even a bare intent) says we synced it before. */
+        if (fstatat(j->lock_fd, GUARD_STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
+        if (has_efi_dir(j->lock_fd))
+                return 0;
+        r = dir_is_empty(j->dest);
+        if (r < 0)
+                return errmsg(why, SYNC_FAILED, "cannot read '%s': %s", j->dest, strerror(-r));
+        if (r > 0)
+                return 0;
+        return errmsg(why, SYNC_REFUSED,
+                      "'%s' holds files but no EFI directory and no record of an earlier sync, "
+                      "and its partition type cannot be read: it may not be an ESP (a data "
+                      "partition on an ESP's mount point?); not overwriting it. Check what is "
+                      "mounted there, then sync with --force if it is the alternate ESP",
+                      j->dest);
+}
+
 static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
         const struct config *c = ctx->config;
         const struct esp_model *m = ctx->model;
         struct guard_verdict v = {};
+        struct copy_survey survey = {};
         uint64_t need = 0, avail = 0;
         bool src_fp_known = false;
         struct stat now;
@@ -679,6 +795,10 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         if (fstat(j->src_fd, &now) < 0 || now.st_dev != m->booted.devnum)
                 return errmsg(why, SYNC_REFUSED, "source '%s' is no longer the booted ESP %s",
                               j->source, m->booted.device);
+
+        r = esp_identity(ctx, j, why);
+        if (r != 0)
+                return r;
 
         /* Rule 4, under the lock so nobody syncs into the destination meanwhile. Forced:
          * whatever the destination holds is overwritten, so it is compared by content. */
@@ -714,9 +834,13 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         }
 
         /* Rule 9: the new set is complete before the old one goes, so both must fit. */
-        r = copy_space_needed(j->src_fd, j->lock_fd, j->excludes, &need, &avail, why);
+        r = copy_survey(j->src_fd, j->lock_fd, j->excludes, &survey, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
+        need = survey.need;
+        avail = survey.avail;
+        /* Only the passes with work run; a content comparison runs them all. */
+        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
         if (need > avail) {
                 const uint64_t mib = 1024 * 1024;
 
@@ -765,6 +889,7 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
                 .itemize = j->out_fd >= 0,
                 .source = j->source,
                 .dest = j->dest,
+                .passes = j->passes,
         };
         int r;
 
@@ -816,11 +941,129 @@ static const struct sync_kind kind_esp = {
 
 /* --- a sync-list tree (approach 2) -------------------------------------------------------- */
 
+/*
+ * The tree a sync-list pair's rsync writes, as rsync names it: for a source "/srv/etc" (no
+ * trailing slash) the destination's "etc", and the transfer's paths start with "etc/"
+ * (*ret_base "etc"); for "/srv/etc/" the destination itself (*ret_base NULL).
+ */
+static int tree_of(const struct sync_job *j, char **ret_src, char **ret_dst, char **ret_base)
+{
+        _cleanup_free_ char *src = path_strip_trailing_slashes(j->source), *dst = NULL;
+        _cleanup_free_ char *base = NULL;
+        size_t n = strlen(j->source);
+
+        if (!src)
+                return -ENOMEM;
+        if (n > 0 && j->source[n - 1] != '/' && !streq(src, "/")) {
+                const char *slash = strrchr(src, '/');
+
+                _cleanup_free_ char *d = path_strip_trailing_slashes(j->dest);
+
+                base = strdup(slash ? slash + 1 : src);
+                if (!d || !base || asprintf(&dst, "%s/%s", streq(d, "/") ? "" : d, base) < 0)
+                        return -ENOMEM;
+        } else {
+                dst = strdup(j->dest);
+                if (!dst)
+                        return -ENOMEM;
+        }
+        *ret_src = TAKE_PTR(src);
+        *ret_dst = TAKE_PTR(dst);
+        *ret_base = TAKE_PTR(base);
+        return 0;
+}
+
+/* The item's exclusions (anchored at the transfer's root) seen from inside the tree: with a
+ * base, "/BASE/x" becomes "/x" and any other anchored pattern cannot match. */
+static int tree_excludes(char *const *excludes, const char *base, char ***ret)
+{
+        _cleanup_strv_free_ char **x = calloc(1, sizeof(char *));
+
+        if (!x)
+                return -ENOMEM;
+        STRV_FOREACH(e, excludes)
+        {
+                const char *rest;
+
+                if (!base || (*e)[0] != '/') {
+                        if (strv_extend(&x, *e) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                rest = startswith(*e + 1, base);
+                if (!rest || (*rest != '/' && *rest))
+                        continue; /* outside the tree */
+                if (!*rest || streq(rest, "/"))
+                        return -EDOM; /* the whole tree excluded: nothing to guard */
+                if (strv_extend(&x, rest) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(x);
+        return 0;
+}
+
+/* Rules 4 and 10 for a sync-list pair, the same as an ESP's: the record lives at the root of
+ * the tree rsync writes, on both sides; the booted ESP's PARTUUID names the booted disk. */
 static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
-        (void)ctx;
-        (void)j;
-        (void)why;
+        const struct esp_model *m = ctx->model;
+        const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
+        struct guard_verdict v = {};
+        int r;
+
+        j->verify = false;
+        r = tree_of(j, &src, &dst, &base);
+        if (r < 0)
+                return r;
+        r = tree_excludes(j->excludes, base, &j->guard_excludes);
+        if (r == -EDOM)
+                return 0;
+        if (r < 0)
+                return r;
+        j->src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (j->src_fd < 0)
+                return errmsg(why, SYNC_FAILED, "cannot open source '%s': %m", src);
+        j->tree_fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (j->tree_fd < 0) {
+                if (errno == ENOENT)
+                        return 0; /* a first sync creates it; recorded after */
+                return errmsg(why, SYNC_FAILED, "cannot open '%s': %m", dst);
+        }
+        if (ctx->force) {
+                j->verify = true;
+                return 0;
+        }
+        r = guard_assess(j->src_fd, src, src_id, j->tree_fd, dst, j->guard_excludes, &v, why);
+        if (r < 0)
+                return SYNC_REFUSED;
+        j->verify = r == GUARD_VERIFY || r == GUARD_RESUME ||
+                    time(NULL) - v.verified >= SYNC_VERIFY_INTERVAL;
+        j->src_fp = v.src_fp;
+        if (r == GUARD_IN_SYNC && !j->verify) {
+                guard_verdict_done(&v);
+                return set_note(j, "already in sync, nothing to copy") < 0 ? -ENOMEM
+                       : ctx->test                                         ? SYNC_TESTED
+                                                                           : SYNC_DONE;
+        }
+        if (r == GUARD_RESUME && set_note(j, "completed an interrupted sync from %s (started %s)",
+                                          strna(v.resumed_source), strna(v.resumed_since)) < 0) {
+                guard_verdict_done(&v);
+                return -ENOMEM;
+        }
+        if (!v.src_fp_known) {
+                r = guard_fingerprint(j->src_fd, j->guard_excludes, &j->src_fp, why);
+                if (r < 0) {
+                        guard_verdict_done(&v);
+                        return errmsg_prefix(why, SYNC_FAILED, "source '%s'", src);
+                }
+        }
+        guard_verdict_done(&v);
+        if (!ctx->test) {
+                r = guard_intent(j->tree_fd, src_id, j->src_fp, why);
+                if (r < 0)
+                        return errmsg_prefix(why, SYNC_FAILED, "'%s'", dst);
+        }
         return 0;
 }
 
@@ -828,13 +1071,37 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
                          char ****run)
 {
         const struct config *c = ctx->config;
+        _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL, *held = NULL;
         char ***p[2] = {};
-        int r = 0;
+        int r;
 
+        if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0))
+                return -ENOMEM;
+        /* Run in the directories held open (the destination, locked; the source, or its
+         * parent when the directory itself is copied), as an ESP pair is: a mount or a
+         * symlink swapped after the checks cannot redirect rsync. A dry run names paths. */
+        if (!ctx->test && j->lock_fd >= 0) {
+                r = tree_of(j, &src, &dst, &base);
+                if (r < 0)
+                        return r;
+                if (base) {
+                        char *slash = strrchr(src, '/');
+
+                        slash[slash == src ? 1 : 0] = 0; /* its parent */
+                }
+                j->copy_src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (j->copy_src_fd < 0)
+                        return negative_errno();
+                if (asprintf(&held, "%s%s", RSYNC_SOURCE_FD_PATH, base ? base : "") < 0)
+                        return -ENOMEM;
+        }
+        r = 0;
         for (unsigned i = 0; i < 2 && r >= 0; i++) {
                 p[i] = calloc(2, sizeof(char **));
-                r = p[i] ? rsync_build_argv(c->rsync_path, c->rsync_opts, j->excludes, ctx->test,
-                                            j->source, j->dest, &p[i][0])
+                r = p[i] ? rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test,
+                                            i && held ? held : j->source, i && held ? "." : j->dest,
+                                            &p[i][0])
                          : -ENOMEM;
         }
         *shown = p[0];
@@ -844,10 +1111,29 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
 
 static int finish_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
-        (void)ctx;
+        const struct esp_model *m = ctx->model;
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
+        int r;
+
         if (syncfs(j->lock_fd) < 0)
                 return errmsg(why, SYNC_FAILED,
                               "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+        if (!j->guard_excludes || j->src_fd < 0)
+                return 0; /* nothing guarded (the whole tree excluded) */
+        if (j->tree_fd < 0) {
+                r = tree_of(j, &src, &dst, &base);
+                if (r < 0)
+                        return r;
+                j->tree_fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (j->tree_fd < 0)
+                        return errmsg(why, SYNC_FAILED, "cannot open '%s' to record it: %m", dst);
+        }
+        r = guard_record_verified(j->src_fd, j->tree_fd, j->guard_excludes,
+                                  m && m->boot_ok ? m->booted.partuuid : NULL, j->verify, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED,
+                                     "rsync finished, but the rollback-guard state cannot be "
+                                     "recorded");
         return 0;
 }
 

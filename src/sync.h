@@ -45,13 +45,17 @@ struct sync_job {
 
         /* between sync_job_begin() and sync_job_end() */
         struct rsync_child child;
-        int lock_fd;       /* the destination, locked (and syncfs'ed) */
-        int src_fd;        /* the source directory, for the rollback guard */
-        int out_fd;        /* rsync's itemized changes (a memfd), or -1 */
-        bool dst_fp_known; /* the guard computed the destination's fingerprint */
+        int lock_fd;           /* the destination, locked (and syncfs'ed) */
+        int src_fd;            /* the source directory, for the rollback guard */
+        int out_fd;            /* rsync's itemized changes (a memfd), or -1 */
+        int tree_fd;           /* a sync-list pair: the tree rsync writes, its record's home */
+        int copy_src_fd;       /* a sync-list pair: what rsync reads as RSYNC_SOURCE_FD */
+        char **guard_excludes; /* a sync-list pair: excludes relative to that tree */
+        bool dst_fp_known;     /* the guard computed the destination's fingerprint */
         uint64_t dst_fp;
         uint64_t src_fp; /* the source's, when the guard computed it (the intent's target) */
         bool verify;     /* compare content (--checksum): see GUARD_VERIFY */
+        unsigned passes; /* an ESP pair: the copy's passes with work (COPY_PASS_*) */
         usec_t started;
 };
 

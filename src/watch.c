@@ -2,6 +2,7 @@
 /* The items and the API of watch.h; the back ends are watch-inotify.c and watch-fanotify.c. */
 #include <unistd.h>
 
+#include "ignore.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/path.h"
@@ -92,7 +93,7 @@ int watcher_add(struct watcher *w, unsigned id, const char *source, char *const 
         *it = (struct item){ .id = id, .root_wd = -1 };
         it->prefix = strdup(source[n - 1] == '/' ? "" : base);
         it->excludes = strv_copy(excludes);
-        if (!it->prefix || !it->excludes || strv_extend(&it->excludes, "/lost+found/") < 0) {
+        if (!it->prefix || !it->excludes || strv_extend(&it->excludes, IGNORED_LOST_FOUND) < 0) {
                 item_done(it);
                 return -ENOMEM;
         }

@@ -120,6 +120,30 @@ bind_target_must_be_a_directory() {
         expect_stderr_has "cannot bind onto '/nonexistent': No such file or directory"
 }
 
+bind_refuses_a_symlinked_target() {
+        reset_machine
+        booted_by_loader "$PU1"
+        case_cleanup() {
+                rm -f "$R/mnt/sub/esp"
+                if [ -L "$R/boot" ]; then rm "$R/boot" && mkdir "$R/boot"; fi
+        }
+        # /boot -> /efi0: the booted ESP (disk 1) would land over the alternate's mount.
+        rmdir "$R/boot"
+        ln -s efi0 "$R/boot"
+        mkdir -p "$R/mnt/sub"
+        ln -sfn ../../efi0 "$R/mnt/sub/esp"
+        findmnt -rn -o TARGET,MAJ:MIN >"$W/mounts-before"
+        run_tool -b
+        expect_status 1
+        expect_stderr_has "cannot bind onto '/boot': it resolves to '/efi0' (a symlink on the way); refusing to mount there. Make '/boot' a directory of its own"
+        run_tool -b /mnt/sub/esp/
+        expect_status 1
+        expect_stderr_has "cannot bind onto '/mnt/sub/esp': it resolves to '/efi0' (a symlink on the way)"
+        findmnt -rn -o TARGET,MAJ:MIN >"$W/mounts-after"
+        cmp -s "$W/mounts-before" "$W/mounts-after" || fail "the mount table changed: $(diff "$W/mounts-before" "$W/mounts-after")"
+        [ "$(devno_at "$R/efi0")" = "$(devno_of "$DEV0")" ] || fail "/efi0 no longer holds $DEV0"
+}
+
 bind_quiet_prints_nothing() {
         reset_machine
         booted_by_loader "$PU0"
@@ -140,5 +164,6 @@ run_case "-b fails when the booted ESP is unknown" bind_fails_when_booted_esp_un
 run_case "-b fails when the booted ESP is not mounted" bind_fails_when_booted_esp_not_mounted
 run_case "-b EFI_MOUNT binds onto that directory" bind_onto_another_directory
 run_case "-b onto a missing directory fails" bind_target_must_be_a_directory
+run_case "-b refuses a symlinked target (B1); the mount table stays as it was" bind_refuses_a_symlinked_target
 run_case "-q -b binds silently" bind_quiet_prints_nothing
 finish

@@ -38,15 +38,13 @@ reset_daemon() {
         : >"$RSYNC_LOG"
         rm -f "$R/tmp/fail" "$R/run/notify.sock" "$W/notify.out"
         # rsync that logs when a sync starts and ends, and fails while /tmp/fail exists. An
-        # ESP sync is three rsync runs (DESIGN.md §5 rule 9: files, entries, deletions),
-        # logged as one: from the first run's start to the last run's end.
+        # ESP sync is up to three rsync runs (DESIGN.md §5 rule 9: files, entries,
+        # deletions), logged as one: from the first run's start to the last run's end.
         cat >"$R/opt/rsync" <<'EOS'
 #!/bin/sh
-first=1 last=1
-for a; do
-        case $a in --include=/loader/ | --existing) first=0 ;; esac
-        case $a in --exclude=/loader/ | --include=/loader/) last=0 ;; esac
-done
+first=0 last=0
+case $DUAL_ROOT_RSYNC_PASS in 1/*) first=1 ;; esac
+case $DUAL_ROOT_RSYNC_PASS in 1/1 | 2/2 | 3/3) last=1 ;; esac
 [ $first = 1 ] && echo "start $(date +%s.%N)" >>/tmp/rsync.log
 [ -e /tmp/fail ] && { echo "end $(date +%s.%N) failed" >>/tmp/rsync.log; exit 23; }
 /usr/bin/rsync "$@"

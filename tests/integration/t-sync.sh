@@ -51,6 +51,8 @@ fake_rsync() {
 sync_mirrors_booted_esp_to_alternate() {
         reset_sync
         booted_by_loader "$PU0"
+        # An ESP never synced by us: it has an EFI directory (DESIGN.md §3 D3).
+        mkdir -p "$R/efi1/EFI"
         echo "stale" >"$R/efi1/old-kernel"
         echo "seed-of-1" >"$R/efi1/loader-seed-keep"
         mkdir -p "$R/efi1/loader"
@@ -141,6 +143,7 @@ rule2_unmounted_alternate_is_skipped_and_stays_empty() {
         umount "$R/efi1"
         mkdir -p "$R/efi2"
         mount "$DEV2" "$R/efi2"
+        find "$R/efi2" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} + # other cases' data: not an ESP (D3)
         run_tool -s
         umount "$R/efi2"
         rmdir "$R/efi2"
@@ -274,7 +277,7 @@ rule5_exclusions_never_accumulate() {
         mkdir -p "$R/srv/other"
         echo x >"$R/srv/other/x"
         printf 'sync = [["/srv/data", "/efi2/data/", ["/one"]], ["/srv/other", "/efi2/other/", ["/two"]]]\n' >"$CONF"
-        mkdir -p "$R/efi2/data" "$R/efi2/other"
+        mkdir -p "$R/efi2/data" "$R/efi2/other" "$R/efi2/EFI" # an ESP (D3)
         run_tool -st
         umount "$R/efi2"
         rmdir "$R/efi2"
@@ -283,8 +286,9 @@ rule5_exclusions_never_accumulate() {
         [ "$(grep -c '^would sync /efi0/ -> ' "$OUT")" = 6 ] || fail "expected six ESP commands"
         grep '^would sync /efi0/' "$OUT" | sed 's|^[^:]*: ||; s| /efi[12]/$||' | sort -u >"$W/esp-cmds"
         [ "$(wc -l <"$W/esp-cmds")" = 3 ] || fail "the ESP commands differ beyond the destination"
-        grep -q -- "--exclude=/one /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
-        grep -q -- "--delete -n -v --exclude=/two /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
+        # Each item's own exclusion, then its tree's guard records (left alone on both sides).
+        grep -q -- "--exclude=/one --exclude=/data/.dual-root-state --exclude=/data/.dual-root-state.new /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
+        grep -q -- "--delete -n -v --exclude=/two --exclude=/other/.dual-root-state --exclude=/other/.dual-root-state.new /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
 }
 
 rule6_destination_is_flushed_before_success() {
@@ -412,8 +416,8 @@ rule8_failing_rsync_does_not_stop_other_items() {
         reset_sync
         booted_by_loader "$PU0"
         mount "$DEV2" "$R/mnt/root1"
-        # The ESP pair's rsync runs in the alternate it holds open: its destination is ".".
-        fake_rsync 'for a; do last=$a; done; [ "$last" = . ] && exit 23; exec /usr/bin/rsync "$@"'
+        # The ESP pair's runs are the ones with --delay-updates (DESIGN.md §5 rule 9).
+        fake_rsync 'case " $* " in *" --delay-updates "*) exit 23 ;; esac; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nsync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
         run_tool -s
         expect_status 1
@@ -426,7 +430,7 @@ rule8_failing_rsync_does_not_stop_other_items() {
 rule8_rsync_over_its_time_limit_is_stopped() {
         reset_sync
         booted_by_loader "$PU0"
-        fake_rsync 'exec sleep 30'
+        fake_rsync 'echo $$ >/tmp/rsync.pid; exec sleep 30'
         printf 'rsync_path = "/opt/fake-rsync"\nrsync_timeout = 1\n' >"$CONF"
         start=$(date +%s)
         run_tool -s
@@ -434,7 +438,7 @@ rule8_rsync_over_its_time_limit_is_stopped() {
         expect_status 1
         expect_stderr_has "failed /efi0/ -> /efi1/: rsync ran longer than rsync_timeout (1s) and was stopped"
         [ "$took" -lt 10 ] || fail "took ${took}s to stop rsync"
-        ! pgrep -f "sleep 30" >/dev/null || fail "the stopped rsync is still running"
+        ! kill -0 "$(cat "$R/tmp/rsync.pid")" 2>/dev/null || fail "the stopped rsync (pid $(cat "$R/tmp/rsync.pid")) is still running"
 }
 
 priority_is_inherited_by_rsync() {
@@ -486,6 +490,132 @@ quiet_sync_prints_nothing_when_fine() {
         expect_stderr_empty
 }
 
+rule3_unmounted_source_through_a_symlink_or_dotdot_is_refused() {
+        reset_sync
+        booted_by_loader "$PU0"
+        mkdir -p "$R/srv/esp-a" "$R/srv/x" "$R/mnt/root1"
+        ln -sfn esp-a "$R/srv/link"
+        mount "$DEV2" "$R/mnt/root1"
+        echo keep >"$R/mnt/root1/keep"
+        printf 'PARTUUID=%s /srv/esp-a ext4 defaults 0 2\n' "$PU1" >"$R/etc/fstab"
+        for src in /srv/link/ /srv/x/../esp-a/; do
+                printf 'dualroot = false\nsync = ["%s", "/mnt/root1/"]\n' "$src" >"$CONF"
+                run_tool -s
+                expect_status 1
+                expect_stderr_has "refused $src -> /mnt/root1/: source '$src' is not mounted (/etc/fstab mounts '/srv/esp-a' there)"
+                [ -f "$R/mnt/root1/keep" ] || fail "$src: the destination was wiped"
+        done
+        rm -f "$R/srv/link"
+}
+
+rule2_unmounted_destination_through_a_symlink_or_dotdot_is_skipped() {
+        reset_sync
+        booted_by_loader "$PU0"
+        mkdir -p "$R/mnt/x"
+        ln -sfn root1 "$R/mnt/r1link"
+        printf 'PARTUUID=%s /mnt/root1 ext4 defaults 0 2\n' "$PU2" >"$R/etc/fstab"
+        for dst in /mnt/r1link/ /mnt/x/../root1/; do
+                printf 'dualroot = false\nsync = ["/srv/data", "%s"]\n' "$dst" >"$CONF"
+                run_tool -s
+                expect_status 0
+                expect_stderr_has "skipped /srv/data -> $dst: '/mnt/root1' is not mounted (/etc/fstab mounts it; disk missing?)"
+                [ -z "$(ls -A "$R/mnt/root1")" ] || fail "$dst: the root filesystem's /mnt/root1 was filled"
+        done
+        rm -f "$R/mnt/r1link"
+}
+
+rule11_root_and_ancestors_of_the_source_are_never_destinations() {
+        reset_sync
+        booted_by_loader "$PU0"
+        ln -sfn / "$R/mnt/toroot"
+        for case in "/|destination '/' is the root directory: a sync there would delete the system" \
+                "/mnt/toroot/|destination '/mnt/toroot/' is the root directory (it resolves to '/'): a sync there would delete the system" \
+                "/srv/|destination '/srv/' (resolved: '/srv') holds the source '/srv/data' (resolved: '/srv/data'): with --delete the sync would delete what it copies from" \
+                "/srv/data/../|destination '/srv/data/../' (resolved: '/srv') holds the source '/srv/data'" \
+                "/efi0/EFI/|destination '/efi0/EFI/' (resolved: '/efi0/EFI') is on the booted ESP '/efi0'"; do
+                dst=${case%%|*}
+                printf 'sync = ["/srv/data", "%s"]\n' "$dst" >"$CONF"
+                run_tool -s
+                expect_status 2
+                expect_stderr_has "/etc/dual-root/sync-daemon.conf:1: sync item 0: ${case#*|}"
+                expect_stdout_lacks "synced"
+        done
+        [ ! -e "$R/efi1/vmlinuz" ] || fail "the ESP pair ran although the config was refused"
+        rm -f "$R/mnt/toroot"
+}
+
+d3_a_data_partition_on_an_esp_mount_point_is_not_overwritten() {
+        reset_sync
+        booted_by_loader "$PU0"
+        # After a renumbering, /efi1 holds a data filesystem: files, no EFI/, no record.
+        mkdir -p "$R/efi1/photos"
+        echo "precious" >"$R/efi1/photos/a.jpg"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "refused /efi0/ -> /efi1/: '/efi1/' holds files but no EFI directory and no record of an earlier sync, and its partition type cannot be read: it may not be an ESP"
+        expect_stderr_has "sync with --force if it is the alternate ESP"
+        [ "$(cat "$R/efi1/photos/a.jpg")" = precious ] || fail "the data partition was overwritten"
+        [ ! -e "$R/efi1/.dual-root-state" ] || fail "a record was written"
+        run_tool -s --force
+        expect_status 0
+        [ "$(cat "$R/efi1/vmlinuz")" = kernel-0 ] || fail "--force did not sync"
+}
+
+d2_a_cloned_disk_stops_detection() {
+        reset_sync
+        booted_by_loader "$PU0"
+        # disk1 cloned from disk0 with dd: the same PARTUUID on both. The partition tables
+        # are read from the whole disks (loop devices over the images).
+        cp "$W/dual-root-test-disk0.img" "$W/dual-root-test-clone.img"
+        whole0=$(losetup --find --show --read-only "$W/dual-root-test-disk0.img")
+        echo "$whole0" >>"$W/loops"
+        whole1=$(losetup --find --show --read-only "$W/dual-root-test-clone.img")
+        echo "$whole1" >>"$W/loops"
+        set +e
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars DUAL_ROOT_DISKS="$whole0:$whole1" \
+                "$TOOL" -s >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+        losetup -d "$whole0" "$whole1"
+        expect_status 1
+        expect_stderr_has "the booted PARTUUID $PU0 is on 2 partitions: $whole0 partition 1 and $whole1 partition 1 (a disk cloned with dd?), so which one the firmware booted cannot be told. Give the copy new GUIDs, e.g. 'sgdisk -G DISK' for a whole disk or 'sgdisk -u N:R DISK' for partition N, then reboot"
+        expect_stderr_has "refused ESP: not syncing any ESP: the booted ESP is unknown"
+        [ ! -e "$R/efi1/vmlinuz" ] || fail "an ESP was synced"
+}
+
+approach2_rollback_guard_covers_sync_list_pairs() {
+        reset_sync
+        booted_by_loader "$PU0"
+        mount "$DEV2" "$R/mnt/root1"
+        rm -rf "$R/mnt/root1/etc" "$R/srv/etc"
+        mkdir -p "$R/srv/etc"
+        echo "host" >"$R/srv/etc/hostname"
+        printf 'dualroot = false\nsync = ["/srv/etc", "/mnt/root1/"]\n' >"$CONF"
+        run_tool -s
+        expect_status 0
+        [ -f "$R/mnt/root1/etc/.dual-root-state" ] || fail "no record in the destination tree"
+        [ -f "$R/srv/etc/.dual-root-state" ] || fail "no record in the source tree"
+        # The other disk was booted and updated meanwhile (times cannot tell).
+        echo "kernel-new" >"$R/mnt/root1/etc/newer-package"
+        touch -d '2001-01-01' "$R/mnt/root1/etc/newer-package"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "refused /srv/etc -> /mnt/root1/: '/mnt/root1/etc' changed since the last sync recorded on it"
+        [ -f "$R/mnt/root1/etc/newer-package" ] || fail "the newer tree was rolled back"
+        run_tool -s --force
+        expect_status 0
+        [ ! -e "$R/mnt/root1/etc/newer-package" ] || fail "--force did not sync"
+        # A lagging tree catches up; then a second sync finds nothing to do.
+        echo "host2, longer" >"$R/srv/etc/hostname"
+        run_tool -s
+        expect_status 0
+        [ "$(cat "$R/mnt/root1/etc/hostname")" = "host2, longer" ] || fail "update not copied"
+        run_tool -s
+        expect_status 0
+        expect_stdout_has "synced /srv/etc -> /mnt/root1/ ("
+        expect_stdout_has "; already in sync, nothing to copy"
+}
+
 run_case "-s mirrors the booted ESP to the alternate, keeping its random seed" sync_mirrors_booted_esp_to_alternate
 run_case "-s copies from disk 1 when disk 1 was booted" sync_direction_follows_the_booted_disk
 run_case "-st prints each exact command and changes nothing" sync_test_mode_prints_commands_and_changes_nothing
@@ -496,6 +626,11 @@ run_case "rule 2: an unmounted alternate is skipped, left empty, others synced" 
 run_case "rule 2: an fstab destination with nothing mounted is skipped" rule2_fstab_destination_not_mounted_is_skipped
 run_case "rule 3: an empty source is refused" rule3_empty_source_is_refused
 run_case "rule 3: an unmounted source is refused" rule3_unmounted_source_is_refused
+run_case "rule 3: an unmounted source through a symlink or .. is refused" rule3_unmounted_source_through_a_symlink_or_dotdot_is_refused
+run_case "rule 2: an unmounted destination through a symlink or .. is skipped" rule2_unmounted_destination_through_a_symlink_or_dotdot_is_skipped
+run_case "rule 11: /, a symlink to /, an ancestor of the source, the booted ESP: refused before anything runs" rule11_root_and_ancestors_of_the_source_are_never_destinations
+run_case "D3: a data partition on /efi1 is not overwritten without --force" d3_a_data_partition_on_an_esp_mount_point_is_not_overwritten
+run_case "D2: a cloned disk (two partitions, one PARTUUID) stops detection; nothing synced" d2_a_cloned_disk_stops_detection
 run_case "rule 4: a changed alternate is not overwritten without --force" rule4_rollback_guard_refuses_a_newer_alternate
 run_case "rule 4: a lagging alternate catches up" rule4_rollback_guard_lets_a_lagging_alternate_catch_up
 run_case "rule 4: identical content passes the guard" rule4_rollback_guard_allows_identical_content
@@ -512,5 +647,6 @@ run_case "rule 8: rsync over rsync_timeout is stopped" rule8_rsync_over_its_time
 run_case "nice/ionice from the config reach rsync" priority_is_inherited_by_rsync
 run_case "default priority: nice 15, idle I/O" priority_defaults_to_nice_15_idle_io
 run_case "approach 2: sync list with exclusions" approach2_sync_list_with_exclusions
+run_case "approach 2: the rollback guard covers sync-list pairs" approach2_rollback_guard_covers_sync_list_pairs
 run_case "-q -s prints nothing when all is well" quiet_sync_prints_nothing_when_fine
 finish

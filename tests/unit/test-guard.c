@@ -1001,6 +1001,148 @@ static void test_record_then_check_allows(void **state)
         check_ok(d, NULL, GUARD_BEHIND);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* guard_assess, guard_intent (DESIGN.md §5 rule 10) */
+
+#define PU_A "6a1e0c5b-0000-4a4a-8000-00000000e0e0"
+#define PU_B "6a1e0c5b-1111-4a4a-8000-00000000e1e1"
+
+static int assess(struct dirs *d, const char *src_id, struct guard_verdict *v, char **why)
+{
+        return guard_assess(d->src_fd, d->src, src_id, d->dst_fd, d->dst, NULL, v, why);
+}
+
+static void intent(struct dirs *d, const char *src_id)
+{
+        _cleanup_free_ char *why = NULL;
+        int r = guard_intent(d->dst_fd, src_id, 0x1234, &why);
+
+        if (r != 0)
+                fail_msg("guard_intent failed (%d): %s", r, strna(why));
+}
+
+static void test_assess_in_sync_when_both_sides_hold_the_record(void **state)
+{
+        struct dirs *d = *state;
+        struct guard_verdict v = {};
+        _cleanup_free_ char *why = NULL;
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        record(d, NULL, PU_A);
+        assert_int_equal(assess(d, PU_A, &v, &why), GUARD_IN_SYNC);
+        assert_true(v.dst_fp_known && v.src_fp_known);
+        assert_true(v.src_fp == v.dst_fp);
+        guard_verdict_done(&v);
+        /* the source moves on: behind, not in sync */
+        put(d->src, "vmlinuz-2", "new", T0);
+        assert_int_equal(assess(d, PU_A, &v, &why), GUARD_BEHIND);
+        guard_verdict_done(&v);
+        assert_null(why);
+}
+
+static void test_intent_keeps_the_fingerprint_and_is_cleared_by_the_record(void **state)
+{
+        struct dirs *d = *state;
+        _cleanup_free_ char *fp_before = NULL, *fp_after = NULL, *who = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        record(d, NULL, PU_A);
+        fp_before = state_value(d->dst, "fingerprint");
+        intent(d, PU_A);
+        fp_after = state_value(d->dst, "fingerprint");
+        assert_string_equal(fp_before, fp_after);
+        who = state_value(d->dst, "intent");
+        assert_string_equal(who, PU_A);
+        record(d, NULL, PU_A);
+        path = join(d->dst, GUARD_STATE_FILE);
+        assert_int_equal(read_full_file(path, 4096, &text, NULL), 0);
+        if (strstr(text, "\nintent="))
+                fail_msg("the record of the completed sync still holds the intent:\n%s", text);
+}
+
+static void test_assess_same_source_resumes_a_torn_copy(void **state)
+{
+        struct dirs *d = *state;
+        struct guard_verdict v = {};
+        _cleanup_free_ char *why = NULL;
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        record(d, NULL, PU_A);
+        put(d->src, "vmlinuz-2", "a new kernel", T0 + 10);
+        intent(d, PU_A);
+        /* the cut left half of it: a different tree from both the record and the source */
+        put(d->dst, ".vmlinuz-2.AbCdEf", "a new", T0 + 20);
+        /* PARTUUIDs compare in any case */
+        assert_int_equal(assess(d, "6A1E0C5B-0000-4A4A-8000-00000000E0E0", &v, &why), GUARD_RESUME);
+        assert_null(why);
+        assert_string_equal(v.resumed_source, PU_A);
+        assert_non_null(v.resumed_since);
+        guard_verdict_done(&v);
+}
+
+static void test_assess_other_source_meets_the_guard_naming_the_interrupted_sync(void **state)
+{
+        struct dirs *d = *state;
+        struct guard_verdict v = {};
+        _cleanup_free_ char *why = NULL;
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        record(d, NULL, PU_A);
+        intent(d, PU_A);
+        put(d->dst, ".vmlinuz-2.AbCdEf", "a new", T0 + 20);
+        assert_int_equal(assess(d, PU_B, &v, &why), -EEXIST);
+        assert_non_null(why);
+        if (!strstr(why, "changed since the last sync recorded on it") ||
+            !strstr(why, "a sync into it from " PU_A) || !strstr(why, "--force"))
+                fail_msg("refusal does not name the interrupted sync: %s", why);
+        guard_verdict_done(&v);
+}
+
+static void test_assess_intent_alone_counts_as_no_record(void **state)
+{
+        struct dirs *d = *state;
+        struct guard_verdict v = {};
+        _cleanup_free_ char *why = NULL;
+
+        make_esp(d->src);
+        put(d->dst, "something", "half", T0);
+        intent(d, PU_A); /* a first sync, cut */
+        assert_int_equal(assess(d, PU_B, &v, &why), GUARD_VERIFY);
+        guard_verdict_done(&v);
+        assert_int_equal(assess(d, PU_A, &v, &why), GUARD_RESUME);
+        guard_verdict_done(&v);
+        assert_null(why);
+}
+
+static void test_record_verified_sets_the_time_of_the_content_check(void **state)
+{
+        struct dirs *d = *state;
+        struct guard_verdict v = {};
+        _cleanup_free_ char *why = NULL;
+        time_t before = time(NULL);
+
+        make_esp(d->src);
+        make_esp(d->dst);
+        record(d, NULL, PU_A);
+        assert_int_equal(assess(d, PU_A, &v, &why), GUARD_IN_SYNC);
+        assert_int_equal(v.verified, 0);
+        guard_verdict_done(&v);
+        assert_int_equal(guard_record_verified(d->src_fd, d->dst_fd, NULL, PU_A, true, &why), 0);
+        assert_int_equal(assess(d, PU_A, &v, &why), GUARD_IN_SYNC);
+        assert_true(v.verified >= before && v.verified <= time(NULL));
+        guard_verdict_done(&v);
+        /* a later sync that compares nothing keeps it */
+        assert_int_equal(guard_record_verified(d->src_fd, d->dst_fd, NULL, PU_A, false, &why), 0);
+        assert_int_equal(assess(d, PU_A, &v, &why), GUARD_IN_SYNC);
+        assert_true(v.verified >= before);
+        guard_verdict_done(&v);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1049,6 +1191,13 @@ int main(void)
                 T(test_record_gives_the_source_the_destinations_fingerprint),
                 T(test_record_rewrites_a_corrupt_state_file),
                 T(test_record_then_check_allows),
+
+                T(test_assess_in_sync_when_both_sides_hold_the_record),
+                T(test_intent_keeps_the_fingerprint_and_is_cleared_by_the_record),
+                T(test_assess_same_source_resumes_a_torn_copy),
+                T(test_assess_other_source_meets_the_guard_naming_the_interrupted_sync),
+                T(test_assess_intent_alone_counts_as_no_record),
+                T(test_record_verified_sets_the_time_of_the_content_check),
 #undef T
         };
 
