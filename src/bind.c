@@ -45,7 +45,7 @@ static int list_dir(const char *dir, char ***ret)
         closedir(d);
         if (r < 0)
                 return r;
-        qsort(l, strv_length(l), sizeof(char *), (int (*)(const void *, const void *))strcmp);
+        strv_sort(l);
         *ret = TAKE_PTR(l);
         return 0;
 }

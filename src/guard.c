@@ -45,11 +45,6 @@ static uint64_t fnv_u64(uint64_t h, uint64_t v)
         return h;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes, uint64_t *h,
                 char **why)
 {
@@ -93,7 +88,7 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
                 closedir(d);
                 return r;
         }
-        qsort(names, strv_length(names), sizeof(char *), cmp_str);
+        strv_sort(names);
 
         STRV_FOREACH(n, names)
         {

@@ -169,11 +169,6 @@ static int find_pci_child(const char *dir, uint8_t device, uint8_t function, cha
         return 0;
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Is the directory a block device ("subsystem" links to .../block and it has "dev")? */
 static bool is_block_device(int fd)
 {
@@ -344,7 +339,7 @@ int efi_resolve_disk_esp(const struct efi_pci_chain *chain, const char *sysfs_ro
 
                 /* readdir() order is arbitrary; sorted, the message is reproducible. */
                 if (disks)
-                        qsort(disks, strv_length(disks), sizeof(char *), cmp_strp);
+                        strv_sort(disks);
                 list = strv_join(disks, ", ");
 
                 return errmsg(why, disks ? -ENOTUNIQ : -ENOENT, "PCI function %s has %s%s%s%s", pci,

@@ -119,3 +119,16 @@ char *strv_join(char *const *l, const char *sep)
         }
         return s;
 }
+
+static int cmp_strp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(char **l)
+{
+        size_t n = strv_length(l);
+
+        if (n > 1)
+                qsort(l, n, sizeof(char *), cmp_strp);
+}

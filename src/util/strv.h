@@ -26,6 +26,8 @@ int strv_extend_strv(char ***l, char *const *other);
 char **strv_copy(char *const *l);
 /* Splits on blanks (space, tab, newline), dropping empty words. Returns 0 or -ENOMEM. */
 int strv_split_blank(const char *s, char ***ret);
+/* Sorts in place by strcmp. */
+void strv_sort(char **l);
 /* Joins with sep into an allocated string; NULL on ENOMEM. */
 char *strv_join(char *const *l, const char *sep);
 

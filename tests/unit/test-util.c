@@ -205,6 +205,24 @@ static void test_strv_split_blank_of_blanks_is_empty(void **state)
         assert_string_equal(joined, "");
 }
 
+static void test_strv_sort_orders_the_strings_not_their_addresses(void **state)
+{
+        /* Allocated in reverse order, so address order and string order disagree. */
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert_int_equal(strv_extend(&l, "vmlinuz-6.1"), 0);
+        assert_int_equal(strv_extend(&l, "loader"), 0);
+        assert_int_equal(strv_extend(&l, "initrd.img-6.1"), 0);
+        assert_int_equal(strv_extend(&l, "EFI"), 0);
+        strv_sort(l);
+        assert_string_equal(l[0], "EFI");
+        assert_string_equal(l[1], "initrd.img-6.1");
+        assert_string_equal(l[2], "loader");
+        assert_string_equal(l[3], "vmlinuz-6.1");
+        assert_null(l[4]);
+        strv_sort(NULL); /* the empty vector */
+}
+
 static void test_strv_extend_copy_and_push(void **state)
 {
         _cleanup_strv_free_ char **a = NULL, **b = NULL;
@@ -286,6 +304,7 @@ int main(void)
                 cmocka_unit_test(test_json_strv),
                 cmocka_unit_test(test_strv_split_blank_drops_empty_words),
                 cmocka_unit_test(test_strv_split_blank_of_blanks_is_empty),
+                cmocka_unit_test(test_strv_sort_orders_the_strings_not_their_addresses),
                 cmocka_unit_test(test_strv_extend_copy_and_push),
                 cmocka_unit_test(test_exclude_anchored_and_floating_patterns),
                 cmocka_unit_test(test_exclude_trailing_slash_matches_directories_only),
