@@ -184,11 +184,14 @@ booted_by_loader() {
 # --- running the tool -----------------------------------------------------------------------
 
 # run_tool ARGS...: the tool chrooted into $R; output in $OUT/$ERR, status in $STATUS.
+# TOOL_ENV: more VAR=VALUE words for its environment (e.g. DUAL_ROOT_ESP_FSTYPE=ext4).
 OUT="$W/stdout"
 ERR="$W/stderr"
+TOOL_ENV=${TOOL_ENV:-}
 run_tool() {
         set +e
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" "$@" >"$OUT" 2>"$ERR"
+        # shellcheck disable=SC2086 # TOOL_ENV is a list of words
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $TOOL_ENV "$TOOL" "$@" >"$OUT" 2>"$ERR"
         STATUS=$?
         set -e
 }
