@@ -227,8 +227,8 @@ static int parse_argv(int argc, char *argv[])
                           "--sync, --syncd or --check-config");
                 return -EINVAL;
         }
-        if (verb_given(VERB_FIX_BOOT_ENTRIES) &&
-            (bind || sync || verb_given(VERB_CHECK_CONFIG) || verb_given(VERB_STATUS) || arg.json)) {
+        if (verb_given(VERB_FIX_BOOT_ENTRIES) && (bind || sync || verb_given(VERB_CHECK_CONFIG) ||
+                                                  verb_given(VERB_STATUS) || arg.json)) {
                 log_error("--fix-boot-entries is an action of its own; it cannot be combined with "
                           "--bind, --sync, --syncd, --status, --check-config or --json");
                 return -EINVAL;

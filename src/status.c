@@ -649,8 +649,7 @@ static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
  * kernel set on that ESP". */
 static uint64_t esp_min_free(const struct config *c)
 {
-        (void)c;
-        return 0;
+        return (uint64_t)c->esp_min_free * MIB;
 }
 
 static int check_esps(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
