@@ -69,8 +69,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 /* A fake sysfs partition: <sys>/dev/block/MAJ:MIN -> devices/virtual/block/DISK/PART, holding
  * partition, start and size; DISK/queue/logical_block_size when lbs is not NULL. */
 static void fake_partition(const char *sys, dev_t dev, const char *disk, const char *part,
-                           const char *number, const char *start, const char *size,
-                           const char *lbs)
+                           const char *number, const char *start, const char *size, const char *lbs)
 {
         _cleanup_free_ char *d = NULL, *f = NULL, *link = NULL, *target = NULL;
 
@@ -199,15 +198,16 @@ static void test_encoded_path_reads_back(void **state)
         char guid[GUID_STRING_MAX];
         size_t size;
 
-        assert_int_equal(efi_encode_hd_file_path(1, 0x800, 0x100000, PU0, EFI_FALLBACK_PATH, &path,
-                                                 &size),
-                         0);
+        assert_int_equal(
+                efi_encode_hd_file_path(1, 0x800, 0x100000, PU0, EFI_FALLBACK_PATH, &path, &size),
+                0);
         assert_int_equal(efi_devpath_find_gpt_partuuid(path, size, guid, NULL), 0);
         assert_string_equal(guid, PU0);
         assert_int_equal(efi_devpath_find_file(path, size, &file, NULL), 0);
         assert_string_equal(file, EFI_FALLBACK_PATH);
         assert_int_equal(efi_devpath_to_string(path, size, &text), 0);
-        assert_string_equal(text, "HD(1,GPT," PU0 ",0x800,0x100000)/File(\\EFI\\BOOT\\BOOTX64.EFI)");
+        assert_string_equal(text,
+                            "HD(1,GPT," PU0 ",0x800,0x100000)/File(\\EFI\\BOOT\\BOOTX64.EFI)");
 }
 
 static void test_encoding_refuses_what_it_cannot_write(void **state)
@@ -215,9 +215,11 @@ static void test_encoding_refuses_what_it_cannot_write(void **state)
         uint8_t *p = NULL;
         size_t n;
 
-        assert_int_equal(efi_encode_hd_file_path(1, 0, 1, "not-a-guid", "\\x.efi", &p, &n), -EINVAL);
+        assert_int_equal(efi_encode_hd_file_path(1, 0, 1, "not-a-guid", "\\x.efi", &p, &n),
+                         -EINVAL);
         assert_int_equal(efi_encode_hd_file_path(1, 0, 1, PU0, "", &p, &n), -EINVAL);
-        assert_int_equal(efi_encode_hd_file_path(1, 0, 1, PU0, "\\caf\xc3\xa9.efi", &p, &n), -EINVAL);
+        assert_int_equal(efi_encode_hd_file_path(1, 0, 1, PU0, "\\caf\xc3\xa9.efi", &p, &n),
+                         -EINVAL);
         assert_int_equal(efi_encode_load_option(1, "t\xc3\xa9st", (const uint8_t *)"", 0, &p, &n),
                          -EINVAL);
         assert_null(p);
@@ -432,21 +434,25 @@ static struct esp_model *two_esps(struct env *e)
         assert_non_null(m);
         m->boot_ok = m->device_ok = true;
         m->boot.boot_entry = -1;
-        m->booted = (struct esp){ .mount = strdup(e->esp0), .mounted = true,
-                                  .device = strdup("/dev/vda1"), .devnum = makedev(252, 1),
+        m->booted = (struct esp){ .mount = strdup(e->esp0),
+                                  .mounted = true,
+                                  .device = strdup("/dev/vda1"),
+                                  .devnum = makedev(252, 1),
                                   .partuuid = strdup(PU0) };
         m->alternates = calloc(1, sizeof(struct esp));
         assert_non_null(m->alternates);
-        m->alternates[0] = (struct esp){ .mount = strdup(e->esp1), .mounted = true,
+        m->alternates[0] = (struct esp){ .mount = strdup(e->esp1),
+                                         .mounted = true,
                                          .device = strdup("/dev/vdb1"),
-                                         .devnum = makedev(252, 17), .partuuid = strdup(PU1) };
+                                         .devnum = makedev(252, 17),
+                                         .partuuid = strdup(PU1) };
         m->n_alternates = 1;
         fake_partition(e->sys, makedev(252, 1), "vda", "vda1", "1\n", "2048\n", "307200\n", NULL);
         fake_partition(e->sys, makedev(252, 17), "vdb", "vdb1", "1\n", "2048\n", "307200\n", NULL);
         put(e->esp0, "EFI/systemd/systemd-bootx64.efi", "sd");
         put(e->esp1, "EFI/systemd/systemd-bootx64.efi", "sd");
-        mkefivar(e->efivars, "bootentry", "0001", "Linux Boot Manager", "--hd", "1", PU0,
-                 "--start", "0x800", "--size", "0x4b000", NULL);
+        mkefivar(e->efivars, "bootentry", "0001", "Linux Boot Manager", "--hd", "1", PU0, "--start",
+                 "0x800", "--size", "0x4b000", NULL);
         mkefivar(e->efivars, "bootorder", "1", NULL);
         return m;
 }
@@ -468,8 +474,8 @@ static void test_fix_creates_the_missing_entry_and_appends_it(void **state)
 {
         struct env *e = *state;
         struct esp_model *m = two_esps(e);
-        _cleanup_free_ char *out = NULL, *why = NULL, *order = NULL, *want = NULL,
-                            *theirs = NULL, *ours = NULL;
+        _cleanup_free_ char *out = NULL, *why = NULL, *order = NULL, *want = NULL, *theirs = NULL,
+                            *ours = NULL;
         size_t n, n2;
 
         assert_int_equal(fix(m, false, &out, &why), 1);
@@ -525,8 +531,7 @@ static void test_fix_never_rewrites_an_entry_it_did_not_create(void **state)
 {
         struct env *e = *state;
         struct esp_model *m = two_esps(e);
-        _cleanup_free_ char *out = NULL, *why = NULL, *before = NULL, *after = NULL,
-                            *order = NULL;
+        _cleanup_free_ char *out = NULL, *why = NULL, *before = NULL, *after = NULL, *order = NULL;
         size_t n1, n2;
 
         /* someone else's entry for /efi1, naming a file /efi1 lacks */
@@ -580,7 +585,7 @@ static void test_fix_uses_the_fallback_without_systemd_boot(void **state)
 {
         struct env *e = *state;
         struct esp_model *m = two_esps(e);
-        _cleanup_free_ char *out = NULL, *why = NULL, *p = join(e->esp1, EFI_SDBOOT_PATH + 1);
+        _cleanup_free_ char *out = NULL, *why = NULL, *p = join(e->esp1, &EFI_SDBOOT_PATH[1]);
 
         for (char *s = p; *s; s++)
                 if (*s == '\\')
