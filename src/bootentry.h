@@ -42,7 +42,7 @@ struct esp_model;
 #define EFI_SHIM_FALLBACK_PATH "\\EFI\\BOOT\\fb" EFI_ARCH ".efi"
 
 /* Entries we create carry this description prefix; only those may ever be rewritten. */
-#define BOOTENTRY_LABEL_PREFIX "dual-root "
+#define BOOTENTRY_LABEL_PREFIX "dual-root-tool "
 
 struct boot_option {
         unsigned number; /* the #### */

@@ -320,7 +320,7 @@ static void print_report_json(const struct esp_model *m)
         fputs("}\n", f);
 }
 
-static void print_report_text(const struct esp_model *m)
+static void print_report_text(const struct esp_model *m, struct libmnt_table *fstab)
 {
         char buf[512];
 
@@ -349,7 +349,15 @@ static void print_report_text(const struct esp_model *m)
         for (size_t i = 0; i < m->n_alternates; i++) {
                 const struct esp *a = &m->alternates[i];
 
-                if (!a->mounted)
+                struct libmnt_fs *want =
+                        fstab ? mnt_table_find_target(fstab, a->mount, MNT_ITER_FORWARD) : NULL;
+
+                if (!a->mounted && want && mnt_fs_get_source(want))
+                        printf("  %s: not mounted: fstab mounts %s there, which is not present "
+                               "(disk missing or replaced?); on a replacement disk run: "
+                               "dual-root-tool --add-disk DEVICE\n",
+                               a->mount, mnt_fs_get_source(want));
+                else if (!a->mounted)
                         printf("  %s: not mounted (disk missing?)\n", a->mount);
                 else
                         printf("  %s: %s, PARTUUID %s, UUID %s, %s\n", a->mount, strna(a->device),
@@ -592,10 +600,13 @@ static int verb_info(struct context *c)
 {
         const struct esp_model *m = c->model;
 
-        if (arg.json)
+        if (arg.json) {
                 print_report_json(m);
-        else if (!arg.quiet)
-                print_report_text(m);
+        } else if (!arg.quiet) {
+                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
+
+                print_report_text(m, fstab);
+        }
         if (!m->boot_ok || !m->device_ok) {
                 log_error("cannot identify the booted ESP: %s", strna(m->why));
                 return EXIT_FAILED;

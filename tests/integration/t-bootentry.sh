@@ -51,7 +51,7 @@ fix_test_mode_prints_the_plan_and_changes_nothing() {
         run_tool --fix-boot-entries -t
         expect_status 0
         expect_stdout_has "/efi0: Boot0001 \"Linux Boot Manager\" starts it (\\EFI\\systemd\\systemd-bootx64.efi), in BootOrder: nothing to do"
-        expect_stdout_has "/efi1: would create Boot0000 \"dual-root /efi1 (disk1)\": HD(1,GPT,$PU1,0x800,0x10000)/File(\\EFI\\systemd\\systemd-bootx64.efi)"
+        expect_stdout_has "/efi1: would create Boot0000 \"dual-root-tool /efi1 (disk1)\": HD(1,GPT,$PU1,0x800,0x10000)/File(\\EFI\\systemd\\systemd-bootx64.efi)"
         expect_stdout_has "would set BootOrder 0001,0000"
         expect_stdout_has "1 boot entry would be created"
         after=$(cd "$R/efivars" && sha256sum ./* | sort)
@@ -65,12 +65,12 @@ fix_creates_the_entry_and_status_then_agrees() {
         expect_stdout_has "CRITICAL firmware: no boot entry names PARTUUID $PU1"
         run_tool --fix-boot-entries
         expect_status 0
-        expect_stdout_has "/efi1: creating Boot0000 \"dual-root /efi1 (disk1)\""
+        expect_stdout_has "/efi1: creating Boot0000 \"dual-root-tool /efi1 (disk1)\""
         expect_stdout_has "setting BootOrder 0001,0000"
         [ "$(var BootOrder)" = 0700000001000000 ] || fail "BootOrder is $(var BootOrder), expected 07000000 0100 0000"
         run_tool --status
         expect_status 0
-        expect_stdout_has "OK firmware: Boot0000 \"dual-root /efi1 (disk1)\" starts \\EFI\\systemd\\systemd-bootx64.efi, number 2 in BootOrder"
+        expect_stdout_has "OK firmware: Boot0000 \"dual-root-tool /efi1 (disk1)\" starts \\EFI\\systemd\\systemd-bootx64.efi, number 2 in BootOrder"
         run_tool --fix-boot-entries
         expect_status 0
         expect_stdout_has "0 boot entries created"

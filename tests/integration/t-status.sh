@@ -203,6 +203,15 @@ status_names_the_fstab_esp_that_is_not_present() {
         expect_stdout_has "dual-root-tool --add-disk DEVICE"
 }
 
+info_names_the_fstab_esp_that_is_not_present() {
+        healthy
+        umount "$R/efi1"
+        printf 'PARTUUID=%s /efi1 vfat nofail 0 2\n' "$PU1" >"$R/etc/fstab"
+        run_tool
+        expect_status 0
+        expect_stdout_has "  /efi1: not mounted: fstab mounts PARTUUID=$PU1 there, which is not present (disk missing or replaced?); on a replacement disk run: dual-root-tool --add-disk DEVICE"
+}
+
 status_critical_when_an_esp_is_not_fat() {
         healthy
         TOOL_ENV="" run_tool --status
@@ -218,6 +227,14 @@ status_warns_when_two_kernel_sets_do_not_fit() {
         run_tool --status
         expect_status 1
         expect_stdout_has "MiB two kernel sets need: the next kernel install may not fit"
+}
+
+status_warns_below_esp_min_free() {
+        healthy
+        printf 'esp_min_free = 1000\n' >"$CONF"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "MiB free, less than the 1000 MiB two kernel sets need"
 }
 
 status_warns_when_an_esp_is_read_only() {
@@ -384,8 +401,10 @@ run_case "WARNING about a malformed entry" status_warns_about_a_malformed_entry
 run_case "WARNING when an alternate differs" status_warns_when_an_alternate_differs
 run_case "CRITICAL when an alternate is missing" status_critical_when_an_alternate_is_missing
 run_case "the ESP fstab names but that is not present, and --add-disk" status_names_the_fstab_esp_that_is_not_present
+run_case "the info report names that ESP too" info_names_the_fstab_esp_that_is_not_present
 run_case "CRITICAL when an ESP is not FAT" status_critical_when_an_esp_is_not_fat
 run_case "WARNING when two kernel sets do not fit" status_warns_when_two_kernel_sets_do_not_fit
+run_case "WARNING below esp_min_free" status_warns_below_esp_min_free
 run_case "WARNING when an ESP is read-only" status_warns_when_an_esp_is_read_only
 run_case "WARNING when /boot is not bound" status_warns_when_boot_is_not_bound
 run_case "CRITICAL when /boot holds another ESP" status_critical_when_boot_holds_another_esp

@@ -178,14 +178,14 @@ static void test_encoded_entry_equals_the_independent_encoder(void **state)
         _cleanup_free_ char *theirs = NULL;
         size_t path_size, option_size, their_size;
 
-        mkefivar(e->efivars, "bootentry", "0005", "dual-root /efi1 (vdb)", "--hd", "2", PU1,
+        mkefivar(e->efivars, "bootentry", "0005", "dual-root-tool /efi1 (vdb)", "--hd", "2", PU1,
                  "--start", "0x4b000", "--size", "0x25800", NULL);
         read_file(e->efivars, "Boot0005" GUID, &theirs, &their_size);
         assert_int_equal(efi_encode_hd_file_path(2, 0x4b000, 0x25800, PU1, EFI_SDBOOT_PATH, &path,
                                                  &path_size),
                          0);
-        assert_int_equal(efi_encode_load_option(LOAD_OPTION_ACTIVE, "dual-root /efi1 (vdb)", path,
-                                                path_size, &option, &option_size),
+        assert_int_equal(efi_encode_load_option(LOAD_OPTION_ACTIVE, "dual-root-tool /efi1 (vdb)",
+                                                path, path_size, &option, &option_size),
                          0);
         assert_int_equal(their_size, 4 + option_size);
         assert_memory_equal(theirs + 4, option, option_size);
@@ -482,7 +482,7 @@ static void test_fix_creates_the_missing_entry_and_appends_it(void **state)
         assert_true(asprintf(&want,
                              "%s: Boot0001 \"Linux Boot Manager\" starts it "
                              "(\\EFI\\systemd\\systemd-bootx64.efi), in BootOrder: nothing to do\n"
-                             "%s: creating Boot0000 \"dual-root %s (vdb)\": HD(1,GPT," PU1
+                             "%s: creating Boot0000 \"dual-root-tool %s (vdb)\": HD(1,GPT," PU1
                              ",0x800,0x4B000)/File(\\EFI\\systemd\\systemd-bootx64.efi)\n"
                              "setting BootOrder 0001,0000\n",
                              e->esp0, e->esp1, e->esp1) >= 0);
@@ -495,7 +495,7 @@ static void test_fix_creates_the_missing_entry_and_appends_it(void **state)
         {
                 _cleanup_free_ char *label = NULL;
 
-                assert_true(asprintf(&label, "dual-root %s (vdb)", e->esp1) >= 0);
+                assert_true(asprintf(&label, "dual-root-tool %s (vdb)", e->esp1) >= 0);
                 mkefivar(e->efivars, "bootentry", "0009", label, "--hd", "1", PU1, "--start",
                          "0x800", "--size", "0x4b000", NULL);
         }
@@ -518,7 +518,7 @@ static void test_fix_in_test_mode_changes_nothing(void **state)
         size_t n;
 
         assert_int_equal(fix(m, true, &out, &why), 1);
-        assert_non_null(strstr(out, ": would create Boot0000 \"dual-root "));
+        assert_non_null(strstr(out, ": would create Boot0000 \"dual-root-tool "));
         assert_non_null(strstr(out, "would set BootOrder 0001,0000\n"));
         p = join(e->efivars, "Boot0000" GUID);
         assert_int_equal(stat(p, &st), -1);
@@ -543,7 +543,7 @@ static void test_fix_never_rewrites_an_entry_it_did_not_create(void **state)
         read_file(e->efivars, "Boot0000" GUID, &after, &n2);
         assert_int_equal(n1, n2);
         assert_memory_equal(before, after, n1);
-        assert_non_null(strstr(out, "creating Boot0002 \"dual-root "));
+        assert_non_null(strstr(out, "creating Boot0002 \"dual-root-tool "));
         read_file(e->efivars, "BootOrder" GUID, &order, &n1);
         assert_int_equal(n1, 10);
         assert_memory_equal(order, "\x07\x00\x00\x00\x01\x00\x00\x00\x02\x00", 10);
@@ -557,10 +557,10 @@ static void test_fix_rewrites_its_own_stale_entry_in_place(void **state)
         _cleanup_free_ char *out = NULL, *why = NULL, *p = NULL;
         struct stat st;
 
-        mkefivar(e->efivars, "bootentry", "0007", "dual-root /efi1 (old disk)", "--hd", "1", PU1,
-                 "--file", "\\EFI\\gone.efi", NULL);
+        mkefivar(e->efivars, "bootentry", "0007", "dual-root-tool /efi1 (old disk)", "--hd", "1",
+                 PU1, "--file", "\\EFI\\gone.efi", NULL);
         assert_int_equal(fix(m, false, &out, &why), 1);
-        assert_non_null(strstr(out, "rewriting our Boot0007 \"dual-root "));
+        assert_non_null(strstr(out, "rewriting our Boot0007 \"dual-root-tool "));
         assert_non_null(strstr(out, "setting BootOrder 0001,0007\n"));
         p = join(e->efivars, "Boot0000" GUID);
         assert_int_equal(stat(p, &st), -1);
