@@ -98,7 +98,9 @@ int rootfs_btrfs_read(int fd, struct rootfs_btrfs *ret, char **why)
                 uuid_to_string(di->uuid, d->uuid);
                 d->total_bytes = di->total_bytes;
                 di->path[sizeof(di->path) - 1] = 0;
-                if (di->path[0]) {
+                /* The kernel names a device it could not find "<missing disk>" (fs/btrfs
+                 * volumes.h btrfs_dev_name()), or gives no name at all. */
+                if (di->path[0] && !streq((const char *)di->path, "<missing disk>")) {
                         d->path = strdup((const char *)di->path);
                         if (!d->path)
                                 return -ENOMEM;

@@ -66,9 +66,19 @@ trap 'exit 129' HUP
 
 # --- the fake root --------------------------------------------------------------------------
 
+# ROOT_DEVICE (optional): a block device (e.g. a btrfs) mounted as the fake root instead of a
+# tmpfs, with ROOT_OPTIONS; populate_root fills a root mounted that way.
 make_root() {
         mkdir "$R"
-        mount -t tmpfs -o mode=0755 dual-root-fake-root "$R"
+        if [ -n "${ROOT_DEVICE:-}" ]; then
+                mount -o "${ROOT_OPTIONS:-defaults}" "$ROOT_DEVICE" "$R"
+        else
+                mount -t tmpfs -o mode=0755 dual-root-fake-root "$R"
+        fi
+        populate_root
+}
+
+populate_root() {
         mkdir -p "$R/usr" "$R/proc" "$R/sys" "$R/dev" "$R/etc/dual-root" "$R/tmp" "$R/run" \
                 "$R/boot" "$R/efivars" "$R/mnt"
         chmod 1777 "$R/tmp"
@@ -76,7 +86,7 @@ make_root() {
         mount -o remount,bind,ro "$R/usr"
         for d in bin sbin lib lib32 lib64 libx32; do
                 if [ -L "/$d" ]; then
-                        ln -s "$(readlink "/$d")" "$R/$d"
+                        ln -sfn "$(readlink "/$d")" "$R/$d"
                 elif [ -d "/$d" ]; then
                         mkdir "$R/$d"
                         mount --bind "/$d" "$R/$d"
