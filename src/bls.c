@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Boot Loader Specification entries as systemd-boot reads them (DESIGN.md §10): "KEY VALUE"
+ * Boot Loader Specification entries as systemd-boot reads them (DESIGN.md §11): "KEY VALUE"
  * lines, '#' comments, unknown keys ignored; paths relative to the ESP's root.
  */
 #include <ctype.h>

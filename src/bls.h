@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * What systemd-boot would boot from one ESP (DESIGN.md §10): the Boot Loader Specification's
+ * What systemd-boot would boot from one ESP (DESIGN.md §11): the Boot Loader Specification's
  * type #1 entries (loader/entries/NAME.conf), unified kernel images (EFI/Linux/NAME.efi, type #2)
  * and loader/loader.conf's default pattern. Parsing only: no verdicts here, status.c decides.
  *

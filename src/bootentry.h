@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The firmware's view of each ESP (DESIGN.md §10): the NVRAM boot options (Boot####,
+ * The firmware's view of each ESP (DESIGN.md §11): the NVRAM boot options (Boot####,
  * BootOrder), which of them would start which ESP, the removable-media fallback, and the repair
  * that gives every ESP an entry of its own (--fix-boot-entries).
  */
@@ -105,7 +105,7 @@ int bootentry_partition_of(const char *sysfs_root, dev_t devnum, struct bootentr
                            char **why);
 
 /*
- * --fix-boot-entries (DESIGN.md §10 rules E1-E4): for each mounted ESP of the model (only the
+ * --fix-boot-entries (DESIGN.md §11 rules E1-E5): for each mounted ESP of the model (only the
  * one mounted on only_mount when not NULL) without a valid entry, creates a Boot#### at the
  * lowest free number (or rewrites an invalid one of ours), labelled BOOTENTRY_LABEL_PREFIX plus
  * its mount and disk, starting systemd-boot's binary or else the fallback path, and appends it

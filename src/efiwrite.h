@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Writing EFI variables through efivarfs, and encoding what we write (DESIGN.md §10): load
+ * Writing EFI variables through efivarfs, and encoding what we write (DESIGN.md §11): load
  * options (UEFI 2.10 §3.1.3) whose device path is HD()/File() (§10.3.5.1, §10.3.5.4), as
  * efibootmgr and bootctl write them, and BootOrder.
  */

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Whether the root filesystem survives the loss of a disk (DESIGN.md §10 rule S6): for a
+ * Whether the root filesystem survives the loss of a disk (DESIGN.md §11 rule S6): for a
  * btrfs root, its devices (BTRFS_IOC_FS_INFO, BTRFS_IOC_DEV_INFO: a device the kernel has no
  * path for is missing) and its block-group profiles (BTRFS_IOC_SPACE_INFO), read from the
  * kernel, not from btrfs-progs' output.

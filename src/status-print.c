@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The --status report's three forms (DESIGN.md §10): the monitoring plugins' text, JSON, and the
+ * The --status report's three forms (DESIGN.md §11): the monitoring plugins' text, JSON, and the
  * Prometheus text exposition. Formatters only: main.c decides which and where.
  */
 #include <fcntl.h>

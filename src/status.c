@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --status: boot readiness per disk (DESIGN.md §10). Every check reads what the firmware and the
+ * --status: boot readiness per disk (DESIGN.md §11). Every check reads what the firmware and the
  * loader would use: the NVRAM entries, the files on each ESP, the root's devices. Nothing here
  * prints: main.c chooses the output (status_print_* are its formatters).
  */
@@ -179,8 +179,8 @@ static void format_age(int64_t now, int64_t when, char *buf, size_t size)
 
 /* ---- the ESP itself ---- */
 
-/* Where DESIGN.md §10 seams the ESP's expected filesystem type: vfat, or $DUAL_ROOT_ESP_FSTYPE
- * (tests: this kernel cannot mount vfat, they use ext4). */
+/* The filesystem an ESP must have (DESIGN.md §11 rule S1): vfat, or $DUAL_ROOT_ESP_FSTYPE, a
+ * test seam (docs/TESTING.md: the test kernel cannot mount vfat, the suites use ext4). */
 static const char *esp_fstype_expected(void)
 {
         const char *e = secure_getenv("DUAL_ROOT_ESP_FSTYPE");

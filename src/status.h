@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The health report (--status): can this machine lose either disk right now (DESIGN.md §10)?
+ * The health report (--status): can this machine lose either disk right now (DESIGN.md §11)?
  * Findings with the monitoring plugins' severities (DESIGN.md §2): OK 0, WARNING 1 (it would
  * still boot from every disk, but something is degraded: a fallback path only, a sync pending,
  * little space), CRITICAL 2 (some disk would not boot alone, or the root has no redundancy

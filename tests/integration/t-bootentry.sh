@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# --fix-boot-entries (DESIGN.md §10 rules E1-E4) on loop devices: a Boot#### for the ESP that
+# --fix-boot-entries (DESIGN.md §11 rules E1-E4) on loop devices: a Boot#### for the ESP that
 # has none, appended to BootOrder, -t changing nothing, other entries left byte for byte, and
 # --status agreeing afterwards. The partitions' numbers, starts and sizes come from a fake sysfs
 # (DUAL_ROOT_SYSFS): loop devices are no partitions.

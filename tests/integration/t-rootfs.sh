@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# --status on the root (DESIGN.md §10 rule S6): approach 1's btrfs root read through the kernel's
+# --status on the root (DESIGN.md §11 rule S6): approach 1's btrfs root read through the kernel's
 # ioctls. The fake root is itself a btrfs raid1 over two loop devices; then its data is
 # converted to single; then it is mounted degraded with one device gone.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# --status: boot readiness per disk (DESIGN.md §10) and its monitoring exit codes (0 OK,
+# --status: boot readiness per disk (DESIGN.md §11) and its monitoring exit codes (0 OK,
 # 1 WARNING, 2 CRITICAL, 3 UNKNOWN): the ESP itself, the firmware's entries, the loader's
 # entries, the sync, and the outputs (text, --json, --textfile).
 . "$(dirname "$0")/lib.sh"

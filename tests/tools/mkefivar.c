@@ -7,8 +7,9 @@
  *   mkefivar DIR loader PARTUUID [--upper] [--no-nul]
  *   mkefivar DIR bootcurrent NUM
  *   mkefivar DIR bootentry NUM DESCRIPTION PATH [--full-sata|--full-nvme] [--file EFIPATH]
- *            [--start LBA] [--size SECTORS]
+ *            [--start LBA] [--size SECTORS] [--inactive]
  *       PATH is one of  --hd PARTNUM PARTUUID | --hd-mbr PARTNUM SIGNATURE | --whole-disk
+ *   mkefivar DIR bootorder NUM[,NUM...]
  *   mkefivar DIR raw NAME-GUID HEXBYTES
  *   mkefivar DIR truncate NAME-GUID NBYTES
  *   common option: --attr HEX (attributes word for loader, bootcurrent, bootentry)
@@ -60,9 +61,9 @@
         "  truncate NAME-GUID NBYTES\n"                                                            \
         "        cut DIR/NAME-GUID to its first NBYTES bytes (attributes included).\n"             \
         "\n"                                                                                       \
-        "  --attr HEX   attributes word for loader, bootcurrent and bootentry (default 0x6,\n"     \
-        "               BS|RT, for the volatile loader and bootcurrent, 0x7, NV|BS|RT, for\n"      \
-        "               bootentry)\n"                                                              \
+        "  --attr HEX   attributes word for loader, bootcurrent, bootentry and bootorder\n"        \
+        "               (default 0x6, BS|RT, for the volatile loader and bootcurrent, 0x7,\n"      \
+        "               NV|BS|RT, for bootentry and bootorder)\n"                                  \
         "  -h, --help   this text\n"                                                               \
         "\n"                                                                                       \
         "Exit status: 0 written, 1 could not write, 2 usage error.\n"

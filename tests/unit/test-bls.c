@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bls.c: Boot Loader Specification entries as systemd-boot reads them (DESIGN.md §10). The
+ * bls.c: Boot Loader Specification entries as systemd-boot reads them (DESIGN.md §11). The
  * parser is fed text; bls_load() the fixture tree tests/fixtures/esp/sdboot and trees built
  * per test under mkdtemp; bls_path_stat() resolves paths the way the firmware's FAT driver does.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bootentry.c and efiwrite.c (DESIGN.md §10): what we write into NVRAM is byte for byte what
+ * bootentry.c and efiwrite.c (DESIGN.md §11): what we write into NVRAM is byte for byte what
  * the independent encoder of tests/tools (efi-encode.h, via mkefivar) builds; efi_write_var's
  * attributes word, replacement and immutable flag; reading Boot#### and BootOrder; which entry
  * starts which ESP; and --fix-boot-entries on a model built by hand over temporary ESP trees, a

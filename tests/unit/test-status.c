@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * status.c and status-print.c (DESIGN.md §10): every check of --status on a model built by hand
+ * status.c and status-print.c (DESIGN.md §11): every check of --status on a model built by hand
  * over two temporary ESP trees, a mountinfo file naming them, an fstab file and an efivars
  * directory made with mkefivar; then the three outputs of one report.
  */
