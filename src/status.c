@@ -17,6 +17,7 @@
 #include "bls.h"
 #include "bootentry.h"
 #include "guard.h"
+#include "ignore.h"
 #include "rootfs.h"
 #include "status.h"
 #include "sync.h"
@@ -123,10 +124,21 @@ static int esp_add(struct status_esp *e, enum status_level l, const char *check,
 struct sync_record {
         int64_t synced; /* -1 when unknown */
         char *source;
+        char *intent;       /* a sync from this source started and did not finish, or NULL */
+        char *intent_since; /* when it started (as recorded) */
 };
 
+static void sync_record_done(struct sync_record *r)
+{
+        free(r->source);
+        free(r->intent);
+        free(r->intent_since);
+}
+
 /* The one place that reads the record guard.c writes (GUARD_STATE_FILE: "synced=" an ISO
- * 8601 UTC time, "source=" the source's PARTUUID). -ENOENT when there is none. */
+ * 8601 UTC time, "source=" the source's PARTUUID, and while a sync is under way or after it
+ * was cut, "intent=" its source and "intent_since=" its start, DESIGN.md §5 rule 10): the
+ * facts guard_assess() does not return. -ENOENT when there is none. */
 static int sync_record_read(int dir_fd, struct sync_record *ret)
 {
         _cleanup_close_ int fd =
@@ -154,11 +166,22 @@ static int sync_record_read(int dir_fd, struct sync_record *ret)
                 } else if ((v = startswith(line, "source=")) && !s.source) {
                         s.source = strdup(v);
                         if (!s.source)
-                                return -ENOMEM;
+                                goto oom;
+                } else if ((v = startswith(line, "intent=")) && !s.intent) {
+                        s.intent = strdup(v);
+                        if (!s.intent)
+                                goto oom;
+                } else if ((v = startswith(line, "intent_since=")) && !s.intent_since) {
+                        s.intent_since = strdup(v);
+                        if (!s.intent_since)
+                                goto oom;
                 }
         }
         *ret = s;
         return 0;
+oom:
+        sync_record_done(&s);
+        return -ENOMEM;
 }
 
 static void format_age(int64_t now, int64_t when, char *buf, size_t size)
@@ -499,19 +522,15 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
 
 /* ---- in sync with the booted ESP ---- */
 
-static int fingerprint_of(int fd, char *const *excludes, uint64_t *ret, char **why)
-{
-        return guard_fingerprint(fd, excludes, ret, why);
-}
-
 static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *booted_mount,
-                      char *const *excludes, int64_t now)
+                      const char *booted_partuuid, char *const *excludes, int64_t now)
 {
+        _cleanup_(guard_verdict_done) struct guard_verdict v = {};
+        _cleanup_(sync_record_done) struct sync_record rec = { .synced = -1 };
         _cleanup_free_ char *why = NULL;
-        struct sync_record rec = { .synced = -1 };
         uint64_t fp, fp_booted;
         char age[64] = "";
-        int r;
+        int r, k;
 
         r = sync_record_read(fd, &rec);
         if (r == -ENOMEM)
@@ -522,17 +541,41 @@ static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *b
                 if (rec.synced >= 0)
                         format_age(now, rec.synced, age, sizeof(age));
         }
-
         if (booted_fd < 0)
                 return 0;
-        if (fingerprint_of(booted_fd, excludes, &fp_booted, &why) < 0)
-                return esp_add(e, STATUS_UNKNOWN, "sync", "cannot read the booted ESP %s: %s",
-                               booted_mount, strna(why));
-        if (fingerprint_of(fd, excludes, &fp, &why) < 0)
-                return esp_add(e, STATUS_WARNING, "sync", "cannot read %s: %s", e->mount,
+
+        /* The guard's own verdict on the next sync (DESIGN.md §5 rules 4, 10). */
+        if (rec.intent)
+                return esp_add(e, STATUS_WARNING, "sync",
+                               "a sync into %s from PARTUUID %s, started %s, did not finish: "
+                               "the next sync from it completes it (it boots with its old or "
+                               "its new set meanwhile)",
+                               e->mount, rec.intent, strna(rec.intent_since));
+        k = guard_assess(booted_fd, booted_mount, booted_partuuid, fd, e->mount, excludes, &v,
+                         &why);
+        if (k == -ENOMEM)
+                return k;
+        if (k == -EEXIST)
+                return esp_add(e, STATUS_WARNING, "sync", "the rollback guard refuses a sync: %s",
                                strna(why));
+        if (k < 0)
+                return esp_add(e, STATUS_WARNING, "sync", "cannot read %s's sync state: %s",
+                               e->mount, strna(why));
+        if (v.src_fp_known && v.dst_fp_known) {
+                fp_booted = v.src_fp;
+                fp = v.dst_fp;
+        } else {
+                /* No completed sync recorded: compare the trees themselves. */
+                if (guard_fingerprint(booted_fd, excludes, &fp_booted, &why) < 0)
+                        return esp_add(e, STATUS_UNKNOWN, "sync",
+                                       "cannot read the booted ESP %s: %s", booted_mount,
+                                       strna(why));
+                if (guard_fingerprint(fd, excludes, &fp, &why) < 0)
+                        return esp_add(e, STATUS_WARNING, "sync", "cannot read %s: %s", e->mount,
+                                       strna(why));
+        }
         if (fp != fp_booted) {
-                if (r < 0)
+                if (!v.recorded)
                         return esp_add(e, STATUS_WARNING, "sync",
                                        "%s differs from the booted ESP %s and was never synced "
                                        "by dual-root (dual-root-tool -s)",
@@ -543,7 +586,7 @@ static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *b
                                e->mount, booted_mount, *age ? age : "at an unknown time",
                                strna(e->last_sync_from));
         }
-        if (r < 0)
+        if (!v.recorded)
                 return esp_add(e, STATUS_OK, "sync",
                                "identical to the booted ESP %s (no sync record of dual-root)",
                                booted_mount);
@@ -588,9 +631,9 @@ static int check_missing(struct status_esp *s, struct libmnt_table *fstab)
 }
 
 static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
-                         const char *booted_mount, struct libmnt_table *t,
-                         const struct boot_nvram *nv, const char *nv_error, char *const *excludes,
-                         uint64_t min_free, int64_t now)
+                         const char *booted_mount, const char *booted_partuuid,
+                         struct libmnt_table *t, const struct boot_nvram *nv, const char *nv_error,
+                         char *const *excludes, uint64_t min_free, int64_t now)
 {
         _cleanup_(bls_set_done) struct bls_set set = {};
         _cleanup_free_ char *why = NULL;
@@ -610,7 +653,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
         if (k >= 0)
                 k = check_loader(s, fd, &set, why);
         if (k >= 0 && !s->booted)
-                k = check_sync(s, fd, booted_fd, booted_mount, excludes, now);
+                k = check_sync(s, fd, booted_fd, booted_mount, booted_partuuid, excludes, now);
         return k;
 }
 
@@ -656,16 +699,16 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                       struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
                       struct status_report *r)
 {
-        _cleanup_strv_free_ char **x = strv_copy(c->esp_excludes);
+        _cleanup_strv_free_ char **x = NULL;
         _cleanup_(boot_nvram_done) struct boot_nvram nv = {};
         _cleanup_free_ char *nv_error = NULL;
         _cleanup_close_ int booted_fd = -1;
         uint64_t min_free = 0;
         int k;
 
-        if (!x || strv_extend(&x, "/" GUARD_STATE_FILE) < 0 ||
-            strv_extend(&x, "/" GUARD_STATE_TMP) < 0 || strv_extend(&x, "/lost+found/") < 0)
-                return -ENOMEM;
+        k = esp_ignore_excludes(c->esp_excludes, &x);
+        if (k < 0)
+                return k;
         min_free = esp_min_free(c);
 
         if (bootentry_read_nvram(efivars_dir, &nv, &nv_error) == -ENOMEM)
@@ -692,7 +735,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (k < 0)
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                k = check_one_esp(&r->esps[0], m->booted.mount, -1, NULL, t, &nv, nv_error, x,
+                k = check_one_esp(&r->esps[0], m->booted.mount, -1, NULL, NULL, t, &nv, nv_error, x,
                                   min_free, r->now);
                 if (k < 0)
                         return k;
@@ -719,8 +762,9 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (!a->mounted)
                         k = check_missing(s, fstab);
                 else
-                        k = check_one_esp(s, a->mount, booted_fd, m->booted.mount, t, &nv, nv_error,
-                                          x, min_free, r->now);
+                        k = check_one_esp(s, a->mount, booted_fd, m->booted.mount,
+                                          m->booted.partuuid, t, &nv, nv_error, x, min_free,
+                                          r->now);
                 if (k < 0)
                         return k;
         }
@@ -843,7 +887,7 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
 
                         if (fd >= 0 && sync_record_read(fd, &rec) == 0) {
                                 d->last_sync = rec.synced;
-                                free(rec.source);
+                                sync_record_done(&rec);
                         }
                         if (d->last_sync >= 0) {
                                 format_age(r->now, d->last_sync, age, sizeof(age));

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -22,6 +23,8 @@
 #include "blockdev.h"
 #include "config.h"
 #include "esp.h"
+#include "guard.h"
+#include "ignore.h"
 #include "status.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -81,6 +84,24 @@ static int touch_one(const char *p, const struct stat *st, int flag, struct FTW 
         return utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW);
 }
 
+/* The alternate's guard record as guard.c writes it after a sync: its tree's fingerprint
+ * now, a time, the source; extra lines (an intent) appended. */
+static void write_record(struct env *e, const char *extra)
+{
+        _cleanup_strv_free_ char **x = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = open(e->esp1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        uint64_t fp;
+
+        assert_int_equal(esp_ignore_excludes(e->config ? e->config->esp_excludes : NULL, &x), 0);
+        assert_int_equal(guard_fingerprint(fd, x, &fp, NULL), 0);
+        assert_true(asprintf(&text,
+                             "format=2\nfingerprint=%016" PRIx64
+                             "\nsynced=2026-01-02T03:04:05Z\nsource=" PU0 "\n%s",
+                             fp, extra) >= 0);
+        put(e->esp1, ".dual-root-state", text);
+}
+
 static void mkefivar(const char *dir, ...)
 {
         char *argv[16] = { (char *)"mkefivar", (char *)dir };
@@ -122,6 +143,8 @@ static int setup(void **state)
         e->esp1 = join(e->base, "efi1");
         e->boot = join(e->base, "boot");
         e->mountinfo = join(e->base, "mountinfo");
+        e->config = config_new_default();
+        assert_non_null(e->config);
         assert_int_equal(mkdir(e->efivars, 0755), 0);
         assert_int_equal(mkdir(e->boot, 0755), 0);
         assert_int_equal(mkdir(e->esp0, 0755), 0);
@@ -138,15 +161,12 @@ static int setup(void **state)
         }
         assert_int_equal(nftw(e->esp0, touch_one, 16, FTW_PHYS), 0);
         assert_int_equal(nftw(e->esp1, touch_one, 16, FTW_PHYS), 0);
-        put(e->esp1, ".dual-root-state",
-            "format=2\nfingerprint=0\nsynced=2026-01-02T03:04:05Z\nsource=" PU0 "\n");
+        write_record(e, "");
         mkefivar(e->efivars, "bootentry", "0001", "Linux Boot Manager", "--hd", "1", PU0, NULL);
         mkefivar(e->efivars, "bootentry", "0002", "Disk 1", "--hd", "1", PU1, "--full-nvme", NULL);
         mkefivar(e->efivars, "bootorder", "1,2", NULL);
         write_mountinfo(e, "vfat", "/");
 
-        e->config = config_new_default();
-        assert_non_null(e->config);
         m = calloc(1, sizeof(*m));
         assert_non_null(m);
         m->boot_ok = m->device_ok = true;
@@ -249,6 +269,7 @@ static void test_healthy_machine_boots_from_either_disk(void **state)
                "systemd-boot: 1 complete entry (0 unified kernel images), default \"debian-*\" "
                "is debian-6.1.conf");
         expect(e, 1, "sync", STATUS_OK, "identical to the booted ESP");
+        expect(e, 1, "sync", STATUS_OK, "; last synced ");
         assert_int_equal(e->report.esps[1].last_sync, 1767323045);
         assert_string_equal(e->report.esps[1].last_sync_from, PU0);
         assert_int_equal(e->report.esps[1].level, STATUS_OK);
@@ -419,6 +440,40 @@ static void test_sync_difference_warns_with_the_last_sync(void **state)
         assert_true(e->report.esps[1].bootable);
 }
 
+static void test_sync_alternate_changed_on_its_own_is_named(void **state)
+{
+        struct env *e = *state;
+
+        put(e->esp1, "vmlinuz-6.2", "installed while the other disk was away");
+        check(e, NULL);
+        expect(e, 1, "sync", STATUS_WARNING, "the rollback guard refuses a sync: ");
+        expect(e, 1, "sync", STATUS_WARNING, "changed since the last sync recorded on it");
+}
+
+static void test_sync_unfinished_is_named(void **state)
+{
+        struct env *e = *state;
+
+        write_record(e, "intent=" PU0 "\nintent_since=2026-01-03T00:00:00Z\nintent_target=1\n");
+        check(e, NULL);
+        expect(e, 1, "sync", STATUS_WARNING,
+               "from PARTUUID " PU0 ", started 2026-01-03T00:00:00Z, did not finish: the next "
+               "sync from it completes it");
+        assert_true(e->report.esps[1].bootable);
+}
+
+static void test_sync_identical_without_a_record(void **state)
+{
+        struct env *e = *state;
+        _cleanup_free_ char *p = join(e->esp1, ".dual-root-state");
+
+        assert_int_equal(unlink(p), 0);
+        check(e, NULL);
+        expect(e, 1, "sync", STATUS_OK, "identical to the booted ESP");
+        expect(e, 1, "sync", STATUS_OK, "(no sync record of dual-root)");
+        assert_int_equal(e->report.esps[1].last_sync, -1);
+}
+
 static void test_missing_alternate_named_from_fstab(void **state)
 {
         struct env *e = *state;
@@ -575,6 +630,9 @@ int main(void)
                 T(test_loader_without_any_loader_is_critical),
                 T(test_loader_grub_is_named_not_checked),
                 T(test_sync_difference_warns_with_the_last_sync),
+                T(test_sync_alternate_changed_on_its_own_is_named),
+                T(test_sync_unfinished_is_named),
+                T(test_sync_identical_without_a_record),
                 T(test_missing_alternate_named_from_fstab),
                 T(test_boot_mount_of_another_esp_is_critical),
                 T(test_text_first_line_is_the_plugin_line),
