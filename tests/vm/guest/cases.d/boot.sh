@@ -8,8 +8,12 @@ status_run() {
         STATUS_LINE=${TOOL_OUT%%$'\n'*}
 }
 
-# entry_of LABEL: the #### of the Boot#### labelled LABEL (efibootmgr's view)
-entry_of() { sed -n "s/^Boot\([0-9A-F]\{4\}\)[* ] $1\t.*/\1/p; s/^Boot\([0-9A-F]\{4\}\)[* ] $1\$/\1/p" "$WORK/efibootmgr" | head -n 1; }
+# entry_of LABEL: the #### of the Boot#### labelled exactly LABEL (efibootmgr's view; a
+# label may hold '/' and parentheses, so it is compared as a string, not a pattern)
+entry_of() {
+        awk -F'\t' -v want="$1" '/^Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F][* ] / {
+                if (substr($1, 11) == want) { print substr($1, 5, 4); exit } }' "$WORK/efibootmgr"
+}
 boot_order() { sed -n 's/^BootOrder: //p' "$WORK/efibootmgr"; }
 
 # sync first, so that what the daemon does at boot cannot make the ESPs differ meanwhile
@@ -63,6 +67,8 @@ run_case8_fix() {
         status_run
         check status-ok-again "exit $TOOL_RC: $STATUS_LINE" [ "$TOOL_RC" = 0 ]
 
+        # never BootNext an empty number: efibootmgr would take it for Boot0000
+        [ -n "$new" ] || { fail boot-next "no entry to boot next"; return; }
         efibootmgr -q -n "$new"
         efibootmgr_refresh
         check boot-next "BootNext: $(sed -n 's/^BootNext: //p' "$WORK/efibootmgr")" \
