@@ -227,14 +227,17 @@ static void closedirp(DIR **d)
 }
 
 /* Opens the child of dir_fd named name, or, when absent, the one whose name matches it
- * case-insensitively (FAT's view). flags: O_DIRECTORY or 0. -ENOENT when there is none. */
+ * case-insensitively (FAT's view). flags: O_DIRECTORY, 0 (to read it) or O_PATH (to stat it
+ * only: nothing is opened for reading, so a device node or FIFO never is). Symlinks are not
+ * followed. -ENOENT when there is none. */
 static int openat_fat(int dir_fd, const char *name, int flags)
 {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int fd, dup_fd;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | flags);
+        flags |= O_CLOEXEC | O_NOFOLLOW | ((flags & O_PATH) ? 0 : O_RDONLY | O_NONBLOCK);
+        fd = openat(dir_fd, name, flags);
         if (fd >= 0 || errno != ENOENT)
                 return fd >= 0 ? fd : negative_errno();
 
@@ -248,8 +251,7 @@ static int openat_fat(int dir_fd, const char *name, int flags)
         }
         while ((de = readdir(d)))
                 if (strcasecmp(de->d_name, name) == 0) {
-                        fd = openat(dir_fd, de->d_name,
-                                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | flags);
+                        fd = openat(dir_fd, de->d_name, flags);
                         return fd >= 0 ? fd : negative_errno();
                 }
         return -ENOENT;
@@ -282,14 +284,15 @@ int bls_path_stat(int root_fd, const char *path, struct stat *ret)
                         name = rest;
                         continue;
                 }
-                fd = openat_fat(cur, name, rest ? O_DIRECTORY : 0);
+                fd = openat_fat(cur, name, rest ? O_DIRECTORY : O_PATH);
                 if (fd < 0)
                         return fd == -ENOTDIR && rest ? -ENOENT : fd;
                 if (!rest) {
                         int r = fstat(fd, ret) < 0 ? negative_errno() : 0;
 
                         close(fd);
-                        return r;
+                        /* O_PATH|O_NOFOLLOW opens a symlink itself: refused like the others */
+                        return r == 0 && S_ISLNK(ret->st_mode) ? -ELOOP : r;
                 }
                 if (dir >= 0)
                         close(dir);

@@ -353,6 +353,12 @@ static void test_path_stat_as_the_firmware_resolves(void **state)
         assert_true(asprintf(&link, "%s/escape", d) >= 0);
         assert_int_equal(symlink("/etc/passwd", link), 0);
         assert_int_equal(bls_path_stat(fd, "/escape", &st), -ELOOP);
+        /* a FIFO is looked at, never opened (which would block) */
+        free(link);
+        assert_true(asprintf(&link, "%s/EFI/fifo", d) >= 0);
+        assert_int_equal(mkfifo(link, 0600), 0);
+        assert_int_equal(bls_path_stat(fd, "/EFI/FIFO", &st), 0);
+        assert_true(S_ISFIFO(st.st_mode));
         rm_tree(d);
 }
 
