@@ -327,23 +327,25 @@ static int check_firmware(struct status_esp *e, int fd, const struct boot_nvram 
                 break;
         case REACH_NOT_IN_ORDER:
                 k = esp_add(e, STATUS_WARNING, "firmware",
-                            "Boot%04X \"%s\" starts %s but is not in BootOrder: the firmware "
-                            "will not try it (dual-root-tool --fix-boot-entries appends it)",
-                            ev.entry->number, strna(ev.entry->description), ev.entry->file);
+                            "Boot%04X \"%s\" starts %s on %s but is not in BootOrder: the "
+                            "firmware will not try it (dual-root-tool --fix-boot-entries "
+                            "appends it)",
+                            ev.entry->number, strna(ev.entry->description), ev.entry->file,
+                            e->mount);
                 break;
         case REACH_FALLBACK_ONLY:
                 k = esp_add(e, STATUS_WARNING, "firmware",
-                            "no boot entry names PARTUUID %s%s: only the removable-media "
+                            "no boot entry names %s (PARTUUID %s)%s: only the removable-media "
                             "fallback %s can start it (dual-root-tool --fix-boot-entries creates "
                             "one)",
-                            e->partuuid, broken ? broken : "", EFI_FALLBACK_PATH);
+                            e->mount, e->partuuid, broken ? broken : "", EFI_FALLBACK_PATH);
                 break;
         case REACH_NONE:
         default:
                 k = esp_add(e, STATUS_CRITICAL, "firmware",
-                            "no boot entry names PARTUUID %s%s, and there is no fallback %s: "
-                            "the firmware cannot start this disk",
-                            e->partuuid, broken ? broken : "", EFI_FALLBACK_PATH);
+                            "no boot entry names %s (PARTUUID %s)%s, and there is no fallback "
+                            "%s: the firmware cannot start this disk",
+                            e->mount, e->partuuid, broken ? broken : "", EFI_FALLBACK_PATH);
                 break;
         }
         if (k >= 0 && broken && ev.reach <= REACH_NOT_IN_ORDER)

@@ -62,7 +62,7 @@ fix_creates_the_entry_and_status_then_agrees() {
         setup
         run_tool --status
         expect_status 2
-        expect_stdout_has "CRITICAL firmware: no boot entry names PARTUUID $PU1"
+        expect_stdout_has "CRITICAL firmware: no boot entry names /efi1 (PARTUUID $PU1)"
         run_tool --fix-boot-entries
         expect_status 0
         expect_stdout_has "/efi1: creating Boot0000 \"dual-root-tool /efi1 (disk1)\""

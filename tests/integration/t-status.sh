@@ -62,7 +62,7 @@ status_critical_without_entry_or_fallback() {
         rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
         run_tool --status
         expect_status 2
-        expect_stdout_has "CRITICAL: no boot entry names PARTUUID $PU1, and there is no fallback \\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot start this disk; boots alone: /efi0 (booted) yes, /efi1 NO"
+        expect_stdout_has "CRITICAL: no boot entry names /efi1 (PARTUUID $PU1), and there is no fallback \\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot start this disk; boots alone: /efi0 (booted) yes, /efi1 NO"
 }
 
 status_warns_with_the_fallback_only() {
@@ -72,7 +72,7 @@ status_warns_with_the_fallback_only() {
         rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
         run_tool --status
         expect_status 1
-        expect_stdout_has "WARNING firmware: no boot entry names PARTUUID $PU1: only the removable-media fallback \\EFI\\BOOT\\BOOTX64.EFI can start it"
+        expect_stdout_has "WARNING firmware: no boot entry names /efi1 (PARTUUID $PU1): only the removable-media fallback \\EFI\\BOOT\\BOOTX64.EFI can start it"
         expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
 }
 
@@ -81,7 +81,7 @@ status_warns_when_the_entry_is_not_in_boot_order() {
         efivar bootorder 0001
         run_tool --status
         expect_status 1
-        expect_stdout_has "WARNING firmware: Boot0002 \"Linux Boot Manager (disk 1)\" starts \\EFI\\systemd\\systemd-bootx64.efi but is not in BootOrder"
+        expect_stdout_has "WARNING firmware: Boot0002 \"Linux Boot Manager (disk 1)\" starts \\EFI\\systemd\\systemd-bootx64.efi on /efi1 but is not in BootOrder"
 }
 
 status_names_an_entry_whose_file_is_missing() {
@@ -89,7 +89,7 @@ status_names_an_entry_whose_file_is_missing() {
         efivar bootentry 0002 "Old loader" --hd 1 "$PU1" --file '\EFI\old\grubx64.efi'
         run_tool --status
         expect_status 2
-        expect_stdout_has "CRITICAL firmware: no boot entry names PARTUUID $PU1 (Boot0002 \"Old loader\" names a file this ESP does not hold: \\EFI\\old\\grubx64.efi)"
+        expect_stdout_has "CRITICAL firmware: no boot entry names /efi1 (PARTUUID $PU1) (Boot0002 \"Old loader\" names a file this ESP does not hold: \\EFI\\old\\grubx64.efi)"
 }
 
 status_an_inactive_entry_does_not_count() {

@@ -321,7 +321,7 @@ static void test_firmware_without_entry_or_fallback_is_critical(void **state)
                  "\\EFI\\gone.efi", NULL);
         check(e, NULL);
         expect(e, 1, "firmware", STATUS_CRITICAL,
-               "no boot entry names PARTUUID " PU1 " (Boot0002 \"Disk 1\" names a file this ESP "
+               "/efi1 (PARTUUID " PU1 ") (Boot0002 \"Disk 1\" names a file this ESP "
                "does not hold: \\EFI\\gone.efi), and there is no fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot start this disk");
         assert_false(e->report.esps[1].bootable);
@@ -337,7 +337,7 @@ static void test_firmware_fallback_only_warns(void **state)
         put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "sd-boot");
         check(e, NULL);
         expect(e, 1, "firmware", STATUS_WARNING,
-               "no boot entry names PARTUUID " PU1 ": only the removable-media fallback "
+               "/efi1 (PARTUUID " PU1 "): only the removable-media fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI can start it");
         assert_true(e->report.esps[1].bootable);
 }
@@ -349,8 +349,8 @@ static void test_firmware_entry_not_in_boot_order_warns(void **state)
         mkefivar(e->efivars, "bootorder", "1", NULL);
         check(e, NULL);
         expect(e, 1, "firmware", STATUS_WARNING,
-               "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi but is not in "
-               "BootOrder");
+               "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi on ");
+        expect(e, 1, "firmware", STATUS_WARNING, "/efi1 but is not in BootOrder");
 }
 
 static void test_firmware_shim_fallback_warns(void **state)

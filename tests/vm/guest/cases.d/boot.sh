@@ -45,7 +45,7 @@ run_case8_fix() {
         status_run
         check status-warns "exit $TOOL_RC: $STATUS_LINE" [ "$TOOL_RC" = 1 ]
         check status-names-it "names disk 1's PARTUUID and the fallback" \
-                eval 'grep -qi "WARNING firmware: no boot entry names PARTUUID $p1: only the removable-media fallback" <<<"$TOOL_OUT"'
+                eval 'grep -qi "WARNING firmware: no boot entry names /efi1 (PARTUUID $p1): only the removable-media fallback" <<<"$TOOL_OUT"'
 
         tool --fix-boot-entries -t
         efibootmgr -v >"$WORK/efibootmgr.after-t" 2>&1
