@@ -438,7 +438,8 @@ static int load_dir(int esp_fd, const char *path, const char *suffix, bool uki, 
         }
         if (errno != 0)
                 return errmsg(why, negative_errno(), "cannot list %s: %m", path);
-        qsort(s->entries + first, s->n - first, sizeof(struct bls_entry), cmp_entry);
+        if (s->n - first > 1)
+                qsort(s->entries + first, s->n - first, sizeof(struct bls_entry), cmp_entry);
         return 0;
 }
 

@@ -142,7 +142,8 @@ int bootentry_read_nvram(const char *dir, struct boot_nvram *ret, char **why)
         }
         if (errno != 0)
                 return errmsg(why, negative_errno(), "cannot list EFI variables in %s: %m", dir);
-        qsort(nv.options, nv.n, sizeof(*nv.options), cmp_option);
+        if (nv.n > 1)
+                qsort(nv.options, nv.n, sizeof(*nv.options), cmp_option);
 
         r = efi_read_var(dir, "BootOrder", EFI_GLOBAL_GUID, NULL, &data, &size);
         if (r == -ENOMEM)
@@ -505,7 +506,8 @@ int bootentry_fix(const struct esp_model *m, const char *only_mount, bool test, 
                 r = -ENOMEM;
                 goto done;
         }
-        memcpy(s.order, s.nv.order, s.nv.n_order * sizeof(uint16_t));
+        if (s.nv.n_order > 0)
+                memcpy(s.order, s.nv.order, s.nv.n_order * sizeof(uint16_t));
         s.n_order = s.nv.n_order;
 
         for (size_t i = 0; i <= m->n_alternates; i++) {
