@@ -7,10 +7,6 @@
 #include "rootfs.h"
 #include "util/errmsg.h"
 
-/* Profile bits of a block group's flags; "single" has none (BTRFS_AVAIL_ALLOC_BIT_SINGLE in
- * the space info stands for it). */
-#define PROFILE_SINGLE (UINT64_C(1) << 48)
-
 void rootfs_btrfs_done(struct rootfs_btrfs *b)
 {
         for (size_t i = 0; i < b->n_devices; i++)
@@ -50,7 +46,7 @@ static int read_profiles(int fd, struct rootfs_btrfs *b, char **why)
                 if (f & BTRFS_SPACE_INFO_GLOBAL_RSV)
                         continue;
                 if (!p)
-                        p = PROFILE_SINGLE;
+                        p = ROOTFS_PROFILE_SINGLE;
                 if (f & BTRFS_BLOCK_GROUP_DATA)
                         b->data_profiles |= p;
                 if (f & BTRFS_BLOCK_GROUP_METADATA)
@@ -122,14 +118,10 @@ const char *rootfs_profiles_to_string(uint64_t profiles, char *buf, size_t size)
                 uint64_t bit;
                 const char *name;
         } names[] = {
-                { PROFILE_SINGLE, "single" },
-                { BTRFS_BLOCK_GROUP_DUP, "dup" },
-                { BTRFS_BLOCK_GROUP_RAID0, "raid0" },
-                { BTRFS_BLOCK_GROUP_RAID1, "raid1" },
-                { BTRFS_BLOCK_GROUP_RAID1C3, "raid1c3" },
-                { BTRFS_BLOCK_GROUP_RAID1C4, "raid1c4" },
-                { BTRFS_BLOCK_GROUP_RAID10, "raid10" },
-                { BTRFS_BLOCK_GROUP_RAID5, "raid5" },
+                { ROOTFS_PROFILE_SINGLE, "single" },      { BTRFS_BLOCK_GROUP_DUP, "dup" },
+                { BTRFS_BLOCK_GROUP_RAID0, "raid0" },     { BTRFS_BLOCK_GROUP_RAID1, "raid1" },
+                { BTRFS_BLOCK_GROUP_RAID1C3, "raid1c3" }, { BTRFS_BLOCK_GROUP_RAID1C4, "raid1c4" },
+                { BTRFS_BLOCK_GROUP_RAID10, "raid10" },   { BTRFS_BLOCK_GROUP_RAID5, "raid5" },
                 { BTRFS_BLOCK_GROUP_RAID6, "raid6" },
         };
         size_t len = 0;
@@ -151,7 +143,8 @@ const char *rootfs_profiles_to_string(uint64_t profiles, char *buf, size_t size)
 
 bool rootfs_profiles_redundant(uint64_t profiles)
 {
-        const uint64_t weak = PROFILE_SINGLE | BTRFS_BLOCK_GROUP_DUP | BTRFS_BLOCK_GROUP_RAID0;
+        const uint64_t weak =
+                ROOTFS_PROFILE_SINGLE | BTRFS_BLOCK_GROUP_DUP | BTRFS_BLOCK_GROUP_RAID0;
 
         return profiles != 0 && !(profiles & weak);
 }

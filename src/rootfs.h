@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ROOTFS_MAX_PROFILES 8
+/* The block-group profile bits (BTRFS_BLOCK_GROUP_RAID1, ...); "single" has none, so it is
+ * given this bit, the one the kernel uses for it in space info (BTRFS_AVAIL_ALLOC_BIT_SINGLE). */
+#define ROOTFS_PROFILE_SINGLE (UINT64_C(1) << 48)
 
 struct rootfs_btrfs_device {
         uint64_t devid;

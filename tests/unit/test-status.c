@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <linux/btrfs_tree.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -25,6 +26,7 @@
 #include "esp.h"
 #include "guard.h"
 #include "ignore.h"
+#include "rootfs.h"
 #include "status.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -510,6 +512,28 @@ static void test_boot_mount_of_another_esp_is_critical(void **state)
         assert_int_equal(e->report.findings[0].level, STATUS_CRITICAL);
 }
 
+/* The root check's profile rules (DESIGN.md §11 rule S6); the ioctls themselves are exercised
+ * on a real btrfs by tests/integration/t-rootfs.sh. */
+static void test_root_profiles_that_survive_a_lost_disk(void **state)
+{
+        char buf[64];
+
+        assert_true(rootfs_profiles_redundant(BTRFS_BLOCK_GROUP_RAID1));
+        assert_true(
+                rootfs_profiles_redundant(BTRFS_BLOCK_GROUP_RAID1C3 | BTRFS_BLOCK_GROUP_RAID10));
+        assert_true(rootfs_profiles_redundant(BTRFS_BLOCK_GROUP_RAID6));
+        assert_false(rootfs_profiles_redundant(0));
+        assert_false(rootfs_profiles_redundant(BTRFS_BLOCK_GROUP_DUP));
+        assert_false(rootfs_profiles_redundant(BTRFS_BLOCK_GROUP_RAID0));
+        /* a conversion half done: raid1 and single chunks side by side */
+        assert_false(rootfs_profiles_redundant(BTRFS_BLOCK_GROUP_RAID1 | ROOTFS_PROFILE_SINGLE));
+        assert_string_equal(
+                rootfs_profiles_to_string(BTRFS_BLOCK_GROUP_RAID1 | ROOTFS_PROFILE_SINGLE, buf,
+                                          sizeof(buf)),
+                "single+raid1");
+        assert_string_equal(rootfs_profiles_to_string(0, buf, sizeof(buf)), "none");
+}
+
 static char *print(void (*fn)(FILE *, const struct status_report *), const struct status_report *r)
 {
         char *buf = NULL;
@@ -635,6 +659,7 @@ int main(void)
                 T(test_sync_identical_without_a_record),
                 T(test_missing_alternate_named_from_fstab),
                 T(test_boot_mount_of_another_esp_is_critical),
+                T(test_root_profiles_that_survive_a_lost_disk),
                 T(test_text_first_line_is_the_plugin_line),
                 T(test_json_has_each_esp_and_its_checks),
                 T(test_prometheus_series),
