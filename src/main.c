@@ -348,7 +348,6 @@ static void print_report_text(const struct esp_model *m, struct libmnt_table *fs
                m->n_alternates == 0 ? " none" : "");
         for (size_t i = 0; i < m->n_alternates; i++) {
                 const struct esp *a = &m->alternates[i];
-
                 struct libmnt_fs *want =
                         fstab ? mnt_table_find_target(fstab, a->mount, MNT_ITER_FORWARD) : NULL;
 
