@@ -41,6 +41,8 @@ struct config {
         char **esp_mounts;    /* explicit ESP mount points, normalized (no doubled or
                                * trailing '/'); NULL = every /efi<N> mount */
         char **esp_excludes;  /* per-ESP files never copied; default { "/loader/random-seed" } */
+        int esp_min_free;     /* MiB an ESP should keep free (--status); 0 = twice its largest
+                               * kernel set */
 
         struct sync_item *items;
         size_t n_items;

@@ -376,6 +376,39 @@ int efi_devpath_find_gpt_partuuid(const uint8_t *path, size_t size, char ret[GUI
                       "instance");
 }
 
+int efi_devpath_find_file(const uint8_t *path, size_t size, char **ret, char **why)
+{
+        struct sbuf b = {};
+        size_t offset = 0;
+        unsigned index = 0, found = 0;
+        struct dp_node n;
+        int r;
+
+        r = dp_check(path, size, why);
+        if (r < 0)
+                return r;
+        /* §10.3.5.4: a path may be split over several File() nodes; the firmware joins them. */
+        while (dp_next(path, size, &offset, &index, &n) && n.type != DP_END) {
+                size_t bytes = n.length - DP_HEADER_SIZE;
+
+                if (n.type != DP_MEDIA || n.subtype != 0x04)
+                        continue;
+                if (bytes % 2 != 0) {
+                        sbuf_done(&b);
+                        return errmsg(why, -EBADMSG,
+                                      "File node (device path node %u) has an odd length %zu",
+                                      n.index, n.length);
+                }
+                sbuf_put_utf16(&b, n.p + DP_HEADER_SIZE, utf16_units(n.p + DP_HEADER_SIZE, bytes));
+                found++;
+        }
+        if (found == 0) {
+                sbuf_done(&b);
+                return errmsg(why, -ENOENT, "device path has no File node in its first instance");
+        }
+        return sbuf_take(&b, ret);
+}
+
 /* ---- text notation (§10.6.1) ---- */
 
 static void put_guid(struct sbuf *b, const uint8_t *g)

@@ -85,6 +85,10 @@ void efi_load_option_done(struct efi_load_option *o);
 int efi_devpath_find_gpt_partuuid(const uint8_t *path, size_t size, char ret[GUID_STRING_MAX],
                                   char **why);
 
+/* The file a device path names: its first instance's File() nodes (type 4, subtype 4) joined,
+ * as UTF-8, e.g. "\EFI\systemd\systemd-bootx64.efi". -ENOENT when it has none. */
+int efi_devpath_find_file(const uint8_t *path, size_t size, char **ret, char **why);
+
 /* Renders a device path as text in the UEFI spec's notation, e.g.
  * "PciRoot(0x0)/Pci(0x1,0x1)/Sata(0x0,0xFFFF,0x0)/HD(1,GPT,<guid>,0x800,0x100000)/File(\EFI\..)".
  * Nodes it does not know print as "Path(type,subtype)". Returns 0 or -ENOMEM / -EBADMSG. */

@@ -13,6 +13,7 @@
 
 #include "bind.h"
 #include "blockdev.h"
+#include "bootentry.h"
 #include "config.h"
 #include "daemon.h"
 #include "efivars.h"
@@ -36,6 +37,7 @@ enum {
 enum verb_id {
         VERB_CHECK_CONFIG,
         VERB_STATUS,
+        VERB_FIX_BOOT_ENTRIES,
         VERB_INFO,
         VERB_BIND,
         VERB_SYNC,
@@ -49,6 +51,7 @@ static struct {
         bool force;
         bool quiet;
         bool json;
+        const char *textfile;
         const char *config_path;
         bool config_given;
         const char *efi_mount;
@@ -78,8 +81,11 @@ static void help(void)
                "                      ESP, and each sync list entry of the config\n"
                "  -d, --syncd         sync every item once, then keep syncing as a daemon:\n"
                "                      watch the sources, sync each change once it settles\n"
-               "      --status        health report: is every ESP there, in sync, and on\n"
-               "                      EFI_MOUNT? Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+               "      --status        boot readiness: would the machine boot from each disk\n"
+               "                      alone (ESP, firmware entry, loader entries, sync, root)?\n"
+               "                      Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+               "      --fix-boot-entries  create a firmware boot entry (Boot####, appended to\n"
+               "                      BootOrder) for each ESP that has none; -t shows them\n"
                "      --check-config  parse the config file, print the values, and exit\n"
                "\n"
                "Options:\n"
@@ -89,6 +95,8 @@ static void help(void)
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
                "      --json          print the report (or --status) as JSON\n"
+               "      --textfile PATH with --status: also write the Prometheus text format to\n"
+               "                      PATH (atomically), for node_exporter's textfile collector\n"
                "      --force         sync even if an alternate ESP changed since its last\n"
                "                      sync (the rollback guard), for this run only\n"
                "                      (with -d: each item's first sync)\n"
@@ -107,6 +115,8 @@ static int parse_argv(int argc, char *argv[])
                 ARG_CHECK_CONFIG,
                 ARG_FORCE,
                 ARG_STATUS,
+                ARG_FIX_BOOT_ENTRIES,
+                ARG_TEXTFILE,
         };
         static const struct option options[] = {
                 { "bind", no_argument, NULL, 'b' },
@@ -119,6 +129,8 @@ static int parse_argv(int argc, char *argv[])
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "status", no_argument, NULL, ARG_STATUS },
+                { "fix-boot-entries", no_argument, NULL, ARG_FIX_BOOT_ENTRIES },
+                { "textfile", required_argument, NULL, ARG_TEXTFILE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -163,6 +175,16 @@ static int parse_argv(int argc, char *argv[])
                 case ARG_STATUS:
                         arg.verbs |= 1u << VERB_STATUS;
                         break;
+                case ARG_FIX_BOOT_ENTRIES:
+                        arg.verbs |= 1u << VERB_FIX_BOOT_ENTRIES;
+                        break;
+                case ARG_TEXTFILE:
+                        if (optarg[0] != '/') {
+                                log_error("--textfile needs an absolute path, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg.textfile = optarg;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -203,6 +225,16 @@ static int parse_argv(int argc, char *argv[])
         if (verb_given(VERB_STATUS) && (bind || sync || verb_given(VERB_CHECK_CONFIG))) {
                 log_error("--status is a report of its own; it cannot be combined with --bind, "
                           "--sync, --syncd or --check-config");
+                return -EINVAL;
+        }
+        if (verb_given(VERB_FIX_BOOT_ENTRIES) && (bind || sync || verb_given(VERB_CHECK_CONFIG) ||
+                                                  verb_given(VERB_STATUS) || arg.json)) {
+                log_error("--fix-boot-entries is an action of its own; it cannot be combined with "
+                          "--bind, --sync, --syncd, --status, --check-config or --json");
+                return -EINVAL;
+        }
+        if (arg.textfile && !verb_given(VERB_STATUS)) {
+                log_error("--textfile only applies to --status");
                 return -EINVAL;
         }
         if (arg.force && !sync) {
@@ -288,7 +320,7 @@ static void print_report_json(const struct esp_model *m)
         fputs("}\n", f);
 }
 
-static void print_report_text(const struct esp_model *m)
+static void print_report_text(const struct esp_model *m, struct libmnt_table *fstab)
 {
         char buf[512];
 
@@ -316,8 +348,15 @@ static void print_report_text(const struct esp_model *m)
                m->n_alternates == 0 ? " none" : "");
         for (size_t i = 0; i < m->n_alternates; i++) {
                 const struct esp *a = &m->alternates[i];
+                struct libmnt_fs *want =
+                        fstab ? mnt_table_find_target(fstab, a->mount, MNT_ITER_FORWARD) : NULL;
 
-                if (!a->mounted)
+                if (!a->mounted && want && mnt_fs_get_source(want))
+                        printf("  %s: not mounted: fstab mounts %s there, which is not present "
+                               "(disk missing or replaced?); on a replacement disk run: "
+                               "dual-root-tool --add-disk DEVICE\n",
+                               a->mount, mnt_fs_get_source(want));
+                else if (!a->mounted)
                         printf("  %s: not mounted (disk missing?)\n", a->mount);
                 else
                         printf("  %s: %s, PARTUUID %s, UUID %s, %s\n", a->mount, strna(a->device),
@@ -429,43 +468,61 @@ static void print_job(const struct sync_job *j, void *userdata)
 
 static int verb_status(struct context *cx)
 {
-        const struct config *c = cx->config;
-        const struct esp_model *m = cx->model;
-        struct libmnt_table *t = cx->mounts;
         _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
+        _cleanup_free_ char *why = NULL;
         struct status_report rep = {};
         int r;
 
-        r = status_check(c, m, t, fstab, arg.efi_mount, &rep);
+        r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(), arg.efi_mount,
+                         &rep);
         if (r < 0) {
                 log_error_errno(r, "cannot check the status: %m");
+                if (!arg.quiet)
+                        printf("UNKNOWN: cannot check the status: %s\n", strerror(-r));
                 return STATUS_UNKNOWN;
         }
-        if (arg.json) {
-                printf("{\"status\": \"%s\", \"code\": %d, \"findings\": [",
-                       status_level_to_string(rep.level), (int)rep.level);
-                for (size_t i = 0; i < rep.n; i++) {
-                        printf("%s{\"level\": \"%s\", \"text\": ", i ? ", " : "",
-                               status_level_to_string(rep.findings[i].level));
-                        json_write_string(stdout, rep.findings[i].text);
-                        fputs("}", stdout);
-                }
-                fputs("]}\n", stdout);
-        } else if (!arg.quiet) {
-                /* First line as monitoring plugins print it: the worst finding. */
-                const struct status_finding *worst = &rep.findings[0];
-
-                for (size_t i = 1; i < rep.n; i++)
-                        if (rep.findings[i].level > worst->level)
-                                worst = &rep.findings[i];
-                printf("%s: %s\n", status_level_to_string(rep.level), worst->text);
-                for (size_t i = 0; rep.n > 1 && i < rep.n; i++)
-                        printf("  %s: %s\n", status_level_to_string(rep.findings[i].level),
-                               rep.findings[i].text);
-        }
+        if (arg.json)
+                status_print_json(stdout, &rep);
+        else if (!arg.quiet)
+                status_print_text(stdout, &rep);
         r = (int)rep.level;
+        if (arg.textfile && status_write_textfile(arg.textfile, &rep, &why) < 0) {
+                log_error("%s", strna(why));
+                r = STATUS_UNKNOWN;
+        }
         status_report_done(&rep);
         return r;
+}
+
+/* --fix-boot-entries: exit 0 when every ESP has its entry (now; with -t, after the plan). */
+static int verb_fix_boot_entries(struct context *cx)
+{
+        const struct esp_model *m = cx->model;
+        _cleanup_fclose_ FILE *null = NULL;
+        _cleanup_free_ char *why = NULL;
+        FILE *out = stdout;
+        int r;
+
+        if (!m->boot_ok || !m->device_ok) {
+                log_error("cannot identify the booted ESP: %s", strna(m->why));
+                return EXIT_FAILED;
+        }
+        if (arg.quiet) {
+                out = null = fopen("/dev/null", "we");
+                if (!null) {
+                        log_error_errno(errno, "cannot open /dev/null: %m");
+                        return EXIT_FAILED;
+                }
+        }
+        r = bootentry_fix(m, NULL, arg.test, out, &why);
+        if (r < 0) {
+                log_error("%s", why ? why : strerror(-r));
+                return EXIT_FAILED;
+        }
+        if (!arg.quiet)
+                printf("%d boot entr%s %s\n", r, r == 1 ? "y" : "ies",
+                       arg.test ? "would be created" : "created");
+        return EXIT_OK;
 }
 
 static int verb_sync(struct context *cx)
@@ -542,10 +599,13 @@ static int verb_info(struct context *c)
 {
         const struct esp_model *m = c->model;
 
-        if (arg.json)
+        if (arg.json) {
                 print_report_json(m);
-        else if (!arg.quiet)
-                print_report_text(m);
+        } else if (!arg.quiet) {
+                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
+
+                print_report_text(m, fstab);
+        }
         if (!m->boot_ok || !m->device_ok) {
                 log_error("cannot identify the booted ESP: %s", strna(m->why));
                 return EXIT_FAILED;
@@ -611,7 +671,9 @@ static const struct verb {
         unsigned flags;
 } verbs[_VERB_MAX] = {
         [VERB_CHECK_CONFIG] = { verb_check_config, 0 },
-        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_MONITOR },
+        /* Both name ESPs by PARTUUID, which only a probing model knows for the alternates. */
+        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR },
+        [VERB_FIX_BOOT_ENTRIES] = { verb_fix_boot_entries, VERB_NEEDS_MODEL | VERB_PROBES },
         [VERB_INFO] = { verb_info, VERB_NEEDS_MODEL | VERB_PROBES },
         [VERB_BIND] = { verb_bind, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
         [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED },

@@ -2,11 +2,25 @@
 #pragma once
 
 /*
- * The health report (--status): is this machine ready to lose a disk? Findings with the
- * monitoring plugins' severities (DESIGN.md §2): OK 0, WARNING 1 (degraded: an alternate missing
- * or not in sync), CRITICAL 2 (kernels would land on the wrong ESP, or nothing can sync),
- * UNKNOWN 3 (the booted ESP cannot be identified).
+ * The health report (--status): can this machine lose either disk right now (DESIGN.md §11)?
+ * Findings with the monitoring plugins' severities (DESIGN.md §2): OK 0, WARNING 1 (it would
+ * still boot from every disk, but something is degraded: a fallback path only, a sync pending,
+ * little space), CRITICAL 2 (some disk would not boot alone, or the root has no redundancy
+ * left), UNKNOWN 3 (the booted ESP cannot be identified).
+ *
+ * Each ESP of the set gets its own checks, named:
+ *   "esp"       mounted read-write at its own mount point, vfat, GPT type ESP, space left;
+ *   "firmware"  a Boot#### naming its PARTUUID whose File() it holds, in BootOrder; else the
+ *               removable-media fallback;
+ *   "loader"    systemd-boot's entries complete on this ESP (every file present);
+ *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced.
+ * System-wide findings: "boot" (EFI_MOUNT holds the booted ESP), "root" (btrfs devices and
+ * profiles), "sync-list" (approach 2's destinations), "esp-set".
  */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #include <libmount.h>
 
@@ -22,20 +36,62 @@ enum status_level {
 
 struct status_finding {
         enum status_level level;
+        const char *check; /* "esp", "firmware", ... (static) */
         char *text;
 };
 
-struct status_report {
-        enum status_level level; /* the worst finding's */
+struct status_esp {
+        char *mount;
+        char *device;
+        char *partuuid;
+        char *uuid;
+        bool booted;
+        bool present;  /* mounted */
+        bool bootable; /* no CRITICAL among its esp/firmware/loader checks */
+        enum status_level level;
+        int64_t last_sync;    /* Unix time of the last sync onto it, -1 when unknown */
+        char *last_sync_from; /* the PARTUUID it was synced from, or NULL */
         struct status_finding *findings;
         size_t n;
 };
 
+/* A sync-list destination's last sync (approach 2). */
+struct status_dest {
+        char *item; /* "sync[0]" */
+        char *dest;
+        int64_t last_sync; /* -1 when unknown */
+};
+
+struct status_report {
+        enum status_level level;         /* the worst finding's */
+        struct status_finding *findings; /* system-wide */
+        size_t n;
+        struct status_esp *esps; /* the booted ESP first, then the alternates in set order */
+        size_t n_esps;
+        struct status_dest *dests;
+        size_t n_dests;
+        int64_t now;
+};
+
 const char *status_level_to_string(enum status_level l); /* "OK", "WARNING", ... */
 
-/* Examines the model, the ESPs' contents, efi_mount (/boot) and the sync list's
- * destinations. Returns 0 or -ENOMEM. */
+/* Examines the model, the ESPs' contents, the EFI variables (efivars_dir), efi_mount (/boot),
+ * the root filesystem and the sync list's destinations. Returns 0 or -ENOMEM. */
 int status_check(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
-                 struct libmnt_table *fstab, const char *efi_mount, struct status_report *ret);
+                 struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
+                 struct status_report *ret);
 
 void status_report_done(struct status_report *r);
+
+/* The monitoring-plugins form: "STATE: summary | perfdata", then one line per ESP and check,
+ * then the system-wide findings. */
+void status_print_text(FILE *f, const struct status_report *r);
+void status_print_json(FILE *f, const struct status_report *r);
+
+/* The Prometheus text exposition (node_exporter's textfile collector): dualroot_status,
+ * dualroot_esp_bootable{mount,partuuid}, dualroot_esp_check_status{mount,partuuid,check},
+ * dualroot_last_sync_timestamp_seconds{mount,partuuid | item,dest}, dualroot_can_lose_any_disk.
+ * status_write_textfile writes it to path atomically: a temporary file in the same directory,
+ * flushed, then renamed over path. Returns 0 or -errno with *why. */
+void status_print_prometheus(FILE *f, const struct status_report *r);
+int status_write_textfile(const char *path, const struct status_report *r, char **why);

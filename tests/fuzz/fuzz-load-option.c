@@ -33,6 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (efi_parse_load_option(copy, size, &opt, &why) >= 0) {
                 (void)efi_devpath_find_gpt_partuuid(opt.path, opt.path_size, uuid, &why);
+                free(why);
+                why = NULL;
+                if (efi_devpath_find_file(opt.path, opt.path_size, &text, &why) >= 0)
+                        free(text);
                 if (efi_devpath_to_string(opt.path, opt.path_size, &text) >= 0)
                         free(text);
                 efi_load_option_done(&opt);
@@ -41,6 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         why = NULL;
 
         (void)efi_devpath_find_gpt_partuuid(copy, size, uuid, &why);
+        free(why);
+        why = NULL;
+        if (efi_devpath_find_file(copy, size, &text, &why) >= 0)
+                free(text);
         free(why);
         why = NULL;
         (void)efi_devpath_pci_chain(copy, size, &chain, &why);

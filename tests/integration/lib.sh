@@ -66,9 +66,19 @@ trap 'exit 129' HUP
 
 # --- the fake root --------------------------------------------------------------------------
 
+# ROOT_DEVICE (optional): a block device (e.g. a btrfs) mounted as the fake root instead of a
+# tmpfs, with ROOT_OPTIONS; populate_root fills a root mounted that way.
 make_root() {
         mkdir "$R"
-        mount -t tmpfs -o mode=0755 dual-root-fake-root "$R"
+        if [ -n "${ROOT_DEVICE:-}" ]; then
+                mount -o "${ROOT_OPTIONS:-defaults}" "$ROOT_DEVICE" "$R"
+        else
+                mount -t tmpfs -o mode=0755 dual-root-fake-root "$R"
+        fi
+        populate_root
+}
+
+populate_root() {
         mkdir -p "$R/usr" "$R/proc" "$R/sys" "$R/dev" "$R/etc/dual-root" "$R/tmp" "$R/run" \
                 "$R/boot" "$R/efivars" "$R/mnt"
         chmod 1777 "$R/tmp"
@@ -76,7 +86,7 @@ make_root() {
         mount -o remount,bind,ro "$R/usr"
         for d in bin sbin lib lib32 lib64 libx32; do
                 if [ -L "/$d" ]; then
-                        ln -s "$(readlink "/$d")" "$R/$d"
+                        ln -sfn "$(readlink "/$d")" "$R/$d"
                 elif [ -d "/$d" ]; then
                         mkdir "$R/$d"
                         mount --bind "/$d" "$R/$d"
@@ -184,11 +194,14 @@ booted_by_loader() {
 # --- running the tool -----------------------------------------------------------------------
 
 # run_tool ARGS...: the tool chrooted into $R; output in $OUT/$ERR, status in $STATUS.
+# TOOL_ENV: more VAR=VALUE words for its environment (e.g. DUAL_ROOT_ESP_FSTYPE=ext4).
 OUT="$W/stdout"
 ERR="$W/stderr"
+TOOL_ENV=${TOOL_ENV:-}
 run_tool() {
         set +e
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" "$@" >"$OUT" 2>"$ERR"
+        # shellcheck disable=SC2086 # TOOL_ENV is a list of words
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $TOOL_ENV "$TOOL" "$@" >"$OUT" 2>"$ERR"
         STATUS=$?
         set -e
 }

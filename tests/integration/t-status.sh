@@ -1,28 +1,179 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# --status: the health report and its monitoring exit codes (0 OK, 1 WARNING, 2 CRITICAL,
-# 3 UNKNOWN).
+# --status: boot readiness per disk (DESIGN.md §11) and its monitoring exit codes (0 OK,
+# 1 WARNING, 2 CRITICAL, 3 UNKNOWN): the ESP itself, the firmware's entries, the loader's
+# entries, the sync, and the outputs (text, --json, --textfile).
 . "$(dirname "$0")/lib.sh"
 
 make_two_disk_machine
 CONF="$R/etc/dual-root/sync-daemon.conf"
+# The ESPs here are ext4 stand-ins (this kernel cannot mount vfat).
+TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4"
 
+# A machine that can lose either disk: systemd-boot and one complete entry on the booted ESP,
+# synced to the other; a Boot#### per ESP, both in BootOrder; /boot bound.
 healthy() {
         reset_machine
+        rm -f "$R/etc/fstab"
         booted_by_loader "$PU0"
-        mkdir -p "$R/efi0/EFI/systemd"
-        echo k >"$R/efi0/vmlinuz"
+        efivar bootentry 0001 "Linux Boot Manager" --hd 1 "$PU0"
+        efivar bootentry 0002 "Linux Boot Manager (disk 1)" --hd 1 "$PU1"
+        efivar bootorder 0001,0002
+        find "$R/efi0" "$R/efi1" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
+        mkdir -p "$R/efi0/EFI/systemd" "$R/efi0/loader/entries"
+        echo sd-boot >"$R/efi0/EFI/systemd/systemd-bootx64.efi"
+        printf 'timeout 3\ndefault debian-*\n' >"$R/efi0/loader/loader.conf"
+        printf 'title Debian\nlinux /vmlinuz-6.1\ninitrd /initrd.img-6.1\noptions root=x\n' \
+                >"$R/efi0/loader/entries/debian-6.1.conf"
+        echo kernel >"$R/efi0/vmlinuz-6.1"
+        echo initrd >"$R/efi0/initrd.img-6.1"
         run_tool -s -q
         expect_status 0
         run_tool -b -q
         expect_status 0
 }
 
-status_ok_when_bound_and_in_sync() {
+# both ESPs changed the same way, then synced again
+on_both() {
+        for e in efi0 efi1; do (cd "$R/$e" && eval "$1"); done
+}
+
+status_ok_when_either_disk_boots() {
         healthy
         run_tool --status
         expect_status 0
-        expect_stdout_has "OK: 1 alternate ESP identical to the booted ESP /efi0"
+        expect_stdout_has "OK: this machine can lose any disk; boots alone: /efi0 (booted) yes, /efi1 yes | 'bootable_esps'=2;;;0;2 'esps'=2;;;0 'last_sync_age'="
+        expect_stdout_has "OK firmware: Boot0002 \"Linux Boot Manager (disk 1)\" starts \\EFI\\systemd\\systemd-bootx64.efi, number 2 in BootOrder"
+        expect_stdout_has "OK loader: systemd-boot: 1 complete entry (0 unified kernel images), default \"debian-*\" is debian-6.1.conf"
+        expect_stdout_has "OK sync: identical to the booted ESP /efi0; last synced"
+        expect_stdout_has "OK esp: mounted read-write, ext4, GPT type not readable"
+}
+
+status_full_device_path_counts() {
+        healthy
+        efivar bootentry 0002 "Disk 1 (firmware)" --hd 1 "$PU1" --full-sata
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "OK firmware: Boot0002 \"Disk 1 (firmware)\" starts"
+}
+
+status_critical_without_entry_or_fallback() {
+        healthy
+        rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL: no boot entry names /efi1 (PARTUUID $PU1), and there is no fallback \\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot start this disk; boots alone: /efi0 (booted) yes, /efi1 NO"
+}
+
+status_warns_with_the_fallback_only() {
+        healthy
+        on_both 'mkdir -p EFI/BOOT && echo sd-boot >EFI/BOOT/BOOTX64.EFI'
+        run_tool -s -q
+        rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING firmware: no boot entry names /efi1 (PARTUUID $PU1): only the removable-media fallback \\EFI\\BOOT\\BOOTX64.EFI can start it"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
+}
+
+status_warns_when_the_entry_is_not_in_boot_order() {
+        healthy
+        efivar bootorder 0001
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING firmware: Boot0002 \"Linux Boot Manager (disk 1)\" starts \\EFI\\systemd\\systemd-bootx64.efi on /efi1 but is not in BootOrder"
+}
+
+status_names_an_entry_whose_file_is_missing() {
+        healthy
+        efivar bootentry 0002 "Old loader" --hd 1 "$PU1" --file '\EFI\old\grubx64.efi'
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL firmware: no boot entry names /efi1 (PARTUUID $PU1) (Boot0002 \"Old loader\" names a file this ESP does not hold: \\EFI\\old\\grubx64.efi)"
+}
+
+status_an_inactive_entry_does_not_count() {
+        healthy
+        efivar bootentry 0002 "Linux Boot Manager (disk 1)" --hd 1 "$PU1" --inactive
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "(Boot0002 \"Linux Boot Manager (disk 1)\" is inactive: \\EFI\\systemd\\systemd-bootx64.efi)"
+}
+
+status_warns_about_shims_fallback() {
+        healthy
+        mkdir -p "$R/efi1/EFI/BOOT"
+        echo fb >"$R/efi1/EFI/BOOT/fbx64.efi"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING firmware: /efi1 holds shim's fallback \\EFI\\BOOT\\fbx64.efi"
+}
+
+status_critical_when_an_initrd_is_missing_on_one_esp() {
+        healthy
+        rm "$R/efi1/initrd.img-6.1"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL: entry debian-6.1.conf names /initrd.img-6.1, which /efi1 lacks; boots alone: /efi0 (booted) yes, /efi1 NO"
+}
+
+status_critical_when_the_booted_esp_lacks_a_kernel() {
+        healthy
+        rm "$R/efi0/vmlinuz-6.1" "$R/efi1/vmlinuz-6.1"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "boots alone: /efi0 (booted) NO, /efi1 NO"
+        expect_stdout_has "CRITICAL loader: entry debian-6.1.conf names /vmlinuz-6.1, which /efi0 lacks"
+}
+
+status_understands_boot_counting() {
+        healthy
+        on_both 'mv loader/entries/debian-6.1.conf "loader/entries/debian-6.1+2-1.conf"'
+        run_tool -s -q
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "default \"debian-*\" is debian-6.1.conf"
+        on_both 'mv "loader/entries/debian-6.1+2-1.conf" "loader/entries/debian-6.1+0-3.conf"'
+        run_tool -s -q
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING loader: every entry on /efi1 has used up its boot-counting tries (+0)"
+}
+
+status_warns_when_the_default_matches_nothing() {
+        healthy
+        on_both 'printf "default arch-*\n" >loader/loader.conf'
+        run_tool -s -q
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING loader: loader/loader.conf:1: default \"arch-*\" matches no complete entry: systemd-boot boots the first entry instead"
+}
+
+status_counts_unified_kernel_images() {
+        healthy
+        on_both 'rm -r loader/entries && mkdir -p EFI/Linux && echo uki >EFI/Linux/debian-6.1.efi && printf "default debian-6.1.efi\n" >loader/loader.conf'
+        run_tool -s -q
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "systemd-boot: 1 complete entry (1 unified kernel image), default \"debian-6.1.efi\" is debian-6.1.efi"
+}
+
+status_critical_without_any_entry() {
+        healthy
+        on_both 'rm -r loader/entries'
+        run_tool -s -q
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: systemd-boot on /efi1 has no entry to boot"
+}
+
+status_warns_about_a_malformed_entry() {
+        healthy
+        on_both 'printf "title x\nlinux\n" >loader/entries/broken.conf'
+        run_tool -s -q
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING loader: entry broken.conf is skipped by systemd-boot: broken.conf:2: \"linux\" has no value"
 }
 
 status_warns_when_an_alternate_differs() {
@@ -30,15 +181,69 @@ status_warns_when_an_alternate_differs() {
         echo new >"$R/efi0/vmlinuz-new"
         run_tool --status
         expect_status 1
-        expect_stdout_has "WARNING: alternate ESP /efi1 differs from the booted ESP /efi0"
+        expect_stdout_has "WARNING sync: /efi1 differs from the booted ESP /efi0: a sync is pending (last synced "
 }
 
-status_warns_when_an_alternate_is_missing() {
+status_critical_when_an_alternate_is_missing() {
         healthy
         umount "$R/efi1"
         run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL esp: /efi1 is not mounted (disk missing or dead?): this machine cannot lose its other disk now; on a replacement disk run: dual-root-tool --add-disk DEVICE"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 NO"
+}
+
+status_names_the_fstab_esp_that_is_not_present() {
+        healthy
+        umount "$R/efi1"
+        printf 'PARTUUID=%s /efi1 vfat nofail 0 2\n' "$PU1" >"$R/etc/fstab"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL esp: /efi1 is not mounted: fstab mounts PARTUUID=$PU1 there, which is not present (disk missing or replaced?)"
+        expect_stdout_has "dual-root-tool --add-disk DEVICE"
+}
+
+info_names_the_fstab_esp_that_is_not_present() {
+        healthy
+        umount "$R/efi1"
+        printf 'PARTUUID=%s /efi1 vfat nofail 0 2\n' "$PU1" >"$R/etc/fstab"
+        run_tool
+        expect_status 0
+        expect_stdout_has "  /efi1: not mounted: fstab mounts PARTUUID=$PU1 there, which is not present (disk missing or replaced?); on a replacement disk run: dual-root-tool --add-disk DEVICE"
+}
+
+status_critical_when_an_esp_is_not_fat() {
+        healthy
+        TOOL_ENV="" run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL esp: /efi1's filesystem is ext4, not vfat: the firmware reads only FAT"
+}
+
+status_warns_when_two_kernel_sets_do_not_fit() {
+        healthy
+        head -c 9M /dev/zero >"$R/efi0/vmlinuz-6.1"
+        head -c 5M /dev/zero >"$R/efi0/initrd.img-6.1"
+        run_tool -s -q
+        run_tool --status
         expect_status 1
-        expect_stdout_has "WARNING: alternate ESP /efi1 is not mounted (disk missing or dead?)"
+        expect_stdout_has "MiB two kernel sets need: the next kernel install may not fit"
+}
+
+status_warns_below_esp_min_free() {
+        healthy
+        printf 'esp_min_free = 1000\n' >"$CONF"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "MiB free, less than the 1000 MiB two kernel sets need"
+}
+
+status_warns_when_an_esp_is_read_only() {
+        healthy
+        mount -o remount,ro "$R/efi1"
+        run_tool --status
+        mount -o remount,rw "$R/efi1"
+        expect_status 1
+        expect_stdout_has "WARNING esp: /efi1 is mounted read-only"
 }
 
 status_warns_when_boot_is_not_bound() {
@@ -46,7 +251,7 @@ status_warns_when_boot_is_not_bound() {
         umount "$R/boot"
         run_tool --status
         expect_status 1
-        expect_stdout_has "WARNING: /boot is not a mount point"
+        expect_stdout_has "WARNING boot: /boot is not a mount point"
 }
 
 status_critical_when_boot_holds_another_esp() {
@@ -83,16 +288,58 @@ status_unknown_on_a_config_error() {
         expect_stdout_has "UNKNOWN: the configuration cannot be read: /etc/dual-root/sync-daemon.conf:1:"
 }
 
-status_json_lists_every_finding() {
+status_json_has_an_object_per_esp() {
         healthy
-        umount "$R/efi1"
+        rm "$R/efi1/initrd.img-6.1"
         umount "$R/boot"
         run_tool --status --json
-        expect_status 1
-        expect_json .status WARNING
-        expect_json .code 1
-        expect_json '.findings | length' 2
-        expect_json '[.findings[].level] | unique | join(",")' WARNING
+        expect_status 2
+        expect_json .status CRITICAL
+        expect_json .code 2
+        expect_json .bootable_esps 1
+        expect_json '[.esps[].mount] | join(",")' /efi0,/efi1
+        expect_json '.esps[1] | [.device, .partuuid, .uuid, .bootable, .booted] | map(tostring) | join(",")' "$DEV1,$PU1,$FS1,false,false"
+        expect_json '.esps[1].checks[] | select(.level == "CRITICAL") | .check + ": " + .text' "loader: entry debian-6.1.conf names /initrd.img-6.1, which /efi1 lacks"
+        expect_json '.esps[1].last_sync_from' "$PU0"
+        expect_json '.findings[] | select(.check == "boot") | .level' WARNING
+}
+
+status_writes_the_prometheus_textfile() {
+        healthy
+        mkdir -p "$R/var/lib/node_exporter"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_status 0
+        f="$R/var/lib/node_exporter/dual-root.prom"
+        [ -f "$f" ] || fail "no textfile written"
+        grep -qx 'dualroot_status 0' "$f" || fail "no 'dualroot_status 0' in $(cat "$f")"
+        grep -qx 'dualroot_can_lose_any_disk 1' "$f" || fail "no dualroot_can_lose_any_disk 1"
+        grep -qx "dualroot_esp_bootable{mount=\"/efi1\",partuuid=\"$PU1\"} 1" "$f" || fail "no bootable series for /efi1"
+        grep -qx '# TYPE dualroot_last_sync_timestamp_seconds gauge' "$f" || fail "no TYPE line"
+        grep -qE "^dualroot_last_sync_timestamp_seconds\{mount=\"/efi1\",partuuid=\"$PU1\"\} [0-9]{10}$" "$f" ||
+                fail "no last sync timestamp for /efi1"
+        grep -qx "dualroot_esp_check_status{mount=\"/efi1\",partuuid=\"$PU1\",check=\"loader\"} 0" "$f" ||
+                fail "no loader check series"
+        [ "$(find "$R/var/lib/node_exporter" -mindepth 1 | wc -l)" = 1 ] || fail "temporary file left behind"
+        [ "$(stat -c %a "$f")" = 644 ] || fail "textfile mode $(stat -c %a "$f"), expected 644"
+        rm "$R/efi1/vmlinuz-6.1"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_status 2
+        grep -qx 'dualroot_status 2' "$f" || fail "textfile not replaced with status 2"
+        grep -qx "dualroot_esp_bootable{mount=\"/efi1\",partuuid=\"$PU1\"} 0" "$f" || fail "/efi1 still bootable"
+}
+
+status_textfile_in_a_missing_directory_is_unknown() {
+        healthy
+        run_tool --status --textfile /nonexistent/dual-root.prom
+        expect_status 3
+        expect_stderr_has "cannot create a temporary file for /nonexistent/dual-root.prom: No such file or directory"
+}
+
+status_textfile_needs_status() {
+        healthy
+        run_tool --textfile /tmp/x.prom
+        expect_status 2
+        expect_stderr_has "--textfile only applies to --status"
 }
 
 status_warns_without_any_alternate() {
@@ -105,16 +352,28 @@ status_warns_without_any_alternate() {
         expect_stdout_has "WARNING: no alternate ESP (no other /efi<N> directory)"
 }
 
-status_warns_about_a_missing_sync_destination() {
+status_reports_sync_list_destinations() {
         healthy
         mkdir -p "$R/srv/data" "$R/mnt/root1"
         echo x >"$R/srv/data/x"
         printf 'PARTUUID=0badc0de-0000-4000-8000-000000000000 /mnt/root1 ext4 defaults 0 2\n' >"$R/etc/fstab"
         printf 'sync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
         run_tool --status
-        rm -f "$R/etc/fstab"
         expect_status 1
         expect_stdout_has "sync[0] /srv/data -> /mnt/root1/ would be skipped: '/mnt/root1' is not mounted"
+        rm -f "$R/etc/fstab"
+        mount -t tmpfs dest "$R/mnt/root1"
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "OK sync-list: sync[0] /srv/data -> /mnt/root1/: last sync unknown (no record of dual-root there)"
+        # the guard's record, as guard.c writes it after a sync
+        printf 'format=2\nfingerprint=0000000000000001\nsynced=2026-01-02T03:04:05Z\nsource=%s\n' "$PU0" \
+                >"$R/mnt/root1/.dual-root-state"
+        run_tool --status --json
+        umount "$R/mnt/root1"
+        expect_status 0
+        expect_json '.sync_list[0].dest' /mnt/root1/
+        expect_json '.sync_list[0].last_sync' "$(date -u -d 2026-01-02T03:04:05Z +%s)"
 }
 
 status_quiet_prints_nothing() {
@@ -124,16 +383,39 @@ status_quiet_prints_nothing() {
         [ ! -s "$OUT" ] || fail "stdout not empty"
 }
 
-run_case "OK when /boot holds the booted ESP and the alternate is identical" status_ok_when_bound_and_in_sync
+run_case "OK when either disk boots alone" status_ok_when_either_disk_boots
+run_case "a full-form device path names the ESP too" status_full_device_path_counts
+run_case "CRITICAL without a boot entry or fallback for an ESP" status_critical_without_entry_or_fallback
+run_case "WARNING with only the removable-media fallback" status_warns_with_the_fallback_only
+run_case "WARNING when an ESP's entry is not in BootOrder" status_warns_when_the_entry_is_not_in_boot_order
+run_case "an entry naming a file the ESP lacks is named" status_names_an_entry_whose_file_is_missing
+run_case "an inactive entry does not count" status_an_inactive_entry_does_not_count
+run_case "WARNING about shim's fbx64.efi in EFI/BOOT" status_warns_about_shims_fallback
+run_case "CRITICAL when one ESP lacks an entry's initrd" status_critical_when_an_initrd_is_missing_on_one_esp
+run_case "CRITICAL when the booted ESP lacks the kernel" status_critical_when_the_booted_esp_lacks_a_kernel
+run_case "boot-counting names are understood" status_understands_boot_counting
+run_case "WARNING when loader.conf's default matches nothing" status_warns_when_the_default_matches_nothing
+run_case "unified kernel images count as entries" status_counts_unified_kernel_images
+run_case "CRITICAL without any loader entry" status_critical_without_any_entry
+run_case "WARNING about a malformed entry" status_warns_about_a_malformed_entry
 run_case "WARNING when an alternate differs" status_warns_when_an_alternate_differs
-run_case "WARNING when an alternate is missing" status_warns_when_an_alternate_is_missing
+run_case "CRITICAL when an alternate is missing" status_critical_when_an_alternate_is_missing
+run_case "the ESP fstab names but that is not present, and --add-disk" status_names_the_fstab_esp_that_is_not_present
+run_case "the info report names that ESP too" info_names_the_fstab_esp_that_is_not_present
+run_case "CRITICAL when an ESP is not FAT" status_critical_when_an_esp_is_not_fat
+run_case "WARNING when two kernel sets do not fit" status_warns_when_two_kernel_sets_do_not_fit
+run_case "WARNING below esp_min_free" status_warns_below_esp_min_free
+run_case "WARNING when an ESP is read-only" status_warns_when_an_esp_is_read_only
 run_case "WARNING when /boot is not bound" status_warns_when_boot_is_not_bound
 run_case "CRITICAL when /boot holds another ESP" status_critical_when_boot_holds_another_esp
 run_case "CRITICAL when the booted ESP is not mounted" status_critical_when_the_booted_esp_is_not_mounted
 run_case "UNKNOWN when the booted ESP cannot be identified" status_unknown_when_the_booted_esp_is_unknown
 run_case "UNKNOWN on a config error" status_unknown_on_a_config_error
-run_case "--json lists every finding" status_json_lists_every_finding
+run_case "--json: an object per ESP with its checks" status_json_has_an_object_per_esp
+run_case "--textfile: the Prometheus exposition, replaced atomically" status_writes_the_prometheus_textfile
+run_case "--textfile in a missing directory: UNKNOWN, named" status_textfile_in_a_missing_directory_is_unknown
+run_case "--textfile needs --status" status_textfile_needs_status
 run_case "WARNING without any alternate ESP" status_warns_without_any_alternate
-run_case "WARNING when a sync-list destination is missing" status_warns_about_a_missing_sync_destination
+run_case "sync-list destinations: missing, never synced, last sync" status_reports_sync_list_destinations
 run_case "-q: only the exit code" status_quiet_prints_nothing
 finish

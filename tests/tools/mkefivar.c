@@ -7,8 +7,9 @@
  *   mkefivar DIR loader PARTUUID [--upper] [--no-nul]
  *   mkefivar DIR bootcurrent NUM
  *   mkefivar DIR bootentry NUM DESCRIPTION PATH [--full-sata|--full-nvme] [--file EFIPATH]
- *            [--start LBA] [--size SECTORS]
+ *            [--start LBA] [--size SECTORS] [--inactive]
  *       PATH is one of  --hd PARTNUM PARTUUID | --hd-mbr PARTNUM SIGNATURE | --whole-disk
+ *   mkefivar DIR bootorder NUM[,NUM...]
  *   mkefivar DIR raw NAME-GUID HEXBYTES
  *   mkefivar DIR truncate NAME-GUID NBYTES
  *   common option: --attr HEX (attributes word for loader, bootcurrent, bootentry)
@@ -51,15 +52,18 @@
         "          --full-nvme   PciRoot(0x0)/Pci(0x4,0x0)/NVMe(0x1,00-...-00)/HD(...)\n"          \
         "        --file EFIPATH  default \\EFI\\systemd\\systemd-bootx64.efi; \"\" for none\n"     \
         "        --start LBA, --size SECTORS  default 0x800 + (PARTNUM-1)*0x100000, 0x100000\n"    \
+        "        --inactive  the load option's LOAD_OPTION_ACTIVE bit cleared\n"                   \
+        "  bootorder NUM[,NUM...]\n"                                                               \
+        "        BootOrder-" ENC_GLOBAL_GUID ": the hex numbers as u16s.\n"                        \
         "  raw NAME-GUID HEXBYTES\n"                                                               \
         "        DIR/NAME-GUID holding exactly HEXBYTES (attributes included; spaces and\n"        \
         "        ':' between bytes are allowed; \"\" writes an empty file).\n"                     \
         "  truncate NAME-GUID NBYTES\n"                                                            \
         "        cut DIR/NAME-GUID to its first NBYTES bytes (attributes included).\n"             \
         "\n"                                                                                       \
-        "  --attr HEX   attributes word for loader, bootcurrent and bootentry (default 0x6,\n"     \
-        "               BS|RT, for the volatile loader and bootcurrent, 0x7, NV|BS|RT, for\n"      \
-        "               bootentry)\n"                                                              \
+        "  --attr HEX   attributes word for loader, bootcurrent, bootentry and bootorder\n"        \
+        "               (default 0x6, BS|RT, for the volatile loader and bootcurrent, 0x7,\n"      \
+        "               NV|BS|RT, for bootentry and bootorder)\n"                                  \
         "  -h, --help   this text\n"                                                               \
         "\n"                                                                                       \
         "Exit status: 0 written, 1 could not write, 2 usage error.\n"
@@ -108,7 +112,7 @@ static bool mkefivar_parse_u64(const char *s, int base, uint64_t max, uint64_t *
 struct mkefivar_opts {
         const char *positional[4];
         size_t n_positional;
-        bool upper, no_nul, full_sata, full_nvme, whole_disk, help;
+        bool upper, no_nul, full_sata, full_nvme, whole_disk, inactive, help;
         const char *hd_num, *hd_uuid, *mbr_num, *mbr_sig, *file, *start, *size, *attr;
 };
 
@@ -140,6 +144,8 @@ static int mkefivar_parse_opts(int argc, char **argv, struct mkefivar_opts *o)
                         o->full_nvme = true;
                 else if (streq(a, "--whole-disk"))
                         o->whole_disk = true;
+                else if (streq(a, "--inactive"))
+                        o->inactive = true;
                 else if (streq(a, "--hd") || streq(a, "--hd-mbr"))
                         need = 2;
                 else if (streq(a, "--file") || streq(a, "--start") || streq(a, "--size") ||
@@ -234,6 +240,39 @@ static int mkefivar_bootcurrent(const char *dir, const struct mkefivar_opts *o)
         return r < 0 ? mkefivar_write_error(dir, name, r) : 0;
 }
 
+/* BootOrder from one comma-separated list of hex numbers ("" for an empty one). */
+static int mkefivar_bootorder(const char *dir, const struct mkefivar_opts *o)
+{
+        const char *name = "BootOrder-" ENC_GLOBAL_GUID;
+        uint8_t v[2 * 64];
+        size_t n = 0;
+        uint32_t attr = 0;
+        char list[512], *save = NULL;
+        int r;
+
+        if (o->n_positional != 3)
+                return mkefivar_usage_error("bootorder takes one NUM[,NUM...] list");
+        if (strlen(o->positional[2]) >= sizeof(list))
+                return mkefivar_usage_error("bootorder list too long");
+        strcpy(list, o->positional[2]);
+        for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                uint64_t num;
+
+                if (n >= ELEMENTSOF(v) / 2)
+                        return mkefivar_usage_error("bootorder: at most 64 entries");
+                if (!mkefivar_parse_u64(t, 16, 0xffff, &num))
+                        return mkefivar_usage_error("'%s' is not a hex number 0..FFFF", t);
+                v[2 * n] = (uint8_t)num;
+                v[2 * n + 1] = (uint8_t)(num >> 8);
+                n++;
+        }
+        r = mkefivar_attr(o, ENC_ATTR_NV | ENC_ATTR_BS | ENC_ATTR_RT, &attr);
+        if (r != 0)
+                return r;
+        r = efivar_write(dir, name, attr, v, 2 * n);
+        return r < 0 ? mkefivar_write_error(dir, name, r) : 0;
+}
+
 static int mkefivar_bootentry(const char *dir, const struct mkefivar_opts *o)
 {
         static const uint8_t zero_eui[8];
@@ -299,7 +338,8 @@ static int mkefivar_bootentry(const char *dir, const struct mkefivar_opts *o)
         }
         dp_end(&path);
 
-        r = enc_load_option(&option, ENC_LOAD_OPTION_ACTIVE, o->positional[3], &path, NULL, 0);
+        r = enc_load_option(&option, o->inactive ? 0 : ENC_LOAD_OPTION_ACTIVE, o->positional[3],
+                            &path, NULL, 0);
         if (r == -EINVAL) {
                 blob_done(&path);
                 blob_done(&option);
@@ -405,6 +445,8 @@ static int mkefivar_run(int argc, char **argv)
                 return mkefivar_bootcurrent(dir, &o);
         if (streq(cmd, "bootentry"))
                 return mkefivar_bootentry(dir, &o);
+        if (streq(cmd, "bootorder"))
+                return mkefivar_bootorder(dir, &o);
         if (streq(cmd, "raw"))
                 return mkefivar_raw(dir, &o);
         if (streq(cmd, "truncate"))

@@ -24,7 +24,7 @@ static char *tmpdir;
 #define KNOWN_KEYS                                                                                 \
         "dualroot, rsync_opts, nice, ionice_class, ionice_level, ionice_value, sync_delay, "       \
         "settle_time, max_wait, rsync_path, rsync_timeout, lock_timeout, esp_mounts, "             \
-        "esp_excludes, sync"
+        "esp_excludes, esp_min_free, sync"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -461,8 +461,8 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
                 s += n;
         }
         *w = 0;
-        /* 14 settings (ionice_value is the alias of ionice_level) and the second sync example. */
-        assert_int_equal(settings, 15);
+        /* 15 settings (ionice_value is the alias of ionice_level) and the second sync example. */
+        assert_int_equal(settings, 16);
         if (config_parse("sample", text, strlen(text), &c, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
 
@@ -526,7 +526,8 @@ static void test_check_config_prints_every_default(void **state)
                                  "rsync_timeout: 3.6e+03s\n"
                                  "lock_timeout:  300s\n"
                                  "esp_mounts:    (every /efi<N> mount point)\n"
-                                 "esp_excludes:  /loader/random-seed\n");
+                                 "esp_excludes:  /loader/random-seed\n"
+                                 "esp_min_free:  0\n");
 }
 
 static void test_check_config_prints_set_values(void **state)
@@ -550,6 +551,7 @@ static void test_check_config_prints_set_values(void **state)
                                  "lock_timeout:  300s\n"
                                  "esp_mounts:    /efi0, /efi1\n"
                                  "esp_excludes:  (none)\n"
+                                 "esp_min_free:  0\n"
                                  "sync[0]:       /a -> /b, /c  excluding x, y\n"
                                  "sync[1]:       /d -> /e\n");
 }
@@ -607,7 +609,7 @@ static void test_sample_config_documents_every_key(void **state)
                         fail_msg("the sample shows %s with a value that is not its default: %s",
                                  name, setting);
         }
-        assert_int_equal(i, 14);
+        assert_int_equal(i, 15);
 }
 
 static void test_original_approach2_sample_parses(void **state)
@@ -670,11 +672,12 @@ static void test_every_key_is_applied(void **state)
         assert_int_equal(c->lock_timeout, 1800 * USEC_PER_SEC);
         assert_strv(c->esp_mounts, "/efi0", "/efi1", "/efi2");
         assert_strv(c->esp_excludes, NULL);
+        assert_int_equal(c->esp_min_free, 64);
         assert_int_equal(c->n_items, 2);
-        assert_item(&c->items[0], 17, "/srv/www/");
+        assert_item(&c->items[0], 18, "/srv/www/");
         assert_strv(c->items[0].dests, "/mnt/root1/srv/www/", "/mnt/root2/srv/www/");
         assert_strv(c->items[0].excludes, "*.tmp", "/cache/");
-        assert_item(&c->items[1], 18, "/opt");
+        assert_item(&c->items[1], 19, "/opt");
         assert_strv(c->items[1].dests, "/mnt/root1/");
 }
 

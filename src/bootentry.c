@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "bls.h"
+#include "bootentry.h"
+#include "efiwrite.h"
+#include "esp.h"
+#include "util/errmsg.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+
+static void boot_option_done(struct boot_option *o)
+{
+        free(o->description);
+        free(o->partuuid);
+        free(o->file);
+        free(o->path_text);
+        free(o->error);
+}
+
+void boot_nvram_done(struct boot_nvram *nv)
+{
+        for (size_t i = 0; i < nv->n; i++)
+                boot_option_done(&nv->options[i]);
+        free(nv->options);
+        free(nv->order);
+        free(nv->order_error);
+        *nv = (struct boot_nvram){};
+}
+
+/* "Boot" + 4 upper-case hex digits + "-" + the global GUID: the number, else -1. */
+static int boot_number(const char *name)
+{
+        const char *g = name + 8;
+        unsigned v = 0;
+
+        if (strncmp(name, "Boot", 4) != 0 || strlen(name) != 8 + 1 + 36 || g[0] != '-' ||
+            strcmp(g + 1, EFI_GLOBAL_GUID) != 0)
+                return -1;
+        for (unsigned i = 4; i < 8; i++) {
+                char c = name[i];
+
+                if (c >= '0' && c <= '9')
+                        v = v * 16 + (unsigned)(c - '0');
+                else if (c >= 'A' && c <= 'F')
+                        v = v * 16 + (unsigned)(c - 'A' + 10);
+                else
+                        return -1;
+        }
+        return (int)v;
+}
+
+static int read_option(const char *dir, unsigned number, struct boot_option *o)
+{
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_free_ char *why = NULL;
+        struct efi_load_option lo = {};
+        char name[16], guid[GUID_STRING_MAX];
+        size_t size;
+        int r;
+
+        *o = (struct boot_option){ .number = number, .order = -1 };
+        snprintf(name, sizeof(name), "Boot%04X", number);
+        r = efi_read_var(dir, name, EFI_GLOBAL_GUID, NULL, &data, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return asprintf(&o->error, "cannot be read: %s", strerror(-r)) < 0 ? -ENOMEM : 0;
+        r = efi_parse_load_option(data, size, &lo, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                o->error = TAKE_PTR(why);
+                return o->error || (o->error = strdup("malformed")) ? 0 : -ENOMEM;
+        }
+        o->attributes = lo.attributes;
+        o->description = TAKE_PTR(lo.description);
+        r = efi_devpath_to_string(lo.path, lo.path_size, &o->path_text);
+        if (r == -ENOMEM)
+                goto fail;
+        r = efi_devpath_find_gpt_partuuid(lo.path, lo.path_size, guid, NULL);
+        if (r >= 0) {
+                o->partuuid = strdup(guid);
+                if (!o->partuuid) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        r = efi_devpath_find_file(lo.path, lo.path_size, &o->file, NULL);
+        if (r == -ENOMEM)
+                goto fail;
+        efi_load_option_done(&lo);
+        return 0;
+fail:
+        efi_load_option_done(&lo);
+        return r;
+}
+
+static int cmp_option(const void *a, const void *b)
+{
+        unsigned x = ((const struct boot_option *)a)->number,
+                 y = ((const struct boot_option *)b)->number;
+
+        return x < y ? -1 : x > y;
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+int bootentry_read_nvram(const char *dir, struct boot_nvram *ret, char **why)
+{
+        _cleanup_(boot_nvram_done) struct boot_nvram nv = {};
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        _cleanup_free_ uint8_t *data = NULL;
+        struct dirent *de;
+        size_t size;
+        int r;
+
+        if (!d)
+                return errmsg(why, negative_errno(), "cannot list EFI variables in %s: %m", dir);
+        for (errno = 0; (de = readdir(d)); errno = 0) {
+                int number = boot_number(de->d_name);
+                struct boot_option *t;
+
+                if (number < 0)
+                        continue;
+                t = reallocarray(nv.options, nv.n + 1, sizeof(*t));
+                if (!t)
+                        return -ENOMEM;
+                nv.options = t;
+                r = read_option(dir, (unsigned)number, &nv.options[nv.n]);
+                nv.n++;
+                if (r < 0)
+                        return r;
+        }
+        if (errno != 0)
+                return errmsg(why, negative_errno(), "cannot list EFI variables in %s: %m", dir);
+        if (nv.n > 1)
+                qsort(nv.options, nv.n, sizeof(*nv.options), cmp_option);
+
+        r = efi_read_var(dir, "BootOrder", EFI_GLOBAL_GUID, NULL, &data, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0 && size % 2 != 0) {
+                if (asprintf(&nv.order_error, "BootOrder has an odd length (%zu bytes)", size) < 0)
+                        return -ENOMEM;
+        } else if (r == 0) {
+                nv.have_order = true;
+                nv.n_order = size / 2;
+                nv.order = calloc(nv.n_order + 1, sizeof(uint16_t));
+                if (!nv.order)
+                        return -ENOMEM;
+                for (size_t i = 0; i < nv.n_order; i++) {
+                        nv.order[i] = (uint16_t)(data[2 * i] | data[2 * i + 1] << 8);
+                        for (size_t k = 0; k < nv.n; k++)
+                                if (nv.options[k].number == nv.order[i] && nv.options[k].order < 0)
+                                        nv.options[k].order = (int)i;
+                }
+        } else if (r != -ENOENT) {
+                if (asprintf(&nv.order_error, "BootOrder cannot be read: %s", strerror(-r)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = nv;
+        nv = (struct boot_nvram){};
+        return 0;
+}
+
+void bootentry_eval_done(struct bootentry_eval *e)
+{
+        strv_free(e->broken);
+        *e = (struct bootentry_eval){};
+}
+
+static bool esp_has(int esp_fd, const char *efi_path)
+{
+        struct stat st;
+
+        return bls_path_stat(esp_fd, efi_path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Whether o could start this ESP; when not, and it names this ESP, why (into *broken). */
+static int option_valid(const struct boot_option *o, const char *partuuid, int esp_fd,
+                        char ***broken)
+{
+        const char *problem;
+        char *s;
+
+        if (!o->partuuid || strcasecmp(o->partuuid, partuuid) != 0)
+                return 0;
+        if (!(o->attributes & LOAD_OPTION_ACTIVE))
+                problem = "is inactive";
+        else if (!o->file)
+                problem = "names no file";
+        else if (!esp_has(esp_fd, o->file))
+                problem = "names a file this ESP does not hold";
+        else
+                return 1;
+        if (asprintf(&s, "Boot%04X \"%s\" %s%s%s", o->number, strna(o->description), problem,
+                     o->file ? ": " : "", o->file ? o->file : "") < 0 ||
+            strv_push(broken, s) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int esp_fd,
+                       struct bootentry_eval *ret)
+{
+        struct bootentry_eval e = { .reach = REACH_NONE };
+        const struct boot_option *best = NULL;
+
+        for (size_t i = 0; i < nv->n; i++) {
+                const struct boot_option *o = &nv->options[i];
+                int r = option_valid(o, partuuid, esp_fd, &e.broken);
+
+                if (r < 0) {
+                        bootentry_eval_done(&e);
+                        return r;
+                }
+                /* The best: listed earliest in BootOrder, else the lowest number. */
+                if (r > 0 &&
+                    (!best || (o->order >= 0 && (best->order < 0 || o->order < best->order))))
+                        best = o;
+        }
+        e.fallback = esp_has(esp_fd, EFI_FALLBACK_PATH);
+        e.shim_fallback = esp_has(esp_fd, EFI_SHIM_FALLBACK_PATH);
+        e.entry = best;
+        if (best)
+                e.reach = best->order >= 0 ? REACH_ENTRY : REACH_NOT_IN_ORDER;
+        else if (e.fallback)
+                e.reach = REACH_FALLBACK_ONLY;
+        e.loader = esp_has(esp_fd, EFI_SDBOOT_PATH) ? EFI_SDBOOT_PATH
+                   : e.fallback                     ? EFI_FALLBACK_PATH
+                                                    : NULL;
+        *ret = e;
+        return 0;
+}
+
+static int read_number(const char *dir, const char *name, uint64_t *ret, char **why)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char *end;
+        size_t size;
+        int r;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, 64, &text, &size);
+        if (r < 0)
+                return errmsg(why, r, "cannot read %s: %s", path, strerror(-r));
+        errno = 0;
+        *ret = strtoull(text, &end, 10);
+        if (errno != 0 || end == text || (*end && *end != '\n'))
+                return errmsg(why, -EBADMSG, "%s holds \"%.20s\", not a number", path, text);
+        return 0;
+}
+
+int bootentry_partition_of(const char *sysfs_root, dev_t devnum, struct bootentry_partition *ret,
+                           char **why)
+{
+        _cleanup_free_ char *link = NULL, *real = NULL, *disk_dir = NULL;
+        uint64_t number, start, size, lbs = 512;
+        const char *slash;
+        int r;
+
+        if (asprintf(&link, "%s/dev/block/%u:%u", sysfs_root, major(devnum), minor(devnum)) < 0)
+                return -ENOMEM;
+        real = realpath(link, NULL);
+        if (!real)
+                return errmsg(why, negative_errno(), "cannot resolve %s: %m", link);
+        r = read_number(real, "partition", &number, why);
+        if (r == -ENOENT)
+                return errmsg(why, -ENOTBLK,
+                              "%s is not a partition (%s/partition does not exist): a boot entry "
+                              "needs the partition's number, start and size",
+                              real, real);
+        if (r < 0)
+                return r;
+        r = read_number(real, "start", &start, why);
+        if (r < 0)
+                return r;
+        r = read_number(real, "size", &size, why);
+        if (r < 0)
+                return r;
+        slash = strrchr(real, '/');
+        disk_dir = strndup(real, slash ? (size_t)(slash - real) : strlen(real));
+        if (!disk_dir)
+                return -ENOMEM;
+        /* sysfs counts 512-byte sectors; the Hard Drive node counts the disk's logical blocks. */
+        {
+                _cleanup_free_ char *q = NULL;
+                _cleanup_free_ char *ignored = NULL;
+
+                if (asprintf(&q, "%s/queue", disk_dir) < 0)
+                        return -ENOMEM;
+                r = read_number(q, "logical_block_size", &lbs, &ignored);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || lbs < 512 || lbs % 512 != 0)
+                        lbs = 512;
+        }
+        if (number == 0 || number > UINT32_MAX)
+                return errmsg(why, -EBADMSG,
+                              "%s/partition holds %" PRIu64 ", not a partition number", real,
+                              number);
+        ret->number = (uint32_t)number;
+        ret->start = start / (lbs / 512);
+        ret->size = size / (lbs / 512);
+        slash = strrchr(disk_dir, '/');
+        ret->disk = strdup(slash ? slash + 1 : disk_dir);
+        return ret->disk ? 0 : -ENOMEM;
+}
+
+static const char *sysfs_for_partitions(void)
+{
+        const char *s = esp_sysfs_root();
+
+        return s ? s : "/sys";
+}
+
+/* The lowest #### no Boot#### uses. */
+static int free_number(const struct boot_nvram *nv, unsigned *ret)
+{
+        for (unsigned k = 0; k <= 0xffff; k++) {
+                bool used = false;
+
+                for (size_t i = 0; i < nv->n && !used; i++)
+                        used = nv->options[i].number == k;
+                if (!used) {
+                        *ret = k;
+                        return 0;
+                }
+        }
+        return -ENOSPC;
+}
+
+static int write_order(const char *dir, const uint16_t *order, size_t n, char **why)
+{
+        _cleanup_free_ uint8_t *buf = malloc(2 * n + 1);
+
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                buf[2 * i] = order[i] & 0xff;
+                buf[2 * i + 1] = order[i] >> 8;
+        }
+        return efi_write_var(dir, "BootOrder", EFI_GLOBAL_GUID, EFI_NV_BS_RT, buf, 2 * n, why);
+}
+
+static void print_order(FILE *out, const char *verb, const uint16_t *order, size_t n)
+{
+        fprintf(out, "%s BootOrder ", verb);
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "%s%04X", i ? "," : "", order[i]);
+        fputs("\n", out);
+}
+
+/* An invalid entry of ours for this PARTUUID, which may be rewritten in place (rule E2). */
+static const struct boot_option *own_stale(const struct boot_nvram *nv, const char *partuuid)
+{
+        for (size_t i = 0; i < nv->n; i++) {
+                const struct boot_option *o = &nv->options[i];
+
+                if (o->description && startswith(o->description, BOOTENTRY_LABEL_PREFIX) &&
+                    o->partuuid && strcasecmp(o->partuuid, partuuid) == 0)
+                        return o;
+        }
+        return NULL;
+}
+
+struct fix_state {
+        const char *dir;
+        struct boot_nvram nv;
+        uint16_t *order; /* BootOrder as it will be */
+        size_t n_order;
+        bool order_changed;
+        bool test;
+        FILE *out;
+};
+
+static int order_append(struct fix_state *s, unsigned number)
+{
+        uint16_t *t;
+
+        for (size_t i = 0; i < s->n_order; i++)
+                if (s->order[i] == number)
+                        return 0;
+        t = reallocarray(s->order, s->n_order + 1, sizeof(uint16_t));
+        if (!t)
+                return -ENOMEM;
+        s->order = t;
+        s->order[s->n_order++] = (uint16_t)number;
+        s->order_changed = true;
+        return 0;
+}
+
+/* One ESP: returns 1 when an entry was (or would be) created, 0 when none was needed, -errno
+ * with *why. */
+static int fix_one(struct fix_state *s, const struct esp *e, char **why)
+{
+        _cleanup_(bootentry_eval_done) struct bootentry_eval ev = {};
+        _cleanup_free_ uint8_t *path = NULL, *option = NULL;
+        _cleanup_free_ char *label = NULL, *name = NULL;
+        _cleanup_close_ int fd = -1;
+        struct bootentry_partition part = {};
+        const struct boot_option *stale;
+        size_t path_size, option_size;
+        unsigned number;
+        int r;
+
+        if (!e->partuuid)
+                return errmsg(why, -ENXIO, "%s: its PARTUUID is unknown", e->mount);
+        fd = open(e->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot open %s: %m", e->mount);
+        r = bootentry_evaluate(&s->nv, e->partuuid, fd, &ev);
+        if (r < 0)
+                return r;
+        if (ev.reach == REACH_ENTRY) {
+                fprintf(s->out, "%s: Boot%04X \"%s\" starts it (%s), in BootOrder: nothing to do\n",
+                        e->mount, ev.entry->number, strna(ev.entry->description), ev.entry->file);
+                return 0;
+        }
+        if (ev.reach == REACH_NOT_IN_ORDER) {
+                fprintf(s->out, "%s: Boot%04X \"%s\" starts it but is not in BootOrder: %s it\n",
+                        e->mount, ev.entry->number, strna(ev.entry->description),
+                        s->test ? "would append" : "appending");
+                return order_append(s, ev.entry->number) < 0 ? -ENOMEM : 0;
+        }
+        if (!ev.loader)
+                return errmsg(why, -ENOENT,
+                              "%s holds no boot loader to start (neither %s nor %s): sync it "
+                              "from the booted ESP first",
+                              e->mount, EFI_SDBOOT_PATH, EFI_FALLBACK_PATH);
+
+        r = bootentry_partition_of(sysfs_for_partitions(), e->devnum, &part, why);
+        if (r < 0)
+                return errmsg_prefix(why, r, "%s (%s)", e->mount, strna(e->device));
+        r = asprintf(&label, BOOTENTRY_LABEL_PREFIX "%s (%s)", e->mount, part.disk);
+        free(part.disk);
+        if (r < 0)
+                return -ENOMEM;
+        r = efi_encode_hd_file_path(part.number, part.start, part.size, e->partuuid, ev.loader,
+                                    &path, &path_size);
+        if (r >= 0)
+                r = efi_encode_load_option(LOAD_OPTION_ACTIVE, label, path, path_size, &option,
+                                           &option_size);
+        if (r < 0)
+                return errmsg(why, r, "%s: cannot encode its boot entry: %s", e->mount,
+                              strerror(-r));
+
+        stale = own_stale(&s->nv, e->partuuid);
+        if (stale)
+                number = stale->number;
+        else if (free_number(&s->nv, &number) < 0)
+                return errmsg(why, -ENOSPC, "every Boot#### number is in use");
+        if (asprintf(&name, "Boot%04X", number) < 0)
+                return -ENOMEM;
+        fprintf(s->out,
+                "%s: %s %s \"%s\": HD(%" PRIu32 ",GPT,%s,0x%" PRIX64 ",0x%" PRIX64 ")/File(%s)\n",
+                e->mount,
+                s->test ? (stale ? "would rewrite our" : "would create")
+                        : (stale ? "rewriting our" : "creating"),
+                name, label, part.number, e->partuuid, part.start, part.size, ev.loader);
+        if (!s->test) {
+                r = efi_write_var(s->dir, name, EFI_GLOBAL_GUID, EFI_NV_BS_RT, option, option_size,
+                                  why);
+                if (r < 0)
+                        return errmsg_prefix(why, r, "%s", e->mount);
+        }
+        if (!stale) {
+                /* Take the number, so that the next ESP's entry does not reuse it. */
+                struct boot_option *t = reallocarray(s->nv.options, s->nv.n + 1, sizeof(*t));
+
+                if (!t)
+                        return -ENOMEM;
+                s->nv.options = t;
+                s->nv.options[s->nv.n++] = (struct boot_option){ .number = number, .order = -1 };
+        }
+        return order_append(s, number) < 0 ? -ENOMEM : 1;
+}
+
+int bootentry_fix(const struct esp_model *m, const char *only_mount, bool test, FILE *out,
+                  char **why)
+{
+        struct fix_state s = { .dir = efi_vars_dir(), .test = test, .out = out };
+        _cleanup_free_ char *failed = NULL;
+        size_t n_esps = 0;
+        int r, created = 0, first_error = 0;
+
+        r = bootentry_read_nvram(s.dir, &s.nv, why);
+        if (r < 0)
+                return r;
+        if (s.nv.order_error) {
+                r = errmsg(why, -EBADMSG, "%s: not changing it", s.nv.order_error);
+                goto done;
+        }
+        s.order = calloc(s.nv.n_order + 1, sizeof(uint16_t));
+        if (!s.order) {
+                r = -ENOMEM;
+                goto done;
+        }
+        if (s.nv.n_order > 0)
+                memcpy(s.order, s.nv.order, s.nv.n_order * sizeof(uint16_t));
+        s.n_order = s.nv.n_order;
+
+        for (size_t i = 0; i <= m->n_alternates; i++) {
+                const struct esp *e = i == 0 ? &m->booted : &m->alternates[i - 1];
+                _cleanup_free_ char *w = NULL;
+
+                if (i == 0 && (!m->device_ok || !e->mount))
+                        continue;
+                if (only_mount && !streq(e->mount, only_mount))
+                        continue;
+                n_esps++;
+                if (i > 0 && !e->mounted) {
+                        fprintf(out, "%s: not mounted (disk missing?), skipped\n", e->mount);
+                        continue;
+                }
+                r = fix_one(&s, e, &w);
+                if (r == -ENOMEM)
+                        goto done;
+                if (r > 0)
+                        created++;
+                if (r < 0) {
+                        fprintf(out, "%s: cannot fix: %s\n", e->mount, strna(w));
+                        if (!first_error) {
+                                first_error = r;
+                                failed = TAKE_PTR(w);
+                        }
+                }
+        }
+        if (only_mount && n_esps == 0) {
+                r = errmsg(why, -ENOENT, "%s is not an ESP of the set", only_mount);
+                goto done;
+        }
+        if (s.order_changed) {
+                print_order(out, test ? "would set" : "setting", s.order, s.n_order);
+                if (!test) {
+                        r = write_order(s.dir, s.order, s.n_order, why);
+                        if (r < 0)
+                                goto done;
+                }
+        }
+        if (first_error) {
+                r = errmsg(why, first_error, "%s", strna(failed));
+                goto done;
+        }
+        r = created;
+done:
+        free(s.order);
+        boot_nvram_done(&s.nv);
+        return r;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
+#include <sys/ioctl.h>
+
+#include "rootfs.h"
+#include "util/errmsg.h"
+
+void rootfs_btrfs_done(struct rootfs_btrfs *b)
+{
+        for (size_t i = 0; i < b->n_devices; i++)
+                free(b->devices[i].path);
+        free(b->devices);
+        *b = (struct rootfs_btrfs){};
+}
+
+static void uuid_to_string(const uint8_t *u, char ret[37])
+{
+        snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+                 u[13], u[14], u[15]);
+}
+
+static int read_profiles(int fd, struct rootfs_btrfs *b, char **why)
+{
+        _cleanup_free_ struct btrfs_ioctl_space_args *sa = NULL;
+        struct btrfs_ioctl_space_args probe = {};
+        uint64_t n;
+
+        /* First call with no slots tells how many there are. */
+        if (ioctl(fd, BTRFS_IOC_SPACE_INFO, &probe) < 0)
+                return errmsg(why, negative_errno(), "BTRFS_IOC_SPACE_INFO: %m");
+        n = probe.total_spaces;
+        if (n > 64)
+                return errmsg(why, -E2BIG, "BTRFS_IOC_SPACE_INFO: %" PRIu64 " space kinds", n);
+        sa = calloc(1, sizeof(*sa) + n * sizeof(struct btrfs_ioctl_space_info));
+        if (!sa)
+                return -ENOMEM;
+        sa->space_slots = n;
+        if (ioctl(fd, BTRFS_IOC_SPACE_INFO, sa) < 0)
+                return errmsg(why, negative_errno(), "BTRFS_IOC_SPACE_INFO: %m");
+        for (uint64_t i = 0; i < sa->total_spaces && i < n; i++) {
+                uint64_t f = sa->spaces[i].flags, p = f & BTRFS_BLOCK_GROUP_PROFILE_MASK;
+
+                if (f & BTRFS_SPACE_INFO_GLOBAL_RSV)
+                        continue;
+                if (!p)
+                        p = ROOTFS_PROFILE_SINGLE;
+                if (f & BTRFS_BLOCK_GROUP_DATA)
+                        b->data_profiles |= p;
+                if (f & BTRFS_BLOCK_GROUP_METADATA)
+                        b->metadata_profiles |= p;
+                if (f & BTRFS_BLOCK_GROUP_SYSTEM)
+                        b->system_profiles |= p;
+        }
+        return 0;
+}
+
+int rootfs_btrfs_read(int fd, struct rootfs_btrfs *ret, char **why)
+{
+        _cleanup_(rootfs_btrfs_done) struct rootfs_btrfs b = {};
+        struct btrfs_ioctl_fs_info_args fi = {};
+        int r;
+
+        if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0) {
+                r = negative_errno();
+                if (r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL)
+                        return -ENOTTY;
+                return errmsg(why, r, "BTRFS_IOC_FS_INFO: %m");
+        }
+        if (fi.max_id > 4096)
+                return errmsg(why, -E2BIG, "BTRFS_IOC_FS_INFO: max devid %" PRIu64,
+                              (uint64_t)fi.max_id);
+        b.num_devices = fi.num_devices;
+        b.devices = calloc(fi.max_id + 1, sizeof(*b.devices));
+        if (!b.devices)
+                return -ENOMEM;
+        for (uint64_t id = 1; id <= fi.max_id; id++) {
+                _cleanup_free_ struct btrfs_ioctl_dev_info_args *di = calloc(1, sizeof(*di));
+                struct rootfs_btrfs_device *d;
+
+                if (!di)
+                        return -ENOMEM;
+                di->devid = id;
+                if (ioctl(fd, BTRFS_IOC_DEV_INFO, di) < 0) {
+                        if (errno == ENODEV)
+                                continue; /* removed earlier: devids are not reused */
+                        return errmsg(why, negative_errno(),
+                                      "BTRFS_IOC_DEV_INFO devid %" PRIu64 ": %m", id);
+                }
+                d = &b.devices[b.n_devices++];
+                d->devid = id;
+                uuid_to_string(di->uuid, d->uuid);
+                d->total_bytes = di->total_bytes;
+                di->path[sizeof(di->path) - 1] = 0;
+                /* The kernel names a device it could not find "<missing disk>" (fs/btrfs
+                 * volumes.h btrfs_dev_name()), or gives no name at all. */
+                if (di->path[0] && !streq((const char *)di->path, "<missing disk>")) {
+                        d->path = strdup((const char *)di->path);
+                        if (!d->path)
+                                return -ENOMEM;
+                } else {
+                        b.n_missing++;
+                }
+        }
+        r = read_profiles(fd, &b, why);
+        if (r < 0)
+                return r;
+        *ret = b;
+        b = (struct rootfs_btrfs){};
+        return 0;
+}
+
+const char *rootfs_profiles_to_string(uint64_t profiles, char *buf, size_t size)
+{
+        static const struct {
+                uint64_t bit;
+                const char *name;
+        } names[] = {
+                { ROOTFS_PROFILE_SINGLE, "single" },      { BTRFS_BLOCK_GROUP_DUP, "dup" },
+                { BTRFS_BLOCK_GROUP_RAID0, "raid0" },     { BTRFS_BLOCK_GROUP_RAID1, "raid1" },
+                { BTRFS_BLOCK_GROUP_RAID1C3, "raid1c3" }, { BTRFS_BLOCK_GROUP_RAID1C4, "raid1c4" },
+                { BTRFS_BLOCK_GROUP_RAID10, "raid10" },   { BTRFS_BLOCK_GROUP_RAID5, "raid5" },
+                { BTRFS_BLOCK_GROUP_RAID6, "raid6" },
+        };
+        size_t len = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (profiles & names[i].bit) {
+                        int k = snprintf(buf + len, size - len, "%s%s", len ? "+" : "",
+                                         names[i].name);
+
+                        if (k < 0 || (size_t)k >= size - len)
+                                break;
+                        len += (size_t)k;
+                }
+        if (len == 0)
+                snprintf(buf, size, "none");
+        return buf;
+}
+
+bool rootfs_profiles_redundant(uint64_t profiles)
+{
+        const uint64_t weak =
+                ROOTFS_PROFILE_SINGLE | BTRFS_BLOCK_GROUP_DUP | BTRFS_BLOCK_GROUP_RAID0;
+
+        return profiles != 0 && !(profiles & weak);
+}
