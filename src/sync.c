@@ -651,8 +651,8 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                 r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->copy_src_fd,
                                        j->lock_fd, j->lock_fd, &j->child, why);
         else
-                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1, j->lock_fd,
-                                       &j->child, why);
+                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1,
+                                       ctx->test ? -1 : j->lock_fd, &j->child, why);
         copy_passes_free(shown);
         copy_passes_free(run);
         return r < 0 ? SYNC_FAILED : 0;
