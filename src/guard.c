@@ -290,7 +290,10 @@ static int state_write(int dir_fd, const struct state *s, bool durable, char **w
         if (renameat(dir_fd, GUARD_STATE_TMP, dir_fd, GUARD_STATE_FILE) < 0)
                 return errmsg(why, negative_errno(),
                               "cannot rename " GUARD_STATE_TMP " to " GUARD_STATE_FILE ": %m");
-        if (durable && fsync(dir_fd) < 0)
+        /* FAT writes a renamed file's directory entry with the file's inode, not with the
+         * directory: flushing the file again, then the directory, puts the new name on the
+         * disk (found by the VM's power cut). */
+        if (durable && (fsync(fd) < 0 || fsync(dir_fd) < 0))
                 return errmsg(why, negative_errno(),
                               "cannot flush the directory of " GUARD_STATE_FILE ": %m");
         return 0;

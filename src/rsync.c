@@ -270,7 +270,7 @@ static _noreturn_ void exec_pass(char *const *argv, size_t nth, size_t n, pid_t 
 
 /* The runner: each pass in turn, the first failure ends it with that pass's status (the
  * same exit code, or killed by the same signal). Never returns. */
-static _noreturn_ void run_passes(char *const *const *passes, int err_fd)
+static _noreturn_ void run_passes(char *const *const *passes, bool flush, int err_fd)
 {
         pid_t self = getpid();
         size_t n = 0;
@@ -292,6 +292,12 @@ static _noreturn_ void run_passes(char *const *const *passes, int err_fd)
                 while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0)
                         if (errno != EINTR)
                                 _exit(127);
+                /* What one run renamed into place is on the disk before the next starts:
+                 * a power cut must not keep a later run's entries and lose an earlier run's
+                 * files (FAT puts a rename on the disk with the file, whenever that is). */
+                if (si.si_code == CLD_EXITED && si.si_status == 0 && flush && passes[i + 1] &&
+                    syncfs(RSYNC_LOCK_FD) < 0)
+                        _exit(RSYNC_STATUS_FLUSH_FAILED);
                 if (si.si_code == CLD_EXITED && si.si_status == 0)
                         continue;
                 if (si.si_code == CLD_EXITED)
@@ -372,7 +378,7 @@ int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, in
                  * last of them is gone, not only as long as we live. */
                 if (lock_high >= 0 && dup2(lock_high, RSYNC_LOCK_FD) < 0)
                         child_fail(w, errno);
-                run_passes(passes, w);
+                run_passes(passes, lock_high >= 0, w);
         }
         close(err_pipe[1]);
         /* Make sure of the group before anyone signals it (the child sets it too). */
@@ -533,6 +539,8 @@ static const char *rsync_exit_meaning(int status)
                 return "timeout in data send/receive";
         case 35:
                 return "timeout waiting for daemon connection";
+        case RSYNC_STATUS_FLUSH_FAILED:
+                return "flushing the destination between two runs failed";
         default:
                 return NULL;
         }

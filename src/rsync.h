@@ -65,6 +65,8 @@ int rsync_spawn_to(char *const *argv, int stdout_fd, struct rsync_child *ret, ch
 
 /* The child's descriptor for the destination's lock (see rsync_spawn_passes). */
 #define RSYNC_LOCK_FD 4
+/* The child's exit status when flushing the destination between two runs failed. */
+#define RSYNC_STATUS_FLUSH_FAILED 122
 
 /* rsync_spawn_to() working in directories held open rather than named: the child starts in
  * dst_fd (its argv names the destination ".") with src_fd as RSYNC_SOURCE_FD (its argv names
@@ -81,6 +83,8 @@ int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
  * stays held as long as any of them (or a helper it forked) still runs, even if we die
  * (DESIGN.md §5 rule 7). Only the first run's exec failure is reported here; a later one
  * ends the child with status 127. Each run has DUAL_ROOT_RSYNC_PASS=I/N in its environment.
+ * With a lock_fd, its filesystem is flushed (syncfs) between two runs: what a run renamed
+ * into place is on the disk before the next run starts (RSYNC_STATUS_FLUSH_FAILED if not).
  */
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why);

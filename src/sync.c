@@ -651,8 +651,8 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                 r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->copy_src_fd,
                                        j->lock_fd, j->lock_fd, &j->child, why);
         else
-                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1, j->lock_fd,
-                                       &j->child, why);
+                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1,
+                                       ctx->test ? -1 : j->lock_fd, &j->child, why);
         copy_passes_free(shown);
         copy_passes_free(run);
         return r < 0 ? SYNC_FAILED : 0;
@@ -778,11 +778,54 @@ static int esp_identity(const struct sync_context *ctx, struct sync_job *j, char
                       j->dest);
 }
 
+/*
+ * Rules 4 and 10 for a pair, under the lock so nobody syncs into the destination meanwhile:
+ * the guard's verdict on src_fd -> dst_fd sets j->verify (content compared when the guard
+ * asks, and at least every SYNC_VERIFY_INTERVAL: a file changed in content only, by media
+ * errors), the fingerprints it computed, and the note of a completed interrupted sync. A
+ * pair already in sync (another process, a package hook's -s, synced it just now) ends
+ * DONE here. Forced: whatever the destination holds is overwritten, compared by content.
+ */
+static int step_guard(const struct sync_context *ctx, struct sync_job *j, const char *src_name,
+                      int dst_fd, const char *dst_name, char *const *excludes, bool *src_fp_known,
+                      char **why)
+{
+        const struct esp_model *m = ctx->model;
+        struct guard_verdict v = {};
+        int r;
+
+        j->dst_fp_known = false;
+        j->verify = true;
+        *src_fp_known = false;
+        if (ctx->force)
+                return 0;
+        r = guard_assess(j->src_fd, src_name, m && m->boot_ok ? m->booted.partuuid : NULL, dst_fd,
+                         dst_name, excludes, &v, why);
+        if (r < 0)
+                return SYNC_REFUSED;
+        j->dst_fp_known = v.dst_fp_known;
+        j->dst_fp = v.dst_fp;
+        j->src_fp = v.src_fp;
+        *src_fp_known = v.src_fp_known;
+        j->verify = r == GUARD_VERIFY || r == GUARD_RESUME ||
+                    time(NULL) - v.verified >= SYNC_VERIFY_INTERVAL;
+        if (r == GUARD_IN_SYNC && !j->verify)
+                r = set_note(j, "already in sync, nothing to copy") < 0 ? -ENOMEM
+                    : ctx->test                                         ? SYNC_TESTED
+                                                                        : SYNC_DONE;
+        else if (r == GUARD_RESUME)
+                r = set_note(j, "completed an interrupted sync from %s (started %s)",
+                             strna(v.resumed_source), strna(v.resumed_since));
+        else
+                r = 0;
+        guard_verdict_done(&v);
+        return r;
+}
+
 static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
         const struct config *c = ctx->config;
         const struct esp_model *m = ctx->model;
-        struct guard_verdict v = {};
         struct copy_survey survey = {};
         uint64_t need = 0, avail = 0;
         bool src_fp_known = false;
@@ -800,38 +843,9 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         if (r != 0)
                 return r;
 
-        /* Rule 4, under the lock so nobody syncs into the destination meanwhile. Forced:
-         * whatever the destination holds is overwritten, so it is compared by content. */
-        j->dst_fp_known = false;
-        j->verify = true;
-        if (!ctx->force) {
-                r = guard_assess(j->src_fd, j->source, m->booted.partuuid, j->lock_fd, j->dest,
-                                 j->excludes, &v, why);
-                if (r < 0)
-                        return SYNC_REFUSED;
-                j->dst_fp_known = v.dst_fp_known;
-                j->dst_fp = v.dst_fp;
-                j->src_fp = v.src_fp;
-                src_fp_known = v.src_fp_known;
-                /* Content compared when the guard asks, and at least every
-                 * SYNC_VERIFY_INTERVAL (a file changed in content only, by media errors). */
-                j->verify = r == GUARD_VERIFY || r == GUARD_RESUME ||
-                            time(NULL) - v.verified >= SYNC_VERIFY_INTERVAL;
-                if (r == GUARD_IN_SYNC && !j->verify) {
-                        /* Another process (a package hook's -s) synced it just now. */
-                        guard_verdict_done(&v);
-                        if (set_note(j, "already in sync, nothing to copy") < 0)
-                                return -ENOMEM;
-                        return ctx->test ? SYNC_TESTED : SYNC_DONE;
-                }
-                if (r == GUARD_RESUME &&
-                    set_note(j, "completed an interrupted sync from %s (started %s)",
-                             strna(v.resumed_source), strna(v.resumed_since)) < 0) {
-                        guard_verdict_done(&v);
-                        return -ENOMEM;
-                }
-                guard_verdict_done(&v);
-        }
+        r = step_guard(ctx, j, j->source, j->lock_fd, j->dest, j->excludes, &src_fp_known, why);
+        if (r != 0)
+                return r;
 
         /* Rule 9: the new set is complete before the old one goes, so both must fit. */
         r = copy_survey(j->src_fd, j->lock_fd, j->excludes, &survey, why);
@@ -1009,7 +1023,7 @@ static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char
         const struct esp_model *m = ctx->model;
         const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
         _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
-        struct guard_verdict v = {};
+        bool src_fp_known = false;
         int r;
 
         j->verify = false;
@@ -1030,35 +1044,14 @@ static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char
                         return 0; /* a first sync creates it; recorded after */
                 return errmsg(why, SYNC_FAILED, "cannot open '%s': %m", dst);
         }
-        if (ctx->force) {
-                j->verify = true;
-                return 0;
-        }
-        r = guard_assess(j->src_fd, src, src_id, j->tree_fd, dst, j->guard_excludes, &v, why);
-        if (r < 0)
-                return SYNC_REFUSED;
-        j->verify = r == GUARD_VERIFY || r == GUARD_RESUME ||
-                    time(NULL) - v.verified >= SYNC_VERIFY_INTERVAL;
-        j->src_fp = v.src_fp;
-        if (r == GUARD_IN_SYNC && !j->verify) {
-                guard_verdict_done(&v);
-                return set_note(j, "already in sync, nothing to copy") < 0 ? -ENOMEM
-                       : ctx->test                                         ? SYNC_TESTED
-                                                                           : SYNC_DONE;
-        }
-        if (r == GUARD_RESUME && set_note(j, "completed an interrupted sync from %s (started %s)",
-                                          strna(v.resumed_source), strna(v.resumed_since)) < 0) {
-                guard_verdict_done(&v);
-                return -ENOMEM;
-        }
-        if (!v.src_fp_known) {
+        r = step_guard(ctx, j, src, j->tree_fd, dst, j->guard_excludes, &src_fp_known, why);
+        if (r != 0)
+                return r;
+        if (!src_fp_known && !ctx->test) {
                 r = guard_fingerprint(j->src_fd, j->guard_excludes, &j->src_fp, why);
-                if (r < 0) {
-                        guard_verdict_done(&v);
+                if (r < 0)
                         return errmsg_prefix(why, SYNC_FAILED, "source '%s'", src);
-                }
         }
-        guard_verdict_done(&v);
         if (!ctx->test) {
                 r = guard_intent(j->tree_fd, src_id, j->src_fp, why);
                 if (r < 0)
