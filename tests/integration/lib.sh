@@ -245,6 +245,28 @@ expect_json() {
         [ "$got" = "$2" ] || fail "JSON $1 is '$got', expected '$2'"
 }
 
+# --- waiting on markers: a file, a log line, the kernel's state; never a bare sleep ---------
+
+# wait_for SECONDS CMD...: polls CMD every 0.05 s until it succeeds; returns 1 after SECONDS
+# (which may be fractional) without it.
+wait_for() {
+        local deadline
+        # In milliseconds first: mawk's printf %d stops at 2^31.
+        deadline=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }') * 1000000))
+        shift
+        until "$@"; do
+                [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+                sleep 0.05
+        done
+}
+
+# stays_false SECONDS CMD...: CMD does not succeed for SECONDS. The one wait on time alone:
+# for "this must not happen", there is no marker to wait for.
+stays_false() { ! wait_for "$@"; }
+
+# has_line FILE TEXT: FILE has a line holding TEXT (a fixed string).
+has_line() { grep -qF -- "$2" "$1"; }
+
 # case_cleanup: run when a case's subshell exits, however it exits; tests that start
 # processes in a case redefine it to stop them.
 case_cleanup() { :; }

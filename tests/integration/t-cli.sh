@@ -45,7 +45,7 @@ cli_help_and_version() {
         expect_stdout_has "Usage: dual-root-tool [OPTIONS] [EFI_MOUNT]"
         run_tool -V
         expect_status 0
-        expect_stdout_has "dual-root-tool "
+        grep -qxE "dual-root-tool [0-9]+\.[0-9]+\.[0-9]+" "$OUT" || fail "-V printed '$(cat "$OUT")', expected 'dual-root-tool X.Y.Z'"
 }
 
 cli_missing_default_config_is_fine() {
@@ -60,8 +60,7 @@ cli_missing_given_config_is_an_error() {
         booted_by_loader "$PU0"
         run_tool -c /etc/dual-root/nope.conf
         expect_status 2
-        expect_stderr_has "/etc/dual-root/nope.conf"
-        expect_stderr_has "No such file or directory"
+        expect_stderr_has "/etc/dual-root/nope.conf: cannot open: No such file or directory"
 }
 
 cli_config_syntax_error_names_line_and_column() {
@@ -70,7 +69,7 @@ cli_config_syntax_error_names_line_and_column() {
         printf 'dualroot = true\nnice = \n' >"$CONF"
         run_tool -b
         expect_status 2
-        expect_stderr_has "/etc/dual-root/sync-daemon.conf:2:"
+        expect_stderr_has "/etc/dual-root/sync-daemon.conf:2:8: expected a value (string, number, boolean or array), found end of line"
         ! mountpoint -q "$R/boot" || fail "a config error still bound /boot"
 }
 
@@ -96,8 +95,7 @@ cli_writable_config_refused() {
         chmod 0666 "$CONF"
         run_tool --check-config
         expect_status 2
-        expect_stderr_has "/etc/dual-root/sync-daemon.conf"
-        expect_stderr_has "writable"
+        expect_stderr_has "/etc/dual-root/sync-daemon.conf: writable by group and others (mode 0666), expected no write permission for group or others (chmod go-w; the file names the rsync program run as root)"
 }
 
 cli_check_config_prints_values() {

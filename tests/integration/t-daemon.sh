@@ -50,6 +50,7 @@ case $DUAL_ROOT_RSYNC_PASS in 1/1 | 2/2 | 3/3) last=1 ;; esac
 /usr/bin/rsync "$@"
 rc=$?
 [ $last = 1 ] || [ $rc != 0 ] || exit 0
+echo "copied $(date +%s.%N)" >>/tmp/rsync.log
 # Slow after copying: a change made meanwhile is not in this run's copy.
 [ -e /tmp/slow ] && sleep "$(cat /tmp/slow)"
 echo "end $(date +%s.%N) $rc" >>/tmp/rsync.log
@@ -85,22 +86,16 @@ stop_daemon() {
         DAEMON=""
 }
 
-# wait_for SECONDS CMD...: polls CMD every 0.05 s until it succeeds; fails after SECONDS.
-wait_for() {
-        local deadline=$(($(date +%s%N) + $1 * 1000000000))
-        shift
-        until "$@"; do
-                [ "$(date +%s%N)" -lt "$deadline" ] || return 1
-                sleep 0.05
-        done
-}
-
 # starts_after T: how many rsync runs started after time T (seconds since the epoch).
 starts_after() {
         awk -v t="$1" '$1 == "start" && $2 > t { n++ } END { print n + 0 }' "$RSYNC_LOG"
 }
 # started_since T N: at least N rsync runs started after T (for wait_for: evaluated anew).
 started_since() { [ "$(starts_after "$1")" -ge "$2" ]; }
+# copied_since T: an rsync run that started after T has made its copy (it may still be slow).
+copied_since() { awk -v t="$1" '$1 == "start" && $2 > t { s = 1 } s && $1 == "copied" { f = 1 } END { exit !f }' "$RSYNC_LOG"; }
+# fan_marked: the daemon holds a fanotify filesystem mark (its fdinfo lists one).
+fan_marked() { grep -qs "^fanotify sdev:" /proc/"$DAEMON"/fdinfo/*; }
 # log_tail_has N PATTERN: one of the daemon log's last N lines matches.
 log_tail_has() { tail -n "$1" "$LOG" | grep -q -- "$2"; }
 first_start_after() {
@@ -182,9 +177,8 @@ daemon_events_during_a_sync_sync_again() {
         echo 1.5 >"$R/tmp/slow"
         t0=$(now)
         echo first >"$R/efi0/first"
-        wait_for 5 started_since "$t0" 1 || fail "no sync started"
-        sleep 0.3
-        echo second >"$R/efi0/second"   # while rsync runs
+        wait_for 5 copied_since "$t0" || fail "no sync made its copy"
+        echo second >"$R/efi0/second"   # while rsync runs, after its copy
         rm -f "$R/tmp/slow"
         wait_for 10 started_since "$t0" 2 || fail "no second sync after a change during the first"
         wait_for 10 same_trees || fail "the change made during a sync never arrived"
@@ -206,13 +200,11 @@ daemon_ignores_excluded_and_its_own_files() {
         reset_daemon
         conf "settle_time = 0.2" "sync_delay = 0"
         start_daemon
-        sleep 0.5
         t0=$(now)
         echo "new seed" >"$R/efi0/loader/random-seed"
         echo "fingerprint=0" >"$R/efi0/.dual-root-state.new"
         rm -f "$R/efi0/.dual-root-state.new"
-        sleep 1
-        [ "$(starts_after "$t0")" = 0 ] || fail "an excluded file triggered a sync"
+        stays_false 1 started_since "$t0" 1 || fail "an excluded file triggered a sync: $(cat "$RSYNC_LOG")"
         [ ! -e "$R/efi1/loader/random-seed" ] || fail "the random seed was copied"
 }
 
@@ -238,16 +230,18 @@ daemon_rewatches_a_source_that_comes_back() {
         wait_for 5 grep -q "not syncing any ESP: the booted ESP $DEV0 is not mounted" "$LOG" || fail "no error for the unmounted booted ESP"
         mount "$DEV0" "$R/efi0"
         wait_for 5 log_tail_has 3 "watching.*/efi0/ for ESP" || fail "the source was not watched again: $(cat "$LOG")"
-        sleep 0.5
         echo "after remount" >"$R/efi0/after-remount"
         wait_for 5 test -f "$R/efi1/after-remount" || fail "a change after the remount was not synced"
-        # Unmounted and mounted again before the daemon looks: same device, new mount.
-        sleep 0.5
+        # Unmounted and mounted again before the daemon looks: same device, new mount. The
+        # old mark goes with the old superblock; the daemon must place it again.
+        wait_for 5 log_tail_has 1 "synced /efi0/ -> /efi1/ in " || fail "the sync after the remount did not end"
+        fan_marked || fail "no fanotify mark before the quick remount: $(cat "$LOG")"
         kill -STOP "$DAEMON"
         umount "$R/efi0"
         mount "$DEV0" "$R/efi0"
+        ! fan_marked || fail "the fanotify mark outlived the unmount"
         kill -CONT "$DAEMON"
-        sleep 1
+        wait_for 5 fan_marked || fail "the fanotify mark was not placed again after the quick remount"
         echo "after a quick remount" >"$R/efi0/after-quick-remount"
         wait_for 5 test -f "$R/efi1/after-quick-remount" || fail "a change after a quick remount was not synced"
 }
@@ -265,7 +259,6 @@ daemon_sighup_keeps_the_old_config_when_the_new_is_broken() {
         conf "settle_time = 0.3" "sync_delay = 0" 'esp_excludes = ["/loader/random-seed", "/skip-me"]'
         kill -HUP "$DAEMON"
         wait_for 5 grep -q "reloaded /etc/dual-root/sync-daemon.conf" "$LOG" || fail "a good config was not reloaded"
-        sleep 0.3
         echo skip >"$R/efi0/skip-me"
         echo take >"$R/efi0/take-me"
         wait_for 5 test -f "$R/efi1/take-me" || fail "no sync after the reload"
@@ -285,7 +278,6 @@ daemon_sighup_that_drops_an_exclusion_watches_the_directory() {
         kill -HUP "$DAEMON"
         wait_for 5 grep -q "reloaded /etc/dual-root/sync-daemon.conf" "$LOG" || fail "not reloaded"
         wait_for 5 test -d "$R/efi1/tree/skipd" || fail "no sync after the exclusion was dropped"
-        sleep 0.4
         echo now >"$R/srv/tree/skipd/watched"
         wait_for 5 test -f "$R/efi1/tree/skipd/watched" || fail "the directory no longer excluded is not watched"
         rm -rf "$R/srv/tree" "$R/efi1/tree"
@@ -296,8 +288,7 @@ daemon_sigterm_runs_pending_syncs_then_exits_0() {
         conf "settle_time = 60" "sync_delay = 0" "max_wait = 120"
         start_daemon
         echo pending >"$R/efi0/pending"
-        sleep 0.3
-        [ ! -e "$R/efi1/pending" ] || fail "synced before the settle time"
+        stays_false 0.3 test -e "$R/efi1/pending" || fail "synced before the settle time"
         stop_daemon
         [ "$DAEMON_STATUS" = 0 ] || fail "exit status $DAEMON_STATUS"
         [ -f "$R/efi1/pending" ] || fail "the pending change was not synced on SIGTERM"
@@ -337,7 +328,6 @@ daemon_test_mode_copies_nothing() {
         start_daemon -t
         echo dry >"$R/efi0/dry"
         wait_for 5 log_tail_has 2 "tested /efi0/ -> /efi1/ (dry run)" || fail "no dry run logged"
-        sleep 0.5
         [ ! -e "$R/efi1/dry" ] && [ ! -e "$R/efi1/vmlinuz-old" ] || fail "test mode copied files"
 }
 
@@ -364,32 +354,32 @@ daemon_watches_a_subdirectory_tree_with_inotify() {
         t0=$(now)
         echo skip >"$R/srv/tree/skipd/inner/x"
         echo other >"$R/srv/tree/m/sub/x"
-        sleep 0.8
-        [ "$(starts_after "$t0")" = 0 ] || fail "an excluded directory or another filesystem triggered a sync"
+        stays_false 0.8 started_since "$t0" 1 || fail "an excluded directory or another filesystem triggered a sync"
         umount "$R/srv/tree/m"
+        # Each new directory is watched once its creation has been synced: the daemon read
+        # that event before the sync it caused.
         mkdir -p "$R/srv/tree/new/deeper"
-        sleep 0.4
+        wait_for 5 test -d "$R/efi1/tree/new/deeper" || fail "a new directory was not synced"
         echo 2 >"$R/srv/tree/new/deeper/two"
         wait_for 5 test -f "$R/efi1/tree/new/deeper/two" || fail "a file in a new directory was not synced"
         mv "$R/srv/tree/new" "$R/srv/tree/renamed"
-        sleep 0.4
+        wait_for 5 test -d "$R/efi1/tree/renamed/deeper" || fail "a renamed directory was not synced"
         echo 3 >"$R/srv/tree/renamed/deeper/three"
         wait_for 5 test -f "$R/efi1/tree/renamed/deeper/three" || fail "a file in a renamed directory was not synced"
         [ "$(readlink "/proc/$DAEMON/cwd")" = "$R" ] || fail "the daemon's working directory moved: $(readlink "/proc/$DAEMON/cwd")"
         # A directory moved into a new one before the daemon reads either event.
         mkdir -p "$R/srv/tree/x/y"
-        sleep 0.4
+        wait_for 5 test -d "$R/efi1/tree/x/y" || fail "a new directory was not synced"
         kill -STOP "$DAEMON"
         mkdir "$R/srv/tree/newparent"
         mv "$R/srv/tree/x" "$R/srv/tree/newparent/"
         kill -CONT "$DAEMON"
-        sleep 0.4
+        wait_for 5 test -d "$R/efi1/tree/newparent/x/y" || fail "a directory moved into a new one was not synced"
         echo 4 >"$R/srv/tree/newparent/x/y/four"
         wait_for 5 test -f "$R/efi1/tree/newparent/x/y/four" || fail "a directory moved into a new one is not watched"
         t0=$(now)
         echo skip >"$R/srv/tree/skip"
-        sleep 0.8
-        [ "$(starts_after "$t0")" = 0 ] || fail "an excluded file triggered a sync"
+        stays_false 0.8 started_since "$t0" 1 || fail "an excluded file triggered a sync"
         rm -rf "$R/srv/tree"
 }
 
@@ -436,8 +426,8 @@ daemon_queue_overflow_makes_every_item_dirty() {
         wait_for 10 grep -q "event queue overflowed; treating every item as changed" "$LOG" || fail "no overflow reported"
         wait_for 10 test -f "$R/efi1/after-flood" || fail "the ESP was not synced after the overflow"
         wait_for 10 test -f "$R/mnt/copy/after-flood" || fail "the tree was not synced after the overflow"
-        # The tree was watched anew: the directory whose event was lost is watched too.
-        sleep 0.5
+        # The tree was watched anew (when the overflow was read, before the syncs it caused):
+        # the directory whose event was lost is watched too.
         echo inside >"$R/srv/tree/sub/lost/file"
         wait_for 10 test -f "$R/mnt/copy/sub/lost/file" || fail "a directory made during the overflow is not watched"
         stop_daemon

@@ -132,8 +132,7 @@ info_no_variables_says_why_for_each_method() {
         expect_status 1
         expect_json .method null
         expect_json .booted null
-        expect_stderr_has "LoaderDevicePartUUID"
-        expect_stderr_has "BootCurrent"
+        expect_stderr_has "cannot identify the booted ESP: LoaderDevicePartUUID is not set, and BootCurrent is not set"
 }
 
 info_whole_disk_entry_names_no_partition() {

@@ -56,6 +56,9 @@ case_cleanup() {
         return 0
 }
 
+# synced_twice: the initial sync and the change's sync have both been reported.
+synced_twice() { [ "$(grep -c "synced /efi0/ -> /efi1/ in " "$ERR")" -ge 2 ]; }
+
 valgrind_daemon_is_clean() {
         reset_machine
         booted_by_loader "$PU0"
@@ -64,24 +67,24 @@ valgrind_daemon_is_clean() {
         # shellcheck disable=SC2086
         chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $VG "$TOOL" -d >"$OUT" 2>"$ERR" &
         pid=$!
-        for _ in $(seq 1 200); do grep -q "initial sync done" "$ERR" && break; sleep 0.1; done
-        grep -q "initial sync done" "$ERR" || fail "no initial sync"
+        # Under valgrind everything is ~20 times slower: generous bounds, exact markers.
+        wait_for 40 has_line "$ERR" "initial sync done; watching for changes" || fail "no initial sync"
         mkdir -p "$R/efi0/EFI/new"
         echo x >"$R/efi0/EFI/new/file"
-        for _ in $(seq 1 100); do [ -f "$R/efi1/EFI/new/file" ] && break; sleep 0.1; done
-        [ -f "$R/efi1/EFI/new/file" ] || fail "the change was not synced"
+        wait_for 20 test -f "$R/efi1/EFI/new/file" || fail "the change was not synced"
         # Unmount only once that sync is over: while it runs it holds /efi1 open.
-        for _ in $(seq 1 100); do [ "$(grep -c "synced /efi0/ -> /efi1/" "$ERR")" -ge 2 ] && break; sleep 0.1; done
+        wait_for 20 synced_twice || fail "the sync of the change did not end: $(cat "$ERR")"
         umount "$R/efi1"
-        sleep 1
+        wait_for 20 has_line "$ERR" "/efi1/ disappeared" || fail "the unmounted alternate was not noticed"
         mount "$DEV1" "$R/efi1"
-        sleep 1
+        wait_for 20 has_line "$ERR" "/efi1/ is available again: syncing it" || fail "the alternate's return was not noticed"
         printf 'nice = 99\n' >>"$CONF"
         kill -HUP "$pid"
-        sleep 1
+        wait_for 20 has_line "$ERR" "reload: /etc/dual-root/sync-daemon.conf:3:8: nice = 99 is out of range, expected -20..19; keeping the configuration in use" ||
+                fail "the broken config was not refused on SIGHUP"
         printf 'settle_time = 0.3\nsync_delay = 0\n' >"$CONF"
         kill -HUP "$pid"
-        sleep 1
+        wait_for 20 has_line "$ERR" "reloaded /etc/dual-root/sync-daemon.conf" || fail "the good config was not reloaded"
         echo y >"$R/efi0/pending"
         kill -TERM "$pid"
         set +e
