@@ -352,28 +352,17 @@ static void free_items(struct sync_item *items, size_t n)
         free(items);
 }
 
-static int get_sync_item(const struct toml *p, const struct toml_value *v, struct sync_item *ret)
+/* The value of a sync item's destination (one path or a list): every one an absolute
+ * path, none the source, no two the same directory. */
+static int get_sync_dests(const struct toml *p, const struct toml_value *src,
+                          const struct toml_value *dv, char ***ret)
 {
         _cleanup_free_ const struct toml_value **dests = NULL;
-        _cleanup_strv_free_ char **dl = NULL, **excl = NULL;
-        _cleanup_free_ char *source = NULL, *src_norm = NULL;
-        const struct toml_value *src, *dv;
+        _cleanup_strv_free_ char **dl = NULL;
+        _cleanup_free_ char *src_norm = NULL;
         size_t n_dests, dup, first;
         int r;
 
-        if (v->array.n < 2 || v->array.n > 3)
-                return toml_error(p, v->pos,
-                                  "sync item must be [source, dest] or [source, dest, "
-                                  "[exclusions...]], found an array of %zu element%s",
-                                  v->array.n, v->array.n == 1 ? "" : "s");
-        src = &v->array.items[0];
-        if (src->type != TOML_STRING)
-                return type_error(p, src, "sync source", "a string (an absolute path)");
-        r = check_absolute_path(p, src, "sync source", PATH_SYNC);
-        if (r < 0)
-                return r;
-
-        dv = &v->array.items[1];
         if (dv->type == TOML_STRING) {
                 n_dests = 1;
                 dests = calloc(1, sizeof(*dests));
@@ -428,24 +417,52 @@ static int get_sync_item(const struct toml *p, const struct toml_value *v, struc
         if (r > 0)
                 return duplicate_error(p, dests, dup, first, "sync destination",
                                        "distinct destinations");
+        *ret = TAKE_PTR(dl);
+        return 0;
+}
 
-        if (v->array.n == 3) {
-                const struct toml_value *xv = &v->array.items[2];
+/* A sync item's optional third element: rsync patterns; none when it is left out. */
+static int get_sync_excludes(const struct toml *p, const struct toml_value *v, char ***ret)
+{
+        const struct toml_value *xv = v->array.n == 3 ? &v->array.items[2] : NULL;
 
-                if (xv->type != TOML_ARRAY)
-                        return toml_error(p, xv->pos,
-                                          "sync exclusions must be an array of strings, found "
-                                          "%s (write [\"pattern\", ...])",
-                                          toml_type_name(xv));
-                r = get_string_list(p, xv, "sync exclusion",
-                                    "a non-empty string (an rsync pattern)", &excl);
-                if (r < 0)
-                        return r;
-        } else {
-                excl = calloc(1, sizeof(char *));
-                if (!excl)
-                        return -ENOMEM;
+        if (!xv) {
+                *ret = calloc(1, sizeof(char *));
+                return *ret ? 0 : -ENOMEM;
         }
+        if (xv->type != TOML_ARRAY)
+                return toml_error(p, xv->pos,
+                                  "sync exclusions must be an array of strings, found %s (write "
+                                  "[\"pattern\", ...])",
+                                  toml_type_name(xv));
+        return get_string_list(p, xv, "sync exclusion", "a non-empty string (an rsync pattern)",
+                               ret);
+}
+
+static int get_sync_item(const struct toml *p, const struct toml_value *v, struct sync_item *ret)
+{
+        _cleanup_strv_free_ char **dl = NULL, **excl = NULL;
+        _cleanup_free_ char *source = NULL;
+        const struct toml_value *src;
+        int r;
+
+        if (v->array.n < 2 || v->array.n > 3)
+                return toml_error(p, v->pos,
+                                  "sync item must be [source, dest] or [source, dest, "
+                                  "[exclusions...]], found an array of %zu element%s",
+                                  v->array.n, v->array.n == 1 ? "" : "s");
+        src = &v->array.items[0];
+        if (src->type != TOML_STRING)
+                return type_error(p, src, "sync source", "a string (an absolute path)");
+        r = check_absolute_path(p, src, "sync source", PATH_SYNC);
+        if (r < 0)
+                return r;
+        r = get_sync_dests(p, src, &v->array.items[1], &dl);
+        if (r < 0)
+                return r;
+        r = get_sync_excludes(p, v, &excl);
+        if (r < 0)
+                return r;
 
         source = strdup(src->string);
         if (!source)

@@ -108,6 +108,56 @@ static void help(void)
                CONFIG_DEFAULT_PATH);
 }
 
+/* The positional arguments: at most one, EFI_MOUNT, an absolute path. */
+static int parse_efi_mount(int n, char *const *args)
+{
+        if (n == 0)
+                return 0;
+        if (n > 1) {
+                log_error("expected at most one EFI_MOUNT argument, got %d: '%s', '%s'...", n,
+                          args[0], args[1]);
+                return -EINVAL;
+        }
+        if (args[0][0] != '/') {
+                log_error("EFI_MOUNT must be an absolute path, got '%s'", args[0]);
+                return -EINVAL;
+        }
+        arg.efi_mount = args[0];
+        return 0;
+}
+
+/* Options that make no sense together. */
+static int check_combination(void)
+{
+        bool bind = verb_given(VERB_BIND), sync = verb_given(VERB_SYNC) || verb_given(VERB_SYNCD);
+
+        if (arg.json && (bind || sync)) {
+                log_error("--json applies to the report printed when no action is given; it "
+                          "cannot be combined with --bind or --sync");
+                return -EINVAL;
+        }
+        if (verb_given(VERB_STATUS) && (bind || sync || verb_given(VERB_CHECK_CONFIG))) {
+                log_error("--status is a report of its own; it cannot be combined with --bind, "
+                          "--sync, --syncd or --check-config");
+                return -EINVAL;
+        }
+        if (verb_given(VERB_FIX_BOOT_ENTRIES) && (bind || sync || verb_given(VERB_CHECK_CONFIG) ||
+                                                  verb_given(VERB_STATUS) || arg.json)) {
+                log_error("--fix-boot-entries is an action of its own; it cannot be combined with "
+                          "--bind, --sync, --syncd, --status, --check-config or --json");
+                return -EINVAL;
+        }
+        if (arg.textfile && !verb_given(VERB_STATUS)) {
+                log_error("--textfile only applies to --status");
+                return -EINVAL;
+        }
+        if (arg.force && !sync) {
+                log_error("--force only applies to --sync");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[])
 {
         enum {
@@ -135,7 +185,7 @@ static int parse_argv(int argc, char *argv[])
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        int c;
+        int c, r;
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":bsdtqc:hV", options, NULL)) >= 0) {
@@ -203,44 +253,12 @@ static int parse_argv(int argc, char *argv[])
                 }
         }
 
-        if (optind < argc) {
-                if (argc - optind > 1) {
-                        log_error("expected at most one EFI_MOUNT argument, got %d: '%s', '%s'...",
-                                  argc - optind, argv[optind], argv[optind + 1]);
-                        return -EINVAL;
-                }
-                if (argv[optind][0] != '/') {
-                        log_error("EFI_MOUNT must be an absolute path, got '%s'", argv[optind]);
-                        return -EINVAL;
-                }
-                arg.efi_mount = argv[optind];
-        }
-        bool bind = verb_given(VERB_BIND), sync = verb_given(VERB_SYNC) || verb_given(VERB_SYNCD);
-
-        if (arg.json && (bind || sync)) {
-                log_error("--json applies to the report printed when no action is given; it "
-                          "cannot be combined with --bind or --sync");
-                return -EINVAL;
-        }
-        if (verb_given(VERB_STATUS) && (bind || sync || verb_given(VERB_CHECK_CONFIG))) {
-                log_error("--status is a report of its own; it cannot be combined with --bind, "
-                          "--sync, --syncd or --check-config");
-                return -EINVAL;
-        }
-        if (verb_given(VERB_FIX_BOOT_ENTRIES) && (bind || sync || verb_given(VERB_CHECK_CONFIG) ||
-                                                  verb_given(VERB_STATUS) || arg.json)) {
-                log_error("--fix-boot-entries is an action of its own; it cannot be combined with "
-                          "--bind, --sync, --syncd, --status, --check-config or --json");
-                return -EINVAL;
-        }
-        if (arg.textfile && !verb_given(VERB_STATUS)) {
-                log_error("--textfile only applies to --status");
-                return -EINVAL;
-        }
-        if (arg.force && !sync) {
-                log_error("--force only applies to --sync");
-                return -EINVAL;
-        }
+        r = parse_efi_mount(argc - optind, argv + optind);
+        if (r < 0)
+                return r;
+        r = check_combination();
+        if (r < 0)
+                return r;
         /* -d is -s that goes on; --check-config only reads the config, whatever else is
          * asked; no action is the report. */
         if (verb_given(VERB_SYNCD))

@@ -612,6 +612,40 @@ static bool looks_like_date_or_time(const char *t, size_t n)
                (d == 2 && d + 1 < n && t[d] == ':' && isdigit((unsigned char)t[d + 1]));
 }
 
+/* The value of n bytes of digits (and '_') in base, already checked; one past int64 sets
+ * v->overflow and keeps the sign, so range messages and checks see which end it passed. */
+static void integer_value(const char *t, size_t n, unsigned base, bool negative,
+                          struct toml_value *v)
+{
+        uint64_t mag = 0;
+
+        for (size_t k = 0; k < n; k++) {
+                unsigned d;
+
+                if (t[k] == '_')
+                        continue;
+                d = isdigit((unsigned char)t[k])
+                            ? (unsigned)(t[k] - '0')
+                            : (unsigned)(tolower((unsigned char)t[k]) - 'a' + 10);
+                if (mag > (UINT64_MAX - d) / base) {
+                        v->overflow = true;
+                        break;
+                }
+                mag = mag * base + d;
+        }
+        v->type = TOML_INTEGER;
+        if (!v->overflow) {
+                if (negative && mag <= (uint64_t)INT64_MAX + 1)
+                        v->integer = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
+                else if (!negative && mag <= INT64_MAX)
+                        v->integer = (int64_t)mag;
+                else
+                        v->overflow = true;
+        }
+        if (v->overflow)
+                v->integer = negative ? INT64_MIN : INT64_MAX;
+}
+
 /* Numbers exactly as TOML 1.0 writes them: decimal with sign and underscores, 0x/0o/0b,
  * floats with fraction and/or exponent, inf and nan. */
 static int parse_number(struct toml *p, size_t end, struct toml_value *v)
@@ -621,7 +655,6 @@ static int parse_number(struct toml *p, size_t end, struct toml_value *v)
         size_t start = p->offset, i = start, int_start;
         _cleanup_free_ char *token = snippet(t + start, end - start, true);
         bool negative = false, is_float = false;
-        uint64_t mag = 0;
         unsigned base = 10;
         int r;
 
@@ -698,32 +731,7 @@ static int parse_number(struct toml *p, size_t end, struct toml_value *v)
                 p->offset = end;
                 return 0;
         }
-        for (size_t k = int_start; k < end; k++) {
-                unsigned d;
-
-                if (t[k] == '_')
-                        continue;
-                d = isdigit((unsigned char)t[k])
-                            ? (unsigned)(t[k] - '0')
-                            : (unsigned)(tolower((unsigned char)t[k]) - 'a' + 10);
-                if (mag > (UINT64_MAX - d) / base) {
-                        v->overflow = true;
-                        break;
-                }
-                mag = mag * base + d;
-        }
-        v->type = TOML_INTEGER;
-        if (!v->overflow) {
-                if (negative && mag <= (uint64_t)INT64_MAX + 1)
-                        v->integer = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
-                else if (!negative && mag <= INT64_MAX)
-                        v->integer = (int64_t)mag;
-                else
-                        v->overflow = true;
-        }
-        /* Overflow keeps the sign so range messages and checks see which end was exceeded. */
-        if (v->overflow)
-                v->integer = negative ? INT64_MIN : INT64_MAX;
+        integer_value(t + int_start, end - int_start, base, negative, v);
         p->offset = end;
         return 0;
 }
