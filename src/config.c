@@ -552,6 +552,8 @@ struct config_key {
          * (an alias says its own name in messages). */
         int (*parse)(const struct toml *t, const struct toml_entry *e, const char *name,
                      const struct config_key *k, struct config *c);
+        /* With parse_list: checks the value and makes the list. */
+        int (*get_list)(const struct toml *t, const struct toml_entry *e, char ***ret);
         /* Prints the --check-config line(s); NULL: shown on another key's line. */
         void (*print)(const struct config_key *k, const struct config *c, FILE *f);
         int min, max; /* KIND_INT */
@@ -616,33 +618,12 @@ static void strv_replace(char ***dst, char **src)
         *dst = src;
 }
 
-static int parse_rsync_opts(const struct toml *t, const struct toml_entry *e, const char *name,
-                            const struct config_key *k, struct config *c)
+/* A list: the row's get_list() checks the value and makes it; it replaces the field. */
+static int parse_list(const struct toml *t, const struct toml_entry *e, const char *name,
+                      const struct config_key *k, struct config *c)
 {
         char **l = NULL;
-        int r = get_rsync_opts(t, e, &l);
-
-        if (r >= 0)
-                strv_replace(FIELD(c, k, char **), l);
-        return r;
-}
-
-static int parse_esp_mounts(const struct toml *t, const struct toml_entry *e, const char *name,
-                            const struct config_key *k, struct config *c)
-{
-        char **l = NULL;
-        int r = get_esp_mounts(t, e, &l);
-
-        if (r >= 0)
-                strv_replace(FIELD(c, k, char **), l);
-        return r;
-}
-
-static int parse_esp_excludes(const struct toml *t, const struct toml_entry *e, const char *name,
-                              const struct config_key *k, struct config *c)
-{
-        char **l = NULL;
-        int r = get_esp_excludes(t, e, &l);
+        int r = k->get_list(t, e, &l);
 
         if (r >= 0)
                 strv_replace(FIELD(c, k, char **), l);
@@ -745,7 +726,8 @@ static const struct config_key keys[] = {
         { .name = "rsync_opts",
           .kind = KIND_STRV,
           .offset = OFFSET(rsync_opts),
-          .parse = parse_rsync_opts,
+          .parse = parse_list,
+          .get_list = get_rsync_opts,
           .print = print_words,
           .def.s = DEFAULT_RSYNC_OPTS,
           .doc = "rsync options, split on blanks; empty means the default" },
@@ -822,14 +804,16 @@ static const struct config_key keys[] = {
         { .name = "esp_mounts",
           .kind = KIND_STRV,
           .offset = OFFSET(esp_mounts),
-          .parse = parse_esp_mounts,
+          .parse = parse_list,
+          .get_list = get_esp_mounts,
           .print = print_list,
           .unset = "(every /efi<N> mount point)",
           .doc = "the ESP mount points; unset: every /efi<N> directory of /" },
         { .name = "esp_excludes",
           .kind = KIND_STRV,
           .offset = OFFSET(esp_excludes),
-          .parse = parse_esp_excludes,
+          .parse = parse_list,
+          .get_list = get_esp_excludes,
           .print = print_list,
           .def.s = DEFAULT_ESP_EXCLUDE,
           .unset = "(none)",
