@@ -60,9 +60,10 @@ void report_job(const struct sync_job *j, enum report_mode mode, bool quiet)
                         log_error("%s %s: %s", state, j->item, strna(j->why));
                 break;
         }
-        if (mode == REPORT_DAEMON)
-                notify_sendf("STATUS=%s %s -> %s: %s", state, strna(j->source), strna(j->dest),
-                             strna(j->why));
+        if (mode == REPORT_DAEMON && j->source)
+                notify_sendf("STATUS=%s %s -> %s: %s", state, j->source, j->dest, strna(j->why));
+        else if (mode == REPORT_DAEMON)
+                notify_sendf("STATUS=%s %s: %s", state, j->item, strna(j->why));
 }
 
 struct libmnt_table *report_load_fstab(void)
