@@ -98,6 +98,8 @@ copied_since() { awk -v t="$1" '$1 == "start" && $2 > t { s = 1 } s && $1 == "co
 fan_marked() { grep -qs "^fanotify sdev:" /proc/"$DAEMON"/fdinfo/*; }
 # log_tail_has N PATTERN: one of the daemon log's last N lines matches.
 log_tail_has() { tail -n "$1" "$LOG" | grep -q -- "$2"; }
+# log_after_has MARK TEXT: a line after the last one holding MARK holds TEXT (fixed strings).
+log_after_has() { awk -v m="$1" -v t="$2" 'index($0, m) { f = 0; seen = 1; next } seen && index($0, t) { f = 1 } END { exit !f }' "$LOG"; }
 first_start_after() {
         awk -v t="$1" '$1 == "start" && $2 > t { print $2; exit }' "$RSYNC_LOG"
 }
@@ -259,6 +261,9 @@ daemon_sighup_keeps_the_old_config_when_the_new_is_broken() {
         conf "settle_time = 0.3" "sync_delay = 0" 'esp_excludes = ["/loader/random-seed", "/skip-me"]'
         kill -HUP "$DAEMON"
         wait_for 5 grep -q "reloaded /etc/dual-root/sync-daemon.conf" "$LOG" || fail "a good config was not reloaded"
+        # Read at once, applied once idle: the item, its exclusions changed, is watched anew.
+        wait_for 5 log_after_has "reloaded /etc/dual-root/sync-daemon.conf" "watching /efi0/ for ESP" ||
+                fail "the reloaded config was not applied: $(cat "$LOG")"
         echo skip >"$R/efi0/skip-me"
         echo take >"$R/efi0/take-me"
         wait_for 5 test -f "$R/efi1/take-me" || fail "no sync after the reload"
