@@ -169,7 +169,9 @@ daemon_sync_delay_is_a_floor_between_starts() {
         echo change >"$R/efi0/change"
         wait_for 8 same_trees || fail "the change never arrived"
         second=$(awk '$1 == "start" { n++; if (n == 2) print $2 }' "$RSYNC_LOG")
-        awk -v a="$second" -v b="$initial" 'BEGIN { exit !(a >= b + 2.95) }' || fail "the second sync started $(echo "$second - $initial" | bc)s after the first, sooner than sync_delay (3s)"
+        # Stamped by rsync, after the daemon's checks, lock and guard: the first sync's take
+        # longer (no record yet), so the stamps may be a little closer than the starts.
+        awk -v a="$second" -v b="$initial" 'BEGIN { exit !(a >= b + 2.8) }' || fail "the second sync started $(echo "$second - $initial" | bc)s after the first, sooner than sync_delay (3s)"
 }
 
 daemon_events_during_a_sync_sync_again() {
