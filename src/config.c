@@ -1110,6 +1110,41 @@ int config_parse(const char *path, const char *text, size_t size, struct config 
         return 0;
 }
 
+/* What config_load() asks of the file itself (DESIGN.md §7 C3): a regular file only root
+ * (or the caller) can change. */
+static int check_file(const char *path, const struct stat *st, char **why)
+{
+        if (S_ISDIR(st->st_mode))
+                return errmsg(why, -EISDIR, "%s: is a directory, expected a regular file", path);
+        if (!S_ISREG(st->st_mode))
+                return errmsg(why, -EINVAL, "%s: is not a regular file, expected a regular file",
+                              path);
+        /* The file names the program run as root and the trees it overwrites: only root (or
+         * the user running us, for tests and --test runs) may control it, as doas requires. */
+        if (st->st_uid != 0 && st->st_uid != geteuid()) {
+                _cleanup_free_ char *who = NULL;
+
+                if (geteuid() != 0 && asprintf(&who, " or uid %u (the caller)", geteuid()) < 0)
+                        return -ENOMEM;
+                return errmsg(why, -EPERM,
+                              "%s: owned by uid %u, expected root%s (the file names the rsync "
+                              "program run as root)",
+                              path, (unsigned)st->st_uid, who ?: "");
+        }
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return errmsg(why, -EPERM,
+                              "%s: writable by %s (mode %04o), expected no write permission for "
+                              "group or others (chmod go-w; the file names the rsync program run "
+                              "as root)",
+                              path,
+                              (st->st_mode & S_IWGRP) && (st->st_mode & S_IWOTH)
+                                      ? "group and others"
+                              : (st->st_mode & S_IWGRP) ? "group"
+                                                        : "others",
+                              (unsigned)(st->st_mode & 07777));
+        return 0;
+}
+
 int config_load(const char *path, bool must_exist, struct config **ret, char **why)
 {
         _cleanup_close_ int fd = -1;
@@ -1145,33 +1180,9 @@ int config_load(const char *path, bool must_exist, struct config **ret, char **w
                 r = negative_errno();
                 return errmsg(why, r, "%s: cannot stat: %m", path);
         }
-        if (S_ISDIR(st.st_mode))
-                return errmsg(why, -EISDIR, "%s: is a directory, expected a regular file", path);
-        if (!S_ISREG(st.st_mode))
-                return errmsg(why, -EINVAL, "%s: is not a regular file, expected a regular file",
-                              path);
-        /* The file names the program run as root and the trees it overwrites: only root (or
-         * the user running us, for tests and --test runs) may control it, as doas requires. */
-        if (st.st_uid != 0 && st.st_uid != geteuid()) {
-                _cleanup_free_ char *who = NULL;
-
-                if (geteuid() != 0 && asprintf(&who, " or uid %u (the caller)", geteuid()) < 0)
-                        return -ENOMEM;
-                return errmsg(why, -EPERM,
-                              "%s: owned by uid %u, expected root%s (the file names the rsync "
-                              "program run as root)",
-                              path, (unsigned)st.st_uid, who ?: "");
-        }
-        if (st.st_mode & (S_IWGRP | S_IWOTH))
-                return errmsg(why, -EPERM,
-                              "%s: writable by %s (mode %04o), expected no write permission for "
-                              "group or others (chmod go-w; the file names the rsync program run "
-                              "as root)",
-                              path,
-                              (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "group and others"
-                              : (st.st_mode & S_IWGRP)                         ? "group"
-                                                                               : "others",
-                              (unsigned)(st.st_mode & 07777));
+        r = check_file(path, &st, why);
+        if (r < 0)
+                return r;
         if (st.st_size > CONFIG_MAX_SIZE)
                 return errmsg(why, -EFBIG, "%s: file is %jd bytes, expected at most 1 MiB", path,
                               (intmax_t)st.st_size);
