@@ -50,10 +50,13 @@ cleanup() {
         if mountpoint -q "$R" 2>/dev/null; then
                 umount -R "$R" 2>/dev/null || umount -R -l "$R"
         fi
-        # Recorded in a file: attach_part runs in $(...) subshells.
+        # Recorded in a file: attach_part runs in $(...) subshells. A device a test detached
+        # itself may belong to another test by now: only one still backed by our file goes.
         if [ -f "$W/loops" ]; then
                 while read -r l; do
-                        losetup -d "$l" 2>/dev/null
+                        case "$(losetup -n -O BACK-FILE "$l" 2>/dev/null)" in
+                        "$W"/*) losetup -d "$l" 2>/dev/null ;;
+                        esac
                 done <"$W/loops"
         fi
         umount -l "$W" 2>/dev/null
