@@ -280,13 +280,26 @@ static const char *method_text(const struct efi_boot *b, char *buf, size_t size)
         return buf;
 }
 
-static void print_esp_json(FILE *f, const struct esp *e, bool booted)
+/* What fstab mounts on an ESP mount point, or NULL: named when that ESP is missing. */
+static const char *fstab_source(struct libmnt_table *fstab, const char *mount)
+{
+        struct libmnt_fs *fs =
+                fstab && mount ? mnt_table_find_target(fstab, mount, MNT_ITER_FORWARD) : NULL;
+
+        return fs ? mnt_fs_get_source(fs) : NULL;
+}
+
+static void print_esp_json(FILE *f, const struct esp *e, bool booted, struct libmnt_table *fstab)
 {
         fputs("{", f);
         if (!booted) {
                 fputs("\"mount\": ", f);
                 json_write_string(f, e->mount);
                 fprintf(f, ", \"mounted\": %s, ", e->mounted ? "true" : "false");
+                /* a missing disk: what should be there (DESIGN.md §11 rule S1) */
+                fputs("\"fstab_source\": ", f);
+                json_write_string(f, fstab_source(fstab, e->mount));
+                fputs(", ", f);
         }
         fputs("\"device\": ", f);
         json_write_string(f, e->device);
@@ -305,7 +318,7 @@ static void print_esp_json(FILE *f, const struct esp *e, bool booted)
         fputs("}", f);
 }
 
-static void print_report_json(const struct esp_model *m)
+static void print_report_json(const struct esp_model *m, struct libmnt_table *fstab)
 {
         FILE *f = stdout;
 
@@ -324,14 +337,14 @@ static void print_report_json(const struct esp_model *m)
         }
         fputs(", \"booted\": ", f);
         if (m->boot_ok)
-                print_esp_json(f, &m->booted, true);
+                print_esp_json(f, &m->booted, true, fstab);
         else
                 fputs("null", f);
         fputs(", \"alternates\": [", f);
         for (size_t i = 0; i < m->n_alternates; i++) {
                 if (i > 0)
                         fputs(", ", f);
-                print_esp_json(f, &m->alternates[i], false);
+                print_esp_json(f, &m->alternates[i], false, fstab);
         }
         fputs("], \"error\": ", f);
         json_write_string(f, m->boot_ok && m->device_ok ? NULL : m->why);
@@ -366,14 +379,13 @@ static void print_report_text(const struct esp_model *m, struct libmnt_table *fs
                m->n_alternates == 0 ? " none" : "");
         for (size_t i = 0; i < m->n_alternates; i++) {
                 const struct esp *a = &m->alternates[i];
-                struct libmnt_fs *want =
-                        fstab ? mnt_table_find_target(fstab, a->mount, MNT_ITER_FORWARD) : NULL;
+                const char *want = fstab_source(fstab, a->mount);
 
-                if (!a->mounted && want && mnt_fs_get_source(want))
+                if (!a->mounted && want)
                         printf("  %s: not mounted: fstab mounts %s there, which is not present "
                                "(disk missing or replaced?); on a replacement disk run: "
                                "dual-root-tool --add-disk DEVICE\n",
-                               a->mount, mnt_fs_get_source(want));
+                               a->mount, want);
                 else if (!a->mounted)
                         printf("  %s: not mounted (disk missing?)\n", a->mount);
                 else
@@ -616,14 +628,13 @@ static int verb_check_config(struct context *c)
 static int verb_info(struct context *c)
 {
         const struct esp_model *m = c->model;
+        _cleanup_mnt_table_ struct libmnt_table *fstab =
+                arg.json || !arg.quiet ? report_load_fstab() : NULL;
 
-        if (arg.json) {
-                print_report_json(m);
-        } else if (!arg.quiet) {
-                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
-
+        if (arg.json)
+                print_report_json(m, fstab);
+        else if (!arg.quiet)
                 print_report_text(m, fstab);
-        }
         if (!m->boot_ok || !m->device_ok) {
                 log_error("cannot identify the booted ESP: %s", strna(m->why));
                 return EXIT_FAILED;

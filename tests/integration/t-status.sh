@@ -210,6 +210,9 @@ info_names_the_fstab_esp_that_is_not_present() {
         run_tool
         expect_status 0
         expect_stdout_has "  /efi1: not mounted: fstab mounts PARTUUID=$PU1 there, which is not present (disk missing or replaced?); on a replacement disk run: dual-root-tool --add-disk DEVICE"
+        run_tool --json
+        expect_status 0
+        expect_json '.alternates[0] | [.mount, (.mounted | tostring), .fstab_source] | join(",")' "/efi1,false,PARTUUID=$PU1"
 }
 
 status_critical_when_an_esp_is_not_fat() {
