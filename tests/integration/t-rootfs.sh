@@ -67,6 +67,9 @@ root_not_checked_in_approach_2() {
 root_degraded_is_critical_naming_the_device() {
         sub=$(blkid -o value -s UUID_SUB "$RDEV1")
         umount -R "$R"
+        # Detached here, so no longer ours to detach at clean-up: by then another test may
+        # have been given the same loop device.
+        sed -i "\|^$RDEV1\$|d" "$W/loops"
         losetup -d "$RDEV1"
         btrfs device scan --forget >/dev/null 2>&1 || true
         mount -o degraded "$RDEV0" "$R"
