@@ -592,6 +592,16 @@ static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *b
                 return esp_add(e, STATUS_OK, "sync",
                                "identical to the booted ESP %s (no sync record of dual-root)",
                                booted_mount);
+        if (v.verified > 0) {
+                char compared[64];
+
+                format_age(now, (int64_t)v.verified, compared, sizeof(compared));
+                return esp_add(e, STATUS_OK, "sync",
+                               "identical to the booted ESP %s; last synced %s from PARTUUID %s; "
+                               "content last compared byte for byte %s",
+                               booted_mount, *age ? age : "at an unknown time",
+                               strna(e->last_sync_from), compared);
+        }
         return esp_add(e, STATUS_OK, "sync",
                        "identical to the booted ESP %s; last synced %s from PARTUUID %s",
                        booted_mount, *age ? age : "at an unknown time", strna(e->last_sync_from));

@@ -464,6 +464,15 @@ static void test_sync_unfinished_is_named(void **state)
         assert_true(e->report.esps[1].bootable);
 }
 
+static void test_sync_names_the_last_content_comparison(void **state)
+{
+        struct env *e = *state;
+
+        write_record(e, "verified=1767323045\n");
+        check(e, NULL);
+        expect(e, 1, "sync", STATUS_OK, "; content last compared byte for byte ");
+}
+
 static void test_sync_identical_without_a_record(void **state)
 {
         struct env *e = *state;
@@ -656,6 +665,7 @@ int main(void)
                 T(test_sync_difference_warns_with_the_last_sync),
                 T(test_sync_alternate_changed_on_its_own_is_named),
                 T(test_sync_unfinished_is_named),
+                T(test_sync_names_the_last_content_comparison),
                 T(test_sync_identical_without_a_record),
                 T(test_missing_alternate_named_from_fstab),
                 T(test_boot_mount_of_another_esp_is_critical),
