@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * swap_ids: the identifier map and the rewrite of one text (DESIGN.md §5a). Pure: no I/O.
+ */
+#include <ctype.h>
+#include <strings.h>
+
+#include "swapids.h"
+#include "util/errmsg.h"
+#include "util/strv.h"
+
+const char *swapids_kind_to_string(enum swapids_kind k)
+{
+        static const char *const names[] = {
+                [SWAPIDS_UUID] = "UUID",
+                [SWAPIDS_PARTUUID] = "PARTUUID",
+                [SWAPIDS_LABEL] = "LABEL",
+        };
+        return (unsigned)k < ELEMENTSOF(names) ? names[k] : "?";
+}
+
+void swapids_fs_done(struct swapids_fs *fs)
+{
+        free(fs->name);
+        free(fs->uuid);
+        free(fs->partuuid);
+        free(fs->label);
+        *fs = (struct swapids_fs){};
+}
+
+static void entry_done(struct swapids_entry *e)
+{
+        free(e->value);
+        free(e->counterpart);
+        free(e->fs);
+        free(e->other_fs);
+}
+
+void swapids_map_done(struct swapids_map *m)
+{
+        for (size_t i = 0; i < m->n; i++)
+                entry_done(&m->entries[i]);
+        free(m->entries);
+        *m = (struct swapids_map){};
+}
+
+static bool value_eq(enum swapids_kind k, const char *a, const char *b)
+{
+        /* UUIDs are hex: blkid prints vfat's upper case, ext4's lower, and users write
+         * either. Labels are case-sensitive (mount and udev compare them exactly). */
+        return k == SWAPIDS_LABEL ? streq(a, b) : strcasecmp(a, b) == 0;
+}
+
+static struct swapids_entry *find(const struct swapids_map *m, enum swapids_kind k,
+                                  const char *value)
+{
+        for (size_t i = 0; i < m->n; i++)
+                if (m->entries[i].kind == k && value_eq(k, m->entries[i].value, value))
+                        return &m->entries[i];
+        return NULL;
+}
+
+const struct swapids_entry *swapids_map_find(const struct swapids_map *m, enum swapids_kind k,
+                                             const char *value)
+{
+        return find(m, k, value);
+}
+
+static const char *fs_value(const struct swapids_fs *fs, enum swapids_kind k)
+{
+        switch (k) {
+        case SWAPIDS_UUID:
+                return fs->uuid;
+        case SWAPIDS_PARTUUID:
+                return fs->partuuid;
+        case SWAPIDS_LABEL:
+                return fs->label;
+        default:
+                return NULL;
+        }
+}
+
+static int add(struct swapids_map *m, enum swapids_kind k, const char *value,
+               const char *counterpart, const char *fs, const char *other_fs, bool source,
+               char **why)
+{
+        struct swapids_entry *e = find(m, k, value), *t;
+
+        if (e) {
+                if (!counterpart)
+                        return 0; /* known already; a pair says more */
+                if (!e->counterpart) {
+                        /* Known without a counterpart until now: this pair gives it one. */
+                        char *c = strdup(counterpart), *o = strdup(other_fs);
+
+                        if (!c || !o) {
+                                free(c);
+                                free(o);
+                                return -ENOMEM;
+                        }
+                        e->counterpart = c;
+                        e->other_fs = o;
+                        e->source = source;
+                        return 0;
+                }
+                if (value_eq(k, e->counterpart, counterpart) && e->source == source)
+                        return 0;
+                if (e->source != source)
+                        return errmsg(why, -EINVAL,
+                                      "%s=%s (%s) is both a source and a destination of the "
+                                      "sync list, so its counterpart is ambiguous",
+                                      swapids_kind_to_string(k), value, fs);
+                return errmsg(why, -EINVAL,
+                              "%s=%s (%s) pairs with both %s (%s) and %s (%s): swap_ids needs "
+                              "one counterpart per filesystem (one alternate disk, each item's "
+                              "destination on the filesystem matching its source's)",
+                              swapids_kind_to_string(k), value, fs, e->counterpart, e->other_fs,
+                              counterpart, other_fs);
+        }
+        t = reallocarray(m->entries, m->n + 1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        m->entries = t;
+        e = &m->entries[m->n];
+        *e = (struct swapids_entry){ .kind = k, .source = source };
+        e->value = strdup(value);
+        e->fs = strdup(fs);
+        e->counterpart = counterpart ? strdup(counterpart) : NULL;
+        e->other_fs = other_fs ? strdup(other_fs) : NULL;
+        if (!e->value || !e->fs || (counterpart && !e->counterpart) || (other_fs && !e->other_fs)) {
+                entry_done(e);
+                return -ENOMEM;
+        }
+        m->n++;
+        return 0;
+}
+
+int swapids_map_add_pair(struct swapids_map *m, const struct swapids_fs *src,
+                         const struct swapids_fs *dst, char **why)
+{
+        int r;
+
+        for (enum swapids_kind k = 0; k < _SWAPIDS_KIND_MAX; k++) {
+                const char *a = fs_value(src, k), *b = fs_value(dst, k);
+
+                if (isempty(a) && isempty(b))
+                        continue;
+                if (!isempty(a)) {
+                        r = add(m, k, a, isempty(b) ? NULL : b, strna(src->name),
+                                isempty(b) ? NULL : strna(dst->name), true, why);
+                        if (r < 0)
+                                return r;
+                }
+                if (!isempty(b)) {
+                        /* Equal on both sides (a cloned label): one identity entry. */
+                        if (!isempty(a) && value_eq(k, a, b))
+                                continue;
+                        r = add(m, k, b, isempty(a) ? NULL : a, strna(dst->name),
+                                isempty(a) ? NULL : strna(src->name), false, why);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int swapids_map_add_fs(struct swapids_map *m, const struct swapids_fs *fs, bool source)
+{
+        for (enum swapids_kind k = 0; k < _SWAPIDS_KIND_MAX; k++) {
+                const char *v = fs_value(fs, k);
+                int r;
+
+                if (isempty(v))
+                        continue;
+                r = add(m, k, v, NULL, strna(fs->name), NULL, source, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int swapids_map_format(const struct swapids_map *m, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < m->n; i++) {
+                        const struct swapids_entry *e = &m->entries[i];
+                        char *s;
+                        int k;
+
+                        if (pass == 0 && (!e->counterpart || !e->source))
+                                continue; /* each pair once, from its source side */
+                        if (pass == 1 && e->counterpart)
+                                continue;
+                        if (pass == 0)
+                                k = asprintf(&s, "%s %s <-> %s  (%s <-> %s)",
+                                             swapids_kind_to_string(e->kind), e->value,
+                                             e->counterpart, e->fs, e->other_fs);
+                        else
+                                k = asprintf(&s, "%s %s  (%s, %s): no counterpart",
+                                             swapids_kind_to_string(e->kind), e->value, e->fs,
+                                             e->source ? "source disk" : "alternate disk");
+                        if (k < 0 || strv_push(&l, s) < 0) {
+                                if (k >= 0)
+                                        free(s);
+                                return -ENOMEM;
+                        }
+                }
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+void swapids_result_done(struct swapids_result *r)
+{
+        free(r->text);
+        for (size_t i = 0; i < r->n_changes; i++) {
+                free(r->changes[i].before);
+                free(r->changes[i].after);
+        }
+        free(r->changes);
+        *r = (struct swapids_result){};
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The rewrite */
+
+/* A growing output buffer; ok turns false on ENOMEM and stays so. */
+struct buf {
+        char *p;
+        size_t n, cap;
+        bool ok;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+        if (!b->ok)
+                return;
+        if (b->n + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                char *t;
+
+                while (cap < b->n + n + 1)
+                        cap *= 2;
+                t = realloc(b->p, cap);
+                if (!t) {
+                        b->ok = false;
+                        return;
+                }
+                b->p = t;
+                b->cap = cap;
+        }
+        memcpy(b->p + b->n, s, n);
+        b->n += n;
+        b->p[b->n] = 0;
+}
+
+static void put_c(struct buf *b, char c)
+{
+        put(b, &c, 1);
+}
+
+enum form {
+        FORM_TAG,  /* KIND=value, as fstab and command lines write it */
+        FORM_LINK, /* /dev/disk/by-KIND/value, udev's escaping */
+};
+
+struct pattern {
+        const char *text;
+        enum swapids_kind kind;
+        enum form form;
+};
+
+/* Longest first where one is a suffix of another is not needed: tags need a word boundary
+ * before them, so "UUID=" never matches inside "PARTUUID=". */
+static const struct pattern patterns[] = {
+        { "/dev/disk/by-partuuid/", SWAPIDS_PARTUUID, FORM_LINK },
+        { "/dev/disk/by-uuid/", SWAPIDS_UUID, FORM_LINK },
+        { "/dev/disk/by-label/", SWAPIDS_LABEL, FORM_LINK },
+        { "PARTUUID=", SWAPIDS_PARTUUID, FORM_TAG },
+        { "UUID=", SWAPIDS_UUID, FORM_TAG },
+        { "LABEL=", SWAPIDS_LABEL, FORM_TAG },
+};
+
+static bool word_char(char c)
+{
+        return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
+}
+
+/* Where a value of kind k starting at s (n bytes left on the line) ends. */
+static size_t value_len(enum swapids_kind k, const char *s, size_t n)
+{
+        size_t i = 0;
+
+        for (; i < n; i++) {
+                char c = s[i];
+
+                if (isspace((unsigned char)c) || c == '"' || c == '\'' || c == ',')
+                        break;
+                /* root=PARTUUID=<uuid>/PARTNROFF=1; a label may hold ';' or ')' */
+                if (k != SWAPIDS_LABEL && (c == '/' || c == ';' || c == ')'))
+                        break;
+        }
+        return i;
+}
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = (char)tolower((unsigned char)c);
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+/* A label as written -> as the filesystem holds it: \ooo (fstab) and \xHH (udev). */
+static char *label_decode(const char *s, size_t n)
+{
+        char *out = malloc(n + 1), *o = out;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '\\' && n - i >= 4) {
+                        const char *e = s + i + 1;
+
+                        if ((e[0] == 'x' || e[0] == 'X') && hexval(e[1]) >= 0 &&
+                            hexval(e[2]) >= 0) {
+                                *o++ = (char)(hexval(e[1]) * 16 + hexval(e[2]));
+                                i += 3;
+                                continue;
+                        }
+                        if (e[0] >= '0' && e[0] <= '3' && e[1] >= '0' && e[1] <= '7' &&
+                            e[2] >= '0' && e[2] <= '7') {
+                                *o++ = (char)((e[0] - '0') * 64 + (e[1] - '0') * 8 + (e[2] - '0'));
+                                i += 3;
+                                continue;
+                        }
+                }
+                *o++ = s[i];
+        }
+        *o = 0;
+        return out;
+}
+
+static void label_encode(struct buf *b, const char *label, enum form f)
+{
+        char esc[8];
+
+        for (const char *p = label; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+                bool plain;
+
+                if (f == FORM_LINK)
+                        /* udev's safe set; bytes of UTF-8 sequences pass as they are */
+                        plain = isalnum(c) || strchr("#+-.:=@_", c) || c >= 0x80;
+                else
+                        plain = !isspace(c) && c != '\\' && c != '"' && c != '\'' && c != ',' &&
+                                c >= 0x20;
+                if (plain) {
+                        put_c(b, (char)c);
+                        continue;
+                }
+                snprintf(esc, sizeof(esc), f == FORM_LINK ? "\\x%02x" : "\\%03o", c);
+                put(b, esc, strlen(esc));
+        }
+}
+
+/* A UUID in the letter case the original was written in. */
+static void uuid_encode(struct buf *b, const char *uuid, const char *orig, size_t n)
+{
+        bool lower = false, upper = false;
+
+        for (size_t i = 0; i < n; i++) {
+                lower = lower || islower((unsigned char)orig[i]);
+                upper = upper || isupper((unsigned char)orig[i]);
+        }
+        for (const char *p = uuid; *p; p++)
+                put_c(b, lower && !upper   ? (char)tolower((unsigned char)*p)
+                         : upper && !lower ? (char)toupper((unsigned char)*p)
+                                           : *p);
+}
+
+static bool comment_line(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '#')
+                        return true;
+                if (!isspace((unsigned char)s[i]))
+                        return false;
+        }
+        return false;
+}
+
+/* One line (n bytes, no newline) into b. Returns 0, or -ENXIO/-ENOMEM with *why. */
+static int rewrite_line(const struct swapids_map *m, const char *name, unsigned line,
+                        const char *s, size_t n, struct buf *b, char **why)
+{
+        bool comment = comment_line(s, n);
+        size_t i = 0;
+
+        while (i < n) {
+                const struct pattern *pat = NULL;
+                size_t plen = 0, vlen;
+                _cleanup_free_ char *value = NULL;
+                const struct swapids_entry *e;
+                char quote = 0;
+
+                for (size_t k = 0; k < ELEMENTSOF(patterns); k++) {
+                        size_t l = strlen(patterns[k].text);
+
+                        if (l > n - i || memcmp(s + i, patterns[k].text, l) != 0)
+                                continue;
+                        if (patterns[k].form == FORM_TAG && i > 0 && word_char(s[i - 1]))
+                                continue;
+                        pat = &patterns[k];
+                        plen = l;
+                        break;
+                }
+                if (!pat) {
+                        put_c(b, s[i++]);
+                        continue;
+                }
+                put(b, s + i, plen);
+                i += plen;
+                /* blkid and libmount also take LABEL="my root" */
+                if (pat->form == FORM_TAG && i < n && (s[i] == '"' || s[i] == '\'')) {
+                        const char *close = memchr(s + i + 1, s[i], n - i - 1);
+
+                        if (close) {
+                                quote = s[i];
+                                put_c(b, quote);
+                                i++;
+                                vlen = (size_t)(close - (s + i));
+                        } else {
+                                vlen = 0;
+                        }
+                } else {
+                        vlen = value_len(pat->kind, s + i, n - i);
+                }
+                if (vlen == 0)
+                        continue;
+                value = pat->kind == SWAPIDS_LABEL ? label_decode(s + i, vlen)
+                                                   : strndup(s + i, vlen);
+                if (!value)
+                        return -ENOMEM;
+                e = find(m, pat->kind, value);
+                if (!e || (!e->counterpart && comment)) {
+                        put(b, s + i, vlen);
+                } else if (!e->counterpart) {
+                        return errmsg(why, -ENXIO,
+                                      "%s:%u: %s%.*s names %s on the %s disk, which has no "
+                                      "counterpart on the %s one (add a sync item whose source "
+                                      "and destination pair it, or name it otherwise)",
+                                      name, line, pat->text, (int)vlen, s + i, e->fs,
+                                      e->source ? "source" : "alternate",
+                                      e->source ? "alternate" : "source");
+                } else if (pat->kind == SWAPIDS_LABEL) {
+                        label_encode(b, e->counterpart, pat->form);
+                } else {
+                        uuid_encode(b, e->counterpart, s + i, vlen);
+                }
+                i += vlen;
+                if (quote) {
+                        put_c(b, quote);
+                        i++;
+                }
+        }
+        return b->ok ? 0 : -ENOMEM;
+}
+
+static int add_change(struct swapids_result *res, unsigned line, const char *before, size_t nb,
+                      const char *after, size_t na)
+{
+        struct swapids_change *t = reallocarray(res->changes, res->n_changes + 1, sizeof(*t));
+        struct swapids_change *c;
+
+        if (!t)
+                return -ENOMEM;
+        res->changes = t;
+        c = &res->changes[res->n_changes];
+        *c = (struct swapids_change){ .line = line };
+        c->before = strndup(before, nb);
+        c->after = strndup(after, na);
+        if (!c->before || !c->after) {
+                free(c->before);
+                free(c->after);
+                return -ENOMEM;
+        }
+        res->n_changes++;
+        return 0;
+}
+
+int swapids_rewrite(const struct swapids_map *m, const char *name, const char *text, size_t size,
+                    struct swapids_result *ret, char **why)
+{
+        struct swapids_result res = {};
+        struct buf b = { .ok = true };
+        unsigned line = 1;
+        int r = 0;
+
+        if (memchr(text, 0, size)) {
+                r = errmsg(why, -EBADMSG, "%s holds a NUL byte: not a text file", name);
+                goto fail;
+        }
+        put(&b, "", 0); /* an empty text is an empty string, not NULL */
+        for (size_t start = 0; start < size; line++) {
+                const char *nl = memchr(text + start, '\n', size - start);
+                size_t n = nl ? (size_t)(nl - (text + start)) : size - start;
+                size_t at = b.n;
+
+                r = rewrite_line(m, name, line, text + start, n, &b, why);
+                if (r < 0)
+                        goto fail;
+                if (b.n - at != n || memcmp(b.p + at, text + start, n) != 0) {
+                        r = add_change(&res, line, text + start, n, b.p + at, b.n - at);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (nl)
+                        put_c(&b, '\n');
+                start += n + (nl ? 1 : 0);
+        }
+        if (!b.ok) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        res.text = b.p;
+        res.size = b.n;
+        *ret = res;
+        return 0;
+fail:
+        free(b.p);
+        swapids_result_done(&res);
+        return r;
+}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * swapids.c, the pure half (DESIGN.md §5a): the identifier map built from pairs and lone
+ * filesystems, and the rewrite of fstab, BLS entry and kernel command line texts.
+ *
+ * Disk A (the source) has an ESP, a root and a swap partition; disk B (the alternate) the
+ * same. The sync list pairs the ESPs and the roots; the swaps are known, unpaired.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "swapids.h"
+#include "util/strv.h"
+
+#define A_ROOT_UUID "0b3c7f1e-5a55-4a8e-9d0e-1d8a2a1b0a01"
+#define B_ROOT_UUID "7e9a4c22-6f3d-4b1a-8c44-2f0e3b9c0b02"
+#define A_ROOT_PART "1a1a1a1a-0000-4000-8000-00000000000a"
+#define B_ROOT_PART "2b2b2b2b-0000-4000-8000-00000000000b"
+#define A_ESP_UUID "74B3-8D8F"
+#define B_ESP_UUID "1C2D-3E4F"
+#define A_SWAP_UUID "aaaaaaaa-1111-4111-8111-111111111111"
+#define B_SWAP_UUID "bbbbbbbb-2222-4222-8222-222222222222"
+#define NFS_UUID "cccccccc-3333-4333-8333-333333333333"
+
+static struct swapids_map map;
+
+static int setup(void **state)
+{
+        struct swapids_fs a_root = { .name = "/dev/vda2 (on /)",
+                                     .uuid = A_ROOT_UUID,
+                                     .partuuid = A_ROOT_PART,
+                                     .label = "root0" };
+        struct swapids_fs b_root = { .name = "/dev/vdb2 (on /mnt/root1)",
+                                     .uuid = B_ROOT_UUID,
+                                     .partuuid = B_ROOT_PART,
+                                     .label = "root 1" };
+        struct swapids_fs a_esp = { .name = "/dev/vda1", .uuid = A_ESP_UUID, .label = "EFI" };
+        struct swapids_fs b_esp = { .name = "/dev/vdb1", .uuid = B_ESP_UUID, .label = "EFI" };
+        struct swapids_fs a_swap = { .name = "/dev/vda3", .uuid = A_SWAP_UUID };
+        struct swapids_fs b_swap = { .name = "/dev/vdb3", .uuid = B_SWAP_UUID };
+        _cleanup_free_ char *why = NULL;
+
+        map = (struct swapids_map){};
+        if (swapids_map_add_pair(&map, &a_root, &b_root, &why) < 0 ||
+            swapids_map_add_pair(&map, &a_esp, &b_esp, &why) < 0 ||
+            /* the same pair again (another item on the same filesystems): no conflict */
+            swapids_map_add_pair(&map, &a_root, &b_root, &why) < 0 ||
+            swapids_map_add_fs(&map, &a_swap, true) < 0 ||
+            swapids_map_add_fs(&map, &b_swap, false) < 0 ||
+            /* a paired filesystem seen again as a disk member keeps its counterpart */
+            swapids_map_add_fs(&map, &a_root, true) < 0)
+                fail_msg("building the map failed: %s", strna(why));
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        swapids_map_done(&map);
+        return 0;
+}
+
+static void rewrite_ok(const char *in, const char *expected, size_t n_changes)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result res = {};
+        int r = swapids_rewrite(&map, "fstab", in, strlen(in), &res, &why);
+
+        if (r < 0)
+                fail_msg("rewrite failed (%d): %s", r, strna(why));
+        if (!streq(res.text, expected))
+                fail_msg("rewrite of\n%s\ngave\n%s\nexpected\n%s", in, res.text, expected);
+        assert_int_equal(res.size, strlen(expected));
+        assert_int_equal(res.n_changes, n_changes);
+        swapids_result_done(&res);
+}
+
+static void rewrite_error(const char *in, int expected_r, const char *expected_why)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result res = { .text = (char *)"untouched" };
+        int r = swapids_rewrite(&map, "/etc/fstab", in, strlen(in), &res, &why);
+
+        assert_int_equal(r, expected_r);
+        assert_string_equal(res.text, "untouched"); /* not written on failure */
+        if (!why || !strstr(why, expected_why))
+                fail_msg("message '%s' lacks '%s'", strna(why), expected_why);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+static void test_map_lookup(void **state)
+{
+        const struct swapids_entry *e;
+
+        e = swapids_map_find(&map, SWAPIDS_UUID, A_ROOT_UUID);
+        assert_non_null(e);
+        assert_string_equal(e->counterpart, B_ROOT_UUID);
+        assert_true(e->source);
+        /* the swap: B's names A's */
+        e = swapids_map_find(&map, SWAPIDS_UUID, B_ROOT_UUID);
+        assert_non_null(e);
+        assert_string_equal(e->counterpart, A_ROOT_UUID);
+        assert_false(e->source);
+        /* case-insensitive for UUIDs, exact for labels */
+        e = swapids_map_find(&map, SWAPIDS_UUID, "74b3-8d8f");
+        assert_non_null(e);
+        assert_string_equal(e->counterpart, B_ESP_UUID);
+        assert_null(swapids_map_find(&map, SWAPIDS_LABEL, "ROOT0"));
+        assert_non_null(swapids_map_find(&map, SWAPIDS_LABEL, "root0"));
+        /* a label both sides share maps to itself */
+        e = swapids_map_find(&map, SWAPIDS_LABEL, "EFI");
+        assert_non_null(e);
+        assert_string_equal(e->counterpart, "EFI");
+        /* known, no counterpart */
+        e = swapids_map_find(&map, SWAPIDS_UUID, A_SWAP_UUID);
+        assert_non_null(e);
+        assert_null(e->counterpart);
+        /* neither disk: unknown */
+        assert_null(swapids_map_find(&map, SWAPIDS_UUID, NFS_UUID));
+        /* kinds are separate */
+        assert_null(swapids_map_find(&map, SWAPIDS_PARTUUID, A_ROOT_UUID));
+}
+
+static void test_map_conflict(void **state)
+{
+        struct swapids_fs a = { .name = "/dev/vda2", .uuid = A_ROOT_UUID };
+        struct swapids_fs c = { .name = "/dev/vdc2", .uuid = NFS_UUID };
+        _cleanup_free_ char *why = NULL;
+
+        assert_int_equal(swapids_map_add_pair(&map, &a, &c, &why), -EINVAL);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "UUID=" A_ROOT_UUID " (/dev/vda2) pairs with both " B_ROOT_UUID
+                                    " (/dev/vdb2 (on /mnt/root1)) and " NFS_UUID " (/dev/vdc2)"));
+}
+
+static void test_map_both_directions_conflict(void **state)
+{
+        /* B's root as the source of another item whose destination is A's: ambiguous */
+        struct swapids_fs b = { .name = "/dev/vdb2", .uuid = B_ROOT_UUID };
+        struct swapids_fs c = { .name = "/dev/vdc2", .uuid = NFS_UUID };
+        _cleanup_free_ char *why = NULL;
+
+        assert_int_equal(swapids_map_add_pair(&map, &b, &c, &why), -EINVAL);
+        assert_non_null(strstr(why, "both a source and a destination"));
+}
+
+static void test_map_format(void **state)
+{
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert_int_equal(swapids_map_format(&map, &l), 0);
+        assert_true(strv_contains(l, "UUID " A_ROOT_UUID " <-> " B_ROOT_UUID
+                                     "  (/dev/vda2 (on /) <-> /dev/vdb2 (on /mnt/root1))"));
+        assert_true(strv_contains(l, "LABEL root0 <-> root 1  (/dev/vda2 (on /) <-> /dev/vdb2 "
+                                     "(on /mnt/root1))"));
+        assert_true(strv_contains(l, "UUID " A_SWAP_UUID "  (/dev/vda3, source disk): no "
+                                     "counterpart"));
+        assert_true(strv_contains(l, "UUID " B_SWAP_UUID "  (/dev/vdb3, alternate disk): no "
+                                     "counterpart"));
+        /* each pair once */
+        assert_false(strv_contains(l, "UUID " B_ROOT_UUID " <-> " A_ROOT_UUID
+                                      "  (/dev/vdb2 (on /mnt/root1) <-> /dev/vda2 (on /))"));
+}
+
+static void test_fstab(void **state)
+{
+        rewrite_ok("# /etc/fstab: static file system information.\n"
+                   "UUID=" A_ROOT_UUID " / ext4 errors=remount-ro 0 1\n"
+                   "UUID=" A_ESP_UUID " /efi vfat umask=0077 0 1\n"
+                   "UUID=" B_ROOT_UUID " /mnt/root1 ext4 nofail 0 2\n"
+                   "UUID=" B_ESP_UUID " /mnt/root1/efi vfat nofail 0 2\n"
+                   "UUID=" NFS_UUID " /srv ext4 defaults 0 2\n"
+                   "server:/export /net nfs defaults 0 0\n",
+                   "# /etc/fstab: static file system information.\n"
+                   "UUID=" B_ROOT_UUID " / ext4 errors=remount-ro 0 1\n"
+                   "UUID=" B_ESP_UUID " /efi vfat umask=0077 0 1\n"
+                   "UUID=" A_ROOT_UUID " /mnt/root1 ext4 nofail 0 2\n"
+                   "UUID=" A_ESP_UUID " /mnt/root1/efi vfat nofail 0 2\n"
+                   "UUID=" NFS_UUID " /srv ext4 defaults 0 2\n"
+                   "server:/export /net nfs defaults 0 0\n",
+                   4);
+}
+
+static void test_forms(void **state)
+{
+        /* PARTUUID, by-uuid, by-partuuid, by-label with udev escapes, LABEL with fstab's */
+        rewrite_ok("PARTUUID=" A_ROOT_PART " / ext4 defaults 0 1\n"
+                   "/dev/disk/by-uuid/" A_ROOT_UUID " /a ext4 defaults\n"
+                   "/dev/disk/by-partuuid/" B_ROOT_PART " /b ext4 defaults\n"
+                   "/dev/disk/by-label/root0 /c ext4 defaults\n"
+                   "LABEL=root\\0401 /d ext4 defaults\n"
+                   "/dev/disk/by-label/root\\x201 /e ext4 defaults\n"
+                   "LABEL=\"root 1\" /f ext4 defaults\n",
+                   "PARTUUID=" B_ROOT_PART " / ext4 defaults 0 1\n"
+                   "/dev/disk/by-uuid/" B_ROOT_UUID " /a ext4 defaults\n"
+                   "/dev/disk/by-partuuid/" A_ROOT_PART " /b ext4 defaults\n"
+                   "/dev/disk/by-label/root\\x201 /c ext4 defaults\n"
+                   "LABEL=root0 /d ext4 defaults\n"
+                   "/dev/disk/by-label/root0 /e ext4 defaults\n"
+                   "LABEL=\"root0\" /f ext4 defaults\n",
+                   7);
+}
+
+static void test_bls_entry(void **state)
+{
+        /* the manual's quoted form, resume= and PARTNROFF; no trailing newline kept so */
+        rewrite_ok("title Debian\n"
+                   "linux /vmlinuz-6.1.0-13-amd64\n"
+                   "options root=\"UUID=" A_ROOT_UUID "\" rw quiet\n"
+                   "options root=PARTUUID=" A_ROOT_PART "/PARTNROFF=1 ro\n"
+                   "options root=UUID=" A_ROOT_UUID " resume=UUID=" NFS_UUID,
+                   "title Debian\n"
+                   "linux /vmlinuz-6.1.0-13-amd64\n"
+                   "options root=\"UUID=" B_ROOT_UUID "\" rw quiet\n"
+                   "options root=PARTUUID=" B_ROOT_PART "/PARTNROFF=1 ro\n"
+                   "options root=UUID=" B_ROOT_UUID " resume=UUID=" NFS_UUID,
+                   3);
+}
+
+static void test_case_kept(void **state)
+{
+        /* written upper case stays upper case, lower stays lower */
+        rewrite_ok("root=UUID=0B3C7F1E-5A55-4A8E-9D0E-1D8A2A1B0A01\n"
+                   "UUID=74b3-8d8f /efi vfat\n",
+                   "root=UUID=7E9A4C22-6F3D-4B1A-8C44-2F0E3B9C0B02\n"
+                   "UUID=1c2d-3e4f /efi vfat\n",
+                   2);
+}
+
+static void test_word_boundaries(void **state)
+{
+        /* PARTLABEL= and a longer word ending in UUID= are not ours; a bare UUID neither */
+        rewrite_ok("PARTLABEL=root0 /x ext4\n"
+                   "rd.luks.xUUID=" A_ROOT_UUID "\n"
+                   "# mentions " A_ROOT_UUID " without a tag\n"
+                   "UUID= /empty ext4\n",
+                   "PARTLABEL=root0 /x ext4\n"
+                   "rd.luks.xUUID=" A_ROOT_UUID "\n"
+                   "# mentions " A_ROOT_UUID " without a tag\n"
+                   "UUID= /empty ext4\n",
+                   0);
+}
+
+static void test_unchanged_and_empty(void **state)
+{
+        rewrite_ok("", "", 0);
+        rewrite_ok("\n\n", "\n\n", 0);
+        rewrite_ok("tmpfs /tmp tmpfs defaults 0 0\n", "tmpfs /tmp tmpfs defaults 0 0\n", 0);
+}
+
+static void test_no_counterpart(void **state)
+{
+        rewrite_error("UUID=" A_ROOT_UUID " / ext4 defaults 0 1\n"
+                      "UUID=" A_SWAP_UUID " none swap sw 0 0\n",
+                      -ENXIO,
+                      "/etc/fstab:2: UUID=" A_SWAP_UUID " names /dev/vda3 on the source disk, "
+                      "which has no counterpart on the alternate one");
+        rewrite_error("\n\nresume=UUID=" B_SWAP_UUID "\n", -ENXIO,
+                      "/etc/fstab:3: UUID=" B_SWAP_UUID " names /dev/vdb3 on the alternate "
+                      "disk, which has no counterpart on the source one");
+}
+
+static void test_comment_never_fails(void **state)
+{
+        rewrite_ok("#UUID=" A_SWAP_UUID " none swap sw 0 0\n"
+                   "  # was UUID=" A_ROOT_UUID "\n",
+                   "#UUID=" A_SWAP_UUID " none swap sw 0 0\n"
+                   "  # was UUID=" B_ROOT_UUID "\n",
+                   1);
+}
+
+static void test_nul_byte(void **state)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result res = {};
+
+        assert_int_equal(swapids_rewrite(&map, "/etc/fstab", "UUID=\0x", 7, &res, &why),
+                         -EBADMSG);
+        assert_string_equal(why, "/etc/fstab holds a NUL byte: not a text file");
+}
+
+static void test_changes_listed(void **state)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result res = {};
+        const char *in = "a\nUUID=" A_ROOT_UUID " /\nb\nLABEL=root0 /x\n";
+
+        assert_int_equal(swapids_rewrite(&map, "f", in, strlen(in), &res, &why), 0);
+        assert_int_equal(res.n_changes, 2);
+        assert_int_equal(res.changes[0].line, 2);
+        assert_string_equal(res.changes[0].before, "UUID=" A_ROOT_UUID " /");
+        assert_string_equal(res.changes[0].after, "UUID=" B_ROOT_UUID " /");
+        assert_int_equal(res.changes[1].line, 4);
+        assert_string_equal(res.changes[1].after, "LABEL=root\\0401 /x");
+        swapids_result_done(&res);
+}
+
+/* Swapping twice gives the original back: disk B's copy synced back onto A is A's file. */
+static void test_round_trip(void **state)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result once = {}, twice = {};
+        const char *in = "UUID=" A_ROOT_UUID " / ext4 defaults 0 1\n"
+                         "UUID=" B_ROOT_UUID " /mnt/root1 ext4 nofail 0 2\n"
+                         "LABEL=root0 /x ext4\n"
+                         "PARTUUID=" B_ROOT_PART " /y ext4\n";
+
+        assert_int_equal(swapids_rewrite(&map, "f", in, strlen(in), &once, &why), 0);
+        assert_int_equal(swapids_rewrite(&map, "f", once.text, once.size, &twice, &why), 0);
+        assert_string_equal(twice.text, in);
+        swapids_result_done(&once);
+        swapids_result_done(&twice);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_map_lookup, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_map_conflict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_map_both_directions_conflict, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_map_format, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fstab, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bls_entry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_case_kept, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_word_boundaries, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unchanged_and_empty, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_no_counterpart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_comment_never_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_changes_listed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
