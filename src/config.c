@@ -305,6 +305,69 @@ static int get_esp_mounts(const struct toml *p, const struct toml_entry *e, char
         return 0;
 }
 
+/* swap_ids (DESIGN.md §5a): absolute paths of files, or of directories (a trailing '/': all
+ * their files), stored without doubled slashes and with a directory's trailing '/' kept.
+ * Compared with the sync sources as strings and turned into rsync patterns: no wildcards. */
+static int get_swap_ids(const struct toml *p, const struct toml_entry *e, char ***ret)
+{
+        const struct toml_value *v = &e->value;
+        _cleanup_free_ const struct toml_value **items = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        size_t dup, first;
+        int r;
+
+        if (v->type != TOML_ARRAY)
+                return type_error(p, v, "swap_ids", "an array of absolute paths");
+        items = calloc(v->array.n + 1, sizeof(*items));
+        l = calloc(v->array.n + 1, sizeof(char *));
+        if (!items || !l)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->array.n; i++) {
+                const struct toml_value *m = &v->array.items[i];
+                bool dir;
+
+                if (m->type != TOML_STRING)
+                        return type_error(p, m, "swap_ids entry", "a string (an absolute path)");
+                r = check_absolute_path(p, m, "swap_ids entry", PATH_LOCAL);
+                if (r < 0)
+                        return r;
+                if (m->string[strcspn(m->string, "*?[\\")]) {
+                        _cleanup_free_ char *q = toml_quote(m->string);
+
+                        return toml_error(p, m->pos,
+                                          "swap_ids entry %s holds a wildcard or backslash, "
+                                          "expected the path of a file, or of a directory "
+                                          "ending in '/'",
+                                          strna(q));
+                }
+                dir = m->string[strlen(m->string) - 1] == '/';
+                l[i] = path_normalize(m->string);
+                if (!l[i])
+                        return -ENOMEM;
+                if (streq(l[i], "/"))
+                        return toml_error(p, m->pos,
+                                          "swap_ids entry '/' is the root directory, expected a "
+                                          "file such as /etc/fstab or a directory such as "
+                                          "/boot/loader/entries/");
+                if (dir) {
+                        char *t = NULL;
+
+                        if (asprintf(&t, "%s/", l[i]) < 0)
+                                return -ENOMEM;
+                        free(l[i]);
+                        l[i] = t;
+                }
+                items[i] = m;
+        }
+        r = find_duplicate(items, v->array.n, &dup, &first);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return duplicate_error(p, items, dup, first, "swap_ids entry", "distinct paths");
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int get_string_list(const struct toml *p, const struct toml_value *v, const char *what,
                            const char *expected, char ***ret)
 {
@@ -630,6 +693,17 @@ static int parse_list(const struct toml *t, const struct toml_entry *e, const ch
         return r;
 }
 
+static int parse_swap_ids(const struct toml *t, const struct toml_entry *e, const char *name,
+                          const struct config_key *k, struct config *c)
+{
+        char **l = NULL;
+        int r = get_swap_ids(t, e, &l);
+
+        if (r >= 0)
+                strv_replace(FIELD(c, k, char **), l);
+        return r;
+}
+
 static int parse_sync(const struct toml *t, const struct toml_entry *e, const char *name,
                       const struct config_key *k, struct config *c)
 {
@@ -833,6 +907,13 @@ static const struct config_key keys[] = {
           .parse = parse_sync,
           .print = print_sync,
           .doc = "the sync list: [source, dest(s), [exclusions]] items" },
+        { .name = "swap_ids",
+          .kind = KIND_STRV,
+          .offset = OFFSET(swap_ids),
+          .parse = parse_swap_ids,
+          .print = print_list,
+          .unset = "(none)",
+          .doc = "files and directories/ copied with the disks' filesystem identifiers swapped" },
 };
 
 /* The row that holds the value: an alias's target, found by name. */
@@ -888,6 +969,52 @@ static int check_settle_max(const struct toml *p, const struct config *c)
                           "max_wait = %s is shorter than settle_time (%" PRIu64
                           " s by default), expected max_wait >= settle_time",
                           strna(mw_text), c->settle_time / USEC_PER_SEC);
+}
+
+/* True when path lies in dir (both normalized, dir without trailing '/'). */
+static bool path_in(const char *path, const char *dir)
+{
+        const char *rest = startswith(path, dir);
+
+        return streq(dir, "/") || (rest && (*rest == '/' || *rest == 0));
+}
+
+/* A rule between keys: every swap_ids entry is something a sync copies, under a sync item's
+ * source or (dualroot) an ESP's; otherwise it would silently do nothing. */
+static int check_swap_ids(const struct toml *p, const struct config *c)
+{
+        const struct toml_entry *e = find_entry(p, "swap_ids");
+
+        for (size_t i = 0; e && c->swap_ids && c->swap_ids[i]; i++) {
+                _cleanup_free_ char *path = path_normalize(c->swap_ids[i]);
+                bool found = false;
+
+                if (!path)
+                        return -ENOMEM;
+                for (size_t k = 0; !found && k < c->n_items; k++) {
+                        _cleanup_free_ char *src = path_normalize(c->items[k].source);
+
+                        if (!src)
+                                return -ENOMEM;
+                        found = path_in(path, src);
+                }
+                if (!found && c->dualroot) {
+                        STRV_FOREACH(m, c->esp_mounts)
+                        if (path_in(path, *m))
+                                found = true;
+                        if (!c->esp_mounts && startswith(path, "/efi")) {
+                                size_t n = strspn(path + 4, "0123456789");
+
+                                found = n > 0 && (path[4 + n] == '/' || path[4 + n] == 0);
+                        }
+                }
+                if (!found)
+                        return toml_error(p, e->value.array.items[i].pos,
+                                          "swap_ids entry '%s' is under no sync item's source%s, "
+                                          "expected a path that a sync copies",
+                                          c->swap_ids[i], c->dualroot ? " nor an ESP" : "");
+        }
+        return 0;
 }
 
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions),
@@ -1101,6 +1228,9 @@ int config_parse(const char *path, const char *text, size_t size, struct config 
                         return r;
         }
         r = check_settle_max(&t, c);
+        if (r < 0)
+                return r;
+        r = check_swap_ids(&t, c);
         if (r < 0)
                 return r;
         c->path = strdup(t.path);

@@ -43,6 +43,9 @@ struct config {
         char **esp_excludes;  /* per-ESP files never copied; default { "/loader/random-seed" } */
         int esp_min_free;     /* MiB an ESP should keep free (--status); 0 = twice its largest
                                * kernel set */
+        char **swap_ids;      /* files ("/etc/fstab") and directories ("/boot/loader/entries/",
+                               * a trailing '/') copied with identifiers swapped (swapids.h);
+                               * no doubled '/'; NULL = none */
 
         struct sync_item *items;
         size_t n_items;

@@ -21,6 +21,7 @@
 #include "prio.h"
 #include "report.h"
 #include "status.h"
+#include "swapfiles.h"
 #include "sync.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -617,11 +618,59 @@ static int verb_sync(struct context *cx)
         return n_failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
+/* With swap_ids: the identifier map and every line each job would change, as -t shows
+ * them. A file that cannot be swapped is a config error (exit 2). */
+static int check_swap_ids(const struct config *c)
+{
+        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
+        _cleanup_esp_model_ struct esp_model *m = NULL;
+        struct sync_plan plan = {};
+        int r, ret = EXIT_OK;
+
+        r = mounts_load(NULL, &t);
+        if (r < 0) {
+                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
+                return EXIT_USAGE;
+        }
+        r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), false, t, &m);
+        if (r >= 0)
+                r = sync_plan_build(c, m, t, &plan);
+        if (r < 0) {
+                log_error_errno(r, "cannot plan the sync: %m");
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < plan.n_jobs; i++) {
+                struct sync_job *j = &plan.jobs[i];
+                _cleanup_strv_free_ char **notes = NULL;
+                _cleanup_free_ char *why = NULL;
+                struct swapids_map *map = NULL;
+
+                if (!j->source || !j->swap_excludes || !*j->swap_excludes)
+                        continue;
+                r = swapfiles_job_prepare(c, m, t, j->source, j->dest, j->excludes, true, &map,
+                                          &notes, &why);
+                if (r < 0) {
+                        log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
+                                  why ? why : strerror(-r));
+                        ret = EXIT_USAGE;
+                        continue;
+                }
+                swapids_map_freep(&map);
+                if (!arg.quiet) {
+                        printf("%s %s -> %s:\n", j->item, j->source, j->dest);
+                        STRV_FOREACH(n, notes)
+                        printf("  %s\n", *n);
+                }
+        }
+        sync_plan_done(&plan);
+        return ret;
+}
+
 static int verb_check_config(struct context *c)
 {
         if (!arg.quiet)
                 config_print(c->config, stdout);
-        return EXIT_OK;
+        return c->config->swap_ids ? check_swap_ids(c->config) : EXIT_OK;
 }
 
 /* No action: how the booted ESP was found, and the alternates. */

@@ -4,6 +4,7 @@
 #include "notify.h"
 #include "report.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 static void report_progress(const struct sync_job *j, enum report_mode mode, bool quiet)
 {
@@ -19,6 +20,15 @@ static void report_progress(const struct sync_job *j, enum report_mode mode, boo
                 snprintf(detail, sizeof(detail), " (%.2fs)", secs);
         else
                 snprintf(detail, sizeof(detail), ": nothing was changed");
+
+        /* What swap_ids would write (DESIGN.md §5a), before the line that ends the job. */
+        STRV_FOREACH(n, j->swap_notes)
+        {
+                if (mode == REPORT_DAEMON)
+                        log_info("%s", *n);
+                else if (!quiet)
+                        printf("%s\n", *n);
+        }
 
         /* What is worth knowing besides ("completed an interrupted sync ..."). */
         const char *sep = !j->note ? "" : mode == REPORT_DAEMON ? ": " : "; ";

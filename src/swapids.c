@@ -399,8 +399,8 @@ static bool comment_line(const char *s, size_t n)
 }
 
 /* One line (n bytes, no newline) into b. Returns 0, or -ENXIO/-ENOMEM with *why. */
-static int rewrite_line(const struct swapids_map *m, const char *name, unsigned line,
-                        const char *s, size_t n, struct buf *b, char **why)
+static int rewrite_line(const struct swapids_map *m, const char *name, unsigned line, const char *s,
+                        size_t n, struct buf *b, char **why)
 {
         bool comment = comment_line(s, n);
         size_t i = 0;

@@ -14,6 +14,7 @@
 #include "guard.h"
 #include "ignore.h"
 #include "lock.h"
+#include "swapfiles.h"
 #include "sync.h"
 #include "util/errmsg.h"
 #include "util/log.h"
@@ -57,6 +58,10 @@ static void job_done(struct sync_job *j)
         free(j->source);
         free(j->dest);
         strv_free(j->excludes);
+        strv_free(j->swap_excludes);
+        strv_free(j->run_excludes);
+        strv_free(j->swap_notes);
+        swapids_map_freep(&j->swap_map);
         free(j->why);
         free(j->refusal);
         if (j->lock_fd >= 0)
@@ -82,7 +87,7 @@ void sync_plan_done(struct sync_plan *p)
 
 static struct sync_job *plan_add(struct sync_plan *p, const char *item,
                                  const struct sync_kind *kind, const char *source, const char *dest,
-                                 char *const *excludes, unsigned line)
+                                 char *const *excludes, char *const *swap_ids, unsigned line)
 {
         struct sync_job *t, *j;
 
@@ -106,6 +111,13 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
         j->excludes = strv_copy(excludes);
         p->n_jobs++;
         if (!j->item || (source && !j->source) || (dest && !j->dest) || !j->excludes)
+                return NULL;
+        /* DESIGN.md §5b: swapped files are ours to write, not rsync's; the guard skips
+         * them on both sides. The daemon watches j->excludes: a change of them syncs. */
+        if (swapfiles_excludes(swap_ids, source, excludes, &j->swap_excludes) < 0)
+                return NULL;
+        j->run_excludes = strv_copy(excludes);
+        if (!j->run_excludes || strv_extend_strv(&j->run_excludes, j->swap_excludes) < 0)
                 return NULL;
         return j;
 }
@@ -181,7 +193,7 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                         goto fail;
                 if (!booted || !m->booted.mount) {
                         /* Rule 0: without the booted ESP there is no direction to sync in. */
-                        j = plan_add(&p, "ESP", &kind_esp, NULL, NULL, x, 0);
+                        j = plan_add(&p, "ESP", &kind_esp, NULL, NULL, x, c->swap_ids, 0);
                         if (!j)
                                 goto nomem;
                         if (!booted)
@@ -204,7 +216,7 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
 
                                 if (asprintf(&dst, "%s/", m->alternates[i].mount) < 0)
                                         goto nomem;
-                                if (!plan_add(&p, "ESP", &kind_esp, src, dst, x, 0))
+                                if (!plan_add(&p, "ESP", &kind_esp, src, dst, x, c->swap_ids, 0))
                                         goto nomem;
                         }
                 }
@@ -222,8 +234,8 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
                         goto fail;
                 STRV_FOREACH(d, it->dests)
                 {
-                        struct sync_job *j =
-                                plan_add(&p, name, &kind_tree, it->source, *d, x, it->line);
+                        struct sync_job *j = plan_add(&p, name, &kind_tree, it->source, *d, x,
+                                                      c->swap_ids, it->line);
 
                         if (!j)
                                 goto nomem;
@@ -565,6 +577,7 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 close(j->copy_src_fd);
                 j->copy_src_fd = -1;
         }
+        swapids_map_freep(&j->swap_map);
         return s;
 }
 
@@ -658,6 +671,42 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         return r < 0 ? SYNC_FAILED : 0;
 }
 
+/* DESIGN.md §5b: the swapped files read and rewritten under the lock before anything is
+ * written, so one that cannot be swapped refuses the job with the destination untouched
+ * (test mode: what would be written, in j->swap_notes). */
+static int step_swap_plan(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        int r;
+
+        if (!j->swap_excludes || !*j->swap_excludes)
+                return 0;
+        r = swapfiles_job_prepare(ctx->config, ctx->model, ctx->mounts, j->source, j->dest,
+                                  j->excludes, ctx->test, &j->swap_map, &j->swap_notes, why);
+        if (r == -ENOMEM)
+                return r;
+        return r < 0 ? SYNC_REFUSED : 0;
+}
+
+/* The swapped copies, written after the copy and before the kind's finish flushes the
+ * destination (rule 6) and records it (rule 4). flush: when nothing else will flush. */
+static int step_swap_write(const struct sync_context *ctx, struct sync_job *j, bool flush,
+                           char **why)
+{
+        int r;
+
+        if (!j->swap_map || ctx->test)
+                return 0;
+        r = swapfiles_job_finish(ctx->config, j->swap_map, j->source, j->dest, j->excludes, why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return SYNC_FAILED;
+        /* (cheap when nothing was written: nothing is dirty) */
+        if (flush && syncfs(j->lock_fd) < 0)
+                return errmsg(why, SYNC_FAILED, "flushing '%s' to disk failed: %m", j->dest);
+        return 0;
+}
+
 int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait_lock,
                    sync_start_cb cb, void *userdata)
 {
@@ -668,6 +717,7 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         j->why = NULL;
         free(j->note);
         j->note = NULL;
+        j->swap_notes = strv_free(j->swap_notes);
         j->state = SYNC_PENDING;
         j->started = now_usec(CLOCK_MONOTONIC);
 
@@ -675,7 +725,15 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         if (r == 0)
                 r = step_lock(ctx, j, wait_lock, &why);
         if (r == 0)
+                r = step_swap_plan(ctx, j, &why);
+        if (r == 0)
                 r = j->kind->prepare(ctx, j, &why);
+        /* In sync, no copy needed: but the guard does not see the swapped files. */
+        if (r == SYNC_DONE) {
+                r = step_swap_write(ctx, j, true, &why);
+                if (r == 0)
+                        r = SYNC_DONE;
+        }
         if (r == 0)
                 r = step_copy(ctx, j, cb, userdata, &why);
         if (r < 0) {
@@ -707,7 +765,13 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
         }
         if (ctx->test)
                 return job_finish(j, SYNC_TESTED, NULL);
-        r = j->kind->finish(ctx, j, &why);
+        r = step_swap_write(ctx, j, false, &why);
+        if (r < 0) {
+                errmsg(&why, 0, "'%s': %s", j->dest, strerror(-r));
+                r = SYNC_FAILED;
+        }
+        if (r == 0)
+                r = j->kind->finish(ctx, j, &why);
         if (r > 0)
                 return job_finish(j, (enum sync_state)r, why);
         return job_finish(j, SYNC_DONE, NULL);
@@ -843,12 +907,12 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         if (r != 0)
                 return r;
 
-        r = step_guard(ctx, j, j->source, j->lock_fd, j->dest, j->excludes, &src_fp_known, why);
+        r = step_guard(ctx, j, j->source, j->lock_fd, j->dest, j->run_excludes, &src_fp_known, why);
         if (r != 0)
                 return r;
 
         /* Rule 9: the new set is complete before the old one goes, so both must fit. */
-        r = copy_survey(j->src_fd, j->lock_fd, j->excludes, &survey, why);
+        r = copy_survey(j->src_fd, j->lock_fd, j->run_excludes, &survey, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
         need = survey.need;
@@ -880,7 +944,7 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         if (!ctx->test) {
                 if (!src_fp_known) {
                         /* not computed by the guard (forced, resumed, first sync) */
-                        r = guard_fingerprint(j->src_fd, j->excludes, &j->src_fp, why);
+                        r = guard_fingerprint(j->src_fd, j->run_excludes, &j->src_fp, why);
                         if (r < 0)
                                 return errmsg_prefix(why, SYNC_FAILED, "source '%s'", j->source);
                 }
@@ -897,7 +961,7 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
         struct copy_args a = {
                 .rsync_path = ctx->config->rsync_path,
                 .opts = ctx->config->rsync_opts,
-                .excludes = j->excludes,
+                .excludes = j->run_excludes,
                 .test = ctx->test,
                 .verify = j->verify,
                 .itemize = j->out_fd >= 0,
@@ -933,10 +997,10 @@ static int finish_esp(const struct sync_context *ctx, struct sync_job *j, char *
          * in between leaves the intent, and the next sync completes and compares. */
         if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
             changes.st_size == 0)
-                r = guard_record_fp(j->src_fd, j->lock_fd, j->dst_fp, j->excludes,
+                r = guard_record_fp(j->src_fd, j->lock_fd, j->dst_fp, j->run_excludes,
                                     ctx->model->booted.partuuid, j->verify, why);
         else
-                r = guard_record_verified(j->src_fd, j->lock_fd, j->excludes,
+                r = guard_record_verified(j->src_fd, j->lock_fd, j->run_excludes,
                                           ctx->model->booted.partuuid, j->verify, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED,
@@ -1030,7 +1094,7 @@ static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char
         r = tree_of(j, &src, &dst, &base);
         if (r < 0)
                 return r;
-        r = tree_excludes(j->excludes, base, &j->guard_excludes);
+        r = tree_excludes(j->run_excludes, base, &j->guard_excludes);
         if (r == -EDOM)
                 return 0;
         if (r < 0)
@@ -1092,7 +1156,7 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
         r = 0;
         for (unsigned i = 0; i < 2 && r >= 0; i++) {
                 p[i] = calloc(2, sizeof(char **));
-                r = p[i] ? rsync_build_argv(c->rsync_path, opts, j->excludes, ctx->test,
+                r = p[i] ? rsync_build_argv(c->rsync_path, opts, j->run_excludes, ctx->test,
                                             i && held ? held : j->source, i && held ? "." : j->dest,
                                             &p[i][0])
                          : -ENOMEM;

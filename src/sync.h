@@ -16,6 +16,7 @@
 #include "config.h"
 #include "esp.h"
 #include "rsync.h"
+#include "swapids.h"
 
 enum sync_state {
         SYNC_PENDING,
@@ -35,13 +36,16 @@ struct sync_job {
         char *source; /* as rsync gets it ("/efi0/") */
         char *dest;
         char **excludes;
-        unsigned line; /* config line of the item, 0 for the ESP item */
-        char *refusal; /* set when planned: this job must never run (rule 0) */
+        unsigned line;        /* config line of the item, 0 for the ESP item */
+        char *refusal;        /* set when planned: this job must never run (rule 0) */
+        char **swap_excludes; /* its swap_ids files' rsync patterns (swapfiles.h), maybe none */
+        char **run_excludes;  /* excludes + swap_excludes: what rsync and the guard skip */
 
         enum sync_state state;
-        char *why;       /* for SKIPPED, REFUSED, FAILED */
-        char *note;      /* worth telling with a success: "completing an interrupted sync ..." */
-        usec_t duration; /* of the rsync run and flush */
+        char *why;         /* for SKIPPED, REFUSED, FAILED */
+        char *note;        /* worth telling with a success: "completing an interrupted sync ..." */
+        char **swap_notes; /* test mode: what swap_ids would do, one line each */
+        usec_t duration;   /* of the rsync run and flush */
 
         /* between sync_job_begin() and sync_job_end() */
         struct rsync_child child;
@@ -56,6 +60,7 @@ struct sync_job {
         uint64_t src_fp; /* the source's, when the guard computed it (the intent's target) */
         bool verify;     /* compare content (--checksum): see GUARD_VERIFY */
         unsigned passes; /* an ESP pair: the copy's passes with work (COPY_PASS_*) */
+        struct swapids_map *swap_map; /* the swap_ids map of this run, when it has files */
         usec_t started;
 };
 

@@ -24,7 +24,7 @@ static char *tmpdir;
 #define KNOWN_KEYS                                                                                 \
         "dualroot, rsync_opts, nice, ionice_class, ionice_level, ionice_value, sync_delay, "       \
         "settle_time, max_wait, rsync_path, rsync_timeout, lock_timeout, esp_mounts, "             \
-        "esp_excludes, esp_min_free, sync"
+        "esp_excludes, esp_min_free, sync, swap_ids"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -461,8 +461,8 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
                 s += n;
         }
         *w = 0;
-        /* 15 settings (ionice_value is the alias of ionice_level) and the second sync example. */
-        assert_int_equal(settings, 16);
+        /* 16 settings (ionice_value is the alias of ionice_level) and the second sync example. */
+        assert_int_equal(settings, 17);
         if (config_parse("sample", text, strlen(text), &c, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
 
@@ -481,11 +481,17 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
         assert_strv(c->esp_excludes, "/loader/random-seed");
 
         assert_strv(c->esp_mounts, "/efi0", "/efi1");
-        assert_int_equal(c->n_items, 3);
-        assert_item(&c->items[1], c->items[0].line + 1, "/boot");
-        assert_strv(c->items[1].excludes, "/boot/loader");
-        assert_item(&c->items[2], c->items[0].line + 2, "/etc");
-        assert_strv(c->items[2].excludes, "/etc/fstab");
+        /* approach 2 end to end: the per-disk files are swapped (swap_ids), not excluded */
+        assert_int_equal(c->n_items, 5);
+        assert_item(&c->items[0], c->items[0].line, "/boot/");
+        assert_strv(c->items[0].excludes, NULL);
+        assert_item(&c->items[1], c->items[0].line + 1, "/etc/");
+        assert_item(&c->items[2], c->items[0].line + 2, "/usr/");
+        assert_item(&c->items[3], c->items[0].line + 3, "/");
+        assert_strv(c->items[3].excludes, "/boot/", "/efi/", "/etc/", "/usr/", "/home/", "/mnt/",
+                    "/tmp/");
+        assert_item(&c->items[4], c->items[0].line + 4, "/home/");
+        assert_strv(c->swap_ids, NULL);
 
         assert_non_null(single);
         c1 = parse_ok(single);
@@ -527,7 +533,8 @@ static void test_check_config_prints_every_default(void **state)
                                  "lock_timeout:  300s\n"
                                  "esp_mounts:    (every /efi<N> mount point)\n"
                                  "esp_excludes:  /loader/random-seed\n"
-                                 "esp_min_free:  0\n");
+                                 "esp_min_free:  0\n"
+                                 "swap_ids:      (none)\n");
 }
 
 static void test_check_config_prints_set_values(void **state)
@@ -553,7 +560,8 @@ static void test_check_config_prints_set_values(void **state)
                                  "esp_excludes:  (none)\n"
                                  "esp_min_free:  0\n"
                                  "sync[0]:       /a -> /b, /c  excluding x, y\n"
-                                 "sync[1]:       /d -> /e\n");
+                                 "sync[1]:       /d -> /e\n"
+                                 "swap_ids:      (none)\n");
 }
 
 /*
@@ -609,7 +617,7 @@ static void test_sample_config_documents_every_key(void **state)
                         fail_msg("the sample shows %s with a value that is not its default: %s",
                                  name, setting);
         }
-        assert_int_equal(i, 15);
+        assert_int_equal(i, 16);
 }
 
 static void test_original_approach2_sample_parses(void **state)
@@ -1631,10 +1639,71 @@ static void test_huge_line_of_array_elements_is_fast(void **state)
         assert_int_equal(strv_length(c->esp_excludes), n);
 }
 
+/* swap_ids (DESIGN.md §5a): normalized, a directory keeps its '/', under a synced tree. */
+static void test_swap_ids(void **state)
+{
+        _cleanup_config_free_ struct config *c = parse_ok(
+                "dualroot = false\n"
+                "swap_ids = [\"/etc//fstab\", \"/boot/loader/entries/\", \"/boot/x//\"]\n"
+                "sync = [[\"/etc/\", \"/mnt/root1/etc/\"], [\"/boot\", \"/mnt/root1/\"]]\n");
+
+        assert_strv(c->swap_ids, "/etc/fstab", "/boot/loader/entries/", "/boot/x/");
+}
+
+static void test_swap_ids_default_none(void **state)
+{
+        _cleanup_config_free_ struct config *c = parse_ok("nice = 1\n");
+
+        assert_null(c->swap_ids);
+}
+
+static void test_swap_ids_under_esp(void **state)
+{
+        /* dualroot: an ESP's files are synced too (every /efi<N>, or esp_mounts) */
+        _cleanup_config_free_ struct config *a = parse_ok("swap_ids = [\"/efi0/loader/entries/\"]");
+        _cleanup_config_free_ struct config *b =
+                parse_ok("esp_mounts = [\"/efi\", \"/mnt/root1/efi\"]\n"
+                         "swap_ids = [\"/efi/loader/entries/\"]");
+
+        assert_strv(a->swap_ids, "/efi0/loader/entries/");
+        assert_strv(b->swap_ids, "/efi/loader/entries/");
+}
+
+static void test_swap_ids_errors(void **state)
+{
+        check_error("swap_ids = \"/etc/fstab\"",
+                    "x.conf:1:12: swap_ids must be an array of absolute paths, found a string");
+        check_error("swap_ids = [1]", "x.conf:1:13: swap_ids entry must be a string (an absolute "
+                                      "path), found an integer");
+        check_error("swap_ids = [\"etc/fstab\"]",
+                    "x.conf:1:13: swap_ids entry 'etc/fstab' is not an absolute path, expected a "
+                    "path starting with '/'");
+        check_error("swap_ids = [\"/\"]",
+                    "x.conf:1:13: swap_ids entry '/' is the root directory, expected a file such "
+                    "as /etc/fstab or a directory such as /boot/loader/entries/");
+        check_error("swap_ids = [\"/efi0/loader/*.conf\"]",
+                    "x.conf:1:13: swap_ids entry '/efi0/loader/*.conf' holds a wildcard or "
+                    "backslash, expected the path of a file, or of a directory ending in '/'");
+        check_error("swap_ids = [\"/efi0/a\", \"/efi0//a\"]",
+                    "x.conf:1:24: swap_ids entry '/efi0//a' names the same directory as the one "
+                    "at line 1, column 13, expected distinct paths");
+        check_error(
+                "dualroot = false\nswap_ids = [\"/etc/fstab\"]\nsync = [\"/srv/\", \"/mnt/x/\"]",
+                "x.conf:2:13: swap_ids entry '/etc/fstab' is under no sync item's source, "
+                "expected a path that a sync copies");
+        check_error("swap_ids = [\"/efi-old/x\"]",
+                    "x.conf:1:13: swap_ids entry '/efi-old/x' is under no sync item's source nor "
+                    "an ESP, expected a path that a sync copies");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_match_config_h),
+                cmocka_unit_test(test_swap_ids),
+                cmocka_unit_test(test_swap_ids_default_none),
+                cmocka_unit_test(test_swap_ids_under_esp),
+                cmocka_unit_test(test_swap_ids_errors),
                 cmocka_unit_test(test_missing_optional_file_gives_defaults),
                 cmocka_unit_test(test_missing_required_file_is_error),
                 cmocka_unit_test(test_load_reads_file_and_records_path),

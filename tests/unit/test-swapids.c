@@ -277,8 +277,7 @@ static void test_nul_byte(void **state)
         _cleanup_free_ char *why = NULL;
         struct swapids_result res = {};
 
-        assert_int_equal(swapids_rewrite(&map, "/etc/fstab", "UUID=\0x", 7, &res, &why),
-                         -EBADMSG);
+        assert_int_equal(swapids_rewrite(&map, "/etc/fstab", "UUID=\0x", 7, &res, &why), -EBADMSG);
         assert_string_equal(why, "/etc/fstab holds a NUL byte: not a text file");
 }
 
@@ -320,8 +319,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_map_lookup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_conflict, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_map_both_directions_conflict, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_map_both_directions_conflict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_format, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fstab, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_forms, setup, teardown),

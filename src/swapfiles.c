@@ -1,0 +1,958 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * swap_ids files of a sync job (DESIGN.md §5a): selection, the map from the block devices,
+ * the crash-safe write.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+
+#include "blockdev.h"
+#include "config.h"
+#include "esp.h"
+#include "swapfiles.h"
+#include "util/errmsg.h"
+#include "util/exclude.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+
+/* Files that name filesystems are small; anything larger is not one. */
+#define SWAP_FILE_MAX (1024 * 1024)
+
+/* ---------------------------------------------------------------------------------------- */
+/* Which files */
+
+/* One swap_ids entry as seen from a job. */
+struct target {
+        char *src; /* the entry on the source, no trailing '/' */
+        char *dst; /* where it lands on the destination */
+        char *rel; /* relative to the transfer root ("" for the root itself) */
+        bool dir;
+};
+
+static void target_done(struct target *t)
+{
+        free(t->src);
+        free(t->dst);
+        free(t->rel);
+        *t = (struct target){};
+}
+
+/* True when rel or a directory above it is excluded (rsync does not descend into an
+ * excluded directory). */
+static bool excluded(char *const *excludes, const char *rel, bool is_dir)
+{
+        _cleanup_free_ char *p = strdup(rel);
+
+        if (!p)
+                return false;
+        if (exclude_match(excludes, p, is_dir))
+                return true;
+        for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
+                *s = 0;
+                if (exclude_match(excludes, p, true))
+                        return true;
+        }
+        return false;
+}
+
+/* 1 and *t when entry (a swap_ids path, a trailing '/' for a directory) is under the job's
+ * source and not excluded, 0 when not, -ENOMEM. */
+static int target_of(const char *entry, const char *source, const char *dest, char *const *excludes,
+                     struct target *t)
+{
+        _cleanup_free_ char *base = path_strip_trailing_slashes(source);
+        _cleanup_free_ char *p = path_strip_trailing_slashes(entry);
+        _cleanup_free_ char *d = path_strip_trailing_slashes(dest);
+        bool contents = source[strlen(source) - 1] == '/';
+        bool dir = entry[strlen(entry) - 1] == '/';
+        const char *rel, *name;
+        char *root_rel;
+
+        if (!base || !p || !d)
+                return -ENOMEM;
+        if (streq(base, "/"))
+                rel = streq(p, "/") ? NULL : p + 1;
+        else if (streq(p, base))
+                rel = dir ? "" : NULL;
+        else if (startswith(p, base) && p[strlen(base)] == '/')
+                rel = p + strlen(base) + 1;
+        else
+                rel = NULL;
+        if (!rel)
+                return 0;
+        /* rsync: "/etc" copies the directory itself, so its name leads every path. */
+        name = strrchr(base, '/') + 1;
+        if (contents || streq(base, "/"))
+                root_rel = strdup(rel);
+        else if (asprintf(&root_rel, "%s%s%s", name, *rel ? "/" : "", rel) < 0)
+                root_rel = NULL;
+        if (!root_rel)
+                return -ENOMEM;
+        if (*root_rel && excluded(excludes, root_rel, dir)) {
+                free(root_rel);
+                return 0;
+        }
+        *t = (struct target){ .rel = root_rel, .dir = dir };
+        t->src = TAKE_PTR(p);
+        if (asprintf(&t->dst, "%s%s%s", streq(d, "/") ? "" : d, *root_rel ? "/" : "", root_rel) <
+            0) {
+                t->dst = NULL;
+                target_done(t);
+                return -ENOMEM;
+        }
+        if (!*root_rel && t->dst[0] == 0) {
+                free(t->dst);
+                t->dst = strdup("/");
+                if (!t->dst) {
+                        target_done(t);
+                        return -ENOMEM;
+                }
+        }
+        return 1;
+}
+
+int swapfiles_excludes(char *const *swap_ids, const char *source, char *const *excludes,
+                       char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        STRV_FOREACH(e, swap_ids)
+        {
+                struct target t = {};
+                char *pat = NULL, *tmp = NULL;
+                int r = source ? target_of(*e, source, "/", excludes, &t) : 0;
+
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                if (t.dir) {
+                        if (asprintf(&pat, "/%s%s*", t.rel, *t.rel ? "/" : "") < 0)
+                                pat = NULL;
+                } else {
+                        const char *slash = strrchr(t.rel, '/');
+                        int n = slash ? (int)(slash - t.rel) : 0;
+
+                        if (asprintf(&pat, "/%s", t.rel) < 0)
+                                pat = NULL;
+                        if (asprintf(&tmp, "/%.*s%s" SWAPFILES_TMP, n, t.rel, slash ? "/" : "") < 0)
+                                tmp = NULL;
+                }
+                bool dir = t.dir;
+
+                target_done(&t);
+                if (!pat || (!dir && !tmp)) {
+                        free(pat);
+                        free(tmp);
+                        return -ENOMEM;
+                }
+                if ((!strv_contains(l, pat) && strv_extend(&l, pat) < 0) ||
+                    (tmp && !strv_contains(l, tmp) && strv_extend(&l, tmp) < 0)) {
+                        free(pat);
+                        free(tmp);
+                        return -ENOMEM;
+                }
+                free(pat);
+                free(tmp);
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The map */
+
+struct probed {
+        dev_t devnum; /* of the block device */
+        struct swapids_fs fs;
+        dev_t disk; /* the whole disk it is a partition of, or devnum */
+};
+
+struct probe_cache {
+        struct probed *p;
+        size_t n;
+};
+
+static void probe_cache_done(struct probe_cache *c)
+{
+        for (size_t i = 0; i < c->n; i++)
+                swapids_fs_done(&c->p[i].fs);
+        free(c->p);
+}
+
+/* The block device holding the filesystem path is on: st_dev when it is one, else (btrfs
+ * and other filesystems with anonymous device numbers) the mount table's source device. */
+static int block_devnum_of(struct libmnt_table *mounts, const char *path, dev_t *ret, char **why)
+{
+        _cleanup_free_ char *sys = NULL;
+        struct libmnt_fs *fs;
+        struct stat st, bst;
+        const char *src;
+
+        if (stat(path, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot stat '%s': %m", path);
+        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev)) < 0)
+                return -ENOMEM;
+        if (access(sys, F_OK) == 0) {
+                *ret = st.st_dev;
+                return 0;
+        }
+        fs = mounts ? mnt_table_find_mountpoint(mounts, path, MNT_ITER_BACKWARD) : NULL;
+        fs = fs ? mnt_table_find_target(mounts, mnt_fs_get_target(fs), MNT_ITER_BACKWARD) : NULL;
+        src = fs ? mnt_fs_get_srcpath(fs) : NULL;
+        if (!src || stat(src, &bst) < 0 || !S_ISBLK(bst.st_mode))
+                return errmsg(why, -ENODEV,
+                              "cannot tell which block device holds '%s' (device %u:%u, mounted "
+                              "from %s)",
+                              path, major(st.st_dev), minor(st.st_dev), src ? src : "nothing");
+        *ret = bst.st_rdev;
+        return 0;
+}
+
+/* The whole disk of a partition (sysfs: a partition's directory has a "partition" file and
+ * sits in its disk's), or devnum itself. */
+static dev_t disk_of(dev_t devnum)
+{
+        _cleanup_free_ char *sys = NULL, *real = NULL, *part = NULL, *dev = NULL;
+        _cleanup_free_ char *buf = NULL;
+        unsigned ma, mi;
+        char *slash;
+
+        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(devnum), minor(devnum)) < 0)
+                return devnum;
+        real = realpath(sys, NULL);
+        if (!real || asprintf(&part, "%s/partition", real) < 0 || access(part, F_OK) < 0)
+                return devnum;
+        slash = strrchr(real, '/');
+        if (!slash)
+                return devnum;
+        *slash = 0;
+        if (asprintf(&dev, "%s/dev", real) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
+            sscanf(buf, "%u:%u", &ma, &mi) != 2)
+                return devnum;
+        return makedev(ma, mi);
+}
+
+static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t *ret, char **why)
+{
+        _cleanup_free_ char *node = NULL;
+        struct blockdev_probe bp = {};
+        struct probed *t, *n;
+        int r;
+
+        for (size_t i = 0; i < c->n; i++)
+                if (c->p[i].devnum == devnum) {
+                        *ret = i;
+                        return 0;
+                }
+        r = blockdev_node_of(devnum, &node);
+        if (r < 0)
+                return errmsg(why, r, "cannot find the device node of %u:%u: %s", major(devnum),
+                              minor(devnum), strerror(-r));
+        t = reallocarray(c->p, c->n + 1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        c->p = t;
+        n = &c->p[c->n];
+        *n = (struct probed){ .devnum = devnum, .disk = disk_of(devnum) };
+        r = blockdev_probe(node, NULL, &bp);
+        if (r < 0 && r != -ENODATA)
+                return errmsg(why, r, "cannot read the identifiers of %s: %s", node, strerror(-r));
+        n->fs.uuid = TAKE_PTR(bp.uuid);
+        n->fs.label = TAKE_PTR(bp.label);
+        blockdev_probe_done(&bp);
+        r = blockdev_partuuid_of(node, devnum, &n->fs.partuuid);
+        if (r < 0 && r != -ENOENT && r != -ENODATA) {
+                swapids_fs_done(&n->fs);
+                return errmsg(why, r, "cannot read the PARTUUID of %s: %s", node, strerror(-r));
+        }
+        if (where)
+                r = asprintf(&n->fs.name, "%s (%s)", node, where);
+        else
+                r = asprintf(&n->fs.name, "%s", node);
+        if (r < 0) {
+                n->fs.name = NULL;
+                swapids_fs_done(&n->fs);
+                return -ENOMEM;
+        }
+        *ret = c->n++;
+        return 0;
+}
+
+/* Every partition of the disk disk (sysfs), added without a counterpart. */
+static int add_disk(struct swapids_map *map, struct probe_cache *c, dev_t disk, bool source,
+                    char **why)
+{
+        _cleanup_free_ char *sys = NULL, *real = NULL;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(disk), minor(disk)) < 0)
+                return -ENOMEM;
+        real = realpath(sys, NULL);
+        if (!real)
+                return 0; /* not a disk sysfs knows: its one filesystem is all there is */
+        d = opendir(real);
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *part = NULL, *dev = NULL, *buf = NULL;
+                unsigned ma, mi;
+                size_t i;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&part, "%s/%s/partition", real, de->d_name) < 0 ||
+                    asprintf(&dev, "%s/%s/dev", real, de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (access(part, F_OK) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
+                    sscanf(buf, "%u:%u", &ma, &mi) != 2)
+                        continue;
+                r = probe(c, makedev(ma, mi), NULL, &i, why);
+                if (r < 0)
+                        break;
+                r = swapids_map_add_fs(map, &c->p[i].fs, source);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+struct pair {
+        const char *source, *dest;
+};
+
+int swapfiles_map_build(const struct config *c, const struct esp_model *m,
+                        struct libmnt_table *mounts, struct swapids_map *ret, char **why)
+{
+        _cleanup_(probe_cache_done) struct probe_cache cache = {};
+        _cleanup_free_ struct pair *pairs = NULL;
+        _cleanup_free_ size_t *src_idx = NULL, *dst_idx = NULL;
+        struct swapids_map map = {};
+        size_t n = 0, max = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < c->n_items; i++)
+                max += strv_length(c->items[i].dests);
+        if (c->dualroot && m && m->booted.mount)
+                max += m->n_alternates;
+        pairs = calloc(max + 1, sizeof(*pairs));
+        src_idx = calloc(max + 1, sizeof(size_t));
+        dst_idx = calloc(max + 1, sizeof(size_t));
+        if (!pairs || !src_idx || !dst_idx)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_items; i++)
+                STRV_FOREACH(d, c->items[i].dests)
+        pairs[n++] = (struct pair){ c->items[i].source, *d };
+        if (c->dualroot && m && m->booted.mount)
+                for (size_t i = 0; i < m->n_alternates; i++)
+                        if (m->alternates[i].mounted)
+                                pairs[n++] =
+                                        (struct pair){ m->booted.mount, m->alternates[i].mount };
+
+        for (size_t i = 0; i < n; i++) {
+                dev_t s, d;
+
+                /* An end not there (a disk missing) pairs nothing; its job is skipped. */
+                if (access(pairs[i].source, F_OK) < 0 || access(pairs[i].dest, F_OK) < 0) {
+                        src_idx[i] = dst_idx[i] = SIZE_MAX;
+                        continue;
+                }
+                r = block_devnum_of(mounts, pairs[i].source, &s, why);
+                if (r >= 0)
+                        r = block_devnum_of(mounts, pairs[i].dest, &d, why);
+                if (r < 0)
+                        goto fail;
+                if (s == d) { /* rule 1 refuses the job; no pair */
+                        src_idx[i] = dst_idx[i] = SIZE_MAX;
+                        continue;
+                }
+                r = probe(&cache, s, pairs[i].source, &src_idx[i], why);
+                if (r >= 0)
+                        r = probe(&cache, d, pairs[i].dest, &dst_idx[i], why);
+                if (r < 0)
+                        goto fail;
+                r = swapids_map_add_pair(&map, &cache.p[src_idx[i]].fs, &cache.p[dst_idx[i]].fs,
+                                         why);
+                if (r < 0)
+                        goto fail;
+        }
+        /* Then the rest of both disks: the swap partition, a /data never synced. */
+        for (size_t i = 0; i < n; i++) {
+                if (src_idx[i] == SIZE_MAX)
+                        continue;
+                dev_t sd = cache.p[src_idx[i]].disk, dd = cache.p[dst_idx[i]].disk;
+
+                if (sd == dd)
+                        continue; /* two filesystems of one disk: no disk to tell apart */
+                r = add_disk(&map, &cache, sd, true, why);
+                if (r >= 0)
+                        r = add_disk(&map, &cache, dd, false, why);
+                if (r < 0)
+                        goto fail;
+        }
+        *ret = map;
+        return 0;
+fail:
+        swapids_map_done(&map);
+        return r;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The plan */
+
+static void file_done(struct swapfiles_file *f)
+{
+        free(f->src);
+        free(f->dst);
+        swapids_result_done(&f->res);
+}
+
+void swapfiles_plan_done(struct swapfiles_plan *p)
+{
+        for (size_t i = 0; i < p->n; i++)
+                file_done(&p->files[i]);
+        free(p->files);
+        *p = (struct swapfiles_plan){};
+}
+
+static struct swapfiles_file *plan_add(struct swapfiles_plan *p, const char *src, const char *dst)
+{
+        struct swapfiles_file *t = reallocarray(p->files, p->n + 1, sizeof(*t)), *f;
+
+        if (!t)
+                return NULL;
+        p->files = t;
+        f = &p->files[p->n];
+        *f = (struct swapfiles_file){};
+        f->src = strdup(src);
+        f->dst = strdup(dst);
+        if (!f->src || !f->dst) {
+                file_done(f);
+                return NULL;
+        }
+        p->n++;
+        return f;
+}
+
+/* Reads an open regular file (at most SWAP_FILE_MAX). */
+static int read_regular(int fd, const char *path, struct stat *st, char **ret, size_t *ret_size,
+                        char **why)
+{
+        int r;
+
+        if (fstat(fd, st) < 0)
+                return errmsg(why, negative_errno(), "cannot stat '%s': %m", path);
+        if (!S_ISREG(st->st_mode))
+                return errmsg(why, -EINVAL, "'%s' is not a regular file", path);
+        r = read_full_fd(fd, SWAP_FILE_MAX, ret, ret_size);
+        if (r == -EFBIG)
+                return errmsg(why, r,
+                              "'%s' is larger than 1 MiB: not a file that names filesystems", path);
+        if (r < 0)
+                return errmsg(why, r, "cannot read '%s': %s", path, strerror(-r));
+        return 0;
+}
+
+/* Whether the destination already holds f (content, mode, owner; the time within FAT's
+ * two seconds). */
+static int compare_dest(struct swapfiles_file *f, char **why)
+{
+        _cleanup_close_ int fd = open(f->dst, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t size;
+        int r;
+
+        f->exists = false;
+        f->same = false;
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;
+                if (errno == ELOOP)
+                        return errmsg(why, -EINVAL, "'%s' is a symbolic link, not a file of ours",
+                                      f->dst);
+                return errmsg(why, negative_errno(), "cannot open '%s': %m", f->dst);
+        }
+        r = read_regular(fd, f->dst, &st, &buf, &size, why);
+        if (r < 0)
+                return r;
+        f->exists = true;
+        if (f->remove)
+                return 0;
+        f->same = size == f->res.size && memcmp(buf, f->res.text, size) == 0 &&
+                  (st.st_mode & 07777) == (f->st.st_mode & 07777) && st.st_uid == f->st.st_uid &&
+                  st.st_gid == f->st.st_gid &&
+                  llabs((long long)st.st_mtim.tv_sec - (long long)f->st.st_mtim.tv_sec) <= 2;
+        return 0;
+}
+
+static int plan_file(struct swapfiles_plan *p, const struct swapids_map *map, const char *src,
+                     const char *dst, char **why)
+{
+        _cleanup_close_ int fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ char *buf = NULL;
+        struct swapfiles_file *f;
+        size_t size;
+        int r;
+
+        if (fd < 0 && errno == ELOOP)
+                return errmsg(why, -EINVAL,
+                              "'%s' is a symbolic link: swap_ids takes regular files (name the "
+                              "file it points to)",
+                              src);
+        if (fd < 0 && errno != ENOENT)
+                return errmsg(why, negative_errno(), "cannot open '%s': %m", src);
+        f = plan_add(p, src, dst);
+        if (!f)
+                return -ENOMEM;
+        if (fd < 0) {
+                f->remove = true;
+                return compare_dest(f, why);
+        }
+        r = read_regular(fd, src, &f->st, &buf, &size, why);
+        if (r < 0)
+                return r;
+        r = swapids_rewrite(map, src, buf, size, &f->res, why);
+        if (r < 0)
+                return r;
+        return compare_dest(f, why);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir (regular files only: anything else is an error), sorted. */
+static int list_dir(const char *dir, const char *rel, char *const *excludes, bool missing_ok,
+                    char ***ret, char **why)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (!l)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d) {
+                if ((errno == ENOENT || errno == ENOTDIR) && missing_ok) {
+                        *ret = TAKE_PTR(l);
+                        return 0;
+                }
+                return errmsg(why, negative_errno(), "cannot read directory '%s': %m", dir);
+        }
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *sub = NULL;
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+                    streq(de->d_name, SWAPFILES_TMP))
+                        continue;
+                if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = errmsg(why, negative_errno(), "cannot stat '%s/%s': %m", dir,
+                                   de->d_name);
+                        break;
+                }
+                if (exclude_match(excludes, sub, S_ISDIR(st.st_mode)))
+                        continue;
+                if (!S_ISREG(st.st_mode)) {
+                        r = errmsg(why, -EINVAL,
+                                   "'%s/%s' is not a regular file: a swap_ids directory holds "
+                                   "files only",
+                                   dir, de->d_name);
+                        break;
+                }
+                r = strv_extend(&l, de->d_name);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* A temporary file left by a write that was cut (power loss, SIGKILL): removed. */
+static int plan_stale_tmp(struct swapfiles_plan *p, const char *dst_dir)
+{
+        _cleanup_free_ char *tmp = NULL;
+        struct swapfiles_file *f;
+        struct stat st;
+
+        if (asprintf(&tmp, "%s/" SWAPFILES_TMP, *dst_dir ? dst_dir : "") < 0)
+                return -ENOMEM;
+        if (lstat(tmp, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        for (size_t i = 0; i < p->n; i++)
+                if (streq(p->files[i].dst, tmp))
+                        return 0;
+        f = plan_add(p, tmp, tmp);
+        if (!f)
+                return -ENOMEM;
+        f->remove = true;
+        f->exists = true;
+        return 0;
+}
+
+static int plan_target(struct swapfiles_plan *p, const struct swapids_map *map,
+                       const struct target *t, const char *source, char *const *excludes,
+                       char **why)
+{
+        _cleanup_strv_free_ char **src_names = NULL, **dst_names = NULL;
+        _cleanup_free_ char *base = path_strip_trailing_slashes(source);
+        struct stat sst, bst;
+        int r;
+
+        if (!base)
+                return -ENOMEM;
+        /* The item on the entry's own filesystem copies it (rsync -x stops at mounts). */
+        if (stat(base, &bst) < 0)
+                return errmsg(why, negative_errno(), "cannot stat source '%s': %m", source);
+        if (!t->dir) {
+                _cleanup_free_ char *parent = strdup(t->src);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+
+                if (!parent)
+                        return -ENOMEM;
+                if (slash)
+                        slash[slash == parent ? 1 : 0] = 0;
+                if (stat(parent, &sst) == 0 && sst.st_dev != bst.st_dev)
+                        return 0;
+                if (lstat(t->src, &sst) == 0 && S_ISDIR(sst.st_mode))
+                        return errmsg(why, -EINVAL,
+                                      "swap_ids names '%s' as a file, but it is a directory "
+                                      "(write '%s/' for all its files)",
+                                      t->src, t->src);
+                r = plan_file(p, map, t->src, t->dst, why);
+                if (r >= 0) {
+                        _cleanup_free_ char *dd = strdup(t->dst);
+                        char *ds = dd ? strrchr(dd, '/') : NULL;
+
+                        if (!ds)
+                                return -ENOMEM;
+                        *ds = 0;
+                        r = plan_stale_tmp(p, dd);
+                }
+                return r;
+        }
+
+        if (lstat(t->src, &sst) == 0) {
+                if (!S_ISDIR(sst.st_mode))
+                        return errmsg(why, -EINVAL,
+                                      "swap_ids names '%s/' as a directory, but it is not one",
+                                      t->src);
+                if (sst.st_dev != bst.st_dev)
+                        return 0;
+        }
+        r = list_dir(t->src, t->rel, excludes, true, &src_names, why);
+        if (r >= 0)
+                r = list_dir(t->dst, t->rel, excludes, true, &dst_names, why);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(n, src_names)
+        {
+                _cleanup_free_ char *s = NULL, *d = NULL;
+
+                if (asprintf(&s, "%s/%s", t->src, *n) < 0 || asprintf(&d, "%s/%s", t->dst, *n) < 0)
+                        return -ENOMEM;
+                r = plan_file(p, map, s, d, why);
+                if (r < 0)
+                        return r;
+        }
+        /* Gone from the source: rsync leaves excluded files alone, so we remove them. */
+        STRV_FOREACH(n, dst_names)
+        {
+                _cleanup_free_ char *s = NULL, *d = NULL;
+                struct swapfiles_file *f;
+
+                if (strv_contains(src_names, *n))
+                        continue;
+                if (asprintf(&s, "%s/%s", t->src, *n) < 0 || asprintf(&d, "%s/%s", t->dst, *n) < 0)
+                        return -ENOMEM;
+                f = plan_add(p, s, d);
+                if (!f)
+                        return -ENOMEM;
+                f->remove = true;
+                f->exists = true;
+        }
+        return plan_stale_tmp(p, t->dst);
+}
+
+int swapfiles_plan(char *const *swap_ids, const char *source, const char *dest,
+                   char *const *excludes, const struct swapids_map *map, struct swapfiles_plan *ret,
+                   char **why)
+{
+        struct swapfiles_plan p = {};
+        int r = 0;
+
+        STRV_FOREACH(e, swap_ids)
+        {
+                struct target t = {};
+
+                r = target_of(*e, source, dest, excludes, &t);
+                if (r < 0)
+                        break;
+                if (r == 0)
+                        continue;
+                r = plan_target(&p, map, &t, source, excludes, why);
+                target_done(&t);
+                if (r < 0)
+                        break;
+        }
+        if (r < 0) {
+                swapfiles_plan_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The write */
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, buf, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                buf += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+static int write_one(const struct swapfiles_file *f, char **why)
+{
+        _cleanup_free_ char *dir = strdup(f->dst);
+        _cleanup_close_ int dfd = -1, fd = -1;
+        const char *name;
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        struct timespec ts[2];
+        struct stat st;
+        int r;
+
+        if (!slash)
+                return -ENOMEM;
+        *slash = 0;
+        name = slash + 1;
+        dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return errmsg(why, negative_errno(), "cannot open directory '%s': %m",
+                              *dir ? dir : "/");
+        if (f->remove) {
+                if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                        return errmsg(why, negative_errno(), "cannot remove '%s': %m", f->dst);
+                return 0;
+        }
+        fd = openat(dfd, SWAPFILES_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot create '%s/" SWAPFILES_TMP "': %m",
+                              dir);
+        r = write_all(fd, f->res.text, f->res.size);
+        if (r < 0) {
+                errmsg(why, r, "cannot write '%s/" SWAPFILES_TMP "': %s", dir, strerror(-r));
+                goto fail;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = errmsg(why, negative_errno(), "cannot stat '%s/" SWAPFILES_TMP "': %m", dir);
+                goto fail;
+        }
+        if ((st.st_uid != f->st.st_uid || st.st_gid != f->st.st_gid) &&
+            fchown(fd, f->st.st_uid, f->st.st_gid) < 0) {
+                r = errmsg(why, negative_errno(), "cannot give '%s' the owner %u:%u of '%s': %m",
+                           f->dst, (unsigned)f->st.st_uid, (unsigned)f->st.st_gid, f->src);
+                goto fail;
+        }
+        if ((st.st_mode & 07777) != (f->st.st_mode & 07777) &&
+            fchmod(fd, f->st.st_mode & 07777) < 0) {
+                r = errmsg(why, negative_errno(), "cannot give '%s' the mode %04o of '%s': %m",
+                           f->dst, (unsigned)(f->st.st_mode & 07777), f->src);
+                goto fail;
+        }
+        ts[0] = f->st.st_atim;
+        ts[1] = f->st.st_mtim;
+        if (futimens(fd, ts) < 0) {
+                r = errmsg(why, negative_errno(), "cannot set the times of '%s': %m", f->dst);
+                goto fail;
+        }
+        /* On the disk before it takes the name: a crash leaves the old file or the new. */
+        if (fsync(fd) < 0) {
+                r = errmsg(why, negative_errno(), "cannot flush '%s/" SWAPFILES_TMP "': %m", dir);
+                goto fail;
+        }
+        if (renameat(dfd, SWAPFILES_TMP, dfd, name) < 0) {
+                r = errmsg(why, negative_errno(),
+                           "cannot rename '%s/" SWAPFILES_TMP "' to '%s': %m", dir, f->dst);
+                goto fail;
+        }
+        return 0;
+fail:
+        (void)unlinkat(dfd, SWAPFILES_TMP, 0);
+        return r;
+}
+
+int swapfiles_write(const struct swapfiles_plan *p, unsigned *ret_changed, char **why)
+{
+        unsigned changed = 0;
+
+        for (size_t i = 0; i < p->n; i++) {
+                const struct swapfiles_file *f = &p->files[i];
+                int r;
+
+                if (f->same || (f->remove && !f->exists))
+                        continue;
+                r = write_one(f, why);
+                if (r < 0)
+                        return r;
+                changed++;
+        }
+        if (ret_changed)
+                *ret_changed = changed;
+        return 0;
+}
+
+int swapfiles_describe(const struct swapfiles_plan *p, char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct swapfiles_file *f = &p->files[i];
+                char *s;
+                int k;
+
+                if (f->remove && !f->exists)
+                        continue;
+                if (f->remove)
+                        k = asprintf(&s, "remove %s (gone from %s)", f->dst, f->src);
+                else if (f->same)
+                        k = asprintf(&s, "unchanged %s", f->dst);
+                else
+                        k = asprintf(&s, "write %s from %s (%zu line%s swapped)", f->dst, f->src,
+                                     f->res.n_changes, f->res.n_changes == 1 ? "" : "s");
+                if (k < 0 || strv_push(&l, s) < 0) {
+                        if (k >= 0)
+                                free(s);
+                        return -ENOMEM;
+                }
+                if (f->remove || f->same)
+                        continue;
+                for (size_t c = 0; c < f->res.n_changes; c++) {
+                        const struct swapids_change *ch = &f->res.changes[c];
+
+                        if (asprintf(&s, "  %u: -%s", ch->line, ch->before) < 0)
+                                return -ENOMEM;
+                        if (strv_push(&l, s) < 0) {
+                                free(s);
+                                return -ENOMEM;
+                        }
+                        if (asprintf(&s, "  %u: +%s", ch->line, ch->after) < 0)
+                                return -ENOMEM;
+                        if (strv_push(&l, s) < 0) {
+                                free(s);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The job's steps */
+
+int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
+                          struct libmnt_table *mounts, const char *source, const char *dest,
+                          char *const *excludes, bool test, struct swapids_map **ret_map,
+                          char ***ret_notes, char **why)
+{
+        _cleanup_(swapids_map_freep) struct swapids_map *map = calloc(1, sizeof(*map));
+        _cleanup_strv_free_ char **notes = NULL, **more = NULL;
+        struct swapfiles_plan p = {};
+        int r;
+
+        if (!map)
+                return -ENOMEM;
+        r = swapfiles_map_build(c, m, mounts, map, why);
+        if (r < 0)
+                return errmsg_prefix(why, r, "swap_ids: cannot build the identifier map");
+        r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
+        if (r < 0)
+                return errmsg_prefix(why, r, "swap_ids");
+        if (test) {
+                r = swapids_map_format(map, &more);
+                if (r >= 0) {
+                        STRV_FOREACH(l, more)
+                        {
+                                char *s;
+
+                                if (asprintf(&s, "swap_ids map: %s", *l) < 0 ||
+                                    strv_push(&notes, s) < 0) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                        }
+                        strv_free(more);
+                        more = NULL;
+                }
+                if (r >= 0)
+                        r = swapfiles_describe(&p, &more);
+                STRV_FOREACH(l, more)
+                {
+                        char *s;
+
+                        if (r < 0)
+                                break;
+                        if (asprintf(&s, "swap_ids: %s%s", **l == ' ' ? "" : "would ", *l) < 0 ||
+                            strv_push(&notes, s) < 0)
+                                r = -ENOMEM;
+                }
+        }
+        swapfiles_plan_done(&p);
+        if (r < 0)
+                return r;
+        *ret_map = TAKE_PTR(map);
+        if (ret_notes)
+                *ret_notes = TAKE_PTR(notes);
+        return 0;
+}
+
+int swapfiles_job_finish(const struct config *c, const struct swapids_map *map, const char *source,
+                         const char *dest, char *const *excludes, char **why)
+{
+        struct swapfiles_plan p = {};
+        int r;
+
+        r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
+        if (r >= 0)
+                r = swapfiles_write(&p, NULL, why);
+        swapfiles_plan_done(&p);
+        if (r < 0)
+                return errmsg_prefix(why, r, "rsync finished, but swap_ids");
+        return 0;
+}

@@ -1,0 +1,295 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Approach 2 with swap_ids (DESIGN.md §5a) on real ext4 filesystems on loop devices: fstab and
+# loader entries copied with the source disk's identifiers swapped for the alternate's, the
+# map and the changed lines shown by -t and --check-config, errors naming file:line:identifier
+# with nothing written, no rewrite (and no guard refusal, no daemon resync) when nothing
+# changed, entries added and removed like any file, crash leftovers cleaned.
+#
+# The machine: ESP 0 (/efi0, booted) and ESP 1 (/efi1) as in every test; "root 0" (an ext4
+# mounted on /a, standing in for the booted disk's root: the fake root itself is a tmpfs with
+# no identifiers) and "root 1" on /mnt/root1; a "foreign" filesystem on neither disk.
+. "$(dirname "$0")/lib.sh"
+: "${NOTIFY_LISTEN:=}"
+
+make_two_disk_machine
+CONF="$R/etc/dual-root/sync-daemon.conf"
+LOG="$W/daemon.log"
+
+R0=a2a2a2a2-0000-4000-8000-0000000000a0
+R1=a2a2a2a2-1111-4000-8000-0000000000a1
+FOREIGN=a2a2a2a2-ffff-4000-8000-0000000000ff
+make_disk root0 40 32 a2a2a2a2-0000-4000-8000-00000000aa00
+make_disk root1 40 32 a2a2a2a2-1111-4000-8000-00000000aa11
+make_disk foreign 40 32 a2a2a2a2-ffff-4000-8000-00000000aaff
+DEV_R0=$(attach_part root0 1 32)
+DEV_R1=$(attach_part root1 1 32)
+DEV_F=$(attach_part foreign 1 32)
+mkfs.ext4 -q -F -U "$R0" -L root0 "$DEV_R0"
+mkfs.ext4 -q -F -U "$R1" -L root1 "$DEV_R1"
+mkfs.ext4 -q -F -U "$FOREIGN" "$DEV_F"
+mkdir -p "$R/a" "$R/mnt/root1"
+mount "$DEV_R0" "$R/a"
+mount "$DEV_R1" "$R/mnt/root1"
+
+FSTAB0="# disk 0's fstab
+UUID=$R0 / ext4 errors=remount-ro 0 1
+PARTUUID=$PU0 /efi0 ext4 defaults 0 2
+UUID=$R1 /mnt/root1 ext4 nofail 0 2
+UUID=$FS1 /mnt/root1/efi ext4 nofail 0 2
+LABEL=root0 /x ext4 noauto 0 0
+UUID=$FOREIGN /srv ext4 defaults 0 2
+tmpfs /tmp tmpfs defaults 0 0"
+# What disk 1's copy must say: every identifier of one disk swapped for the other's.
+FSTAB1="# disk 0's fstab
+UUID=$R1 / ext4 errors=remount-ro 0 1
+PARTUUID=$PU1 /efi0 ext4 defaults 0 2
+UUID=$R0 /mnt/root1 ext4 nofail 0 2
+UUID=$FS0 /mnt/root1/efi ext4 nofail 0 2
+LABEL=root1 /x ext4 noauto 0 0
+UUID=$FOREIGN /srv ext4 defaults 0 2
+tmpfs /tmp tmpfs defaults 0 0"
+ENTRY0="title Debian 6.1.0-13
+linux /vmlinuz-6.1.0-13-amd64
+options root=\"UUID=$R0\" rw quiet"
+ENTRY1="title Debian 6.1.0-13
+linux /vmlinuz-6.1.0-13-amd64
+options root=\"UUID=$R1\" rw quiet"
+
+SWAP_CONF='swap_ids = ["/a/etc/fstab", "/efi0/loader/entries/"]
+sync = [["/a/etc/", "/mnt/root1/etc/"]]'
+
+case_cleanup() {
+        if [ -n "${DAEMON:-}" ]; then
+                kill -TERM "$DAEMON" 2>/dev/null || true
+                wait "$DAEMON" 2>/dev/null || true
+        fi
+        return 0
+}
+
+reset_a2() {
+        reset_machine
+        for d in "$R/efi0" "$R/efi1" "$R/a" "$R/mnt/root1"; do
+                find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +
+        done
+        mkdir -p "$R/efi0/EFI/systemd" "$R/efi0/loader/entries" "$R/a/etc/default"
+        echo "bootloader" >"$R/efi0/EFI/systemd/systemd-bootx64.efi"
+        echo "kernel" >"$R/efi0/vmlinuz-6.1.0-13-amd64"
+        printf '%s\n' "$ENTRY0" >"$R/efi0/loader/entries/debian-13.conf"
+        printf '%s\n' "$FSTAB0" >"$R/a/etc/fstab"
+        chmod 0640 "$R/a/etc/fstab"
+        touch -d '2024-01-02 03:04:05' "$R/a/etc/fstab"
+        echo 'GRUB_TIMEOUT=0' >"$R/a/etc/default/grub"
+        mkdir -p "$R/mnt/root1/etc"
+        booted_by_loader "$PU0"
+        printf '%s\n' "$SWAP_CONF" >"$CONF"
+}
+
+# same_text FILE TEXT WHAT: FILE holds TEXT (and a final newline)
+same_text() {
+        [ "$(cat "$1")" = "$2" ] && [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ] ||
+                fail "$3: $1 holds
+$(cat "$1" 2>&1)
+expected
+$2"
+}
+
+swapped_copies_name_the_alternates_filesystems() {
+        reset_a2
+        run_tool -s
+        expect_status 0
+        expect_stdout_has "2 synced, 0 skipped, 0 failed"
+        same_text "$R/mnt/root1/etc/fstab" "$FSTAB1" "fstab copy"
+        same_text "$R/efi1/loader/entries/debian-13.conf" "$ENTRY1" "loader entry copy"
+        # the source untouched, the rest copied as rsync does
+        same_text "$R/a/etc/fstab" "$FSTAB0" "source fstab"
+        [ "$(cat "$R/mnt/root1/etc/default/grub")" = GRUB_TIMEOUT=0 ] || fail "/etc/default/grub not copied"
+        [ "$(cat "$R/efi1/vmlinuz-6.1.0-13-amd64")" = kernel ] || fail "the kernel not copied"
+        # mode, owner and time of the source
+        [ "$(stat -c '%a %u:%g %Y' "$R/mnt/root1/etc/fstab")" = "$(stat -c '%a %u:%g %Y' "$R/a/etc/fstab")" ] ||
+                fail "fstab copy has $(stat -c '%a %u:%g %Y' "$R/mnt/root1/etc/fstab"), source $(stat -c '%a %u:%g %Y' "$R/a/etc/fstab")"
+        [ -z "$(find "$R/mnt/root1/etc" "$R/efi1" -name '.dual-root-swap.tmp')" ] || fail "a temporary file was left"
+}
+
+a_second_sync_rewrites_nothing_and_the_guard_agrees() {
+        reset_a2
+        run_tool -s
+        expect_status 0
+        before=$(stat -c '%i %z' "$R/mnt/root1/etc/fstab" "$R/efi1/loader/entries/debian-13.conf")
+        state=$(stat -c '%i %Y' "$R/efi1/.dual-root-state")
+        run_tool -s
+        expect_status 0
+        expect_stdout_has "2 synced, 0 skipped, 0 failed"
+        after=$(stat -c '%i %z' "$R/mnt/root1/etc/fstab" "$R/efi1/loader/entries/debian-13.conf")
+        [ "$before" = "$after" ] || fail "unchanged swapped files were rewritten: '$before' then '$after'"
+        [ "$state" = "$(stat -c '%i %Y' "$R/efi1/.dual-root-state")" ] ||
+                fail "the guard's record was rewritten: the swapped copies looked like a change"
+        # Booted from disk 1 now: syncing back gives disk 0 its own identifiers again, and
+        # the guard sees the swapped files as what it recorded, not as a change.
+        booted_by_loader "$PU1"
+        cat >"$CONF" <<EOF
+swap_ids = ["/mnt/root1/etc/fstab", "/efi1/loader/entries/"]
+sync = [["/mnt/root1/etc/", "/a/etc/"]]
+EOF
+        run_tool -s
+        expect_status 0
+        same_text "$R/a/etc/fstab" "$FSTAB0" "fstab synced back"
+        same_text "$R/efi0/loader/entries/debian-13.conf" "$ENTRY0" "entry synced back"
+}
+
+test_mode_shows_the_map_and_the_lines_and_changes_nothing() {
+        reset_a2
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "swap_ids map: UUID $R0 <-> $R1  ($DEV_R0 (/a/etc/) <-> $DEV_R1 (/mnt/root1/etc/))"
+        expect_stdout_has "swap_ids map: LABEL root0 <-> root1"
+        expect_stdout_has "swap_ids map: UUID $FS0 <-> $FS1"
+        expect_stdout_has "swap_ids: would write /mnt/root1/etc/fstab from /a/etc/fstab (5 lines swapped)"
+        expect_stdout_has "swap_ids:   2: -UUID=$R0 / ext4 errors=remount-ro 0 1"
+        expect_stdout_has "swap_ids:   2: +UUID=$R1 / ext4 errors=remount-ro 0 1"
+        expect_stdout_has "swap_ids: would write /efi1/loader/entries/debian-13.conf from /efi0/loader/entries/debian-13.conf (1 line swapped)"
+        expect_stdout_lacks "UUID=$FOREIGN"
+        [ ! -e "$R/mnt/root1/etc/fstab" ] || fail "-t wrote the fstab copy"
+        [ ! -e "$R/efi1/loader/entries/debian-13.conf" ] || fail "-t wrote the entry"
+        # rsync was told to leave the swapped files to us
+        expect_stdout_has "--exclude=/fstab"
+        expect_stdout_has "--exclude=/loader/entries/*"
+}
+
+check_config_prints_the_map_and_the_lines() {
+        reset_a2
+        run_tool --check-config
+        expect_status 0
+        expect_stdout_has "swap_ids:      /a/etc/fstab, /efi0/loader/entries/"
+        expect_stdout_has "sync[0] /a/etc/ -> /mnt/root1/etc/:"
+        expect_stdout_has "  swap_ids:   4: -UUID=$R1 /mnt/root1 ext4 nofail 0 2"
+        expect_stdout_has "  swap_ids:   4: +UUID=$R0 /mnt/root1 ext4 nofail 0 2"
+        expect_stdout_has "ESP /efi0/ -> /efi1/:"
+        [ ! -e "$R/mnt/root1/etc/fstab" ] || fail "--check-config wrote a file"
+}
+
+an_identifier_without_counterpart_refuses_with_nothing_written() {
+        reset_a2
+        e2label "$DEV_R1" "" # root 1 loses its label: LABEL=root0 has no counterpart
+        echo "old" >"$R/mnt/root1/etc/fstab"
+        run_tool -s
+        e2label "$DEV_R1" root1
+        expect_status 1
+        expect_stderr_has "refused /a/etc/ -> /mnt/root1/etc/: swap_ids: /a/etc/fstab:6: LABEL=root0 names $DEV_R0 (/a/etc/) on the source disk, which has no counterpart on the alternate one"
+        [ "$(cat "$R/mnt/root1/etc/fstab")" = old ] || fail "the destination's fstab was changed"
+        [ ! -e "$R/mnt/root1/etc/default/grub" ] || fail "rsync ran although the job was refused"
+        # the other item (the ESP) is not affected
+        expect_stdout_has "synced /efi0/ -> /efi1/"
+}
+
+entries_added_and_removed_follow_the_source() {
+        reset_a2
+        run_tool -s
+        expect_status 0
+        # a kernel update: a new entry, the old one removed
+        sed 's/6.1.0-13/6.1.0-14/g' "$R/efi0/loader/entries/debian-13.conf" >"$R/efi0/loader/entries/debian-14.conf"
+        rm "$R/efi0/loader/entries/debian-13.conf"
+        run_tool -s
+        expect_status 0
+        same_text "$R/efi1/loader/entries/debian-14.conf" "$(sed 's/6.1.0-13/6.1.0-14/g' <<<"$ENTRY1")" "new entry"
+        [ ! -e "$R/efi1/loader/entries/debian-13.conf" ] || fail "the removed entry is still on the alternate"
+        # fstab removed from the source: removed from the destination too
+        rm "$R/a/etc/fstab"
+        run_tool -s
+        expect_status 0
+        [ ! -e "$R/mnt/root1/etc/fstab" ] || fail "fstab removed from the source is still on the destination"
+}
+
+a_cut_write_leaves_nothing_behind() {
+        reset_a2
+        run_tool -s
+        expect_status 0
+        # what a power cut between create and rename leaves
+        echo "torn" >"$R/efi1/loader/entries/.dual-root-swap.tmp"
+        echo "torn" >"$R/mnt/root1/etc/.dual-root-swap.tmp"
+        run_tool -s
+        expect_status 0
+        [ ! -e "$R/efi1/loader/entries/.dual-root-swap.tmp" ] || fail "the torn temporary entry is left"
+        [ ! -e "$R/mnt/root1/etc/.dual-root-swap.tmp" ] || fail "the torn temporary fstab is left"
+        same_text "$R/efi1/loader/entries/debian-13.conf" "$ENTRY1" "entry after a cut"
+}
+
+a_symlink_or_non_text_is_refused() {
+        reset_a2
+        mv "$R/a/etc/fstab" "$R/a/etc/fstab.real"
+        ln -s fstab.real "$R/a/etc/fstab"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "swap_ids: '/a/etc/fstab' is a symbolic link: swap_ids takes regular files"
+        rm "$R/a/etc/fstab"
+        printf 'UUID=x\0y\n' >"$R/a/etc/fstab"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "swap_ids: /a/etc/fstab holds a NUL byte: not a text file"
+}
+
+config_errors_are_precise() {
+        reset_a2
+        printf 'swap_ids = ["etc/fstab"]\n' >"$CONF"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "sync-daemon.conf:1:13: swap_ids entry 'etc/fstab' is not an absolute path"
+        printf 'swap_ids = ["/etc/*.conf"]\n' >"$CONF"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "swap_ids entry '/etc/*.conf' holds a wildcard or backslash"
+        printf 'dualroot = false\nswap_ids = ["/etc/fstab"]\nsync = [["/a/etc/", "/mnt/root1/etc/"]]\n' >"$CONF"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "sync-daemon.conf:2:13: swap_ids entry '/etc/fstab' is under no sync item's source, expected a path that a sync copies"
+        printf 'swap_ids = ["/a/etc/fstab", "/a//etc/fstab"]\nsync = [["/a/etc/", "/mnt/root1/etc/"]]\n' >"$CONF"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "swap_ids entry"
+}
+
+daemon_writes_swapped_copies_once() {
+        reset_a2
+        printf 'settle_time = 0.2\nsync_delay = 0\n%s\n' "$SWAP_CONF" >"$CONF"
+        : >"$LOG"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -d >"$LOG" 2>&1 &
+        DAEMON=$!
+        wait_for 10 grep -q "initial sync done" "$LOG" || fail "no initial sync: $(cat "$LOG")"
+        same_text "$R/mnt/root1/etc/fstab" "$FSTAB1" "fstab after the initial sync"
+        n0=$(grep -c "synced /a/etc/ -> /mnt/root1/etc/" "$LOG")
+        # an edit of the source fstab is synced, swapped, once
+        sed -i 's/noauto 0 0/noauto,ro 0 0/' "$R/a/etc/fstab"
+        wait_for 10 grep -q "noauto,ro" "$R/mnt/root1/etc/fstab" || fail "the edit was not synced: $(cat "$LOG")"
+        grep -q "^LABEL=root1 /x ext4 noauto,ro 0 0$" "$R/mnt/root1/etc/fstab" || fail "the edit's copy is not swapped: $(cat "$R/mnt/root1/etc/fstab")"
+        wait_for 10 eval '[ "$(grep -c "synced /a/etc/ -> /mnt/root1/etc/" "$LOG")" -gt "$n0" ]' ||
+                fail "no log line for the second sync"
+        n1=$(grep -c "synced /a/etc/ -> /mnt/root1/etc/" "$LOG")
+        # our own writes into the destination never start another sync: nothing within 3
+        # settle times (an absence has no marker to wait on)
+        sleep 0.6
+        [ "$(grep -c "synced /a/etc/ -> /mnt/root1/etc/" "$LOG")" = "$n1" ] || fail "the daemon synced again without a change: $(cat "$LOG")"
+        kill -TERM "$DAEMON"
+        wait "$DAEMON" || fail "daemon exit status $?"
+        DAEMON=
+}
+
+wait_for() {
+        local deadline=$(($(date +%s%N) + $1 * 1000000000))
+        shift
+        until "$@"; do
+                [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+                sleep 0.05
+        done
+}
+
+run_case swapped_copies_name_the_alternates_filesystems swapped_copies_name_the_alternates_filesystems
+run_case a_second_sync_rewrites_nothing_and_the_guard_agrees a_second_sync_rewrites_nothing_and_the_guard_agrees
+run_case test_mode_shows_the_map_and_the_lines_and_changes_nothing test_mode_shows_the_map_and_the_lines_and_changes_nothing
+run_case check_config_prints_the_map_and_the_lines check_config_prints_the_map_and_the_lines
+run_case an_identifier_without_counterpart_refuses_with_nothing_written an_identifier_without_counterpart_refuses_with_nothing_written
+run_case entries_added_and_removed_follow_the_source entries_added_and_removed_follow_the_source
+run_case a_cut_write_leaves_nothing_behind a_cut_write_leaves_nothing_behind
+run_case a_symlink_or_non_text_is_refused a_symlink_or_non_text_is_refused
+run_case config_errors_are_precise config_errors_are_precise
+run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once
+finish
