@@ -20,6 +20,7 @@
 #include "ignore.h"
 #include "rootfs.h"
 #include "status.h"
+#include "swapfiles.h"
 #include "sync.h"
 #include "util/errmsg.h"
 #include "util/strv.h"
@@ -707,6 +708,28 @@ static uint64_t esp_min_free(const struct config *c)
         return (uint64_t)c->esp_min_free * MIB;
 }
 
+/* DESIGN.md §5b: the swapped copies on dest are what a sync would write there, and none
+ * names the source disk's root (CRITICAL: booted alone, it would not find its own). */
+static int swapped_findings(const struct config *c, const struct esp_model *m,
+                            struct libmnt_table *t, const char *source, const char *dest,
+                            char *const *excludes, struct status_report *r, struct status_esp *e)
+{
+        _cleanup_strv_free_ char **warn = NULL, **crit = NULL, **ok = NULL;
+        int k = swapfiles_check_dest(c, m, t, source, dest, excludes, &warn, &crit, &ok);
+        char **lists[] = { crit, warn, ok };
+        const enum status_level levels[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_OK };
+
+        for (size_t i = 0; k >= 0 && i < ELEMENTSOF(lists); i++)
+                STRV_FOREACH(w, lists[i])
+                {
+                        k = e ? esp_add(e, levels[i], "swap_ids", "%s", *w)
+                              : add(r, levels[i], "swap_ids", "%s", *w);
+                        if (k < 0)
+                                break;
+                }
+        return k;
+}
+
 static int check_esps(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                       struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
                       struct status_report *r)
@@ -718,9 +741,17 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
         uint64_t min_free = 0;
         int k;
 
+        _cleanup_strv_free_ char **swapped = NULL;
+        _cleanup_free_ char *src = NULL;
+
         k = esp_ignore_excludes(c->esp_excludes, &x);
         if (k < 0)
                 return k;
+        /* The swapped files differ between ESPs by design: checked apart (swapped_findings). */
+        if (m->booted.mount && (asprintf(&src, "%s/", m->booted.mount) < 0 ||
+                                swapfiles_excludes(c->swap_ids, src, x, &swapped) < 0 ||
+                                strv_extend_strv(&x, swapped) < 0))
+                return -ENOMEM;
         min_free = esp_min_free(c);
 
         if (bootentry_read_nvram(efivars_dir, &nv, &nv_error) == -ENOMEM)
@@ -777,6 +808,13 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                         k = check_one_esp(s, a->mount, booted_fd, m->booted.mount,
                                           m->booted.partuuid, t, &nv, nv_error, x, min_free,
                                           r->now);
+                if (k >= 0 && a->mounted && src && swapped && *swapped) {
+                        _cleanup_free_ char *dst = NULL;
+
+                        if (asprintf(&dst, "%s/", a->mount) < 0)
+                                return -ENOMEM;
+                        k = swapped_findings(c, m, t, src, dst, c->esp_excludes, r, s);
+                }
                 if (k < 0)
                         return k;
         }
@@ -912,6 +950,8 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                                         j->item, j->source, j->dest);
                         }
                 }
+                if (k >= 0 && j->swap_excludes && *j->swap_excludes)
+                        k = swapped_findings(c, m, t, j->source, j->dest, j->excludes, r, NULL);
         }
         sync_plan_done(&plan);
         return k;

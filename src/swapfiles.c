@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * swap_ids files of a sync job (DESIGN.md §5a): selection, the map from the block devices,
+ * swap_ids files of a sync job (DESIGN.md §5b): selection, the map from the block devices,
  * the crash-safe write.
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -955,4 +956,87 @@ int swapfiles_job_finish(const struct config *c, const struct swapids_map *map, 
         if (r < 0)
                 return errmsg_prefix(why, r, "rsync finished, but swap_ids");
         return 0;
+}
+
+static int push(char ***l, const char *format, ...) _printf_(2, 3);
+static int push(char ***l, const char *format, ...)
+{
+        va_list ap;
+        char *s;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        if (strv_push(l, s) < 0) {
+                free(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
+                         struct libmnt_table *mounts, const char *source, const char *dest,
+                         char *const *excludes, char ***warnings, char ***critical, char ***ok)
+{
+        struct swapids_map map = {};
+        struct swapfiles_plan p = {};
+        _cleanup_free_ char *why = NULL;
+        size_t n_same = 0;
+        int r;
+
+        r = swapfiles_map_build(c, m, mounts, &map, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return push(warnings, "cannot check the swap_ids copies on %s: %s", dest,
+                            strna(why));
+        r = swapfiles_plan(c->swap_ids, source, dest, excludes, &map, &p, &why);
+        if (r == -ENOMEM)
+                goto finish;
+        if (r < 0) {
+                r = push(warnings, "a sync of %s to %s would be refused: %s", source, dest,
+                         strna(why));
+                goto finish;
+        }
+        for (size_t i = 0; i < p.n && r >= 0; i++) {
+                const struct swapfiles_file *f = &p.files[i];
+                _cleanup_free_ char *text = NULL;
+                const struct swapids_entry *e = NULL;
+                unsigned line = 0;
+                size_t size;
+
+                if (f->remove && f->exists)
+                        r = push(warnings, "%s is gone from the source %s (not synced since)",
+                                 f->dst, f->src);
+                else if (!f->remove && !f->exists)
+                        r = push(warnings, "%s is missing on the alternate (not synced yet)",
+                                 f->dst);
+                else if (!f->remove && !f->same)
+                        r = push(warnings,
+                                 "%s differs from what a sync would write from %s (not synced "
+                                 "since %s changed, or edited on the alternate)",
+                                 f->dst, f->src, f->src);
+                else
+                        n_same += !f->remove;
+                if (r < 0 || !f->exists)
+                        continue;
+                if (read_full_file(f->dst, SWAP_FILE_MAX, &text, &size) < 0)
+                        continue; /* compare_dest read it a moment ago: gone meanwhile */
+                r = swapids_find_roots(&map, text, size, true, &line, &e);
+                if (r > 0)
+                        r = push(critical,
+                                 "%s:%u names the root %s=%s, which is on the source disk (%s): "
+                                 "booted alone, the alternate would not find its own root",
+                                 f->dst, line, swapids_kind_to_string(e->kind), e->value, e->fs);
+        }
+        if (r >= 0 && n_same > 0 && n_same == p.n)
+                r = push(ok, "%zu swapped file%s on %s name%s the alternate's own filesystems",
+                         n_same, n_same == 1 ? "" : "s", dest, n_same == 1 ? "s" : "");
+finish:
+        swapfiles_plan_done(&p);
+        swapids_map_done(&map);
+        return r < 0 ? r : 0;
 }

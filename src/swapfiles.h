@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * swap_ids files in a sync job (DESIGN.md §5a): which of a job's files are swapped, the
+ * swap_ids files in a sync job (DESIGN.md §5b): which of a job's files are swapped, the
  * identifier map read from the block devices, and the crash-safe write of the swapped
  * copies. The text rewrite itself is swapids.c.
  *
@@ -105,3 +105,15 @@ static inline void swapids_map_freep(struct swapids_map **m)
                 *m = NULL;
         }
 }
+
+/*
+ * --status for one job: whether each swapped file's copy on the destination is what a sync
+ * would write there (else a warning: not synced since the source changed, edited on the
+ * alternate, missing), and whether a copy names, as its root, a filesystem of the source
+ * disk (critical: booted alone, the alternate would not find its own root). Appends one
+ * line per finding to *warnings or *critical, and to *ok when the copies are all as they
+ * should be. Returns 0 or -ENOMEM.
+ */
+int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
+                         struct libmnt_table *mounts, const char *source, const char *dest,
+                         char *const *excludes, char ***warnings, char ***critical, char ***ok);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * swap_ids: the identifier map and the rewrite of one text (DESIGN.md §5a). Pure: no I/O.
+ * swap_ids: the identifier map and the rewrite of one text (DESIGN.md §5b). Pure: no I/O.
  */
 #include <ctype.h>
 #include <strings.h>
@@ -398,81 +398,143 @@ static bool comment_line(const char *s, size_t n)
         return false;
 }
 
+/* An identifier on a line: where its pattern starts, its value (quotes excluded). */
+struct token {
+        const struct pattern *pat;
+        size_t start;  /* of the pattern */
+        size_t vstart; /* of the value */
+        size_t vlen;   /* 0: a pattern with no value after it */
+        bool quoted;   /* the value is between quotes (LABEL="my root") */
+};
+
+/* The next identifier of the line s (n bytes) at or after i; false when there is none. */
+static bool next_token(const char *s, size_t n, size_t i, struct token *t)
+{
+        for (; i < n; i++)
+                for (size_t k = 0; k < ELEMENTSOF(patterns); k++) {
+                        const struct pattern *pat = &patterns[k];
+                        size_t l = strlen(pat->text), v = i + l;
+
+                        if (l > n - i || memcmp(s + i, pat->text, l) != 0)
+                                continue;
+                        if (pat->form == FORM_TAG && i > 0 && word_char(s[i - 1]))
+                                continue;
+                        *t = (struct token){ .pat = pat, .start = i, .vstart = v };
+                        /* blkid and libmount also take LABEL="my root" */
+                        if (pat->form == FORM_TAG && v < n && (s[v] == '"' || s[v] == '\'')) {
+                                const char *close = memchr(s + v + 1, s[v], n - v - 1);
+
+                                if (close) {
+                                        t->quoted = true;
+                                        t->vstart = v + 1;
+                                        t->vlen = (size_t)(close - (s + v + 1));
+                                }
+                        } else {
+                                t->vlen = value_len(pat->kind, s + v, n - v);
+                        }
+                        return true;
+                }
+        return false;
+}
+
+static char *token_value(const char *s, const struct token *t)
+{
+        return t->pat->kind == SWAPIDS_LABEL ? label_decode(s + t->vstart, t->vlen)
+                                             : strndup(s + t->vstart, t->vlen);
+}
+
 /* One line (n bytes, no newline) into b. Returns 0, or -ENXIO/-ENOMEM with *why. */
 static int rewrite_line(const struct swapids_map *m, const char *name, unsigned line, const char *s,
                         size_t n, struct buf *b, char **why)
 {
         bool comment = comment_line(s, n);
+        struct token t;
         size_t i = 0;
 
-        while (i < n) {
-                const struct pattern *pat = NULL;
-                size_t plen = 0, vlen;
+        while (next_token(s, n, i, &t)) {
                 _cleanup_free_ char *value = NULL;
                 const struct swapids_entry *e;
-                char quote = 0;
 
-                for (size_t k = 0; k < ELEMENTSOF(patterns); k++) {
-                        size_t l = strlen(patterns[k].text);
-
-                        if (l > n - i || memcmp(s + i, patterns[k].text, l) != 0)
-                                continue;
-                        if (patterns[k].form == FORM_TAG && i > 0 && word_char(s[i - 1]))
-                                continue;
-                        pat = &patterns[k];
-                        plen = l;
-                        break;
-                }
-                if (!pat) {
-                        put_c(b, s[i++]);
+                put(b, s + i, t.vstart - i); /* up to the value, the pattern and quote included */
+                i = t.vstart;
+                if (t.vlen == 0)
                         continue;
-                }
-                put(b, s + i, plen);
-                i += plen;
-                /* blkid and libmount also take LABEL="my root" */
-                if (pat->form == FORM_TAG && i < n && (s[i] == '"' || s[i] == '\'')) {
-                        const char *close = memchr(s + i + 1, s[i], n - i - 1);
-
-                        if (close) {
-                                quote = s[i];
-                                put_c(b, quote);
-                                i++;
-                                vlen = (size_t)(close - (s + i));
-                        } else {
-                                vlen = 0;
-                        }
-                } else {
-                        vlen = value_len(pat->kind, s + i, n - i);
-                }
-                if (vlen == 0)
-                        continue;
-                value = pat->kind == SWAPIDS_LABEL ? label_decode(s + i, vlen)
-                                                   : strndup(s + i, vlen);
+                value = token_value(s, &t);
                 if (!value)
                         return -ENOMEM;
-                e = find(m, pat->kind, value);
+                e = find(m, t.pat->kind, value);
                 if (!e || (!e->counterpart && comment)) {
-                        put(b, s + i, vlen);
+                        put(b, s + i, t.vlen);
                 } else if (!e->counterpart) {
                         return errmsg(why, -ENXIO,
                                       "%s:%u: %s%.*s names %s on the %s disk, which has no "
                                       "counterpart on the %s one (add a sync item whose source "
                                       "and destination pair it, or name it otherwise)",
-                                      name, line, pat->text, (int)vlen, s + i, e->fs,
+                                      name, line, t.pat->text, (int)t.vlen, s + i, e->fs,
                                       e->source ? "source" : "alternate",
                                       e->source ? "alternate" : "source");
-                } else if (pat->kind == SWAPIDS_LABEL) {
-                        label_encode(b, e->counterpart, pat->form);
+                } else if (t.pat->kind == SWAPIDS_LABEL) {
+                        label_encode(b, e->counterpart, t.pat->form);
                 } else {
-                        uuid_encode(b, e->counterpart, s + i, vlen);
+                        uuid_encode(b, e->counterpart, s + i, t.vlen);
                 }
-                i += vlen;
-                if (quote) {
-                        put_c(b, quote);
-                        i++;
-                }
+                i += t.vlen;
         }
+        put(b, s + i, n - i);
         return b->ok ? 0 : -ENOMEM;
+}
+
+/* True when the token names the root filesystem: root=... on a command line, or the
+ * device of an fstab line that mounts "/". */
+static bool token_is_root(const char *s, size_t n, const struct token *t)
+{
+        size_t i = t->start, k;
+
+        if ((i >= 5 && memcmp(s + i - 5, "root=", 5) == 0) ||
+            (i >= 6 && memcmp(s + i - 6, "root=", 5) == 0 && (s[i - 1] == '"' || s[i - 1] == '\'')))
+                return true;
+        for (k = 0; k < i; k++)
+                if (!isspace((unsigned char)s[k]))
+                        return false; /* not the first field */
+        k = t->vstart + t->vlen + (t->quoted ? 1 : 0);
+        while (k < n && !isspace((unsigned char)s[k]))
+                k++; /* the rest of the first field (a /PARTNROFF suffix, say) */
+        while (k < n && isspace((unsigned char)s[k]))
+                k++;
+        return k < n && s[k] == '/' && (k + 1 == n || isspace((unsigned char)s[k + 1]));
+}
+
+int swapids_find_roots(const struct swapids_map *m, const char *text, size_t size, bool source,
+                       unsigned *ret_line, const struct swapids_entry **ret)
+{
+        unsigned line = 1;
+
+        for (size_t start = 0; start < size; line++) {
+                const char *nl = memchr(text + start, '\n', size - start);
+                size_t n = nl ? (size_t)(nl - (text + start)) : size - start;
+                const char *s = text + start;
+                struct token t;
+
+                for (size_t i = 0; !comment_line(s, n) && next_token(s, n, i, &t);
+                     i = t.vstart + t.vlen) {
+                        _cleanup_free_ char *value = NULL;
+                        const struct swapids_entry *e;
+
+                        if (t.vlen == 0 || !token_is_root(s, n, &t))
+                                continue;
+                        value = token_value(s, &t);
+                        if (!value)
+                                return -ENOMEM;
+                        e = find(m, t.pat->kind, value);
+                        if (e && e->source == source) {
+                                *ret_line = line;
+                                *ret = e;
+                                return 1;
+                        }
+                }
+                start += n + (nl ? 1 : 0);
+        }
+        return 0;
 }
 
 static int add_change(struct swapids_result *res, unsigned line, const char *before, size_t nb,

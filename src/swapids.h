@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Per-disk files with their identifiers swapped (DESIGN.md §5a, config key swap_ids).
+ * Per-disk files with their identifiers swapped (DESIGN.md §5b, config key swap_ids).
  *
  * In approach 2 each disk has its own root, so the files that name filesystems (fstab, boot
  * loader entries, kernel command lines) differ between the disks only in which filesystem
@@ -117,3 +117,12 @@ void swapids_result_done(struct swapids_result *r);
  */
 int swapids_rewrite(const struct swapids_map *m, const char *name, const char *text, size_t size,
                     struct swapids_result *ret, char **why);
+
+/*
+ * Whether text names, as its root filesystem (root= on a kernel command line, the device of
+ * an fstab line mounting "/"), a filesystem the map places on the source disk (source
+ * true) or on the alternate: 1 with the first such line and entry, 0 when none does. For
+ * --status: the alternate's copies must name its own root, never the other disk's.
+ */
+int swapids_find_roots(const struct swapids_map *m, const char *text, size_t size, bool source,
+                       unsigned *ret_line, const struct swapids_entry **ret);

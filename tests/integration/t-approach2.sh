@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Approach 2 with swap_ids (DESIGN.md §5a) on real ext4 filesystems on loop devices: fstab and
+# Approach 2 with swap_ids (DESIGN.md §5b) on real ext4 filesystems on loop devices: fstab and
 # loader entries copied with the source disk's identifiers swapped for the alternate's, the
 # map and the changed lines shown by -t and --check-config, errors naming file:line:identifier
 # with nothing written, no rewrite (and no guard refusal, no daemon resync) when nothing
@@ -273,6 +273,39 @@ daemon_writes_swapped_copies_once() {
         DAEMON=
 }
 
+status_checks_the_alternates_copies() {
+        reset_a2
+        # what else --status wants of a machine that can lose either disk (see t-status)
+        efivar bootentry 0001 "Linux Boot Manager" --hd 1 "$PU0"
+        efivar bootentry 0002 "Linux Boot Manager (disk 1)" --hd 1 "$PU1"
+        efivar bootorder 0001,0002
+        printf 'timeout 3\ndefault debian-*\n' >"$R/efi0/loader/loader.conf"
+        run_tool -b
+        run_tool -s
+        expect_status 0
+        TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4" # the ESPs here are ext4 stand-ins
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "  OK swap_ids: 1 swapped file on /mnt/root1/etc/ names the alternate's own filesystems"
+        expect_stdout_has "  OK swap_ids: 1 swapped file on /efi1/ names the alternate's own filesystems"
+        # changed on the source, not synced yet: a warning
+        sed -i 's/noauto 0 0/noauto,ro 0 0/' "$R/a/etc/fstab"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "  WARNING swap_ids: /mnt/root1/etc/fstab differs from what a sync would write from /a/etc/fstab"
+        # a copy that mounts the other disk's root on /, or an entry booting it: critical,
+        # naming file and line
+        run_tool -s
+        sed -i "s|^UUID=$R1 / |UUID=$R0 / |" "$R/mnt/root1/etc/fstab"
+        sed -i "s|UUID=$R1|UUID=$R0|" "$R/efi1/loader/entries/debian-13.conf"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "  CRITICAL swap_ids: /mnt/root1/etc/fstab:2 names the root UUID=$R0, which is on the source disk ($DEV_R0 (/a/etc/)): booted alone, the alternate would not find its own root"
+        expect_stdout_has "  CRITICAL swap_ids: /efi1/loader/entries/debian-13.conf:3 names the root UUID=$R0"
+        expect_stdout_has "/efi1: $DEV1, PARTUUID $PU1: would NOT boot alone"
+        TOOL_ENV=
+}
+
 wait_for() {
         local deadline=$(($(date +%s%N) + $1 * 1000000000))
         shift
@@ -292,4 +325,5 @@ run_case a_cut_write_leaves_nothing_behind a_cut_write_leaves_nothing_behind
 run_case a_symlink_or_non_text_is_refused a_symlink_or_non_text_is_refused
 run_case config_errors_are_precise config_errors_are_precise
 run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once
+run_case status_checks_the_alternates_copies status_checks_the_alternates_copies
 finish

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * swapids.c, the pure half (DESIGN.md §5a): the identifier map built from pairs and lone
+ * swapids.c, the pure half (DESIGN.md §5b): the identifier map built from pairs and lone
  * filesystems, and the rewrite of fstab, BLS entry and kernel command line texts.
  *
  * Disk A (the source) has an ESP, a root and a swap partition; disk B (the alternate) the
@@ -314,6 +314,34 @@ static void test_round_trip(void **state)
         swapids_result_done(&twice);
 }
 
+/* --status: which root a copy names (root= on command lines, fstab's "/" line). */
+static void test_find_roots(void **state)
+{
+        const char *entry = "title x\noptions quiet root=\"UUID=" B_ROOT_UUID "\" rw\n";
+        const char *bad = "title x\n# root=UUID=" B_ROOT_UUID "\noptions root=UUID=" A_ROOT_UUID
+                          " resume=UUID=" B_ROOT_UUID "\n";
+        const char *fstab = "UUID=" B_ROOT_UUID " /mnt/root1 ext4 nofail 0 2\n"
+                            "  PARTUUID=" A_ROOT_PART " / ext4 defaults 0 1\n";
+        const struct swapids_entry *e = NULL;
+        unsigned line = 0;
+
+        /* disk B's entry names B's root: none of the source disk's */
+        assert_int_equal(swapids_find_roots(&map, entry, strlen(entry), true, &line, &e), 0);
+        assert_int_equal(swapids_find_roots(&map, entry, strlen(entry), false, &line, &e), 1);
+        assert_int_equal(line, 2);
+        assert_string_equal(e->value, B_ROOT_UUID);
+        /* a copy naming A's root on line 3 (the comment and resume= do not count) */
+        assert_int_equal(swapids_find_roots(&map, bad, strlen(bad), true, &line, &e), 1);
+        assert_int_equal(line, 3);
+        assert_string_equal(e->value, A_ROOT_UUID);
+        assert_int_equal(swapids_find_roots(&map, bad, strlen(bad), false, &line, &e), 0);
+        /* fstab: only the line that mounts "/" */
+        assert_int_equal(swapids_find_roots(&map, fstab, strlen(fstab), true, &line, &e), 1);
+        assert_int_equal(line, 2);
+        assert_string_equal(e->value, A_ROOT_PART);
+        assert_int_equal(swapids_find_roots(&map, fstab, strlen(fstab), false, &line, &e), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -332,6 +360,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_listed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_find_roots, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
