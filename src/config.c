@@ -305,7 +305,7 @@ static int get_esp_mounts(const struct toml *p, const struct toml_entry *e, char
         return 0;
 }
 
-/* swap_ids (DESIGN.md §5a): absolute paths of files, or of directories (a trailing '/': all
+/* swap_ids (DESIGN.md §5b): absolute paths of files, or of directories (a trailing '/': all
  * their files), stored without doubled slashes and with a directory's trailing '/' kept.
  * Compared with the sync sources as strings and turned into rsync patterns: no wildcards. */
 static int get_swap_ids(const struct toml *p, const struct toml_entry *e, char ***ret)

@@ -21,7 +21,7 @@ static void report_progress(const struct sync_job *j, enum report_mode mode, boo
         else
                 snprintf(detail, sizeof(detail), ": nothing was changed");
 
-        /* What swap_ids would write (DESIGN.md §5a), before the line that ends the job. */
+        /* What swap_ids would write (DESIGN.md §5b), before the line that ends the job. */
         STRV_FOREACH(n, j->swap_notes)
         {
                 if (mode == REPORT_DAEMON)

@@ -1639,7 +1639,7 @@ static void test_huge_line_of_array_elements_is_fast(void **state)
         assert_int_equal(strv_length(c->esp_excludes), n);
 }
 
-/* swap_ids (DESIGN.md §5a): normalized, a directory keeps its '/', under a synced tree. */
+/* swap_ids (DESIGN.md §5b): normalized, a directory keeps its '/', under a synced tree. */
 static void test_swap_ids(void **state)
 {
         _cleanup_config_free_ struct config *c = parse_ok(
