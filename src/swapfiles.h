@@ -20,6 +20,7 @@
 
 struct config;
 struct esp_model;
+struct libmnt_table;
 
 /* The temporary file's name, in the destination file's directory. */
 #define SWAPFILES_TMP ".dual-root-swap.tmp"

@@ -23,9 +23,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
-
-#include <libmount.h>
 
 #include "util/macro.h"
 
