@@ -205,7 +205,6 @@ static int block_devnum_of(struct libmnt_table *mounts, const char *path, dev_t 
                 return 0;
         }
         fs = mounts ? mnt_table_find_mountpoint(mounts, path, MNT_ITER_BACKWARD) : NULL;
-        fs = fs ? mnt_table_find_target(mounts, mnt_fs_get_target(fs), MNT_ITER_BACKWARD) : NULL;
         src = fs ? mnt_fs_get_srcpath(fs) : NULL;
         if (!src || stat(src, &bst) < 0 || !S_ISBLK(bst.st_mode))
                 return errmsg(why, -ENODEV,
@@ -352,9 +351,12 @@ int swapfiles_map_build(const struct config *c, const struct esp_model *m,
         dst_idx = calloc(max + 1, sizeof(size_t));
         if (!pairs || !src_idx || !dst_idx)
                 return -ENOMEM;
-        for (size_t i = 0; i < c->n_items; i++)
+        for (size_t i = 0; i < c->n_items; i++) {
                 STRV_FOREACH(d, c->items[i].dests)
-        pairs[n++] = (struct pair){ c->items[i].source, *d };
+                {
+                        pairs[n++] = (struct pair){ c->items[i].source, *d };
+                }
+        }
         if (c->dualroot && m && m->booted.mount)
                 for (size_t i = 0; i < m->n_alternates; i++)
                         if (m->alternates[i].mounted)
@@ -372,6 +374,13 @@ int swapfiles_map_build(const struct config *c, const struct esp_model *m,
                 r = block_devnum_of(mounts, pairs[i].source, &s, why);
                 if (r >= 0)
                         r = block_devnum_of(mounts, pairs[i].dest, &d, why);
+                if (r == -ENODEV) {
+                        /* A network or memory filesystem (a backup on NFS): no identifiers
+                         * an fstab could name by, and not the alternate disk. */
+                        src_idx[i] = dst_idx[i] = SIZE_MAX;
+                        r = 0;
+                        continue;
+                }
                 if (r < 0)
                         goto fail;
                 if (s == d) { /* rule 1 refuses the job; no pair */
@@ -887,6 +896,18 @@ int swapfiles_describe(const struct swapfiles_plan *p, char ***ret)
 /* ---------------------------------------------------------------------------------------- */
 /* The job's steps */
 
+/* The map a job with this destination uses. One on no block device (a backup on NFS) is
+ * not the alternate disk: its copies are written as they are (an empty map). */
+static int job_map(const struct config *c, const struct esp_model *m, struct libmnt_table *mounts,
+                   const char *dest, struct swapids_map *map, char **why)
+{
+        dev_t d;
+
+        if (block_devnum_of(mounts, dest, &d, NULL) == -ENODEV)
+                return 0;
+        return swapfiles_map_build(c, m, mounts, map, why);
+}
+
 int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
                           struct libmnt_table *mounts, const char *source, const char *dest,
                           char *const *excludes, bool test, struct swapids_map **ret_map,
@@ -899,7 +920,7 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
 
         if (!map)
                 return -ENOMEM;
-        r = swapfiles_map_build(c, m, mounts, map, why);
+        r = job_map(c, m, mounts, dest, map, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "swap_ids: cannot build the identifier map");
         r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
@@ -987,7 +1008,7 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
         size_t n_same = 0;
         int r;
 
-        r = swapfiles_map_build(c, m, mounts, &map, &why);
+        r = job_map(c, m, mounts, dest, &map, &why);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

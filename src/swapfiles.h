@@ -41,7 +41,8 @@ int swapfiles_excludes(char *const *swap_ids, const char *source, char *const *e
  * items, and of the ESP item when c->dualroot (the booted ESP and each alternate), the
  * filesystems both are on form a pair; the other partitions of the disks holding them are
  * known without a counterpart. Pairs whose ends cannot be reached (a destination not
- * there) are left out. Reads the block devices (libblkid: needs root).
+ * there) or are not on a block device (NFS, tmpfs) are left out. Reads the block devices
+ * (libblkid: needs root).
  */
 int swapfiles_map_build(const struct config *c, const struct esp_model *m,
                         struct libmnt_table *mounts, struct swapids_map *ret, char **why);

@@ -306,6 +306,21 @@ status_checks_the_alternates_copies() {
         TOOL_ENV=
 }
 
+a_backup_off_the_disks_gets_the_file_as_it_is() {
+        reset_a2
+        mkdir -p "$R/srv/backup"
+        find "$R/srv/backup" -mindepth 1 -delete
+        cat >"$CONF" <<EOF
+swap_ids = ["/a/etc/fstab"]
+sync = [["/a/etc/", ["/mnt/root1/etc/", "/srv/backup/"]]]
+EOF
+        run_tool -s
+        expect_status 0
+        same_text "$R/mnt/root1/etc/fstab" "$FSTAB1" "the alternate's copy"
+        # the fake root is a tmpfs: no block device, not the alternate disk
+        same_text "$R/srv/backup/fstab" "$FSTAB0" "the backup's copy"
+}
+
 wait_for() {
         local deadline=$(($(date +%s%N) + $1 * 1000000000))
         shift
@@ -326,4 +341,5 @@ run_case a_symlink_or_non_text_is_refused a_symlink_or_non_text_is_refused
 run_case config_errors_are_precise config_errors_are_precise
 run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once
 run_case status_checks_the_alternates_copies status_checks_the_alternates_copies
+run_case a_backup_off_the_disks_gets_the_file_as_it_is a_backup_off_the_disks_gets_the_file_as_it_is
 finish
