@@ -321,6 +321,34 @@ EOF
         same_text "$R/srv/backup/fstab" "$FSTAB0" "the backup's copy"
 }
 
+valgrind_swap_paths_are_clean() {
+        if ! command -v valgrind >/dev/null || ldd "$TOOL" | grep -q libasan; then
+                echo "  (no valgrind, or an ASan build: skipped)"
+                return 0
+        fi
+        local vg="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
+--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --track-fds=no" args
+        reset_a2
+        for args in "-s" "-st" "--check-config" "--status" "-s"; do
+                set +e
+                # shellcheck disable=SC2086
+                chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $vg "$TOOL" $args >"$OUT" 2>"$ERR"
+                STATUS=$?
+                set -e
+                [ "$STATUS" != 99 ] || fail "valgrind dual-root-tool $args: errors"
+                [ "$args" = --status ] || [ "$STATUS" = 0 ] || fail "valgrind dual-root-tool $args: exit $STATUS"
+        done
+        # the refusal's path too
+        echo "UUID=$FOREIGN-x LABEL=root0 / ext4" >>"$R/a/etc/fstab"
+        e2label "$DEV_R1" ""
+        set +e
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $vg "$TOOL" -s >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+        e2label "$DEV_R1" root1
+        expect_status 1
+}
+
 wait_for() {
         local deadline=$(($(date +%s%N) + $1 * 1000000000))
         shift
@@ -342,4 +370,5 @@ run_case config_errors_are_precise config_errors_are_precise
 run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once
 run_case status_checks_the_alternates_copies status_checks_the_alternates_copies
 run_case a_backup_off_the_disks_gets_the_file_as_it_is a_backup_off_the_disks_gets_the_file_as_it_is
+run_case valgrind_swap_paths_are_clean valgrind_swap_paths_are_clean
 finish
