@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
@@ -474,14 +476,26 @@ static int read_regular(int fd, const char *path, struct stat *st, char **ret, s
         return 0;
 }
 
+/* FAT (an ESP) stores no owner and one mode for all files (the mount's umask): neither is
+ * compared nor set there. */
+static bool on_fat(int fd)
+{
+        struct statfs sf;
+
+        return fstatfs(fd, &sf) == 0 && sf.f_type == MSDOS_SUPER_MAGIC;
+}
+
 /* Whether the destination already holds f (content, mode, owner; the time within FAT's
  * two seconds). */
 static int compare_dest(struct swapfiles_file *f, char **why)
 {
-        _cleanup_close_ int fd = open(f->dst, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put there must not hang us; it is refused as not regular. */
+        _cleanup_close_ int fd =
+                open(f->dst, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         _cleanup_free_ char *buf = NULL;
         struct stat st;
         size_t size;
+        bool fat;
         int r;
 
         f->exists = false;
@@ -500,9 +514,10 @@ static int compare_dest(struct swapfiles_file *f, char **why)
         f->exists = true;
         if (f->remove)
                 return 0;
+        fat = on_fat(fd);
         f->same = size == f->res.size && memcmp(buf, f->res.text, size) == 0 &&
-                  (st.st_mode & 07777) == (f->st.st_mode & 07777) && st.st_uid == f->st.st_uid &&
-                  st.st_gid == f->st.st_gid &&
+                  (fat || ((st.st_mode & 07777) == (f->st.st_mode & 07777) &&
+                           st.st_uid == f->st.st_uid && st.st_gid == f->st.st_gid)) &&
                   llabs((long long)st.st_mtim.tv_sec - (long long)f->st.st_mtim.tv_sec) <= 2;
         return 0;
 }
@@ -510,7 +525,8 @@ static int compare_dest(struct swapfiles_file *f, char **why)
 static int plan_file(struct swapfiles_plan *p, const struct swapids_map *map, const char *src,
                      const char *dst, char **why)
 {
-        _cleanup_close_ int fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd =
+                open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         _cleanup_free_ char *buf = NULL;
         struct swapfiles_file *f;
         size_t size;
@@ -762,6 +778,7 @@ static int write_one(const struct swapfiles_file *f, char **why)
         char *slash = dir ? strrchr(dir, '/') : NULL;
         struct timespec ts[2];
         struct stat st;
+        bool fat;
         int r;
 
         if (!slash)
@@ -791,13 +808,14 @@ static int write_one(const struct swapfiles_file *f, char **why)
                 r = errmsg(why, negative_errno(), "cannot stat '%s/" SWAPFILES_TMP "': %m", dir);
                 goto fail;
         }
-        if ((st.st_uid != f->st.st_uid || st.st_gid != f->st.st_gid) &&
+        fat = on_fat(fd);
+        if (!fat && (st.st_uid != f->st.st_uid || st.st_gid != f->st.st_gid) &&
             fchown(fd, f->st.st_uid, f->st.st_gid) < 0) {
                 r = errmsg(why, negative_errno(), "cannot give '%s' the owner %u:%u of '%s': %m",
                            f->dst, (unsigned)f->st.st_uid, (unsigned)f->st.st_gid, f->src);
                 goto fail;
         }
-        if ((st.st_mode & 07777) != (f->st.st_mode & 07777) &&
+        if (!fat && (st.st_mode & 07777) != (f->st.st_mode & 07777) &&
             fchmod(fd, f->st.st_mode & 07777) < 0) {
                 r = errmsg(why, negative_errno(), "cannot give '%s' the mode %04o of '%s': %m",
                            f->dst, (unsigned)(f->st.st_mode & 07777), f->src);

@@ -76,7 +76,8 @@ int swapfiles_plan(char *const *swap_ids, const char *source, const char *dest,
                    char **why);
 
 /* Carries the plan out: each differing file written crash-safely with the source's mode,
- * owner and modification time, each gone one removed. *ret_changed: how many. */
+ * owner (neither on FAT) and modification time, each gone one removed. *ret_changed: how
+ * many. */
 int swapfiles_write(const struct swapfiles_plan *p, unsigned *ret_changed, char **why);
 
 /* What the plan would do, one line each (-t): "write DST (N lines swapped)" followed by

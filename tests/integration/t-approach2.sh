@@ -226,6 +226,12 @@ a_symlink_or_non_text_is_refused() {
         run_tool -s
         expect_status 1
         expect_stderr_has "swap_ids: /a/etc/fstab holds a NUL byte: not a text file"
+        # a FIFO in its place (on either side) is refused, not waited on
+        rm "$R/a/etc/fstab"
+        mkfifo "$R/a/etc/fstab"
+        timeout 20 chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$OUT" 2>"$ERR" && STATUS=0 || STATUS=$?
+        expect_status 1
+        expect_stderr_has "swap_ids: '/a/etc/fstab' is not a regular file"
 }
 
 config_errors_are_precise() {
