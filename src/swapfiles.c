@@ -373,9 +373,11 @@ int swapfiles_map_build(const struct config *c, const struct esp_model *m,
                         src_idx[i] = dst_idx[i] = SIZE_MAX;
                         continue;
                 }
-                r = block_devnum_of(mounts, pairs[i].source, &s, why);
+                _cleanup_free_ char *w = NULL;
+
+                r = block_devnum_of(mounts, pairs[i].source, &s, &w);
                 if (r >= 0)
-                        r = block_devnum_of(mounts, pairs[i].dest, &d, why);
+                        r = block_devnum_of(mounts, pairs[i].dest, &d, &w);
                 if (r == -ENODEV) {
                         /* A network or memory filesystem (a backup on NFS): no identifiers
                          * an fstab could name by, and not the alternate disk. */
@@ -383,8 +385,10 @@ int swapfiles_map_build(const struct config *c, const struct esp_model *m,
                         r = 0;
                         continue;
                 }
-                if (r < 0)
+                if (r < 0) {
+                        errmsg(why, r, "%s", strna(w));
                         goto fail;
+                }
                 if (s == d) { /* rule 1 refuses the job; no pair */
                         src_idx[i] = dst_idx[i] = SIZE_MAX;
                         continue;
