@@ -120,7 +120,7 @@ daemon_syncs_once_then_notifies_ready() {
         grep -q "synced /efi0/ -> /efi1/ in " "$LOG" || fail "no log line for the sync"
         stop_daemon
         [ "$DAEMON_STATUS" = 0 ] || fail "exit status $DAEMON_STATUS after SIGTERM"
-        grep -q "STOPPING=1" "$W/notify.out" || fail "no STOPPING=1"
+        wait_for 5 grep -q "STOPPING=1" "$W/notify.out" || fail "no STOPPING=1: $(cat "$W/notify.out")"
 }
 
 daemon_copies_a_kernel_install_whole_after_it_settles() {
