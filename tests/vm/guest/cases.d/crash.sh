@@ -104,7 +104,13 @@ run_case6_both() {
         check complete-trees "ESP trees equal after the sync" esp_trees_equal /efi0 /efi1
         log <"$WORK/diff"
         check complete-bootable "disk 1's ESP: $(esp_bootable /efi1 || true)" esp_bootable /efi1
-        check complete-new-entry "disk 1 has the new entry" [ -f "/efi1/loader/entries/$C6_ENTRY" ]
+        # Disk 1 mirrors disk 0 as disk 0 came out of the cut: with the new entry if disk
+        # 0 kept its own update (the power went while both were being written).
+        if [ -f "/efi0/loader/entries/$C6_ENTRY" ]; then
+                check complete-new-entry "disk 1 has the new entry" [ -f "/efi1/loader/entries/$C6_ENTRY" ]
+        else
+                info "disk 0 lost its own update in the power cut: both hold the old set"
+        fi
 }
 
 run_case7() {
