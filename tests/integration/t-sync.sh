@@ -577,7 +577,8 @@ d2_a_cloned_disk_stops_detection() {
                 "$TOOL" -s >"$OUT" 2>"$ERR"
         STATUS=$?
         set -e
-        losetup -d "$whole0" "$whole1"
+        # Detached by the clean-up, which has them in its list: detaching them here too would
+        # detach whatever loop device another test attached meanwhile under the same name.
         expect_status 1
         expect_stderr_has "the booted PARTUUID $PU0 is on 2 partitions: $whole0 partition 1 and $whole1 partition 1 (a disk cloned with dd?), so which one the firmware booted cannot be told. Give the copy new GUIDs, e.g. 'sgdisk -G DISK' for a whole disk or 'sgdisk -u N:R DISK' for partition N, then reboot"
         expect_stderr_has "refused ESP: not syncing any ESP: the booted ESP is unknown"

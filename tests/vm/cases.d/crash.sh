@@ -42,7 +42,27 @@ case6() {
         boot_cut case6-cut 6 "$DRVM_VARS_DIR/esp0first.fd" "$e0" "$e1" "$r" || return 0
         # Disk 0 gone: the firmware falls back to disk 1, which must boot on its own.
         boot case6-alone 6 "$DRVM_VARS_DIR/esp0first.fd" - "$e1" "$r" || return 0
+        # A power cut in the middle of writes leaves FAT inconsistent, and Linux turns such
+        # a filesystem read-only when it meets the damage. systemd-fsck repairs it at boot
+        # for an ESP whose fstab line has a fsck pass; the image skips fsck for speed, so
+        # the host does what it would: fsck.vfat -a on disk 1's ESP.
+        fsck_esp "$e1"
         boot case6-both 6 "$DRVM_VARS_DIR/esp0first.fd" "$e0" "$e1" "$r"
+}
+
+# fsck_esp QCOW2: fsck.vfat -a on the ESP partition of the disk image (converted to raw
+# and back: the image then stands alone, without its backing file).
+fsck_esp() {
+        local img=$1 raw=$work/fsck.raw loop out rc=0
+        qemu-img convert -O raw "$img" "$raw"
+        loop=$(losetup --find --show --offset $((2048 * 512)) \
+                --sizelimit $((DRVM_ESP_MIB * 1024 * 1024)) "$raw")
+        out=$(fsck.vfat -a -w "$loop" 2>&1) || rc=$?
+        losetup -d "$loop"
+        printf '    info: fsck.vfat -a on disk 1 after the cut: exit %s (%s)\n' "$rc" \
+                "$(tail -n 3 <<<"$out" | paste -sd' ')"
+        qemu-img convert -O qcow2 "$raw" "$img"
+        rm -f "$raw"
 }
 
 case7() {

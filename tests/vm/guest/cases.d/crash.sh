@@ -29,6 +29,9 @@ run_case6_cut() {
                 info "cut"
                 return
         fi
+        # One writer, the slow one below: the daemon the image starts at boot would sync the
+        # update itself, at full speed.
+        systemctl stop dual-root-syncd.service 2>/dev/null || true
         # A first sync, so disk 1 holds the old set, recorded.
         tool -s
         check first-sync "exit $TOOL_RC, want 0" [ "$TOOL_RC" = 0 ]
@@ -85,6 +88,10 @@ run_case6_both() {
                 skip complete "needs --sync"
                 return
         fi
+        # The daemon the image starts at boot may complete it first: then its log says so.
+        systemctl stop dual-root-syncd.service 2>/dev/null || true
+        info "entries on disk 0: $(ls /efi0/loader/entries | paste -sd' '), on disk 1: $(ls /efi1/loader/entries | paste -sd' ')"
+        daemon_log
         grep -q '^intent=' /efi1/.dual-root-state 2>/dev/null && had_intent=1
         info "disk 1's record holds an intent: $had_intent"
         rm -f /etc/dual-root/sync-daemon.conf
@@ -97,7 +104,13 @@ run_case6_both() {
         check complete-trees "ESP trees equal after the sync" esp_trees_equal /efi0 /efi1
         log <"$WORK/diff"
         check complete-bootable "disk 1's ESP: $(esp_bootable /efi1 || true)" esp_bootable /efi1
-        check complete-new-entry "disk 1 has the new entry" [ -f "/efi1/loader/entries/$C6_ENTRY" ]
+        # Disk 1 mirrors disk 0 as disk 0 came out of the cut: with the new entry if disk
+        # 0 kept its own update (the power went while both were being written).
+        if [ -f "/efi0/loader/entries/$C6_ENTRY" ]; then
+                check complete-new-entry "disk 1 has the new entry" [ -f "/efi1/loader/entries/$C6_ENTRY" ]
+        else
+                info "disk 0 lost its own update in the power cut: both hold the old set"
+        fi
 }
 
 run_case7() {
