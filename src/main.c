@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "adddisk.h"
 #include "bind.h"
 #include "blockdev.h"
 #include "bootentry.h"
@@ -43,6 +44,7 @@ enum verb_id {
         VERB_BIND,
         VERB_SYNC,
         VERB_SYNCD,
+        VERB_ADD_DISK,
         _VERB_MAX,
 };
 
@@ -53,6 +55,8 @@ static struct {
         bool quiet;
         bool json;
         const char *textfile;
+        const char *add_disk;
+        bool raid1;
         const char *config_path;
         bool config_given;
         const char *efi_mount;
@@ -89,6 +93,12 @@ static void help(void)
                "                      BootOrder) for each ESP that has none; -t shows them\n"
                "      --check-config  parse the config file, print the values (with swap_ids:\n"
                "                      the identifier map, every line it changes), and exit\n"
+               "      --add-disk DEVICE\n"
+               "                      make the blank whole disk DEVICE a full member: a GPT\n"
+               "                      like the booted disk's, FAT32 ESP on the next free\n"
+               "                      /efi<N> (fstab line added), synced, its boot entry,\n"
+               "                      and a btrfs root's missing device replaced by it;\n"
+               "                      then the --status report. Run again to continue\n"
                "\n"
                "Options:\n"
                "  -t, --test          dry run: say exactly what would be done (the rollback\n"
@@ -101,7 +111,10 @@ static void help(void)
                "                      PATH (atomically), for node_exporter's textfile collector\n"
                "      --force         sync even if an alternate ESP changed since its last\n"
                "                      sync (the rollback guard), for this run only\n"
-               "                      (with -d: each item's first sync)\n"
+               "                      (with -d: each item's first sync); with --add-disk:\n"
+               "                      destroy what DEVICE holds (it is named first)\n"
+               "      --raid1         with --add-disk: convert a single-device btrfs root to\n"
+               "                      raid1 across the booted disk and DEVICE\n"
                "  -h, --help          show this help and exit\n"
                "  -V, --version       show the version and exit\n"
                "\n"
@@ -153,8 +166,21 @@ static int check_combination(void)
                 log_error("--textfile only applies to --status");
                 return -EINVAL;
         }
-        if (arg.force && !sync) {
-                log_error("--force only applies to --sync");
+        if (arg.add_disk && arg.verbs != 1u << VERB_ADD_DISK) {
+                log_error("--add-disk is an action of its own; it cannot be combined with --bind, "
+                          "--sync, --syncd, --status, --fix-boot-entries or --check-config");
+                return -EINVAL;
+        }
+        if (arg.add_disk && arg.json) {
+                log_error("--json cannot be combined with --add-disk");
+                return -EINVAL;
+        }
+        if (arg.raid1 && !arg.add_disk) {
+                log_error("--raid1 only applies to --add-disk");
+                return -EINVAL;
+        }
+        if (arg.force && !sync && !arg.add_disk) {
+                log_error("--force only applies to --sync and --add-disk");
                 return -EINVAL;
         }
         return 0;
@@ -169,6 +195,8 @@ static int parse_argv(int argc, char *argv[])
                 ARG_STATUS,
                 ARG_FIX_BOOT_ENTRIES,
                 ARG_TEXTFILE,
+                ARG_ADD_DISK,
+                ARG_RAID1,
         };
         static const struct option options[] = {
                 { "bind", no_argument, NULL, 'b' },
@@ -183,6 +211,8 @@ static int parse_argv(int argc, char *argv[])
                 { "status", no_argument, NULL, ARG_STATUS },
                 { "fix-boot-entries", no_argument, NULL, ARG_FIX_BOOT_ENTRIES },
                 { "textfile", required_argument, NULL, ARG_TEXTFILE },
+                { "add-disk", required_argument, NULL, ARG_ADD_DISK },
+                { "raid1", no_argument, NULL, ARG_RAID1 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -236,6 +266,19 @@ static int parse_argv(int argc, char *argv[])
                                 return -EINVAL;
                         }
                         arg.textfile = optarg;
+                        break;
+                case ARG_ADD_DISK:
+                        if (isempty(optarg) || optarg[0] != '/') {
+                                log_error("--add-disk needs a device path such as /dev/sdb, got "
+                                          "'%s'",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg.verbs |= 1u << VERB_ADD_DISK;
+                        arg.add_disk = optarg;
+                        break;
+                case ARG_RAID1:
+                        arg.raid1 = true;
                         break;
                 case 'h':
                         help();
@@ -719,6 +762,47 @@ static int verb_syncd(struct context *c)
         return daemon_run(TAKE_PTR(c->config), &da);
 }
 
+/* --add-disk: the steps (adddisk.c), then the boot-readiness report of the machine as it is
+ * now (DESIGN.md §10). */
+static int verb_add_disk(struct context *cx)
+{
+        _cleanup_free_ char *why = NULL;
+        struct adddisk_args a = {
+                .device = arg.add_disk,
+                .config = cx->config,
+                .test = arg.test,
+                .force = arg.force,
+                .raid1 = arg.raid1,
+                .out = arg.quiet ? NULL : stdout,
+        };
+        struct context now = { .config = cx->config };
+        int r;
+
+        if (!arg.quiet)
+                printf("%s %s as a member of this machine:\n",
+                       arg.test ? "would prepare" : "preparing", arg.add_disk);
+        r = adddisk_run(&a, cx->model, &why);
+        if (r < 0) {
+                log_error("--add-disk %s: %s", arg.add_disk, why ? why : strerror(-r));
+                return EXIT_FAILED;
+        }
+        if (!arg.quiet)
+                printf("%s %s; boot readiness%s:\n", arg.test ? "shown every step for" : "added",
+                       arg.add_disk, arg.test ? " as it is now" : "");
+        if (mounts_load(NULL, &now.mounts) < 0 ||
+            esp_model_load(cx->config, efi_vars_dir(), esp_sysfs_root(), false, now.mounts,
+                           &now.model) < 0) {
+                log_error("cannot build the report: the mount table or the ESP model cannot be "
+                          "read");
+                mnt_unref_table(now.mounts);
+                return EXIT_FAILED;
+        }
+        (void)verb_status(&now);
+        mnt_unref_table(now.mounts);
+        esp_model_free(now.model);
+        return EXIT_OK;
+}
+
 /* Said once before the first verb that acts on the booted ESP (-b, -s, -d). */
 static void announce_booted(const struct context *c)
 {
@@ -757,6 +841,7 @@ static const struct verb {
         [VERB_BIND] = { verb_bind, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
         [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED },
         [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT },
+        [VERB_ADD_DISK] = { verb_add_disk, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
 };
 
 /* Loads what the given verbs need; on failure returns the exit status. */

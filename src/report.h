@@ -25,7 +25,7 @@ enum report_mode {
 void report_job(const struct sync_job *j, enum report_mode mode, bool quiet);
 
 /*
- * /etc/fstab for the mount checks of sync and --status: NULL when there is none, or (with
+ * fstab (fstab_path()) for the mount checks of sync and --status: NULL when there is none, or (with
  * a warning) when it cannot be read; the checks then use the mount table only.
  */
 struct libmnt_table *report_load_fstab(void);

@@ -1,0 +1,1550 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <blkid.h>
+
+#include "adddisk.h"
+#include "blockdev.h"
+#include "efivars.h"
+#include "fstab.h"
+#include "gpt.h"
+#include "sync.h"
+#include "util/errmsg.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+#include "util/time-util.h"
+
+#if __has_include("bootentry.h")
+#include "bootentry.h"
+#define HAVE_BOOTENTRY 1
+#else
+#define HAVE_BOOTENTRY 0
+#endif
+
+extern char **environ;
+
+/* How long the partition devices and their udev links get to appear after the table is
+ * written (udev under TCG in the VM suite: well under a second once the kernel re-read it). */
+#define DEVICES_TIMEOUT (30 * USEC_PER_SEC)
+
+static const char *const step_names[ADDDISK_STEPS] = {
+        [ADDDISK_STEP_CHECK] = "check",
+        [ADDDISK_STEP_GPT] = "partition table",
+        [ADDDISK_STEP_DEVICES] = "partition devices",
+        [ADDDISK_STEP_ESP] = "ESP filesystem and mount",
+        [ADDDISK_STEP_SYNC] = "ESP content",
+        [ADDDISK_STEP_BOOTENTRY] = "boot entry",
+        [ADDDISK_STEP_ROOT] = "root filesystem",
+};
+
+const char *adddisk_step_name(int step)
+{
+        return step >= 0 && step < ADDDISK_STEPS ? step_names[step] : "?";
+}
+
+/* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
+ * this kernel makes no partition devices for loop devices) a loop device over the same file
+ * at the partition's offset (DESIGN.md §10 rule 3). */
+struct part_dev {
+        char *name; /* kernel name, "vdb1", "loop7" */
+        dev_t devnum;
+        uint64_t start, size; /* 512-byte sectors */
+};
+
+struct ad {
+        const struct adddisk_args *a;
+        const struct esp_model *m;
+        FILE *out;
+
+        char *disk; /* "/dev/vdb" */
+        char *disk_name;
+        dev_t disk_devnum;
+        uint64_t disk_bytes;
+        char *boot_disk;
+        char *boot_disk_name;
+
+        struct gpt_layout boot;
+        struct gpt_layout layout; /* the new disk's, once read or written */
+        bool resume;              /* the disk already has the booted disk's layout */
+        bool wrote_table;
+
+        size_t esp_partno, root_partno;
+        bool have_root_part;
+        char *esp_dev, *root_dev; /* the new disk's partition devices */
+        char *esp_mount;          /* "/efi2" */
+
+        int step;
+        usec_t step_started;
+};
+
+static void ad_done(struct ad *d)
+{
+        free(d->disk);
+        free(d->disk_name);
+        free(d->boot_disk);
+        free(d->boot_disk_name);
+        gpt_layout_done(&d->boot);
+        gpt_layout_done(&d->layout);
+        free(d->esp_dev);
+        free(d->root_dev);
+        free(d->esp_mount);
+}
+
+static void part_devs_free(struct part_dev *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(p[i].name);
+        free(p);
+}
+
+_printf_(2, 3) static void say(struct ad *d, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!d->out)
+                return;
+        fputs("  ", d->out);
+        va_start(ap, fmt);
+        vfprintf(d->out, fmt, ap);
+        va_end(ap);
+        fputc('\n', d->out);
+}
+
+static void step_begin(struct ad *d, int step)
+{
+        d->step = step;
+        d->step_started = now_usec(CLOCK_MONOTONIC);
+        if (d->out)
+                fprintf(d->out, "step %d/%d, %s:\n", step + 1, ADDDISK_STEPS, step_names[step]);
+}
+
+static void step_end(struct ad *d)
+{
+        say(d, "(%s %.2fs)", d->a->test ? "shown in" : "done in",
+            (double)(now_usec(CLOCK_MONOTONIC) - d->step_started) / USEC_PER_SEC);
+}
+
+/* --- running a program ------------------------------------------------------------------- */
+
+static char *find_prog(const char *name)
+{
+        static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                char *p;
+
+                if (asprintf(&p, "%s/%s", dirs[i], name) < 0)
+                        return NULL;
+                if (access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
+        return NULL;
+}
+
+static char *argv_to_string(char *const *argv)
+{
+        return rsync_argv_to_string(argv);
+}
+
+/* Runs argv (argv[0] a name found in the system directories, never $PATH) to completion, its
+ * output on ours, stdin /dev/null. 0 when it exits 0; else -errno with *why. */
+static int run_prog(char *const *argv, char **why)
+{
+        _cleanup_free_ char *path = find_prog(argv[0]), *line = argv_to_string(argv);
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none;
+        pid_t pid;
+        int r, st;
+
+        if (!path)
+                return errmsg(why, -ENOENT,
+                              "cannot run %s: not installed in /usr/sbin, /usr/bin, "
+                              "/sbin or /bin",
+                              argv[0]);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawnattr_init(&attr);
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+        fflush(stdout);
+        r = posix_spawn(&pid, path, &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        if (r != 0)
+                return errmsg(why, -r, "cannot run %s: %s", path, strerror(r));
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return errmsg(why, negative_errno(), "cannot wait for %s: %m", path);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                return 0;
+        if (WIFEXITED(st))
+                return errmsg(why, -EIO, "'%s' exited with status %d", strna(line),
+                              WEXITSTATUS(st));
+        return errmsg(why, -EIO, "'%s' was killed by signal %d", strna(line),
+                      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Runs argv, or in test mode says it would. */
+static int run_or_show(struct ad *d, char *const *argv, char **why)
+{
+        _cleanup_free_ char *line = argv_to_string(argv);
+
+        if (d->a->test) {
+                say(d, "would run: %s", strna(line));
+                return 0;
+        }
+        say(d, "running: %s", strna(line));
+        return run_prog(argv, why);
+}
+
+/* --- sysfs: disks, partitions, holders ---------------------------------------------------- */
+
+static void closedirp_(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+static int read_line_at(const char *dir, const char *file, char **ret)
+{
+        _cleanup_free_ char *p = NULL, *s = NULL;
+        int r;
+
+        if (asprintf(&p, "%s/%s", dir, file) < 0)
+                return -ENOMEM;
+        r = read_full_file(p, 4096, &s, NULL);
+        if (r < 0)
+                return r;
+        s[strcspn(s, "\n")] = 0;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static int read_u64_at(const char *dir, const char *file, uint64_t *ret)
+{
+        _cleanup_free_ char *s = NULL;
+        char *end;
+        int r = read_line_at(dir, file, &s);
+
+        if (r < 0)
+                return r;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        return errno || end == s ? -EBADMSG : 0;
+}
+
+static int parse_devnum(const char *s, dev_t *ret)
+{
+        unsigned ma, mi;
+
+        if (sscanf(s, "%u:%u", &ma, &mi) != 2)
+                return -EBADMSG;
+        *ret = makedev(ma, mi);
+        return 0;
+}
+
+/* /sys/class/block/<name> resolved. */
+static int block_dir(const char *name, char **ret)
+{
+        _cleanup_free_ char *p = NULL;
+        char *rp;
+
+        if (asprintf(&p, "/sys/class/block/%s", name) < 0)
+                return -ENOMEM;
+        rp = realpath(p, NULL);
+        if (!rp)
+                return negative_errno();
+        *ret = rp;
+        return 0;
+}
+
+static int name_of_devnum(dev_t d, char **ret)
+{
+        _cleanup_free_ char *p = NULL, *rp = NULL;
+        const char *b;
+
+        if (asprintf(&p, "/sys/dev/block/%u:%u", major(d), minor(d)) < 0)
+                return -ENOMEM;
+        rp = realpath(p, NULL);
+        if (!rp)
+                return negative_errno();
+        b = strrchr(rp, '/');
+        *ret = strdup(b ? b + 1 : rp);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static bool is_loop(const char *name)
+{
+        return startswith(name, "loop") != NULL;
+}
+
+/* A loop device's backing file and offset/size (bytes). */
+static int loop_info(const char *name, char **ret_file, uint64_t *ret_off, uint64_t *ret_size)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (asprintf(&dir, "/sys/class/block/%s/loop", name) < 0)
+                return -ENOMEM;
+        r = read_line_at(dir, "backing_file", ret_file);
+        if (r < 0)
+                return r;
+        if (read_u64_at(dir, "offset", ret_off) < 0)
+                *ret_off = 0;
+        if (read_u64_at(dir, "sizelimit", ret_size) < 0)
+                *ret_size = 0;
+        return 0;
+}
+
+/* Every loop device over file: offset 0 and no size limit (a whole-disk stand-in) when whole,
+ * else the partition stand-ins. */
+static int loops_over(const char *file, bool whole, struct part_dev **ret, size_t *ret_n)
+{
+        _cleanup_(closedirp_) DIR *dir = NULL;
+        struct part_dev *l = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        dir = opendir("/sys/class/block");
+        if (!dir)
+                return negative_errno();
+        while ((de = readdir(dir))) {
+                _cleanup_free_ char *f = NULL, *bdir = NULL, *dev = NULL;
+                uint64_t off, size;
+                struct part_dev *nl;
+                dev_t dn;
+
+                if (!is_loop(de->d_name) || loop_info(de->d_name, &f, &off, &size) < 0 ||
+                    !streq(f, file) || whole != (off == 0 && size == 0))
+                        continue;
+                if (block_dir(de->d_name, &bdir) < 0 || read_line_at(bdir, "dev", &dev) < 0 ||
+                    parse_devnum(dev, &dn) < 0)
+                        continue;
+                nl = realloc(l, (n + 1) * sizeof(*l));
+                if (!nl) {
+                        part_devs_free(l, n);
+                        return -ENOMEM;
+                }
+                l = nl;
+                l[n] = (struct part_dev){ .name = strdup(de->d_name),
+                                          .devnum = dn,
+                                          .start = off / 512,
+                                          .size = size / 512 };
+                if (!l[n++].name) {
+                        part_devs_free(l, n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* The whole disk a block device is on (itself when it is one): for a partition its parent in
+ * sysfs, for a loop partition stand-in the whole loop device over the same file. */
+static int disk_of(dev_t d, char **ret_name, dev_t *ret_devnum)
+{
+        _cleanup_free_ char *p = NULL, *rp = NULL, *dev = NULL, *file = NULL;
+        uint64_t off, size;
+        char *slash;
+        int r;
+
+        if (asprintf(&p, "/sys/dev/block/%u:%u", major(d), minor(d)) < 0)
+                return -ENOMEM;
+        rp = realpath(p, NULL);
+        if (!rp)
+                return negative_errno();
+        free(p);
+        if (asprintf(&p, "%s/partition", rp) < 0)
+                return -ENOMEM;
+        if (access(p, F_OK) == 0) {
+                slash = strrchr(rp, '/');
+                if (!slash)
+                        return -EBADMSG;
+                *slash = 0;
+        }
+        slash = strrchr(rp, '/');
+        if (is_loop(slash + 1) && loop_info(slash + 1, &file, &off, &size) == 0 &&
+            (off != 0 || size != 0)) {
+                struct part_dev *l = NULL;
+                size_t n = 0;
+
+                r = loops_over(file, true, &l, &n);
+                if (r < 0)
+                        return r;
+                if (n == 1) {
+                        *ret_name = TAKE_PTR(l[0].name);
+                        *ret_devnum = l[0].devnum;
+                        part_devs_free(l, n);
+                        return 0;
+                }
+                part_devs_free(l, n);
+        }
+        r = read_line_at(rp, "dev", &dev);
+        if (r < 0)
+                return r;
+        r = parse_devnum(dev, ret_devnum);
+        if (r < 0)
+                return r;
+        *ret_name = strdup(slash + 1);
+        return *ret_name ? 0 : -ENOMEM;
+}
+
+/* The partitions of a whole disk: sysfs children, or loop stand-ins over its file. */
+static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
+{
+        _cleanup_(closedirp_) DIR *dir = NULL;
+        _cleanup_free_ char *bdir = NULL, *file = NULL;
+        struct part_dev *l = NULL;
+        size_t n = 0;
+        uint64_t off, size;
+        struct dirent *de;
+        int r;
+
+        if (is_loop(disk_name) && loop_info(disk_name, &file, &off, &size) == 0)
+                return loops_over(file, false, ret, ret_n);
+        r = block_dir(disk_name, &bdir);
+        if (r < 0)
+                return r;
+        dir = opendir(bdir);
+        if (!dir)
+                return negative_errno();
+        while ((de = readdir(dir))) {
+                _cleanup_free_ char *sub = NULL, *dev = NULL;
+                uint64_t start, sz;
+                struct part_dev *nl;
+                dev_t dn;
+
+                if (de->d_name[0] == '.' || asprintf(&sub, "%s/%s", bdir, de->d_name) < 0)
+                        continue;
+                if (read_u64_at(sub, "start", &start) < 0 || read_u64_at(sub, "size", &sz) < 0 ||
+                    read_line_at(sub, "dev", &dev) < 0 || parse_devnum(dev, &dn) < 0)
+                        continue;
+                nl = realloc(l, (n + 1) * sizeof(*l));
+                if (!nl) {
+                        part_devs_free(l, n);
+                        return -ENOMEM;
+                }
+                l = nl;
+                l[n] = (struct part_dev){
+                        .name = strdup(de->d_name), .devnum = dn, .start = start, .size = sz
+                };
+                if (!l[n++].name) {
+                        part_devs_free(l, n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+#define BTRFS_USE "a device of the mounted btrfs filesystem "
+
+/* The fsid of the btrfs mounted on /, as sysfs names it; "" when / is not btrfs. */
+static void root_btrfs_fsid(char ret[GUID_STRING_MAX])
+{
+        struct btrfs_ioctl_fs_info_args fi = {};
+        _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const uint8_t *u = fi.fsid;
+
+        ret[0] = 0;
+        if (fd < 0 || ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
+                return;
+        snprintf(ret, GUID_STRING_MAX,
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+                 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+                 u[15]);
+}
+
+/* What uses the block device (name, devnum), or NULL: a mount, a holder (RAID, device-mapper),
+ * swap, or a mounted btrfs filesystem it belongs to. */
+static char *device_use(const char *name, dev_t devnum, struct libmnt_table *t)
+{
+        _cleanup_free_ char *bdir = NULL, *swaps = NULL;
+        struct libmnt_iter *it;
+        struct libmnt_fs *fs;
+        char *use = NULL;
+        DIR *dir;
+        struct dirent *de;
+
+        it = mnt_new_iter(MNT_ITER_FORWARD);
+        while (it && mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *src = mnt_fs_get_source(fs);
+                struct stat st;
+
+                if (mnt_fs_get_devno(fs) == devnum ||
+                    (src && src[0] == '/' && stat(src, &st) == 0 && S_ISBLK(st.st_mode) &&
+                     st.st_rdev == devnum)) {
+                        if (asprintf(&use, "mounted on %s", strna(mnt_fs_get_target(fs))) < 0)
+                                use = NULL;
+                        break;
+                }
+        }
+        mnt_free_iter(it);
+        if (use)
+                return use;
+
+        if (block_dir(name, &bdir) == 0) {
+                _cleanup_free_ char *h = NULL;
+
+                if (asprintf(&h, "%s/holders", bdir) >= 0 && (dir = opendir(h))) {
+                        while ((de = readdir(dir)))
+                                if (de->d_name[0] != '.') {
+                                        if (asprintf(&use, "held by %s (RAID or device-mapper)",
+                                                     de->d_name) < 0)
+                                                use = NULL;
+                                        break;
+                                }
+                        closedir(dir);
+                        if (use)
+                                return use;
+                }
+        }
+
+        if (read_full_file("/proc/swaps", 1024 * 1024, &swaps, NULL) == 0) {
+                for (char *l = strchr(swaps, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+                        _cleanup_free_ char *path = strndup(l + 1, strcspn(l + 1, " \t\n"));
+                        struct stat st;
+
+                        if (path && stat(path, &st) == 0 && S_ISBLK(st.st_mode) &&
+                            st.st_rdev == devnum) {
+                                if (asprintf(&use, "in use as swap (%s)", path) < 0)
+                                        use = NULL;
+                                return use;
+                        }
+                }
+        }
+
+        dir = opendir("/sys/fs/btrfs");
+        while (dir && (de = readdir(dir))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (de->d_name[0] == '.' || streq(de->d_name, "features"))
+                        continue;
+                if (asprintf(&p, "/sys/fs/btrfs/%s/devices/%s", de->d_name, name) < 0)
+                        continue;
+                if (access(p, F_OK) == 0) {
+                        if (asprintf(&use, BTRFS_USE "%s", de->d_name) < 0)
+                                use = NULL;
+                        break;
+                }
+        }
+        if (dir)
+                closedir(dir);
+        return use;
+}
+
+/* --- signatures (libblkid) ----------------------------------------------------------------- */
+
+/* What libblkid recognises on node: "a gpt partition table", "a vfat filesystem (UUID X)". */
+static int signatures_of(const char *node, bool whole, char ***ret)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = blkid_new_probe_from_filename(node);
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        if (!pr)
+                return errno > 0 ? -errno : -EIO;
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID |
+                                                      BLKID_SUBLKS_LABEL | BLKID_SUBLKS_MAGIC);
+        blkid_probe_enable_partitions(pr, whole);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+        while ((r = blkid_do_probe(pr)) == 0) {
+                const char *type = NULL, *pt = NULL, *uuid = NULL;
+                _cleanup_free_ char *s = NULL;
+
+                if (blkid_probe_lookup_value(pr, "PTTYPE", &pt, NULL) == 0)
+                        r = asprintf(&s, "a %s partition table", pt);
+                else if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0) {
+                        (void)blkid_probe_lookup_value(pr, "UUID", &uuid, NULL);
+                        r = asprintf(&s, "a %s signature%s%s%s", type, uuid ? " (UUID " : "",
+                                     uuid ? uuid : "", uuid ? ")" : "");
+                } else
+                        continue;
+                if (r < 0 || strv_push(&l, s) < 0)
+                        return -ENOMEM;
+                s = NULL;
+        }
+        if (r < 0 && r != 1)
+                return -EIO;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Erases every signature libblkid finds in fd's bytes [off, off+size) (size 0: to the end). */
+static int wipe_signatures(int fd, uint64_t off, uint64_t size, bool whole, char **why)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = blkid_new_probe();
+
+        if (!pr)
+                return -ENOMEM;
+        if (blkid_probe_set_device(pr, fd, (blkid_loff_t)off, (blkid_loff_t)size) < 0)
+                return errmsg(why, -EIO, "cannot probe bytes %" PRIu64 "+%" PRIu64, off, size);
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+        blkid_probe_enable_partitions(pr, whole);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+        while (blkid_do_probe(pr) == 0)
+                if (blkid_do_wipe(pr, 0) < 0)
+                        return errmsg(why, negative_errno(),
+                                      "cannot erase a signature at byte %" PRIu64 ": %m", off);
+        return 0;
+}
+
+/* --- step 1: check --------------------------------------------------------------------------- */
+
+static int step_check(struct ad *d, struct libmnt_table *t, char **why)
+{
+        _cleanup_strv_free_ char **sigs = NULL;
+        _cleanup_free_ char *use = NULL, *diff = NULL;
+        struct part_dev *parts = NULL;
+        char root_fsid[GUID_STRING_MAX];
+        size_t n_parts = 0;
+        struct stat st;
+        dev_t bdev;
+        int r;
+
+        if (stat(d->a->device, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot open %s: %m", d->a->device);
+        if (!S_ISBLK(st.st_mode))
+                return errmsg(why, -ENOTBLK, "%s is not a block device", d->a->device);
+        r = name_of_devnum(st.st_rdev, &d->disk_name);
+        if (r < 0)
+                return errmsg(why, r, "cannot find %s in /sys/dev/block: %s", d->a->device,
+                              strerror(-r));
+        {
+                _cleanup_free_ char *bdir = NULL, *p = NULL;
+                uint64_t ro = 0;
+
+                r = block_dir(d->disk_name, &bdir);
+                if (r < 0)
+                        return errmsg(why, r, "cannot find %s in /sys/class/block: %s",
+                                      d->disk_name, strerror(-r));
+                if (asprintf(&p, "%s/partition", bdir) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) == 0)
+                        return errmsg(why, -EINVAL,
+                                      "%s is a partition, not a whole disk: give the disk "
+                                      "(the layout is copied from the booted disk)",
+                                      d->a->device);
+                if (is_loop(d->disk_name)) {
+                        _cleanup_free_ char *f = NULL;
+                        uint64_t off, size;
+
+                        if (loop_info(d->disk_name, &f, &off, &size) == 0 && (off || size))
+                                return errmsg(why, -EINVAL,
+                                              "%s is a loop device over part of %s, not a "
+                                              "whole disk",
+                                              d->a->device, f);
+                }
+                if (read_u64_at(bdir, "ro", &ro) == 0 && ro)
+                        return errmsg(why, -EROFS, "%s is read-only", d->a->device);
+        }
+        d->disk_devnum = st.st_rdev;
+        if (asprintf(&d->disk, "/dev/%s", d->disk_name) < 0)
+                return -ENOMEM;
+
+        /* The booted disk and its layout. */
+        r = disk_of(d->m->booted.devnum, &d->boot_disk_name, &bdev);
+        if (r < 0)
+                return errmsg(why, r, "cannot find the disk of the booted ESP %s: %s",
+                              d->m->booted.device, strerror(-r));
+        if (asprintf(&d->boot_disk, "/dev/%s", d->boot_disk_name) < 0)
+                return -ENOMEM;
+        if (bdev == d->disk_devnum)
+                return errmsg(why, -EBUSY,
+                              "%s is the booted disk (it holds the booted ESP %s): give the new "
+                              "or replacement disk",
+                              d->a->device, d->m->booted.device);
+        r = gpt_read(d->boot_disk, &d->boot, why);
+        if (r < 0)
+                return errmsg_prefix(why, r, "cannot read the booted disk's layout");
+        {
+                const struct gpt_part *e = gpt_layout_find_type(&d->boot, GPT_TYPE_ESP);
+
+                if (!e || !streq_ptr(e->uuid, d->m->booted.partuuid)) {
+                        e = NULL;
+                        for (size_t i = 0; i < d->boot.n; i++)
+                                if (streq_ptr(d->boot.parts[i].uuid, d->m->booted.partuuid))
+                                        e = &d->boot.parts[i];
+                }
+                if (!e)
+                        return errmsg(why, -ENOENT,
+                                      "the booted ESP (PARTUUID %s) is not in the partition "
+                                      "table of %s",
+                                      d->m->booted.partuuid, d->boot_disk);
+                d->esp_partno = e->partno;
+        }
+
+        /* Size. */
+        {
+                _cleanup_close_ int fd = open(d->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                uint64_t need = gpt_layout_min_bytes(&d->boot);
+
+                if (fd < 0 || ioctl(fd, BLKGETSIZE64, &d->disk_bytes) < 0)
+                        return errmsg(why, negative_errno(), "cannot read the size of %s: %m",
+                                      d->disk);
+                if (d->disk_bytes < need)
+                        return errmsg(why, -ENOSPC,
+                                      "%s is too small: %" PRIu64 " bytes (%" PRIu64
+                                      " MiB), the booted disk's layout needs %" PRIu64
+                                      " bytes (%" PRIu64 " MiB)",
+                                      d->a->device, d->disk_bytes, d->disk_bytes >> 20, need,
+                                      (need + (1 << 20) - 1) >> 20);
+        }
+
+        /* Already laid out like the booted disk: a run to continue. */
+        if (gpt_read(d->disk, &d->layout, NULL) == 0) {
+                if (gpt_layout_same(&d->boot, &d->layout, &diff))
+                        d->resume = true;
+                else
+                        gpt_layout_done(&d->layout);
+        }
+
+        /* Nothing the machine uses: the disk itself and every partition. In a run to continue,
+         * the ESP may be mounted on an ESP mount point and the root partition a device of the
+         * root btrfs: what an earlier run made of them. */
+        use = device_use(d->disk_name, d->disk_devnum, t);
+        if (use)
+                return errmsg(why, -EBUSY, "%s is in use: %s", d->a->device, use);
+        r = partitions_of(d->disk_name, &parts, &n_parts);
+        if (r < 0)
+                return errmsg(why, r, "cannot list the partitions of %s: %s", d->disk,
+                              strerror(-r));
+        root_btrfs_fsid(root_fsid);
+        for (size_t i = 0; i < n_parts; i++) {
+                _cleanup_free_ char *u = device_use(parts[i].name, parts[i].devnum, t);
+                bool ours = false;
+
+                if (!u)
+                        continue;
+                if (d->resume) {
+                        const struct gpt_part *esp =
+                                gpt_layout_find_partno(&d->layout, d->esp_partno);
+                        bool is_esp = esp && esp->start == parts[i].start;
+                        const char *on = startswith(u, "mounted on ");
+
+                        if (is_esp && on && esp_name_is_default(on + 1))
+                                ours = true;
+                        if (!is_esp && root_fsid[0] && startswith(u, BTRFS_USE) &&
+                            streq(u + strlen(BTRFS_USE), root_fsid))
+                                ours = true; /* a replace or device add we ran */
+                }
+                if (!ours) {
+                        r = errmsg(why, -EBUSY, "%s is in use: its partition /dev/%s is %s",
+                                   d->a->device, parts[i].name, u);
+                        part_devs_free(parts, n_parts);
+                        return r;
+                }
+                say(d, "/dev/%s is %s (an earlier run of --add-disk)", parts[i].name, u);
+        }
+
+        if (d->resume) {
+                say(d, "%s already has the booted disk's layout (GUID %s): continuing", d->disk,
+                    d->layout.disk_guid);
+                part_devs_free(parts, n_parts);
+                return 0;
+        }
+
+        /* Anything on it is destroyed: only with --force, and named first. */
+        r = signatures_of(d->disk, true, &sigs);
+        if (r < 0) {
+                part_devs_free(parts, n_parts);
+                return errmsg(why, r, "cannot probe %s for signatures: %s", d->disk, strerror(-r));
+        }
+        for (size_t i = 0; i < n_parts; i++) {
+                _cleanup_strv_free_ char **ps = NULL;
+                _cleanup_free_ char *node = NULL;
+
+                if (asprintf(&node, "/dev/%s", parts[i].name) < 0 ||
+                    signatures_of(node, false, &ps) < 0)
+                        continue;
+                STRV_FOREACH(s, ps)
+                {
+                        char *x;
+
+                        if (asprintf(&x, "%s on %s", *s, node) < 0 || strv_push(&sigs, x) < 0) {
+                                part_devs_free(parts, n_parts);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        part_devs_free(parts, n_parts);
+        if (strv_length(sigs) > 0) {
+                _cleanup_free_ char *list = strv_join(sigs, ", ");
+
+                if (!d->a->force)
+                        return errmsg(why, -EEXIST,
+                                      "%s is not blank: it holds %s%s%s. --force destroys it",
+                                      d->a->device, strna(list),
+                                      diff ? "; its partition table differs from "
+                                             "the booted disk's: "
+                                           : "",
+                                      diff ? diff : "");
+                say(d, "%s: --force: %s destroys %s", d->a->device,
+                    d->a->test ? "a real run" : "this run", strna(list));
+        }
+        say(d, "%s: a whole disk of %" PRIu64 " MiB, nothing on it in use; the booted disk is %s",
+            d->disk, d->disk_bytes >> 20, d->boot_disk);
+        return 0;
+}
+
+/* --- step 2: the partition table ----------------------------------------------------------- */
+
+static void say_layout(struct ad *d, const char *what, const struct gpt_layout *l)
+{
+        say(d, "%s: GPT, disk GUID %s, %zu partition(s)", what, l->disk_guid, l->n);
+        for (size_t i = 0; i < l->n; i++) {
+                const struct gpt_part *p = &l->parts[i];
+
+                say(d,
+                    "  %zu: start %" PRIu64 ", %" PRIu64 " sectors (%" PRIu64
+                    " MiB), type %s, PARTUUID %s%s%s",
+                    p->partno + 1, p->start, p->size, p->size * l->sector_size >> 20, p->type,
+                    p->uuid, p->name ? ", name " : "", p->name ? p->name : "");
+        }
+}
+
+static int step_gpt(struct ad *d, char **why)
+{
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (d->resume) {
+                say(d, "kept: %s already has the booted disk's layout", d->disk);
+                return 0;
+        }
+        if (!d->a->test) {
+                /* O_EXCL: the kernel refuses while anything holds the disk or a partition. */
+                fd = open(d->disk, O_RDWR | O_CLOEXEC | O_EXCL);
+                if (fd < 0)
+                        return errmsg(why, negative_errno(),
+                                      "cannot open %s for writing (exclusively): %m", d->disk);
+                r = wipe_signatures(fd, 0, 0, true, why);
+                if (r < 0)
+                        return errmsg_prefix(why, r, "%s", d->disk);
+                if (fsync(fd) < 0)
+                        return errmsg(why, negative_errno(), "cannot flush %s: %m", d->disk);
+                close(fd);
+                fd = -1;
+        }
+        r = gpt_write_like(d->disk, &d->boot, d->a->test, &d->layout, why);
+        if (r < 0)
+                return r;
+        say_layout(d, d->a->test ? "would write (GUIDs drawn anew by a real run)" : "wrote",
+                   &d->layout);
+        if (d->a->test)
+                return 0;
+        d->wrote_table = true;
+
+        /* A new partition starting where an old filesystem did would show it again: erase
+         * what is inside each partition too, before anything looks at it. */
+        fd = open(d->disk, O_RDWR | O_CLOEXEC | O_EXCL);
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot open %s for writing: %m", d->disk);
+        for (size_t i = 0; i < d->layout.n; i++) {
+                const struct gpt_part *p = &d->layout.parts[i];
+
+                r = wipe_signatures(fd, p->start * d->layout.sector_size,
+                                    p->size * d->layout.sector_size, false, why);
+                if (r < 0)
+                        return errmsg_prefix(why, r, "partition %zu of %s", p->partno + 1, d->disk);
+        }
+        if (fsync(fd) < 0)
+                return errmsg(why, negative_errno(), "cannot flush %s: %m", d->disk);
+        /* The kernel re-reads the table: the partition devices appear (step 3). A loop
+         * device without partition scanning refuses (EINVAL): step 3 says what then. */
+        if (ioctl(fd, BLKRRPART) < 0)
+                say(d, "the kernel did not re-read the partition table of %s: %m", d->disk);
+        return 0;
+}
+
+/* --- step 3: partition devices ----------------------------------------------------------- */
+
+/* /dev/disk/by-partuuid/<uuid> -> a device that is partition p of our disk (a kernel partition
+ * of it, or a loop stand-in over its file at p's offset and size). */
+static int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
+{
+        _cleanup_free_ char *link = NULL, *dname = NULL, *name = NULL, *bdir = NULL;
+        uint64_t start = 0, size = 0;
+        struct stat st;
+        dev_t disk;
+        int r;
+
+        if (asprintf(&link, BY_PARTUUID_DIR "/%s", p->uuid) < 0)
+                return -ENOMEM;
+        if (stat(link, &st) < 0)
+                return negative_errno();
+        if (!S_ISBLK(st.st_mode))
+                return -ENOTBLK;
+        r = disk_of(st.st_rdev, &dname, &disk);
+        if (r < 0)
+                return r;
+        if (disk != d->disk_devnum)
+                return -EXDEV;
+        r = name_of_devnum(st.st_rdev, &name);
+        if (r < 0)
+                return r;
+        r = block_dir(name, &bdir);
+        if (r < 0)
+                return r;
+        if (read_u64_at(bdir, "start", &start) < 0) {
+                _cleanup_free_ char *f = NULL;
+                uint64_t off, sz;
+
+                if (loop_info(name, &f, &off, &sz) < 0)
+                        return -EBADMSG;
+                start = off / 512;
+                size = sz / 512;
+        } else if (read_u64_at(bdir, "size", &size) < 0) {
+                return -EBADMSG;
+        }
+        /* sysfs counts 512-byte sectors whatever the disk's sector size. */
+        if (start * 512 != p->start * d->layout.sector_size ||
+            size * 512 != p->size * d->layout.sector_size)
+                return -ERANGE;
+        return asprintf(ret, "/dev/%s", name) < 0 ? -ENOMEM : 0;
+}
+
+static int step_devices(struct ad *d, char **why)
+{
+        const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
+        const struct gpt_part *root =
+                d->have_root_part ? gpt_layout_find_partno(&d->layout, d->root_partno) : NULL;
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + (d->wrote_table ? DEVICES_TIMEOUT : 0);
+        int r_esp, r_root = 0;
+
+        if (d->a->test) {
+                say(d, "would wait up to %llus for %s/<PARTUUID> of each new partition",
+                    (unsigned long long)(DEVICES_TIMEOUT / USEC_PER_SEC), BY_PARTUUID_DIR);
+                return 0;
+        }
+        for (;;) {
+                free(d->esp_dev);
+                d->esp_dev = NULL;
+                r_esp = partition_node(d, esp, &d->esp_dev);
+                if (root && !d->root_dev)
+                        r_root = partition_node(d, root, &d->root_dev);
+                if (r_esp == 0 && r_root == 0)
+                        break;
+                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
+                        const struct gpt_part *p = r_esp < 0 ? esp : root;
+                        int r = r_esp < 0 ? r_esp : r_root;
+
+                        return errmsg(why, r == -ENOENT ? -ETIMEDOUT : r,
+                                      "partition %zu of %s (PARTUUID %s): %s/%s %s%s",
+                                      p->partno + 1, d->disk, p->uuid, BY_PARTUUID_DIR, p->uuid,
+                                      r == -ENOENT    ? "did not appear"
+                                      : r == -EXDEV   ? "is a partition of another disk"
+                                      : r == -ERANGE  ? "is not at the partition's offset and size"
+                                      : r == -ENOTBLK ? "is not a block device"
+                                                      : "cannot be resolved: ",
+                                      r == -ENOENT || r == -EXDEV || r == -ERANGE || r == -ENOTBLK
+                                              ? (d->wrote_table ? " (udev did not create the "
+                                                                  "link in time; run again once "
+                                                                  "it exists)"
+                                                                : " (has the kernel re-read the "
+                                                                  "table? partprobe, then run "
+                                                                  "again)")
+                                              : strerror(-r));
+                }
+                (void)usleep(50 * 1000);
+        }
+        say(d, "ESP: %s (PARTUUID %s)", d->esp_dev, esp->uuid);
+        if (root)
+                say(d, "root partition: %s (PARTUUID %s)", d->root_dev, root->uuid);
+        return 0;
+}
+
+/* --- step 4: the ESP's filesystem, fstab line and mount ------------------------------------ */
+
+/* The ESP mount point to use: where fstab already mounts this PARTUUID, where it is mounted,
+ * else the first /efi<N> with no fstab line, nothing mounted, and no files. */
+static int choose_mount(struct ad *d, struct libmnt_table *t, const char *fstab_text,
+                        const char *partuuid, char **ret, char **why)
+{
+        _cleanup_free_ char *target = NULL;
+        int r;
+
+        r = fstab_text_find_partuuid(fstab_text, partuuid, &target);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                *ret = TAKE_PTR(target);
+                return 0;
+        }
+        for (unsigned n = 0; n < 1000; n++) {
+                _cleanup_free_ char *p = NULL;
+                DIR *dir;
+                struct dirent *de;
+                bool empty = true;
+
+                if (asprintf(&p, "/efi%u", n) < 0)
+                        return -ENOMEM;
+                if (fstab_text_has_target(fstab_text, p) || mounts_find_target(t, p))
+                        continue;
+                dir = opendir(p);
+                if (!dir && errno != ENOENT)
+                        continue;
+                while (dir && (de = readdir(dir)))
+                        if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                                empty = false;
+                if (dir)
+                        closedir(dir);
+                if (!empty)
+                        continue;
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        return errmsg(why, -ENOSPC, "no free /efi<N> mount point (0-999)");
+}
+
+static int mount_from_fstab(const char *fstab, const char *target, char **why)
+{
+        struct libmnt_context *cxt = mnt_new_context();
+        struct libmnt_table *tb = mnt_new_table();
+        int r;
+
+        if (!cxt || !tb) {
+                mnt_free_context(cxt);
+                mnt_unref_table(tb);
+                return -ENOMEM;
+        }
+        r = mnt_table_parse_fstab(tb, fstab);
+        if (r >= 0)
+                r = mnt_context_set_fstab(cxt, tb);
+        if (r >= 0)
+                r = mnt_context_set_target(cxt, target);
+        if (r >= 0)
+                r = mnt_context_mount(cxt);
+        if (r == 0 && mnt_context_get_status(cxt) != 1)
+                r = -EIO;
+        if (r != 0) {
+                char buf[BUFSIZ] = "";
+
+                (void)mnt_context_get_excode(cxt, r, buf, sizeof(buf));
+                r = errmsg(why, r < 0 ? r : -EIO, "cannot mount %s as %s says: %s", target, fstab,
+                           *buf ? buf : strerror(r < 0 ? -r : EIO));
+        }
+        mnt_unref_table(tb);
+        mnt_free_context(cxt);
+        return r;
+}
+
+static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
+{
+        const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
+        const char *fstab = fstab_path();
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        struct blockdev_probe pr = {};
+        int r;
+
+        r = read_full_file(fstab, 1024 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                text = strdup("");
+        else if (r < 0)
+                return errmsg(why, r, "cannot read %s: %s", fstab, strerror(-r));
+        if (!text)
+                return -ENOMEM;
+        r = choose_mount(d, t, text, esp->uuid, &d->esp_mount, why);
+        if (r < 0)
+                return r;
+
+        /* FAT32, unless an earlier run made it. */
+        if (d->esp_dev && blockdev_probe(d->esp_dev, "vfat", &pr) == 0 &&
+            streq_ptr(pr.fstype, "vfat")) {
+                say(d, "kept: %s already holds a FAT filesystem (UUID %s)", d->esp_dev,
+                    strna(pr.uuid));
+        } else if (d->esp_dev && pr.fstype) {
+                r = errmsg(why, -EEXIST, "%s holds a %s filesystem, not FAT", d->esp_dev,
+                           pr.fstype);
+                blockdev_probe_done(&pr);
+                return r;
+        } else {
+                char *argv[] = { "mkfs.vfat", "-F", "32",
+                                 d->esp_dev ? d->esp_dev : (char *)"<the new ESP partition>",
+                                 NULL };
+
+                r = run_or_show(d, argv, why);
+                if (r < 0) {
+                        blockdev_probe_done(&pr);
+                        return r;
+                }
+        }
+        blockdev_probe_done(&pr);
+
+        line = fstab_esp_line(esp->uuid, d->esp_mount);
+        if (!line)
+                return -ENOMEM;
+        r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid, d->esp_mount);
+        else
+                say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
+                    d->a->test ? "would add to" : "added to", fstab, line, fstab);
+
+        if (mounts_find_target(t, d->esp_mount)) {
+                say(d, "kept: %s is mounted", d->esp_mount);
+                return 0;
+        }
+        if (d->a->test) {
+                say(d, "would create %s and mount it as %s says", d->esp_mount, fstab);
+                return 0;
+        }
+        if (mkdir(d->esp_mount, 0755) < 0 && errno != EEXIST)
+                return errmsg(why, negative_errno(), "cannot create %s: %m", d->esp_mount);
+        r = mount_from_fstab(fstab, d->esp_mount, why);
+        if (r < 0)
+                return r;
+        say(d, "mounted %s on %s", d->esp_dev, d->esp_mount);
+        return 0;
+}
+
+/* --- steps 5 and 6: the ESP's content and its boot entry ---------------------------------- */
+
+static int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
+                      char **why)
+{
+        int r = mounts_load(NULL, ret_t);
+
+        if (r < 0)
+                return errmsg(why, r, "cannot read the mount table: %s", strerror(-r));
+        r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), true, *ret_t, ret_m);
+        if (r < 0) {
+                mnt_unref_table(*ret_t);
+                *ret_t = NULL;
+                return errmsg(why, r, "cannot build the ESP model: %s", strerror(-r));
+        }
+        return 0;
+}
+
+static int step_sync(struct ad *d, char **why)
+{
+        _cleanup_mnt_table_ struct libmnt_table *t = NULL, *fstab = NULL;
+        _cleanup_esp_model_ struct esp_model *m = NULL;
+        _cleanup_free_ char *dest = NULL;
+        struct sync_plan plan = {};
+        sigset_t mask, old;
+        int r;
+
+        if (asprintf(&dest, "%s/", d->esp_mount) < 0)
+                return -ENOMEM;
+        if (d->a->test) {
+                say(d,
+                    "would sync the booted ESP %s/ onto %s (the normal sync, with its safety "
+                    "rules)",
+                    strna(d->m->booted.mount), dest);
+                return 0;
+        }
+        r = load_model(d->a->config, &t, &m, why);
+        if (r < 0)
+                return r;
+        fstab = mnt_new_table();
+        if (fstab && mnt_table_parse_fstab(fstab, fstab_path()) < 0) {
+                mnt_unref_table(fstab);
+                fstab = NULL;
+        }
+        r = sync_plan_build(d->a->config, m, t, &plan);
+        if (r < 0)
+                return errmsg(why, r, "cannot plan the sync: %s", strerror(-r));
+
+        struct sync_context ctx = {
+                .config = d->a->config,
+                .model = m,
+                .mounts = t,
+                .fstab = fstab,
+        };
+        struct sync_job *job = NULL;
+
+        for (size_t i = 0; i < plan.n_jobs; i++)
+                if (sync_job_is_esp(&plan.jobs[i]) && streq_ptr(plan.jobs[i].dest, dest))
+                        job = &plan.jobs[i];
+        if (!job) {
+                r = errmsg(why, -ENOENT,
+                           "%s is not an alternate ESP of the sync (esp_mounts in %s?)", dest,
+                           strna(d->a->config->path));
+                sync_plan_done(&plan);
+                return r;
+        }
+        struct sync_plan one = { .jobs = job, .n_jobs = 1 };
+
+        rsync_wait_signals(&mask);
+        if (sigprocmask(SIG_BLOCK, &mask, &old) < 0) {
+                sync_plan_done(&plan);
+                return errmsg(why, negative_errno(), "cannot block signals: %m");
+        }
+        say(d, "syncing %s -> %s", strna(job->source), dest);
+        (void)sync_plan_run(&ctx, &one, NULL, NULL, NULL);
+        (void)sigprocmask(SIG_SETMASK, &old, NULL);
+        if (job->state == SYNC_DONE) {
+                say(d, "synced %s -> %s (%.2fs)", job->source, dest,
+                    (double)job->duration / USEC_PER_SEC);
+                r = 0;
+        } else {
+                r = errmsg(why, -EIO, "%s %s -> %s: %s", sync_state_to_string(job->state),
+                           strna(job->source), dest, strna(job->why));
+        }
+        sync_plan_done(&plan);
+        return r;
+}
+
+static int step_bootentry(struct ad *d, char **why)
+{
+#if HAVE_BOOTENTRY
+        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
+        _cleanup_esp_model_ struct esp_model *m = NULL;
+        int r;
+
+        if (d->a->test) {
+                /* The ESP is not mounted yet: the model of now knows no such alternate. */
+                r = bootentry_fix(d->m, d->esp_mount, true, d->out, why);
+                if (r < 0)
+                        say(d, "would create the boot entry of %s once it is mounted",
+                            d->esp_mount);
+                return 0;
+        }
+        r = load_model(d->a->config, &t, &m, why);
+        if (r < 0)
+                return r;
+        r = bootentry_fix(m, d->esp_mount, false, d->out, why);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                say(d, "created %d boot entry(ies) for %s", r, d->esp_mount);
+        else
+                say(d, "kept: %s already has its boot entry", d->esp_mount);
+        return 0;
+#else
+        say(d,
+            "not done: this build has no boot entry support (--fix-boot-entries); the "
+            "firmware still finds %s\\EFI\\BOOT\\BOOTX64.EFI on %s",
+            d->esp_mount, d->disk);
+        (void)why;
+        return 0;
+#endif
+}
+
+/* --- step 7: the root filesystem -------------------------------------------------------- */
+
+struct btrfs_root {
+        uint64_t num_devices, max_id;
+        uint64_t missing_devid; /* 0: none */
+        size_t n_missing;
+        bool has_dev;   /* the new root partition is already a device of it */
+        bool replacing; /* a replace runs */
+        bool all_raid1; /* data, metadata and system chunks all raid1 */
+};
+
+static int btrfs_root_info(int fd, dev_t newdev, struct btrfs_root *ret, char **why)
+{
+        struct btrfs_ioctl_fs_info_args fi = {};
+        struct btrfs_ioctl_dev_replace_args rp = { .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS };
+        struct btrfs_ioctl_space_args sa = {};
+        _cleanup_free_ struct btrfs_ioctl_space_args *sp = NULL;
+        struct btrfs_root b = {};
+
+        if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
+                return errmsg(why, negative_errno(), "cannot query the btrfs root: %m");
+        b.num_devices = fi.num_devices;
+        b.max_id = fi.max_id;
+        for (uint64_t id = 1; id <= fi.max_id; id++) {
+                struct btrfs_ioctl_dev_info_args di = { .devid = id };
+                struct stat st;
+
+                if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di) < 0)
+                        continue; /* no such devid (removed) */
+                if (di.path[0] == 0) {
+                        if (!b.missing_devid)
+                                b.missing_devid = id;
+                        b.n_missing++;
+                } else if (stat((const char *)di.path, &st) == 0 && st.st_rdev == newdev) {
+                        b.has_dev = true;
+                }
+        }
+        if (ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rp) == 0)
+                b.replacing = rp.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED;
+        if (ioctl(fd, BTRFS_IOC_SPACE_INFO, &sa) == 0 && sa.total_spaces > 0) {
+                sp = calloc(1, sizeof(*sp) + sa.total_spaces * sizeof(sp->spaces[0]));
+                if (!sp)
+                        return -ENOMEM;
+                sp->space_slots = sa.total_spaces;
+                if (ioctl(fd, BTRFS_IOC_SPACE_INFO, sp) == 0) {
+                        b.all_raid1 = true;
+                        for (uint64_t i = 0; i < sp->total_spaces; i++) {
+                                uint64_t f = sp->spaces[i].flags;
+
+                                if (f & BTRFS_SPACE_INFO_GLOBAL_RSV)
+                                        continue;
+                                if (!(f & BTRFS_BLOCK_GROUP_RAID1) && sp->spaces[i].total_bytes)
+                                        b.all_raid1 = false;
+                        }
+                }
+        }
+        *ret = b;
+        return 0;
+}
+
+static int step_root(struct ad *d, struct libmnt_table *t, char **why)
+{
+        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        const char *type = rootfs ? mnt_fs_get_fstype(rootfs) : NULL;
+        const struct gpt_part *rp =
+                d->have_root_part ? gpt_layout_find_partno(&d->layout, d->root_partno) : NULL;
+        const char *part = d->root_dev ? d->root_dev : "<the new root partition>";
+        char *balance[] = {
+                "btrfs", "balance", "start", "-dconvert=raid1,soft", "-mconvert=raid1,soft",
+                "/",     NULL
+        };
+        _cleanup_close_ int fd = -1;
+        struct btrfs_root b = {};
+        struct stat st;
+        char devid[32];
+        int r;
+
+        if (!streq_ptr(type, "btrfs")) {
+                say(d,
+                    "not touched: the root filesystem is %s, not btrfs (approach 1 keeps the "
+                    "root on btrfs RAID1 across the disks)",
+                    strna(type));
+                if (rp)
+                        say(d,
+                            "its partition %zu on %s (%s) is left as it is; for approach 2, "
+                            "make a filesystem there, mount it (e.g. on /mnt/root1), copy the "
+                            "root, and name the copy in the sync list of the config",
+                            rp->partno + 1, d->disk, part);
+                return 0;
+        }
+        if (!rp) {
+                say(d,
+                    "not touched: the btrfs root has no device on the booted disk %s, so the "
+                    "new disk has no root partition to give it",
+                    d->boot_disk);
+                return 0;
+        }
+        fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot open /: %m");
+        if (d->root_dev && stat(d->root_dev, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot open %s: %m", d->root_dev);
+        r = btrfs_root_info(fd, d->root_dev ? st.st_rdev : 0, &b, why);
+        if (r < 0)
+                return r;
+
+        if (b.replacing) {
+                char *status[] = { "btrfs", "replace", "status", "/", NULL };
+
+                say(d, "a replace runs already: following it");
+                r = run_or_show(d, status, why);
+                if (r < 0)
+                        return r;
+                r = btrfs_root_info(fd, st.st_rdev, &b, why);
+                if (r < 0)
+                        return r;
+        }
+        if (b.has_dev) {
+                say(d, "kept: %s is a device of the root filesystem", part);
+        } else if (b.missing_devid) {
+                char *start[] = { "btrfs", "replace", "start", devid, (char *)part, "/", NULL };
+                char *status[] = { "btrfs", "replace", "status", "/", NULL };
+
+                snprintf(devid, sizeof(devid), "%" PRIu64, b.missing_devid);
+                say(d, "the root filesystem misses device %s of %" PRIu64 ": replacing it by %s",
+                    devid, b.num_devices, part);
+                r = run_or_show(d, start, why);
+                if (r < 0)
+                        return r;
+                /* Shows the progress and returns when the replace is finished; an interrupted
+                 * run finds it running and follows it again. */
+                say(d, "%s: (to follow it from elsewhere: btrfs replace status /)",
+                    d->a->test ? "would follow the replace" : "following the replace");
+                r = run_or_show(d, status, why);
+                if (r < 0)
+                        return r;
+                if (d->a->test)
+                        return 0;
+                r = btrfs_root_info(fd, st.st_rdev, &b, why);
+                if (r < 0)
+                        return r;
+                if (!b.has_dev)
+                        return errmsg(why, -EIO,
+                                      "the replace of device %s by %s did not finish: see btrfs "
+                                      "replace status /",
+                                      devid, part);
+        } else if (b.num_devices == 1) {
+                char *add[] = { "btrfs", "device", "add", (char *)part, "/", NULL };
+
+                if (!d->a->raid1) {
+                        say(d,
+                            "not touched: the root is a single-device btrfs; --raid1 adds %s "
+                            "and converts it to raid1 (btrfs device add %s /, then btrfs "
+                            "balance start -dconvert=raid1,soft -mconvert=raid1,soft /)",
+                            part, part);
+                        return 0;
+                }
+                r = run_or_show(d, add, why);
+                if (r < 0)
+                        return r;
+                b.all_raid1 = false;
+        } else {
+                say(d, "not touched: the root filesystem has %" PRIu64 " devices, none missing",
+                    b.num_devices);
+                return 0;
+        }
+
+        /* Chunks written while one device was missing, or before the conversion, are not
+         * raid1 yet: a soft convert rewrites only those. */
+        if (b.all_raid1 && !d->a->test) {
+                say(d, "kept: every chunk of the root filesystem is raid1");
+                return 0;
+        }
+        return run_or_show(d, balance, why);
+}
+
+/* Which partition of the booted disk holds a device of the btrfs root. */
+static void find_root_part(struct ad *d, struct libmnt_table *t)
+{
+        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        _cleanup_close_ int fd = -1;
+        struct btrfs_ioctl_fs_info_args fi = {};
+
+        if (!rootfs || !streq_ptr(mnt_fs_get_fstype(rootfs), "btrfs"))
+                return;
+        fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
+                return;
+        for (uint64_t id = 1; id <= fi.max_id; id++) {
+                struct btrfs_ioctl_dev_info_args di = { .devid = id };
+                _cleanup_free_ char *dname = NULL, *name = NULL, *bdir = NULL;
+                uint64_t start = 0;
+                struct stat st;
+                dev_t disk;
+
+                if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di) < 0 || di.path[0] == 0 ||
+                    stat((const char *)di.path, &st) < 0 ||
+                    disk_of(st.st_rdev, &dname, &disk) < 0 || !streq(dname, d->boot_disk_name) ||
+                    name_of_devnum(st.st_rdev, &name) < 0 || block_dir(name, &bdir) < 0)
+                        continue;
+                if (read_u64_at(bdir, "start", &start) < 0) {
+                        _cleanup_free_ char *f = NULL;
+                        uint64_t off, sz;
+
+                        if (loop_info(name, &f, &off, &sz) < 0)
+                                continue;
+                        start = off / 512;
+                }
+                for (size_t i = 0; i < d->boot.n; i++)
+                        if (d->boot.parts[i].start * d->boot.sector_size == start * 512) {
+                                d->root_partno = d->boot.parts[i].partno;
+                                d->have_root_part = true;
+                                return;
+                        }
+        }
+}
+
+/* --- the run ----------------------------------------------------------------------------- */
+
+static int fail_at(struct ad *d, int r, char **why)
+{
+        _cleanup_free_ char *cause = TAKE_PTR(*why);
+        char done[512] = "", todo[512] = "";
+
+        for (int s = 0; s < ADDDISK_STEPS; s++) {
+                char *buf = s < d->step ? done : todo;
+                size_t n = strlen(buf);
+
+                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1, step_names[s]);
+        }
+        return errmsg(why, r, "step %d/%d (%s) failed: %s. Done: %s. Not done: %s. %s", d->step + 1,
+                      ADDDISK_STEPS, step_names[d->step], cause ? cause : strerror(-r),
+                      *done ? done : "nothing", todo,
+                      d->step == ADDDISK_STEP_CHECK
+                              ? "Nothing was changed."
+                              : "Fix the cause and run the same command again: it continues "
+                                "where this run stopped.");
+}
+
+int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **why)
+{
+        _cleanup_(ad_done) struct ad d = { .a = a, .m = m, .out = a->out };
+        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
+        int r;
+
+        if (!m->boot_ok || !m->device_ok)
+                return errmsg(why, -ENOENT,
+                              "cannot add a disk: the booted ESP is unknown (%s); the layout "
+                              "and the ESP content come from the booted disk",
+                              strna(m->why));
+        if (!m->booted.mount)
+                return errmsg(why, -ENOENT,
+                              "cannot add a disk: the booted ESP %s is not mounted on an ESP "
+                              "mount point",
+                              m->booted.device);
+        r = mounts_load(NULL, &t);
+        if (r < 0)
+                return errmsg(why, r, "cannot read the mount table: %s", strerror(-r));
+
+        step_begin(&d, ADDDISK_STEP_CHECK);
+        r = step_check(&d, t, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        find_root_part(&d, t);
+        step_end(&d);
+
+        step_begin(&d, ADDDISK_STEP_GPT);
+        r = step_gpt(&d, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        step_end(&d);
+
+        step_begin(&d, ADDDISK_STEP_DEVICES);
+        r = step_devices(&d, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        step_end(&d);
+
+        step_begin(&d, ADDDISK_STEP_ESP);
+        r = step_esp(&d, t, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        step_end(&d);
+
+        step_begin(&d, ADDDISK_STEP_SYNC);
+        r = step_sync(&d, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        step_end(&d);
+
+        step_begin(&d, ADDDISK_STEP_BOOTENTRY);
+        r = step_bootentry(&d, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        step_end(&d);
+
+        step_begin(&d, ADDDISK_STEP_ROOT);
+        r = step_root(&d, t, why);
+        if (r < 0)
+                return fail_at(&d, r, why);
+        step_end(&d);
+        return 0;
+}

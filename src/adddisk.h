@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * --add-disk DEVICE (DESIGN.md §10): prepares a new or replacement disk as a full member of the
+ * machine, in named steps, each idempotent, so that a run interrupted anywhere continues when
+ * run again:
+ *   1 check          a whole disk holding nothing the machine uses, big enough
+ *   2 partitions     a GPT laid out like the booted disk's (libfdisk), new GUIDs
+ *   3 devices        the partition devices and their /dev/disk/by-partuuid links
+ *   4 ESP            FAT32 (mkfs.vfat), the next free /efi<N>, its fstab line, mounted
+ *   5 ESP content    the normal sync from the booted ESP (the sync engine, all its rules)
+ *   6 boot entry     its NVRAM boot entry (bootentry_fix)
+ *   7 root           approach 1's btrfs root: replace a missing device, or (raid1) add and
+ *                    convert; any other root is not touched and the steps are printed
+ * The boot-readiness report (--status) is main.c's, after the last step.
+ */
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "esp.h"
+
+struct adddisk_args {
+        const char *device;
+        const struct config *config;
+        bool test;  /* show every step, change nothing */
+        bool force; /* destroy the signatures found (named first) */
+        bool raid1; /* convert a single-device btrfs root to raid1 across both disks */
+        FILE *out;  /* the steps as they run; NULL: silent */
+};
+
+enum {
+        ADDDISK_STEP_CHECK,
+        ADDDISK_STEP_GPT,
+        ADDDISK_STEP_DEVICES,
+        ADDDISK_STEP_ESP,
+        ADDDISK_STEP_SYNC,
+        ADDDISK_STEP_BOOTENTRY,
+        ADDDISK_STEP_ROOT,
+        ADDDISK_STEPS,
+};
+
+/* "check", "partition table", ... */
+const char *adddisk_step_name(int step);
+
+/*
+ * Runs the steps on a->device for the machine model m (built with the real mount table). Returns
+ * 0 when every step is done (or, in test mode, shown), else -errno with *why saying which step
+ * failed and why, which steps are done and which are not.
+ */
+int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **why);

@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# --add-disk on loop images: the refusals (booted disk, a partition, mounted partition,
+# signatures, too small), -t changing nothing, the GPT copied (sfdisk --dump of both images,
+# GUIDs aside), the fstab edit (exact line, backup, atomic rename, seam), and a run that stops
+# at a step and continues when run again.
+#
+# This kernel makes no partition devices for loop devices: a partition is a loop device over
+# the disk's image at the partition's offset and size, linked in the fake root's
+# /dev/disk/by-partuuid as udev would. The tool accepts exactly that as the partition (it
+# checks the file, offset and size through sysfs), so steps 3 and 4 run here up to the mount
+# of the FAT ESP, which this kernel cannot do; the rest is proven in the VM suite (case 12).
+. "$(dirname "$0")/lib.sh"
+
+make_root
+FSTAB=/etc/dual-root-test/fstab # the seam: never the fake root's /etc/fstab
+mkdir -p "$R/etc/dual-root-test"
+ESPOPT="umask=0077,nofail,x-systemd.device-timeout=30s,x-systemd.before=bind-mount-efi.service"
+printf '# the fake root\n/dev/root / tmpfs defaults 0 0\nPARTUUID=%s /efi0 vfat %s 0 2\n' \
+        "$PU0" "$ESPOPT" >"$R$FSTAB"
+cp "$R$FSTAB" "$W/fstab.orig"
+echo "# must never change" >"$R/etc/fstab"
+
+# disk0: the booted disk, GPT with an ESP (32 MiB) and a root partition (16 MiB), whole-disk
+# loop device plus the ESP's partition stand-in.
+IMG0="$W/dual-root-test-disk0.img"
+truncate -s 64M "$IMG0"
+sgdisk -n "1:2048:+32M" -t 1:ef00 -u "1:$PU0" -c 1:ESP0 \
+        -n "2:0:+16M" -t 2:8300 -c 2:root0 "$IMG0" >/dev/null
+WHOLE0=$(losetup --find --show "$IMG0")
+echo "$WHOLE0" >>"$W/loops"
+DEV0=$(attach_part disk0 1 32)
+mkfs_esp "$DEV0" "$FS0" ESP0
+link_partuuid "$PU0" "$DEV0"
+mkdir -p "$R/efi0/EFI/BOOT" "$R/efi0/loader"
+mount "$DEV0" "$R/efi0"
+echo kernel >"$R/efi0/vmlinuz"
+booted_by_loader "$PU0"
+
+# new_disk NAME MIB: a blank image and its whole-disk loop device (printed).
+new_disk() {
+        truncate -s "$2M" "$W/dual-root-test-$1.img"
+        dev=$(losetup --find --show "$W/dual-root-test-$1.img")
+        echo "$dev" >>"$W/loops"
+        echo "$dev"
+}
+
+add_disk() {
+        set +e
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars DUAL_ROOT_FSTAB="$FSTAB" \
+                "$TOOL" "$@" >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+}
+
+# dump IMAGE: sfdisk --dump without the GUIDs, the device names and the usable range (which
+# depends on the disk's size).
+dump() {
+        sfdisk --dump "$1" | sed -e '/^label-id:/d' -e '/^device:/d' -e '/^first-lba:/d' \
+                -e '/^last-lba:/d' -e 's/^[^:]*: //' \
+                -e 's/, *uuid=[0-9A-Fa-f-]*//'
+}
+
+refuses_the_booted_disk() {
+        add_disk --add-disk "$WHOLE0"
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: $WHOLE0 is the booted disk (it holds the booted ESP $DEV0)"
+        expect_stderr_has "Nothing was changed."
+}
+
+refuses_a_partition() {
+        add_disk --add-disk "$DEV0"
+        expect_status 1
+        expect_stderr_has "$DEV0 is a loop device over part of $IMG0, not a whole disk"
+}
+
+refuses_a_disk_too_small() {
+        small=$(new_disk small 40)
+        add_disk --add-disk "$small"
+        expect_status 1
+        expect_stderr_has "$small is too small: 41943040 bytes (40 MiB), the booted disk's layout needs 51397120 bytes (50 MiB)"
+}
+
+refuses_a_mounted_partition() {
+        d=$(new_disk mounted 64)
+        sgdisk -n "1:2048:+8M" -t 1:8300 "$W/dual-root-test-mounted.img" >/dev/null
+        p=$(attach_part mounted 1 8)
+        mkfs.ext4 -q "$p"
+        mkdir -p "$R/mnt/busy"
+        mount "$p" "$R/mnt/busy"
+        add_disk --add-disk "$d" --force
+        umount "$R/mnt/busy"
+        expect_status 1
+        expect_stderr_has "$d is in use: its partition /dev/$(basename "$p") is mounted on /mnt/busy"
+}
+
+refuses_signatures_without_force() {
+        d=$(new_disk sig 64)
+        mkfs.ext4 -q -U 0e5f2222-aaaa-4bbb-8ccc-222222222222 "$d"
+        sum=$(sha256sum <"$W/dual-root-test-sig.img")
+        add_disk --add-disk "$d"
+        expect_status 1
+        expect_stderr_has "$d is not blank: it holds a ext4 signature (UUID 0e5f2222-aaaa-4bbb-8ccc-222222222222). --force destroys it"
+        [ "$(sha256sum <"$W/dual-root-test-sig.img")" = "$sum" ] || fail "the refused disk changed"
+
+        # another layout: named, and how it differs
+        sgdisk -Z "$W/dual-root-test-sig.img" >/dev/null 2>&1
+        sgdisk -n "1:2048:+8M" -t 1:8300 "$W/dual-root-test-sig.img" >/dev/null
+        add_disk --add-disk "$d"
+        expect_status 1
+        expect_stderr_has "it holds a gpt partition table; its partition table differs from the booted disk's: 1 partition(s), not 2"
+}
+
+test_mode_changes_nothing() {
+        d=$(new_disk dry 64)
+        mkfs.ext4 -q "$d"
+        sum=$(sha256sum <"$W/dual-root-test-dry.img")
+        add_disk --add-disk "$d" --force -t
+        expect_status 0
+        expect_stdout_has "--force: a real run destroys a ext4 signature"
+        expect_stdout_has "would write (GUIDs drawn anew by a real run): GPT"
+        expect_stdout_has "1: start 2048, 65536 sectors (32 MiB), type c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+        expect_stdout_has "2: start 67584, 32768 sectors (16 MiB), type 0fc63daf-8483-4772-8e79-3d69d8477de4"
+        expect_stdout_has "would run: mkfs.vfat -F 32"
+        expect_stdout_has "would add to $FSTAB: PARTUUID="
+        expect_stdout_has " /efi1 vfat $ESPOPT 0 2"
+        expect_stdout_has "would sync the booted ESP /efi0/ onto /efi1/"
+        [ "$(sha256sum <"$W/dual-root-test-dry.img")" = "$sum" ] || fail "-t changed the disk"
+        [ "$(sfdisk --dump "$IMG0")" = "$(cat "$W/img0.dump")" ] || fail "-t changed the booted disk's table"
+        cmp -s "$R$FSTAB" "$W/fstab.orig" || fail "-t changed $FSTAB"
+        [ ! -e "$R$FSTAB.dual-root.bak" ] || fail "-t wrote a backup"
+        [ ! -e "$R/efi1" ] || fail "-t created /efi1"
+}
+
+# The full local story on one disk: GPT, stop at the partition devices, continue, FAT32 and
+# fstab, stop at the mount, continue again idempotently.
+NEWIMG="$W/dual-root-test-new.img"
+writes_the_gpt_then_continues() {
+        d=$(new_disk new 80)
+        add_disk --add-disk "$d"
+        expect_status 1
+        expect_stdout_has "wrote: GPT"
+        expect_stderr_has "step 3/7 (partition devices) failed: partition 1 of $d"
+        expect_stderr_has "did not appear"
+        expect_stderr_has "Done: 1 check, 2 partition table. Not done: 3 partition devices, 4 ESP filesystem and mount, 5 ESP content, 6 boot entry, 7 root filesystem"
+        [ "$(dump "$IMG0")" = "$(dump "$NEWIMG")" ] ||
+                fail "layouts differ: $(diff <(dump "$IMG0") <(dump "$NEWIMG"))"
+        old=$(sfdisk --dump "$IMG0" | grep -ci "$PU0" || true)
+        [ "$old" = 1 ] || fail "booted disk's PARTUUID not in its own dump"
+        ! sfdisk --dump "$NEWIMG" | grep -qi "$PU0" || fail "the new disk reuses the booted ESP's PARTUUID"
+        [ "$(sfdisk --disk-id "$NEWIMG")" != "$(sfdisk --disk-id "$IMG0")" ] || fail "same disk GUID"
+        cmp -s "$R$FSTAB" "$W/fstab.orig" || fail "fstab changed before step 4"
+
+        # the partitions appear (as udev would link them); the run continues
+        NEWPU1=$(sfdisk --part-uuid "$NEWIMG" 1 | tr 'A-Z' 'a-z')
+        NEWPU2=$(sfdisk --part-uuid "$NEWIMG" 2 | tr 'A-Z' 'a-z')
+        p1=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$NEWIMG")
+        echo "$p1" >>"$W/loops"
+        p2=$(losetup --find --show --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$NEWIMG")
+        echo "$p2" >>"$W/loops"
+        link_partuuid "$NEWPU1" "$p1"
+        link_partuuid "$NEWPU2" "$p2"
+        sum=$(sha256sum <"$NEWIMG" | cut -c1-16)
+        add_disk --add-disk "$d"
+        expect_stdout_has "kept: $d already has the booted disk's layout"
+        expect_stdout_has "ESP: $p1 (PARTUUID $NEWPU1)"
+        expect_stdout_has "running: mkfs.vfat -F 32 $p1"
+        [ "$(blkid -o value -s TYPE "$p1")" = vfat ] || fail "no FAT on $p1"
+        line="PARTUUID=$NEWPU1 /efi1 vfat $ESPOPT 0 2"
+        [ "$(tail -n 1 "$R$FSTAB")" = "$line" ] || fail "last fstab line is '$(tail -n 1 "$R$FSTAB")', expected '$line'"
+        [ "$(head -n -1 "$R$FSTAB")" = "$(cat "$W/fstab.orig")" ] || fail "fstab lost or changed lines"
+        cmp -s "$R$FSTAB.dual-root.bak" "$W/fstab.orig" || fail "the backup is not the previous fstab"
+        [ ! -e "$R$FSTAB.dual-root.tmp" ] || fail "the temporary file was left behind"
+        [ "$(cat "$R/etc/fstab")" = "# must never change" ] || fail "/etc/fstab was touched"
+        # this kernel cannot mount vfat: the step fails, naming what is done
+        expect_status 1
+        expect_stderr_has "step 4/7 (ESP filesystem and mount) failed: cannot mount /efi1 as $FSTAB says"
+        expect_stderr_has "Done: 1 check, 2 partition table, 3 partition devices. Not done: 4 ESP"
+
+        # again: nothing done twice
+        cp "$R$FSTAB" "$W/fstab.after"
+        fat=$(blkid -o value -s UUID "$p1")
+        add_disk --add-disk "$d"
+        expect_status 1
+        expect_stdout_has "kept: $p1 already holds a FAT filesystem (UUID $fat)"
+        expect_stdout_has "kept: $FSTAB already mounts PARTUUID=$NEWPU1 on /efi1"
+        expect_stdout_lacks "running: mkfs.vfat"
+        cmp -s "$R$FSTAB" "$W/fstab.after" || fail "the second run changed fstab"
+        [ "$(blkid -o value -s UUID "$p1")" = "$fat" ] || fail "the FAT was made again"
+}
+
+fstab_edit_is_atomic() {
+        # the edit as strace sees it: temporary file, fsync, rename over fstab, directory fsync
+        d=$(new_disk atomic 80)
+        sgdisk -R "$W/dual-root-test-atomic.img" "$IMG0" >/dev/null
+        sgdisk -G "$W/dual-root-test-atomic.img" >/dev/null
+        pu=$(sfdisk --part-uuid "$W/dual-root-test-atomic.img" 1 | tr 'A-Z' 'a-z')
+        p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-atomic.img")
+        echo "$p" >>"$W/loops"
+        link_partuuid "$pu" "$p"
+        cp "$W/fstab.orig" "$R$FSTAB"
+        echo "stale half-written edit" >"$R$FSTAB.dual-root.tmp"
+        set +e
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars DUAL_ROOT_FSTAB="$FSTAB" \
+                strace -f -qq -e trace=openat,write,fsync,rename,renameat,renameat2,unlinkat \
+                -o /tmp/trace "$TOOL" --add-disk "$d" >"$OUT" 2>"$ERR"
+        set -e
+        grep -E 'fstab|fsync' "$R/tmp/trace" | sed 's/^[0-9]* *//' >"$W/trace"
+        # the order: stale temp removed, backup written and renamed, new text written,
+        # flushed, renamed over fstab, then the directory flushed
+        awk '
+                /unlinkat.*fstab.dual-root.tmp/ { s = s "U" }
+                /rename.*"fstab.dual-root.tmp".*"fstab.dual-root.bak"/ { s = s "B" }
+                /^fsync/ { s = s "F" }
+                /rename.*"fstab.dual-root.tmp".*"fstab"\)/ { s = s "R" }
+                END { print s }' "$W/trace" >"$W/order"
+        grep -q 'UFBFRF' "$W/order" || fail "edit order '$(cat "$W/order")', expected UFBFRF (unlink stale, fsync, backup, fsync, rename, dir fsync): $(cat "$W/trace")"
+        [ "$(tail -n 1 "$R$FSTAB")" = "PARTUUID=$pu /efi1 vfat $ESPOPT 0 2" ] ||
+                fail "fstab's last line is '$(tail -n 1 "$R$FSTAB")'"
+        ! grep -q "stale" "$R$FSTAB" || fail "the stale temporary file became fstab"
+}
+
+refuses_a_symlinked_fstab() {
+        d=$(new_disk link 80)
+        sgdisk -R "$W/dual-root-test-link.img" "$IMG0" >/dev/null
+        sgdisk -G "$W/dual-root-test-link.img" >/dev/null
+        pu=$(sfdisk --part-uuid "$W/dual-root-test-link.img" 1 | tr 'A-Z' 'a-z')
+        p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-link.img")
+        echo "$p" >>"$W/loops"
+        link_partuuid "$pu" "$p"
+        cp "$W/fstab.orig" "$R/etc/dual-root-test/real-fstab"
+        ln -sf real-fstab "$R/etc/dual-root-test/fstab-link"
+        FSTAB=/etc/dual-root-test/fstab-link add_disk --add-disk "$d"
+        expect_status 1
+        expect_stderr_has "cannot read /etc/dual-root-test/fstab-link"
+        cmp -s "$R/etc/dual-root-test/real-fstab" "$W/fstab.orig" || fail "the link's target changed"
+}
+
+sfdisk --dump "$IMG0" >"$W/img0.dump"
+run_case "refuses the booted disk" refuses_the_booted_disk
+run_case "refuses a partition" refuses_a_partition
+run_case "refuses a disk smaller than the layout, naming both sizes" refuses_a_disk_too_small
+run_case "refuses a disk with a mounted partition, even with --force" refuses_a_mounted_partition
+run_case "refuses a disk with signatures unless --force, naming them" refuses_signatures_without_force
+run_case "-t shows every step and changes nothing" test_mode_changes_nothing
+run_case "writes the booted disk's GPT, stops at each missing step, continues when run again" writes_the_gpt_then_continues
+run_case "fstab is edited atomically (temp, fsync, rename, dir fsync) with a backup" fstab_edit_is_atomic
+run_case "a symlinked fstab is refused" refuses_a_symlinked_fstab
+finish
