@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: MIT
+# Guest half of case 12 (see tests/vm/cases.d/disk.sh).
+
+ADD_TIMEOUT=${ADD_TIMEOUT:-900}
+
+newdisk() { readlink -f /dev/disk/by-id/virtio-drvm-root; }
+part() { case "$1" in *[0-9]) printf '%sp%s' "$1" "$2" ;; *) printf '%s%s' "$1" "$2" ;; esac; }
+# layout DISK: partition number, start, sectors, type of each partition
+layout() { partx -g -o NR,START,SECTORS,TYPE "$1" 2>/dev/null; }
+
+run_case12_add() {
+        local new good t0 secs rc pu1 pu2 line before after
+        new=$(newdisk)
+        good=$(readlink -f /dev/disk/by-id/virtio-drvm-esp1)
+        expect_booted 1
+        info "disks: $(lsblk -dn -o NAME,SIZE,SERIAL | tr '\n' ';')"
+        btrfs filesystem show / 2>&1 | sed 's/^/  btrfs: /' | log
+        check root-degraded "the btrfs root misses a device before the command" \
+                eval 'btrfs filesystem show / 2>&1 | grep -q -i missing'
+
+        # -t changes nothing
+        before=$( { dd if="$new" bs=1M count=4 status=none; dd if="$new" bs=1M skip=2000 count=200 status=none; } | sha256sum)
+        timeout "$ADD_TIMEOUT" dual-root-tool --add-disk "$new" -t >"$WORK/out" 2>"$WORK/err"
+        rc=$?
+        sed 's/^/  -t out: /' "$WORK/out" | log
+        sed 's/^/  -t err: /' "$WORK/err" | log
+        after=$( { dd if="$new" bs=1M count=4 status=none; dd if="$new" bs=1M skip=2000 count=200 status=none; } | sha256sum)
+        check test-mode "--add-disk -t: exit $rc, shows the replace, the disk unchanged" \
+                eval '[ "$rc" = 0 ] && grep -q "would run: btrfs replace start" "$WORK/out" && [ "$before" = "$after" ]'
+
+        t0=$(date +%s.%N)
+        timeout "$ADD_TIMEOUT" dual-root-tool --add-disk "$new" >"$WORK/out" 2>"$WORK/err"
+        rc=$?
+        secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+        sed 's/^/  out: /' "$WORK/out" | log
+        sed 's/^/  err: /' "$WORK/err" | log
+        info "--add-disk $new took ${secs}s (exit $rc)"
+        awk '/^step [0-9]/ { s = $0 } /\((done|shown) in/ { gsub(/[()]/, ""); print s " " $0 }' "$WORK/out" |
+                while read -r l; do info "  $l"; done
+        check add-disk "--add-disk $new: exit $rc in ${secs}s" [ "$rc" = 0 ]
+
+        check gpt "the new disk's partitions (number, start, sectors, type) are the good disk's" \
+                eval '[ -n "$(layout "$new")" ] && [ "$(layout "$new")" = "$(layout "$good")" ]'
+        pu1=$(blkid -p -o value -s PART_ENTRY_UUID "$(part "$new" 1)" | lower)
+        pu2=$(blkid -p -o value -s PART_ENTRY_UUID "$(part "$new" 2)" | lower)
+        check new-guids "new PARTUUIDs $pu1 $pu2" \
+                eval '[ -n "$pu1" ] && [ "$pu1" != "$DRVM_ESP1_PARTUUID" ] && [ "$pu1" != "$DRVM_ESP0_PARTUUID" ]'
+        check vfat "$(part "$new" 1) holds FAT32" \
+                eval '[ "$(blkid -p -o value -s TYPE "$(part "$new" 1)")" = vfat ]'
+        line="PARTUUID=$pu1 /efi2 vfat umask=0077,nofail,x-systemd.device-timeout=30s,x-systemd.before=bind-mount-efi.service 0 2"
+        grep -n . /etc/fstab | sed 's/^/  fstab: /' | log
+        check fstab "fstab ends with: $line; backup kept" \
+                eval '[ "$(tail -n 1 /etc/fstab)" = "$line" ] && [ -f /etc/fstab.dual-root.bak ] && [ "$(cat /etc/fstab.dual-root.bak)" = "$(head -n -1 /etc/fstab)" ]'
+        check efi2-mounted "/efi2 is the new ESP" \
+                eval '[ "$(mountpoint_dev /efi2)" = "$(dev_majmin "$(part "$new" 1)")" ]'
+        check esp-content "/efi2 holds what /efi1 holds (random-seed and our record aside)" \
+                diff -r -x .dual-root-state -x .dual-root-state.new -x random-seed /efi1 /efi2
+        efibootmgr -v >"$WORK/efibootmgr.after" 2>&1
+        sed 's/^/  efibootmgr after: /' "$WORK/efibootmgr.after" | log
+        if grep -q "not done: this build has no boot entry support" "$WORK/out"; then
+                skip boot-entry "this build has no boot entry support"
+        else
+                check boot-entry "an NVRAM entry names the new ESP $pu1" \
+                        grep -qi "$pu1" "$WORK/efibootmgr.after"
+        fi
+        btrfs filesystem show / 2>&1 | sed 's/^/  btrfs after: /' | log
+        btrfs filesystem df / 2>&1 | sed 's/^/  btrfs df: /' | log
+        check root-whole "the btrfs root misses nothing and has $(part "$new" 2)" \
+                eval '! btrfs filesystem show / 2>&1 | grep -q -i missing && btrfs filesystem show / | grep -q "$(part "$new" 2)"'
+        check root-raid1 "every chunk of the root is RAID1" \
+                eval '! btrfs filesystem df / | grep -E "^(Data|Metadata|System)" | grep -qv RAID1'
+
+        # once more: every step finds its work done
+        timeout "$ADD_TIMEOUT" dual-root-tool --add-disk "$new" >"$WORK/out" 2>"$WORK/err"
+        rc=$?
+        sed 's/^/  again: /' "$WORK/out" "$WORK/err" | log
+        check idempotent "run again: exit $rc, nothing made twice" \
+                eval '[ "$rc" = 0 ] && grep -q "kept: .* already has the booted disk" "$WORK/out" && ! grep -q "running: mkfs.vfat" "$WORK/out" && ! grep -q "running: btrfs replace" "$WORK/out"'
+        sync
+}
+
+run_case12_alone() {
+        local pu
+        pu=$(sed -n 's|^PARTUUID=\([^ ]*\) /efi2 .*|\1|p' /etc/fstab | lower)
+        info "disks: $(lsblk -dn -o NAME,SIZE,SERIAL | tr '\n' ';')"
+        check booted-new "LoaderDevicePartUUID $(loader_partuuid) is the new ESP ${pu:-(no /efi2 line)}" \
+                eval '[ -n "$pu" ] && [ "$(loader_partuuid)" = "$pu" ]'
+        check root-on-new "/ is mounted from $(findmnt -n -o SOURCE /)" \
+                eval 'findmnt -n -o SOURCE / | grep -q "$(readlink -f /dev/disk/by-id/virtio-drvm-root)"'
+        tool --json
+        check tool-names-new "dual-root-tool names the booted ESP $(jq -r '.booted.partuuid // "none"' <<<"$TOOL_OUT" 2>/dev/null) on $(jq -r '.booted.esp_mount // "none"' <<<"$TOOL_OUT" 2>/dev/null)" \
+                eval '[ "$TOOL_RC" = 0 ] && [ "$(jq -r ".booted.partuuid" <<<"$TOOL_OUT" | lower)" = "$pu" ] && [ "$(jq -r ".booted.esp_mount" <<<"$TOOL_OUT")" = /efi2 ]'
+}
