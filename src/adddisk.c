@@ -554,15 +554,21 @@ static char *device_use(const char *name, dev_t devnum, struct libmnt_table *t)
 
 /* --- signatures (libblkid) ----------------------------------------------------------------- */
 
-/* What libblkid recognises on node: "a gpt partition table", "a vfat filesystem (UUID X)". */
-static int signatures_of(const char *node, bool whole, char ***ret)
+/* What libblkid recognises on node, in bytes [off, off+size) (size 0: all of it): "a gpt
+ * partition table", "a vfat signature (UUID X)". */
+static int signatures_in(const char *node, uint64_t off, uint64_t size, bool whole, char ***ret)
 {
-        _cleanup_(blkid_free_probep) blkid_probe pr = blkid_new_probe_from_filename(node);
+        _cleanup_(blkid_free_probep) blkid_probe pr = blkid_new_probe();
         _cleanup_strv_free_ char **l = NULL;
+        _cleanup_close_ int fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         int r;
 
+        if (fd < 0)
+                return negative_errno();
         if (!pr)
-                return errno > 0 ? -errno : -EIO;
+                return -ENOMEM;
+        if (blkid_probe_set_device(pr, fd, (blkid_loff_t)off, (blkid_loff_t)size) < 0)
+                return -EIO;
         blkid_probe_enable_superblocks(pr, 1);
         blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID |
                                                       BLKID_SUBLKS_LABEL | BLKID_SUBLKS_MAGIC);
@@ -612,11 +618,55 @@ static int wipe_signatures(int fd, uint64_t off, uint64_t size, bool whole, char
 
 /* --- step 1: check --------------------------------------------------------------------------- */
 
+static void find_root_part(struct ad *d, struct libmnt_table *t);
+
+/*
+ * A disk with the booted disk's layout: an earlier run's work, or something else's? Each
+ * partition must be blank, or what --add-disk makes of it: the ESP with its fstab line (step 4
+ * writes the line before the filesystem), the root partition a btrfs of the root's fsid.
+ * Anything else goes to *foreign (named), and the disk is not a run to continue.
+ */
+static int resume_check(struct ad *d, const char *fstab_text, const char *root_fsid,
+                        char ***foreign)
+{
+        for (size_t i = 0; i < d->layout.n; i++) {
+                const struct gpt_part *p = &d->layout.parts[i];
+                _cleanup_strv_free_ char **sigs = NULL;
+                _cleanup_free_ char *btrfs = NULL;
+                int r;
+
+                r = signatures_in(d->disk, p->start * d->layout.sector_size,
+                                  p->size * d->layout.sector_size, false, &sigs);
+                if (r < 0)
+                        return r;
+                if (strv_length(sigs) == 0)
+                        continue;
+                if (p->partno == d->esp_partno &&
+                    fstab_text_find_partuuid(fstab_text, p->uuid, NULL) > 0)
+                        continue;
+                if (asprintf(&btrfs, "a btrfs signature (UUID %s)", root_fsid) < 0)
+                        return -ENOMEM;
+                if (d->have_root_part && p->partno == d->root_partno && root_fsid[0] &&
+                    strv_length(sigs) == 1 && streq(sigs[0], btrfs))
+                        continue;
+                STRV_FOREACH(x, sigs)
+                {
+                        char *y;
+
+                        if (asprintf(&y, "%s in partition %zu", *x, p->partno + 1) < 0 ||
+                            strv_push(foreign, y) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 static int step_check(struct ad *d, struct libmnt_table *t, char **why)
 {
         _cleanup_strv_free_ char **sigs = NULL;
         _cleanup_free_ char *use = NULL, *diff = NULL;
         struct part_dev *parts = NULL;
+        _cleanup_strv_free_ char **foreign = NULL;
         char root_fsid[GUID_STRING_MAX];
         size_t n_parts = 0;
         struct stat st;
@@ -712,11 +762,24 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
                                       (need + (1 << 20) - 1) >> 20);
         }
 
-        /* Already laid out like the booted disk: a run to continue. */
+        /* Already laid out like the booted disk, holding only what we make: a run to
+         * continue. */
+        find_root_part(d, t);
+        root_btrfs_fsid(root_fsid);
         if (gpt_read(d->disk, &d->layout, NULL) == 0) {
-                if (gpt_layout_same(&d->boot, &d->layout, &diff))
-                        d->resume = true;
-                else
+                _cleanup_free_ char *text = NULL;
+
+                r = read_full_file(fstab_path(), 1024 * 1024, &text, NULL);
+                if (r < 0 && r != -ENOENT)
+                        return errmsg(why, r, "cannot read %s: %s", fstab_path(), strerror(-r));
+                if (gpt_layout_same(&d->boot, &d->layout, &diff)) {
+                        r = resume_check(d, text ? text : "", root_fsid, &foreign);
+                        if (r < 0)
+                                return errmsg(why, r, "cannot probe the partitions of %s: %s",
+                                              d->disk, strerror(-r));
+                        d->resume = strv_length(foreign) == 0;
+                }
+                if (!d->resume)
                         gpt_layout_done(&d->layout);
         }
 
@@ -730,7 +793,6 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
         if (r < 0)
                 return errmsg(why, r, "cannot list the partitions of %s: %s", d->disk,
                               strerror(-r));
-        root_btrfs_fsid(root_fsid);
         for (size_t i = 0; i < n_parts; i++) {
                 _cleanup_free_ char *u = device_use(parts[i].name, parts[i].devnum, t);
                 bool ours = false;
@@ -766,7 +828,7 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
         }
 
         /* Anything on it is destroyed: only with --force, and named first. */
-        r = signatures_of(d->disk, true, &sigs);
+        r = signatures_in(d->disk, 0, 0, true, &sigs);
         if (r < 0) {
                 part_devs_free(parts, n_parts);
                 return errmsg(why, r, "cannot probe %s for signatures: %s", d->disk, strerror(-r));
@@ -776,7 +838,7 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
                 _cleanup_free_ char *node = NULL;
 
                 if (asprintf(&node, "/dev/%s", parts[i].name) < 0 ||
-                    signatures_of(node, false, &ps) < 0)
+                    signatures_in(node, 0, 0, false, &ps) < 0)
                         continue;
                 STRV_FOREACH(s, ps)
                 {
@@ -789,6 +851,8 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
                 }
         }
         part_devs_free(parts, n_parts);
+        if (strv_extend_strv(&sigs, foreign) < 0)
+                return -ENOMEM;
         if (strv_length(sigs) > 0) {
                 _cleanup_free_ char *list = strv_join(sigs, ", ");
 
@@ -1056,6 +1120,7 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
         const char *fstab = fstab_path();
         _cleanup_free_ char *text = NULL, *line = NULL;
         struct blockdev_probe pr = {};
+        struct libmnt_fs *fs;
         int r;
 
         r = read_full_file(fstab, 1024 * 1024, &text, NULL);
@@ -1069,7 +1134,33 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
         if (r < 0)
                 return r;
 
-        /* FAT32, unless an earlier run made it. */
+        /* The line first: a run cut after the filesystem is made finds the line and knows
+         * the filesystem is its own (resume_check). */
+        line = fstab_esp_line(esp->uuid, d->esp_mount);
+        if (!line)
+                return -ENOMEM;
+        r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid, d->esp_mount);
+        else
+                say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
+                    d->a->test ? "would add to" : "added to", fstab, line, fstab);
+
+        /* Mounted there by an earlier run: done. */
+        fs = mounts_find_target(t, d->esp_mount);
+        if (fs) {
+                struct stat st;
+
+                if (!d->esp_dev || stat(d->esp_dev, &st) < 0 || mnt_fs_get_devno(fs) != st.st_rdev)
+                        return errmsg(why, -EBUSY, "%s holds %s, not the new ESP %s", d->esp_mount,
+                                      strna(mnt_fs_get_source(fs)), strna(d->esp_dev));
+                say(d, "kept: %s is mounted on %s", d->esp_dev, d->esp_mount);
+                return 0;
+        }
+
+        /* FAT32, unless an earlier run made it; anything else there is not ours to destroy. */
         if (d->esp_dev && blockdev_probe(d->esp_dev, "vfat", &pr) == 0 &&
             streq_ptr(pr.fstype, "vfat")) {
                 say(d, "kept: %s already holds a FAT filesystem (UUID %s)", d->esp_dev,
@@ -1092,22 +1183,6 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
         }
         blockdev_probe_done(&pr);
 
-        line = fstab_esp_line(esp->uuid, d->esp_mount);
-        if (!line)
-                return -ENOMEM;
-        r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid, d->esp_mount);
-        else
-                say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
-                    d->a->test ? "would add to" : "added to", fstab, line, fstab);
-
-        if (mounts_find_target(t, d->esp_mount)) {
-                say(d, "kept: %s is mounted", d->esp_mount);
-                return 0;
-        }
         if (d->a->test) {
                 say(d, "would create %s and mount it as %s says", d->esp_mount, fstab);
                 return 0;
@@ -1508,7 +1583,6 @@ int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **
         r = step_check(&d, t, why);
         if (r < 0)
                 return fail_at(&d, r, why);
-        find_root_part(&d, t);
         step_end(&d);
 
         step_begin(&d, ADDDISK_STEP_GPT);

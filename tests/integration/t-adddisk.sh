@@ -236,6 +236,47 @@ refuses_a_symlinked_fstab() {
         cmp -s "$R/etc/dual-root-test/real-fstab" "$W/fstab.orig" || fail "the link's target changed"
 }
 
+refuses_same_layout_with_foreign_content() {
+        # an identically partitioned disk of another machine is not "a run to continue"
+        d=$(new_disk twin 80)
+        sgdisk -R "$W/dual-root-test-twin.img" "$IMG0" >/dev/null
+        sgdisk -G "$W/dual-root-test-twin.img" >/dev/null
+        p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-twin.img")
+        echo "$p" >>"$W/loops"
+        mkfs.ext4 -q -U 0e5f3333-aaaa-4bbb-8ccc-333333333333 "$p"
+        losetup -d "$p"
+        add_disk --add-disk "$d"
+        expect_status 1
+        expect_stderr_has "$d is not blank: it holds a gpt partition table, a ext4 signature (UUID 0e5f3333-aaaa-4bbb-8ccc-333333333333) in partition 1. --force destroys it"
+        # --force: destroyed, a fresh table with new GUIDs, the old filesystem gone from it
+        old=$(sfdisk --part-uuid "$W/dual-root-test-twin.img" 1)
+        add_disk --add-disk "$d" --force
+        expect_stdout_has "--force: this run destroys a gpt partition table, a ext4 signature"
+        expect_stdout_has "wrote: GPT"
+        [ "$(sfdisk --part-uuid "$W/dual-root-test-twin.img" 1)" != "$old" ] || fail "PARTUUID kept"
+        p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-twin.img")
+        echo "$p" >>"$W/loops"
+        [ -z "$(blkid -p -o value -s TYPE "$p" || true)" ] || fail "the old filesystem is still in partition 1: $(blkid -p "$p")"
+}
+
+refuses_a_btrfs_member() {
+        # a partition that is a device of a mounted btrfs, though not the device mounted
+        d=$(new_disk member 200)
+        sgdisk -n "1:2048:+130M" -t 1:8300 "$W/dual-root-test-member.img" >/dev/null
+        p=$(attach_part member 1 130)
+        truncate -s 130M "$W/dual-root-test-other.img"
+        o=$(losetup --find --show "$W/dual-root-test-other.img")
+        echo "$o" >>"$W/loops"
+        mkfs.btrfs -q -f -d raid1 -m raid1 "$o" "$p" >/dev/null
+        mkdir -p "$R/mnt/pool"
+        mount -t btrfs -o "device=$o,device=$p" "$o" "$R/mnt/pool"
+        fsid=$(blkid -o value -s UUID "$o")
+        add_disk --add-disk "$d" --force
+        umount "$R/mnt/pool"
+        expect_status 1
+        expect_stderr_has "$d is in use: its partition /dev/$(basename "$p") is a device of the mounted btrfs filesystem $fsid"
+}
+
 sfdisk --dump "$IMG0" >"$W/img0.dump"
 run_case "refuses the booted disk" refuses_the_booted_disk
 run_case "refuses a partition" refuses_a_partition
@@ -246,4 +287,6 @@ run_case "-t shows every step and changes nothing" test_mode_changes_nothing
 run_case "writes the booted disk's GPT, stops at each missing step, continues when run again" writes_the_gpt_then_continues
 run_case "fstab is edited atomically (temp, fsync, rename, dir fsync) with a backup" fstab_edit_is_atomic
 run_case "a symlinked fstab is refused" refuses_a_symlinked_fstab
+run_case "the booted disk's layout with foreign content is refused, and --force starts afresh" refuses_same_layout_with_foreign_content
+run_case "refuses a disk with a partition in a mounted btrfs" refuses_a_btrfs_member
 finish
