@@ -57,8 +57,8 @@ const char *adddisk_step_name(int step)
 }
 
 /* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
- * this kernel makes no partition devices for loop devices) a loop device over the same file
- * at the partition's offset (DESIGN.md §10 rule 3). */
+ * this kernel makes no partition devices for loop devices) a loop device at the partition's
+ * offset over the same file or over the loop disk itself (DESIGN.md §12 rule 3). */
 struct part_dev {
         char *name; /* kernel name, "vdb1", "loop7" */
         dev_t devnum;
@@ -384,7 +384,14 @@ static int disk_of(dev_t d, char **ret_name, dev_t *ret_devnum)
         if (is_loop(slash + 1) && loop_info(slash + 1, &file, &off, &size) == 0 &&
             (off != 0 || size != 0)) {
                 struct part_dev *l = NULL;
+                struct stat st;
                 size_t n = 0;
+
+                /* over the whole loop disk itself */
+                if (startswith(file, "/dev/") && stat(file, &st) == 0 && S_ISBLK(st.st_mode)) {
+                        *ret_devnum = st.st_rdev;
+                        return name_of_devnum(st.st_rdev, ret_name);
+                }
 
                 r = loops_over(file, true, &l, &n);
                 if (r < 0)
@@ -418,8 +425,36 @@ static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *r
         struct dirent *de;
         int r;
 
-        if (is_loop(disk_name) && loop_info(disk_name, &file, &off, &size) == 0)
-                return loops_over(file, false, ret, ret_n);
+        if (is_loop(disk_name) && loop_info(disk_name, &file, &off, &size) == 0) {
+                _cleanup_free_ char *node = NULL;
+                struct part_dev *l2 = NULL;
+                size_t n2 = 0;
+
+                r = loops_over(file, false, &l, &n);
+                if (r < 0)
+                        return r;
+                if (asprintf(&node, "/dev/%s", disk_name) < 0 ||
+                    loops_over(node, false, &l2, &n2) < 0) {
+                        part_devs_free(l, n);
+                        return -ENOMEM;
+                }
+                if (n2 > 0) {
+                        struct part_dev *nl = realloc(l, (n + n2) * sizeof(*l));
+
+                        if (!nl) {
+                                part_devs_free(l, n);
+                                part_devs_free(l2, n2);
+                                return -ENOMEM;
+                        }
+                        l = nl;
+                        memcpy(l + n, l2, n2 * sizeof(*l));
+                        n += n2;
+                }
+                free(l2);
+                *ret = l;
+                *ret_n = n;
+                return 0;
+        }
         r = block_dir(disk_name, &bdir);
         if (r < 0)
                 return r;
@@ -1311,10 +1346,17 @@ static int step_bootentry(struct ad *d, char **why)
                 say(d, "kept: %s already has its boot entry", d->esp_mount);
         return 0;
 #else
+        /* The loader the ESP content brought (the sync ran), else the fallback path. */
+        _cleanup_free_ char *sdboot = NULL;
+        bool have_sdboot =
+                asprintf(&sdboot, "%s/EFI/systemd/systemd-bootx64.efi", d->esp_mount) >= 0 &&
+                access(sdboot, F_OK) == 0;
+
         say(d,
-            "not done: this build has no boot entry support (--fix-boot-entries); the "
-            "firmware still finds %s\\EFI\\BOOT\\BOOTX64.EFI on %s",
-            d->esp_mount, d->disk);
+            "not done: this build has no boot entry support (--fix-boot-entries); to add one "
+            "by hand: efibootmgr -c -d %s -p %zu -L 'dual-root %s %s' -l '%s'",
+            d->disk, d->esp_partno + 1, d->esp_mount, d->disk_name,
+            have_sdboot ? "\\EFI\\systemd\\systemd-bootx64.efi" : "\\EFI\\BOOT\\BOOTX64.EFI");
         (void)why;
         return 0;
 #endif

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * --add-disk DEVICE (DESIGN.md §10): prepares a new or replacement disk as a full member of the
+ * --add-disk DEVICE (DESIGN.md §12): prepares a new or replacement disk as a full member of the
  * machine, in named steps, each idempotent, so that a run interrupted anywhere continues when
  * run again:
  *   1 check          a whole disk holding nothing the machine uses, big enough

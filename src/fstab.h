@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * fstab lines for the ESPs, and the atomic edit that adds one (DESIGN.md §10 rule 5): the new
+ * fstab lines for the ESPs, and the atomic edit that adds one (DESIGN.md §12 rule 5): the new
  * text goes to a temporary file in the same directory, is flushed (fsync), renamed over fstab,
  * and the directory is flushed; the previous fstab is kept, flushed the same way, as
  * FSTAB_BACKUP_SUFFIX beside it. A crash leaves the old file or the new one, never a torn one.

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * A GPT partition table read and written through util-linux's libfdisk (DESIGN.md §10): the
+ * A GPT partition table read and written through util-linux's libfdisk (DESIGN.md §12): the
  * booted disk's layout, and the same layout written onto a new disk with new disk and partition
  * GUIDs. libfdisk rather than sfdisk/sgdisk exec'd: no text to parse or to build, and the dry run
  * builds the very table it would write, in memory.

@@ -763,7 +763,7 @@ static int verb_syncd(struct context *c)
 }
 
 /* --add-disk: the steps (adddisk.c), then the boot-readiness report of the machine as it is
- * now (DESIGN.md §10). */
+ * now (DESIGN.md §12). */
 static int verb_add_disk(struct context *cx)
 {
         _cleanup_free_ char *why = NULL;

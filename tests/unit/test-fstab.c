@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fstab.c: the ESP line, the lookups that make --add-disk idempotent, and the atomic edit with
- * its backup (DESIGN.md §10 rule 5), on files under a temporary directory.
+ * its backup (DESIGN.md §12 rule 5), on files under a temporary directory.
  */
 #include <stdarg.h>
 #include <stddef.h>
