@@ -163,14 +163,13 @@ static char *argv_to_string(char *const *argv)
 
 /* Runs argv (argv[0] a name found in the system directories, never $PATH) to completion, its
  * output on ours, stdin /dev/null. 0 when it exits 0; else -errno with *why. */
-static int run_prog(char *const *argv, char **why)
+static int spawn_prog(char *const *argv, pid_t *ret, char **why)
 {
-        _cleanup_free_ char *path = find_prog(argv[0]), *line = argv_to_string(argv);
+        _cleanup_free_ char *path = find_prog(argv[0]);
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none;
-        pid_t pid;
-        int r, st;
+        int r;
 
         if (!path)
                 return errmsg(why, -ENOENT,
@@ -184,21 +183,45 @@ static int run_prog(char *const *argv, char **why)
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
         fflush(stdout);
-        r = posix_spawn(&pid, path, &fa, &attr, argv, environ);
+        r = posix_spawn(ret, path, &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         if (r != 0)
                 return errmsg(why, -r, "cannot run %s: %s", path, strerror(r));
-        while (waitpid(pid, &st, 0) < 0)
+        return 0;
+}
+
+/* Reaps pid (argv's), blocking unless nohang: 1 when it exited 0, 0 when it still runs (nohang),
+ * else -errno with *why. */
+static int reap_prog(pid_t pid, char *const *argv, bool nohang, char **why)
+{
+        _cleanup_free_ char *line = argv_to_string(argv);
+        pid_t k;
+        int st;
+
+        while ((k = waitpid(pid, &st, nohang ? WNOHANG : 0)) < 0)
                 if (errno != EINTR)
-                        return errmsg(why, negative_errno(), "cannot wait for %s: %m", path);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                        return errmsg(why, negative_errno(), "cannot wait for %s: %m", argv[0]);
+        if (k == 0)
                 return 0;
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                return 1;
         if (WIFEXITED(st))
                 return errmsg(why, -EIO, "'%s' exited with status %d", strna(line),
                               WEXITSTATUS(st));
         return errmsg(why, -EIO, "'%s' was killed by signal %d", strna(line),
                       WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int run_prog(char *const *argv, char **why)
+{
+        pid_t pid;
+        int r = spawn_prog(argv, &pid, why);
+
+        if (r < 0)
+                return r;
+        r = reap_prog(pid, argv, false, why);
+        return r < 0 ? r : 0;
 }
 
 /* Runs argv, or in test mode says it would. */
@@ -1444,12 +1467,28 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                     "not touched: the root filesystem is %s, not btrfs (approach 1 keeps the "
                     "root on btrfs RAID1 across the disks)",
                     strna(type));
-                if (rp)
+                if (!rp) {
                         say(d,
-                            "its partition %zu on %s (%s) is left as it is; for approach 2, "
-                            "make a filesystem there, mount it (e.g. on /mnt/root1), copy the "
-                            "root, and name the copy in the sync list of the config",
-                            rp->partno + 1, d->disk, part);
+                            "the root is not on the booted disk %s: the new disk has no "
+                            "partition for it",
+                            d->boot_disk);
+                        return 0;
+                }
+                /* Approach 2: the new disk's own root, kept in sync by the sync list. */
+                say(d,
+                    "its partition %zu on %s (%s, PARTUUID %s) is left blank; for approach 2 "
+                    "(a root per disk, synced), the steps are:",
+                    rp->partno + 1, d->disk, part, rp->uuid);
+                say(d, "  mkfs.%s %s", strna(type), part);
+                say(d,
+                    "  mkdir /mnt/root1 and add to %s: PARTUUID=%s /mnt/root1 %s "
+                    "defaults,nofail,x-systemd.device-timeout=30s 0 2",
+                    fstab_path(), rp->uuid, strna(type));
+                say(d, "  mount /mnt/root1, copy the root: rsync -aHAXx / /mnt/root1/");
+                say(d,
+                    "  in %s, a sync list naming it, e.g. sync = [[\"/etc\", "
+                    "\"/mnt/root1/\", [\"/etc/fstab\"]]] (see sync-daemon.conf(5))",
+                    d->a->config->path ? d->a->config->path : CONFIG_DEFAULT_PATH);
                 return 0;
         }
         if (!rp) {
@@ -1482,24 +1521,53 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         if (b.has_dev) {
                 say(d, "kept: %s is a device of the root filesystem", part);
         } else if (b.missing_devid) {
-                char *start[] = { "btrfs", "replace", "start", devid, (char *)part, "/", NULL };
+                char *start[] = {
+                        "btrfs", "replace", "start", "-B", devid, (char *)part, "/", NULL
+                };
                 char *status[] = { "btrfs", "replace", "status", "/", NULL };
+                _cleanup_free_ char *line = NULL;
+                usec_t deadline;
+                pid_t pid;
 
                 snprintf(devid, sizeof(devid), "%" PRIu64, b.missing_devid);
+                line = argv_to_string(start);
                 say(d, "the root filesystem misses device %s of %" PRIu64 ": replacing it by %s",
                     devid, b.num_devices, part);
-                r = run_or_show(d, start, why);
-                if (r < 0)
-                        return r;
-                /* Shows the progress and returns when the replace is finished; an interrupted
-                 * run finds it running and follows it again. */
-                say(d, "%s: (to follow it from elsewhere: btrfs replace status /)",
-                    d->a->test ? "would follow the replace" : "following the replace");
-                r = run_or_show(d, status, why);
-                if (r < 0)
-                        return r;
-                if (d->a->test)
+                if (d->a->test) {
+                        say(d, "would run: %s", strna(line));
+                        say(d, "would follow it: btrfs replace status /");
                         return 0;
+                }
+                /* start -B runs until the copy is done, showing nothing; "status" shows the
+                 * progress once the kernel has started it, and returns when it ends. The
+                 * replace belongs to the kernel: an interrupted run finds it running and
+                 * follows it again. */
+                say(d, "running: %s", strna(line));
+                r = spawn_prog(start, &pid, why);
+                if (r < 0)
+                        return r;
+                deadline = now_usec(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC;
+                for (;;) {
+                        struct btrfs_ioctl_dev_replace_args rq = {
+                                .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS
+                        };
+
+                        r = reap_prog(pid, start, true, why);
+                        if (r != 0)
+                                break; /* ended already (done, or refused) */
+                        if ((ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rq) == 0 &&
+                             rq.status.replace_state !=
+                                     BTRFS_IOCTL_DEV_REPLACE_STATE_NEVER_STARTED) ||
+                            now_usec(CLOCK_MONOTONIC) >= deadline) {
+                                say(d, "following it (from elsewhere: btrfs replace status /)");
+                                (void)run_or_show(d, status, NULL);
+                                r = reap_prog(pid, start, false, why);
+                                break;
+                        }
+                        (void)usleep(50 * 1000);
+                }
+                if (r < 0)
+                        return r;
                 r = btrfs_root_info(fd, st.st_rdev, &b, why);
                 if (r < 0)
                         return r;
@@ -1539,43 +1607,60 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
 }
 
 /* Which partition of the booted disk holds a device of the btrfs root. */
+/* If dev is a partition of the booted disk, that partition is the root's. */
+static bool root_part_from(struct ad *d, dev_t dev)
+{
+        _cleanup_free_ char *dname = NULL, *name = NULL, *bdir = NULL;
+        uint64_t start = 0;
+        dev_t disk;
+
+        if (disk_of(dev, &dname, &disk) < 0 || !streq(dname, d->boot_disk_name) ||
+            name_of_devnum(dev, &name) < 0 || block_dir(name, &bdir) < 0)
+                return false;
+        if (read_u64_at(bdir, "start", &start) < 0) {
+                _cleanup_free_ char *f = NULL;
+                uint64_t off, sz;
+
+                if (loop_info(name, &f, &off, &sz) < 0)
+                        return false;
+                start = off / 512;
+        }
+        for (size_t i = 0; i < d->boot.n; i++)
+                if (d->boot.parts[i].start * d->boot.sector_size == start * 512) {
+                        d->root_partno = d->boot.parts[i].partno;
+                        d->have_root_part = true;
+                        return true;
+                }
+        return false;
+}
+
+/* Which partition of the booted disk holds the root (a device of a btrfs root). */
 static void find_root_part(struct ad *d, struct libmnt_table *t)
 {
         struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        const char *src = rootfs ? mnt_fs_get_source(rootfs) : NULL;
         _cleanup_close_ int fd = -1;
         struct btrfs_ioctl_fs_info_args fi = {};
+        struct stat st;
 
-        if (!rootfs || !streq_ptr(mnt_fs_get_fstype(rootfs), "btrfs"))
+        if (!rootfs)
                 return;
+        if (!streq_ptr(mnt_fs_get_fstype(rootfs), "btrfs")) {
+                if (src && src[0] == '/' && stat(src, &st) == 0 && S_ISBLK(st.st_mode))
+                        (void)root_part_from(d, st.st_rdev);
+                return;
+        }
         fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
                 return;
         for (uint64_t id = 1; id <= fi.max_id; id++) {
                 struct btrfs_ioctl_dev_info_args di = { .devid = id };
-                _cleanup_free_ char *dname = NULL, *name = NULL, *bdir = NULL;
-                uint64_t start = 0;
-                struct stat st;
-                dev_t disk;
 
                 if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di) < 0 || di.path[0] == 0 ||
-                    stat((const char *)di.path, &st) < 0 ||
-                    disk_of(st.st_rdev, &dname, &disk) < 0 || !streq(dname, d->boot_disk_name) ||
-                    name_of_devnum(st.st_rdev, &name) < 0 || block_dir(name, &bdir) < 0)
+                    stat((const char *)di.path, &st) < 0)
                         continue;
-                if (read_u64_at(bdir, "start", &start) < 0) {
-                        _cleanup_free_ char *f = NULL;
-                        uint64_t off, sz;
-
-                        if (loop_info(name, &f, &off, &sz) < 0)
-                                continue;
-                        start = off / 512;
-                }
-                for (size_t i = 0; i < d->boot.n; i++)
-                        if (d->boot.parts[i].start * d->boot.sector_size == start * 512) {
-                                d->root_partno = d->boot.parts[i].partno;
-                                d->have_root_part = true;
-                                return;
-                        }
+                if (root_part_from(d, st.st_rdev))
+                        return;
         }
 }
 

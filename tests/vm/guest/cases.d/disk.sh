@@ -26,7 +26,7 @@ run_case12_add() {
         sed 's/^/  -t err: /' "$WORK/err" | log
         after=$( { dd if="$new" bs=1M count=4 status=none; dd if="$new" bs=1M skip=2000 count=200 status=none; } | sha256sum)
         check test-mode "--add-disk -t: exit $rc, shows the replace, the disk unchanged" \
-                eval '[ "$rc" = 0 ] && grep -q "would run: btrfs replace start" "$WORK/out" && [ "$before" = "$after" ]'
+                eval '[ "$rc" = 0 ] && grep -q "would run: btrfs replace start -B" "$WORK/out" && [ "$before" = "$after" ]'
 
         t0=$(date +%s.%N)
         timeout "$ADD_TIMEOUT" dual-root-tool --add-disk "$new" >"$WORK/out" 2>"$WORK/err"
