@@ -612,6 +612,12 @@ static char *device_use(const char *name, dev_t devnum, struct libmnt_table *t)
 
 /* --- signatures (libblkid) ----------------------------------------------------------------- */
 
+/* "an" before ext4, xfs, LVM2_member, iso9660; "a" before the rest. */
+static const char *article(const char *word)
+{
+        return strchr("aeiouxlAEIOUXL", word[0]) && word[0] ? "an" : "a";
+}
+
 /* What libblkid recognises on node, in bytes [off, off+size) (size 0: all of it): "a gpt
  * partition table", "a vfat signature (UUID X)". */
 static int signatures_in(const char *node, uint64_t off, uint64_t size, bool whole, char ***ret)
@@ -637,11 +643,11 @@ static int signatures_in(const char *node, uint64_t off, uint64_t size, bool who
                 _cleanup_free_ char *s = NULL;
 
                 if (blkid_probe_lookup_value(pr, "PTTYPE", &pt, NULL) == 0)
-                        r = asprintf(&s, "a %s partition table", pt);
+                        r = asprintf(&s, "%s %s partition table", article(pt), pt);
                 else if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0) {
                         (void)blkid_probe_lookup_value(pr, "UUID", &uuid, NULL);
-                        r = asprintf(&s, "a %s signature%s%s%s", type, uuid ? " (UUID " : "",
-                                     uuid ? uuid : "", uuid ? ")" : "");
+                        r = asprintf(&s, "%s %s signature%s%s%s", article(type), type,
+                                     uuid ? " (UUID " : "", uuid ? uuid : "", uuid ? ")" : "");
                 } else
                         continue;
                 if (r < 0 || strv_push(&l, s) < 0)

@@ -100,7 +100,7 @@ refuses_signatures_without_force() {
         sum=$(sha256sum <"$W/dual-root-test-sig.img")
         add_disk --add-disk "$d"
         expect_status 1
-        expect_stderr_has "$d is not blank: it holds a ext4 signature (UUID 0e5f2222-aaaa-4bbb-8ccc-222222222222). --force destroys it"
+        expect_stderr_has "$d is not blank: it holds an ext4 signature (UUID 0e5f2222-aaaa-4bbb-8ccc-222222222222). --force destroys it"
         [ "$(sha256sum <"$W/dual-root-test-sig.img")" = "$sum" ] || fail "the refused disk changed"
 
         # another layout: named, and how it differs
@@ -117,7 +117,7 @@ test_mode_changes_nothing() {
         sum=$(sha256sum <"$W/dual-root-test-dry.img")
         add_disk --add-disk "$d" --force -t
         expect_status 0
-        expect_stdout_has "--force: a real run destroys a ext4 signature"
+        expect_stdout_has "--force: a real run destroys an ext4 signature"
         expect_stdout_has "would write (GUIDs drawn anew by a real run): GPT"
         expect_stdout_has "1: start 2048, 65536 sectors (32 MiB), type c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
         expect_stdout_has "2: start 67584, 32768 sectors (16 MiB), type 0fc63daf-8483-4772-8e79-3d69d8477de4"
@@ -248,11 +248,11 @@ refuses_same_layout_with_foreign_content() {
         losetup -d "$p"
         add_disk --add-disk "$d"
         expect_status 1
-        expect_stderr_has "$d is not blank: it holds a gpt partition table, a ext4 signature (UUID 0e5f3333-aaaa-4bbb-8ccc-333333333333) in partition 1. --force destroys it"
+        expect_stderr_has "$d is not blank: it holds a gpt partition table, an ext4 signature (UUID 0e5f3333-aaaa-4bbb-8ccc-333333333333) in partition 1. --force destroys it"
         # --force: destroyed, a fresh table with new GUIDs, the old filesystem gone from it
         old=$(sfdisk --part-uuid "$W/dual-root-test-twin.img" 1)
         add_disk --add-disk "$d" --force
-        expect_stdout_has "--force: this run destroys a gpt partition table, a ext4 signature"
+        expect_stdout_has "--force: this run destroys a gpt partition table, an ext4 signature"
         expect_stdout_has "wrote: GPT"
         [ "$(sfdisk --part-uuid "$W/dual-root-test-twin.img" 1)" != "$old" ] || fail "PARTUUID kept"
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-twin.img")
