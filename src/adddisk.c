@@ -1304,6 +1304,10 @@ static int step_sync(struct ad *d, char **why)
                 mnt_unref_table(fstab);
                 fstab = NULL;
         }
+        /* DESIGN.md §5 rule 11, as -s checks it before anything runs. */
+        r = sync_config_validate(d->a->config, m, why);
+        if (r < 0)
+                return r;
         r = sync_plan_build(d->a->config, m, t, &plan);
         if (r < 0)
                 return errmsg(why, r, "cannot plan the sync: %s", strerror(-r));

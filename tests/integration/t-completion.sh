@@ -45,7 +45,7 @@ else
 fi
 
 # Every option of --help (short and long), nothing else.
-want=$("$TOOL" --help | grep -oE '(^|[ ,])--?[A-Za-z][-A-Za-z]*' | tr -d ' ,' | sort -u)
+want=$("$TOOL" --help | grep -oE '(^|[ ,])--?[A-Za-z][-A-Za-z0-9]*' | tr -d ' ,' | sort -u)
 have=$(in_bash 'comp dual-root-tool -')
 if [ "$want" = "$have" ]; then
         ok "offers exactly the $(wc -l <<<"$want") options of --help"
