@@ -86,6 +86,7 @@ struct ad {
         bool have_root_part;
         char *esp_dev, *root_dev; /* the new disk's partition devices */
         char *esp_mount;          /* "/efi2" */
+        bool esp_mounted;         /* there, by an earlier run */
 
         int step;
         usec_t step_started;
@@ -1062,6 +1063,17 @@ static int step_devices(struct ad *d, char **why)
         int r_esp, r_root = 0;
 
         if (d->a->test) {
+                /* A run to continue may have them already: the later steps show what they
+                 * would do with them. */
+                if (d->resume && partition_node(d, esp, &d->esp_dev) == 0 &&
+                    (!root || partition_node(d, root, &d->root_dev) == 0)) {
+                        say(d, "ESP: %s (PARTUUID %s)", d->esp_dev, esp->uuid);
+                        if (root)
+                                say(d, "root partition: %s (PARTUUID %s)", d->root_dev, root->uuid);
+                        return 0;
+                }
+                free(d->esp_dev);
+                d->esp_dev = NULL;
                 say(d, "would wait up to %llus for %s/<PARTUUID> of each new partition",
                     (unsigned long long)(DEVICES_TIMEOUT / USEC_PER_SEC), BY_PARTUUID_DIR);
                 return 0;
@@ -1100,6 +1112,13 @@ static int step_devices(struct ad *d, char **why)
         say(d, "ESP: %s (PARTUUID %s)", d->esp_dev, esp->uuid);
         if (root)
                 say(d, "root partition: %s (PARTUUID %s)", d->root_dev, root->uuid);
+        /* udev may still be probing the new partitions (holding them open), which would make
+         * mkfs's exclusive open fail: let it finish its queue (bounded; no udev, no wait). */
+        if (d->wrote_table) {
+                char *settle[] = { "udevadm", "settle", "--timeout=10", NULL };
+
+                (void)run_prog(settle, NULL);
+        }
         return 0;
 }
 
@@ -1221,6 +1240,7 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                         return errmsg(why, -EBUSY, "%s holds %s, not the new ESP %s", d->esp_mount,
                                       strna(mnt_fs_get_source(fs)), strna(d->esp_dev));
                 say(d, "kept: %s is mounted on %s", d->esp_dev, d->esp_mount);
+                d->esp_mounted = true;
                 return 0;
         }
 
@@ -1289,13 +1309,14 @@ static int step_sync(struct ad *d, char **why)
 
         if (asprintf(&dest, "%s/", d->esp_mount) < 0)
                 return -ENOMEM;
-        if (d->a->test) {
+        if (d->a->test && !d->esp_mounted) {
                 say(d,
                     "would sync the booted ESP %s/ onto %s (the normal sync, with its safety "
                     "rules)",
                     strna(d->m->booted.mount), dest);
                 return 0;
         }
+        /* In test mode the ESP is there already (a run to continue): the sync's own dry run. */
         r = load_model(d->a->config, &t, &m, why);
         if (r < 0)
                 return r;
@@ -1317,6 +1338,7 @@ static int step_sync(struct ad *d, char **why)
                 .model = m,
                 .mounts = t,
                 .fstab = fstab,
+                .test = d->a->test,
         };
         struct sync_job *job = NULL;
 
@@ -1340,9 +1362,9 @@ static int step_sync(struct ad *d, char **why)
         say(d, "syncing %s -> %s", strna(job->source), dest);
         (void)sync_plan_run(&ctx, &one, NULL, NULL, NULL);
         (void)sigprocmask(SIG_SETMASK, &old, NULL);
-        if (job->state == SYNC_DONE) {
-                say(d, "synced %s -> %s (%.2fs)", job->source, dest,
-                    (double)job->duration / USEC_PER_SEC);
+        if (job->state == SYNC_DONE || job->state == SYNC_TESTED) {
+                say(d, "%s %s -> %s (%.2fs)", job->state == SYNC_DONE ? "synced" : "tested",
+                    job->source, dest, (double)job->duration / USEC_PER_SEC);
                 r = 0;
         } else {
                 r = errmsg(why, -EIO, "%s %s -> %s: %s", sync_state_to_string(job->state),
@@ -1608,8 +1630,9 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         }
 
         /* Chunks written while one device was missing, or before the conversion, are not
-         * raid1 yet: a soft convert rewrites only those. */
-        if (b.all_raid1 && !d->a->test) {
+         * raid1 yet: a soft convert rewrites only those. (In test mode nothing was added:
+         * what the balance would find is not known, so it is shown.) */
+        if (b.all_raid1 && (!d->a->test || b.has_dev)) {
                 say(d, "kept: every chunk of the root filesystem is raid1");
                 return 0;
         }

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "efivars.h"
 #include "esp.h"
+#include "fstab.h"
 #include "prio.h"
 #include "report.h"
 #include "status.h"
@@ -797,6 +798,13 @@ static int verb_add_disk(struct context *cx)
                 mnt_unref_table(now.mounts);
                 return EXIT_FAILED;
         }
+        /* The dead disk's ESP stays in fstab (nofail): say so once, here. */
+        for (size_t i = 0; !arg.quiet && i < now.model->n_alternates; i++)
+                if (!now.model->alternates[i].mounted)
+                        printf("note: %s is an ESP mount point with nothing mounted (the disk "
+                               "this one replaces?); once that disk is gone for good, remove "
+                               "its line from %s\n",
+                               now.model->alternates[i].mount, fstab_path());
         (void)verb_status(&now);
         mnt_unref_table(now.mounts);
         esp_model_free(now.model);

@@ -41,6 +41,14 @@ degraded_root_is_replaced() {
         expect_stdout_has "kept: every chunk of the root filesystem is raid1"
         expect_stdout_lacks "running: btrfs replace"
         expect_stdout_lacks "running: mkfs.vfat"
+
+        # and -t on the finished disk: every step says it keeps what is there
+        add_disk --add-disk "$NEW" -t
+        expect_status 0
+        expect_stdout_has "ESP: $P1 (PARTUUID"
+        expect_stdout_has "kept: $P1 is mounted on /efi1"
+        expect_stdout_has "kept: $P2 is a device of the root filesystem"
+        expect_stdout_lacks "would run"
 }
 
 run_case "a degraded btrfs root gets its missing device replaced by the new disk, once" degraded_root_is_replaced
