@@ -164,7 +164,8 @@ static char *argv_to_string(char *const *argv)
 
 /* Runs argv (argv[0] a name found in the system directories, never $PATH) to completion, its
  * output on ours, stdin /dev/null. 0 when it exits 0; else -errno with *why. */
-static int spawn_prog(char *const *argv, pid_t *ret, char **why)
+/* Starts argv, its stdout on ours when show, else on /dev/null (its stderr always ours). */
+static int spawn_prog(char *const *argv, bool show, pid_t *ret, char **why)
 {
         _cleanup_free_ char *path = find_prog(argv[0]);
         posix_spawn_file_actions_t fa;
@@ -179,6 +180,8 @@ static int spawn_prog(char *const *argv, pid_t *ret, char **why)
                               argv[0]);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (!show)
+                posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
         posix_spawnattr_init(&attr);
         sigemptyset(&none);
         posix_spawnattr_setsigmask(&attr, &none);
@@ -214,10 +217,10 @@ static int reap_prog(pid_t pid, char *const *argv, bool nohang, char **why)
                       WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-static int run_prog(char *const *argv, char **why)
+static int run_prog(char *const *argv, bool show, char **why)
 {
         pid_t pid;
-        int r = spawn_prog(argv, &pid, why);
+        int r = spawn_prog(argv, show, &pid, why);
 
         if (r < 0)
                 return r;
@@ -235,7 +238,7 @@ static int run_or_show(struct ad *d, char *const *argv, char **why)
                 return 0;
         }
         say(d, "running: %s", strna(line));
-        return run_prog(argv, why);
+        return run_prog(argv, d->out != NULL, why);
 }
 
 /* --- sysfs: disks, partitions, holders ---------------------------------------------------- */
@@ -1117,7 +1120,7 @@ static int step_devices(struct ad *d, char **why)
         if (d->wrote_table) {
                 char *settle[] = { "udevadm", "settle", "--timeout=10", NULL };
 
-                (void)run_prog(settle, NULL);
+                (void)run_prog(settle, false, NULL);
         }
         return 0;
 }
@@ -1575,7 +1578,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                  * replace belongs to the kernel: an interrupted run finds it running and
                  * follows it again. */
                 say(d, "running: %s", strna(line));
-                r = spawn_prog(start, &pid, why);
+                r = spawn_prog(start, d->out != NULL, &pid, why);
                 if (r < 0)
                         return r;
                 deadline = now_usec(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC;

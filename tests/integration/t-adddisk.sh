@@ -188,6 +188,11 @@ writes_the_gpt_then_continues() {
         expect_stdout_lacks "running: mkfs.vfat"
         cmp -s "$R$FSTAB" "$W/fstab.after" || fail "the second run changed fstab"
         [ "$(blkid -o value -s UUID "$p1")" = "$fat" ] || fail "the FAT was made again"
+        # -q: the error alone
+        add_disk --add-disk "$d" -q
+        expect_status 1
+        [ ! -s "$OUT" ] || fail "-q printed on stdout"
+        expect_stderr_has "step 4/7 (ESP filesystem and mount) failed"
 }
 
 fstab_edit_is_atomic() {
