@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Sourced by t-adddisk-root.sh and t-adddisk-raid1.sh after lib.sh: approach 1's machine with
 # its root on a real btrfs (this kernel has btrfs). Disk 0 (booted) and disk 1 are 200 MiB
 # images: 1 ESP (32 MiB, an ext4 stand-in), 2 root (130 MiB; btrfs needs 125). The fake root
@@ -78,8 +79,8 @@ adddisk_up_to_root() {
         # call the root partition mounted while the ESP is
         P1=$(attach "$NEW" 2048 32)
         P2=$(attach "$NEWIMG" $ROOTSTART 130)
-        link_partuuid "$(sfdisk --part-uuid "$NEWIMG" 1 | tr 'A-Z' 'a-z')" "$P1"
-        link_partuuid "$(sfdisk --part-uuid "$NEWIMG" 2 | tr 'A-Z' 'a-z')" "$P2"
+        link_partuuid "$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]')" "$P1"
+        link_partuuid "$(sfdisk --part-uuid "$NEWIMG" 2 | tr '[:upper:]' '[:lower:]')" "$P2"
         add_disk --add-disk "$NEW" "$@"
         expect_status 1
         expect_stderr_has "step 4/7 (ESP filesystem and mount) failed: cannot mount /efi1"

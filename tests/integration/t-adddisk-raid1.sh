@@ -20,7 +20,9 @@ single_root_converted_only_when_asked() {
         expect_stdout_has "running: btrfs device add $P2 /"
         expect_stdout_has "running: btrfs balance start -dconvert=raid1,soft -mconvert=raid1,soft /"
         btrfs filesystem show "$R" >"$W/show"
-        [ "$(grep -c devid "$W/show")" = 2 ] && grep -q "$P2" "$W/show" || fail "not two devices: $(cat "$W/show")"
+        if [ "$(grep -c devid "$W/show")" != 2 ] || ! grep -q "$P2" "$W/show"; then
+                fail "not two devices, one of them $P2: $(cat "$W/show")"
+        fi
         btrfs filesystem df "$R" >"$W/df"
         ! grep -E '^(Data|Metadata|System)' "$W/df" | grep -qv RAID1 || fail "chunks not raid1: $(cat "$W/df")"
 

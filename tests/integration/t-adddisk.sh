@@ -153,8 +153,8 @@ writes_the_gpt_then_continues() {
         cmp -s "$R$FSTAB" "$W/fstab.orig" || fail "fstab changed before step 4"
 
         # the partitions appear (as udev would link them); the run continues
-        NEWPU1=$(sfdisk --part-uuid "$NEWIMG" 1 | tr 'A-Z' 'a-z')
-        NEWPU2=$(sfdisk --part-uuid "$NEWIMG" 2 | tr 'A-Z' 'a-z')
+        NEWPU1=$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]')
+        NEWPU2=$(sfdisk --part-uuid "$NEWIMG" 2 | tr '[:upper:]' '[:lower:]')
         p1=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$NEWIMG")
         echo "$p1" >>"$W/loops"
         p2=$(losetup --find --show --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$NEWIMG")
@@ -200,7 +200,7 @@ fstab_edit_is_atomic() {
         d=$(new_disk atomic 80)
         sgdisk -R "$W/dual-root-test-atomic.img" "$IMG0" >/dev/null
         sgdisk -G "$W/dual-root-test-atomic.img" >/dev/null
-        pu=$(sfdisk --part-uuid "$W/dual-root-test-atomic.img" 1 | tr 'A-Z' 'a-z')
+        pu=$(sfdisk --part-uuid "$W/dual-root-test-atomic.img" 1 | tr '[:upper:]' '[:lower:]')
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-atomic.img")
         echo "$p" >>"$W/loops"
         link_partuuid "$pu" "$p"
@@ -230,7 +230,7 @@ refuses_a_symlinked_fstab() {
         d=$(new_disk link 80)
         sgdisk -R "$W/dual-root-test-link.img" "$IMG0" >/dev/null
         sgdisk -G "$W/dual-root-test-link.img" >/dev/null
-        pu=$(sfdisk --part-uuid "$W/dual-root-test-link.img" 1 | tr 'A-Z' 'a-z')
+        pu=$(sfdisk --part-uuid "$W/dual-root-test-link.img" 1 | tr '[:upper:]' '[:lower:]')
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-link.img")
         echo "$p" >>"$W/loops"
         link_partuuid "$pu" "$p"

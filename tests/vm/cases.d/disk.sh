@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Case 12: --add-disk on approach 1 (tests/vm/build-image-disk: two disks, each an ESP and a
 # partition of a btrfs raid1 root). Boot 1: disk 0 replaced by a blank disk (the root mounts
 # degraded), the command run, its result checked; boot 2: only the new disk attached.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Guest half of case 12 (see tests/vm/cases.d/disk.sh).
 
 ADD_TIMEOUT=${ADD_TIMEOUT:-900}
