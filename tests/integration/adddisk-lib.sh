@@ -1,18 +1,19 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Sourced by t-adddisk-root.sh and t-adddisk-raid1.sh after lib.sh: approach 1's machine with
-# its root on a real btrfs (this kernel has btrfs). Disk 0 (booted) and disk 1 are 200 MiB
-# images: 1 ESP (32 MiB, an ext4 stand-in), 2 root (130 MiB; btrfs needs 125). The fake root
+# its root on a real btrfs (this kernel has btrfs). Disk 0 (booted) and disk 1 are 400 MiB
+# images: 1 ESP (32 MiB, an ext4 stand-in), 2 root (320 MiB: at 130 MiB the kernel refused the
+# degraded replace with ENOSPC). The fake root
 # is the btrfs: "degraded", a raid1 across both root partitions with disk 1 gone; "single",
-# on disk 0's root partition alone. A blank 200 MiB image is the new disk ($NEW).
+# on disk 0's root partition alone. A blank 400 MiB image is the new disk ($NEW).
 
 ESPOPT="umask=0077,nofail,x-systemd.device-timeout=30s,x-systemd.before=bind-mount-efi.service"
 FSTAB=/etc/dual-root-test/fstab
 ROOTSTART=67584
 
 adddisk_image() { # IMAGE PARTUUID
-        truncate -s 200M "$1"
-        sgdisk -n "1:2048:+32M" -t 1:ef00 -u "1:$2" -n "2:0:+130M" -t 2:8300 "$1" >/dev/null
+        truncate -s 400M "$1"
+        sgdisk -n "1:2048:+32M" -t 1:ef00 -u "1:$2" -n "2:0:+320M" -t 2:8300 "$1" >/dev/null
 }
 
 attach() { # IMAGE-OR-DEVICE START_SECTOR MIB -> loop device
@@ -24,11 +25,11 @@ attach() { # IMAGE-OR-DEVICE START_SECTOR MIB -> loop device
 adddisk_machine() { # degraded | single
         IMG0="$W/dual-root-test-disk0.img"
         adddisk_image "$IMG0" "$PU0"
-        ROOT0=$(attach "$IMG0" $ROOTSTART 130)
+        ROOT0=$(attach "$IMG0" $ROOTSTART 320)
         if [ "$1" = degraded ]; then
                 IMG1="$W/dual-root-test-disk1.img"
                 adddisk_image "$IMG1" "$PU1"
-                ROOT1=$(attach "$IMG1" $ROOTSTART 130)
+                ROOT1=$(attach "$IMG1" $ROOTSTART 320)
                 mkfs.btrfs -q -f -d raid1 -m raid1 "$ROOT0" "$ROOT1" >/dev/null
                 # disk 1 dies: forgotten by the kernel, detached
                 btrfs device scan --forget "$ROOT1"
@@ -47,6 +48,7 @@ adddisk_machine() { # degraded | single
         mkdir -p "$R/efi0"
         mount "$DEV0" "$R/efi0"
         mkdir -p "$R/efi0/EFI/systemd" "$R/efi0/loader/entries"
+        echo sd-boot >"$R/efi0/EFI/systemd/systemd-bootx64.efi"
         echo kernel >"$R/efi0/vmlinuz"
         echo entry >"$R/efi0/loader/entries/debian.conf"
         booted_by_loader "$PU0"
@@ -54,17 +56,34 @@ adddisk_machine() { # degraded | single
         printf 'UUID=%s / btrfs defaults 0 0\nPARTUUID=%s /efi0 vfat %s 0 2\n' "$FSID" "$PU0" \
                 "$ESPOPT" >"$R$FSTAB"
         NEWIMG="$W/dual-root-test-new.img"
-        truncate -s 200M "$NEWIMG"
+        truncate -s 400M "$NEWIMG"
         NEW=$(losetup --find --show "$NEWIMG")
         echo "$NEW" >>"$W/loops"
 }
 
+# The boot entry step reads the partition's number, start and size from sysfs, where a loop
+# device is no partition: a fake one (DUAL_ROOT_SYSFS), as t-bootentry builds. --status is told
+# the ESPs are ext4 stand-ins.
 add_disk() {
         set +e
         chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars DUAL_ROOT_FSTAB="$FSTAB" \
-                "$TOOL" "$@" >"$OUT" 2>"$ERR"
+                DUAL_ROOT_SYSFS=/fakesys DUAL_ROOT_ESP_FSTYPE=ext4 "$TOOL" "$@" >"$OUT" 2>"$ERR"
         STATUS=$?
         set -e
+}
+
+# fake_partition DEV DISK NUMBER START SIZE: /fakesys/dev/block/MAJ:MIN as the kernel shows a
+# partition of DISK.
+fake_partition() {
+        local majmin part d
+        majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")")
+        part=$(basename "$1")
+        d="$R/fakesys/devices/virtual/block/$2/$part"
+        mkdir -p "$d" "$R/fakesys/dev/block"
+        echo "$3" >"$d/partition"
+        echo "$4" >"$d/start"
+        echo "$5" >"$d/size"
+        ln -sfn "../../devices/virtual/block/$2/$part" "$R/fakesys/dev/block/$majmin"
 }
 
 # The runs up to the root step: the first stops at the partition devices, which then appear
@@ -78,7 +97,7 @@ adddisk_up_to_root() {
         # btrfs-progs takes two loop devices over one file for the same device, and would
         # call the root partition mounted while the ESP is
         P1=$(attach "$NEW" 2048 32)
-        P2=$(attach "$NEWIMG" $ROOTSTART 130)
+        P2=$(attach "$NEWIMG" $ROOTSTART 320)
         link_partuuid "$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]')" "$P1"
         link_partuuid "$(sfdisk --part-uuid "$NEWIMG" 2 | tr '[:upper:]' '[:lower:]')" "$P2"
         add_disk --add-disk "$NEW" "$@"
@@ -86,4 +105,5 @@ adddisk_up_to_root() {
         expect_stderr_has "step 4/7 (ESP filesystem and mount) failed: cannot mount /efi1"
         mkfs_esp "$P1" "$FS1" ESP1
         mount "$P1" "$R/efi1"
+        fake_partition "$P1" "$(basename "$NEW")" 1 2048 65536
 }

@@ -25,6 +25,10 @@ degraded_root_is_replaced() {
         expect_stdout_has "/dev/$(basename "$P1") is mounted on /efi1 (an earlier run of --add-disk)"
         expect_stdout_has "kept: $P1 is mounted on /efi1"
         expect_stdout_has "synced /efi0/ -> /efi1/"
+        expect_stdout_has "created 1 boot entry(ies) for /efi1"
+        expect_stdout_has "HD(1,GPT,$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]'),0x800,0x10000)"
+        ls "$R"/efivars/Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-* >/dev/null 2>&1 ||
+                fail "no Boot#### variable was written"
         expect_stdout_has "running: btrfs replace start -B 2 $P2 /"
         [ "$(cat "$R/efi1/vmlinuz")" = kernel ] || fail "/efi1 did not get the booted ESP's files"
         btrfs filesystem show "$R" >"$W/show" 2>&1
@@ -39,6 +43,7 @@ degraded_root_is_replaced() {
         expect_status 0
         expect_stdout_has "kept: $P2 is a device of the root filesystem"
         expect_stdout_has "kept: every chunk of the root filesystem is raid1"
+        expect_stdout_has "kept: /efi1 already has its boot entry"
         expect_stdout_lacks "running: btrfs replace"
         expect_stdout_lacks "running: mkfs.vfat"
 
