@@ -10,7 +10,7 @@ part() { case "$1" in *[0-9]) printf '%sp%s' "$1" "$2" ;; *) printf '%s%s' "$1" 
 layout() { partx -g -o NR,START,SECTORS,TYPE "$1" 2>/dev/null; }
 
 run_case12_add() {
-        local new good t0 secs rc pu1 pu2 line before after cmd
+        local new good t0 secs rc pu1 pu2 line before after cmd entry
         new=$(newdisk)
         good=$(readlink -f /dev/disk/by-id/virtio-drvm-esp1)
         expect_booted 1
@@ -67,6 +67,14 @@ run_case12_add() {
         sed 's/^/  efibootmgr after: /' "$WORK/efibootmgr.after" | log
         check boot-entry-path "an NVRAM entry names the new ESP $pu1" \
                 grep -qi "$pu1" "$WORK/efibootmgr.after"
+        # the next boot starts that very entry (BootNext): it must boot the new disk alone,
+        # whatever stands before it in BootOrder (OVMF's own shell does)
+        entry=$(grep -i "$pu1" "$WORK/efibootmgr.after" | sed -n 's/^Boot\([0-9A-Fa-f]\{4\}\).*/\1/p' | head -n 1)
+        if [ -n "$entry" ]; then
+                efibootmgr -q -n "$entry" 2>&1 | sed 's/^/  bootnext: /' | log
+                echo "$entry" >/var/lib/drvm-case12-entry
+                info "BootNext=$entry, the new disk's entry"
+        fi
         btrfs filesystem show / 2>&1 | sed 's/^/  btrfs after: /' | log
         btrfs filesystem df / 2>&1 | sed 's/^/  btrfs df: /' | log
         check root-whole "the btrfs root misses nothing and has $(part "$new" 2)" \
@@ -89,6 +97,8 @@ run_case12_alone() {
         info "disks: $(lsblk -dn -o NAME,SIZE,SERIAL | tr '\n' ';')"
         check booted-new "LoaderDevicePartUUID $(loader_partuuid) is the new ESP ${pu:-(no /efi2 line)}" \
                 eval '[ -n "$pu" ] && [ "$(loader_partuuid)" = "$pu" ]'
+        check booted-by-new-entry "BootCurrent $(boot_current) is the entry --add-disk made ($(cat /var/lib/drvm-case12-entry 2>/dev/null))" \
+                eval '[ "$(boot_current)" = "$(cat /var/lib/drvm-case12-entry 2>/dev/null)" ]'
         check root-on-new "/ is mounted from $(findmnt -n -o SOURCE /)" \
                 eval 'findmnt -n -o SOURCE / | grep -q "$(readlink -f /dev/disk/by-id/virtio-drvm-root)"'
         tool --json
