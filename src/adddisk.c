@@ -19,6 +19,7 @@
 
 #include "adddisk.h"
 #include "blockdev.h"
+#include "bootentry.h"
 #include "efivars.h"
 #include "fstab.h"
 #include "gpt.h"
@@ -27,13 +28,6 @@
 #include "util/fileio.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-
-#if __has_include("bootentry.h")
-#include "bootentry.h"
-#define HAVE_BOOTENTRY 1
-#else
-#define HAVE_BOOTENTRY 0
-#endif
 
 extern char **environ;
 
@@ -1379,45 +1373,30 @@ static int step_sync(struct ad *d, char **why)
 
 static int step_bootentry(struct ad *d, char **why)
 {
-#if HAVE_BOOTENTRY
         _cleanup_mnt_table_ struct libmnt_table *t = NULL;
         _cleanup_esp_model_ struct esp_model *m = NULL;
         int r;
 
-        if (d->a->test) {
-                /* The ESP is not mounted yet: the model of now knows no such alternate. */
-                r = bootentry_fix(d->m, d->esp_mount, true, d->out, why);
-                if (r < 0)
-                        say(d, "would create the boot entry of %s once it is mounted",
-                            d->esp_mount);
+        /* --fix-boot-entries for this ESP alone (DESIGN.md §11 rules E1-E5). */
+        if (d->a->test && !d->esp_mounted) {
+                say(d,
+                    "would create the boot entry of %s once it is mounted (as "
+                    "--fix-boot-entries does)",
+                    d->esp_mount);
                 return 0;
         }
         r = load_model(d->a->config, &t, &m, why);
         if (r < 0)
                 return r;
-        r = bootentry_fix(m, d->esp_mount, false, d->out, why);
+        r = bootentry_fix(m, d->esp_mount, d->a->test, d->out, why);
         if (r < 0)
                 return r;
         if (r > 0)
-                say(d, "created %d boot entry(ies) for %s", r, d->esp_mount);
+                say(d, "%s %d boot entry(ies) for %s", d->a->test ? "would create" : "created", r,
+                    d->esp_mount);
         else
                 say(d, "kept: %s already has its boot entry", d->esp_mount);
         return 0;
-#else
-        /* The loader the ESP content brought (the sync ran), else the fallback path. */
-        _cleanup_free_ char *sdboot = NULL;
-        bool have_sdboot =
-                asprintf(&sdboot, "%s/EFI/systemd/systemd-bootx64.efi", d->esp_mount) >= 0 &&
-                access(sdboot, F_OK) == 0;
-
-        say(d,
-            "not done: this build has no boot entry support (--fix-boot-entries); to add one "
-            "by hand: efibootmgr -c -d %s -p %zu -L 'dual-root %s %s' -l '%s'",
-            d->disk, d->esp_partno + 1, d->esp_mount, d->disk_name,
-            have_sdboot ? "\\EFI\\systemd\\systemd-bootx64.efi" : "\\EFI\\BOOT\\BOOTX64.EFI");
-        (void)why;
-        return 0;
-#endif
 }
 
 /* --- step 7: the root filesystem -------------------------------------------------------- */
