@@ -791,7 +791,7 @@ static int verb_add_disk(struct context *cx)
                 printf("%s %s; boot readiness%s:\n", arg.test ? "shown every step for" : "added",
                        arg.add_disk, arg.test ? " as it is now" : "");
         if (mounts_load(NULL, &now.mounts) < 0 ||
-            esp_model_load(cx->config, efi_vars_dir(), esp_sysfs_root(), false, now.mounts,
+            esp_model_load(cx->config, efi_vars_dir(), esp_sysfs_root(), true, now.mounts,
                            &now.model) < 0) {
                 log_error("cannot build the report: the mount table or the ESP model cannot be "
                           "read");

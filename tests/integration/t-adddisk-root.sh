@@ -37,6 +37,8 @@ degraded_root_is_replaced() {
         btrfs filesystem df "$R" >"$W/df"
         ! grep -E '^(Data|Metadata|System)' "$W/df" | grep -qv RAID1 || fail "chunks not raid1: $(cat "$W/df")"
         expect_stdout_has "boot readiness:"
+        # the report knows the new ESP as the status verb does (its PARTUUID, its entry)
+        expect_stdout_lacks "PARTUUID is unknown"
 
         # once more: all kept
         add_disk --add-disk "$NEW"
