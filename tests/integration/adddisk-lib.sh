@@ -33,6 +33,9 @@ adddisk_machine() { # degraded | single
                 mkfs.btrfs -q -f -d raid1 -m raid1 "$ROOT0" "$ROOT1" >/dev/null
                 # disk 1 dies: forgotten by the kernel, detached
                 btrfs device scan --forget "$ROOT1"
+                # detached here, so no longer ours to detach at clean-up (another test may be
+                # given the same loop device by then)
+                sed -i "\|^$ROOT1\$|d" "$W/loops"
                 losetup -d "$ROOT1"
                 ROOT_DEVICE=$ROOT0 ROOT_OPTIONS=degraded make_root
         else

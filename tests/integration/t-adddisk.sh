@@ -250,6 +250,9 @@ refuses_same_layout_with_foreign_content() {
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-twin.img")
         echo "$p" >>"$W/loops"
         mkfs.ext4 -q -U 0e5f3333-aaaa-4bbb-8ccc-333333333333 "$p"
+        # detached here, so no longer ours to detach at clean-up (another test may be given
+        # the same loop device by then)
+        sed -i "\|^$p\$|d" "$W/loops"
         losetup -d "$p"
         add_disk --add-disk "$d"
         expect_status 1
