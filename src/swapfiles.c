@@ -174,6 +174,7 @@ int swapfiles_excludes(char *const *swap_ids, const char *source, char *const *e
 struct probed {
         dev_t devnum; /* of the block device */
         struct swapids_fs fs;
+        char *type; /* libblkid TYPE, NULL when none is recognised */
         dev_t disk; /* the whole disk it is a partition of, or devnum */
 };
 
@@ -184,9 +185,20 @@ struct probe_cache {
 
 static void probe_cache_done(struct probe_cache *c)
 {
-        for (size_t i = 0; i < c->n; i++)
+        for (size_t i = 0; i < c->n; i++) {
                 swapids_fs_done(&c->p[i].fs);
+                free(c->p[i].type);
+        }
         free(c->p);
+}
+
+/* Where the disks' layout is read: $DUAL_ROOT_SYSFS in tests (secure_getenv; loop devices
+ * are no partitions, so t-approach2 gives them a fake layout), else /sys. */
+static const char *layout_sysfs(void)
+{
+        const char *e = secure_getenv("DUAL_ROOT_SYSFS");
+
+        return isempty(e) ? "/sys" : e;
 }
 
 /* The block device holding the filesystem path is on: st_dev when it is one, else (btrfs
@@ -226,7 +238,7 @@ static dev_t disk_of(dev_t devnum)
         unsigned ma, mi;
         char *slash;
 
-        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(devnum), minor(devnum)) < 0)
+        if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(devnum), minor(devnum)) < 0)
                 return devnum;
         real = realpath(sys, NULL);
         if (!real || asprintf(&part, "%s/partition", real) < 0 || access(part, F_OK) < 0)
@@ -268,10 +280,12 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
                 return errmsg(why, r, "cannot read the identifiers of %s: %s", node, strerror(-r));
         n->fs.uuid = TAKE_PTR(bp.uuid);
         n->fs.label = TAKE_PTR(bp.label);
+        n->type = TAKE_PTR(bp.fstype);
         blockdev_probe_done(&bp);
         r = blockdev_partuuid_of(node, devnum, &n->fs.partuuid);
         if (r < 0 && r != -ENOENT && r != -ENODATA) {
                 swapids_fs_done(&n->fs);
+                free(n->type);
                 return errmsg(why, r, "cannot read the PARTUUID of %s: %s", node, strerror(-r));
         }
         if (where)
@@ -281,32 +295,39 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
         if (r < 0) {
                 n->fs.name = NULL;
                 swapids_fs_done(&n->fs);
+                free(n->type);
                 return -ENOMEM;
         }
         *ret = c->n++;
         return 0;
 }
 
-/* Every partition of the disk disk (sysfs), added without a counterpart. */
-static int add_disk(struct swapids_map *map, struct probe_cache *c, dev_t disk, bool source,
-                    char **why)
+/* One partition of a disk: its probe_cache index and its number in the partition table. */
+struct disk_part {
+        size_t idx;
+        unsigned number;
+};
+
+/* Every partition of the disk disk (sysfs: a subdirectory with a "partition" file), probed. */
+static int disk_parts(struct probe_cache *c, dev_t disk, struct disk_part **ret, size_t *ret_n,
+                      char **why)
 {
         _cleanup_free_ char *sys = NULL, *real = NULL;
+        _cleanup_free_ struct disk_part *l = NULL;
+        size_t n = 0;
         DIR *d;
         struct dirent *de;
         int r = 0;
 
-        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(disk), minor(disk)) < 0)
+        if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(disk), minor(disk)) < 0)
                 return -ENOMEM;
         real = realpath(sys, NULL);
-        if (!real)
-                return 0; /* not a disk sysfs knows: its one filesystem is all there is */
-        d = opendir(real);
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *part = NULL, *dev = NULL, *buf = NULL;
-                unsigned ma, mi;
+        d = real ? opendir(real) : NULL;
+        /* Else not a disk sysfs knows: its one filesystem is all there is. */
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *part = NULL, *dev = NULL, *buf = NULL, *num = NULL;
+                struct disk_part *t;
+                unsigned ma, mi, number;
                 size_t i;
 
                 if (de->d_name[0] == '.')
@@ -319,15 +340,69 @@ static int add_disk(struct swapids_map *map, struct probe_cache *c, dev_t disk, 
                 if (access(part, F_OK) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
                     sscanf(buf, "%u:%u", &ma, &mi) != 2)
                         continue;
+                if (read_full_file(part, 64, &num, NULL) < 0 || sscanf(num, "%u", &number) != 1)
+                        number = 0; /* unknown: pairs by no place */
                 r = probe(c, makedev(ma, mi), NULL, &i, why);
                 if (r < 0)
                         break;
-                r = swapids_map_add_fs(map, &c->p[i].fs, source);
-                if (r < 0)
+                t = reallocarray(l, n + 1, sizeof(*t));
+                if (!t) {
+                        r = -ENOMEM;
                         break;
+                }
+                l = t;
+                l[n++] = (struct disk_part){ .idx = i, .number = number };
         }
-        closedir(d);
-        return r;
+        if (d)
+                closedir(d);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+static bool is_paired(size_t idx, const size_t *src_idx, const size_t *dst_idx, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (src_idx[i] == idx || dst_idx[i] == idx)
+                        return true;
+        return false;
+}
+
+/* The partitions of both disks that no sync item pairs: by place, or without a counterpart
+ * (swapids_map_add_disks(), DESIGN.md §5b W1). */
+static int add_disks(struct swapids_map *map, struct probe_cache *c, dev_t sd, dev_t dd,
+                     const size_t *src_idx, const size_t *dst_idx, size_t n_pairs, char **why)
+{
+        _cleanup_free_ struct disk_part *sl = NULL, *dl = NULL;
+        _cleanup_free_ struct swapids_part *sp = NULL, *dp = NULL;
+        size_t sn = 0, dn = 0;
+        int r;
+
+        r = disk_parts(c, sd, &sl, &sn, why);
+        if (r >= 0)
+                r = disk_parts(c, dd, &dl, &dn, why);
+        if (r < 0)
+                return r;
+        /* Only now: probing grows the cache and moves its entries. */
+        sp = calloc(sn + 1, sizeof(*sp));
+        dp = calloc(dn + 1, sizeof(*dp));
+        if (!sp || !dp)
+                return -ENOMEM;
+        for (size_t side = 0; side < 2; side++) {
+                const struct disk_part *l = side ? dl : sl;
+                struct swapids_part *p = side ? dp : sp;
+
+                for (size_t i = 0; i < (side ? dn : sn); i++)
+                        p[i] = (struct swapids_part){
+                                .fs = &c->p[l[i].idx].fs,
+                                .number = l[i].number,
+                                .type = c->p[l[i].idx].type,
+                                .paired = is_paired(l[i].idx, src_idx, dst_idx, n_pairs),
+                        };
+        }
+        return swapids_map_add_disks(map, sp, sn, dp, dn, why);
 }
 
 struct pair {
@@ -405,15 +480,20 @@ int swapfiles_map_build(const struct config *c, const struct esp_model *m,
         }
         /* Then the rest of both disks: the swap partition, a /data never synced. */
         for (size_t i = 0; i < n; i++) {
+                bool seen = false;
+
                 if (src_idx[i] == SIZE_MAX)
                         continue;
                 dev_t sd = cache.p[src_idx[i]].disk, dd = cache.p[dst_idx[i]].disk;
 
                 if (sd == dd)
                         continue; /* two filesystems of one disk: no disk to tell apart */
-                r = add_disk(&map, &cache, sd, true, why);
-                if (r >= 0)
-                        r = add_disk(&map, &cache, dd, false, why);
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = src_idx[j] != SIZE_MAX && cache.p[src_idx[j]].disk == sd &&
+                               cache.p[dst_idx[j]].disk == dd;
+                if (seen)
+                        continue; /* these two disks are done */
+                r = add_disks(&map, &cache, sd, dd, src_idx, dst_idx, n, why);
                 if (r < 0)
                         goto fail;
         }

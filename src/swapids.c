@@ -34,6 +34,7 @@ static void entry_done(struct swapids_entry *e)
         free(e->counterpart);
         free(e->fs);
         free(e->other_fs);
+        free(e->alone);
 }
 
 void swapids_map_done(struct swapids_map *m)
@@ -82,7 +83,7 @@ static const char *fs_value(const struct swapids_fs *fs, enum swapids_kind k)
 
 static int add(struct swapids_map *m, enum swapids_kind k, const char *value,
                const char *counterpart, const char *fs, const char *other_fs, bool source,
-               char **why)
+               const char *alone, char **why)
 {
         struct swapids_entry *e = find(m, k, value), *t;
 
@@ -127,7 +128,9 @@ static int add(struct swapids_map *m, enum swapids_kind k, const char *value,
         e->fs = strdup(fs);
         e->counterpart = counterpart ? strdup(counterpart) : NULL;
         e->other_fs = other_fs ? strdup(other_fs) : NULL;
-        if (!e->value || !e->fs || (counterpart && !e->counterpart) || (other_fs && !e->other_fs)) {
+        e->alone = alone && !counterpart ? strdup(alone) : NULL;
+        if (!e->value || !e->fs || (counterpart && !e->counterpart) || (other_fs && !e->other_fs) ||
+            (alone && !counterpart && !e->alone)) {
                 entry_done(e);
                 return -ENOMEM;
         }
@@ -147,7 +150,7 @@ int swapids_map_add_pair(struct swapids_map *m, const struct swapids_fs *src,
                         continue;
                 if (!isempty(a)) {
                         r = add(m, k, a, isempty(b) ? NULL : b, strna(src->name),
-                                isempty(b) ? NULL : strna(dst->name), true, why);
+                                isempty(b) ? NULL : strna(dst->name), true, NULL, why);
                         if (r < 0)
                                 return r;
                 }
@@ -156,7 +159,7 @@ int swapids_map_add_pair(struct swapids_map *m, const struct swapids_fs *src,
                         if (!isempty(a) && value_eq(k, a, b))
                                 continue;
                         r = add(m, k, b, isempty(a) ? NULL : a, strna(dst->name),
-                                isempty(a) ? NULL : strna(src->name), false, why);
+                                isempty(a) ? NULL : strna(src->name), false, NULL, why);
                         if (r < 0)
                                 return r;
                 }
@@ -164,7 +167,8 @@ int swapids_map_add_pair(struct swapids_map *m, const struct swapids_fs *src,
         return 0;
 }
 
-int swapids_map_add_fs(struct swapids_map *m, const struct swapids_fs *fs, bool source)
+static int add_fs(struct swapids_map *m, const struct swapids_fs *fs, bool source,
+                  const char *alone)
 {
         for (enum swapids_kind k = 0; k < _SWAPIDS_KIND_MAX; k++) {
                 const char *v = fs_value(fs, k);
@@ -172,9 +176,125 @@ int swapids_map_add_fs(struct swapids_map *m, const struct swapids_fs *fs, bool 
 
                 if (isempty(v))
                         continue;
-                r = add(m, k, v, NULL, strna(fs->name), NULL, source, NULL);
+                r = add(m, k, v, NULL, strna(fs->name), NULL, source, alone, NULL);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+int swapids_map_add_fs(struct swapids_map *m, const struct swapids_fs *fs, bool source)
+{
+        return add_fs(m, fs, source, NULL);
+}
+
+static const struct swapids_part *part_numbered(const struct swapids_part *l, size_t n,
+                                                unsigned number)
+{
+        for (size_t i = 0; i < n; i++)
+                if (l[i].number == number)
+                        return &l[i];
+        return NULL;
+}
+
+/* Marks every identifier of fs as paired by place. */
+static void mark_by_place(struct swapids_map *m, const struct swapids_fs *fs)
+{
+        for (enum swapids_kind k = 0; k < _SWAPIDS_KIND_MAX; k++) {
+                const char *v = fs_value(fs, k);
+                struct swapids_entry *e = isempty(v) ? NULL : find(m, k, v);
+
+                if (e && e->counterpart)
+                        e->by_place = true;
+        }
+}
+
+/* Whether p (on the side source says) pairs with its namesake in other by place; when not,
+ * *ret_alone says why. */
+static int place_pair(const struct swapids_part *p, const struct swapids_part *other,
+                      size_t n_other, bool source, const struct swapids_part **ret,
+                      char **ret_alone)
+{
+        const char *there = source ? "the alternate disk" : "the source disk";
+        const struct swapids_part *o = p->number ? part_numbered(other, n_other, p->number) : NULL;
+        int k;
+
+        *ret = NULL;
+        *ret_alone = NULL;
+        if (!p->number)
+                k = asprintf(ret_alone,
+                             "no sync item copies it and its partition number is unknown");
+        else if (!p->type)
+                k = asprintf(ret_alone,
+                             "no sync item copies it and it has no filesystem type to pair it "
+                             "with partition %u of %s by",
+                             p->number, there);
+        else if (!o)
+                k = asprintf(ret_alone, "no sync item copies it and %s has no partition %u", there,
+                             p->number);
+        else if (o->paired)
+                k = asprintf(ret_alone,
+                             "no sync item copies it and partition %u of %s (%s) is paired by "
+                             "the sync list",
+                             p->number, there, strna(o->fs->name));
+        else if (!o->type || !streq(o->type, p->type))
+                k = asprintf(ret_alone,
+                             "no sync item copies it and partition %u of %s (%s) holds %s, not %s",
+                             p->number, there, strna(o->fs->name),
+                             o->type ? o->type : "nothing libblkid knows", p->type);
+        else {
+                *ret = o;
+                return 0;
+        }
+        if (k < 0) {
+                *ret_alone = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int swapids_map_add_disks(struct swapids_map *m, const struct swapids_part *src, size_t n_src,
+                          const struct swapids_part *dst, size_t n_dst, char **why)
+{
+        /* Pairs first: a lone identifier added before its pair would be given the pair's
+         * counterpart anyway, but its reason would stay. */
+        for (size_t i = 0; i < n_src; i++) {
+                const struct swapids_part *o;
+                _cleanup_free_ char *alone = NULL;
+                int r;
+
+                if (src[i].paired)
+                        continue;
+                r = place_pair(&src[i], dst, n_dst, true, &o, &alone);
+                if (r >= 0 && o)
+                        r = swapids_map_add_pair(m, src[i].fs, o->fs, why);
+                if (r < 0)
+                        return r;
+                if (o) {
+                        mark_by_place(m, src[i].fs);
+                        mark_by_place(m, o->fs);
+                }
+        }
+        for (int side = 0; side < 2; side++) {
+                const struct swapids_part *l = side == 0 ? src : dst,
+                                          *other = side == 0 ? dst : src;
+                size_t n = side == 0 ? n_src : n_dst, n_other = side == 0 ? n_dst : n_src;
+
+                for (size_t i = 0; i < n; i++) {
+                        const struct swapids_part *o;
+                        _cleanup_free_ char *alone = NULL;
+                        int r;
+
+                        if (l[i].paired) {
+                                r = add_fs(m, l[i].fs, side == 0, NULL);
+                        } else {
+                                r = place_pair(&l[i], other, n_other, side == 0, &o, &alone);
+                                if (r >= 0)
+                                        r = add_fs(m, l[i].fs, side == 0, alone);
+                        }
+                        if (r < 0)
+                                return r;
+                }
         }
         return 0;
 }
@@ -194,9 +314,10 @@ int swapids_map_format(const struct swapids_map *m, char ***ret)
                         if (pass == 1 && e->counterpart)
                                 continue;
                         if (pass == 0)
-                                k = asprintf(&s, "%s %s <-> %s  (%s <-> %s)",
+                                k = asprintf(&s, "%s %s <-> %s  (%s <-> %s)%s",
                                              swapids_kind_to_string(e->kind), e->value,
-                                             e->counterpart, e->fs, e->other_fs);
+                                             e->counterpart, e->fs, e->other_fs,
+                                             e->by_place ? "  (same partition number)" : "");
                         else
                                 k = asprintf(&s, "%s %s  (%s, %s): no counterpart",
                                              swapids_kind_to_string(e->kind), e->value, e->fs,
@@ -466,6 +587,13 @@ static int rewrite_line(const struct swapids_map *m, const char *name, unsigned 
                 if (!e || (!e->counterpart && comment)) {
                         put(b, s + i, t.vlen);
                 } else if (!e->counterpart) {
+                        if (e->alone)
+                                return errmsg(why, -ENXIO,
+                                              "%s:%u: %s%.*s names %s on the %s disk, which has "
+                                              "no counterpart on the %s one: %s",
+                                              name, line, t.pat->text, (int)t.vlen, s + i, e->fs,
+                                              e->source ? "source" : "alternate",
+                                              e->source ? "alternate" : "source", e->alone);
                         return errmsg(why, -ENXIO,
                                       "%s:%u: %s%.*s names %s on the %s disk, which has no "
                                       "counterpart on the %s one (add a sync item whose source "

@@ -51,7 +51,9 @@ struct swapids_entry {
         char *counterpart; /* NULL: on one of the disks, with no counterpart on the other */
         char *fs;          /* the filesystem it identifies, for messages */
         char *other_fs;    /* the counterpart's filesystem, NULL with no counterpart */
+        char *alone;       /* with no counterpart: why not, and what would pair it (or NULL) */
         bool source;       /* on the source disk (else on the alternate) */
+        bool by_place;     /* paired by partition number, not by the sync list */
 };
 
 struct swapids_map {
@@ -75,13 +77,32 @@ int swapids_map_add_pair(struct swapids_map *m, const struct swapids_fs *src,
  * (identifiers already paired keep their counterpart). */
 int swapids_map_add_fs(struct swapids_map *m, const struct swapids_fs *fs, bool source);
 
+/* A partition of one of the two disks (sysfs, libblkid), for swapids_map_add_disks(). */
+struct swapids_part {
+        const struct swapids_fs *fs;
+        unsigned number;  /* sysfs "partition": N of the disk's partition table; 0 unknown */
+        const char *type; /* libblkid TYPE ("swap", "ext4"), NULL when none is recognised */
+        bool paired;      /* an end of a sync-list pair (swapids_map_add_pair() has it) */
+};
+
+/*
+ * Adds the partitions of the source disk (src) and of the alternate (dst) that no sync item
+ * pairs (DESIGN.md §5b W1): partition N of the source pairs with partition N of the
+ * alternate, "by place", when neither is paired and both have the same type (never a type
+ * with another or with none). Every other unpaired partition is known without a counterpart
+ * and remembers why (entry.alone: what would pair it). Errors as swapids_map_add_pair().
+ */
+int swapids_map_add_disks(struct swapids_map *m, const struct swapids_part *src, size_t n_src,
+                          const struct swapids_part *dst, size_t n_dst, char **why);
+
 /* The entry for value (UUID and PARTUUID compared case-insensitively, LABEL exactly), or
  * NULL when neither disk has it. */
 const struct swapids_entry *swapids_map_find(const struct swapids_map *m, enum swapids_kind k,
                                              const char *value);
 
-/* The map as text lines ("UUID 1234... <-> 5678...  (/dev/vda2 <-> /dev/vdb2)"), one per
- * pair, then one per identifier without a counterpart. */
+/* The map as text lines ("UUID 1234... <-> 5678...  (/dev/vda2 <-> /dev/vdb2)", followed by
+ * "  (same partition number)" for a pair by place), one per pair, then one per identifier
+ * without a counterpart. */
 int swapids_map_format(const struct swapids_map *m, char ***ret);
 
 struct swapids_change {
@@ -108,8 +129,8 @@ void swapids_result_done(struct swapids_result *r);
  * decode fstab's \040 and udev's \x20 escapes and are written back escaped alike.
  *
  * An identifier the map knows without a counterpart is an error, -ENXIO with *why naming
- * "name:line: identifier", the filesystem and the disk; except on a comment line (first
- * non-blank '#'), which is swapped where the map can and otherwise left as it is. A NUL
+ * "name:line: identifier", the filesystem, the disk and what would pair it; except on a comment
+ * line (first non-blank '#'), which is swapped where the map can and otherwise left as it is. A NUL
  * byte: -EBADMSG (not a text file). *ret is written only on success.
  */
 int swapids_rewrite(const struct swapids_map *m, const char *name, const char *text, size_t size,

@@ -56,6 +56,23 @@ ENTRY1="title Debian 6.1.0-13
 linux /vmlinuz-6.1.0-13-amd64
 options root=\"UUID=$R1\" rw quiet"
 
+# Partitions no sync item copies, for pairing by place: two swaps, a swap and an ext4 (placed
+# on the disks by fake_layout: loop devices are no partitions).
+SW0=a2a2a2a2-0000-4000-8000-0000000005a0
+SW1=a2a2a2a2-1111-4000-8000-0000000005a1
+SWX0=a2a2a2a2-0000-4000-8000-0000000005b0
+X1=a2a2a2a2-1111-4000-8000-0000000005b1
+make_disk parts 20 4 a2a2a2a2-5555-4000-8000-00000000bb01 a2a2a2a2-5555-4000-8000-00000000bb02 \
+        a2a2a2a2-5555-4000-8000-00000000bb03 a2a2a2a2-5555-4000-8000-00000000bb04
+DEV_SW0=$(attach_part parts 1 4)
+DEV_SW1=$(attach_part parts 2 4)
+DEV_SWX0=$(attach_part parts 3 4)
+DEV_X1=$(attach_part parts 4 4)
+mkswap -q -U "$SW0" "$DEV_SW0" >/dev/null
+mkswap -q -U "$SW1" "$DEV_SW1" >/dev/null
+mkswap -q -U "$SWX0" "$DEV_SWX0" >/dev/null
+mkfs.ext4 -q -F -U "$X1" "$DEV_X1" >/dev/null 2>&1
+
 SWAP_CONF='swap_ids = ["/a/etc/fstab", "/efi0/loader/entries/"]
 sync = [["/a/etc/", "/mnt/root1/etc/"]]'
 
@@ -327,6 +344,77 @@ EOF
         same_text "$R/srv/backup/fstab" "$FSTAB0" "the backup's copy"
 }
 
+# fake_layout DISK:N:DEV...: a sysfs under $R/fakesys (DUAL_ROOT_SYSFS) in which DEV is
+# partition N of DISK (disk0 or disk1), as the kernel shows a real disk's partitions.
+fake_layout() {
+        local spec disk n dev majmin d
+        rm -rf "$R/fakesys"
+        mkdir -p "$R/fakesys/dev/block"
+        for disk in disk0 disk1; do
+                d="$R/fakesys/devices/virtual/block/$disk"
+                mkdir -p "$d"
+                echo "259:25${disk#disk}" >"$d/dev"
+                ln -sfn "../../devices/virtual/block/$disk" "$R/fakesys/dev/block/259:25${disk#disk}"
+        done
+        for spec in "$@"; do
+                IFS=: read -r disk n dev <<<"$spec"
+                majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$dev")" "0x$(stat -L -c %T "$dev")")
+                d="$R/fakesys/devices/virtual/block/$disk/$(basename "$dev")"
+                mkdir -p "$d"
+                echo "$n" >"$d/partition"
+                echo "$majmin" >"$d/dev"
+                ln -sfn "../../devices/virtual/block/$disk/$(basename "$dev")" "$R/fakesys/dev/block/$majmin"
+        done
+}
+
+# sync_pair_only A B: -t's map pairs UUID A with B as the sync list does, not by place
+sync_pair_only() {
+        expect_stdout_has "swap_ids map: UUID $1 <-> $2  ($DEV_R0 (/a/etc/) <-> "
+        ! grep -F "swap_ids map: UUID $1 <-> $2 " "$OUT" | grep -qF "(same partition number)" ||
+                fail "the sync list's pair $1 <-> $2 is shown as paired by place"
+}
+
+partitions_no_item_copies_pair_by_number_and_type() {
+        reset_a2
+        fake_layout disk0:1:"$DEV0" disk0:2:"$DEV_R0" disk0:3:"$DEV_SW0" disk0:4:"$DEV_SWX0" \
+                disk1:1:"$DEV1" disk1:2:"$DEV_R1" disk1:3:"$DEV_SW1" disk1:4:"$DEV_X1"
+        TOOL_ENV="DUAL_ROOT_SYSFS=/fakesys"
+        printf '%s\nUUID=%s none swap sw 0 0\n' "$FSTAB0" "$SW0" >"$R/a/etc/fstab"
+        # -t shows the pair by place as such, the sync list's pairs as before
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "swap_ids map: UUID $SW0 <-> $SW1  ($DEV_SW0 <-> $DEV_SW1)  (same partition number)"
+        sync_pair_only "$R0" "$R1"
+        expect_stdout_has "swap_ids map: UUID $SWX0  ($DEV_SWX0, source disk): no counterpart"
+        expect_stdout_has "swap_ids map: UUID $X1  ($DEV_X1, alternate disk): no counterpart"
+        # the swap partition at the same number on both disks is swapped in the copy
+        run_tool -s
+        expect_status 0
+        same_text "$R/mnt/root1/etc/fstab" "$(printf '%s\nUUID=%s none swap sw 0 0' "$FSTAB1" "$SW1")" "fstab copy"
+        # a swap whose namesake on the alternate is an ext4: an error naming both
+        echo "old" >"$R/mnt/root1/etc/fstab"
+        printf '%s\nUUID=%s none swap sw 0 0\n' "$FSTAB0" "$SWX0" >"$R/a/etc/fstab"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "refused /a/etc/ -> /mnt/root1/etc/: swap_ids: /a/etc/fstab:9: UUID=$SWX0 names $DEV_SWX0 on the source disk, which has no counterpart on the alternate one: no sync item copies it and partition 4 of the alternate disk ($DEV_X1) holds ext4, not swap"
+        [ "$(cat "$R/mnt/root1/etc/fstab")" = old ] || fail "the destination's fstab was changed"
+        # a partition the sync list pairs is never paired again by its number: root 1 is
+        # partition 5 now, the foreign filesystem disk 0's partition 5, the ext4 disk 1's 2
+        fake_layout disk0:1:"$DEV0" disk0:2:"$DEV_R0" disk0:5:"$DEV_F" \
+                disk1:1:"$DEV1" disk1:5:"$DEV_R1" disk1:2:"$DEV_X1"
+        grep -v "^UUID=$FOREIGN " <<<"$FSTAB0" >"$R/a/etc/fstab"
+        run_tool -s -t
+        expect_status 0
+        sync_pair_only "$R0" "$R1"
+        expect_stdout_has "swap_ids map: UUID $FOREIGN  ($DEV_F, source disk): no counterpart"
+        expect_stdout_has "swap_ids map: UUID $X1  ($DEV_X1, alternate disk): no counterpart"
+        printf '%s\n' "$FSTAB0" >"$R/a/etc/fstab"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "/a/etc/fstab:7: UUID=$FOREIGN names $DEV_F on the source disk, which has no counterpart on the alternate one: no sync item copies it and partition 5 of the alternate disk ($DEV_R1 (/mnt/root1/etc/)) is paired by the sync list"
+        TOOL_ENV=
+}
+
 valgrind_swap_paths_are_clean() {
         if ! command -v valgrind >/dev/null || ldd "$TOOL" | grep -q libasan; then
                 echo "  (no valgrind, or an ASan build: skipped)"
@@ -376,5 +464,6 @@ run_case config_errors_are_precise config_errors_are_precise
 run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once
 run_case status_checks_the_alternates_copies status_checks_the_alternates_copies
 run_case a_backup_off_the_disks_gets_the_file_as_it_is a_backup_off_the_disks_gets_the_file_as_it_is
+run_case partitions_no_item_copies_pair_by_number_and_type partitions_no_item_copies_pair_by_number_and_type
 run_case valgrind_swap_paths_are_clean valgrind_swap_paths_are_clean
 finish

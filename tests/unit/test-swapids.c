@@ -165,6 +165,107 @@ static void test_map_format(void **state)
                                       "  (/dev/vdb2 (on /mnt/root1) <-> /dev/vda2 (on /))"));
 }
 
+/* The partitions no sync item pairs, paired by place (DESIGN.md §5b W1). Disk A: 1 ESP and
+ * 2 root (paired by the sync list), 3 swap, 4 ext4, 6 ext4, 7 without a type, 8 paired by
+ * the sync list with B's 9, 9 ext4. Disk B: 1, 2 (paired), 3 swap, 4 swap, 8 ext4, 9. */
+#define A_DATA_UUID "aaaaaaaa-4444-4444-8444-444444444444"
+#define B_DATA_UUID "bbbbbbbb-4444-4444-8444-444444444444"
+#define A_SIX_UUID "aaaaaaaa-6666-4666-8666-666666666666"
+#define A_SEVEN_PART "aaaaaaaa-7777-4777-8777-777777777777"
+#define A_HOME_UUID "aaaaaaaa-8888-4888-8888-888888888888"
+#define B_HOME_UUID "bbbbbbbb-9999-4999-8999-999999999999"
+#define A_NINE_UUID "aaaaaaaa-9999-4999-8999-999999999999"
+#define B_EIGHT_UUID "bbbbbbbb-8888-4888-8888-888888888888"
+
+static void test_place_pairs(void **state)
+{
+        struct swapids_fs a_root = { .name = "/dev/vda2 (on /)", .uuid = A_ROOT_UUID };
+        struct swapids_fs b_root = { .name = "/dev/vdb2 (on /mnt/root1)", .uuid = B_ROOT_UUID };
+        struct swapids_fs a_swap = { .name = "/dev/vda3", .uuid = A_SWAP_UUID };
+        struct swapids_fs b_swap = { .name = "/dev/vdb3", .uuid = B_SWAP_UUID };
+        struct swapids_fs a_data = { .name = "/dev/vda4", .uuid = A_DATA_UUID };
+        struct swapids_fs b_data = { .name = "/dev/vdb4", .uuid = B_DATA_UUID };
+        struct swapids_fs a_six = { .name = "/dev/vda6", .uuid = A_SIX_UUID };
+        struct swapids_fs a_seven = { .name = "/dev/vda7", .partuuid = A_SEVEN_PART };
+        struct swapids_fs a_home = { .name = "/dev/vda8 (/home/)", .uuid = A_HOME_UUID };
+        struct swapids_fs b_home = { .name = "/dev/vdb9 (/mnt/root1/home/)", .uuid = B_HOME_UUID };
+        struct swapids_fs a_nine = { .name = "/dev/vda9", .uuid = A_NINE_UUID };
+        struct swapids_fs b_eight = { .name = "/dev/vdb8", .uuid = B_EIGHT_UUID };
+        const struct swapids_part a[] = {
+                { &a_root, 2, "ext4", true },  { &a_swap, 3, "swap", false },
+                { &a_data, 4, "ext4", false }, { &a_six, 6, "ext4", false },
+                { &a_seven, 7, NULL, false },  { &a_home, 8, "ext4", true },
+                { &a_nine, 9, "ext4", false },
+        };
+        const struct swapids_part b[] = {
+                { &b_root, 2, "ext4", true },  { &b_swap, 3, "swap", false },
+                { &b_data, 4, "swap", false }, { &b_eight, 8, "ext4", false },
+                { &b_home, 9, "ext4", true },
+        };
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *why = NULL;
+        const struct swapids_entry *e;
+
+        swapids_map_done(&map);
+        if (swapids_map_add_pair(&map, &a_root, &b_root, &why) < 0 ||
+            swapids_map_add_pair(&map, &a_home, &b_home, &why) < 0)
+                fail_msg("building the map failed: %s", strna(why));
+        if (swapids_map_add_disks(&map, a, ELEMENTSOF(a), b, ELEMENTSOF(b), &why) < 0)
+                fail_msg("adding the disks failed: %s", strna(why));
+
+        /* the swaps: same number, same type */
+        e = swapids_map_find(&map, SWAPIDS_UUID, A_SWAP_UUID);
+        assert_non_null(e);
+        assert_string_equal(e->counterpart, B_SWAP_UUID);
+        assert_true(e->by_place);
+        e = swapids_map_find(&map, SWAPIDS_UUID, B_SWAP_UUID);
+        assert_non_null(e);
+        assert_string_equal(e->counterpart, A_SWAP_UUID);
+        /* the sync list's pairs are not by place, and never re-paired by number */
+        e = swapids_map_find(&map, SWAPIDS_UUID, A_ROOT_UUID);
+        assert_false(e->by_place);
+        e = swapids_map_find(&map, SWAPIDS_UUID, A_HOME_UUID);
+        assert_string_equal(e->counterpart, B_HOME_UUID);
+        assert_false(e->by_place);
+        assert_null(swapids_map_find(&map, SWAPIDS_UUID, A_NINE_UUID)->counterpart);
+        assert_null(swapids_map_find(&map, SWAPIDS_UUID, B_EIGHT_UUID)->counterpart);
+
+        assert_int_equal(swapids_map_format(&map, &l), 0);
+        assert_true(strv_contains(l, "UUID " A_SWAP_UUID " <-> " B_SWAP_UUID
+                                     "  (/dev/vda3 <-> /dev/vdb3)  (same partition number)"));
+        assert_true(strv_contains(l, "UUID " A_ROOT_UUID " <-> " B_ROOT_UUID
+                                     "  (/dev/vda2 (on /) <-> /dev/vdb2 (on /mnt/root1))"));
+
+        rewrite_ok("UUID=" A_SWAP_UUID " none swap sw 0 0\n",
+                   "UUID=" B_SWAP_UUID " none swap sw 0 0\n", 1);
+        rewrite_ok("resume=UUID=" B_SWAP_UUID "\n", "resume=UUID=" A_SWAP_UUID "\n", 1);
+        /* every other one: an error saying what would pair it */
+        rewrite_error("UUID=" A_DATA_UUID " /data ext4 defaults 0 2\n", -ENXIO,
+                      "/etc/fstab:1: UUID=" A_DATA_UUID " names /dev/vda4 on the source disk, "
+                      "which has no counterpart on the alternate one: no sync item copies it and "
+                      "partition 4 of the alternate disk (/dev/vdb4) holds swap, not ext4");
+        rewrite_error("UUID=" B_DATA_UUID " none swap sw 0 0\n", -ENXIO,
+                      "UUID=" B_DATA_UUID " names /dev/vdb4 on the alternate disk, which has no "
+                      "counterpart on the source one: no sync item copies it and partition 4 of "
+                      "the source disk (/dev/vda4) holds ext4, not swap");
+        rewrite_error("UUID=" A_SIX_UUID " /six ext4 defaults 0 2\n", -ENXIO,
+                      "names /dev/vda6 on the source disk, which has no counterpart on the "
+                      "alternate one: no sync item copies it and the alternate disk has no "
+                      "partition 6");
+        rewrite_error("PARTUUID=" A_SEVEN_PART " /seven auto defaults 0 2\n", -ENXIO,
+                      "names /dev/vda7 on the source disk, which has no counterpart on the "
+                      "alternate one: no sync item copies it and it has no filesystem type to "
+                      "pair it with partition 7 of the alternate disk by");
+        rewrite_error("UUID=" A_NINE_UUID " /nine ext4 defaults 0 2\n", -ENXIO,
+                      "names /dev/vda9 on the source disk, which has no counterpart on the "
+                      "alternate one: no sync item copies it and partition 9 of the alternate "
+                      "disk (/dev/vdb9 (/mnt/root1/home/)) is paired by the sync list");
+        rewrite_error("UUID=" B_EIGHT_UUID " /eight ext4 defaults 0 2\n", -ENXIO,
+                      "names /dev/vdb8 on the alternate disk, which has no counterpart on the "
+                      "source one: no sync item copies it and partition 8 of the source disk "
+                      "(/dev/vda8 (/home/)) is paired by the sync list");
+}
+
 static void test_fstab(void **state)
 {
         rewrite_ok("# /etc/fstab: static file system information.\n"
@@ -349,6 +450,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_map_conflict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_both_directions_conflict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_format, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_place_pairs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fstab, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bls_entry, setup, teardown),
