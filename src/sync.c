@@ -1091,6 +1091,8 @@ static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char
         int r;
 
         j->verify = false;
+        /* A daemon runs a job again and again: the last round's list goes first. */
+        j->guard_excludes = strv_free(j->guard_excludes);
         r = tree_of(j, &src, &dst, &base);
         if (r < 0)
                 return r;
