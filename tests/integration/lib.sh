@@ -177,6 +177,21 @@ make_two_disk_machine() {
         mount "$DEV1" "$R/efi1"
 }
 
+# fake_partition DEV DISK NUMBER START SIZE: $R/fakesys/dev/block/MAJ:MIN as the kernel shows
+# partition NUMBER of DISK (START and SIZE in sectors), for DUAL_ROOT_SYSFS=/fakesys: loop
+# devices are no partitions, and --fix-boot-entries needs a partition's number and extent.
+fake_partition() {
+        local majmin part d
+        majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")")
+        part=$(basename "$1")
+        d="$R/fakesys/devices/virtual/block/$2/$part"
+        mkdir -p "$d" "$R/fakesys/dev/block"
+        echo "$3" >"$d/partition"
+        echo "$4" >"$d/start"
+        echo "$5" >"$d/size"
+        ln -sfn "../../devices/virtual/block/$2/$part" "$R/fakesys/dev/block/$majmin"
+}
+
 # --- EFI variables --------------------------------------------------------------------------
 
 efivars_clear() {
