@@ -75,19 +75,6 @@ add_disk() {
         set -e
 }
 
-# fake_partition DEV DISK NUMBER START SIZE: /fakesys/dev/block/MAJ:MIN as the kernel shows a
-# partition of DISK.
-fake_partition() {
-        local majmin part d
-        majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")")
-        part=$(basename "$1")
-        d="$R/fakesys/devices/virtual/block/$2/$part"
-        mkdir -p "$d" "$R/fakesys/dev/block"
-        echo "$3" >"$d/partition"
-        echo "$4" >"$d/start"
-        echo "$5" >"$d/size"
-        ln -sfn "../../devices/virtual/block/$2/$part" "$R/fakesys/dev/block/$majmin"
-}
 
 # The runs up to the root step: the first stops at the partition devices, which then appear
 # (as udev would link them); the second stops at the mount of the FAT (this kernel cannot),

@@ -10,19 +10,6 @@ make_two_disk_machine
 GUID=8be4df61-93ca-11d2-aa0d-00e098032b8c
 TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4 DUAL_ROOT_SYSFS=/fakesys"
 
-# fake_partition DEV DISK NUMBER START SIZE: /fakesys/dev/block/MAJ:MIN as the kernel shows a
-# partition of DISK.
-fake_partition() {
-        local majmin part d
-        majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")")
-        part=$(basename "$1")
-        d="$R/fakesys/devices/virtual/block/$2/$part"
-        mkdir -p "$d" "$R/fakesys/dev/block"
-        echo "$3" >"$d/partition"
-        echo "$4" >"$d/start"
-        echo "$5" >"$d/size"
-        ln -sfn "../../devices/virtual/block/$2/$part" "$R/fakesys/dev/block/$majmin"
-}
 fake_partition "$DEV0" disk0 1 2048 65536
 fake_partition "$DEV1" disk1 1 2048 65536
 
