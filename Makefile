@@ -35,7 +35,7 @@ format:
 vmcheck:
 	scripts/deps build test package vm
 	$(MAKE) all
-	DUAL_ROOT_DEB=$$(scripts/package deb | tail -n 1) tests/vm/run
+	deb=$$(scripts/package deb | tail -n 1); [ -f "$$deb" ] || exit 1; DUAL_ROOT_DEB=$$deb tests/vm/run
 
 # A build directory of its own: PREFIX decides the compiled-in config path, and must not
 # leak into the build that tests run.

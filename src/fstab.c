@@ -233,7 +233,8 @@ int fstab_write_atomic(const char *path, const char *text, char **why)
         _cleanup_free_ char *dcopy = strdup(path), *bcopy = strdup(path), *old = NULL;
         _cleanup_free_ char *tmp = NULL, *bak = NULL;
         _cleanup_close_ int dirfd = -1, fd = -1;
-        struct stat st = { .st_mode = 0644, .st_uid = 0, .st_gid = 0 };
+        /* A new fstab: 0644, owned by whoever creates it (root, when it matters). */
+        struct stat st = { .st_mode = 0644, .st_uid = geteuid(), .st_gid = getegid() };
         const char *dir, *base;
         int r;
 
