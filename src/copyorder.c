@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "bls.h"
 #include "copyorder.h"
 #include "ignore.h"
 #include "rsync.h"
@@ -57,6 +58,8 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
 
         for (unsigned i = 0; i < COPY_PASSES && r >= 0; i++) {
                 const char *extra[6] = {}, *filters[3] = {};
+                _cleanup_strv_free_ char **keep = NULL;
+                char *const *f = (char *const *)filters;
                 size_t n = 0;
 
                 if (!(want & (1u << i)))
@@ -76,21 +79,111 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
                         extra[n++] = "--delete-after";
                         extra[n++] = "--existing";
                         extra[n++] = "--ignore-existing";
+                        /* DESIGN.md §5b: what the destination's entries still name */
+                        STRV_FOREACH(x, a->protect)
+                        {
+                                _cleanup_free_ char *w = NULL;
+
+                                if (asprintf(&w, "--filter=P %s", *x) < 0 ||
+                                    strv_extend(&keep, w) < 0) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                        }
+                        f = keep;
                         break;
                 }
+                if (r < 0)
+                        break;
                 if (a->verify && i < 2)
                         extra[n++] = "--checksum";
                 if (a->itemize)
                         extra[n++] = "--itemize-changes";
                 r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
-                                          (char *const *)filters, a->test, false, a->source,
-                                          a->dest, &p[k++]);
+                                          f, a->test, false, a->source, a->dest, &p[k++]);
         }
         if (r < 0) {
                 copy_passes_free(p);
                 return r;
         }
         *ret = p;
+        return 0;
+}
+
+/* path as an anchored rsync pattern matching it alone, or NULL (with 0) when it names
+ * nothing below the ESP. rsync reads '\' as an escape only in a pattern with a wildcard
+ * character: so those are escaped, and '\' (a separator in entries) is read as '/'. */
+static int named_pattern(const char *path, char **ret)
+{
+        _cleanup_free_ char *p = malloc(2 * strlen(path) + 2);
+        const char *c = path;
+        size_t n = 0;
+
+        if (!p)
+                return -ENOMEM;
+        *ret = NULL;
+        for (;;) {
+                const char *seg;
+                size_t len;
+
+                while (*c == '/' || *c == '\\')
+                        c++;
+                if (!*c)
+                        break;
+                seg = c;
+                while (*c && *c != '/' && *c != '\\')
+                        c++;
+                len = (size_t)(c - seg);
+                if (len == 1 && seg[0] == '.')
+                        continue;
+                if (len == 2 && seg[0] == '.' && seg[1] == '.')
+                        return 0; /* refused by the boot loader too (bls_path_stat) */
+                p[n++] = '/';
+                for (size_t i = 0; i < len; i++) {
+                        if (strchr("*?[", seg[i]))
+                                p[n++] = '\\';
+                        p[n++] = seg[i];
+                }
+        }
+        if (n == 0)
+                return 0;
+        p[n] = 0;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int copy_entries_named(int dst_fd, char ***ret, char **why)
+{
+        _cleanup_(bls_set_done) struct bls_set s = {};
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        r = bls_load(dst_fd, &s, why);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s.n; i++) {
+                _cleanup_strv_free_ char **files = NULL;
+
+                if (s.entries[i].uki || s.entries[i].error)
+                        continue;
+                r = bls_entry_files(&s.entries[i], &files);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(f, files)
+                {
+                        _cleanup_free_ char *p = NULL;
+
+                        r = named_pattern(*f, &p);
+                        if (r < 0)
+                                return r;
+                        if (p && !strv_contains(l, p) && strv_extend(&l, p) < 0)
+                                return -ENOMEM;
+                }
+        }
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
         return 0;
 }
 

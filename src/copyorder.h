@@ -12,7 +12,10 @@
  *                 old entries are removed (--delete-after, scoped to /loader/).
  *   3. deletions: nothing copied or updated (--existing --ignore-existing); the files only
  *                 old entries named, and rsync's leftovers of a cut run, are removed
- *                 (--delete-after).
+ *                 (--delete-after). A job whose loader entries are swapped (DESIGN.md §5b)
+ *                 writes them only after this pass: so this pass keeps every file an entry
+ *                 on the destination names (copy_args.protect, copy_entries_named()), and
+ *                 what only the old entries named goes at the next sync.
  *
  * A cut (a kill, a power loss, an I/O error, ENOSPC) between or inside the passes leaves
  * temporary files that no boot loader reads, never a torn file under a name an entry uses,
@@ -39,12 +42,23 @@ struct copy_args {
         bool verify;           /* compare content (--checksum) where files are copied */
         bool itemize;          /* --itemize-changes (a quiet rsync's changes, see sync.c) */
         const char *source, *dest;
-        unsigned passes; /* COPY_PASS_*; the first always runs; 0 means all */
+        unsigned passes;      /* COPY_PASS_*; the first always runs; 0 means all */
+        char *const *protect; /* pass 3 deletes none of these (rsync patterns, '/'-anchored) */
 };
 
 /* The argv of each pass wanted, in order: a NULL-terminated list of up to COPY_PASSES. */
 int copy_order_passes(const struct copy_args *a, char ****ret);
 void copy_passes_free(char ***passes);
+
+/*
+ * Every file a type #1 loader entry under dst_fd names (linux, efi, initrd, devicetree,
+ * devicetree-overlay), as anchored rsync patterns that match that path only ('\' read as
+ * '/', a wildcard character escaped), sorted, without duplicates: what the deletions pass
+ * keeps while the destination's own entries are still the ones that boot (DESIGN.md §5b).
+ * An entry that cannot be parsed names nothing; a path with a ".." component names nothing
+ * below the ESP and is left out. Returns 0 or -errno with *why.
+ */
+int copy_entries_named(int dst_fd, char ***ret, char **why);
 
 /* The first of opts that would break the order (writes in place, deletes early, deletes
  * excluded files, moves the source), or NULL. A plain "--delete" is fine: the passes say

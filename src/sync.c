@@ -60,6 +60,7 @@ static void job_done(struct sync_job *j)
         strv_free(j->excludes);
         strv_free(j->swap_excludes);
         strv_free(j->run_excludes);
+        strv_free(j->protect);
         strv_free(j->swap_notes);
         swapids_map_freep(&j->swap_map);
         free(j->why);
@@ -578,6 +579,7 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 j->copy_src_fd = -1;
         }
         swapids_map_freep(&j->swap_map);
+        j->protect = strv_free(j->protect);
         return s;
 }
 
@@ -919,6 +921,19 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         avail = survey.avail;
         /* Only the passes with work run; a content comparison runs them all. */
         j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
+        /* DESIGN.md §5b: the swapped entries are written after the deletions pass, so until
+         * then the destination's own entries are what boots: the deletions pass keeps every
+         * file they name, and the next sync removes what only the old ones named. */
+        j->protect = strv_free(j->protect);
+        if (j->swap_excludes && *j->swap_excludes && (j->passes & COPY_PASS_DELETIONS)) {
+                r = copy_entries_named(j->lock_fd, &j->protect, why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return errmsg_prefix(why, SYNC_FAILED,
+                                             "cannot tell which files the entries on '%s' name",
+                                             j->dest);
+        }
         if (need > avail) {
                 const uint64_t mib = 1024 * 1024;
 
@@ -968,6 +983,7 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
                 .source = j->source,
                 .dest = j->dest,
                 .passes = j->passes,
+                .protect = j->protect,
         };
         int r;
 

@@ -443,6 +443,76 @@ valgrind_swap_paths_are_clean() {
         expect_status 1
 }
 
+# entries_name_present_files DIR: every loader entry on DIR names only files present (the
+# alternate boots: DESIGN.md §5 rule 9). Prints what is missing and fails.
+entries_name_present_files() {
+        n=0
+        for e in "$1"/loader/entries/*.conf; do
+                [ -f "$e" ] || continue
+                n=$((n + 1))
+                for k in $(awk '$1 == "linux" || $1 == "initrd" || $1 == "efi" || $1 == "devicetree" { print $2 }' "$e"); do
+                        [ -f "$1$k" ] || { echo "entry ${e#"$1"/} names $k, which is missing"; return 1; }
+                done
+        done
+        [ "$n" -ge 1 ] || { echo "no loader entry at all"; return 1; }
+}
+
+# DESIGN.md §5b: the swapped entries are written after the deletions pass, so that pass must
+# keep what the alternate's own (old) entries name: a cut right after it leaves them booting.
+a_cut_after_the_deletions_pass_leaves_the_old_entries_booting() {
+        reset_a2
+        mkdir -p "$R/opt"
+        cat >"$R/opt/rsync-cut-deletions" <<'WRAP'
+#!/bin/sh
+# The deletions pass (--existing): run it, mark its end, and wait there to be cut.
+case " $* " in
+*" --existing "*)
+        if [ -e /tmp/cut-deletions ]; then
+                /usr/bin/rsync "$@"
+                echo "$?" >/tmp/deletions-done
+                sleep 60
+        fi ;;
+esac
+exec /usr/bin/rsync "$@"
+WRAP
+        chmod 0755 "$R/opt/rsync-cut-deletions"
+        printf 'rsync_path = "/opt/rsync-cut-deletions"\n%s\n' "$SWAP_CONF" >"$CONF"
+        run_tool -s
+        expect_status 0
+        # a kernel update: the new kernel and entry in, the old ones out
+        echo "kernel 14" >"$R/efi0/vmlinuz-6.1.0-14-amd64"
+        sed 's/6.1.0-13/6.1.0-14/g' "$R/efi0/loader/entries/debian-13.conf" >"$R/efi0/loader/entries/debian-14.conf"
+        rm "$R/efi0/loader/entries/debian-13.conf" "$R/efi0/vmlinuz-6.1.0-13-amd64"
+        rm -f "$R/tmp/deletions-done"
+        touch "$R/tmp/cut-deletions"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$W/cut.out" 2>&1 &
+        pid=$!
+        wait_for_file "$R/tmp/deletions-done" || fail "the deletions pass never ended"
+        [ "$(cat "$R/tmp/deletions-done")" = 0 ] || fail "the deletions pass failed: $(cat "$W/cut.out")"
+        cut_tree "$pid"
+        wait "$pid" 2>/dev/null || true
+        rm -f "$R/tmp/cut-deletions"
+        same_text "$R/efi1/loader/entries/debian-13.conf" "$ENTRY1" "the old entry after the cut"
+        problem=$(entries_name_present_files "$R/efi1") || fail "cut after the deletions pass: $problem"
+        # The next plain sync writes the new entry and removes the old one; the kernel only
+        # the old entry named goes at the sync after (pass 3 keeps it while that entry boots).
+        run_tool -s
+        expect_status 0
+        same_text "$R/efi1/loader/entries/debian-14.conf" "$(sed 's/6.1.0-13/6.1.0-14/g' <<<"$ENTRY1")" "new entry"
+        [ ! -e "$R/efi1/loader/entries/debian-13.conf" ] || fail "the removed entry is still on the alternate"
+        problem=$(entries_name_present_files "$R/efi1") || fail "after the next sync: $problem"
+        run_tool -s
+        expect_status 0
+        [ ! -e "$R/efi1/vmlinuz-6.1.0-13-amd64" ] || fail "the kernel no entry names any more is still on the alternate"
+        [ -f "$R/efi1/vmlinuz-6.1.0-14-amd64" ] || fail "the new kernel is missing on the alternate"
+        # Then stable: the guard sees nothing to do, its record is not rewritten.
+        state=$(stat -c '%i %Y' "$R/efi1/.dual-root-state")
+        run_tool -s
+        expect_status 0
+        [ "$state" = "$(stat -c '%i %Y' "$R/efi1/.dual-root-state")" ] ||
+                fail "the guard's record was rewritten: a converged mirror looked like a change"
+}
+
 wait_for() {
         local deadline=$(($(date +%s%N) + $1 * 1000000000))
         shift
@@ -459,6 +529,7 @@ run_case check_config_prints_the_map_and_the_lines check_config_prints_the_map_a
 run_case an_identifier_without_counterpart_refuses_with_nothing_written an_identifier_without_counterpart_refuses_with_nothing_written
 run_case entries_added_and_removed_follow_the_source entries_added_and_removed_follow_the_source
 run_case a_cut_write_leaves_nothing_behind a_cut_write_leaves_nothing_behind
+run_case a_cut_after_the_deletions_pass_leaves_the_old_entries_booting a_cut_after_the_deletions_pass_leaves_the_old_entries_booting
 run_case a_symlink_or_non_text_is_refused a_symlink_or_non_text_is_refused
 run_case config_errors_are_precise config_errors_are_precise
 run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once

@@ -129,6 +129,68 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
         return remove(path);
 }
 
+static void write_text(const char *dir, const char *name, const char *text)
+{
+        _cleanup_free_ char *p = NULL;
+        FILE *f;
+
+        assert_true(asprintf(&p, "%s/%s", dir, name) >= 0);
+        f = fopen(p, "we");
+        assert_non_null(f);
+        assert_true(fputs(text, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* DESIGN.md §5b: what the destination's entries name, as anchored patterns matching those
+ * paths alone, kept by pass 3 only. */
+static void test_deletions_pass_keeps_what_the_entries_name(void **state)
+{
+        char base[] = "/tmp/test-copyorder-XXXXXX";
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_strv_free_ char **named = NULL;
+        _cleanup_close_ int fd = -1;
+        char ***p = NULL;
+        char *why = NULL;
+
+        (void)state;
+        assert_non_null(mkdtemp(base));
+        assert_true(asprintf(&dir, "%s/loader/entries", base) >= 0);
+        assert_int_equal(mkdir(strndupa(dir, strlen(dir) - strlen("/entries")), 0755), 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        write_text(dir, "a.conf",
+                   "title A\nlinux /vmlinuz-6.1\ninitrd \\EFI\\deb\\initrd*[1]?.img\n"
+                   "devicetree //dtb//./board.dtb\n");
+        write_text(dir, "b.conf", "title B\nlinux vmlinuz-6.1\ninitrd /../outside\n");
+        write_text(dir, "c.conf", "title broken\nlinux\n");
+        fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(copy_entries_named(fd, &named, &why), 0);
+        assert_null(why);
+        {
+                _cleanup_free_ char *j = joined(named);
+
+                /* sorted, once each, '\' and "//" and "." read as the boot loader does, the
+                 * wildcard characters escaped, ".." left out */
+                assert_string_equal(j,
+                                    "/EFI/deb/initrd\\*\\[1]\\?.img /dtb/board.dtb /vmlinuz-6.1");
+        }
+
+        struct copy_args a = {
+                .rsync_path = "/usr/bin/rsync",
+                .source = "/efi0/",
+                .dest = "/efi1/",
+                .protect = named,
+        };
+        assert_int_equal(copy_order_passes(&a, &p), 0);
+        assert_false(strv_contains(p[0], "--filter=P /vmlinuz-6.1"));
+        assert_false(strv_contains(p[1], "--filter=P /vmlinuz-6.1"));
+        assert_true(strv_contains(p[2], "--filter=P /vmlinuz-6.1"));
+        assert_true(strv_contains(p[2], "--filter=P /EFI/deb/initrd\\*\\[1]\\?.img"));
+        assert_true(strv_contains(p[2], "--filter=P /dtb/board.dtb"));
+        copy_passes_free(p);
+        assert_int_equal(nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static void test_space_counts_new_and_changed_files_only(void **state)
 {
         char base[] = "/tmp/test-copyorder.XXXXXX";
@@ -232,6 +294,7 @@ int main(void)
                 cmocka_unit_test(test_breakers),
                 cmocka_unit_test(test_space_counts_new_and_changed_files_only),
                 cmocka_unit_test(test_survey_finds_which_passes_have_work),
+                cmocka_unit_test(test_deletions_pass_keeps_what_the_entries_name),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
