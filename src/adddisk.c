@@ -950,7 +950,7 @@ static void say_layout(struct ad *d, const char *what, const struct gpt_layout *
         }
 }
 
-static int step_gpt(struct ad *d, char **why)
+static int step_gpt(struct ad *d, struct libmnt_table *t, char **why)
 {
         _cleanup_close_ int fd = -1;
         int r;
@@ -1051,7 +1051,7 @@ static int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
         return asprintf(ret, "/dev/%s", name) < 0 ? -ENOMEM : 0;
 }
 
-static int step_devices(struct ad *d, char **why)
+static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
 {
         const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
         const struct gpt_part *root =
@@ -1295,7 +1295,7 @@ static int load_model(const struct config *c, struct libmnt_table **ret_t, struc
         return 0;
 }
 
-static int step_sync(struct ad *d, char **why)
+static int step_sync(struct ad *d, struct libmnt_table *mounts, char **why)
 {
         _cleanup_mnt_table_ struct libmnt_table *t = NULL, *fstab = NULL;
         _cleanup_esp_model_ struct esp_model *m = NULL;
@@ -1371,7 +1371,7 @@ static int step_sync(struct ad *d, char **why)
         return r;
 }
 
-static int step_bootentry(struct ad *d, char **why)
+static int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why)
 {
         _cleanup_mnt_table_ struct libmnt_table *t = NULL;
         _cleanup_esp_model_ struct esp_model *m = NULL;
@@ -1701,6 +1701,14 @@ static int fail_at(struct ad *d, int r, char **why)
                                 "where this run stopped.");
 }
 
+/* The steps, in the order of the ADDDISK_STEP_* values: each finds what an earlier run did. */
+static int (*const steps[ADDDISK_STEPS])(struct ad *d, struct libmnt_table *t, char **why) = {
+        [ADDDISK_STEP_CHECK] = step_check,     [ADDDISK_STEP_GPT] = step_gpt,
+        [ADDDISK_STEP_DEVICES] = step_devices, [ADDDISK_STEP_ESP] = step_esp,
+        [ADDDISK_STEP_SYNC] = step_sync,       [ADDDISK_STEP_BOOTENTRY] = step_bootentry,
+        [ADDDISK_STEP_ROOT] = step_root,
+};
+
 int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **why)
 {
         _cleanup_(ad_done) struct ad d = { .a = a, .m = m, .out = a->out };
@@ -1721,46 +1729,12 @@ int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **
         if (r < 0)
                 return errmsg(why, r, "cannot read the mount table: %s", strerror(-r));
 
-        step_begin(&d, ADDDISK_STEP_CHECK);
-        r = step_check(&d, t, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
-
-        step_begin(&d, ADDDISK_STEP_GPT);
-        r = step_gpt(&d, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
-
-        step_begin(&d, ADDDISK_STEP_DEVICES);
-        r = step_devices(&d, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
-
-        step_begin(&d, ADDDISK_STEP_ESP);
-        r = step_esp(&d, t, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
-
-        step_begin(&d, ADDDISK_STEP_SYNC);
-        r = step_sync(&d, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
-
-        step_begin(&d, ADDDISK_STEP_BOOTENTRY);
-        r = step_bootentry(&d, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
-
-        step_begin(&d, ADDDISK_STEP_ROOT);
-        r = step_root(&d, t, why);
-        if (r < 0)
-                return fail_at(&d, r, why);
-        step_end(&d);
+        for (int i = 0; i < ADDDISK_STEPS; i++) {
+                step_begin(&d, i);
+                r = steps[i](&d, t, why);
+                if (r < 0)
+                        return fail_at(&d, r, why);
+                step_end(&d);
+        }
         return 0;
 }

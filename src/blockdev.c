@@ -240,17 +240,14 @@ static int partuuid_from_links(dev_t devnum, char **ret)
         return r;
 }
 
-int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
+/* The partition table's key (PART_ENTRY_UUID, PART_ENTRY_TYPE) for the partition node,
+ * lower-cased, read by libblkid; -ENOENT when it has none. */
+static int part_entry_value(const char *node, const char *key, char **ret)
 {
         _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
         const char *v = NULL;
-        int r;
+        char *s;
 
-        r = partuuid_from_links(devnum, ret);
-        if (r != -ENOENT)
-                return r;
-        if (!node)
-                return -ENOENT;
         pr = blkid_new_probe_from_filename(node);
         if (!pr)
                 return negative_errno();
@@ -259,8 +256,30 @@ int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
         blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
         if (blkid_do_safeprobe(pr) != 0)
                 return -ENOENT;
-        if (blkid_probe_lookup_value(pr, "PART_ENTRY_UUID", &v, NULL) < 0 || !v)
+        if (blkid_probe_lookup_value(pr, key, &v, NULL) < 0 || !v)
                 return -ENOENT;
+        s = strdup(v);
+        if (!s)
+                return -ENOMEM;
+        for (char *p = s; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        *ret = s;
+        return 0;
+}
+
+int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
+{
+        _cleanup_free_ char *v = NULL;
+        int r;
+
+        r = partuuid_from_links(devnum, ret);
+        if (r != -ENOENT)
+                return r;
+        if (!node)
+                return -ENOENT;
+        r = part_entry_value(node, "PART_ENTRY_UUID", &v);
+        if (r < 0)
+                return r;
         return partuuid_normalize(v, ret);
 }
 
@@ -429,25 +448,5 @@ int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, cons
 
 int blockdev_part_type(const char *node, char **ret)
 {
-        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
-        const char *v = NULL;
-        char *s;
-
-        pr = blkid_new_probe_from_filename(node);
-        if (!pr)
-                return negative_errno();
-        blkid_probe_enable_superblocks(pr, 0);
-        blkid_probe_enable_partitions(pr, 1);
-        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-        if (blkid_do_safeprobe(pr) != 0)
-                return -ENOENT;
-        if (blkid_probe_lookup_value(pr, "PART_ENTRY_TYPE", &v, NULL) < 0 || !v)
-                return -ENOENT;
-        s = strdup(v);
-        if (!s)
-                return -ENOMEM;
-        for (char *p = s; *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-        *ret = s;
-        return 0;
+        return part_entry_value(node, "PART_ENTRY_TYPE", ret);
 }

@@ -107,7 +107,8 @@ const char *toml_type_name(const struct toml_value *v);
 
 /*
  * Text for a message, cut after 40 characters with "...", control characters escaped as
- * \uXXXX so a hostile file cannot drive the terminal that shows the error. NULL on ENOMEM.
+ * \u and four hex digits, so a hostile file cannot drive the terminal that shows the
+ * error. NULL on ENOMEM.
  * toml_quote() quotes a string in '...'; toml_source() quotes n bytes of the source at
  * offset; toml_value_text() gives a value's source text unquoted ("nice = 0x19 ...").
  */
