@@ -10,6 +10,7 @@
 #include <limits.h>
 
 #include "bls.h"
+#include "loaderfile.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -18,6 +19,7 @@ void bls_entry_done(struct bls_entry *e)
 {
         free(e->filename);
         free(e->id);
+        free(e->uki_path);
         free(e->error);
         free(e->title);
         free(e->version);
@@ -198,6 +200,31 @@ int bls_entry_files(const struct bls_entry *e, char ***ret)
         return 0;
 }
 
+int bls_entry_typed_files(const struct bls_entry *e, struct bls_file **ret, size_t *ret_n)
+{
+        _cleanup_free_ struct bls_file *l = NULL;
+        size_t n = 0, max = 3 + strv_length(e->initrd) + strv_length(e->devicetree_overlay);
+
+        l = calloc(max, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        if (e->uki)
+                l[n++] = (struct bls_file){ e->uki_path, LOADERFILE_UKI };
+        if (e->linux_path)
+                l[n++] = (struct bls_file){ e->linux_path, LOADERFILE_KERNEL };
+        if (e->efi)
+                l[n++] = (struct bls_file){ e->efi, LOADERFILE_EFI };
+        STRV_FOREACH(f, e->initrd)
+        l[n++] = (struct bls_file){ *f, LOADERFILE_INITRD };
+        if (e->devicetree)
+                l[n++] = (struct bls_file){ e->devicetree, LOADERFILE_DEVICETREE };
+        STRV_FOREACH(f, e->devicetree_overlay)
+        l[n++] = (struct bls_file){ *f, LOADERFILE_DEVICETREE };
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
 bool bls_pattern_is_special(const char *pattern)
 {
         /* "@saved" (the last booted entry), "@default"/"@" aliases of newer versions. */
@@ -257,7 +284,10 @@ static int openat_fat(int dir_fd, const char *name, int flags)
         return -ENOENT;
 }
 
-int bls_path_stat(int root_fd, const char *path, struct stat *ret)
+/* Walks path below root_fd as the firmware does (see bls_path_stat). With ret_fd, the file
+ * found is also opened for reading, once it is known to be a regular file: a FIFO or device
+ * node is never opened. */
+static int path_walk(int root_fd, const char *path, struct stat *ret, int *ret_fd)
 {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dir = -1;
@@ -289,16 +319,52 @@ int bls_path_stat(int root_fd, const char *path, struct stat *ret)
                         return fd == -ENOTDIR && rest ? -ENOENT : fd;
                 if (!rest) {
                         int r = fstat(fd, ret) < 0 ? negative_errno() : 0;
+                        struct stat st;
 
                         close(fd);
                         /* O_PATH|O_NOFOLLOW opens a symlink itself: refused like the others */
-                        return r == 0 && S_ISLNK(ret->st_mode) ? -ELOOP : r;
+                        if (r == 0 && S_ISLNK(ret->st_mode))
+                                return -ELOOP;
+                        if (r < 0 || !ret_fd || !S_ISREG(ret->st_mode))
+                                return r;
+                        fd = openat_fat(cur, name, 0);
+                        if (fd < 0)
+                                return fd;
+                        /* the same file as the one just judged regular */
+                        if (fstat(fd, &st) < 0 || st.st_dev != ret->st_dev ||
+                            st.st_ino != ret->st_ino) {
+                                close(fd);
+                                return -EAGAIN;
+                        }
+                        *ret_fd = fd;
+                        return 0;
                 }
                 if (dir >= 0)
                         close(dir);
                 cur = dir = fd;
                 name = rest;
         }
+}
+
+int bls_path_stat(int root_fd, const char *path, struct stat *ret)
+{
+        return path_walk(root_fd, path, ret, NULL);
+}
+
+int bls_path_check(int root_fd, const char *path, enum loaderfile_kind kind, char **why)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        r = path_walk(root_fd, path, &st, &fd);
+        if (r == -ENOMEM || r == -ENOENT)
+                return r;
+        if (r < 0)
+                return errmsg(why, r, "cannot open it: %s", strerror(-r));
+        if (!S_ISREG(st.st_mode))
+                return -EMEDIUMTYPE;
+        return loaderfile_check_fd(fd, kind, why);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -423,7 +489,7 @@ static int load_dir(int esp_fd, const char *path, const char *suffix, bool uki, 
                         e.uki = true;
                         e.size = (uint64_t)st.st_size;
                         e.filename = strdup(de->d_name);
-                        if (!e.filename)
+                        if (!e.filename || asprintf(&e.uki_path, "%s/%s", path, de->d_name) < 0)
                                 return -ENOMEM;
                         r = bls_parse_counter(de->d_name, suffix, &e.id, &e.tries_left,
                                               &e.tries_done);

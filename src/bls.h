@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "loaderfile.h"
 #include "util/macro.h"
 
 #define BLS_ENTRIES_DIR "loader/entries"
@@ -26,6 +27,7 @@ struct bls_entry {
         char *filename; /* as in its directory, e.g. "debian-6.1+2-1.conf" */
         char *id;       /* the boot counter stripped: "debian-6.1.conf" */
         bool uki;       /* a unified kernel image in EFI/Linux (no keys below) */
+        char *uki_path; /* then its path on the ESP: "EFI/Linux/NAME.efi" */
         int tries_left; /* -1 when the name has no boot counter */
         int tries_done; /* -1 when not given */
         uint64_t size;  /* the entry file's size (a UKI: the image's) */
@@ -62,6 +64,15 @@ void bls_entry_done(struct bls_entry *e);
  * order, as written in the entry. Returns 0 or -ENOMEM. */
 int bls_entry_files(const struct bls_entry *e, char ***ret);
 
+/* Every file a loader starts or loads for the entry, with what it must be (DESIGN.md §11 S8):
+ * a UKI itself (its uki_path), then linux, efi, each initrd, devicetree, each overlay, paths
+ * as written in the entry (pointing into e). Returns 0 or -ENOMEM. */
+struct bls_file {
+        const char *path;
+        enum loaderfile_kind kind;
+};
+int bls_entry_typed_files(const struct bls_entry *e, struct bls_file **ret, size_t *ret_n);
+
 /* The systemd-boot pattern special values that name no entry. */
 bool bls_pattern_is_special(const char *pattern);
 /* Whether a loader.conf "default" glob selects the entry (matched on its ID, with and
@@ -89,3 +100,8 @@ void bls_set_done(struct bls_set *s);
  * symlinks are refused (-ELOOP), and each component is matched case-insensitively when the exact
  * name is absent, as the firmware's FAT driver does. Returns 0, -ENOENT, or -errno. */
 int bls_path_stat(int root_fd, const char *path, struct stat *ret);
+/* Finds path as bls_path_stat() does and judges the file found as kind (loaderfile.h), reading
+ * its headers only. Returns 0 when it is plausible; -ENOENT when absent; -EMEDIUMTYPE when it
+ * is something other than a regular file; -EBADMSG with *why saying what is wrong with it;
+ * another -errno with *why when it cannot be opened or read (nothing is known of it then). */
+int bls_path_check(int root_fd, const char *path, enum loaderfile_kind kind, char **why);

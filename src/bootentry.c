@@ -9,6 +9,7 @@
 #include "bootentry.h"
 #include "efiwrite.h"
 #include "esp.h"
+#include "loaderfile.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -175,6 +176,8 @@ int bootentry_read_nvram(const char *dir, struct boot_nvram *ret, char **why)
 void bootentry_eval_done(struct bootentry_eval *e)
 {
         strv_free(e->broken);
+        free(e->sdboot_problem);
+        free(e->fallback_problem);
         *e = (struct bootentry_eval){};
 }
 
@@ -185,12 +188,35 @@ static bool esp_has(int esp_fd, const char *efi_path)
         return bls_path_stat(esp_fd, efi_path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A loader the firmware starts (DESIGN.md §11 rule S8): 1 when efi_path holds a plausible EFI
+ * program (or one that cannot be read: not known to be broken), 0 when it is absent or not a
+ * regular file, 0 with *problem ("\EFI\x.efi is not a usable EFI program: empty (0 bytes)")
+ * when it is not a program this firmware can start, -ENOMEM. */
+static int esp_loader(int esp_fd, const char *efi_path, char **problem)
+{
+        _cleanup_free_ char *why = NULL;
+        int r = bls_path_check(esp_fd, efi_path, LOADERFILE_EFI, &why);
+
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT || r == -EMEDIUMTYPE)
+                return 0;
+        if (r != -EBADMSG)
+                return 1;
+        if (problem &&
+            asprintf(problem, "%s is not a usable EFI program: %s", efi_path, strna(why)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* Whether o could start this ESP; when not, and it names this ESP, why (into *broken). */
 static int option_valid(const struct boot_option *o, const char *partuuid, int esp_fd,
                         char ***broken)
 {
+        _cleanup_free_ char *bad = NULL;
         const char *problem;
         char *s;
+        int r;
 
         if (!o->partuuid || strcasecmp(o->partuuid, partuuid) != 0)
                 return 0;
@@ -198,12 +224,19 @@ static int option_valid(const struct boot_option *o, const char *partuuid, int e
                 problem = "is inactive";
         else if (!o->file)
                 problem = "names no file";
-        else if (!esp_has(esp_fd, o->file))
-                problem = "names a file this ESP does not hold";
-        else
-                return 1;
+        else {
+                r = esp_loader(esp_fd, o->file, &bad);
+                if (r != 0)
+                        return r;
+                problem = bad ? "starts" : "names a file this ESP does not hold";
+        }
         if (asprintf(&s, "Boot%04X \"%s\" %s%s%s", o->number, strna(o->description), problem,
-                     o->file ? ": " : "", o->file ? o->file : "") < 0 ||
+                     bad       ? " "
+                     : o->file ? ": "
+                               : "",
+                     bad       ? bad
+                     : o->file ? o->file
+                               : "") < 0 ||
             strv_push(broken, s) < 0)
                 return -ENOMEM;
         return 0;
@@ -212,33 +245,37 @@ static int option_valid(const struct boot_option *o, const char *partuuid, int e
 int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int esp_fd,
                        struct bootentry_eval *ret)
 {
-        struct bootentry_eval e = { .reach = REACH_NONE };
+        _cleanup_(bootentry_eval_done) struct bootentry_eval e = { .reach = REACH_NONE };
         const struct boot_option *best = NULL;
+        int r;
 
         for (size_t i = 0; i < nv->n; i++) {
                 const struct boot_option *o = &nv->options[i];
-                int r = option_valid(o, partuuid, esp_fd, &e.broken);
 
-                if (r < 0) {
-                        bootentry_eval_done(&e);
+                r = option_valid(o, partuuid, esp_fd, &e.broken);
+                if (r < 0)
                         return r;
-                }
                 /* The best: listed earliest in BootOrder, else the lowest number. */
                 if (r > 0 &&
                     (!best || (o->order >= 0 && (best->order < 0 || o->order < best->order))))
                         best = o;
         }
-        e.fallback = esp_has(esp_fd, EFI_FALLBACK_PATH);
+        r = esp_loader(esp_fd, EFI_FALLBACK_PATH, &e.fallback_problem);
+        if (r < 0)
+                return r;
+        e.fallback = r > 0;
         e.shim_fallback = esp_has(esp_fd, EFI_SHIM_FALLBACK_PATH);
         e.entry = best;
         if (best)
                 e.reach = best->order >= 0 ? REACH_ENTRY : REACH_NOT_IN_ORDER;
         else if (e.fallback)
                 e.reach = REACH_FALLBACK_ONLY;
-        e.loader = esp_has(esp_fd, EFI_SDBOOT_PATH) ? EFI_SDBOOT_PATH
-                   : e.fallback                     ? EFI_FALLBACK_PATH
-                                                    : NULL;
+        r = esp_loader(esp_fd, EFI_SDBOOT_PATH, &e.sdboot_problem);
+        if (r < 0)
+                return r;
+        e.loader = r > 0 ? EFI_SDBOOT_PATH : e.fallback ? EFI_FALLBACK_PATH : NULL;
         *ret = e;
+        e = (struct bootentry_eval){};
         return 0;
 }
 
@@ -433,6 +470,13 @@ static int fix_one(struct fix_state *s, const struct esp *e, char **why)
                         s->test ? "would append" : "appending");
                 return order_append(s, ev.entry->number) < 0 ? -ENOMEM : 0;
         }
+        if (!ev.loader && (ev.sdboot_problem || ev.fallback_problem))
+                return errmsg(why, -ENOEXEC,
+                              "%s holds no boot loader a new entry could start (%s%s%s): sync it "
+                              "from the booted ESP first",
+                              e->mount, ev.sdboot_problem ? ev.sdboot_problem : "",
+                              ev.sdboot_problem && ev.fallback_problem ? "; " : "",
+                              ev.fallback_problem ? ev.fallback_problem : "");
         if (!ev.loader)
                 return errmsg(why, -ENOENT,
                               "%s holds no boot loader to start (neither %s nor %s): sync it "

@@ -85,11 +85,15 @@ struct bootentry_eval {
         bool shim_fallback;              /* EFI_SHIM_FALLBACK_PATH exists on the ESP */
         const char *loader;              /* what a new entry would start: EFI_SDBOOT_PATH, else
                                           * EFI_FALLBACK_PATH when present, else NULL */
+        char *sdboot_problem;            /* EFI_SDBOOT_PATH is there but no usable EFI program
+                                          * (DESIGN.md §11 S8): why; else NULL */
+        char *fallback_problem;          /* likewise EFI_FALLBACK_PATH */
 };
 
 /* Evaluates the ESP with PARTUUID partuuid whose root is esp_fd: an entry is valid when it is
  * active, its device path names this PARTUUID (short or full form) and its File() exists on the
- * ESP. Returns 0 or -ENOMEM. */
+ * ESP and is a plausible EFI program for this machine (loaderfile.h); the fallback and
+ * systemd-boot's binary count only when plausible too. Returns 0 or -ENOMEM. */
 int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int esp_fd,
                        struct bootentry_eval *ret);
 void bootentry_eval_done(struct bootentry_eval *e);

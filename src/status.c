@@ -18,6 +18,7 @@
 #include "bootentry.h"
 #include "guard.h"
 #include "ignore.h"
+#include "loaderfile.h"
 #include "rootfs.h"
 #include "status.h"
 #include "swapfiles.h"
@@ -343,12 +344,24 @@ static int check_firmware(struct status_esp *e, int fd, const struct boot_nvram 
                 break;
         case REACH_NONE:
         default:
-                k = esp_add(e, STATUS_CRITICAL, "firmware",
-                            "no boot entry names %s (PARTUUID %s)%s, and there is no fallback "
-                            "%s: the firmware cannot start this disk",
-                            e->mount, e->partuuid, broken ? broken : "", EFI_FALLBACK_PATH);
+                if (ev.fallback_problem)
+                        k = esp_add(e, STATUS_CRITICAL, "firmware",
+                                    "no boot entry names %s (PARTUUID %s)%s, and the fallback "
+                                    "%s: the firmware cannot start this disk",
+                                    e->mount, e->partuuid, broken ? broken : "",
+                                    ev.fallback_problem);
+                else
+                        k = esp_add(e, STATUS_CRITICAL, "firmware",
+                                    "no boot entry names %s (PARTUUID %s)%s, and there is no "
+                                    "fallback %s: the firmware cannot start this disk",
+                                    e->mount, e->partuuid, broken ? broken : "", EFI_FALLBACK_PATH);
                 break;
         }
+        /* DESIGN.md §11 S8: the fallback is what starts this disk once its entry is gone. */
+        if (k >= 0 && ev.fallback_problem && ev.reach <= REACH_NOT_IN_ORDER)
+                k = esp_add(e, STATUS_WARNING, "firmware",
+                            "the removable-media fallback on %s cannot start it: %s", e->mount,
+                            ev.fallback_problem);
         if (k >= 0 && broken && ev.reach <= REACH_NOT_IN_ORDER)
                 k = esp_add(e, STATUS_WARNING, "firmware", "another entry for it is broken%s",
                             broken);
@@ -402,6 +415,56 @@ static bool has_grub(int fd)
         return false;
 }
 
+/* A file an entry needs is there and plausible for what it is (DESIGN.md §11 rules S3, S8):
+ * returns 1 when it is, 0 after a CRITICAL finding naming entry, file and ESP, 2 after an
+ * UNKNOWN one when it could not be read (not known to be broken), or -ENOMEM. */
+static int check_loader_file(struct status_esp *e, int fd, const struct bls_entry *b,
+                             const struct bls_file *f)
+{
+        _cleanup_free_ char *why = NULL;
+        const char *what = loaderfile_kind_to_string(f->kind);
+        int r = bls_path_check(fd, f->path, f->kind, &why), k;
+
+        if (r == 0)
+                return 1;
+        if (r == -ENOMEM)
+                return r;
+        if (b->uki) {
+                if (r == -EBADMSG)
+                        k = esp_add(e, STATUS_CRITICAL, "loader",
+                                    "unified kernel image %s/%s is not one systemd-boot can start: "
+                                    "%s",
+                                    e->mount, f->path, strna(why));
+                else
+                        k = esp_add(e, STATUS_UNKNOWN, "loader", "cannot judge %s/%s: %s", e->mount,
+                                    f->path, strna(why));
+                return k < 0 ? k : r == -EBADMSG ? 0 : 2;
+        }
+        if (r == -EBADMSG) {
+                _cleanup_free_ char *shown = strdup(f->path);
+
+                if (!shown)
+                        return -ENOMEM;
+                for (char *p = shown; *p; p++)
+                        if (*p == '\\')
+                                *p = '/';
+                k = esp_add(e, STATUS_CRITICAL, "loader",
+                            "entry %s names %s, but %s/%s is not a usable %s: %s", b->filename,
+                            f->path, e->mount, shown + strspn(shown, "/"), what, strna(why));
+                return k < 0 ? k : 0;
+        }
+        if (r == -ENOENT || r == -EMEDIUMTYPE) {
+                k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s names %s, which %s %s",
+                            b->filename, f->path, e->mount,
+                            r == -ENOENT ? "lacks" : "holds as something other than a file");
+                return k < 0 ? k : 0;
+        }
+        k = esp_add(e, STATUS_UNKNOWN, "loader",
+                    "entry %s names %s, which on %s cannot be judged: %s", b->filename, f->path,
+                    e->mount, strna(why));
+        return k < 0 ? k : 2;
+}
+
 static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, const char *why)
 {
         size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0;
@@ -418,11 +481,23 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                         return esp_add(e, STATUS_OK, "loader",
                                        "not systemd-boot: a GRUB configuration is present; its "
                                        "menu is not checked");
-                if (bls_path_stat(fd, EFI_FALLBACK_PATH, &st) == 0)
+                if (bls_path_stat(fd, EFI_FALLBACK_PATH, &st) == 0) {
+                        _cleanup_free_ char *bad = NULL;
+                        int r = bls_path_check(fd, EFI_FALLBACK_PATH, LOADERFILE_EFI, &bad);
+
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r == -EBADMSG)
+                                return esp_add(e, STATUS_CRITICAL, "loader",
+                                               "%s holds no usable boot loader: no systemd-boot, "
+                                               "no entries, and its fallback %s is not a usable "
+                                               "EFI program: %s",
+                                               e->mount, EFI_FALLBACK_PATH, strna(bad));
                         return esp_add(e, STATUS_OK, "loader",
                                        "no systemd-boot and no entries: %s is started as it is, "
                                        "not checked further",
                                        EFI_FALLBACK_PATH);
+                }
                 return esp_add(e, STATUS_CRITICAL, "loader",
                                "%s holds no boot loader (no %s, no %s, no loader entries)",
                                e->mount, EFI_SDBOOT_PATH, EFI_FALLBACK_PATH);
@@ -436,7 +511,8 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
 
         for (size_t i = 0; i < s->n; i++) {
                 const struct bls_entry *b = &s->entries[i];
-                _cleanup_strv_free_ char **files = NULL;
+                _cleanup_free_ struct bls_file *files = NULL;
+                size_t n_files = 0;
                 bool complete = true;
 
                 if (b->error) {
@@ -457,23 +533,15 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                                 return k;
                         continue;
                 }
-                k = bls_entry_files(b, &files);
+                k = bls_entry_typed_files(b, &files, &n_files);
                 if (k < 0)
                         return k;
-                STRV_FOREACH(f, files)
-                {
-                        int r = bls_path_stat(fd, *f, &st);
-
-                        if (r == 0 && S_ISREG(st.st_mode))
-                                continue;
-                        complete = false;
-                        k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s names %s, which %s %s",
-                                    b->filename, *f, e->mount,
-                                    r == 0         ? "holds as something other than a file"
-                                    : r == -ENOENT ? "lacks"
-                                                   : "cannot open");
+                for (size_t j = 0; j < n_files; j++) {
+                        k = check_loader_file(e, fd, b, &files[j]);
                         if (k < 0)
                                 return k;
+                        if (k == 0)
+                                complete = false;
                 }
                 if (!complete)
                         continue;

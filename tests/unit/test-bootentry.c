@@ -21,6 +21,7 @@
 
 #define MKEFIVAR_NO_MAIN
 #include "../tools/mkefivar.c"
+#include "../tools/loaderimage.h"
 
 #include "bootentry.h"
 #include "efiwrite.h"
@@ -58,6 +59,21 @@ static void put(const char *root, const char *rel, const char *text)
         f = fopen(p, "we");
         assert_non_null(f);
         fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* A plausible EFI program (tests/tools/loaderimage.h) of 8 KiB. */
+static void put_efi(const char *root, const char *rel)
+{
+        _cleanup_free_ char *p = join(root, rel);
+        uint8_t b[8192] = {};
+        FILE *f;
+
+        assert_int_equal(loaderimage_make("efi", b, sizeof(b)), 0);
+        put(root, rel, "");
+        f = fopen(p, "we");
+        assert_non_null(f);
+        assert_int_equal(fwrite(b, 1, sizeof(b), f), sizeof(b));
         assert_int_equal(fclose(f), 0);
 }
 
@@ -362,7 +378,7 @@ static void test_evaluate_each_level(void **state)
         /* nothing at all */
         assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_NONE);
         /* the fallback file only */
-        put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "x");
+        put_efi(e->esp1, "EFI/BOOT/BOOTX64.EFI");
         assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_FALLBACK_ONLY);
         /* an entry naming a file the ESP lacks: still only the fallback, and it is named */
         mkefivar(e->efivars, "bootentry", "0002", "Disk 1", "--hd", "1", PU1, NULL);
@@ -370,12 +386,38 @@ static void test_evaluate_each_level(void **state)
         assert_string_equal(broken, "Boot0002 \"Disk 1\" names a file this ESP does not hold: "
                                     "\\EFI\\systemd\\systemd-bootx64.efi");
         /* the file there: an entry, but not in BootOrder */
-        put(e->esp1, "EFI/systemd/systemd-bootx64.efi", "x");
+        put_efi(e->esp1, "EFI/systemd/systemd-bootx64.efi");
         assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_NOT_IN_ORDER);
         mkefivar(e->efivars, "bootorder", "1,2", NULL);
         assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_ENTRY);
         /* an entry for another ESP does not count for this one */
         assert_int_equal(reach_of(e, e->esp0, PU0, NULL), REACH_NONE);
+}
+
+/* DESIGN.md §11 S8: a loader the firmware would start must be a program it can start. */
+static void test_evaluate_judges_the_loaders(void **state)
+{
+        struct env *e = *state;
+        _cleanup_free_ char *broken = NULL, *sd = join(e->esp1, "EFI/systemd/systemd-bootx64.efi");
+        _cleanup_free_ char *fb = join(e->esp1, "EFI/BOOT/BOOTX64.EFI");
+
+        put_efi(e->esp1, "EFI/systemd/systemd-bootx64.efi");
+        mkefivar(e->efivars, "bootentry", "0002", "Disk 1", "--hd", "1", PU1, NULL);
+        mkefivar(e->efivars, "bootorder", "2", NULL);
+        assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_ENTRY);
+        assert_int_equal(truncate(sd, 4096), 0);
+        assert_int_equal(reach_of(e, e->esp1, PU1, &broken), REACH_NONE);
+        assert_string_equal(broken,
+                            "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi "
+                            "is not a usable EFI program: truncated: the PE section .text "
+                            "ends at byte 7680, the file has 4096");
+        /* an empty fallback is no fallback */
+        put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "");
+        assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_NONE);
+        put_efi(e->esp1, "EFI/BOOT/BOOTX64.EFI");
+        assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_FALLBACK_ONLY);
+        assert_int_equal(truncate(fb, 8191), 0);
+        assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_NONE);
 }
 
 static void test_partition_from_sysfs(void **state)
@@ -449,8 +491,8 @@ static struct esp_model *two_esps(struct env *e)
         m->n_alternates = 1;
         fake_partition(e->sys, makedev(252, 1), "vda", "vda1", "1\n", "2048\n", "307200\n", NULL);
         fake_partition(e->sys, makedev(252, 17), "vdb", "vdb1", "1\n", "2048\n", "307200\n", NULL);
-        put(e->esp0, "EFI/systemd/systemd-bootx64.efi", "sd");
-        put(e->esp1, "EFI/systemd/systemd-bootx64.efi", "sd");
+        put_efi(e->esp0, "EFI/systemd/systemd-bootx64.efi");
+        put_efi(e->esp1, "EFI/systemd/systemd-bootx64.efi");
         mkefivar(e->efivars, "bootentry", "0001", "Linux Boot Manager", "--hd", "1", PU0, "--start",
                  "0x800", "--size", "0x4b000", NULL);
         mkefivar(e->efivars, "bootorder", "1", NULL);
@@ -591,7 +633,7 @@ static void test_fix_uses_the_fallback_without_systemd_boot(void **state)
                 if (*s == '\\')
                         *s = '/';
         assert_int_equal(unlink(p), 0);
-        put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "fallback");
+        put_efi(e->esp1, "EFI/BOOT/BOOTX64.EFI");
         assert_int_equal(fix(m, false, &out, &why), 1);
         assert_non_null(strstr(out, ")/File(\\EFI\\BOOT\\BOOTX64.EFI)\n"));
         esp_model_free(m);
@@ -618,6 +660,33 @@ static void test_fix_names_an_esp_without_a_loader_and_fixes_the_others(void **s
         assert_string_equal(why, want);
         p = join(e->efivars, "Boot0000" GUID);
         assert_int_equal(stat(p, &st), -1);
+        esp_model_free(m);
+}
+
+static void test_fix_never_points_an_entry_at_a_broken_loader(void **state)
+{
+        struct env *e = *state;
+        struct esp_model *m = two_esps(e);
+        _cleanup_free_ char *out = NULL, *why = NULL, *want = NULL;
+        _cleanup_free_ char *sd = join(e->esp1, "EFI/systemd/systemd-bootx64.efi");
+
+        assert_int_equal(truncate(sd, 0), 0);
+        put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "not a program");
+        assert_int_equal(fix(m, true, &out, &why), -ENOEXEC);
+        assert_true(asprintf(&want,
+                             "%s holds no boot loader a new entry could start "
+                             "(\\EFI\\systemd\\systemd-bootx64.efi is not a usable EFI program: "
+                             "empty (0 bytes); \\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI "
+                             "program: not a PE image: it starts with 0x6e 0x6f, not \"MZ\"): sync "
+                             "it from the booted ESP first",
+                             e->esp1) >= 0);
+        assert_string_equal(why, want);
+        /* a good fallback beside the broken systemd-boot: the entry starts the fallback */
+        put_efi(e->esp1, "EFI/BOOT/BOOTX64.EFI");
+        free(out);
+        out = NULL;
+        assert_int_equal(fix(m, true, &out, &why), 1);
+        assert_non_null(strstr(out, ")/File(\\EFI\\BOOT\\BOOTX64.EFI)\n"));
         esp_model_free(m);
 }
 
@@ -648,6 +717,7 @@ int main(void)
                 T(test_read_nvram_lists_entries_and_order),
                 T(test_read_nvram_flags_a_malformed_boot_order),
                 T(test_evaluate_each_level),
+                T(test_evaluate_judges_the_loaders),
                 T(test_partition_from_sysfs),
                 T(test_partition_of_a_whole_disk_is_refused),
                 T(test_fix_creates_the_missing_entry_and_appends_it),
@@ -657,6 +727,7 @@ int main(void)
                 T(test_fix_appends_a_valid_entry_missing_from_boot_order),
                 T(test_fix_uses_the_fallback_without_systemd_boot),
                 T(test_fix_names_an_esp_without_a_loader_and_fixes_the_others),
+                T(test_fix_never_points_an_entry_at_a_broken_loader),
                 T(test_fix_refuses_an_esp_that_is_no_partition),
 #undef T
         };

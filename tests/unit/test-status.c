@@ -20,6 +20,7 @@
 
 #define MKEFIVAR_NO_MAIN
 #include "../tools/mkefivar.c"
+#include "../tools/loaderimage.h"
 
 #include "blockdev.h"
 #include "config.h"
@@ -63,6 +64,30 @@ static void put(const char *root, const char *rel, const char *text)
         assert_non_null(f);
         fputs(text, f);
         assert_int_equal(fclose(f), 0);
+}
+
+/* A plausible file of a kind a loader starts (tests/tools/loaderimage.h), size bytes. */
+static void put_image(const char *root, const char *rel, const char *kind, uint32_t size)
+{
+        _cleanup_free_ char *p = join(root, rel);
+        _cleanup_free_ uint8_t *b = calloc(1, size);
+        FILE *f;
+
+        assert_non_null(b);
+        assert_int_equal(loaderimage_make(kind, b, size), 0);
+        put(root, rel, "");
+        f = fopen(p, "we");
+        assert_non_null(f);
+        assert_int_equal(fwrite(b, 1, size, f), size);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* The first size bytes of a file (a cut copy). */
+static void cut(const char *root, const char *rel, off_t size)
+{
+        _cleanup_free_ char *p = join(root, rel);
+
+        assert_int_equal(truncate(p, size), 0);
 }
 
 static void rm(const char *root, const char *rel)
@@ -154,12 +179,12 @@ static int setup(void **state)
         for (int i = 0; i < 2; i++) {
                 const char *d = i ? e->esp1 : e->esp0;
 
-                put(d, "EFI/systemd/systemd-bootx64.efi", "sd-boot");
+                put_image(d, "EFI/systemd/systemd-bootx64.efi", "efi", 8192);
                 put(d, "loader/loader.conf", "default debian-*\n");
                 put(d, "loader/entries/debian-6.1.conf",
                     "title Debian\nlinux /vmlinuz-6.1\ninitrd /initrd.img-6.1\n");
-                put(d, "vmlinuz-6.1", "kernel");
-                put(d, "initrd.img-6.1", "initrd");
+                put_image(d, "vmlinuz-6.1", "kernel", 8192);
+                put_image(d, "initrd.img-6.1", "initrd", 512);
         }
         assert_int_equal(nftw(e->esp0, touch_one, 16, FTW_PHYS), 0);
         assert_int_equal(nftw(e->esp1, touch_one, 16, FTW_PHYS), 0);
@@ -336,11 +361,56 @@ static void test_firmware_fallback_only_warns(void **state)
 
         mkefivar(e->efivars, "bootorder", "1", NULL);
         mkefivar(e->efivars, "bootentry", "0002", "Disk 0 again", "--hd", "1", PU0, NULL);
-        put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "sd-boot");
+        put_image(e->esp1, "EFI/BOOT/BOOTX64.EFI", "efi", 8192);
         check(e, NULL);
         expect(e, 1, "firmware", STATUS_WARNING,
                "/efi1 (PARTUUID " PU1 "): only the removable-media fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI can start it");
+        assert_true(e->report.esps[1].bootable);
+}
+
+/* DESIGN.md §11 S8: what the firmware starts must be a program it can start. */
+static void test_firmware_entry_starting_a_cut_loader_is_critical(void **state)
+{
+        struct env *e = *state;
+
+        cut(e->esp1, "EFI/systemd/systemd-bootx64.efi", 4096);
+        check(e, NULL);
+        expect(e, 1, "firmware", STATUS_CRITICAL,
+               "(Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi is not a usable "
+               "EFI program: truncated: the PE section .text ends at byte 7680, the file has "
+               "4096), and there is no fallback \\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot "
+               "start this disk");
+        assert_false(e->report.esps[1].bootable);
+        assert_true(e->report.esps[0].bootable);
+}
+
+static void test_firmware_empty_fallback_does_not_count(void **state)
+{
+        struct env *e = *state;
+
+        mkefivar(e->efivars, "bootorder", "1", NULL);
+        mkefivar(e->efivars, "bootentry", "0002", "Disk 0 again", "--hd", "1", PU0, NULL);
+        put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "");
+        check(e, NULL);
+        expect(e, 1, "firmware", STATUS_CRITICAL,
+               "/efi1 (PARTUUID " PU1 "), and the fallback "
+               "\\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI program: empty (0 bytes): the "
+               "firmware cannot start this disk");
+        assert_false(e->report.esps[1].bootable);
+}
+
+static void test_firmware_cut_fallback_beside_an_entry_warns(void **state)
+{
+        struct env *e = *state;
+
+        put_image(e->esp1, "EFI/BOOT/BOOTX64.EFI", "efi", 8192);
+        cut(e->esp1, "EFI/BOOT/BOOTX64.EFI", 8000);
+        check(e, NULL);
+        expect(e, 1, "firmware", STATUS_WARNING,
+               "/efi1 cannot start it: \\EFI\\BOOT\\BOOTX64.EFI "
+               "is not a usable EFI program: truncated: the PE section .data ends at byte 8192, "
+               "the file has 8000");
         assert_true(e->report.esps[1].bootable);
 }
 
@@ -375,6 +445,67 @@ static void test_loader_missing_initrd_is_critical_naming_entry_and_file(void **
         assert_false(e->report.esps[1].bootable);
         assert_true(e->report.esps[0].bootable);
         assert_int_equal(e->report.level, STATUS_CRITICAL);
+}
+
+/* DESIGN.md §11 S8: every file an entry names, at 0 bytes and cut, on either disk. */
+static void test_loader_empty_or_cut_files_are_critical(void **state)
+{
+        static const struct {
+                const char *file, *shown, *what;
+                off_t cut;
+                const char *reason;
+        } cases[] = {
+                { "vmlinuz-6.1", "/vmlinuz-6.1", "kernel", 0, "empty (0 bytes)" },
+                { "vmlinuz-6.1", "/vmlinuz-6.1", "kernel", 6000,
+#if defined(__x86_64__) || defined(__i386__)
+                  "truncated: the PE section .text ends at byte 8192, the file has 6000"
+#else
+                  "truncated: the PE section .data ends at byte 8192, the file has 6000"
+#endif
+                },
+                { "initrd.img-6.1", "/initrd.img-6.1", "initrd", 0, "empty (0 bytes)" },
+        };
+        struct env *e = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                for (int d = 0; d < 2; d++) {
+                        const char *esp = d ? e->esp1 : e->esp0;
+                        _cleanup_free_ char *text = NULL;
+
+                        put_image(esp, cases[i].file,
+                                  strcmp(cases[i].what, "initrd") == 0 ? "initrd" : "kernel",
+                                  strcmp(cases[i].what, "initrd") == 0 ? 512 : 8192);
+                        cut(esp, cases[i].file, cases[i].cut);
+                        check(e, NULL);
+                        assert_true(asprintf(&text,
+                                             "entry debian-6.1.conf names %s, but %s/%s is not a "
+                                             "usable %s: %s",
+                                             cases[i].shown, esp, cases[i].file, cases[i].what,
+                                             cases[i].reason) >= 0);
+                        expect(e, d, "loader", STATUS_CRITICAL, text);
+                        assert_false(e->report.esps[d].bootable);
+                        assert_true(e->report.esps[!d].bootable);
+                        assert_int_equal(e->report.level, STATUS_CRITICAL);
+                        put_image(esp, cases[i].file,
+                                  strcmp(cases[i].what, "initrd") == 0 ? "initrd" : "kernel",
+                                  strcmp(cases[i].what, "initrd") == 0 ? 512 : 8192);
+                }
+}
+
+static void test_loader_cut_unified_kernel_image_is_critical(void **state)
+{
+        struct env *e = *state;
+
+        rm(e->esp1, "loader/entries/debian-6.1.conf");
+        put_image(e->esp1, "EFI/Linux/debian-6.2.efi", "uki", 16384);
+        check(e, NULL);
+        expect(e, 1, "loader", STATUS_OK, "1 complete entry (1 unified kernel image)");
+        cut(e->esp1, "EFI/Linux/debian-6.2.efi", 10000);
+        check(e, NULL);
+        expect(e, 1, "loader", STATUS_CRITICAL,
+               "/efi1/EFI/Linux/debian-6.2.efi is not one systemd-boot can "
+               "start: truncated: the PE section .initrd ends at byte 16384, the file has 10000");
+        assert_false(e->report.esps[1].bootable);
 }
 
 static void test_loader_default_matching_nothing_warns(void **state)
@@ -654,9 +785,14 @@ int main(void)
                 T(test_too_little_free_space_warns),
                 T(test_firmware_without_entry_or_fallback_is_critical),
                 T(test_firmware_fallback_only_warns),
+                T(test_firmware_entry_starting_a_cut_loader_is_critical),
+                T(test_firmware_empty_fallback_does_not_count),
+                T(test_firmware_cut_fallback_beside_an_entry_warns),
                 T(test_firmware_entry_not_in_boot_order_warns),
                 T(test_firmware_shim_fallback_warns),
                 T(test_loader_missing_initrd_is_critical_naming_entry_and_file),
+                T(test_loader_empty_or_cut_files_are_critical),
+                T(test_loader_cut_unified_kernel_image_is_critical),
                 T(test_loader_default_matching_nothing_warns),
                 T(test_loader_without_entries_is_critical),
                 T(test_loader_exhausted_boot_counters_warn),
