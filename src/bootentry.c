@@ -190,9 +190,9 @@ static bool esp_has(int esp_fd, const char *efi_path)
 
 /* A loader the firmware starts (DESIGN.md §11 rule S8): 1 when efi_path holds a plausible EFI
  * program (or one that cannot be read: not known to be broken), 0 when it is absent or not a
- * regular file, 0 with *problem ("\EFI\x.efi is not a usable EFI program: empty (0 bytes)")
- * when it is not a program this firmware can start, -ENOMEM. */
-static int esp_loader(int esp_fd, const char *efi_path, char **problem)
+ * regular file, 0 with *problem ("X is not a usable EFI program: why", or when started "starts
+ * X, which is not ...") when it is not a program this firmware can start, -ENOMEM. */
+static int esp_loader(int esp_fd, const char *efi_path, bool started, char **problem)
 {
         _cleanup_free_ char *why = NULL;
         int r = bls_path_check(esp_fd, efi_path, LOADERFILE_EFI, &why);
@@ -203,8 +203,10 @@ static int esp_loader(int esp_fd, const char *efi_path, char **problem)
                 return 0;
         if (r != -EBADMSG)
                 return 1;
-        if (problem &&
-            asprintf(problem, "%s is not a usable EFI program: %s", efi_path, strna(why)) < 0)
+        if ((started ? asprintf(problem, "starts %s, which is not a usable EFI program: %s",
+                                efi_path, strna(why))
+                     : asprintf(problem, "%s is not a usable EFI program: %s", efi_path,
+                                strna(why))) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -225,18 +227,13 @@ static int option_valid(const struct boot_option *o, const char *partuuid, int e
         else if (!o->file)
                 problem = "names no file";
         else {
-                r = esp_loader(esp_fd, o->file, &bad);
+                r = esp_loader(esp_fd, o->file, true, &bad);
                 if (r != 0)
                         return r;
-                problem = bad ? "starts" : "names a file this ESP does not hold";
+                problem = bad ? bad : "names a file this ESP does not hold";
         }
         if (asprintf(&s, "Boot%04X \"%s\" %s%s%s", o->number, strna(o->description), problem,
-                     bad       ? " "
-                     : o->file ? ": "
-                               : "",
-                     bad       ? bad
-                     : o->file ? o->file
-                               : "") < 0 ||
+                     !bad && o->file ? ": " : "", !bad && o->file ? o->file : "") < 0 ||
             strv_push(broken, s) < 0)
                 return -ENOMEM;
         return 0;
@@ -260,7 +257,7 @@ int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int es
                     (!best || (o->order >= 0 && (best->order < 0 || o->order < best->order))))
                         best = o;
         }
-        r = esp_loader(esp_fd, EFI_FALLBACK_PATH, &e.fallback_problem);
+        r = esp_loader(esp_fd, EFI_FALLBACK_PATH, false, &e.fallback_problem);
         if (r < 0)
                 return r;
         e.fallback = r > 0;
@@ -270,7 +267,7 @@ int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int es
                 e.reach = best->order >= 0 ? REACH_ENTRY : REACH_NOT_IN_ORDER;
         else if (e.fallback)
                 e.reach = REACH_FALLBACK_ONLY;
-        r = esp_loader(esp_fd, EFI_SDBOOT_PATH, &e.sdboot_problem);
+        r = esp_loader(esp_fd, EFI_SDBOOT_PATH, false, &e.sdboot_problem);
         if (r < 0)
                 return r;
         e.loader = r > 0 ? EFI_SDBOOT_PATH : e.fallback ? EFI_FALLBACK_PATH : NULL;

@@ -15,7 +15,8 @@
 # this script attached, even on failure. Nothing is ever removed with rm -r: $W is a tmpfs
 # that is unmounted.
 #
-# Environment: TOOL (dual-root-tool binary), MKEFIVAR (tests/tools/mkefivar binary).
+# Environment: TOOL (dual-root-tool binary), MKEFIVAR (tests/tools/mkefivar binary),
+# MKLOADERFILE (tests/tools/mkloaderfile, by default beside mkefivar).
 
 set -eu
 
@@ -32,6 +33,8 @@ fi
 : "${MKEFIVAR:?MKEFIVAR must name the mkefivar test tool}"
 TOOL=$(realpath "$TOOL")
 MKEFIVAR=$(realpath "$MKEFIVAR")
+# tests/tools/mkloaderfile: plausible kernels, initrds and EFI programs (built beside mkefivar).
+MKLOADERFILE=$(realpath "${MKLOADERFILE:-$(dirname "$MKEFIVAR")/mkloaderfile}")
 
 W=$(mktemp -d /tmp/dual-root-test.XXXXXX)
 mount -t tmpfs -o mode=0700,size=2g dual-root-work "$W"
@@ -201,6 +204,13 @@ efivars_clear() {
 # efivar ARGS...: mkefivar on the fake root's efivars directory.
 efivar() {
         "$MKEFIVAR" "$R/efivars" "$@"
+}
+
+# loader_file KIND SIZE PATH: a plausible file a loader starts (efi, efi-signed, kernel, uki,
+# initrd, dtb; SIZE in bytes, a multiple of 512), written by tests/tools/mkloaderfile.
+loader_file() {
+        mkdir -p "$(dirname "$3")"
+        "$MKLOADERFILE" "$@"
 }
 
 # booted_by_loader PARTUUID: systemd-boot style.

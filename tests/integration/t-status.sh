@@ -21,12 +21,12 @@ healthy() {
         efivar bootorder 0001,0002
         find "$R/efi0" "$R/efi1" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
         mkdir -p "$R/efi0/EFI/systemd" "$R/efi0/loader/entries"
-        echo sd-boot >"$R/efi0/EFI/systemd/systemd-bootx64.efi"
+        loader_file efi 65536 "$R/efi0/EFI/systemd/systemd-bootx64.efi"
         printf 'timeout 3\ndefault debian-*\n' >"$R/efi0/loader/loader.conf"
         printf 'title Debian\nlinux /vmlinuz-6.1\ninitrd /initrd.img-6.1\noptions root=x\n' \
                 >"$R/efi0/loader/entries/debian-6.1.conf"
-        echo kernel >"$R/efi0/vmlinuz-6.1"
-        echo initrd >"$R/efi0/initrd.img-6.1"
+        loader_file kernel 65536 "$R/efi0/vmlinuz-6.1"
+        loader_file initrd 4096 "$R/efi0/initrd.img-6.1"
         run_tool -s -q
         expect_status 0
         run_tool -b -q
@@ -67,7 +67,7 @@ status_critical_without_entry_or_fallback() {
 
 status_warns_with_the_fallback_only() {
         healthy
-        on_both 'mkdir -p EFI/BOOT && echo sd-boot >EFI/BOOT/BOOTX64.EFI'
+        on_both 'mkdir -p EFI/BOOT && cp EFI/systemd/systemd-bootx64.efi EFI/BOOT/BOOTX64.EFI'
         run_tool -s -q
         rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
         run_tool --status
@@ -151,7 +151,7 @@ status_warns_when_the_default_matches_nothing() {
 
 status_counts_unified_kernel_images() {
         healthy
-        on_both 'rm -r loader/entries && mkdir -p EFI/Linux && echo uki >EFI/Linux/debian-6.1.efi && printf "default debian-6.1.efi\n" >loader/loader.conf'
+        on_both 'rm -r loader/entries && mkdir -p EFI/Linux && "$MKLOADERFILE" uki 131072 EFI/Linux/debian-6.1.efi && printf "default debian-6.1.efi\n" >loader/loader.conf'
         run_tool -s -q
         run_tool --status
         expect_status 0
@@ -174,6 +174,77 @@ status_warns_about_a_malformed_entry() {
         run_tool --status
         expect_status 1
         expect_stdout_has "WARNING loader: entry broken.conf is skipped by systemd-boot: broken.conf:2: \"linux\" has no value"
+}
+
+# DESIGN.md §11 S8: every kind of file a loader starts, on the alternate, at 0 bytes and cut
+# short: CRITICAL naming the disk, the entry (or boot entry) and the file; that disk does not
+# boot alone. Each row: what to set up on both ESPs first (then synced), the file on /efi1, the
+# length to cut it to, and the finding expected.
+status_critical_for_each_empty_or_cut_loader_file() {
+        local e1="$R/efi1" boot1="Boot0002 \"Linux Boot Manager (disk 1)\""
+        while IFS='|' read -r setup file len want; do
+                [ -n "$file" ] || continue
+                healthy
+                if [ -n "$setup" ]; then
+                        on_both "$setup"
+                        run_tool -s -q
+                        expect_status 0
+                        run_tool --status
+                        expect_status 0
+                fi
+                truncate -s "$len" "$e1/$file"
+                run_tool --status
+                expect_status 2
+                expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 NO"
+                expect_stdout_has "$want"
+                expect_stdout_lacks "OK: this machine can lose any disk"
+        done <<EOF
+|vmlinuz-6.1|0|CRITICAL loader: entry debian-6.1.conf names /vmlinuz-6.1, but /efi1/vmlinuz-6.1 is not a usable kernel: empty (0 bytes)
+|vmlinuz-6.1|40000|CRITICAL loader: entry debian-6.1.conf names /vmlinuz-6.1, but /efi1/vmlinuz-6.1 is not a usable kernel: truncated: the PE section .text ends at byte 65536, the file has 40000
+|vmlinuz-6.1|300|but /efi1/vmlinuz-6.1 is not a usable kernel: truncated: the PE header area (SizeOfHeaders) ends at byte 512, the file has 300
+|initrd.img-6.1|0|CRITICAL loader: entry debian-6.1.conf names /initrd.img-6.1, but /efi1/initrd.img-6.1 is not a usable initrd: empty (0 bytes)
+|EFI/systemd/systemd-bootx64.efi|0|CRITICAL firmware: no boot entry names /efi1 (PARTUUID $PU1) ($boot1 starts \\EFI\\systemd\\systemd-bootx64.efi, which is not a usable EFI program: empty (0 bytes)), and there is no fallback
+|EFI/systemd/systemd-bootx64.efi|30000|($boot1 starts \\EFI\\systemd\\systemd-bootx64.efi, which is not a usable EFI program: truncated: the PE section .text ends at byte 65024, the file has 30000)
+rm -r loader/entries && mkdir -p EFI/Linux && "\$MKLOADERFILE" uki 131072 EFI/Linux/debian-6.1.efi && echo "default debian-6.1.efi" >loader/loader.conf|EFI/Linux/debian-6.1.efi|0|CRITICAL loader: unified kernel image /efi1/EFI/Linux/debian-6.1.efi is not one systemd-boot can start: empty (0 bytes)
+rm -r loader/entries && mkdir -p EFI/Linux && "\$MKLOADERFILE" uki 131072 EFI/Linux/debian-6.1.efi && echo "default debian-6.1.efi" >loader/loader.conf|EFI/Linux/debian-6.1.efi|100000|unified kernel image /efi1/EFI/Linux/debian-6.1.efi is not one systemd-boot can start: truncated: the PE section .initrd ends at byte 131072, the file has 100000
+mkdir -p EFI/tools && "\$MKLOADERFILE" efi 16384 EFI/tools/memtest.efi && printf "title memtest\\nefi /EFI/tools/memtest.efi\\n" >loader/entries/memtest.conf|EFI/tools/memtest.efi|16000|CRITICAL loader: entry memtest.conf names /EFI/tools/memtest.efi, but /efi1/EFI/tools/memtest.efi is not a usable EFI program: truncated: the PE section .data ends at byte 16384, the file has 16000
+"\$MKLOADERFILE" dtb 4096 board.dtb && echo "devicetree /board.dtb" >>loader/entries/debian-6.1.conf|board.dtb|0|CRITICAL loader: entry debian-6.1.conf names /board.dtb, but /efi1/board.dtb is not a usable devicetree: empty (0 bytes)
+"\$MKLOADERFILE" dtb 4096 board.dtb && echo "devicetree /board.dtb" >>loader/entries/debian-6.1.conf|board.dtb|100|but /efi1/board.dtb is not a usable devicetree: truncated: the devicetree (its header's totalsize) ends at byte 4096, the file has 100
+EOF
+}
+
+# With only the removable-media fallback to start the disk, that file is judged the same way.
+status_critical_for_an_empty_or_cut_fallback() {
+        for len in 0 60000; do
+                healthy
+                on_both 'mkdir -p EFI/BOOT && cp EFI/systemd/systemd-bootx64.efi EFI/BOOT/BOOTX64.EFI'
+                run_tool -s -q
+                rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+                run_tool --status
+                expect_status 1
+                truncate -s "$len" "$R/efi1/EFI/BOOT/BOOTX64.EFI"
+                run_tool --status
+                expect_status 2
+                expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 NO"
+                if [ "$len" = 0 ]; then
+                        expect_stdout_has "CRITICAL firmware: no boot entry names /efi1 (PARTUUID $PU1), and the fallback \\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI program: empty (0 bytes): the firmware cannot start this disk"
+                else
+                        expect_stdout_has "and the fallback \\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI program: truncated: the PE section .text ends at byte 65024, the file has 60000"
+                fi
+        done
+}
+
+# The first finding of issue 24.3: neither disk boots, and --status must not say OK.
+status_critical_when_neither_disk_has_a_usable_kernel() {
+        healthy
+        : >"$R/efi0/vmlinuz-6.1"
+        run_tool -s -q
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "boots alone: /efi0 (booted) NO, /efi1 NO"
+        expect_stdout_has "but /efi0/vmlinuz-6.1 is not a usable kernel: empty (0 bytes)"
+        expect_stdout_has "but /efi1/vmlinuz-6.1 is not a usable kernel: empty (0 bytes)"
+        expect_stdout_lacks "can lose any disk"
 }
 
 status_warns_when_an_alternate_differs() {
@@ -224,8 +295,8 @@ status_critical_when_an_esp_is_not_fat() {
 
 status_warns_when_two_kernel_sets_do_not_fit() {
         healthy
-        head -c 9M /dev/zero >"$R/efi0/vmlinuz-6.1"
-        head -c 5M /dev/zero >"$R/efi0/initrd.img-6.1"
+        loader_file kernel 9437184 "$R/efi0/vmlinuz-6.1"
+        loader_file initrd 5242880 "$R/efi0/initrd.img-6.1"
         run_tool -s -q
         run_tool --status
         expect_status 1
@@ -401,6 +472,9 @@ run_case "WARNING when loader.conf's default matches nothing" status_warns_when_
 run_case "unified kernel images count as entries" status_counts_unified_kernel_images
 run_case "CRITICAL without any loader entry" status_critical_without_any_entry
 run_case "WARNING about a malformed entry" status_warns_about_a_malformed_entry
+run_case "CRITICAL for each loader file kind at 0 bytes and cut short" status_critical_for_each_empty_or_cut_loader_file
+run_case "CRITICAL for an empty or cut fallback loader" status_critical_for_an_empty_or_cut_fallback
+run_case "CRITICAL when neither disk has a usable kernel" status_critical_when_neither_disk_has_a_usable_kernel
 run_case "WARNING when an alternate differs" status_warns_when_an_alternate_differs
 run_case "CRITICAL when an alternate is missing" status_critical_when_an_alternate_is_missing
 run_case "the ESP fstab names but that is not present, and --add-disk" status_names_the_fstab_esp_that_is_not_present

@@ -408,8 +408,8 @@ static void test_evaluate_judges_the_loaders(void **state)
         assert_int_equal(truncate(sd, 4096), 0);
         assert_int_equal(reach_of(e, e->esp1, PU1, &broken), REACH_NONE);
         assert_string_equal(broken,
-                            "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi "
-                            "is not a usable EFI program: truncated: the PE section .text "
+                            "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi, "
+                            "which is not a usable EFI program: truncated: the PE section .text "
                             "ends at byte 7680, the file has 4096");
         /* an empty fallback is no fallback */
         put(e->esp1, "EFI/BOOT/BOOTX64.EFI", "");
