@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "blockdev.h"
@@ -293,4 +294,74 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+int esp_check_identity(const struct esp *e, const char *where, const char *refusal, char **why)
+{
+        _cleanup_free_ char *type = NULL;
+        int r;
+
+        r = e && e->device ? blockdev_part_type(e->device, &type) : -ENOENT;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        if (!streq(type, ESP_GPT_TYPE) && !streq(type, ESP_MBR_TYPE))
+                return errmsg(why, -EMEDIUMTYPE,
+                              "%s holds %s, a partition of type %s, not an EFI System Partition "
+                              "(" ESP_GPT_TYPE "): %s",
+                              where, e->device, type, refusal);
+        if (!streq_ptr(e->fstype, "vfat"))
+                return errmsg(why, -EMEDIUMTYPE,
+                              "%s holds %s, an EFI System Partition with a %s filesystem, not "
+                              "vfat: %s",
+                              where, e->device, strna(e->fstype), refusal);
+        return 1;
+}
+
+bool esp_tree_has_efi_dir(int dir_fd)
+{
+        struct dirent *de;
+        bool found = false;
+        DIR *d;
+        int fd;
+
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return false;
+        }
+        while (!found && (de = readdir(d))) {
+                struct stat st;
+
+                found = strcasecmp(de->d_name, "EFI") == 0 &&
+                        fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISDIR(st.st_mode);
+        }
+        closedir(d);
+        return found;
+}
+
+int esp_check_source(const struct esp *booted, int dir_fd, const char *where, char **why)
+{
+        _cleanup_free_ char *shown = NULL;
+        int r;
+
+        if (asprintf(&shown, "the booted ESP '%s'", where) < 0)
+                return -ENOMEM;
+        r = esp_check_identity(booted, shown, "not mirroring it onto the alternates", why);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (esp_tree_has_efi_dir(dir_fd))
+                return 0;
+        return errmsg(why, -EMEDIUMTYPE,
+                      "%s (%s, PARTUUID %s) has no EFI directory and its partition type cannot "
+                      "be read: it may not be an ESP (a data partition on an ESP mount point?); "
+                      "not mirroring it onto the alternates. Check what the firmware booted and "
+                      "what is mounted there",
+                      shown, strna(booted ? booted->device : NULL),
+                      strna(booted ? booted->partuuid : NULL));
 }

@@ -64,5 +64,26 @@ static inline void esp_model_freep(struct esp_model **m)
 }
 #define _cleanup_esp_model_ _cleanup_(esp_model_freep)
 
+/*
+ * DESIGN.md §3 D3: the partition under an ESP mount point is an ESP. where: how to name it in a
+ * message ("'/efi1/'"); refusal: what is then not done ("not syncing an ESP onto it"). Where
+ * its partition table can be read, its type must be the EFI System Partition's (GPT, or MBR
+ * 0xef) and its filesystem vfat: returns 1 when so, -EMEDIUMTYPE with *why when not. Returns 0
+ * when the type cannot be read (a loop device, no permission): the caller's tree rule decides.
+ * -ENOMEM.
+ */
+int esp_check_identity(const struct esp *e, const char *where, const char *refusal, char **why);
+
+/* True when dir_fd's root holds a directory named EFI in any case, as FAT matches names. */
+bool esp_tree_has_efi_dir(int dir_fd);
+
+/*
+ * D3 for the booted ESP as a sync's source (its tree open as dir_fd, at path where): the
+ * identity above, and where the partition type cannot be read, an ESP-like tree: an EFI
+ * directory at its root. A data partition the loader named and that is mounted on an ESP mount
+ * point is never mirrored from. Returns 0, -EMEDIUMTYPE with *why, -ENOMEM.
+ */
+int esp_check_source(const struct esp *booted, int dir_fd, const char *where, char **why);
+
 /* True when name is "efi" followed by one or more digits (and nothing else). */
 bool esp_name_is_default(const char *name);

@@ -802,28 +802,18 @@ static bool has_efi_dir(int dir_fd)
  */
 static int esp_identity(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
-        const struct esp *a = alternate_for(ctx->model, j->dest);
-        _cleanup_free_ char *type = NULL;
+        _cleanup_free_ char *where = NULL;
         struct stat st;
         int r;
 
-        r = a && a->device ? blockdev_part_type(a->device, &type) : -ENOENT;
-        if (r == -ENOMEM)
-                return r;
-        if (r == 0) {
-                if (!streq(type, ESP_GPT_TYPE) && !streq(type, ESP_MBR_TYPE))
-                        return errmsg(why, SYNC_REFUSED,
-                                      "'%s' holds %s, a partition of type %s, not an EFI "
-                                      "System Partition (" ESP_GPT_TYPE "): not syncing an ESP "
-                                      "onto it",
-                                      j->dest, a->device, type);
-                if (!streq_ptr(a->fstype, "vfat"))
-                        return errmsg(why, SYNC_REFUSED,
-                                      "'%s' holds %s, an EFI System Partition with a %s "
-                                      "filesystem, not vfat: not syncing an ESP onto it",
-                                      j->dest, a->device, strna(a->fstype));
-                return 0;
-        }
+        if (asprintf(&where, "'%s'", j->dest) < 0)
+                return -ENOMEM;
+        r = esp_check_identity(alternate_for(ctx->model, j->dest), where,
+                               "not syncing an ESP onto it", why);
+        if (r == -EMEDIUMTYPE)
+                return SYNC_REFUSED;
+        if (r != 0)
+                return r < 0 ? r : 0;
         if (ctx->force)
                 return 0;
         /* Our record (even a bare intent) says we synced it before. */
@@ -905,6 +895,10 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
                 return errmsg(why, SYNC_REFUSED, "source '%s' is no longer the booted ESP %s",
                               j->source, m->booted.device);
 
+        /* DESIGN.md §3 D3: the source is an ESP as much as the destination. */
+        r = esp_check_source(&m->booted, j->src_fd, j->source, why);
+        if (r < 0)
+                return r == -ENOMEM ? r : SYNC_REFUSED;
         r = esp_identity(ctx, j, why);
         if (r != 0)
                 return r;

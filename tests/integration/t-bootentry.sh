@@ -21,9 +21,9 @@ setup() {
         efivar bootorder 0001
         find "$R/efi0" "$R/efi1" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
         mkdir -p "$R/efi0/EFI/systemd" "$R/efi0/loader/entries"
-        echo sd-boot >"$R/efi0/EFI/systemd/systemd-bootx64.efi"
+        loader_file efi 16384 "$R/efi0/EFI/systemd/systemd-bootx64.efi"
         printf 'linux /vmlinuz\n' >"$R/efi0/loader/entries/a.conf"
-        echo k >"$R/efi0/vmlinuz"
+        loader_file kernel 16384 "$R/efi0/vmlinuz"
         run_tool -s -q
         expect_status 0
         run_tool -b -q
@@ -79,7 +79,7 @@ fix_uses_the_fallback_path_without_systemd_boot() {
         setup
         rm -r "$R/efi1/EFI/systemd"
         mkdir -p "$R/efi1/EFI/BOOT"
-        echo loader >"$R/efi1/EFI/BOOT/BOOTX64.EFI"
+        loader_file efi 16384 "$R/efi1/EFI/BOOT/BOOTX64.EFI"
         run_tool --fix-boot-entries
         expect_status 0
         expect_stdout_has ")/File(\\EFI\\BOOT\\BOOTX64.EFI)"

@@ -29,9 +29,9 @@ healthy() {
         efivar bootentry 0002 "Disk 1" --hd 1 "$PU1"
         efivar bootorder 0001,0002
         mkdir -p "$R/efi0/EFI/systemd" "$R/efi0/loader/entries"
-        echo sd-boot >"$R/efi0/EFI/systemd/systemd-bootx64.efi"
+        loader_file efi 16384 "$R/efi0/EFI/systemd/systemd-bootx64.efi"
         printf 'linux /vmlinuz\n' >"$R/efi0/loader/entries/a.conf"
-        echo k >"$R/efi0/vmlinuz"
+        loader_file kernel 16384 "$R/efi0/vmlinuz"
         run_tool -s -q
         expect_status 0
         run_tool -b -q

@@ -562,6 +562,30 @@ d3_a_data_partition_on_an_esp_mount_point_is_not_overwritten() {
         [ "$(cat "$R/efi1/vmlinuz")" = kernel-0 ] || fail "--force did not sync"
 }
 
+# The source too (D3): a data partition the loader names, on an ESP mount point, is never
+# mirrored from; --force does not change that. An EFI directory (any case) makes the tree
+# ESP-like where the partition type cannot be read (loop devices here).
+d3_a_data_partition_as_the_booted_esp_is_not_mirrored_from() {
+        reset_sync
+        booted_by_loader "$PU0"
+        esp_content "$R/efi1" 1
+        find "$R/efi0" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +
+        mkdir -p "$R/efi0/photos"
+        echo "precious" >"$R/efi0/photos/a.jpg"
+        for args in -s "-s --force" -st; do
+                run_tool $args
+                expect_status 1
+                expect_stderr_has "refused /efi0/ -> /efi1/: the booted ESP '/efi0/' ($DEV0, PARTUUID $PU0) has no EFI directory and its partition type cannot be read: it may not be an ESP (a data partition on an ESP mount point?); not mirroring it onto the alternates"
+                [ "$(cat "$R/efi1/vmlinuz")" = kernel-1 ] || fail "$args: the alternate was overwritten"
+                [ ! -e "$R/efi1/photos" ] || fail "$args: the data was mirrored"
+                [ ! -e "$R/efi1/.dual-root-state" ] || fail "$args: a record was written"
+        done
+        mkdir "$R/efi0/efi"
+        run_tool -s --force
+        expect_status 0
+        [ "$(cat "$R/efi1/photos/a.jpg")" = precious ] || fail "an ESP-like source was not synced"
+}
+
 d2_a_cloned_disk_stops_detection() {
         reset_sync
         booted_by_loader "$PU0"
@@ -632,6 +656,7 @@ run_case "rule 3: an unmounted source through a symlink or .. is refused" rule3_
 run_case "rule 2: an unmounted destination through a symlink or .. is skipped" rule2_unmounted_destination_through_a_symlink_or_dotdot_is_skipped
 run_case "rule 11: /, a symlink to /, an ancestor of the source, the booted ESP: refused before anything runs" rule11_root_and_ancestors_of_the_source_are_never_destinations
 run_case "D3: a data partition on /efi1 is not overwritten without --force" d3_a_data_partition_on_an_esp_mount_point_is_not_overwritten
+run_case "D3: a data partition as the booted ESP is not mirrored from, even with --force" d3_a_data_partition_as_the_booted_esp_is_not_mirrored_from
 run_case "D2: a cloned disk (two partitions, one PARTUUID) stops detection; nothing synced" d2_a_cloned_disk_stops_detection
 run_case "rule 4: a changed alternate is not overwritten without --force" rule4_rollback_guard_refuses_a_newer_alternate
 run_case "rule 4: a lagging alternate catches up" rule4_rollback_guard_lets_a_lagging_alternate_catch_up

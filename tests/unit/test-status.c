@@ -377,7 +377,8 @@ static void test_firmware_entry_starting_a_cut_loader_is_critical(void **state)
         cut(e->esp1, "EFI/systemd/systemd-bootx64.efi", 4096);
         check(e, NULL);
         expect(e, 1, "firmware", STATUS_CRITICAL,
-               "(Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi, which is not a usable "
+               "(Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi, which is not a "
+               "usable "
                "EFI program: truncated: the PE section .text ends at byte 7680, the file has "
                "4096), and there is no fallback \\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot "
                "start this disk");
