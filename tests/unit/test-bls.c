@@ -362,6 +362,63 @@ static void test_path_stat_as_the_firmware_resolves(void **state)
         rm_tree(d);
 }
 
+/* DESIGN.md §11 S8: the file found FAT-style is judged for what the entry uses it as; a FIFO
+ * or directory is refused without being opened, a symlink as bls_path_stat() refuses it. */
+static void test_path_check_judges_the_file_found(void **state)
+{
+        char *d = make_tree();
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *link = NULL, *why = NULL;
+
+        put(d, "EFI/BOOT/BOOTX64.EFI", "abc");
+        put(d, "initrd.img", "x");
+        put(d, "empty", "");
+        fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(bls_path_check(fd, "\\efi\\boot\\bootx64.efi", LOADERFILE_EFI, &why),
+                         -EBADMSG);
+        assert_string_equal(why, "not a PE image: it starts with 0x61 0x62, not \"MZ\"");
+        assert_int_equal(bls_path_check(fd, "/INITRD.IMG", LOADERFILE_INITRD, NULL), 0);
+        free(why);
+        why = NULL;
+        assert_int_equal(bls_path_check(fd, "/empty", LOADERFILE_INITRD, &why), -EBADMSG);
+        assert_string_equal(why, "empty (0 bytes)");
+        assert_int_equal(bls_path_check(fd, "/missing", LOADERFILE_INITRD, NULL), -ENOENT);
+        assert_int_equal(bls_path_check(fd, "/EFI/BOOT", LOADERFILE_EFI, NULL), -EMEDIUMTYPE);
+        assert_true(asprintf(&link, "%s/EFI/fifo", d) >= 0);
+        assert_int_equal(mkfifo(link, 0600), 0);
+        assert_int_equal(bls_path_check(fd, "/EFI/FIFO", LOADERFILE_KERNEL, NULL), -EMEDIUMTYPE);
+        free(link);
+        assert_true(asprintf(&link, "%s/escape", d) >= 0);
+        assert_int_equal(symlink("initrd.img", link), 0);
+        free(why);
+        why = NULL;
+        assert_int_equal(bls_path_check(fd, "/escape", LOADERFILE_INITRD, &why), -ELOOP);
+        assert_string_equal(why, "cannot open it: Too many levels of symbolic links");
+        rm_tree(d);
+}
+
+static void test_typed_files_say_what_each_must_be(void **state)
+{
+        _cleanup_(bls_entry_done) struct bls_entry e = {};
+        _cleanup_free_ struct bls_file *f = NULL;
+        static const char text[] = "linux /k\nefi /e.efi\ninitrd /i1 /i2\ndevicetree /d.dtb\n"
+                                   "devicetree-overlay /o1.dtbo /o2.dtbo\n";
+        size_t n;
+
+        assert_int_equal(bls_entry_parse("x.conf", text, sizeof(text) - 1, &e, NULL), 0);
+        assert_int_equal(bls_entry_typed_files(&e, &f, &n), 0);
+        assert_int_equal(n, 7);
+        assert_string_equal(f[0].path, "/k");
+        assert_int_equal(f[0].kind, LOADERFILE_KERNEL);
+        assert_string_equal(f[1].path, "/e.efi");
+        assert_int_equal(f[1].kind, LOADERFILE_EFI);
+        assert_string_equal(f[3].path, "/i2");
+        assert_int_equal(f[3].kind, LOADERFILE_INITRD);
+        assert_int_equal(f[4].kind, LOADERFILE_DEVICETREE);
+        assert_string_equal(f[6].path, "/o2.dtbo");
+        assert_int_equal(f[6].kind, LOADERFILE_DEVICETREE);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -385,6 +442,8 @@ int main(void)
                 T(test_load_empty_esp_has_no_entries),
                 T(test_load_keeps_an_oversized_entry_with_its_error),
                 T(test_path_stat_as_the_firmware_resolves),
+                T(test_path_check_judges_the_file_found),
+                T(test_typed_files_say_what_each_must_be),
 #undef T
         };
 
