@@ -17,6 +17,7 @@ VG="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possi
 valgrind_oneshot_paths_are_clean() {
         reset_machine
         booted_by_loader "$PU0"
+        mkdir -p "$R/efi0/EFI" # an ESP-like tree: the source's identity (DESIGN.md §3 D3)
         echo k >"$R/efi0/vmlinuz"
         for args in "" "--json" "-s" "-st" "-bt" "-b" "--check-config"; do
                 set +e
@@ -62,6 +63,7 @@ synced_twice() { [ "$(grep -c "synced /efi0/ -> /efi1/ in " "$ERR")" -ge 2 ]; }
 valgrind_daemon_is_clean() {
         reset_machine
         booted_by_loader "$PU0"
+        mkdir -p "$R/efi0/EFI" # an ESP-like tree: the source's identity (DESIGN.md §3 D3)
         echo k >"$R/efi0/vmlinuz"
         printf 'settle_time = 0.3\nsync_delay = 0\n' >"$CONF"
         # shellcheck disable=SC2086
