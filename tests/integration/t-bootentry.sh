@@ -94,6 +94,16 @@ fix_fails_naming_an_esp_without_a_loader() {
         [ ! -e "$R/efivars/Boot0000-$GUID" ] || fail "an entry was created anyway"
 }
 
+# DESIGN.md §11 E1, S8: an entry is never pointed at an empty or cut loader.
+fix_never_points_an_entry_at_a_broken_loader() {
+        setup
+        : >"$R/efi1/EFI/systemd/systemd-bootx64.efi"
+        run_tool --fix-boot-entries
+        expect_status 1
+        expect_stderr_has "/efi1 holds no boot loader a new entry could start (\EFI\systemd\systemd-bootx64.efi is not a usable EFI program: empty (0 bytes)): sync it from the booted ESP first"
+        [ ! -e "$R/efivars/Boot0000-$GUID" ] || fail "an entry was created anyway"
+}
+
 fix_refuses_a_device_that_is_no_partition() {
         setup
         TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4" run_tool --fix-boot-entries
@@ -131,6 +141,7 @@ run_case "creates the missing entry, appends it, --status agrees" fix_creates_th
 run_case "an entry it did not create is left byte for byte" fix_leaves_other_entries_alone
 run_case "the fallback path without systemd-boot" fix_uses_the_fallback_path_without_systemd_boot
 run_case "an ESP without a loader: exit 1, named" fix_fails_naming_an_esp_without_a_loader
+run_case "an empty loader: no entry points at it, exit 1, named" fix_never_points_an_entry_at_a_broken_loader
 run_case "a device that is no partition: refused, named" fix_refuses_a_device_that_is_no_partition
 run_case "a missing ESP is skipped" fix_skips_a_missing_esp
 run_case "--fix-boot-entries combines with no other action" fix_is_an_action_of_its_own
