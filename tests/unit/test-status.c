@@ -549,6 +549,24 @@ static void test_loader_without_any_loader_is_critical(void **state)
         expect(e, 1, "loader", STATUS_CRITICAL, "holds no boot loader");
 }
 
+static void test_loader_bare_fallback_is_judged(void **state)
+{
+        struct env *e = *state;
+
+        rm(e->esp1, "loader/entries/debian-6.1.conf");
+        rm(e->esp1, "loader/loader.conf");
+        rm(e->esp1, "EFI/systemd/systemd-bootx64.efi");
+        put_image(e->esp1, "EFI/BOOT/BOOTX64.EFI", "efi", 8192);
+        check(e, NULL);
+        expect(e, 1, "loader", STATUS_OK, "is started as it is, not checked further");
+        cut(e->esp1, "EFI/BOOT/BOOTX64.EFI", 0);
+        check(e, NULL);
+        expect(e, 1, "loader", STATUS_CRITICAL,
+               "holds no usable boot loader: no systemd-boot, no entries, and its fallback "
+               "\\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI program: empty (0 bytes)");
+        assert_false(e->report.esps[1].bootable);
+}
+
 static void test_loader_grub_is_named_not_checked(void **state)
 {
         struct env *e = *state;
@@ -798,6 +816,7 @@ int main(void)
                 T(test_loader_without_entries_is_critical),
                 T(test_loader_exhausted_boot_counters_warn),
                 T(test_loader_without_any_loader_is_critical),
+                T(test_loader_bare_fallback_is_judged),
                 T(test_loader_grub_is_named_not_checked),
                 T(test_sync_difference_warns_with_the_last_sync),
                 T(test_sync_alternate_changed_on_its_own_is_named),
