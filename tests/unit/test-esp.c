@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/sysmacros.h>
 
@@ -193,10 +194,46 @@ static void test_loader_variable_names_the_partition_the_host_lacks(void **state
         assert_int_equal(m->n_alternates, 2);
 }
 
+/* DESIGN.md §3 D3 for the source: with the partition type unreadable (no device here), the
+ * tree must hold an EFI directory, in any case, a real one. */
+static void test_source_identity_needs_an_esp_like_tree(void **state)
+{
+        char dir[] = "/tmp/test-esp-source.XXXXXX", *p = NULL, *why = NULL;
+        struct esp booted = { .device = NULL, .partuuid = (char *)"6a1e0c5b-0000" };
+        int fd;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(esp_check_source(&booted, fd, "/efi0/", &why), -EMEDIUMTYPE);
+        assert_string_equal(why, "the booted ESP '/efi0/' (n/a, PARTUUID 6a1e0c5b-0000) has no EFI "
+                                 "directory and its partition type cannot be read: it may not be "
+                                 "an ESP (a data partition on an ESP mount point?); not mirroring "
+                                 "it onto the alternates. Check what the firmware booted and what "
+                                 "is mounted there");
+        /* a symlink named EFI is no directory of the tree */
+        assert_true(asprintf(&p, "%s/EFI", dir) >= 0);
+        assert_int_equal(symlink("/", p), 0);
+        assert_false(esp_tree_has_efi_dir(fd));
+        assert_int_equal(unlink(p), 0);
+        free(p);
+        assert_true(asprintf(&p, "%s/eFi", dir) >= 0);
+        assert_int_equal(mkdir(p, 0755), 0);
+        assert_true(esp_tree_has_efi_dir(fd));
+        assert_int_equal(esp_check_source(&booted, fd, "/efi0/", NULL), 0);
+        assert_int_equal(rmdir(p), 0);
+        assert_int_equal(rmdir(dir), 0);
+        close(fd);
+        free(p);
+        free(why);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_default_esp_names_are_efi_and_digits),
+                cmocka_unit_test(test_source_identity_needs_an_esp_like_tree),
                 cmocka_unit_test_setup_teardown(
                         test_without_boot_variables_every_set_member_is_an_alternate, setup,
                         teardown),
