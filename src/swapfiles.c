@@ -3,6 +3,7 @@
  * swap_ids files of a sync job (DESIGN.md §5b): selection, the map from the block devices,
  * the crash-safe write.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -12,6 +13,8 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+
+#include <blkid.h>
 
 #include "blockdev.h"
 #include "config.h"
@@ -253,6 +256,64 @@ static dev_t disk_of(dev_t devnum)
         return makedev(ma, mi);
 }
 
+/* A partition's GPT name (PARTLABEL): udev's /dev/disk/by-partlabel link to the device (its
+ * \xHH escapes decoded), else libblkid's PART_ENTRY_NAME; NULL when it has none. */
+static int partlabel_of(const char *node, dev_t devnum, char **ret)
+{
+        DIR *d = opendir("/dev/disk/by-partlabel");
+        blkid_probe pr;
+        const char *v = NULL;
+        struct dirent *de;
+
+        *ret = NULL;
+        while (d && (de = readdir(d))) {
+                struct stat st;
+                char *out, *o;
+
+                if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+                    !S_ISBLK(st.st_mode) || st.st_rdev != devnum)
+                        continue;
+                out = o = strdup(de->d_name);
+                if (!out) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                for (const char *p = de->d_name; *p; p++) {
+                        unsigned x;
+
+                        if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &x) == 1 &&
+                            isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+                                *o++ = (char)x;
+                                p += 3;
+                        } else {
+                                *o++ = *p;
+                        }
+                }
+                *o = 0;
+                closedir(d);
+                *ret = out;
+                return 0;
+        }
+        if (d)
+                closedir(d);
+        pr = blkid_new_probe_from_filename(node);
+        if (!pr)
+                return 0; /* could not look: no PARTLABEL known, as without a table */
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "PART_ENTRY_NAME", &v, NULL) >= 0 &&
+            !isempty(v)) {
+                *ret = strdup(v);
+                if (!*ret) {
+                        blkid_free_probe(pr);
+                        return -ENOMEM;
+                }
+        }
+        blkid_free_probe(pr);
+        return 0;
+}
+
 static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t *ret, char **why)
 {
         _cleanup_free_ char *node = NULL;
@@ -287,6 +348,12 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
                 swapids_fs_done(&n->fs);
                 free(n->type);
                 return errmsg(why, r, "cannot read the PARTUUID of %s: %s", node, strerror(-r));
+        }
+        r = partlabel_of(node, devnum, &n->fs.partlabel);
+        if (r < 0) {
+                swapids_fs_done(&n->fs);
+                free(n->type);
+                return r;
         }
         if (where)
                 r = asprintf(&n->fs.name, "%s (%s)", node, where);

@@ -30,10 +30,12 @@ enum swapids_kind {
         SWAPIDS_UUID,
         SWAPIDS_PARTUUID,
         SWAPIDS_LABEL,
+        SWAPIDS_PARTLABEL,
         _SWAPIDS_KIND_MAX,
 };
 
-const char *swapids_kind_to_string(enum swapids_kind k); /* "UUID", "PARTUUID", "LABEL" */
+/* "UUID", "PARTUUID", "LABEL", "PARTLABEL" */
+const char *swapids_kind_to_string(enum swapids_kind k);
 
 /* One filesystem's (or partition's) identifiers, NULL where it has none. */
 struct swapids_fs {
@@ -41,6 +43,7 @@ struct swapids_fs {
         char *uuid;
         char *partuuid;
         char *label;
+        char *partlabel; /* the GPT partition name */
 };
 
 void swapids_fs_done(struct swapids_fs *fs);
