@@ -444,7 +444,7 @@ static int disk_of(dev_t d, char **ret_name, dev_t *ret_devnum)
  * booted ESP's is the booted disk under another name.
  */
 struct backing_leaf {
-        bool file;  /* a loop device's backing file (dev, ino); else a whole disk (dev) */
+        bool file; /* a loop device's backing file (dev, ino); else a whole disk (dev) */
         dev_t dev;
         ino_t ino;
         char *path; /* how it was reached, "loop9 -> loop3 -> /img/disk0.img" */
@@ -475,8 +475,8 @@ static int leaf_add(struct backing_leaf **l, size_t *n, bool file, dev_t dev, in
         return 0;
 }
 
-static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_leaf **l,
-                     size_t *n, char **why)
+static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_leaf **l, size_t *n,
+                     char **why)
 {
         _cleanup_free_ char *p = NULL, *rp = NULL, *name = NULL, *via = NULL, *slaves = NULL;
         _cleanup_(closedirp_) DIR *dir = NULL;
@@ -534,8 +534,9 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
                 if (ioctl(fd, LOOP_GET_STATUS64, &li) < 0)
                         return errmsg(why, negative_errno(), "cannot read %s's status: %m", node);
                 /* The kernel's encoding (new_encode_dev) */
-                fdev = makedev((unsigned)((li.lo_device & 0xfff00) >> 8),
-                               (unsigned)((li.lo_device & 0xff) | ((li.lo_device >> 12) & 0xfff00)));
+                fdev = makedev(
+                        (unsigned)((li.lo_device & 0xfff00) >> 8),
+                        (unsigned)((li.lo_device & 0xff) | ((li.lo_device >> 12) & 0xfff00)));
                 /* Over a block device: the node it names (its path here is that node's, and
                  * its inode the one the loop device holds). */
                 if (stat(file, &st) == 0 && S_ISBLK(st.st_mode) && st.st_dev == fdev &&

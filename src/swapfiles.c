@@ -302,8 +302,8 @@ static int partlabel_of(const char *node, dev_t devnum, char **ret)
         blkid_probe_enable_superblocks(pr, 0);
         blkid_probe_enable_partitions(pr, 1);
         blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-        if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "PART_ENTRY_NAME", &v, NULL) >= 0 &&
-            !isempty(v)) {
+        if (blkid_do_safeprobe(pr) == 0 &&
+            blkid_probe_lookup_value(pr, "PART_ENTRY_NAME", &v, NULL) >= 0 && !isempty(v)) {
                 *ret = strdup(v);
                 if (!*ret) {
                         blkid_free_probe(pr);

@@ -424,7 +424,7 @@ enum form {
         FORM_LUKS_NAME,  /* luks-UUID: the device-mapper name systemd and dracut give a LUKS
                             container (/dev/mapper/luks-UUID, crypttab's first column) */
         FORM_BAD_LINK,   /* /dev/disk/by-id/, by-path/, ...: not an identifier we can pair */
-        FORM_DEV,        /* /dev/NAME: a disk's kernel name is an error, anything else is not ours */
+        FORM_DEV,        /* /dev/NAME: a disk's kernel name is an error, else not ours */
         FORM_BAD_TAG,    /* ID=: libmount's by-id tag */
 };
 
@@ -537,8 +537,8 @@ static size_t kernel_disk_name(const char *s, size_t n)
                 const char *prefix;
                 bool digit; /* a digit must follow (else a letter) */
         } names[] = {
-                { "sd", false },   { "hd", false },     { "vd", false }, { "xvd", false },
-                { "nvme", true },  { "mmcblk", true },  { "dm-", true },
+                { "sd", false },  { "hd", false },    { "vd", false }, { "xvd", false },
+                { "nvme", true }, { "mmcblk", true }, { "dm-", true },
         };
 
         for (size_t k = 0; k < ELEMENTSOF(names); k++) {
@@ -635,7 +635,7 @@ static void uuid_encode(struct buf *b, const char *uuid, const char *orig, size_
         for (const char *p = uuid; *p; p++)
                 digits += hex_char(*p);
 #define CASED(c)                                                                                   \
-        (lower && !upper ? (char)tolower((unsigned char)(c))                                       \
+        (lower && !upper   ? (char)tolower((unsigned char)(c))                                     \
          : upper && !lower ? (char)toupper((unsigned char)(c))                                     \
                            : (c))
         if (digits != hex_digits(orig, n)) {

@@ -446,8 +446,10 @@ static const struct {
         { "cryptdevice=UUID=" A_LUKS ":cryptroot", "cryptdevice=UUID=" B_LUKS ":cryptroot" },
         { "cryptdevice=UUID=" A_LUKS ":cryptroot:allow-discards root=/dev/mapper/cryptroot",
           "cryptdevice=UUID=" B_LUKS ":cryptroot:allow-discards root=/dev/mapper/cryptroot" },
-        { "cryptdevice=/dev/disk/by-uuid/" A_LUKS ":root", "cryptdevice=/dev/disk/by-uuid/" B_LUKS ":root" },
-        { "cryptdevice=PARTUUID=" A_ROOT_PART ":root", "cryptdevice=PARTUUID=" B_ROOT_PART ":root" },
+        { "cryptdevice=/dev/disk/by-uuid/" A_LUKS ":root",
+          "cryptdevice=/dev/disk/by-uuid/" B_LUKS ":root" },
+        { "cryptdevice=PARTUUID=" A_ROOT_PART ":root",
+          "cryptdevice=PARTUUID=" B_ROOT_PART ":root" },
         { "cryptdevice=LABEL=root0:cr", "cryptdevice=LABEL=root\\0401:cr" },
         { "cryptkey=UUID=" A_ROOT_UUID ":ext4:/key", "cryptkey=UUID=" B_ROOT_UUID ":ext4:/key" },
         { "rd.luks.uuid=" A_LUKS, "rd.luks.uuid=" B_LUKS },
@@ -462,30 +464,38 @@ static const struct {
           "rd.luks.key=" B_LUKS "=/key.bin:UUID=" B_ROOT_UUID },
         { "root=/dev/mapper/luks-" A_LUKS " rd.luks.uuid=" A_LUKS " rw",
           "root=/dev/mapper/luks-" B_LUKS " rd.luks.uuid=" B_LUKS " rw" },
-        { "resume=UUID=" A_ROOT_UUID " resume_offset=34816", "resume=UUID=" B_ROOT_UUID " resume_offset=34816" },
+        { "resume=UUID=" A_ROOT_UUID " resume_offset=34816",
+          "resume=UUID=" B_ROOT_UUID " resume_offset=34816" },
         { "resume=PARTUUID=" A_ROOT_PART, "resume=PARTUUID=" B_ROOT_PART },
         { "resume=/dev/mapper/luks-" A_LUKS, "resume=/dev/mapper/luks-" B_LUKS },
         { "systemd.mount-extra=UUID=" A_ROOT_UUID ":/srv:ext4:defaults",
           "systemd.mount-extra=UUID=" B_ROOT_UUID ":/srv:ext4:defaults" },
         { "systemd.mount-extra=LABEL=root0:/srv", "systemd.mount-extra=LABEL=root\\0401:/srv" },
-        { "systemd.swap-extra=UUID=" A_ROOT_UUID ":pri=1", "systemd.swap-extra=UUID=" B_ROOT_UUID ":pri=1" },
+        { "systemd.swap-extra=UUID=" A_ROOT_UUID ":pri=1",
+          "systemd.swap-extra=UUID=" B_ROOT_UUID ":pri=1" },
         /* md arrays span both disks: their UUID is the same on each, so it stays */
-        { "rd.md.uuid=" MD_COLONS " root=UUID=" A_ROOT_UUID, "rd.md.uuid=" MD_COLONS " root=UUID=" B_ROOT_UUID },
+        { "rd.md.uuid=" MD_COLONS " root=UUID=" A_ROOT_UUID,
+          "rd.md.uuid=" MD_COLONS " root=UUID=" B_ROOT_UUID },
         /* a vfat serial without its dash keeps its layout */
         { "UUID=74B38D8F /efi vfat", "UUID=1C2D3E4F /efi vfat" },
         /* initramfs-tools' conf.d/resume */
         { "RESUME=UUID=" A_ROOT_UUID, "RESUME=UUID=" B_ROOT_UUID },
         /* crypttab: name, device (UUID=, PARTUUID=, path), key file, options */
-        { "cryptroot UUID=" A_LUKS " none luks,discard", "cryptroot UUID=" B_LUKS " none luks,discard" },
-        { "cryptroot PARTUUID=" A_ROOT_PART " none luks", "cryptroot PARTUUID=" B_ROOT_PART " none luks" },
+        { "cryptroot UUID=" A_LUKS " none luks,discard",
+          "cryptroot UUID=" B_LUKS " none luks,discard" },
+        { "cryptroot PARTUUID=" A_ROOT_PART " none luks",
+          "cryptroot PARTUUID=" B_ROOT_PART " none luks" },
         { "cryptroot /dev/disk/by-uuid/" A_LUKS " /etc/keys/root.key luks",
           "cryptroot /dev/disk/by-uuid/" B_LUKS " /etc/keys/root.key luks" },
         { "luks-" A_LUKS " UUID=" A_LUKS " none luks,discard",
           "luks-" B_LUKS " UUID=" B_LUKS " none luks,discard" },
-        { "cryptswap /dev/disk/by-partuuid/" A_ROOT_PART " /dev/urandom swap,cipher=aes-xts-plain64",
-          "cryptswap /dev/disk/by-partuuid/" B_ROOT_PART " /dev/urandom swap,cipher=aes-xts-plain64" },
+        { "cryptswap /dev/disk/by-partuuid/" A_ROOT_PART
+          " /dev/urandom swap,cipher=aes-xts-plain64",
+          "cryptswap /dev/disk/by-partuuid/" B_ROOT_PART
+          " /dev/urandom swap,cipher=aes-xts-plain64" },
         /* not identifiers: kept */
-        { "root=/dev/mapper/vg-root rd.lvm.lv=vg/root", "root=/dev/mapper/vg-root rd.lvm.lv=vg/root" },
+        { "root=/dev/mapper/vg-root rd.lvm.lv=vg/root",
+          "root=/dev/mapper/vg-root rd.lvm.lv=vg/root" },
         { "root=/dev/md0 rd.luks.options=discard", "root=/dev/md0 rd.luks.options=discard" },
         { "/dev/md/root / ext4 defaults 0 1", "/dev/md/root / ext4 defaults 0 1" },
         { "/dev/zram0 none swap sw 0 0", "/dev/zram0 none swap sw 0 0" },
@@ -499,7 +509,8 @@ static void test_form_table(void **state)
         for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
                 _cleanup_free_ char *why = NULL;
                 struct swapids_result res = {}, back = {};
-                int r = swapids_rewrite(&map, "cmdline", forms[i].a, strlen(forms[i].a), &res, &why);
+                int r = swapids_rewrite(&map, "cmdline", forms[i].a, strlen(forms[i].a), &res,
+                                        &why);
 
                 if (r < 0)
                         fail_msg("%s: rewrite failed (%d): %s", forms[i].a, r, strna(why));
@@ -507,7 +518,8 @@ static void test_form_table(void **state)
                         fail_msg("%s\ngave\n%s\nexpected\n%s", forms[i].a, res.text, forms[i].b);
                 r = swapids_rewrite(&map, "cmdline", res.text, res.size, &back, &why);
                 if (r < 0 || !streq(back.text, forms[i].a))
-                        fail_msg("%s: not its own inverse: %s", forms[i].a, r < 0 ? strna(why) : back.text);
+                        fail_msg("%s: not its own inverse: %s", forms[i].a,
+                                 r < 0 ? strna(why) : back.text);
                 swapids_result_done(&res);
                 swapids_result_done(&back);
         }
@@ -519,21 +531,25 @@ static const struct {
         const char *in, *why;
 } bad_forms[] = {
         { "root=/dev/sda2 ro", "/etc/fstab:1: /dev/sda2: a disk named by its kernel name" },
-        { "x\n/dev/nvme0n1p2 / ext4 defaults 0 1", "/etc/fstab:2: /dev/nvme0n1p2: a disk named by its kernel name" },
+        { "x\n/dev/nvme0n1p2 / ext4 defaults 0 1",
+          "/etc/fstab:2: /dev/nvme0n1p2: a disk named by its kernel name" },
         { "RESUME=/dev/vda3", "/etc/fstab:1: /dev/vda3: a disk named by its kernel name" },
         { "cryptroot /dev/xvdb2 none luks", "/etc/fstab:1: /dev/xvdb2: a disk named" },
         { "resume=/dev/mmcblk0p3", "/etc/fstab:1: /dev/mmcblk0p3: a disk named" },
         { "root=/dev/dm-1", "/etc/fstab:1: /dev/dm-1: a disk named" },
         { "root=/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2",
-          "/etc/fstab:1: /dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2: a device named by hardware or by place" },
+          "/etc/fstab:1: /dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2: a device named by "
+          "hardware or by place" },
         { "cryptdevice=/dev/disk/by-path/pci-0000:00:1f.2-ata-1-part3:root",
           "/etc/fstab:1: /dev/disk/by-path/pci-0000: a device named by hardware or by place" },
-        { "ID=ata-QEMU_HARDDISK_QM00001 /x ext4", "/etc/fstab:1: ID=ata-QEMU_HARDDISK_QM00001: a device named by its hardware ID" },
+        { "ID=ata-QEMU_HARDDISK_QM00001 /x ext4",
+          "/etc/fstab:1: ID=ata-QEMU_HARDDISK_QM00001: a device named by its hardware ID" },
         { "UUID=my-root / ext4", "/etc/fstab:1: UUID=: not a UUID" },
         { "UUID=\"0b3c 7f1e\" / ext4", "/etc/fstab:1: UUID=\"0b3c 7f1e\": not a UUID" },
         { "rd.luks.uuid=cryptroot", "/etc/fstab:1: rd.luks.uuid=cryptroot: not a LUKS UUID" },
         { "rd.md.uuid=array0", "/etc/fstab:1: rd.md.uuid=array0: not an md array UUID" },
-        { "cryptdevice=UUID=" A_SWAP_UUID ":swap", "/etc/fstab:1: UUID=" A_SWAP_UUID " names /dev/vda3" },
+        { "cryptdevice=UUID=" A_SWAP_UUID ":swap",
+          "/etc/fstab:1: UUID=" A_SWAP_UUID " names /dev/vda3" },
 };
 
 static void test_bad_forms(void **state)
@@ -541,8 +557,8 @@ static void test_bad_forms(void **state)
         for (size_t i = 0; i < ELEMENTSOF(bad_forms); i++) {
                 _cleanup_free_ char *why = NULL;
                 struct swapids_result res = { .text = (char *)"untouched" };
-                int r = swapids_rewrite(&map, "/etc/fstab", bad_forms[i].in, strlen(bad_forms[i].in),
-                                        &res, &why);
+                int r = swapids_rewrite(&map, "/etc/fstab", bad_forms[i].in,
+                                        strlen(bad_forms[i].in), &res, &why);
 
                 if (r >= 0 || !why || !strstr(why, bad_forms[i].why))
                         fail_msg("%s: %d '%s', expected an error with '%s'", bad_forms[i].in, r,
@@ -579,7 +595,8 @@ static void test_find_roots(void **state)
         assert_int_equal(swapids_find_roots(&map, fstab, strlen(fstab), false, &line, &e), 0);
         /* root=/dev/mapper/luks-UUID names the container it opens */
         {
-                const char *luks = "options rd.luks.uuid=" A_LUKS " root=/dev/mapper/luks-" A_LUKS "\n";
+                const char *luks =
+                        "options rd.luks.uuid=" A_LUKS " root=/dev/mapper/luks-" A_LUKS "\n";
 
                 assert_int_equal(swapids_find_roots(&map, luks, strlen(luks), true, &line, &e), 1);
                 assert_string_equal(e->value, A_LUKS);
