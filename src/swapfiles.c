@@ -232,28 +232,65 @@ static int block_devnum_of(struct libmnt_table *mounts, const char *path, dev_t 
         return 0;
 }
 
+/* The devnum in the sysfs directory dir's "dev" file, or 0. */
+static dev_t dev_at(const char *dir)
+{
+        _cleanup_free_ char *dev = NULL, *buf = NULL;
+        unsigned ma, mi;
+
+        if (asprintf(&dev, "%s/dev", dir) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
+            sscanf(buf, "%u:%u", &ma, &mi) != 2)
+                return 0;
+        return makedev(ma, mi);
+}
+
 /* The whole disk of a partition (sysfs: a partition's directory has a "partition" file and
- * sits in its disk's), or devnum itself. */
+ * sits in its disk's); of a device-mapper device over one device (a LUKS container's
+ * plaintext, W8), that device's disk; else devnum itself (an md array over both disks has
+ * no one disk). */
 static dev_t disk_of(dev_t devnum)
 {
-        _cleanup_free_ char *sys = NULL, *real = NULL, *part = NULL, *dev = NULL;
-        _cleanup_free_ char *buf = NULL;
-        unsigned ma, mi;
-        char *slash;
+        for (unsigned depth = 0; depth < 8; depth++) {
+                _cleanup_free_ char *sys = NULL, *real = NULL, *part = NULL, *slaves = NULL;
+                _cleanup_free_ char *slave = NULL;
+                struct dirent *de;
+                unsigned n = 0;
+                dev_t d;
+                DIR *dir;
+                char *slash;
 
-        if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(devnum), minor(devnum)) < 0)
-                return devnum;
-        real = realpath(sys, NULL);
-        if (!real || asprintf(&part, "%s/partition", real) < 0 || access(part, F_OK) < 0)
-                return devnum;
-        slash = strrchr(real, '/');
-        if (!slash)
-                return devnum;
-        *slash = 0;
-        if (asprintf(&dev, "%s/dev", real) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
-            sscanf(buf, "%u:%u", &ma, &mi) != 2)
-                return devnum;
-        return makedev(ma, mi);
+                if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(devnum),
+                             minor(devnum)) < 0)
+                        return devnum;
+                real = realpath(sys, NULL);
+                if (!real || asprintf(&part, "%s/partition", real) < 0)
+                        return devnum;
+                if (access(part, F_OK) == 0) {
+                        slash = strrchr(real, '/');
+                        if (!slash)
+                                return devnum;
+                        *slash = 0;
+                        d = dev_at(real);
+                        return d ? d : devnum;
+                }
+                if (asprintf(&slaves, "%s/slaves", real) < 0)
+                        return devnum;
+                dir = opendir(slaves);
+                if (!dir)
+                        return devnum;
+                while ((de = readdir(dir)))
+                        if (de->d_name[0] != '.' && n++ == 0 &&
+                            asprintf(&slave, "%s/%s", slaves, de->d_name) < 0)
+                                slave = NULL;
+                closedir(dir);
+                if (n != 1 || !slave)
+                        return devnum;
+                d = dev_at(slave);
+                if (!d)
+                        return devnum;
+                devnum = d;
+        }
+        return devnum;
 }
 
 /* A partition's GPT name (PARTLABEL): udev's /dev/disk/by-partlabel link to the device (its

@@ -367,6 +367,19 @@ fake_layout() {
         done
 }
 
+# fake_dm DEV NAME SLAVE: in the fake sysfs fake_layout made, DEV is the device-mapper device
+# NAME over SLAVE (placed there already), as a LUKS container's plaintext is.
+fake_dm() {
+        local majmin d slave
+        majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")")
+        d="$R/fakesys/devices/virtual/block/$2"
+        mkdir -p "$d/slaves"
+        echo "$majmin" >"$d/dev"
+        slave=$(readlink "$R/fakesys/dev/block/$(printf '%d:%d' "0x$(stat -L -c %t "$3")" "0x$(stat -L -c %T "$3")")")
+        ln -sfn "../../${slave#../../devices/virtual/block/}" "$d/slaves/$(basename "$3")"
+        ln -sfn "../../devices/virtual/block/$2" "$R/fakesys/dev/block/$majmin"
+}
+
 # sync_pair_only A B: -t's map pairs UUID A with B as the sync list does, not by place
 sync_pair_only() {
         expect_stdout_has "swap_ids map: UUID $1 <-> $2  ($DEV_R0 (/a/etc/) <-> "
@@ -442,8 +455,11 @@ luks_and_extra_mounts_are_swapped_in_every_file_the_initrd_reads() {
         luks_header "$l0" "$L0"
         luks_header "$l1" "$L1"
         [ "$(blkid -p -o value -s TYPE "$l0")" = crypto_LUKS ] || fail "blkid does not see the LUKS header"
-        fake_layout disk0:1:"$DEV0" disk0:2:"$DEV_R0" disk0:6:"$l0" \
-                disk1:1:"$DEV1" disk1:2:"$DEV_R1" disk1:6:"$l1"
+        # each root inside its disk's LUKS container: dm-0 over partition 6 of disk 0, dm-1
+        # over disk 1's
+        fake_layout disk0:1:"$DEV0" disk0:6:"$l0" disk1:1:"$DEV1" disk1:6:"$l1"
+        fake_dm "$DEV_R0" dm-0 "$l0"
+        fake_dm "$DEV_R1" dm-1 "$l1"
         TOOL_ENV="DUAL_ROOT_SYSFS=/fakesys"
         printf '%s\n' 'swap_ids = ["/a/etc/fstab", "/a/etc/crypttab", "/a/etc/kernel/cmdline",' \
                 '            "/a/etc/initramfs-tools/conf.d/resume", "/efi0/loader/entries/"]' \
@@ -465,6 +481,14 @@ options cryptdevice=UUID=$L1:cryptroot:allow-discards root=/dev/mapper/cryptroot
         printf '%s\n' "$ct0" >"$R/a/etc/crypttab"
         printf 'RESUME=UUID=%s\n' "$R0" >"$R/a/etc/initramfs-tools/conf.d/resume"
         printf '%s\n' "$e0" >"$R/efi0/loader/entries/arch.conf"
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "swap_ids map: UUID $L0 <-> $L1  ($l0 <-> $l1)  (same partition number)"
+        # the disks found through the roots' device-mapper devices alone (the ESPs on no disk
+        # sysfs knows): their containers still pair
+        fake_layout disk0:6:"$l0" disk1:6:"$l1"
+        fake_dm "$DEV_R0" dm-0 "$l0"
+        fake_dm "$DEV_R1" dm-1 "$l1"
         run_tool -s -t
         expect_status 0
         expect_stdout_has "swap_ids map: UUID $L0 <-> $L1  ($l0 <-> $l1)  (same partition number)"
@@ -490,7 +514,8 @@ options cryptdevice=UUID=$L1:cryptroot:allow-discards root=/dev/mapper/cryptroot
         expect_stderr_has "swap_ids: /a/etc/kernel/cmdline:1: /dev/sda2: a disk named by its kernel name"
         same_text "$R/mnt/root1/etc/kernel/cmdline" "$cmd1" "cmdline copy after the refusal"
         # the containers' pairing is what swaps them: without it, naming L0 is an error
-        fake_layout disk0:1:"$DEV0" disk0:2:"$DEV_R0" disk0:6:"$l0" disk1:1:"$DEV1" disk1:2:"$DEV_R1"
+        fake_layout disk0:1:"$DEV0" disk0:6:"$l0" disk1:1:"$DEV1"
+        fake_dm "$DEV_R0" dm-0 "$l0"
         printf '%s\n' "$cmd0" >"$R/a/etc/kernel/cmdline"
         run_tool -s
         expect_status 1
