@@ -542,7 +542,23 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
                 if (stat(file, &st) == 0 && S_ISBLK(st.st_mode) && st.st_dev == fdev &&
                     st.st_ino == li.lo_inode)
                         return leaves_of(st.st_rdev, via, depth + 1, l, n, why);
-                return leaf_add(l, n, true, fdev, (ino_t)li.lo_inode, via, file);
+                r = leaf_add(l, n, true, fdev, (ino_t)li.lo_inode, via, file);
+                if (r < 0)
+                        return r;
+                /* A file on a block device's filesystem is stored on that device too: a loop
+                 * over an image on the booted disk is on the booted disk. (A filesystem with
+                 * an anonymous device number, tmpfs or btrfs, names no block device here.) */
+                free(p);
+                if (asprintf(&p, "/sys/dev/block/%u:%u", major(fdev), minor(fdev)) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) == 0) {
+                        _cleanup_free_ char *via_file = NULL;
+
+                        if (asprintf(&via_file, "%s -> %s", via, file) < 0)
+                                return -ENOMEM;
+                        return leaves_of(fdev, via_file, depth + 1, l, n, why);
+                }
+                return 0;
         }
 
         /* Device-mapper, md: each slave. */

@@ -82,7 +82,12 @@ refuses_a_partition() {
 refuses_every_other_name_of_the_booted_disk() {
         local sum l dev
         # detached however the case ends, stacked ones first (the list is in attach order)
-        case_cleanup() { [ ! -f "$W/names" ] || for d in $(tac "$W/names"); do losetup -d "$d"; done; rm -f "$W/names"; }
+        # (the loop under a mounted filesystem is detached when that is unmounted: autoclear)
+        case_cleanup() {
+                [ ! -f "$W/names" ] || for d in $(tac "$W/names"); do losetup -d "$d"; done
+                ! mountpoint -q "$W/onboot" || umount "$W/onboot"
+                rm -f "$W/names"
+        }
         name() { losetup --find --show "$@" | tee -a "$W/names"; }
         # the booted disk outside its (mounted, so changing) ESP: the GPTs and the root partition
         outside_esp() { { head -c $((2048 * 512)) "$IMG0"; tail -c +$((67584 * 512 + 1)) "$IMG0"; } | sha256sum; }
@@ -124,6 +129,17 @@ refuses_every_other_name_of_the_booted_disk() {
         expect_stderr_has "is the booted disk under another name"
         rm -f "$R/dev/disk/by-id/ata-DUALROOT_BOOTED" "$R/dev/disk/by-path/pci-0000:00:1f.2-ata-1"
         [ "$(outside_esp)" = "$sum" ] || fail "the booted disk's image changed"
+        # a loop over an image file kept on a filesystem of the booted disk (its root partition
+        # here) is stored on the booted disk too
+        l=$(name --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$IMG0")
+        mkfs.ext4 -q -F "$l"
+        mkdir "$W/onboot"
+        mount "$l" "$W/onboot"
+        truncate -s 8M "$W/onboot/disk.img"
+        dev=$(name "$W/onboot/disk.img")
+        add_disk --add-disk "$dev"
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: $dev is the booted disk under another name: $(basename "$dev") -> $W/onboot/disk.img -> $(basename "$l") -> $IMG0"
 }
 
 refuses_a_disk_too_small() {
