@@ -708,12 +708,15 @@ static bool token_value_at(const char *s, size_t n, struct token *t)
                 }
                 if (is_label(t->pat->kind)) {
                         t->vlen = label_len(s + v, n - v, t->colons);
-                } else {
-                        t->vlen = uuid_len(s + v, n - v, false);
-                        if (!uuid_ends(s, n, v + t->vlen))
-                                t->bad = "not a UUID";
+                        t->end = v + t->vlen;
+                        return true;
                 }
+                t->vlen = uuid_len(s + v, n - v, false);
                 t->end = v + t->vlen;
+                if (!uuid_ends(s, n, t->end)) {
+                        t->bad = "not a UUID";
+                        t->end = v + label_len(s + v, n - v, t->colons);
+                }
                 return true;
         case FORM_LUKS_UUID:
                 if (n - v >= 5 && memcmp(s + v, "luks-", 5) == 0)
@@ -750,7 +753,7 @@ static bool token_value_at(const char *s, size_t n, struct token *t)
                 t->end = v + l;
                 return true;
         case FORM_BAD_LINK:
-                t->end = v + label_len(s + v, n - v, true);
+                t->end = v + label_len(s + v, n - v, colon_list(s, t->start));
                 t->bad = "a device named by hardware or by place, which swap_ids cannot pair "
                          "(name it by UUID=, PARTUUID=, LABEL= or PARTLABEL=)";
                 return true;
