@@ -498,6 +498,7 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
 
         /* A partition: its disk. */
         free(p);
+        p = NULL;
         if (asprintf(&p, "%s/partition", rp) < 0)
                 return -ENOMEM;
         if (access(p, F_OK) == 0) {
@@ -549,6 +550,7 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
                  * over an image on the booted disk is on the booted disk. (A filesystem with
                  * an anonymous device number, tmpfs or btrfs, names no block device here.) */
                 free(p);
+                p = NULL;
                 if (asprintf(&p, "/sys/dev/block/%u:%u", major(fdev), minor(fdev)) < 0)
                         return -ENOMEM;
                 if (access(p, F_OK) == 0) {
