@@ -77,8 +77,8 @@ static int lex_var(struct lexer *lx, struct buf *b, char **why)
                                       lx->line);
                 for (const char *q = p + 1; q < close; q++)
                         if (!is_var_char(*q) && !strchr("?#*@", *q))
-                                return errmsg(why, -EBADMSG,
-                                              "line %u: '%c' in a variable name", lx->line, *q);
+                                return errmsg(why, -EBADMSG, "line %u: '%c' in a variable name",
+                                              lx->line, *q);
                 if ((r = buf_put(b, GRUB_VAR_START)) < 0)
                         return r;
                 for (const char *q = p + 1; q < close; q++)
@@ -150,8 +150,8 @@ static int lex_next(struct lexer *lx, enum tok *ret_tok, char **ret_word, bool *
                 /* Redirections and pipes are not GRUB script: refuse rather than misread. */
                 if (c == '|' || c == '&' || c == '<' || c == '>') {
                         free(b.p);
-                        return errmsg(why, -EBADMSG, "line %u: '%c' is not GRUB script",
-                                      lx->line, c);
+                        return errmsg(why, -EBADMSG, "line %u: '%c' is not GRUB script", lx->line,
+                                      c);
                 }
                 lx->s++;
                 have = true;
@@ -201,8 +201,7 @@ static int lex_next(struct lexer *lx, enum tok *ret_tok, char **ret_word, bool *
                                 c = *lx->s++;
                                 if (c == '"')
                                         break;
-                                if (c == '\\' && lx->s < lx->end &&
-                                    strchr("$\"\\\n", *lx->s)) {
+                                if (c == '\\' && lx->s < lx->end && strchr("$\"\\\n", *lx->s)) {
                                         if (*lx->s == '\n') {
                                                 lx->s++;
                                                 lx->line++;
@@ -318,8 +317,8 @@ static int open_entry(struct asm_state *st, char **argv, unsigned line, char **w
                 if (streq(a, "--id") || streq(a, "--class") || streq(a, "--users") ||
                     streq(a, "--hotkey") || streq(a, "--source")) {
                         if (!argv[i + 1])
-                                return errmsg(why, -EBADMSG, "line %u: %s without its value",
-                                              line, a);
+                                return errmsg(why, -EBADMSG, "line %u: %s without its value", line,
+                                              a);
                         if (streq(a, "--id"))
                                 id = argv[i + 1];
                         i++;
@@ -358,9 +357,10 @@ static int open_entry(struct asm_state *st, char **argv, unsigned line, char **w
                 return -ENOMEM;
         }
         st->cfg.n_entries++;
-        r = push_block(st, (struct block){ .kind = BLOCK_ENTRY,
-                                           .entry = (int)st->cfg.n_entries - 1,
-                                           .line = line },
+        r = push_block(st,
+                       (struct block){ .kind = BLOCK_ENTRY,
+                                       .entry = (int)st->cfg.n_entries - 1,
+                                       .line = line },
                        why);
         return r;
 }
@@ -373,8 +373,8 @@ static int close_block(struct asm_state *st, unsigned line, char **why)
                 return errmsg(why, -EBADMSG, "line %u: '}' closes no block", line);
         top = &st->stack[st->depth - 1];
         if (top->kind != BLOCK_ENTRY && top->kind != BLOCK_FUNCTION)
-                return errmsg(why, -EBADMSG, "line %u: '}' inside the %s opened at line %u",
-                              line, top->kind == BLOCK_IF ? "if" : "loop", top->line);
+                return errmsg(why, -EBADMSG, "line %u: '}' inside the %s opened at line %u", line,
+                              top->kind == BLOCK_IF ? "if" : "loop", top->line);
         if (top->kind == BLOCK_ENTRY) {
                 struct grub_entry *e = &st->cfg.entries[top->entry];
 
@@ -395,8 +395,8 @@ static int finish_command(struct asm_state *st, char ***argv, bool plain0, unsig
 
         if (n == 0)
                 return 0;
-        if (plain0 && (streq(a[0], "menuentry") || streq(a[0], "submenu") ||
-                       streq(a[0], "function"))) {
+        if (plain0 &&
+            (streq(a[0], "menuentry") || streq(a[0], "submenu") || streq(a[0], "function"))) {
                 if (!streq(a[n - 1], "{"))
                         return errmsg(why, -EBADMSG, "line %u: %s without its '{'", line, a[0]);
                 free(a[n - 1]);

@@ -29,19 +29,19 @@
 #define GRUB_VAR_END '\002'
 
 struct grub_cmd {
-        unsigned line;     /* of the command's first word, from 1 */
-        char **argv;       /* the words, unquoted; variable references marked (see above) */
-        int entry;         /* index of the innermost menuentry/submenu, -1 outside any */
-        bool conditional;  /* inside if/elif/else, for or while: may not run */
-        bool in_function;  /* inside a function body: runs only when called */
+        unsigned line;    /* of the command's first word, from 1 */
+        char **argv;      /* the words, unquoted; variable references marked (see above) */
+        int entry;        /* index of the innermost menuentry/submenu, -1 outside any */
+        bool conditional; /* inside if/elif/else, for or while: may not run */
+        bool in_function; /* inside a function body: runs only when called */
 };
 
 struct grub_entry {
-        char *title;   /* the menuentry's first argument, unquoted */
-        char *id;      /* --id or $menuentry_id_option's argument, NULL when none */
-        bool submenu;  /* a submenu: its entries have it as parent */
-        int parent;    /* index of the enclosing submenu, -1 at the top */
-        unsigned line; /* the menuentry line */
+        char *title;              /* the menuentry's first argument, unquoted */
+        char *id;                 /* --id or $menuentry_id_option's argument, NULL when none */
+        bool submenu;             /* a submenu: its entries have it as parent */
+        int parent;               /* index of the enclosing submenu, -1 at the top */
+        unsigned line;            /* the menuentry line */
         size_t first_cmd, n_cmds; /* its commands in grub_cfg.cmds (nested ones included) */
 };
 

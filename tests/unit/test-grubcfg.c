@@ -223,9 +223,8 @@ static void test_quoting(void **state)
         grub_cfg_done(&cfg);
 
         /* A block on one line. */
-        assert_int_equal(parse_text("menuentry --id=x 'T' { linux /k a=b; initrd /i; }\n", &cfg,
-                                    &why),
-                         0);
+        assert_int_equal(
+                parse_text("menuentry --id=x 'T' { linux /k a=b; initrd /i; }\n", &cfg, &why), 0);
         assert_int_equal(cfg.n_entries, 1);
         assert_string_equal(cfg.entries[0].id, "x");
         assert_int_equal(cfg.entries[0].n_cmds, 2);
