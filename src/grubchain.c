@@ -48,8 +48,7 @@ struct ctx {
         int depth;
 };
 
-static int finding(struct ctx *x, enum grub_chain_level l, const char *format, ...)
-        _printf_(3, 4);
+static int finding(struct ctx *x, enum grub_chain_level l, const char *format, ...) _printf_(3, 4);
 static int finding(struct ctx *x, enum grub_chain_level l, const char *format, ...)
 {
         struct grub_chain_finding *t;
@@ -168,8 +167,7 @@ static int devref_parse(const struct ctx *x, const char *dev, size_t n)
 }
 
 /* A device value as a user reads it: the filesystem's name, or GRUB's own device name. */
-static const char *dev_name(const struct ctx *x, const char *dev, size_t n, char *buf,
-                            size_t size)
+static const char *dev_name(const struct ctx *x, const char *dev, size_t n, char *buf, size_t size)
 {
         int i = devref_parse(x, dev, n);
 
@@ -253,8 +251,8 @@ static int need_file(struct ctx *x, const char *where, const char *what, const c
                                where, what, path, x->fss[i].name);
         if (x->fss[i].fd < 0)
                 return finding(x, GRUB_CHAIN_UNKNOWN,
-                               "%s: %s %s is on %s, which is not mounted: not checked", where,
-                               what, path, x->fss[i].name);
+                               "%s: %s %s is on %s, which is not mounted: not checked", where, what,
+                               path, x->fss[i].name);
         fd = bls_path_open(x->fss[i].fd, p, O_RDONLY);
         if (fd == -ENOMEM)
                 return fd;
@@ -295,7 +293,8 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
 
         r = grub_search_parse(argv, &s, &why);
         if (r < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN, "%s: %s", where, why ? why : "not understood");
+                return finding(x, GRUB_CHAIN_UNKNOWN, "%s: %s", where,
+                               why ? why : "not understood");
         value = grub_word_expand(s.value, var_get, x, NULL);
         if (!value)
                 return -ENOMEM;
@@ -333,8 +332,8 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
                                "%s: search %s %s finds %s, on the other disk, and no filesystem "
                                "of this disk: with that disk gone GRUB does not find it",
                                where, kind, value, x->fss[other].name);
-        return finding(x, GRUB_CHAIN_CRITICAL,
-                       "%s: search %s %s finds no filesystem of this disk", where, kind, value);
+        return finding(x, GRUB_CHAIN_CRITICAL, "%s: search %s %s finds no filesystem of this disk",
+                       where, kind, value);
 }
 
 /* "NAME=VALUE" of `set NAME=VALUE` or of a bare assignment; NULL when argv is neither. */
@@ -443,8 +442,9 @@ static int run_blscfg(struct ctx *x, const char *where)
         int i = root ? devref_parse(x, root, strlen(root)) : -1, r;
 
         if (i < 0 || !x->fss[i].this_disk || x->fss[i].fd < 0)
-                return finding(x, i >= 0 && !x->fss[i].this_disk ? GRUB_CHAIN_CRITICAL
-                                                                   : GRUB_CHAIN_UNKNOWN,
+                return finding(x,
+                               i >= 0 && !x->fss[i].this_disk ? GRUB_CHAIN_CRITICAL
+                                                              : GRUB_CHAIN_UNKNOWN,
                                "%s: blscfg reads the entries of %s: not on this disk, or not "
                                "readable",
                                where, i >= 0 ? x->fss[i].name : "an unknown $root");
@@ -477,9 +477,9 @@ static int run_blscfg(struct ctx *x, const char *where)
                 if (ok) {
                         x->out->n_bootable++;
                         if (!x->out->default_title) {
-                                x->out->default_title = strdup(set.entries[k].title
-                                                                       ? set.entries[k].title
-                                                                       : set.entries[k].filename);
+                                x->out->default_title =
+                                        strdup(set.entries[k].title ? set.entries[k].title
+                                                                    : set.entries[k].filename);
                                 if (!x->out->default_title)
                                         return -ENOMEM;
                                 x->out->default_bootable = true;
@@ -590,8 +590,7 @@ static int select_entry(const struct grub_cfg *cfg, const char *value)
 }
 
 /* One entry's commands: its searches, and every file linux, initrd and chainloader need. */
-static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_default,
-                     bool *ret_ok)
+static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_default, bool *ret_ok)
 {
         const struct grub_entry *e = &m->cfg.entries[idx];
         size_t before = x->out->n;
@@ -605,8 +604,7 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
 
                 if (c->entry != (int)idx || c->in_function)
                         continue;
-                snprintf(where, sizeof(where), "%s:%u (entry \"%s\")", m->file, c->line,
-                         e->title);
+                snprintf(where, sizeof(where), "%s:%u (entry \"%s\")", m->file, c->line, e->title);
                 if (strncmp(cmd, "search", 6) == 0 && (!cmd[6] || cmd[6] == '.'))
                         r = run_search(x, where, c->argv);
                 else if ((w = assignment(c->argv)))
@@ -626,8 +624,8 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
                                 r = need_file(x, where, cmd, p, false, NULL);
                         }
                         if (r >= 0 && !c->argv[1])
-                                r = finding(x, GRUB_CHAIN_CRITICAL, "%s: %s names no file",
-                                            where, cmd);
+                                r = finding(x, GRUB_CHAIN_CRITICAL, "%s: %s names no file", where,
+                                            cmd);
                 }
         }
         if (r < 0)
@@ -794,8 +792,8 @@ int grub_chain_check(const struct grub_fs *fss, size_t n_fs, size_t start, const
         if (r >= 0)
                 r = var_set(&x, "root", ref);
         slash = strrchr(stub, '/');
-        if (r >= 0 && asprintf(&prefix, "(%s)/%.*s", ref, slash ? (int)(slash - stub) : 0,
-                               stub) < 0)
+        if (r >= 0 &&
+            asprintf(&prefix, "(%s)/%.*s", ref, slash ? (int)(slash - stub) : 0, stub) < 0)
                 r = -ENOMEM;
         if (r >= 0)
                 r = var_set(&x, "prefix", prefix);
@@ -806,8 +804,9 @@ int grub_chain_check(const struct grub_fs *fss, size_t n_fs, size_t start, const
         if (r >= 0)
                 out.worst = worst_of(&out);
         if (r >= 0 && out.n_entries == 0 && out.worst < GRUB_CHAIN_CRITICAL)
-                r = finding(&x, out.worst >= GRUB_CHAIN_UNKNOWN ? GRUB_CHAIN_UNKNOWN
-                                                                : GRUB_CHAIN_CRITICAL,
+                r = finding(&x,
+                            out.worst >= GRUB_CHAIN_UNKNOWN ? GRUB_CHAIN_UNKNOWN
+                                                            : GRUB_CHAIN_CRITICAL,
                             "%s on %s leads to no menu entry that loads a kernel", stub,
                             fss[start].name);
         else if (r >= 0 && out.default_title && !out.default_bootable &&
@@ -828,8 +827,8 @@ int grub_chain_check(const struct grub_fs *fss, size_t n_fs, size_t start, const
 const char *grub_find_stub(int esp_fd)
 {
         static const char *const where[] = {
-                "EFI/debian/grub.cfg", "EFI/ubuntu/grub.cfg", "EFI/fedora/grub.cfg",
-                "EFI/centos/grub.cfg", "EFI/redhat/grub.cfg", "EFI/rocky/grub.cfg",
+                "EFI/debian/grub.cfg",    "EFI/ubuntu/grub.cfg",   "EFI/fedora/grub.cfg",
+                "EFI/centos/grub.cfg",    "EFI/redhat/grub.cfg",   "EFI/rocky/grub.cfg",
                 "EFI/almalinux/grub.cfg", "EFI/opensuse/grub.cfg", "EFI/proxmox/grub.cfg",
                 "EFI/BOOT/grub.cfg",
         };

@@ -44,32 +44,33 @@ static void put(int dir_fd, const char *path, const char *text)
         close(fd);
 }
 
-#define MENU_FMT \
-        "if [ -s $prefix/grubenv ]; then\n" \
-        "  load_env\n" \
-        "fi\n" \
-        "if [ \"${next_entry}\" ] ; then\n" \
-        "   set default=\"${next_entry}\"\n" \
-        "else\n" \
-        "   set default=\"0\"\n" \
-        "fi\n" \
-        "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple' {\n" \
-        "\tinsmod part_gpt\n" \
-        "\tset root='hd0,gpt1'\n" \
-        "\tif [ x$feature_platform_search_hint = xy ]; then\n" \
-        "\t  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 %s\n" \
-        "\telse\n" \
-        "\t  search --no-floppy --fs-uuid --set=root %s\n" \
-        "\tfi\n" \
-        "\tlinux\t/vmlinuz-6.1.0-27-amd64 root=UUID=77777777-aaaa-bbbb-cccc-000000000000 ro quiet\n" \
-        "\tinitrd\t/initrd.img-6.1.0-27-amd64\n" \
-        "}\n" \
-        "submenu 'Advanced options' {\n" \
-        "\tmenuentry 'Debian, with Linux 6.1.0-26-amd64' {\n" \
-        "\t\tsearch --no-floppy --fs-uuid --set=root %s\n" \
-        "\t\tlinux\t/vmlinuz-6.1.0-26-amd64 root=UUID=77777777-aaaa-bbbb-cccc-000000000000 ro\n" \
-        "\t\tinitrd\t/initrd.img-6.1.0-26-amd64\n" \
-        "\t}\n" \
+#define MENU_FMT                                                                                   \
+        "if [ -s $prefix/grubenv ]; then\n"                                                        \
+        "  load_env\n"                                                                             \
+        "fi\n"                                                                                     \
+        "if [ \"${next_entry}\" ] ; then\n"                                                        \
+        "   set default=\"${next_entry}\"\n"                                                       \
+        "else\n"                                                                                   \
+        "   set default=\"0\"\n"                                                                   \
+        "fi\n"                                                                                     \
+        "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple' {\n"   \
+        "\tinsmod part_gpt\n"                                                                      \
+        "\tset root='hd0,gpt1'\n"                                                                  \
+        "\tif [ x$feature_platform_search_hint = xy ]; then\n"                                     \
+        "\t  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 %s\n"                     \
+        "\telse\n"                                                                                 \
+        "\t  search --no-floppy --fs-uuid --set=root %s\n"                                         \
+        "\tfi\n"                                                                                   \
+        "\tlinux\t/vmlinuz-6.1.0-27-amd64 root=UUID=77777777-aaaa-bbbb-cccc-000000000000 ro "      \
+        "quiet\n"                                                                                  \
+        "\tinitrd\t/initrd.img-6.1.0-27-amd64\n"                                                   \
+        "}\n"                                                                                      \
+        "submenu 'Advanced options' {\n"                                                           \
+        "\tmenuentry 'Debian, with Linux 6.1.0-26-amd64' {\n"                                      \
+        "\t\tsearch --no-floppy --fs-uuid --set=root %s\n"                                         \
+        "\t\tlinux\t/vmlinuz-6.1.0-26-amd64 root=UUID=77777777-aaaa-bbbb-cccc-000000000000 ro\n"   \
+        "\t\tinitrd\t/initrd.img-6.1.0-26-amd64\n"                                                 \
+        "\t}\n"                                                                                    \
         "}\n"
 
 static void esp(int dir_fd, const char *stub_uuid, const char *menu_uuid)
@@ -108,8 +109,9 @@ static int setup(void **state)
         esp(t->fd[0], UUID0, UUID0);
         esp(t->fd[1], UUID1, UUID1);
         t->fs[0] = (struct grub_fs){ .name = "/efi0", .uuid = UUID0, .fd = t->fd[0] };
-        t->fs[1] = (struct grub_fs){ .name = "/efi1", .uuid = UUID1, .fd = t->fd[1],
-                                     .this_disk = true };
+        t->fs[1] = (struct grub_fs){
+                .name = "/efi1", .uuid = UUID1, .fd = t->fd[1], .this_disk = true
+        };
         *state = t;
         return 0;
 }
@@ -198,7 +200,8 @@ static void test_menu_names_the_other_disk(void **state)
         esp(t->fd[1], UUID1, UUID0);
         check(t, &c);
         assert_int_equal(c.worst, GRUB_CHAIN_CRITICAL);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL, "/efi1/grub/grub.cfg:13 (entry \"Debian GNU/Linux\")");
+        assert_finding(&c, GRUB_CHAIN_CRITICAL,
+                       "/efi1/grub/grub.cfg:13 (entry \"Debian GNU/Linux\")");
         assert_false(c.default_bootable);
         grub_chain_done(&c);
 }
@@ -255,7 +258,8 @@ static void test_stub_missing_menu(void **state)
 
         assert_int_equal(unlinkat(t->fd[1], "grub/grub.cfg", 0), 0);
         check(t, &c);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL, "configfile: loads (/efi1)/grub/grub.cfg: /efi1 lacks it");
+        assert_finding(&c, GRUB_CHAIN_CRITICAL,
+                       "configfile: loads (/efi1)/grub/grub.cfg: /efi1 lacks it");
         grub_chain_done(&c);
 }
 
@@ -277,9 +281,11 @@ static void test_unreadable_is_unknown(void **state)
 {
         struct tree *t = *state;
         struct grub_chain c = {};
-        struct grub_fs fs[3] = { t->fs[0], t->fs[1],
-                                 { .name = "/dev/vdb2", .uuid = "0f3a9c2e", .fd = -1,
-                                   .this_disk = true } };
+        struct grub_fs fs[3] = {
+                t->fs[0],
+                t->fs[1],
+                { .name = "/dev/vdb2", .uuid = "0f3a9c2e", .fd = -1, .this_disk = true }
+        };
 
         put(t->fd[1], "EFI/debian/grub.cfg",
             "search.fs_uuid 0f3a9c2e root\nset prefix=($root)'/boot/grub'\n"
