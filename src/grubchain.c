@@ -26,60 +26,20 @@
 #define DEVREF '\003' /* a variable's value naming fss[N]: DEVREF then N in decimal */
 #define FILES_DEPTH_MAX 8
 
-void grub_chain_done(struct grub_chain *c)
-{
-        for (size_t i = 0; i < c->n; i++)
-                free(c->findings[i].text);
-        free(c->findings);
-        free(c->default_title);
-        *c = (struct grub_chain){};
-}
-
 struct var {
         char *name, *value;
 };
 
 struct ctx {
-        const struct grub_fs *fss;
+        const struct chain_fs *fss;
         size_t n_fs;
-        struct grub_chain *out;
+        struct chain_result *out;
         struct var *vars;
         size_t n_vars;
         int depth;
 };
 
-static int finding(struct ctx *x, enum grub_chain_level l, const char *format, ...) _printf_(3, 4);
-static int finding(struct ctx *x, enum grub_chain_level l, const char *format, ...)
-{
-        struct grub_chain_finding *t;
-        va_list ap;
-        char *s;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        t = reallocarray(x->out->findings, x->out->n + 1, sizeof(*t));
-        if (!t) {
-                free(s);
-                return -ENOMEM;
-        }
-        x->out->findings = t;
-        t[x->out->n++] = (struct grub_chain_finding){ .level = l, .text = s };
-        return 0;
-}
-
-static enum grub_chain_level worst_of(const struct grub_chain *c)
-{
-        enum grub_chain_level w = GRUB_CHAIN_NOTE;
-
-        for (size_t i = 0; i < c->n; i++)
-                if (c->findings[i].level > w)
-                        w = c->findings[i].level;
-        return w;
-}
+#define finding(x, l, ...) chain_add((x)->out, l, __VA_ARGS__)
 
 static const char *var_get(const char *name, void *userdata)
 {
@@ -239,32 +199,32 @@ static int need_file(struct ctx *x, const char *where, const char *what, const c
         path = show_path(x, path, pbuf, sizeof(pbuf));
 
         if (i < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN,
+                return finding(x, CHAIN_UNKNOWN,
                                "%s: %s %s is on %s%s, which is not a filesystem GRUB found by "
                                "its identifier: which disk that is depends on the disks present",
                                where, what, path, dev_len ? "device " : "an unset $root",
                                dev_name(x, dev, dev_len, buf, sizeof(buf)));
         if (!x->fss[i].this_disk)
-                return finding(x, GRUB_CHAIN_CRITICAL,
+                return finding(x, CHAIN_CRITICAL,
                                "%s: %s %s is read from %s, on the other disk: with that disk "
                                "gone GRUB cannot read it",
                                where, what, path, x->fss[i].name);
         if (x->fss[i].fd < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN,
+                return finding(x, CHAIN_UNKNOWN,
                                "%s: %s %s is on %s, which is not mounted: not checked", where, what,
                                path, x->fss[i].name);
         fd = bls_path_open(x->fss[i].fd, p, O_RDONLY);
         if (fd == -ENOMEM)
                 return fd;
         if (fd < 0)
-                return finding(x, fd == -ENOENT ? GRUB_CHAIN_CRITICAL : GRUB_CHAIN_UNKNOWN,
+                return finding(x, fd == -ENOENT ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
                                "%s: %s %s: %s %s", where, what, path, x->fss[i].name,
                                fd == -ENOENT ? "lacks it" : strerror(-fd));
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
                 int e = errno;
 
                 close(fd);
-                return finding(x, GRUB_CHAIN_CRITICAL, "%s: %s %s on %s is %s", where, what, path,
+                return finding(x, CHAIN_CRITICAL, "%s: %s %s on %s is %s", where, what, path,
                                x->fss[i].name,
                                !S_ISREG(st.st_mode) ? "not a regular file"
                                : st.st_size == 0    ? "empty"
@@ -293,8 +253,7 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
 
         r = grub_search_parse(argv, &s, &why);
         if (r < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN, "%s: %s", where,
-                               why ? why : "not understood");
+                return finding(x, CHAIN_UNKNOWN, "%s: %s", where, why ? why : "not understood");
         value = grub_word_expand(s.value, var_get, x, NULL);
         if (!value)
                 return -ENOMEM;
@@ -302,7 +261,7 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
                : s.kind == GRUB_SEARCH_LABEL ? "--label"
                                              : "--file";
         for (size_t i = 0; i < x->n_fs; i++) {
-                const struct grub_fs *f = &x->fss[i];
+                const struct chain_fs *f = &x->fss[i];
                 bool match;
 
                 if (s.kind == GRUB_SEARCH_FS_UUID)
@@ -328,11 +287,11 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
         }
         /* GRUB leaves the variable as it was; what follows then reads whatever that is. */
         if (other >= 0)
-                return finding(x, GRUB_CHAIN_CRITICAL,
+                return finding(x, CHAIN_CRITICAL,
                                "%s: search %s %s finds %s, on the other disk, and no filesystem "
                                "of this disk: with that disk gone GRUB does not find it",
                                where, kind, value, x->fss[other].name);
-        return finding(x, GRUB_CHAIN_CRITICAL, "%s: search %s %s finds no filesystem of this disk",
+        return finding(x, CHAIN_CRITICAL, "%s: search %s %s finds no filesystem of this disk",
                        where, kind, value);
 }
 
@@ -393,7 +352,7 @@ static int run_load_env(struct ctx *x, const char *where, char *const *argv)
                 return fd == -ENOMEM ? fd : 0; /* GRUB goes on without it */
         r = read_full_fd(fd, 64 * 1024, &text, &size);
         if (r < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN, "%s: cannot read %s: %s", where, path,
+                return finding(x, CHAIN_UNKNOWN, "%s: cannot read %s: %s", where, path,
                                strerror(-r));
         for (const char *l = text; l < text + size;) {
                 const char *nl = memchr(l, '\n', text + size - l), *end = nl ? nl : text + size;
@@ -442,9 +401,7 @@ static int run_blscfg(struct ctx *x, const char *where)
         int i = root ? devref_parse(x, root, strlen(root)) : -1, r;
 
         if (i < 0 || !x->fss[i].this_disk || x->fss[i].fd < 0)
-                return finding(x,
-                               i >= 0 && !x->fss[i].this_disk ? GRUB_CHAIN_CRITICAL
-                                                              : GRUB_CHAIN_UNKNOWN,
+                return finding(x, i >= 0 && !x->fss[i].this_disk ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
                                "%s: blscfg reads the entries of %s: not on this disk, or not "
                                "readable",
                                where, i >= 0 ? x->fss[i].name : "an unknown $root");
@@ -452,8 +409,7 @@ static int run_blscfg(struct ctx *x, const char *where)
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN, "%s: blscfg: %s", where,
-                               why ? why : strerror(-r));
+                return finding(x, CHAIN_UNKNOWN, "%s: blscfg: %s", where, why ? why : strerror(-r));
         for (size_t k = 0; k < set.n; k++) {
                 _cleanup_strv_free_ char **files = NULL;
                 bool ok = true;
@@ -469,7 +425,7 @@ static int run_blscfg(struct ctx *x, const char *where)
                         if (bls_path_stat(x->fss[i].fd, *f, &st) == 0 && S_ISREG(st.st_mode))
                                 continue;
                         ok = false;
-                        r = finding(x, GRUB_CHAIN_WARNING, "%s: entry %s names %s, which %s lacks",
+                        r = finding(x, CHAIN_WARNING, "%s: entry %s names %s, which %s lacks",
                                     where, set.entries[k].filename, *f, x->fss[i].name);
                         if (r < 0)
                                 return r;
@@ -516,7 +472,7 @@ static int run_top(struct ctx *x, const struct menu *m, const struct grub_cmd *c
                 if (c->conditional)
                         return 0;
                 if (x->depth >= FILES_DEPTH_MAX)
-                        return finding(x, GRUB_CHAIN_UNKNOWN, "%s: %s nested deeper than %d files",
+                        return finding(x, CHAIN_UNKNOWN, "%s: %s nested deeper than %d files",
                                        where, cmd, FILES_DEPTH_MAX);
                 r = run_file(x, path);
                 if (r < 0)
@@ -589,6 +545,34 @@ static int select_entry(const struct grub_cfg *cfg, const char *value)
         return found;
 }
 
+/* root= on a kernel command line must name a filesystem of this disk (or one on no disk we
+ * know, such as a RAID both disks carry). */
+static int check_cmdline(struct ctx *x, const char *where, char *const *args)
+{
+        _cleanup_strv_free_ char **expanded = NULL;
+        _cleanup_free_ char *line = NULL;
+        int i = -1, r;
+
+        for (char *const *a = args; *a; a++) {
+                char *e = grub_word_expand(*a, var_get, x, NULL);
+
+                if (!e || strv_push(&expanded, e) < 0) {
+                        free(e);
+                        return -ENOMEM;
+                }
+        }
+        line = expanded ? strv_join(expanded, " ") : strdup("");
+        if (!line)
+                return -ENOMEM;
+        r = chain_cmdline_foreign_root(x->fss, x->n_fs, line, &i);
+        if (r <= 0)
+                return r;
+        return finding(x, CHAIN_CRITICAL,
+                       "%s: the kernel's root= names %s, on the other disk: booted alone this "
+                       "disk would not find its root",
+                       where, x->fss[i].name);
+}
+
 /* One entry's commands: its searches, and every file linux, initrd and chainloader need. */
 static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_default, bool *ret_ok)
 {
@@ -624,8 +608,9 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
                                 r = need_file(x, where, cmd, p, false, NULL);
                         }
                         if (r >= 0 && !c->argv[1])
-                                r = finding(x, GRUB_CHAIN_CRITICAL, "%s: %s names no file", where,
-                                            cmd);
+                                r = finding(x, CHAIN_CRITICAL, "%s: %s names no file", where, cmd);
+                        if (r >= 0 && grub_cmd_is_linux(cmd) && c->argv[1])
+                                r = check_cmdline(x, where, c->argv + 2);
                 }
         }
         if (r < 0)
@@ -633,8 +618,8 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
         *ret_ok = loads && x->out->n == before;
         /* Only the default entry boots unattended: another one that cannot is a warning. */
         for (size_t k = before; !is_default && k < x->out->n; k++)
-                if (x->out->findings[k].level == GRUB_CHAIN_CRITICAL)
-                        x->out->findings[k].level = GRUB_CHAIN_WARNING;
+                if (x->out->findings[k].level == CHAIN_CRITICAL)
+                        x->out->findings[k].level = CHAIN_WARNING;
         return loads ? 1 : 0;
 }
 
@@ -675,7 +660,7 @@ static int run_menu(struct ctx *x, struct menu *m)
         if (!any)
                 return 0;
         if (sel < 0 || m->cfg.entries[sel].submenu) {
-                r = finding(x, GRUB_CHAIN_WARNING,
+                r = finding(x, CHAIN_WARNING,
                             "%s: the default \"%s\" selects no menu entry: GRUB boots the "
                             "first entry",
                             m->file, dflt);
@@ -741,13 +726,12 @@ static int run_file(struct ctx *x, const char *path)
         }
         r = read_full_fd(fd, GRUB_CFG_MAX + 1, &text, &size);
         if (r < 0)
-                return finding(x, GRUB_CHAIN_UNKNOWN, "%s: cannot read it: %s", m.file,
-                               strerror(-r));
+                return finding(x, CHAIN_UNKNOWN, "%s: cannot read it: %s", m.file, strerror(-r));
         r = grub_cfg_parse(text, size, &m.cfg, &why);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return finding(x, GRUB_CHAIN_CRITICAL, "%s: GRUB cannot read it: %s", m.file,
+                return finding(x, CHAIN_CRITICAL, "%s: GRUB cannot read it: %s", m.file,
                                why ? why : "not GRUB script");
 
         x->depth++;
@@ -775,10 +759,10 @@ static int run_file(struct ctx *x, const char *path)
         return run_menu(x, &m);
 }
 
-int grub_chain_check(const struct grub_fs *fss, size_t n_fs, size_t start, const char *stub,
-                     struct grub_chain *ret)
+int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
+                     struct chain_result *ret)
 {
-        struct grub_chain out = {};
+        struct chain_result out = {};
         struct ctx x = { .fss = fss, .n_fs = n_fs, .out = &out };
         _cleanup_free_ char *prefix = NULL, *first = NULL;
         const char *slash;
@@ -802,22 +786,19 @@ int grub_chain_check(const struct grub_fs *fss, size_t n_fs, size_t start, const
         if (r >= 0)
                 r = run_file(&x, first);
         if (r >= 0)
-                out.worst = worst_of(&out);
-        if (r >= 0 && out.n_entries == 0 && out.worst < GRUB_CHAIN_CRITICAL)
-                r = finding(&x,
-                            out.worst >= GRUB_CHAIN_UNKNOWN ? GRUB_CHAIN_UNKNOWN
-                                                            : GRUB_CHAIN_CRITICAL,
+                out.worst = chain_worst(&out);
+        if (r >= 0 && out.n_entries == 0 && out.worst < CHAIN_CRITICAL)
+                r = finding(&x, out.worst >= CHAIN_UNKNOWN ? CHAIN_UNKNOWN : CHAIN_CRITICAL,
                             "%s on %s leads to no menu entry that loads a kernel", stub,
                             fss[start].name);
-        else if (r >= 0 && out.default_title && !out.default_bootable &&
-                 out.worst < GRUB_CHAIN_CRITICAL)
-                r = finding(&x, GRUB_CHAIN_CRITICAL,
+        else if (r >= 0 && out.default_title && !out.default_bootable && out.worst < CHAIN_CRITICAL)
+                r = finding(&x, CHAIN_CRITICAL,
                             "the default entry \"%s\" cannot boot from this disk alone",
                             out.default_title);
         vars_free(x.vars, x.n_vars);
-        out.worst = worst_of(&out);
+        out.worst = chain_worst(&out);
         if (r < 0) {
-                grub_chain_done(&out);
+                chain_result_done(&out);
                 return r;
         }
         *ret = out;

@@ -190,8 +190,8 @@ int refind_cfg_parse(const char *text, size_t size, struct refind_cfg *ret, char
                         bool is_sub = streq(t[0], "submenuentry");
 
                         if (nt < 3 || !streq(t[nt - 1], "{")) {
-                                r = errmsg(why, -EBADMSG, "line %u: %s needs a title and '{'",
-                                           line, t[0]);
+                                r = errmsg(why, -EBADMSG, "line %u: %s needs a title and '{'", line,
+                                           t[0]);
                                 goto fail;
                         }
                         if (is_sub ? stanza < 0 || sub >= 0 : stanza >= 0) {

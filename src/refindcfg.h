@@ -32,8 +32,8 @@ struct refind_stanza {
 struct refind_cfg {
         struct refind_stanza *stanzas;
         size_t n;
-        char **scanfor;         /* "internal", "external", "manual", ...; NULL: rEFInd's default */
-        char **also_scan_dirs;  /* as written, "[VOLUME:]PATH" */
+        char **scanfor;        /* "internal", "external", "manual", ...; NULL: rEFInd's default */
+        char **also_scan_dirs; /* as written, "[VOLUME:]PATH" */
         char **dont_scan_dirs;
         char **dont_scan_volumes;
         char **dont_scan_files;

@@ -24,7 +24,7 @@
 struct tree {
         char dir[64];
         int fd[2];
-        struct grub_fs fs[2];
+        struct chain_fs fs[2];
 };
 
 static void put(int dir_fd, const char *path, const char *text)
@@ -108,8 +108,8 @@ static int setup(void **state)
         }
         esp(t->fd[0], UUID0, UUID0);
         esp(t->fd[1], UUID1, UUID1);
-        t->fs[0] = (struct grub_fs){ .name = "/efi0", .uuid = UUID0, .fd = t->fd[0] };
-        t->fs[1] = (struct grub_fs){
+        t->fs[0] = (struct chain_fs){ .name = "/efi0", .uuid = UUID0, .fd = t->fd[0] };
+        t->fs[1] = (struct chain_fs){
                 .name = "/efi1", .uuid = UUID1, .fd = t->fd[1], .this_disk = true
         };
         *state = t;
@@ -132,13 +132,13 @@ static int teardown(void **state)
         return 0;
 }
 
-static void check(struct tree *t, struct grub_chain *c)
+static void check(struct tree *t, struct chain_result *c)
 {
         assert_int_equal(grub_chain_check(t->fs, 2, 1, "EFI/debian/grub.cfg", c), 0);
 }
 
 /* The findings of at least level l, joined, for messages and substring checks. */
-static char *joined(const struct grub_chain *c, enum grub_chain_level l)
+static char *joined(const struct chain_result *c, enum chain_level l)
 {
         _cleanup_strv_free_ char **v = NULL;
 
@@ -148,13 +148,13 @@ static char *joined(const struct grub_chain *c, enum grub_chain_level l)
         return v ? strv_join(v, "\n") : strdup("");
 }
 
-static void assert_finding(const struct grub_chain *c, enum grub_chain_level l, const char *part)
+static void assert_finding(const struct chain_result *c, enum chain_level l, const char *part)
 {
         for (size_t i = 0; i < c->n; i++)
                 if (c->findings[i].level == l && strstr(c->findings[i].text, part))
                         return;
         {
-                _cleanup_free_ char *all = joined(c, GRUB_CHAIN_NOTE);
+                _cleanup_free_ char *all = joined(c, CHAIN_NOTE);
 
                 fail_msg("no finding of level %d with '%s' among:\n%s", l, part, all);
         }
@@ -162,84 +162,83 @@ static void assert_finding(const struct grub_chain *c, enum grub_chain_level l, 
 
 static void test_own_disk_boots(void **state)
 {
-        struct grub_chain c = {};
+        struct chain_result c = {};
         _cleanup_free_ char *all = NULL;
 
         check(*state, &c);
-        all = joined(&c, GRUB_CHAIN_WARNING);
-        if (c.worst >= GRUB_CHAIN_WARNING)
+        all = joined(&c, CHAIN_WARNING);
+        if (c.worst >= CHAIN_WARNING)
                 fail_msg("unexpected findings:\n%s", all);
         assert_int_equal(c.n_entries, 2);
         assert_int_equal(c.n_bootable, 2);
         assert_string_equal(c.default_title, "Debian GNU/Linux");
         assert_true(c.default_bootable);
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 /* The alternate's stub still names the booted disk's ESP: the bug of a plain copy. */
 static void test_stub_names_the_other_disk(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         esp(t->fd[1], UUID0, UUID1);
         check(t, &c);
-        assert_int_equal(c.worst, GRUB_CHAIN_CRITICAL);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL,
+        assert_int_equal(c.worst, CHAIN_CRITICAL);
+        assert_finding(&c, CHAIN_CRITICAL,
                        "/efi1/EFI/debian/grub.cfg:1: search --fs-uuid " UUID0
                        " finds /efi0, on the other disk");
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 /* The menu's entries search the other disk's ESP: the stub is fine, the kernel is not. */
 static void test_menu_names_the_other_disk(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         esp(t->fd[1], UUID1, UUID0);
         check(t, &c);
-        assert_int_equal(c.worst, GRUB_CHAIN_CRITICAL);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL,
-                       "/efi1/grub/grub.cfg:13 (entry \"Debian GNU/Linux\")");
+        assert_int_equal(c.worst, CHAIN_CRITICAL);
+        assert_finding(&c, CHAIN_CRITICAL, "/efi1/grub/grub.cfg:13 (entry \"Debian GNU/Linux\")");
         assert_false(c.default_bootable);
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 static void test_default_initrd_missing(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         assert_int_equal(unlinkat(t->fd[1], "initrd.img-6.1.0-27-amd64", 0), 0);
         check(t, &c);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL,
+        assert_finding(&c, CHAIN_CRITICAL,
                        "/efi1/grub/grub.cfg:18 (entry \"Debian GNU/Linux\"): initrd "
                        "/initrd.img-6.1.0-27-amd64: /efi1 lacks it");
         assert_int_equal(c.n_bootable, 1);
         assert_false(c.default_bootable);
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 /* Another entry's kernel missing: the default still boots unattended; a warning. */
 static void test_other_entry_missing_is_a_warning(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         assert_int_equal(unlinkat(t->fd[1], "vmlinuz-6.1.0-26-amd64", 0), 0);
         check(t, &c);
-        assert_int_equal(c.worst, GRUB_CHAIN_WARNING);
-        assert_finding(&c, GRUB_CHAIN_WARNING, "linux /vmlinuz-6.1.0-26-amd64: /efi1 lacks it");
+        assert_int_equal(c.worst, CHAIN_WARNING);
+        assert_finding(&c, CHAIN_WARNING, "linux /vmlinuz-6.1.0-26-amd64: /efi1 lacks it");
         assert_true(c.default_bootable);
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 /* grubenv's next_entry selects the submenu's entry, whose kernel is gone. */
 static void test_grubenv_next_entry(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         put(t->fd[1], "grub/grubenv",
             "# GRUB Environment Block\nnext_entry=1>0\n##################\n");
@@ -247,41 +246,41 @@ static void test_grubenv_next_entry(void **state)
         check(t, &c);
         assert_string_equal(c.default_title, "Debian, with Linux 6.1.0-26-amd64");
         assert_false(c.default_bootable);
-        assert_int_equal(c.worst, GRUB_CHAIN_CRITICAL);
-        grub_chain_done(&c);
+        assert_int_equal(c.worst, CHAIN_CRITICAL);
+        chain_result_done(&c);
 }
 
 static void test_stub_missing_menu(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         assert_int_equal(unlinkat(t->fd[1], "grub/grub.cfg", 0), 0);
         check(t, &c);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL,
+        assert_finding(&c, CHAIN_CRITICAL,
                        "configfile: loads (/efi1)/grub/grub.cfg: /efi1 lacks it");
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 static void test_unparsable_menu(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         put(t->fd[1], "grub/grub.cfg", "menuentry 'x' {\n linux /vmlinuz-6.1.0-27-amd64\n");
         check(t, &c);
-        assert_finding(&c, GRUB_CHAIN_CRITICAL,
+        assert_finding(&c, CHAIN_CRITICAL,
                        "/efi1/grub/grub.cfg: GRUB cannot read it: the menuentry opened at line 1 "
                        "is never closed");
-        grub_chain_done(&c);
+        chain_result_done(&c);
 }
 
 /* Not mounted: could not look, never "broken". */
 static void test_unreadable_is_unknown(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
-        struct grub_fs fs[3] = {
+        struct chain_result c = {};
+        struct chain_fs fs[3] = {
                 t->fs[0],
                 t->fs[1],
                 { .name = "/dev/vdb2", .uuid = "0f3a9c2e", .fd = -1, .this_disk = true }
@@ -291,31 +290,54 @@ static void test_unreadable_is_unknown(void **state)
             "search.fs_uuid 0f3a9c2e root\nset prefix=($root)'/boot/grub'\n"
             "configfile $prefix/grub.cfg\n");
         assert_int_equal(grub_chain_check(fs, 3, 1, "EFI/debian/grub.cfg", &c), 0);
-        assert_int_equal(c.worst, GRUB_CHAIN_UNKNOWN);
-        assert_finding(&c, GRUB_CHAIN_UNKNOWN, "is on /dev/vdb2, which is not mounted");
-        grub_chain_done(&c);
+        assert_int_equal(c.worst, CHAIN_UNKNOWN);
+        assert_finding(&c, CHAIN_UNKNOWN, "is on /dev/vdb2, which is not mounted");
+        chain_result_done(&c);
+}
+
+/* Approach 2: the entry's root= names the other disk's root filesystem. */
+static void test_root_on_the_other_disk(void **state)
+{
+        struct tree *t = *state;
+        struct chain_result c = {};
+        struct chain_fs fs[4] = { t->fs[0],
+                                  t->fs[1],
+                                  { .name = "/mnt/root1 (disk 0's root)",
+                                    .uuid = "77777777-AAAA-bbbb-cccc-000000000000",
+                                    .fd = -1 },
+                                  { .name = "/",
+                                    .uuid = "88888888-aaaa-bbbb-cccc-000000000000",
+                                    .fd = -1,
+                                    .this_disk = true } };
+
+        assert_int_equal(grub_chain_check(fs, 4, 1, "EFI/debian/grub.cfg", &c), 0);
+        assert_finding(&c, CHAIN_CRITICAL,
+                       "/efi1/grub/grub.cfg:17 (entry \"Debian GNU/Linux\"): the kernel's root= "
+                       "names /mnt/root1 (disk 0's root), on the other disk");
+        assert_false(c.default_bootable);
+        chain_result_done(&c);
 }
 
 static void test_firmware_order_device(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         put(t->fd[1], "EFI/debian/grub.cfg", "set root='hd0,gpt1'\nconfigfile /grub/grub.cfg\n");
         check(t, &c);
-        assert_finding(&c, GRUB_CHAIN_UNKNOWN, "is on device hd0,gpt1");
-        grub_chain_done(&c);
+        assert_finding(&c, CHAIN_UNKNOWN, "is on device hd0,gpt1");
+        chain_result_done(&c);
 }
 
 static void test_configfile_loop_is_bounded(void **state)
 {
         struct tree *t = *state;
-        struct grub_chain c = {};
+        struct chain_result c = {};
 
         put(t->fd[1], "EFI/debian/grub.cfg", "source $prefix/grub.cfg\n");
         check(t, &c);
-        assert_finding(&c, GRUB_CHAIN_UNKNOWN, "nested deeper than");
-        grub_chain_done(&c);
+        assert_finding(&c, CHAIN_UNKNOWN, "nested deeper than");
+        chain_result_done(&c);
 }
 
 int main(void)
@@ -331,6 +353,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_stub_missing_menu, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unparsable_menu, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_is_unknown, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_root_on_the_other_disk, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_order_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_configfile_loop_is_bounded, setup, teardown),
         };

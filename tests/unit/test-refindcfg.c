@@ -112,7 +112,8 @@ static void test_refind_linux(void **state)
         assert_int_equal(refind_linux_parse(text, size, &l, &n, &why), 0);
         assert_int_equal(n, 3);
         assert_string_equal(l[0].title, "Boot with standard options");
-        assert_string_equal(l[0].options, "root=UUID=0f3a9c2e-5b1d-4e7a-9a41-3c2d5e6f7a80 ro quiet");
+        assert_string_equal(l[0].options,
+                            "root=UUID=0f3a9c2e-5b1d-4e7a-9a41-3c2d5e6f7a80 ro quiet");
         assert_int_equal(l[2].line, 4);
         assert_string_equal(l[2].options, "ro");
         refind_linux_free(l, n);
