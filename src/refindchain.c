@@ -64,8 +64,7 @@ static int readable(struct rctx *x, size_t i, const char *where)
         for (size_t k = 0; k < ELEMENTSOF(subdirs); k++) {
                 _cleanup_free_ char *p = NULL;
 
-                if (asprintf(&p, "%s/%s/%s_%s.efi", x->dir, subdirs[k], f->fstype,
-                             EFI_ARCH) < 0)
+                if (asprintf(&p, "%s/%s/%s_%s.efi", x->dir, subdirs[k], f->fstype, EFI_ARCH) < 0)
                         return -ENOMEM;
                 if (bls_path_stat(x->fss[x->start].fd, p, &st) == 0 && S_ISREG(st.st_mode))
                         return 1;
@@ -100,8 +99,8 @@ static int need(struct rctx *x, size_t i, const char *where, const char *what, c
         return chain_add(x->out, r == 0 || r == -ENOENT ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
                          "%s: %s %s: %s %s", where, what, path, x->fss[i].name,
                          r == -ENOENT ? "lacks it"
-                         : r == 0     ? (S_ISREG(st.st_mode) ? "holds it empty" : "holds no file there")
-                                      : strerror(-r));
+                         : r == 0 ? (S_ISREG(st.st_mode) ? "holds it empty" : "holds no file there")
+                                  : strerror(-r));
 }
 
 static int options_root(struct rctx *x, const char *where, const char *options)
@@ -190,8 +189,7 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
         if (fd < 0 || !(d = fdopendir(fd))) {
                 if (fd >= 0)
                         close(fd);
-                return chain_add(x->out, CHAIN_UNKNOWN, "%s: cannot list its directory: %m",
-                                 title);
+                return chain_add(x->out, CHAIN_UNKNOWN, "%s: cannot list its directory: %m", title);
         }
         while (ver && (de = readdir(d)))
                 if ((startswith(de->d_name, "initrd") || startswith(de->d_name, "initramfs")) &&
@@ -232,8 +230,9 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
         }
         if (r < 0)
                 return r;
-        return add_entry(x, title, x->out->n == before || x->out->findings[x->out->n - 1].level <
-                                                                  CHAIN_UNKNOWN);
+        return add_entry(x, title,
+                         x->out->n == before ||
+                                 x->out->findings[x->out->n - 1].level < CHAIN_UNKNOWN);
 }
 
 static int scan_dir(struct rctx *x, size_t i, const char *dir)
@@ -280,8 +279,8 @@ static int run_scan(struct rctx *x, const struct refind_cfg *c)
                         _cleanup_free_ char *p = NULL;
                         struct stat st;
 
-                        if (asprintf(&p, "%s/drivers_%s/%s_%s.efi", x->dir, EFI_ARCH,
-                                     f->fstype, EFI_ARCH) < 0)
+                        if (asprintf(&p, "%s/drivers_%s/%s_%s.efi", x->dir, EFI_ARCH, f->fstype,
+                                     EFI_ARCH) < 0)
                                 return -ENOMEM;
                         if (bls_path_stat(x->fss[x->start].fd, p, &st) < 0)
                                 continue;
@@ -328,8 +327,8 @@ static int read_conf(struct rctx *x, const char *path, struct refind_cfg *ret)
         if (fd == -ENOMEM)
                 return fd;
         if (fd < 0)
-                return chain_add(x->out, fd == -ENOENT ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
-                                 "%s: %s", name, fd == -ENOENT ? "missing" : strerror(-fd));
+                return chain_add(x->out, fd == -ENOENT ? CHAIN_CRITICAL : CHAIN_UNKNOWN, "%s: %s",
+                                 name, fd == -ENOENT ? "missing" : strerror(-fd));
         r = read_full_fd(fd, REFIND_CFG_MAX + 1, &text, &size);
         if (r >= 0)
                 r = refind_cfg_parse(text, size, ret, &why);

@@ -66,12 +66,22 @@ static int setup(void **state)
         put(t->fd[1], "initrd.img-6.1.0-27-amd64", "initrd");
         put(t->fd[1], "refind_linux.conf", "\"Standard\" \"root=UUID=" ROOT1 " ro quiet\"\n");
         put(t->fd[2], "vmlinuz-6.1.0-28-amd64", "kernel");
-        t->fs[0] = (struct chain_fs){ .name = "/efi0", .uuid = "E500-0000", .label = "ESP0",
-                                      .fstype = "vfat", .fd = t->fd[0] };
-        t->fs[1] = (struct chain_fs){ .name = "/efi1", .uuid = "E501-0000", .label = "ESP1",
-                                      .fstype = "vfat", .fd = t->fd[1], .this_disk = true };
-        t->fs[2] = (struct chain_fs){ .name = "/boot (disk 1)", .label = "boot1",
-                                      .fstype = "ext4", .fd = t->fd[2], .this_disk = true };
+        t->fs[0] = (struct chain_fs){ .name = "/efi0",
+                                      .uuid = "E500-0000",
+                                      .label = "ESP0",
+                                      .fstype = "vfat",
+                                      .fd = t->fd[0] };
+        t->fs[1] = (struct chain_fs){ .name = "/efi1",
+                                      .uuid = "E501-0000",
+                                      .label = "ESP1",
+                                      .fstype = "vfat",
+                                      .fd = t->fd[1],
+                                      .this_disk = true };
+        t->fs[2] = (struct chain_fs){ .name = "/boot (disk 1)",
+                                      .label = "boot1",
+                                      .fstype = "ext4",
+                                      .fd = t->fd[2],
+                                      .this_disk = true };
         t->fs[3] = (struct chain_fs){ .name = "disk 0's root", .uuid = ROOT0, .fd = -1 };
         t->fs[4] = (struct chain_fs){ .name = "/", .uuid = ROOT1, .fd = -1, .this_disk = true };
         *state = t;
@@ -144,7 +154,8 @@ static void test_options_name_the_other_disks_root(void **state)
 
         put(t->fd[1], "refind_linux.conf", "\"Standard\" \"root=UUID=" ROOT0 " ro\"\n");
         check(t, &c);
-        assert_finding(&c, CHAIN_CRITICAL, "the options' root= names disk 0's root, on the other disk");
+        assert_finding(&c, CHAIN_CRITICAL,
+                       "the options' root= names disk 0's root, on the other disk");
         chain_result_done(&c);
 }
 
