@@ -37,6 +37,7 @@ struct ctx {
         struct var *vars;
         size_t n_vars;
         int depth;
+        bool partial; /* fss may lack filesystems of this disk */
 };
 
 #define finding(x, l, ...) chain_add((x)->out, l, __VA_ARGS__)
@@ -291,6 +292,11 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
                                "%s: search %s %s finds %s, on the other disk, and no filesystem "
                                "of this disk: with that disk gone GRUB does not find it",
                                where, kind, value, x->fss[other].name);
+        if (x->partial)
+                return finding(x, CHAIN_UNKNOWN,
+                               "%s: search %s %s names none of the filesystems checked (the "
+                               "ESPs): not followed",
+                               where, kind, value);
         return finding(x, CHAIN_CRITICAL, "%s: search %s %s finds no filesystem of this disk",
                        where, kind, value);
 }
@@ -759,11 +765,11 @@ static int run_file(struct ctx *x, const char *path)
         return run_menu(x, &m);
 }
 
-int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
-                     struct chain_result *ret)
+static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
+                       bool partial, struct chain_result *ret)
 {
         struct chain_result out = {};
-        struct ctx x = { .fss = fss, .n_fs = n_fs, .out = &out };
+        struct ctx x = { .fss = fss, .n_fs = n_fs, .out = &out, .partial = partial };
         _cleanup_free_ char *prefix = NULL, *first = NULL;
         const char *slash;
         char ref[32];
@@ -803,6 +809,18 @@ int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, cons
         }
         *ret = out;
         return 0;
+}
+
+int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
+                     struct chain_result *ret)
+{
+        return chain_check(fss, n_fs, start, stub, false, ret);
+}
+
+int grub_chain_check_partial(const struct chain_fs *fss, size_t n_fs, size_t start,
+                             const char *stub, struct chain_result *ret)
+{
+        return chain_check(fss, n_fs, start, stub, true, ret);
 }
 
 const char *grub_find_stub(int esp_fd)

@@ -25,6 +25,11 @@
 int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
                      struct chain_result *ret);
 
+/* The same when fss may not hold every filesystem of the disk (the caller knows only the
+ * ESPs): a search for an identifier none of fss has is then UNKNOWN, not CRITICAL. */
+int grub_chain_check_partial(const struct chain_fs *fss, size_t n_fs, size_t start,
+                             const char *stub, struct chain_result *ret);
+
 /* The path of the GRUB stub on an ESP, if one of the known places holds one (EFI/<vendor>/
  * grub.cfg for the vendors GRUB packages use, EFI/BOOT/grub.cfg), else NULL (static). */
 const char *grub_find_stub(int esp_fd);

@@ -16,8 +16,10 @@
 #include "blockdev.h"
 #include "bls.h"
 #include "bootentry.h"
+#include "grubchain.h"
 #include "guard.h"
 #include "ignore.h"
+#include "refindchain.h"
 #include "rootfs.h"
 #include "status.h"
 #include "swapfiles.h"
@@ -402,7 +404,62 @@ static bool has_grub(int fd)
         return false;
 }
 
-static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, const char *why)
+/* DESIGN.md §11b: GRUB's or rEFInd's chain on this ESP's disk, as if the other disks were
+ * gone. The filesystems known are the ESPs of the set; this one is the disk judged. */
+static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, const char *stub,
+                       const char *refind_conf)
+{
+        _cleanup_(chain_result_done) struct chain_result c = {};
+        struct chain_fs fss[1 + 16];
+        size_t n = 0, self = 0;
+        int k;
+
+        fss[n++] = (struct chain_fs){ .name = e->mount,
+                                      .uuid = e->uuid,
+                                      .fstype = "vfat",
+                                      .partuuid = e->partuuid,
+                                      .fd = fd,
+                                      .this_disk = true };
+        if (m->booted.mount && !streq(m->booted.mount, e->mount) && n < ELEMENTSOF(fss))
+                fss[n++] = (struct chain_fs){ .name = m->booted.mount,
+                                              .uuid = m->booted.uuid,
+                                              .partuuid = m->booted.partuuid,
+                                              .fd = -1 };
+        for (size_t i = 0; i < m->n_alternates && n < ELEMENTSOF(fss); i++) {
+                const struct esp *a = &m->alternates[i];
+
+                if (a->mount && !streq(a->mount, e->mount))
+                        fss[n++] = (struct chain_fs){
+                                .name = a->mount, .uuid = a->uuid, .partuuid = a->partuuid, .fd = -1
+                        };
+        }
+        k = stub ? grub_chain_check_partial(fss, n, self, stub, &c)
+                 : refind_chain_check(fss, n, self, refind_conf, &c);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < c.n; i++) {
+                static const enum status_level level[] = {
+                        [CHAIN_NOTE] = STATUS_OK,
+                        [CHAIN_WARNING] = STATUS_WARNING,
+                        [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
+                        [CHAIN_CRITICAL] = STATUS_CRITICAL,
+                };
+
+                k = esp_add(e, level[c.findings[i].level], "loader", "%s", c.findings[i].text);
+                if (k < 0)
+                        return k;
+        }
+        if (c.worst >= CHAIN_UNKNOWN)
+                return 0;
+        return esp_add(e, STATUS_OK, "loader",
+                       "%s (%s): %zu entr%s, %zu complete on this disk; default \"%s\" boots "
+                       "from it",
+                       stub ? "GRUB" : "rEFInd", stub ? stub : refind_conf, c.n_entries,
+                       c.n_entries == 1 ? "y" : "ies", c.n_bootable, strna(c.default_title));
+}
+
+static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
+                        const struct bls_set *s, const char *why)
 {
         size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0;
         const char *first_default = NULL;
@@ -414,10 +471,15 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                 return esp_add(e, STATUS_UNKNOWN, "loader", "cannot read %s's boot entries: %s",
                                e->mount, why);
         if (!sdboot && s->n == 0 && !s->have_loader_conf) {
+                const char *stub = grub_find_stub(fd), *refind = refind_find_conf(fd);
+
+                if (stub || refind)
+                        return check_chain(e, fd, m, stub, refind);
                 if (has_grub(fd))
-                        return esp_add(e, STATUS_OK, "loader",
-                                       "not systemd-boot: a GRUB configuration is present; its "
-                                       "menu is not checked");
+                        return esp_add(e, STATUS_UNKNOWN, "loader",
+                                       "not systemd-boot: a GRUB configuration is present, but "
+                                       "no stub in EFI/<distributor>/grub.cfg that the firmware's "
+                                       "GRUB reads first: not checked");
                 if (bls_path_stat(fd, EFI_FALLBACK_PATH, &st) == 0)
                         return esp_add(e, STATUS_OK, "loader",
                                        "no systemd-boot and no entries: %s is started as it is, "
@@ -646,7 +708,8 @@ static int check_missing(struct status_esp *s, struct libmnt_table *fstab)
 static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
                          const char *booted_mount, const char *booted_partuuid,
                          struct libmnt_table *t, const struct boot_nvram *nv, const char *nv_error,
-                         char *const *excludes, uint64_t min_free, int64_t now)
+                         char *const *excludes, uint64_t min_free, int64_t now,
+                         const struct esp_model *m)
 {
         _cleanup_(bls_set_done) struct bls_set set = {};
         _cleanup_free_ char *why = NULL;
@@ -664,7 +727,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
         if (k >= 0)
                 k = check_firmware(s, fd, nv, nv_error);
         if (k >= 0)
-                k = check_loader(s, fd, &set, why);
+                k = check_loader(s, fd, m, &set, why);
         if (k >= 0 && !s->booted)
                 k = check_sync(s, fd, booted_fd, booted_mount, booted_partuuid, excludes, now);
         return k;
@@ -741,16 +804,17 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
         uint64_t min_free = 0;
         int k;
 
-        _cleanup_strv_free_ char **swapped = NULL;
+        _cleanup_strv_free_ char **swapped = NULL, **ids = NULL;
         _cleanup_free_ char *src = NULL;
 
         k = esp_ignore_excludes(c->esp_excludes, &x);
         if (k < 0)
                 return k;
         /* The swapped files differ between ESPs by design: checked apart (swapped_findings). */
-        if (m->booted.mount && (asprintf(&src, "%s/", m->booted.mount) < 0 ||
-                                swapfiles_excludes(c->swap_ids, src, x, &swapped) < 0 ||
-                                strv_extend_strv(&x, swapped) < 0))
+        if (m->booted.mount &&
+            (asprintf(&src, "%s/", m->booted.mount) < 0 ||
+             swapfiles_job_ids(c->swap_ids, src, &ids) < 0 ||
+             swapfiles_excludes(ids, src, x, &swapped) < 0 || strv_extend_strv(&x, swapped) < 0))
                 return -ENOMEM;
         min_free = esp_min_free(c);
 
@@ -779,7 +843,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 k = check_one_esp(&r->esps[0], m->booted.mount, -1, NULL, NULL, t, &nv, nv_error, x,
-                                  min_free, r->now);
+                                  min_free, r->now, m);
                 if (k < 0)
                         return k;
         }
@@ -806,8 +870,8 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                         k = check_missing(s, fstab);
                 else
                         k = check_one_esp(s, a->mount, booted_fd, m->booted.mount,
-                                          m->booted.partuuid, t, &nv, nv_error, x, min_free,
-                                          r->now);
+                                          m->booted.partuuid, t, &nv, nv_error, x, min_free, r->now,
+                                          m);
                 if (k >= 0 && a->mounted && src && swapped && *swapped) {
                         _cleanup_free_ char *dst = NULL;
 
