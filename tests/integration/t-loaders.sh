@@ -142,6 +142,19 @@ refind_scanned_kernel_needs_its_options() {
         expect_stdout_has "CRITICAL loader: vmlinuz-$KVER on /efi1: no refind_linux.conf beside it: rEFInd would start it with no root= (write refind_linux.conf beside it)"
 }
 
+# A lost firmware entry of a shim/GRUB disk is recreated starting shim, as grub-install
+# writes it, not the removable-media fallback.
+fix_boot_entries_starts_the_distributors_shim() {
+        grub_machine
+        fake_partition "$DEV0" disk0 1 2048 65536
+        fake_partition "$DEV1" disk1 1 2048 65536
+        rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4 DUAL_ROOT_SYSFS=/fakesys" run_tool --fix-boot-entries -t
+        expect_status 0
+        expect_stdout_has "/efi1: would create Boot0000 \"dual-root-tool /efi1 (disk1)\": HD(1,GPT,$PU1,0x800,0x10000)/File(\\EFI\\debian\\shimx64.efi)"
+}
+
+run_case fix_boot_entries_starts_the_distributors_shim fix_boot_entries_starts_the_distributors_shim
 run_case stub_naming_the_other_disk_is_critical stub_naming_the_other_disk_is_critical
 run_case sync_writes_each_disks_own_identifiers sync_writes_each_disks_own_identifiers
 run_case default_entrys_initrd_missing_on_the_alternate default_entrys_initrd_missing_on_the_alternate
