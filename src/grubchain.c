@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "bls.h"
+#include "bootentry.h"
 #include "grubcfg.h"
 #include "grubchain.h"
 #include "util/fileio.h"
@@ -765,6 +766,28 @@ static int run_file(struct ctx *x, const char *path)
         return run_menu(x, &m);
 }
 
+/* The binaries beside the stub: shim starts grub<arch>.efi from its own directory, so a shim
+ * without it stops there (Secure Boot or not). */
+static int check_binaries(struct ctx *x, const struct chain_fs *esp, const char *stub,
+                          const char *slash)
+{
+        _cleanup_free_ char *shim = NULL, *grub = NULL;
+        int dir_len = slash ? (int)(slash - stub) : 0;
+        struct stat st;
+
+        if (asprintf(&shim, "%.*s/shim" EFI_ARCH ".efi", dir_len, stub) < 0 ||
+            asprintf(&grub, "%.*s/grub" EFI_ARCH ".efi", dir_len, stub) < 0)
+                return -ENOMEM;
+        if (bls_path_stat(esp->fd, shim, &st) < 0)
+                return 0;
+        if (bls_path_stat(esp->fd, grub, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+                return finding(x, CHAIN_NOTE, "%s/%s: shim (Secure Boot's first stage) starts %s",
+                               esp->name, shim, grub);
+        return finding(x, CHAIN_CRITICAL,
+                       "%s/%s: shim starts grub" EFI_ARCH ".efi beside it, which %s lacks",
+                       esp->name, shim, esp->name);
+}
+
 static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
                        bool partial, struct chain_result *ret)
 {
@@ -789,6 +812,8 @@ static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, co
                 r = var_set(&x, "prefix", prefix);
         if (r >= 0 && asprintf(&first, "(%s)/%s", ref, stub[0] == '/' ? stub + 1 : stub) < 0)
                 r = -ENOMEM;
+        if (r >= 0)
+                r = check_binaries(&x, &fss[start], stub, slash);
         if (r >= 0)
                 r = run_file(&x, first);
         if (r >= 0)

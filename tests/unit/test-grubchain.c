@@ -318,6 +318,25 @@ static void test_root_on_the_other_disk(void **state)
         chain_result_done(&c);
 }
 
+static void test_shim_without_grub(void **state)
+{
+        struct tree *t = *state;
+        struct chain_result c = {};
+
+        put(t->fd[1], "EFI/debian/shimx64.efi", "MZ");
+        check(t, &c);
+        assert_finding(&c, CHAIN_NOTE,
+                       "/efi1/EFI/debian/shimx64.efi: shim (Secure Boot's first stage) starts "
+                       "EFI/debian/grubx64.efi");
+        chain_result_done(&c);
+        assert_int_equal(unlinkat(t->fd[1], "EFI/debian/grubx64.efi", 0), 0);
+        check(t, &c);
+        assert_finding(&c, CHAIN_CRITICAL,
+                       "/efi1/EFI/debian/shimx64.efi: shim starts grubx64.efi beside it, which "
+                       "/efi1 lacks");
+        chain_result_done(&c);
+}
+
 static void test_firmware_order_device(void **state)
 {
         struct tree *t = *state;
@@ -354,6 +373,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_unparsable_menu, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_is_unknown, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_root_on_the_other_disk, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_shim_without_grub, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_order_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_configfile_loop_is_bounded, setup, teardown),
         };
