@@ -16,6 +16,7 @@
 #include "blockdev.h"
 #include "bls.h"
 #include "bootentry.h"
+#include "debconf.h"
 #include "grubchain.h"
 #include "guard.h"
 #include "ignore.h"
@@ -25,6 +26,7 @@
 #include "swapfiles.h"
 #include "sync.h"
 #include "util/errmsg.h"
+#include "util/fileio.h"
 #include "util/strv.h"
 
 #define ESP_GPT_TYPE "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
@@ -1021,6 +1023,64 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
         return k;
 }
 
+/* DESIGN.md §11b L6: on Debian, an upgrade of grub-efi-amd64 runs grub-install only on the
+ * ESPs debconf's grub-efi/install_devices lists; an ESP it leaves out keeps the old GRUB
+ * until the next sync. Checked when some ESP holds a GRUB stub and the database says. */
+static int check_grub_install_devices(const struct status_report *rep, struct status_report *r)
+{
+        _cleanup_free_ char *text = NULL, *value = NULL, *why = NULL;
+        _cleanup_strv_free_ char **devices = NULL;
+        size_t size;
+        bool grub = false;
+        int k;
+
+        for (size_t i = 0; i < rep->n_esps && !grub; i++) {
+                _cleanup_close_ int fd =
+                        rep->esps[i].present
+                                ? open(rep->esps[i].mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                : -1;
+
+                grub = fd >= 0 && grub_find_stub(fd);
+        }
+        if (!grub)
+                return 0;
+        k = read_full_file(DEBCONF_CONFIG_DAT, DEBCONF_DAT_MAX, &text, &size);
+        if (k == -ENOENT)
+                return 0; /* not Debian's debconf */
+        if (k < 0)
+                return add(r, STATUS_UNKNOWN, "grub", "cannot read %s: %s", DEBCONF_CONFIG_DAT,
+                           strerror(-k));
+        k = debconf_value(text, size, "grub-efi/install_devices", &value, &why);
+        if (k == -ENOENT)
+                return 0;
+        if (k == -ENOMEM || (k >= 0 && (k = debconf_split_list(value, &devices)) < 0))
+                return -ENOMEM;
+        if (k < 0)
+                return add(r, STATUS_UNKNOWN, "grub", "%s: %s", DEBCONF_CONFIG_DAT, strna(why));
+        for (size_t i = 0; i < rep->n_esps; i++) {
+                const struct status_esp *e = &rep->esps[i];
+                struct stat esp_st, st;
+                bool listed = false;
+
+                if (!e->device || stat(e->device, &esp_st) < 0)
+                        continue;
+                STRV_FOREACH(d, devices)
+                listed = listed || (stat(*d, &st) == 0 && S_ISBLK(st.st_mode) &&
+                                    st.st_rdev == esp_st.st_rdev);
+                if (listed)
+                        continue;
+                k = add(r, STATUS_WARNING, "grub",
+                        "grub-efi/install_devices lists %zu device%s, not %s (%s): an upgrade of "
+                        "GRUB installs it on the listed ESPs only (dpkg-reconfigure "
+                        "grub-efi-amd64 and select every ESP)",
+                        strv_length(devices), strv_length(devices) == 1 ? "" : "s", e->mount,
+                        e->device);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
 int status_check(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                  struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
                  struct status_report *ret)
@@ -1037,6 +1097,8 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                 k = check_root(c, &r);
         if (k >= 0 && m->boot_ok && m->device_ok)
                 k = check_items(c, m, t, fstab, &r);
+        if (k >= 0)
+                k = check_grub_install_devices(&r, &r);
         if (k < 0) {
                 status_report_done(&r);
                 return k;

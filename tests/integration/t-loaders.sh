@@ -154,6 +154,23 @@ fix_boot_entries_starts_the_distributors_shim() {
         expect_stdout_has "/efi1: would create Boot0000 \"dual-root-tool /efi1 (disk1)\": HD(1,GPT,$PU1,0x800,0x10000)/File(\\EFI\\debian\\shimx64.efi)"
 }
 
+# Debian: grub-install on an upgrade writes only the ESPs debconf lists.
+install_devices_missing_an_esp_warns() {
+        grub_machine
+        run_tool -s -q
+        mkdir -p "$R/var/cache/debconf"
+        printf 'Name: grub-efi/install_devices\nTemplate: grub-efi/install_devices\nValue: %s\nOwners: grub-efi-amd64\n\n' \
+                "$DEV0" >"$R/var/cache/debconf/config.dat"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING grub: grub-efi/install_devices lists 1 device, not /efi1 ($DEV1): an upgrade of GRUB installs it on the listed ESPs only (dpkg-reconfigure grub-efi-amd64 and select every ESP)"
+        printf 'Name: grub-efi/install_devices\nValue: %s, %s\n' "$DEV0" "$DEV1" >"$R/var/cache/debconf/config.dat"
+        run_tool --status
+        expect_status 0
+        rm -r "$R/var/cache/debconf"
+}
+
+run_case install_devices_missing_an_esp_warns install_devices_missing_an_esp_warns
 run_case fix_boot_entries_starts_the_distributors_shim fix_boot_entries_starts_the_distributors_shim
 run_case stub_naming_the_other_disk_is_critical stub_naming_the_other_disk_is_critical
 run_case sync_writes_each_disks_own_identifiers sync_writes_each_disks_own_identifiers
