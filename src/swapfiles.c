@@ -23,6 +23,7 @@
 #include "util/errmsg.h"
 #include "util/exclude.h"
 #include "util/fileio.h"
+#include "util/path.h"
 #include "util/strv.h"
 
 /* Files that name filesystems are small; anything larger is not one. */
@@ -119,6 +120,139 @@ static int target_of(const char *entry, const char *source, const char *dest, ch
                 }
         }
         return 1;
+}
+
+/* A name in dir_fd matched as FAT matches it: the stored spelling of name, or NULL. */
+static char *stored_name(int dir_fd, const char *name)
+{
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        char *found = NULL;
+
+        if (!d)
+                return NULL;
+        fd = -1;
+        while (!found && (de = readdir(d)))
+                if (strcasecmp(de->d_name, name) == 0)
+                        found = strdup(de->d_name);
+        closedir(d);
+        return found;
+}
+
+/* Appends source + rel (a '/'-separated path, each part matched case-insensitively) when it is
+ * a regular file there. */
+static int add_if_file(char ***l, const char *source, const char *rel)
+{
+        _cleanup_free_ char *copy = strdup(rel), *path = path_strip_trailing_slashes(source);
+        _cleanup_close_ int cur = -1;
+        char *save = NULL;
+        struct stat st;
+
+        if (!copy || !path)
+                return -ENOMEM;
+        cur = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0)
+                return 0;
+        for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+                _cleanup_free_ char *name = stored_name(cur, part);
+                char *p;
+                int next;
+
+                if (!name)
+                        return 0;
+                if (asprintf(&p, "%s/%s", streq(path, "/") ? "" : path, name) < 0)
+                        return -ENOMEM;
+                free(path);
+                path = p;
+                next = openat(cur, name,
+                              O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                                      (save && *save ? O_DIRECTORY : O_NONBLOCK));
+                if (next < 0)
+                        return 0;
+                close(cur);
+                cur = next;
+        }
+        if (fstat(cur, &st) < 0 || !S_ISREG(st.st_mode) || strv_contains(*l, path))
+                return 0;
+        return strv_extend(l, path);
+}
+
+int swapfiles_loader_files(const char *source, char ***ret)
+{
+        static const char *const fixed[] = {
+                "grub/grub.cfg",          "grub2/grub.cfg",         "boot/grub/grub.cfg",
+                "boot/grub2/grub.cfg",    "EFI/refind/refind.conf", "refind_linux.conf",
+                "boot/refind_linux.conf",
+        };
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if ((r = add_if_file(&l, source, fixed[i])) < 0)
+                        return r;
+        /* EFI/<distributor>/grub.cfg (the stub) and bootuuid.cfg, for every distributor. */
+        {
+                _cleanup_free_ char *base = path_strip_trailing_slashes(source);
+                int dfd = base ? open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                _cleanup_free_ char *e = dfd >= 0 ? stored_name(dfd, "EFI") : NULL;
+                _cleanup_close_ int efd =
+                        e ? openat(dfd, e, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                DIR *d = NULL;
+                struct dirent *de;
+
+                if (dfd >= 0)
+                        close(dfd);
+                if (!base)
+                        return -ENOMEM;
+                if (efd >= 0 && (d = fdopendir(efd)))
+                        efd = -1;
+                while (d && (de = readdir(d))) {
+                        static const char *const names[] = { "grub.cfg", "bootuuid.cfg" };
+
+                        if (de->d_name[0] == '.')
+                                continue;
+                        for (size_t k = 0; k < ELEMENTSOF(names); k++) {
+                                _cleanup_free_ char *rel = NULL;
+
+                                if (asprintf(&rel, "%s/%s/%s", e, de->d_name, names[k]) < 0) {
+                                        closedir(d);
+                                        return -ENOMEM;
+                                }
+                                if ((r = add_if_file(&l, source, rel)) < 0) {
+                                        closedir(d);
+                                        return r;
+                                }
+                        }
+                }
+                if (d)
+                        closedir(d);
+        }
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int swapfiles_job_ids(char *const *swap_ids, const char *source, char ***ret)
+{
+        _cleanup_strv_free_ char **l = strv_copy(swap_ids), **loader = NULL;
+        int r;
+
+        if (!l && swap_ids)
+                return -ENOMEM;
+        if (source) {
+                if ((r = swapfiles_loader_files(source, &loader)) < 0)
+                        return r;
+                STRV_FOREACH(f, loader)
+                if (!strv_contains(l, *f) && (r = strv_extend(&l, *f)) < 0)
+                        return r;
+        }
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 int swapfiles_excludes(char *const *swap_ids, const char *source, char *const *excludes,
@@ -1120,7 +1254,7 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
                           char ***ret_notes, char **why)
 {
         _cleanup_(swapids_map_freep) struct swapids_map *map = calloc(1, sizeof(*map));
-        _cleanup_strv_free_ char **notes = NULL, **more = NULL;
+        _cleanup_strv_free_ char **notes = NULL, **more = NULL, **ids = NULL;
         struct swapfiles_plan p = {};
         int r;
 
@@ -1129,7 +1263,9 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
         r = job_map(c, m, mounts, dest, map, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "swap_ids: cannot build the identifier map");
-        r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
+        r = swapfiles_job_ids(c->swap_ids, source, &ids);
+        if (r >= 0)
+                r = swapfiles_plan(ids, source, dest, excludes, map, &p, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "swap_ids");
         if (test) {
@@ -1173,10 +1309,13 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
 int swapfiles_job_finish(const struct config *c, const struct swapids_map *map, const char *source,
                          const char *dest, char *const *excludes, char **why)
 {
+        _cleanup_strv_free_ char **ids = NULL;
         struct swapfiles_plan p = {};
         int r;
 
-        r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
+        r = swapfiles_job_ids(c->swap_ids, source, &ids);
+        if (r >= 0)
+                r = swapfiles_plan(ids, source, dest, excludes, map, &p, why);
         if (r >= 0)
                 r = swapfiles_write(&p, NULL, why);
         swapfiles_plan_done(&p);
@@ -1211,6 +1350,7 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
         struct swapids_map map = {};
         struct swapfiles_plan p = {};
         _cleanup_free_ char *why = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
         size_t n_same = 0;
         int r;
 
@@ -1220,7 +1360,9 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
         if (r < 0)
                 return push(warnings, "cannot check the swap_ids copies on %s: %s", dest,
                             strna(why));
-        r = swapfiles_plan(c->swap_ids, source, dest, excludes, &map, &p, &why);
+        r = swapfiles_job_ids(c->swap_ids, source, &ids);
+        if (r >= 0)
+                r = swapfiles_plan(ids, source, dest, excludes, &map, &p, &why);
         if (r == -ENOMEM)
                 goto finish;
         if (r < 0) {

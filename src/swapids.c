@@ -426,6 +426,7 @@ enum form {
         FORM_BAD_LINK,   /* /dev/disk/by-id/, by-path/, ...: not an identifier we can pair */
         FORM_DEV,        /* /dev/NAME: a disk's kernel name is an error, else not ours */
         FORM_BAD_TAG,    /* ID=: libmount's by-id tag */
+        FORM_GRUB,       /* a bare value GRUB searches for (search --fs-uuid, bootuuid.cfg) */
 };
 
 struct pattern {
@@ -771,13 +772,122 @@ static bool token_value_at(const char *s, size_t n, struct token *t)
                 t->bad = "a device named by its hardware ID, which swap_ids cannot pair (name it "
                          "by UUID=, PARTUUID=, LABEL= or PARTLABEL=)";
                 return true;
+        case FORM_GRUB:
+                return false; /* grub_token() reads these, not the pattern scan */
         }
         return false;
+}
+
+static bool next_token_pattern(const char *s, size_t n, size_t i, struct token *t);
+
+static const struct pattern grub_patterns[] = {
+        { "", SWAPIDS_UUID, FORM_GRUB },
+        { "", SWAPIDS_LABEL, FORM_GRUB },
+};
+
+/* The word of s (n bytes) starting at i: [*ret_start, *ret_end), quotes included. */
+static size_t grub_word(const char *s, size_t n, size_t i, size_t *ret_start)
+{
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+        *ret_start = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != ';') {
+                if (s[i] == '\'' || s[i] == '"') {
+                        const char *close = memchr(s + i + 1, s[i], n - i - 1);
+
+                        i = close ? (size_t)(close - s) + 1 : n;
+                } else
+                        i++;
+        }
+        return i;
+}
+
+static bool grub_word_is(const char *s, size_t a, size_t b, const char *w)
+{
+        return b - a == strlen(w) && memcmp(s + a, w, b - a) == 0;
+}
+
+/* A value word [a, b) as a token, its quotes excluded. */
+static void grub_value(const char *s, size_t a, size_t b, enum swapids_kind k, struct token *t)
+{
+        *t = (struct token){ .pat = &grub_patterns[k == SWAPIDS_LABEL],
+                             .start = a,
+                             .vstart = a,
+                             .vlen = b - a,
+                             .end = b };
+        if (b - a >= 2 && (s[a] == '\'' || s[a] == '"') && s[b - 1] == s[a]) {
+                t->quoted = true;
+                t->vstart = a + 1;
+                t->vlen = b - a - 2;
+        }
+}
+
+/*
+ * The filesystem a GRUB command on this line names by a bare value (DESIGN.md §11b):
+ * `search.fs_uuid VALUE`, `search.fs_label VALUE`, `search [options] --fs-uuid|-u|--label|-l
+ * [options] VALUE` (hints skipped: they name devices, not filesystems) and bootuuid.cfg's
+ * `set BOOT_UUID=VALUE`. False when the line has none.
+ */
+static bool grub_token(const char *s, size_t n, struct token *t)
+{
+        size_t a, b = grub_word(s, n, 0, &a);
+        enum swapids_kind kind = _SWAPIDS_KIND_MAX;
+
+        if (grub_word_is(s, a, b, "set")) {
+                b = grub_word(s, n, b, &a);
+        }
+        if (b - a > 10 && memcmp(s + a, "BOOT_UUID=", 10) == 0) {
+                grub_value(s, a + 10, b, SWAPIDS_UUID, t);
+                return t->vlen > 0;
+        }
+        if (grub_word_is(s, a, b, "search.fs_uuid") || grub_word_is(s, a, b, "search.fs_label")) {
+                kind = s[a + 10] == 'u' ? SWAPIDS_UUID : SWAPIDS_LABEL;
+                b = grub_word(s, n, b, &a);
+                if (a == b)
+                        return false;
+                grub_value(s, a, b, kind, t);
+                return true;
+        }
+        if (!grub_word_is(s, a, b, "search"))
+                return false;
+        for (;;) {
+                b = grub_word(s, n, b, &a);
+                if (a == b)
+                        return false;
+                if (grub_word_is(s, a, b, "--fs-uuid") || grub_word_is(s, a, b, "-u"))
+                        kind = SWAPIDS_UUID;
+                else if (grub_word_is(s, a, b, "--label") || grub_word_is(s, a, b, "-l"))
+                        kind = SWAPIDS_LABEL;
+                else if (grub_word_is(s, a, b, "--file") || grub_word_is(s, a, b, "-f"))
+                        return false;
+                else if (grub_word_is(s, a, b, "--hint") || grub_word_is(s, a, b, "-h"))
+                        b = grub_word(s, n, b, &a); /* its value */
+                else if (s[a] != '-') {
+                        if (kind == _SWAPIDS_KIND_MAX)
+                                return false;
+                        grub_value(s, a, b, kind, t);
+                        return true;
+                }
+        }
 }
 
 /* The next identifier (or form not understood) of the line s (n bytes) at or after i; false
  * when there is none. */
 static bool next_token(const char *s, size_t n, size_t i, struct token *t)
+{
+        struct token g;
+
+        if (grub_token(s, n, &g) && g.start >= i) {
+                /* A GRUB value comes first unless a pattern starts before it. */
+                if (!next_token_pattern(s, n, i, t) || t->start > g.start)
+                        *t = g;
+                return true;
+        }
+        return next_token_pattern(s, n, i, t);
+}
+
+/* The next identifier of the line s (n bytes) at or after i among the patterns. */
+static bool next_token_pattern(const char *s, size_t n, size_t i, struct token *t)
 {
         for (; i < n; i++)
                 for (size_t k = 0; k < ELEMENTSOF(patterns); k++) {
@@ -856,6 +966,13 @@ static int rewrite_line(const struct swapids_map *m, const char *name, unsigned 
                                       name, line, (int)(t.vstart + t.vlen - t.start), s + t.start,
                                       e->fs, e->source ? "source" : "alternate",
                                       e->source ? "alternate" : "source");
+                } else if (t.pat->kind == SWAPIDS_LABEL && t.pat->form == FORM_GRUB) {
+                        if (!t.quoted && strpbrk(e->counterpart, " \t;'\"\\$"))
+                                return errmsg(why, -ENXIO,
+                                              "%s:%u: the label \"%s\" of %s needs quoting "
+                                              "in GRUB: write the label in quotes here",
+                                              name, line, e->counterpart, e->other_fs);
+                        put(b, e->counterpart, strlen(e->counterpart));
                 } else if (is_label(t.pat->kind)) {
                         label_encode(b, e->counterpart, t.pat->form, t.colons);
                 } else {

@@ -319,6 +319,47 @@ static void test_forms(void **state)
                    7);
 }
 
+/* GRUB names filesystems by bare values (DESIGN.md §11b): the ESP stub, grub-mkconfig's
+ * menu lines with and without hints, Fedora's stub and bootuuid.cfg, labels. */
+static void test_grub_forms(void **state)
+{
+        rewrite_ok("search.fs_uuid 74b3-8d8f root hd0,gpt1 \n"
+                   "set prefix=($root)'/grub'\nconfigfile $prefix/grub.cfg\n",
+                   "search.fs_uuid 1c2d-3e4f root hd0,gpt1 \n"
+                   "set prefix=($root)'/grub'\nconfigfile $prefix/grub.cfg\n",
+                   1);
+        rewrite_ok("\t  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 "
+                   "--hint-baremetal=ahci0,gpt1 74B3-8D8F\n"
+                   "\tsearch --no-floppy -u --set=root --hint hd0,gpt1 74B3-8D8F\n"
+                   "\tlinux /vmlinuz root=UUID=" A_ROOT_UUID " ro\n",
+                   "\t  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 "
+                   "--hint-baremetal=ahci0,gpt1 1C2D-3E4F\n"
+                   "\tsearch --no-floppy -u --set=root --hint hd0,gpt1 1C2D-3E4F\n"
+                   "\tlinux /vmlinuz root=UUID=" B_ROOT_UUID " ro\n",
+                   3);
+        rewrite_ok("set BOOT_UUID=\"" A_ROOT_UUID "\"\n", "set BOOT_UUID=\"" B_ROOT_UUID "\"\n", 1);
+        rewrite_ok("search --label --set=root 'root0'\nsearch.fs_label \"root0\" root\n",
+                   "search --label --set=root 'root 1'\nsearch.fs_label \"root 1\" root\n", 2);
+        /* Files and unknown values stay; a search with no kind is no identifier. */
+        rewrite_ok("search --file --set=root /EFI/debian/grub.cfg\nsearch.fs_uuid " NFS_UUID
+                   "\nsearch --set=root 74B3-8D8F\n",
+                   "search --file --set=root /EFI/debian/grub.cfg\nsearch.fs_uuid " NFS_UUID
+                   "\nsearch --set=root 74B3-8D8F\n",
+                   0);
+}
+
+static void test_grub_label_needs_quotes(void **state)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result res = {};
+        const char *in = "search --label --set=root root0\n";
+
+        assert_int_equal(swapids_rewrite(&map, "grub.cfg", in, strlen(in), &res, &why), -ENXIO);
+        assert_string_equal(why,
+                            "grub.cfg:1: the label \"root 1\" of /dev/vdb2 (on /mnt/root1) needs "
+                            "quoting in GRUB: write the label in quotes here");
+}
+
 static void test_bls_entry(void **state)
 {
         /* the manual's quoted form, resume= and PARTNROFF; no trailing newline kept so */
@@ -618,6 +659,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_place_pairs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fstab, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_grub_forms, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_grub_label_needs_quotes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bls_entry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_case_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_word_boundaries, setup, teardown),
