@@ -284,10 +284,7 @@ static int openat_fat(int dir_fd, const char *name, int flags)
         return -ENOENT;
 }
 
-/* Walks path below root_fd as the firmware does (see bls_path_stat). With ret_fd, the file
- * found is also opened for reading, once it is known to be a regular file: a FIFO or device
- * node is never opened. */
-static int path_walk(int root_fd, const char *path, struct stat *ret, int *ret_fd)
+int bls_path_open(int root_fd, const char *path, int flags)
 {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dir = -1;
@@ -314,31 +311,11 @@ static int path_walk(int root_fd, const char *path, struct stat *ret, int *ret_f
                         name = rest;
                         continue;
                 }
-                fd = openat_fat(cur, name, rest ? O_DIRECTORY : O_PATH);
+                fd = openat_fat(cur, name, rest ? O_DIRECTORY : flags);
                 if (fd < 0)
                         return fd == -ENOTDIR && rest ? -ENOENT : fd;
-                if (!rest) {
-                        int r = fstat(fd, ret) < 0 ? negative_errno() : 0;
-                        struct stat st;
-
-                        close(fd);
-                        /* O_PATH|O_NOFOLLOW opens a symlink itself: refused like the others */
-                        if (r == 0 && S_ISLNK(ret->st_mode))
-                                return -ELOOP;
-                        if (r < 0 || !ret_fd || !S_ISREG(ret->st_mode))
-                                return r;
-                        fd = openat_fat(cur, name, 0);
-                        if (fd < 0)
-                                return fd;
-                        /* the same file as the one just judged regular */
-                        if (fstat(fd, &st) < 0 || st.st_dev != ret->st_dev ||
-                            st.st_ino != ret->st_ino) {
-                                close(fd);
-                                return -EAGAIN;
-                        }
-                        *ret_fd = fd;
-                        return 0;
-                }
+                if (!rest)
+                        return fd;
                 if (dir >= 0)
                         close(dir);
                 cur = dir = fd;
@@ -348,22 +325,40 @@ static int path_walk(int root_fd, const char *path, struct stat *ret, int *ret_f
 
 int bls_path_stat(int root_fd, const char *path, struct stat *ret)
 {
-        return path_walk(root_fd, path, ret, NULL);
+        _cleanup_close_ int fd = bls_path_open(root_fd, path, O_PATH);
+
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, ret) < 0)
+                return negative_errno();
+        /* O_PATH|O_NOFOLLOW opens a symlink itself: refused like the others */
+        return S_ISLNK(ret->st_mode) ? -ELOOP : 0;
 }
 
 int bls_path_check(int root_fd, const char *path, enum loaderfile_kind kind, char **why)
 {
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-        int r;
+        _cleanup_close_ int pfd = -1, fd = -1;
+        struct stat st, now;
 
-        r = path_walk(root_fd, path, &st, &fd);
-        if (r == -ENOMEM || r == -ENOENT)
-                return r;
-        if (r < 0)
-                return errmsg(why, r, "cannot open it: %s", strerror(-r));
+        /* Looked at first (O_PATH), opened only once known to be a regular file: a FIFO or a
+         * device node is never opened. */
+        pfd = bls_path_open(root_fd, path, O_PATH);
+        if (pfd == -ENOMEM || pfd == -ENOENT)
+                return pfd;
+        if (pfd < 0)
+                return errmsg(why, pfd, "cannot open it: %s", strerror(-pfd));
+        if (fstat(pfd, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot open it: %m");
+        if (S_ISLNK(st.st_mode))
+                return errmsg(why, -ELOOP, "cannot open it: %s", strerror(ELOOP));
         if (!S_ISREG(st.st_mode))
                 return -EMEDIUMTYPE;
+        fd = bls_path_open(root_fd, path, 0);
+        if (fd < 0)
+                return errmsg(why, fd, "cannot open it: %s", strerror(-fd));
+        /* the same file as the one just judged regular */
+        if (fstat(fd, &now) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+                return errmsg(why, -EAGAIN, "cannot open it: it was replaced meanwhile");
         return loaderfile_check_fd(fd, kind, why);
 }
 

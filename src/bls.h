@@ -105,3 +105,6 @@ int bls_path_stat(int root_fd, const char *path, struct stat *ret);
  * is something other than a regular file; -EBADMSG with *why saying what is wrong with it;
  * another -errno with *why when it cannot be opened or read (nothing is known of it then). */
 int bls_path_check(int root_fd, const char *path, enum loaderfile_kind kind, char **why);
+/* The same resolution, opening the file with flags (O_RDONLY, O_PATH; O_NOFOLLOW and
+ * O_CLOEXEC are added). Returns the fd, or -errno as bls_path_stat(). */
+int bls_path_open(int root_fd, const char *path, int flags);

@@ -178,6 +178,7 @@ void bootentry_eval_done(struct bootentry_eval *e)
         strv_free(e->broken);
         free(e->sdboot_problem);
         free(e->fallback_problem);
+        free(e->loader_buf);
         *e = (struct bootentry_eval){};
 }
 
@@ -203,11 +204,69 @@ static int esp_loader(int esp_fd, const char *efi_path, bool started, char **pro
                 return 0;
         if (r != -EBADMSG)
                 return 1;
+        if (!problem)
+                return 0;
         if ((started ? asprintf(problem, "starts %s, which is not a usable EFI program: %s",
                                 efi_path, strna(why))
                      : asprintf(problem, "%s is not a usable EFI program: %s", efi_path,
                                 strna(why))) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+/* A distributor's loader as grub-install and rEFInd's installer leave it: the first (by
+ * name) EFI/<distributor>/ holding shim, else one holding GRUB, else EFI/refind/; as an EFI
+ * path in *ret, NULL when none. Returns 0 or -ENOMEM. */
+static int distributor_loader(int esp_fd, char **ret)
+{
+        static const char *const kinds[] = { "shim" EFI_ARCH ".efi", "grub" EFI_ARCH ".efi" };
+        _cleanup_close_ int efi = -1;
+        _cleanup_strv_free_ char **dirs = NULL;
+        DIR *d;
+        struct dirent *de;
+        int fd, r;
+
+        *ret = NULL;
+        fd = bls_path_open(esp_fd, "EFI", O_RDONLY | O_DIRECTORY);
+        if (fd == -ENOMEM)
+                return fd;
+        if (fd < 0)
+                return 0;
+        efi = fd;
+        fd = openat(efi, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return 0;
+        }
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && strcasecmp(de->d_name, "BOOT") != 0 &&
+                    strv_extend(&dirs, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+        closedir(d);
+        strv_sort(dirs);
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                STRV_FOREACH(v, dirs)
+                {
+                        _cleanup_free_ char *path = NULL;
+
+                        if (asprintf(&path, "\\EFI\\%s\\%s", *v, kinds[k]) < 0)
+                                return -ENOMEM;
+                        r = esp_loader(esp_fd, path, false, NULL);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                *ret = TAKE_PTR(path);
+                                return 0;
+                        }
+                }
+        r = esp_loader(esp_fd, "\\EFI\\refind\\refind_" EFI_ARCH ".efi", false, NULL);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return (*ret = strdup("\\EFI\\refind\\refind_" EFI_ARCH ".efi")) ? 0 : -ENOMEM;
         return 0;
 }
 
@@ -270,7 +329,14 @@ int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int es
         r = esp_loader(esp_fd, EFI_SDBOOT_PATH, false, &e.sdboot_problem);
         if (r < 0)
                 return r;
-        e.loader = r > 0 ? EFI_SDBOOT_PATH : e.fallback ? EFI_FALLBACK_PATH : NULL;
+        if (r > 0)
+                e.loader = EFI_SDBOOT_PATH;
+        else {
+                r = distributor_loader(esp_fd, &e.loader_buf);
+                if (r < 0)
+                        return r;
+                e.loader = e.loader_buf ? e.loader_buf : e.fallback ? EFI_FALLBACK_PATH : NULL;
+        }
         *ret = e;
         e = (struct bootentry_eval){};
         return 0;
