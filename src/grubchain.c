@@ -21,6 +21,7 @@
 #include "bootentry.h"
 #include "grubcfg.h"
 #include "grubchain.h"
+#include "loaderfile.h"
 #include "util/fileio.h"
 #include "util/strv.h"
 
@@ -189,7 +190,7 @@ static const char *show_path(const struct ctx *x, const char *path, char *buf, s
 
 /* A file a link needs: present on a filesystem of this disk that we can read. Returns 1
  * when it is there (with *ret_fd open when want_fd), 0 after a finding, -ENOMEM. */
-static int need_file(struct ctx *x, const char *where, const char *what, const char *path,
+static int need_file(struct ctx *x, const char *where, const char *what, const char *path, int kind,
                      bool want_fd, int *ret_fd)
 {
         const char *p = NULL, *dev;
@@ -231,6 +232,20 @@ static int need_file(struct ctx *x, const char *where, const char *what, const c
                                !S_ISREG(st.st_mode) ? "not a regular file"
                                : st.st_size == 0    ? "empty"
                                                     : strerror(e));
+        }
+        /* DESIGN.md §11 S8: a file GRUB starts or loads must be plausible for what it is. */
+        if (kind >= 0) {
+                _cleanup_free_ char *why = NULL;
+                int r = loaderfile_check_fd(fd, (enum loaderfile_kind)kind, &why);
+
+                if (r < 0) {
+                        close(fd);
+                        if (r == -ENOMEM)
+                                return r;
+                        return finding(x, r == -EBADMSG ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
+                                       "%s: %s %s on %s: %s", where, what, path, x->fss[i].name,
+                                       why ? why : strerror(-r));
+                }
         }
         if (want_fd)
                 *ret_fd = fd;
@@ -612,7 +627,11 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
                                         continue; /* initrd --newc: and the like */
                                 if (!(p = grub_word_expand(c->argv[a], var_get, x, NULL)))
                                         return -ENOMEM;
-                                r = need_file(x, where, cmd, p, false, NULL);
+                                r = need_file(x, where, cmd, p,
+                                              grub_cmd_is_linux(cmd)    ? LOADERFILE_KERNEL
+                                              : grub_cmd_is_initrd(cmd) ? LOADERFILE_INITRD
+                                                                        : LOADERFILE_EFI,
+                                              false, NULL);
                         }
                         if (r >= 0 && !c->argv[1])
                                 r = finding(x, CHAIN_CRITICAL, "%s: %s names no file", where, cmd);
@@ -716,7 +735,7 @@ static int run_file(struct ctx *x, const char *path)
         size_t size;
         int r;
 
-        r = need_file(x, x->depth ? "configfile" : "the firmware's entry", "loads", path, true,
+        r = need_file(x, x->depth ? "configfile" : "the firmware's entry", "loads", path, -1, true,
                       &fd);
         if (r <= 0)
                 return r;
@@ -780,9 +799,20 @@ static int check_binaries(struct ctx *x, const struct chain_fs *esp, const char 
                 return -ENOMEM;
         if (bls_path_stat(esp->fd, shim, &st) < 0)
                 return 0;
-        if (bls_path_stat(esp->fd, grub, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        if (bls_path_stat(esp->fd, grub, &st) == 0 && S_ISREG(st.st_mode)) {
+                _cleanup_close_ int fd = bls_path_open(esp->fd, grub, O_RDONLY);
+                _cleanup_free_ char *why = NULL;
+                int r = fd < 0 ? fd : loaderfile_check_fd(fd, LOADERFILE_EFI, &why);
+
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finding(x, r == -EBADMSG ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
+                                       "%s/%s: shim starts %s: %s", esp->name, shim, grub,
+                                       why ? why : strerror(-r));
                 return finding(x, CHAIN_NOTE, "%s/%s: shim (Secure Boot's first stage) starts %s",
                                esp->name, shim, grub);
+        }
         return finding(x, CHAIN_CRITICAL,
                        "%s/%s: shim starts grub" EFI_ARCH ".efi beside it, which %s lacks",
                        esp->name, shim, esp->name);

@@ -18,6 +18,7 @@
 
 #include "bls.h"
 #include "bootentry.h"
+#include "loaderfile.h"
 #include "refindcfg.h"
 #include "refindchain.h"
 #include "util/dirent-util.h"
@@ -77,7 +78,8 @@ static int readable(struct rctx *x, size_t i, const char *where)
 }
 
 /* A file on fss[i]: 1 present, 0 after a finding, -ENOMEM. */
-static int need(struct rctx *x, size_t i, const char *where, const char *what, const char *path)
+static int need(struct rctx *x, size_t i, const char *where, const char *what, const char *path,
+                enum loaderfile_kind kind)
 {
         struct stat st;
         int r;
@@ -94,8 +96,20 @@ static int need(struct rctx *x, size_t i, const char *where, const char *what, c
         r = bls_path_stat(x->fss[i].fd, path, &st);
         if (r == -ENOMEM)
                 return r;
-        if (r == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-                return 1;
+        if (r == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+                /* DESIGN.md §11 S8: plausible for what it is */
+                _cleanup_close_ int fd = bls_path_open(x->fss[i].fd, path, O_RDONLY);
+                _cleanup_free_ char *why = NULL;
+
+                r = fd < 0 ? fd : loaderfile_check_fd(fd, kind, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0)
+                        return 1;
+                return chain_add(x->out, r == -EBADMSG ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
+                                 "%s: %s %s on %s: %s", where, what, path, x->fss[i].name,
+                                 why ? why : strerror(-r));
+        }
         return chain_add(x->out, r == 0 || r == -ENOENT ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
                          "%s: %s %s: %s %s", where, what, path, x->fss[i].name,
                          r == -ENOENT ? "lacks it"
@@ -144,9 +158,10 @@ static int run_stanzas(struct rctx *x, const struct refind_cfg *c, const char *f
                         }
                 }
                 if (vol >= 0 && (r = readable(x, (size_t)vol, where)) > 0) {
-                        r = need(x, (size_t)vol, where, "loader", s->loader);
+                        r = need(x, (size_t)vol, where, "loader", s->loader, LOADERFILE_KERNEL);
                         if (r > 0 && s->initrd)
-                                r = need(x, (size_t)vol, where, "initrd", s->initrd);
+                                r = need(x, (size_t)vol, where, "initrd", s->initrd,
+                                         LOADERFILE_INITRD);
                 }
                 if (r >= 0 && s->options)
                         r = options_root(x, where, s->options);

@@ -17,6 +17,7 @@
 
 #include "grubchain.h"
 #include "util/strv.h"
+#include "../tools/loaderimage.h"
 
 #define UUID0 "1A2B-0000"
 #define UUID1 "1A2B-0001"
@@ -73,6 +74,34 @@ static void put(int dir_fd, const char *path, const char *text)
         "\t}\n"                                                                                    \
         "}\n"
 
+/* A plausible image of a kind (tests/tools/loaderimage.h), as DESIGN.md §11 S8 judges them. */
+static void put_image(int dir_fd, const char *path, const char *kind)
+{
+        uint8_t *b = calloc(1, 64 * 1024);
+        int fd, r;
+
+        assert_non_null(b);
+        r = streq(kind, "kernel")   ? li_kernel(b, 64 * 1024)
+            : streq(kind, "initrd") ? li_initrd(b, 64 * 1024)
+                                    : li_efi(b, 64 * 1024, 0);
+        assert_int_equal(r, 0);
+        (void)unlinkat(dir_fd, path, 0);
+        {
+                _cleanup_free_ char *copy = strdup(path);
+
+                for (char *p = strchr(copy, '/'); p; p = strchr(p + 1, '/')) {
+                        *p = '\0';
+                        (void)mkdirat(dir_fd, copy, 0755);
+                        *p = '/';
+                }
+        }
+        fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, b, 64 * 1024), 64 * 1024);
+        close(fd);
+        free(b);
+}
+
 static void esp(int dir_fd, const char *stub_uuid, const char *menu_uuid)
 {
         _cleanup_free_ char *stub = NULL, *menu = NULL;
@@ -83,12 +112,12 @@ static void esp(int dir_fd, const char *stub_uuid, const char *menu_uuid)
                              stub_uuid) >= 0);
         assert_true(asprintf(&menu, MENU_FMT, menu_uuid, menu_uuid, menu_uuid) >= 0);
         put(dir_fd, "EFI/debian/grub.cfg", stub);
-        put(dir_fd, "EFI/debian/grubx64.efi", "MZ");
+        put_image(dir_fd, "EFI/debian/grubx64.efi", "efi");
         put(dir_fd, "grub/grub.cfg", menu);
-        put(dir_fd, "vmlinuz-6.1.0-27-amd64", "kernel");
-        put(dir_fd, "initrd.img-6.1.0-27-amd64", "initrd");
-        put(dir_fd, "vmlinuz-6.1.0-26-amd64", "kernel");
-        put(dir_fd, "initrd.img-6.1.0-26-amd64", "initrd");
+        put_image(dir_fd, "vmlinuz-6.1.0-27-amd64", "kernel");
+        put_image(dir_fd, "initrd.img-6.1.0-27-amd64", "initrd");
+        put_image(dir_fd, "vmlinuz-6.1.0-26-amd64", "kernel");
+        put_image(dir_fd, "initrd.img-6.1.0-26-amd64", "initrd");
 }
 
 static int setup(void **state)
@@ -318,12 +347,28 @@ static void test_root_on_the_other_disk(void **state)
         chain_result_done(&c);
 }
 
+/* DESIGN.md §11 S8: an empty or truncated kernel is no kernel. */
+static void test_truncated_kernel(void **state)
+{
+        struct tree *t = *state;
+        struct chain_result c = {};
+        int fd = openat(t->fd[1], "vmlinuz-6.1.0-27-amd64", O_WRONLY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, 4096), 0);
+        close(fd);
+        check(t, &c);
+        assert_finding(&c, CHAIN_CRITICAL, "linux /vmlinuz-6.1.0-27-amd64 on /efi1: truncated");
+        assert_false(c.default_bootable);
+        chain_result_done(&c);
+}
+
 static void test_shim_without_grub(void **state)
 {
         struct tree *t = *state;
         struct chain_result c = {};
 
-        put(t->fd[1], "EFI/debian/shimx64.efi", "MZ");
+        put_image(t->fd[1], "EFI/debian/shimx64.efi", "efi");
         check(t, &c);
         assert_finding(&c, CHAIN_NOTE,
                        "/efi1/EFI/debian/shimx64.efi: shim (Secure Boot's first stage) starts "
@@ -373,6 +418,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_unparsable_menu, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_is_unknown, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_root_on_the_other_disk, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_truncated_kernel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shim_without_grub, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_order_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_configfile_loop_is_bounded, setup, teardown),

@@ -17,6 +17,7 @@
 
 #include "refindchain.h"
 #include "util/strv.h"
+#include "../tools/loaderimage.h"
 
 #define ROOT0 "aaaaaaaa-0000-4000-8000-000000000000"
 #define ROOT1 "aaaaaaaa-0000-4000-8000-000000000001"
@@ -44,6 +45,34 @@ static void put(int dir_fd, const char *path, const char *text)
         close(fd);
 }
 
+/* A plausible image of a kind (tests/tools/loaderimage.h), as DESIGN.md §11 S8 judges them. */
+static void put_image(int dir_fd, const char *path, const char *kind)
+{
+        uint8_t *b = calloc(1, 64 * 1024);
+        int fd, r;
+
+        assert_non_null(b);
+        r = streq(kind, "kernel")   ? li_kernel(b, 64 * 1024)
+            : streq(kind, "initrd") ? li_initrd(b, 64 * 1024)
+                                    : li_efi(b, 64 * 1024, 0);
+        assert_int_equal(r, 0);
+        (void)unlinkat(dir_fd, path, 0);
+        {
+                _cleanup_free_ char *copy = strdup(path);
+
+                for (char *p = strchr(copy, '/'); p; p = strchr(p + 1, '/')) {
+                        *p = '\0';
+                        (void)mkdirat(dir_fd, copy, 0755);
+                        *p = '/';
+                }
+        }
+        fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, b, 64 * 1024), 64 * 1024);
+        close(fd);
+        free(b);
+}
+
 static int setup(void **state)
 {
         struct tree *t = calloc(1, sizeof(*t));
@@ -62,10 +91,10 @@ static int setup(void **state)
         }
         put(t->fd[1], "EFI/refind/refind_x64.efi", "MZ");
         put(t->fd[1], "EFI/refind/refind.conf", "timeout 5\n");
-        put(t->fd[1], "vmlinuz-6.1.0-27-amd64", "kernel");
-        put(t->fd[1], "initrd.img-6.1.0-27-amd64", "initrd");
+        put_image(t->fd[1], "vmlinuz-6.1.0-27-amd64", "kernel");
+        put_image(t->fd[1], "initrd.img-6.1.0-27-amd64", "initrd");
         put(t->fd[1], "refind_linux.conf", "\"Standard\" \"root=UUID=" ROOT1 " ro quiet\"\n");
-        put(t->fd[2], "vmlinuz-6.1.0-28-amd64", "kernel");
+        put_image(t->fd[2], "vmlinuz-6.1.0-28-amd64", "kernel");
         t->fs[0] = (struct chain_fs){ .name = "/efi0",
                                       .uuid = "E500-0000",
                                       .label = "ESP0",
@@ -167,7 +196,7 @@ static void test_stanza_volume_of_the_other_disk(void **state)
         put(t->fd[1], "EFI/refind/refind.conf",
             "scanfor manual\nmenuentry \"Debian\" {\n  volume ESP0\n"
             "  loader /vmlinuz-6.1.0-27-amd64\n}\n");
-        put(t->fd[0], "vmlinuz-6.1.0-27-amd64", "kernel");
+        put_image(t->fd[0], "vmlinuz-6.1.0-27-amd64", "kernel");
         check(t, &c);
         assert_finding(&c, CHAIN_CRITICAL,
                        "/efi1/EFI/refind/refind.conf:2 (stanza \"Debian\"): loader "
