@@ -41,8 +41,8 @@ menuentry 'Debian GNU/Linux' --class debian \$menuentry_id_option 'gnulinux-simp
 	initrd	/initrd.img-$KVER
 }
 CFG
-        echo kernel >"$d/vmlinuz-$KVER"
-        echo initrd >"$d/initrd.img-$KVER"
+        loader_file kernel 65536 "$d/vmlinuz-$KVER"
+        loader_file initrd 4096 "$d/initrd.img-$KVER"
 }
 ROOTFS=0b5e0000-1234-4567-89ab-0000000000f0
 
@@ -50,6 +50,7 @@ ROOTFS=0b5e0000-1234-4567-89ab-0000000000f0
 # plain copy of disk 0's files (its stub names disk 0's ESP), as a copy by hand leaves it.
 grub_machine() {
         reset_machine
+        rm -rf "$R/var/cache/debconf"
         booted_by_loader "$PU0"
         efivar bootentry 0001 "debian" --hd 1 "$PU0" --file '\EFI\debian\shimx64.efi'
         efivar bootentry 0002 "debian (disk 1)" --hd 1 "$PU1" --file '\EFI\debian\shimx64.efi'
@@ -127,8 +128,8 @@ refind_scanned_kernel_needs_its_options() {
                 mkdir -p "$d/EFI/refind"
                 loader_file efi 16384 "$d/EFI/refind/refind_x64.efi"
                 printf 'timeout 5\nscanfor internal,manual\n' >"$d/EFI/refind/refind.conf"
-                echo kernel >"$d/vmlinuz-$KVER"
-                echo initrd >"$d/initrd.img-$KVER"
+                loader_file kernel 65536 "$d/vmlinuz-$KVER"
+                loader_file initrd 4096 "$d/initrd.img-$KVER"
                 printf '"Standard" "root=UUID=%s ro quiet"\n' "$ROOTFS" >"$d/refind_linux.conf"
         done
         run_tool -b -q
