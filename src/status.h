@@ -71,6 +71,10 @@ struct status_report {
         struct status_dest *dests;
         size_t n_dests;
         int64_t now;
+        /* The root (DESIGN.md §11 S6, S7): 1 when it survives the loss of a device, 0 when
+         * not, -1 when not judged; its missing devices or md members, -1 when not judged. */
+        int root_redundant;
+        int root_degraded;
 };
 
 const char *status_level_to_string(enum status_level l); /* "OK", "WARNING", ... */
