@@ -94,8 +94,7 @@ static int names_of_dir(const char *dir, char **ret_name, char **ret_disk, unsig
                 uint64_t v;
 
                 *ret_partno = 0;
-                if (read_attr(real, "partition", &pn) == 0 && parse_u64(pn, &v) > 0 &&
-                    v < UINT_MAX)
+                if (read_attr(real, "partition", &pn) == 0 && parse_u64(pn, &v) > 0 && v < UINT_MAX)
                         *ret_partno = (unsigned)v;
         }
         slash = strrchr(real, '/');
@@ -231,8 +230,8 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
                 return errmsg(why, r, "%s/raid_disks: %s", mddir, strerror(-r));
         k = parse_u64(s, &v);
         if (k < 0 || v > 4096 || (s[k] && s[k] != ' '))
-                return errmsg(why, -EINVAL, "%s/raid_disks: \"%s\" is not a count of disks",
-                              mddir, s);
+                return errmsg(why, -EINVAL, "%s/raid_disks: \"%s\" is not a count of disks", mddir,
+                              s);
         a.raid_disks = (unsigned)v;
         free(s);
         s = NULL;
@@ -264,8 +263,8 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
                 uint64_t done, total;
 
                 k = parse_u64(s, &done);
-                if (k < 0 || !startswith(s + k, " / ") ||
-                    parse_u64(s + k + 3, &total) < 0 || total == 0 || done > total)
+                if (k < 0 || !startswith(s + k, " / ") || parse_u64(s + k + 3, &total) < 0 ||
+                    total == 0 || done > total)
                         return errmsg(why, -EINVAL,
                                       "%s/sync_completed: \"%s\" is not \"DONE / TOTAL\"", mddir,
                                       s);
@@ -405,7 +404,8 @@ static bool slot_alive(const struct md_array *a, unsigned slot, char *const *gon
         for (size_t i = 0; i < a->n_members; i++) {
                 const struct md_member *m = &a->members[i];
 
-                if (m->slot == (int)slot && m->in_sync && !(m->disk && strv_contains(gone, m->disk)))
+                if (m->slot == (int)slot && m->in_sync &&
+                    !(m->disk && strv_contains(gone, m->disk)))
                         return true;
         }
         return false;

@@ -17,13 +17,13 @@
 #include <sys/types.h>
 
 struct md_member {
-        char *name;    /* kernel name of the member's block device, "vda3" */
-        char *disk;    /* its whole disk's kernel name ("vda"; the device itself when it is not a
-                          partition); NULL when the link cannot be read */
-        char *state;   /* md's state words, "in_sync", "spare", "faulty", ... as read */
+        char *name;      /* kernel name of the member's block device, "vda3" */
+        char *disk;      /* its whole disk's kernel name ("vda"; the device itself when it is not a
+                            partition); NULL when the link cannot be read */
+        char *state;     /* md's state words, "in_sync", "spare", "faulty", ... as read */
         unsigned partno; /* its partition number (sysfs "partition"), 0 when no partition */
-        int slot;      /* its role in the array, -1 for none (a spare not in use) */
-        bool in_sync;  /* "in_sync" among the state words and not "faulty" */
+        int slot;        /* its role in the array, -1 for none (a spare not in use) */
+        bool in_sync;    /* "in_sync" among the state words and not "faulty" */
         bool faulty;
 };
 

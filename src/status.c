@@ -1300,7 +1300,9 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                                    .root_degraded = -1 };
         int k = 0;
 
-        if (!m->boot_ok || !m->device_ok)
+        if (m->md_refusal) /* DESIGN.md §11 S9: known, and not bootable as we keep it */
+                k = add(&r, STATUS_CRITICAL, "esp-set", "%s", m->md_refusal);
+        else if (!m->boot_ok || !m->device_ok)
                 k = add(&r, STATUS_UNKNOWN, "booted", "cannot identify the booted ESP: %s",
                         strna(m->why));
         else if (c->dualroot)

@@ -219,9 +219,8 @@ static void conf(const char *text, int want, unsigned want_line, const char *wan
         _cleanup_free_ char *devices = NULL;
         unsigned line = 0;
 
-        assert_int_equal(md_conf_find(text, "3b2e5f0c-91d4-4b7a-8e21-6c0f9a1d2e34", &line,
-                                      &devices),
-                         want);
+        assert_int_equal(
+                md_conf_find(text, "3b2e5f0c-91d4-4b7a-8e21-6c0f9a1d2e34", &line, &devices), want);
         if (want != 1)
                 return;
         assert_int_equal(line, want_line);
