@@ -684,9 +684,30 @@ static int add_esp(struct status_report *r)
         return 0;
 }
 
-/* EFI_MOUNT (/boot) holds the booted ESP. */
+/* Whether an fstab source (PARTUUID=, UUID=, PARTLABEL=/LABEL= not, a device path) names
+ * the booted ESP. */
+static bool source_is_booted(const struct esp_model *m, const char *src)
+{
+        const char *v;
+        struct stat st;
+
+        if (!src)
+                return false;
+        if ((v = startswith(src, "PARTUUID=")))
+                return m->booted.partuuid && strcasecmp(v, m->booted.partuuid) == 0;
+        if ((v = startswith(src, "UUID=")))
+                return m->booted.uuid && strcasecmp(v, m->booted.uuid) == 0;
+        if (src[0] == '/')
+                return stat(src, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == m->booted.devnum;
+        return false;
+}
+
+/* EFI_MOUNT (/boot) holds the booted ESP. An automount (x-systemd.automount: autofs on
+ * EFI_MOUNT, the real mount stacked on it once accessed) is judged by what it mounts: the
+ * mount on top when there is one, else its fstab line's source (rule S3). */
 static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
-                            const char *efi_mount, struct status_report *r)
+                            struct libmnt_table *fstab, const char *efi_mount,
+                            struct status_report *r)
 {
         struct libmnt_fs *fs = mounts_find_target(t, efi_mount);
 
@@ -695,6 +716,26 @@ static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
                            "%s is not a mount point: kernels installed now do not reach the "
                            "booted ESP (is bind-mount-efi.service enabled?)",
                            efi_mount);
+        if (streq_ptr(mnt_fs_get_fstype(fs), "autofs")) {
+                struct libmnt_fs *line =
+                        fstab ? mnt_table_find_target(fstab, efi_mount, MNT_ITER_FORWARD) : NULL;
+                const char *src = line ? mnt_fs_get_source(line) : NULL;
+
+                if (!line)
+                        return add(r, STATUS_WARNING, "boot",
+                                   "%s is an automount with no fstab line: what it mounts is "
+                                   "not known until it is accessed",
+                                   efi_mount);
+                if (!source_is_booted(m, src))
+                        return add(r, STATUS_CRITICAL, "boot",
+                                   "%s is an automount of %s (fstab), not of the booted ESP %s: "
+                                   "kernels installed now land on the wrong ESP",
+                                   efi_mount, strna(src), m->booted.device);
+                return add(r, STATUS_OK, "boot",
+                           "%s is an automount (x-systemd.automount) of the booted ESP %s "
+                           "(fstab: %s): each access mounts it",
+                           efi_mount, m->booted.device, src);
+        }
         if (mnt_fs_get_devno(fs) != m->booted.devnum)
                 return add(r, STATUS_CRITICAL, "boot",
                            "%s holds %s, not the booted ESP %s: kernels installed now land on "
@@ -776,7 +817,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (k < 0)
                         return k;
         } else {
-                k = check_boot_mount(m, t, efi_mount, r);
+                k = check_boot_mount(m, t, fstab, efi_mount, r);
                 if (k < 0)
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
