@@ -220,7 +220,7 @@ int esp_md_of(const char *node, dev_t devnum, char **ret_array)
         return 1;
 }
 
-/* Rule S9: the refusal of an ESP on md RAID, with the way out, the commands named for this
+/* Rule S10: the refusal of an ESP on md RAID, with the way out, the commands named for this
  * machine's devices where they are known. */
 static int md_refusal(struct esp_model *m, const char *what, const char *node, const char *array)
 {
@@ -349,7 +349,7 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
                 &m->booted, t, mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD), probe);
         if (r < 0)
                 return r;
-        /* S9: a booted ESP that is an md member is refused. */
+        /* S10: a booted ESP that is an md member is refused. */
         {
                 _cleanup_free_ char *array = NULL, *what = NULL;
 
@@ -432,7 +432,7 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
                 r = esp_fill_from_devnum(a, t, fs, probe);
                 if (r < 0)
                         return r;
-                /* S9: an ESP mount whose device is an md array (or a member) is refused. */
+                /* S10: an ESP mount whose device is an md array (or a member) is refused. */
                 if (!m->md_refusal) {
                         _cleanup_free_ char *array = NULL, *what = NULL;
 

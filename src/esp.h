@@ -33,7 +33,7 @@ struct esp_model {
         bool device_ok;
         struct efi_boot boot;
         char *why; /* why the booted ESP is unknown (!boot_ok or !device_ok) */
-        /* The booted ESP, or an ESP mount of the set, is on md RAID (DESIGN.md §11 rule S9):
+        /* The booted ESP, or an ESP mount of the set, is on md RAID (DESIGN.md §11 rule S10):
          * refused (device_ok false), this says why and how to split it. NULL otherwise. */
         char *md_refusal;
         struct esp booted;

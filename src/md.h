@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Linux md (software RAID) arrays as the kernel shows them in sysfs (DESIGN.md §11 rule S7):
+ * Linux md (software RAID) arrays as the kernel shows them in sysfs (DESIGN.md §11 rule S8):
  * /sys/block/mdX/md/{level,layout,raid_disks,degraded,array_state,sync_action,sync_completed,
  * sync_speed,uuid} and, per member, md/dev-NAME/{state,slot,block}, where "block" links to the
  * member's block device (and so to its disk). Read through one sysfs root, md_sysfs_root():

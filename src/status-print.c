@@ -207,7 +207,7 @@ void status_print_prometheus(FILE *f, const struct status_report *r)
         fprintf(f, "dualroot_can_lose_any_disk %d\n",
                 r->n_esps > 1 && bootable == r->n_esps && r->level < STATUS_CRITICAL);
 
-        /* The root (DESIGN.md §11 S6, S7): present only when judged (btrfs, md). */
+        /* The root (DESIGN.md §11 S6, S8): present only when judged (btrfs, md). */
         if (r->root_redundant >= 0)
                 fprintf(f,
                         "# HELP dualroot_root_redundant 1 when the root filesystem survives the "

@@ -955,7 +955,7 @@ static int check_root_btrfs(int fd, const char *sysfs, struct status_report *r)
         r->root_degraded = (int)b.n_missing;
         r->root_redundant = b.n_missing == 0 && b.n_devices >= 2 && tol >= 1;
 
-        /* S8: per ESP, would the root mount with the other ESPs' disks gone? Its devices on
+        /* S9: per ESP, would the root mount with the other ESPs' disks gone? Its devices on
          * those disks, and those already missing, against what the profiles can lose. */
         k = esp_disks(r, sysfs, &disks);
         if (k < 0)
@@ -1044,7 +1044,7 @@ static int check_root_btrfs(int fd, const char *sysfs, struct status_report *r)
                    b.n_devices, dp, mp, sp);
 }
 
-/* The initrd's view of an md array (rule S7): mdadm.conf's ARRAY line for its UUID. */
+/* The initrd's view of an md array (rule S8): mdadm.conf's ARRAY line for its UUID. */
 static int check_md_conf(const struct md_array *a, struct status_report *r)
 {
         if (!a->uuid)
@@ -1087,7 +1087,7 @@ static int check_md_conf(const struct md_array *a, struct status_report *r)
                    "no mdadm.conf: the initrd assembles %s by scanning for its members", a->name);
 }
 
-/* Rule S7: a root on an md array (directly, or through LUKS/LVM on it). */
+/* Rule S8: a root on an md array (directly, or through LUKS/LVM on it). */
 static int check_root_md(const char *sysfs, const char *name, struct status_report *r)
 {
         _cleanup_(md_array_done) struct md_array a = {};
@@ -1139,7 +1139,7 @@ static int check_root_md(const char *sysfs, const char *name, struct status_repo
         r->root_degraded = (int)missing;
         r->root_redundant = md_redundant(&a);
 
-        /* S8: per ESP, would the array assemble with the other ESPs' disks gone? */
+        /* S9: per ESP, would the array assemble with the other ESPs' disks gone? */
         k = esp_disks(r, sysfs, &disks);
         if (k < 0)
                 return k;
@@ -1341,7 +1341,7 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                                    .root_degraded = -1 };
         int k = 0;
 
-        if (m->md_refusal) /* DESIGN.md §11 S9: known, and not bootable as we keep it */
+        if (m->md_refusal) /* DESIGN.md §11 S10: known, and not bootable as we keep it */
                 k = add(&r, STATUS_CRITICAL, "esp-set", "%s", m->md_refusal);
         else if (!m->boot_ok || !m->device_ok)
                 k = add(&r, STATUS_UNKNOWN, "booted", "cannot identify the booted ESP: %s",

@@ -71,7 +71,7 @@ struct status_report {
         struct status_dest *dests;
         size_t n_dests;
         int64_t now;
-        /* The root (DESIGN.md §11 S6, S7): 1 when it survives the loss of a device, 0 when
+        /* The root (DESIGN.md §11 S6, S8): 1 when it survives the loss of a device, 0 when
          * not, -1 when not judged; its missing devices or md members, -1 when not judged. */
         int root_redundant;
         int root_degraded;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# An ESP on md RAID1 (DESIGN.md §11 rule S9): the booted ESP carries an md superblock of
+# An ESP on md RAID1 (DESIGN.md §11 rule S10): the booted ESP carries an md superblock of
 # metadata 1.0 at its end (as anaconda and installimage make ESP mirrors; written here by
 # tests/tools/mkmdsb, since this kernel has no md to run mdadm --create). Every verb refuses
 # it as one of our ESPs, saying why and how to split it; --status is CRITICAL; nothing is

@@ -63,7 +63,7 @@ root_not_checked_in_approach_2() {
         expect_stdout_lacks "root:"
 }
 
-# The per-disk verdict (rule S8) needs to know which disk each device is on: loop devices are
+# The per-disk verdict (rule S9) needs to know which disk each device is on: loop devices are
 # no partitions, so a fake sysfs (DUAL_ROOT_SYSFS) puts ESP 0 and root device 0 on disk0, ESP
 # 1 and root device 1 on disk1, as on a real two-disk machine.
 fake_disks() {

@@ -4,7 +4,7 @@
 /*
  * Writes an md superblock of metadata 1.0 (at the end of the device: anaconda's and
  * installimage's choice for an ESP, whose FAT then starts at offset 0) into a file or device,
- * for tests of the ESP-on-md refusal (DESIGN.md §11 rule S9) on a kernel without md. The layout
+ * for tests of the ESP-on-md refusal (DESIGN.md §11 rule S10) on a kernel without md. The layout
  * is the kernel's struct mdp_superblock_1 (include/uapi/linux/raid/md_p.h), little-endian; the
  * checksum is md's (32-bit words summed, carry folded), as mdadm writes it.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * esp_md_of (DESIGN.md §11 rule S9): an ESP that carries an md superblock of metadata 1.0 (at
+ * esp_md_of (DESIGN.md §11 rule S10): an ESP that carries an md superblock of metadata 1.0 (at
  * its end, behind a FAT that mounts alone) is seen through libblkid, on an image file written
  * with tests/tools/md-sb.h; an image without one is not an md member; an array device is
  * seen through sysfs.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * md.c (DESIGN.md §11 rule S7): md arrays read from sysfs fixture trees
+ * md.c (DESIGN.md §11 rule S8): md arrays read from sysfs fixture trees
  * (tests/fixtures/sysfs-md: clean, degraded, recovering, reshaping, raid10, faulty, no uuid),
  * whether an array survives the loss of a disk, and mdadm.conf's ARRAY lines.
  */
