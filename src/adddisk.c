@@ -1566,7 +1566,7 @@ static int step_root_md(struct ad *d, char *const *arrays, char **why)
         STRV_FOREACH(name, arrays)
         {
                 _cleanup_(md_array_done) struct md_array a = {};
-                _cleanup_free_ char *dev = NULL, *node = NULL, *line = NULL;
+                _cleanup_free_ char *dev = NULL, *node = NULL;
                 const struct md_member *here = NULL, *ours = NULL;
                 const struct gpt_part *twin;
                 unsigned in_sync = 0;
