@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! grep -qw md /proc/devices 2>/dev/null; then
-        echo "SKIP: this kernel has no md (no "md" block major in /proc/devices): the md root is tested in the VM (tests/vm, case 13)"
+        echo "SKIP: this kernel has no md (no 'md' block major in /proc/devices): the md root is tested in the VM (tests/vm, case 13)"
         exit 77
 fi
 command -v mdadm >/dev/null || {
