@@ -1844,7 +1844,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
          * would lower raid1c3 and raid10 chunks. */
         for (int attempt = 0;; attempt++) {
                 _cleanup_free_ char *dfilter = NULL, *mfilter = NULL;
-                char *balance[6] = { "btrfs", "balance", "start" };
+                char *balance[7] = { "btrfs", "balance", "start" };
                 _cleanup_free_ char *failed = NULL;
                 size_t nb = 3;
 

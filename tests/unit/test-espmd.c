@@ -33,7 +33,7 @@ static char *image(int kind) /* 0 none, 1 md 1.0 */
         assert_true(fd >= 0);
         assert_int_equal(ftruncate(fd, 2 << 20), 0);
         if (kind)
-                assert_int_equal(md_sb1_write(fd, 2 << 20, uuid, false), 0);
+                assert_int_equal(md_sb1_write(fd, 2 << 20, uuid), 0);
         close(fd);
         return p;
 }
