@@ -900,17 +900,18 @@ static void esp_disks_free(char **l, size_t n)
         free(l);
 }
 
-/* The other ESPs' disks, for ESP i: what is gone when only i's disk is left. NULL when one
- * of them is not known (the verdict is then not made: not known is not broken). */
-static char **gone_without(char **disks, size_t n, size_t i)
+/* The other ESPs' disks, for ESP i: what is gone when only i's disk is left. An ESP that is
+ * not there (not mounted: its disk is gone already) adds nothing; NULL when a present one's
+ * disk is not known (the verdict is then not made: not known is not broken). */
+static char **gone_without(const struct status_report *r, char **disks, size_t i)
 {
+        size_t n = r->n_esps, k = 0;
         char **gone = calloc(n + 1, sizeof(char *));
-        size_t k = 0;
 
         if (!gone)
                 return NULL;
         for (size_t j = 0; j < n; j++) {
-                if (j == i)
+                if (j == i || !r->esps[j].present)
                         continue;
                 if (!disks[j]) {
                         free(gone);
@@ -972,7 +973,7 @@ static int check_root_btrfs(int fd, const char *sysfs, struct status_report *r)
                         (void)md_disk_of(sysfs, st.st_rdev, &devdisks[i]);
         }
         for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
-                _cleanup_free_ char **gone = disks[i] ? gone_without(disks, r->n_esps, i) : NULL;
+                _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
                 size_t lost = b.n_missing, unknown = 0;
 
                 if (!gone)
@@ -1144,7 +1145,7 @@ static int check_root_md(const char *sysfs, const char *name, struct status_repo
         if (k < 0)
                 return k;
         for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
-                _cleanup_free_ char **gone = disks[i] ? gone_without(disks, r->n_esps, i) : NULL;
+                _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
                 _cleanup_free_ char *here = NULL;
 
                 if (!gone)

@@ -27,7 +27,8 @@ case13() {
         qemu-img create -q -f qcow2 "$new" "$(stat -c %s "$dir/disk0.img")"
         boot case13-healthy 13 "$DRVM_VARS_DIR/esp0first.fd" "$e0" "$e1" "$new" || return 0
         # disk 0 gone, disk 1 and a blank replacement (slot 6)
-        boot case13-add 13 "$DRVM_VARS_DIR/esp1first.fd" - "$e1" "$new" || return 0
+        # the rebuild copies the whole array (about 1 GiB) under TCG: more time for this boot
+        DRVM_BOOT_TIMEOUT=$((DRVM_BOOT_TIMEOUT + 300)) boot case13-add 13 "$DRVM_VARS_DIR/esp1first.fd" - "$e1" "$new" || return 0
         # the NVRAM as boot 2 left it (BootNext: the new disk's entry), the new disk alone
         boot case13-alone 13 "$work/case13-add.fd" - - "$new" || true
 }
