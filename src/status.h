@@ -14,8 +14,10 @@
  *               removable-media fallback;
  *   "loader"    systemd-boot's entries complete on this ESP (every file present);
  *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced.
+ *   "root"      whether the root assembles from this ESP's disk alone (btrfs, md).
  * System-wide findings: "boot" (EFI_MOUNT holds the booted ESP), "root" (btrfs devices and
- * profiles), "sync-list" (approach 2's destinations), "esp-set".
+ * profiles, md arrays), "sync-list" (approach 2's destinations), "esp-set" (also an ESP on md
+ * RAID, refused).
  */
 
 #include <stdint.h>
@@ -94,7 +96,8 @@ void status_print_json(FILE *f, const struct status_report *r);
 
 /* The Prometheus text exposition (node_exporter's textfile collector): dualroot_status,
  * dualroot_esp_bootable{mount,partuuid}, dualroot_esp_check_status{mount,partuuid,check},
- * dualroot_last_sync_timestamp_seconds{mount,partuuid | item,dest}, dualroot_can_lose_any_disk.
+ * dualroot_last_sync_timestamp_seconds{mount,partuuid | item,dest}, dualroot_can_lose_any_disk,
+ * dualroot_root_redundant and dualroot_root_degraded_members (when the root was judged).
  * status_write_textfile writes it to path atomically: a temporary file in the same directory,
  * flushed, then renamed over path. Returns 0 or -errno with *why. */
 void status_print_prometheus(FILE *f, const struct status_report *r);
