@@ -1092,7 +1092,7 @@ static int check_md_conf(const struct md_array *a, struct status_report *r)
 static int check_root_md(const char *sysfs, const char *name, struct status_report *r)
 {
         _cleanup_(md_array_done) struct md_array a = {};
-        _cleanup_free_ char *why = NULL, *members = NULL, *absent = NULL;
+        _cleanup_free_ char *why = NULL, *members = NULL, *absent = NULL, *without = NULL;
         char **disks = NULL;
         unsigned missing = 0;
         int k;
@@ -1113,6 +1113,29 @@ static int check_root_md(const char *sysfs, const char *name, struct status_repo
                 free(members);
                 members = s;
         }
+        /* S9 below, and to name where a missing member was: the present ESPs' disks that
+         * hold no member of the array (a replacement disk not yet added). */
+        k = esp_disks(r, sysfs, &disks);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < r->n_esps; i++) {
+                bool has = false;
+                char *s;
+
+                if (!disks[i])
+                        continue;
+                for (size_t j = 0; j < a.n_members; j++)
+                        has = has || streq_ptr(a.members[j].disk, disks[i]);
+                if (has || (without && strstr(without, disks[i])))
+                        continue;
+                if (asprintf(&s, "%s%s%s (ESP %s)", without ? without : "", without ? ", " : "",
+                             disks[i], strna(r->esps[i].mount)) < 0) {
+                        esp_disks_free(disks, r->n_esps);
+                        return -ENOMEM;
+                }
+                free(without);
+                without = s;
+        }
         for (unsigned slot = 0; slot < a.raid_disks; slot++) {
                 const struct md_member *m = md_member_in_slot(&a, (int)slot);
                 char *s;
@@ -1127,13 +1150,21 @@ static int check_root_md(const char *sysfs, const char *name, struct status_repo
                         k = asprintf(&s, "%s%sslot %u: %s on %s is %s", absent ? absent : "",
                                      absent ? "; " : "", slot, m->name, strna(m->disk),
                                      m->faulty ? "faulty" : "not in sync and not being rebuilt");
+                else if (without)
+                        k = asprintf(&s,
+                                     "%s%sslot %u: no device (disks with an ESP but no member "
+                                     "of %s: %s)",
+                                     absent ? absent : "", absent ? "; " : "", slot, a.name,
+                                     without);
                 else
                         k = asprintf(&s,
                                      "%s%sslot %u: no device (its disk is gone, or the member "
                                      "was removed)",
                                      absent ? absent : "", absent ? "; " : "", slot);
-                if (k < 0)
+                if (k < 0) {
+                        esp_disks_free(disks, r->n_esps);
                         return -ENOMEM;
+                }
                 free(absent);
                 absent = s;
         }
@@ -1141,9 +1172,6 @@ static int check_root_md(const char *sysfs, const char *name, struct status_repo
         r->root_redundant = md_redundant(&a);
 
         /* S9: per ESP, would the array assemble with the other ESPs' disks gone? */
-        k = esp_disks(r, sysfs, &disks);
-        if (k < 0)
-                return k;
         for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
                 _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
                 _cleanup_free_ char *here = NULL;

@@ -18,15 +18,15 @@
 #include <unistd.h>
 
 struct md_sb_params {
-        uint64_t dev_sectors;    /* the member device's size */
-        int minor;               /* 0: superblock at the end, data at 0; 2: at 8, data behind */
-        uint64_t data_offset;    /* 1.2: where the data starts (sectors) */
-        uint64_t array_sectors;  /* used per member; 0: all the data area */
-        uint32_t raid_disks;     /* 2 */
-        uint32_t dev_number;     /* this member's index (its role, in sync) */
-        uint8_t uuid[16];        /* the array's */
-        uint8_t dev_uuid[16];    /* this member's */
-        const char *name;        /* "host:name", at most 31 bytes */
+        uint64_t dev_sectors;   /* the member device's size */
+        int minor;              /* 0: superblock at the end, data at 0; 2: at 8, data behind */
+        uint64_t data_offset;   /* 1.2: where the data starts (sectors) */
+        uint64_t array_sectors; /* used per member; 0: all the data area */
+        uint32_t raid_disks;    /* 2 */
+        uint32_t dev_number;    /* this member's index (its role, in sync) */
+        uint8_t uuid[16];       /* the array's */
+        uint8_t dev_uuid[16];   /* this member's */
+        const char *name;       /* "host:name", at most 31 bytes */
 };
 
 static inline void md_sb_put32(uint8_t *p, uint32_t v)
@@ -65,24 +65,24 @@ static inline int md_sb_write(int fd, const struct md_sb_params *p)
                 }
                 data_size = p->dev_sectors - data_offset;
         }
-        md_sb_put32(sb + 0, 0xa92b4efc);                 /* magic */
-        md_sb_put32(sb + 4, 1);                          /* major_version */
-        memcpy(sb + 16, p->uuid, 16);                    /* set_uuid */
-        strncpy((char *)sb + 32, p->name, 31);           /* set_name */
-        md_sb_put64(sb + 64, 1700000000);                /* ctime */
-        md_sb_put32(sb + 72, 1);                         /* level: raid1 */
+        md_sb_put32(sb + 0, 0xa92b4efc);                                       /* magic */
+        md_sb_put32(sb + 4, 1);                                                /* major_version */
+        memcpy(sb + 16, p->uuid, 16);                                          /* set_uuid */
+        strncpy((char *)sb + 32, p->name, 31);                                 /* set_name */
+        md_sb_put64(sb + 64, 1700000000);                                      /* ctime */
+        md_sb_put32(sb + 72, 1);                                               /* level: raid1 */
         md_sb_put64(sb + 80, p->array_sectors ? p->array_sectors : data_size); /* size */
-        md_sb_put32(sb + 92, p->raid_disks);             /* raid_disks */
-        md_sb_put64(sb + 128, data_offset);              /* data_offset */
-        md_sb_put64(sb + 136, data_size);                /* data_size */
-        md_sb_put64(sb + 144, sb_sector);                /* super_offset */
-        md_sb_put32(sb + 160, p->dev_number);            /* dev_number */
-        memcpy(sb + 168, p->dev_uuid, 16);               /* device_uuid */
-        md_sb_put64(sb + 192, 1700000000);               /* utime */
-        md_sb_put64(sb + 200, 1);                        /* events */
-        md_sb_put64(sb + 208, UINT64_MAX);               /* resync_offset: in sync */
-        md_sb_put32(sb + 220, p->raid_disks);            /* max_dev */
-        for (uint32_t i = 0; i < p->raid_disks; i++) {   /* dev_roles: device i in slot i */
+        md_sb_put32(sb + 92, p->raid_disks);                                   /* raid_disks */
+        md_sb_put64(sb + 128, data_offset);                                    /* data_offset */
+        md_sb_put64(sb + 136, data_size);                                      /* data_size */
+        md_sb_put64(sb + 144, sb_sector);                                      /* super_offset */
+        md_sb_put32(sb + 160, p->dev_number);                                  /* dev_number */
+        memcpy(sb + 168, p->dev_uuid, 16);                                     /* device_uuid */
+        md_sb_put64(sb + 192, 1700000000);                                     /* utime */
+        md_sb_put64(sb + 200, 1);                                              /* events */
+        md_sb_put64(sb + 208, UINT64_MAX);             /* resync_offset: in sync */
+        md_sb_put32(sb + 220, p->raid_disks);          /* max_dev */
+        for (uint32_t i = 0; i < p->raid_disks; i++) { /* dev_roles: device i in slot i */
                 sb[256 + 2 * i] = (uint8_t)i;
                 sb[256 + 2 * i + 1] = 0;
         }
@@ -100,8 +100,9 @@ static inline int md_sb_write(int fd, const struct md_sb_params *p)
 /* The ESP case: metadata 1.0, member 0 of a two-member raid1. */
 static inline int md_sb1_write(int fd, uint64_t size, const uint8_t uuid[16])
 {
-        struct md_sb_params p = { .dev_sectors = size / 512, .minor = 0, .raid_disks = 2,
-                                  .name = "test:esp" };
+        struct md_sb_params p = {
+                .dev_sectors = size / 512, .minor = 0, .raid_disks = 2, .name = "test:esp"
+        };
 
         memcpy(p.uuid, uuid, 16);
         memcpy(p.dev_uuid, uuid, 16);

@@ -73,8 +73,9 @@ int main(int argc, char **argv)
                 p.dev_number = (uint32_t)v;
                 dev = argv[7];
         } else {
-                fprintf(stderr, "usage: mkmdsb DEVICE\n"
-                                "       mkmdsb --v1.2 UUID NAME MEMBER DATA_OFFSET ARRAY_SECTORS DEVICE\n");
+                fprintf(stderr,
+                        "usage: mkmdsb DEVICE\n"
+                        "       mkmdsb --v1.2 UUID NAME MEMBER DATA_OFFSET ARRAY_SECTORS DEVICE\n");
                 return 2;
         }
         memcpy(p.dev_uuid, p.uuid, 16);
@@ -100,8 +101,8 @@ int main(int argc, char **argv)
         }
         p.dev_sectors = size / 512;
         if (p.minor == 2 && p.array_sectors > p.dev_sectors - p.data_offset) {
-                fprintf(stderr, "mkmdsb: %s: %llu sectors do not fit behind the data offset\n",
-                        dev, (unsigned long long)p.array_sectors);
+                fprintf(stderr, "mkmdsb: %s: %llu sectors do not fit behind the data offset\n", dev,
+                        (unsigned long long)p.array_sectors);
                 return 1;
         }
         if (md_sb_write(fd, &p) < 0 || fsync(fd) < 0) {
