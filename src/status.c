@@ -1252,6 +1252,11 @@ static int check_root_md(const char *sysfs, const char *name, struct status_repo
         return check_md_conf(&a, r);
 }
 
+int status_check_md_root(const char *sysfs, const char *array, struct status_report *r)
+{
+        return check_root_md(sysfs, array, r);
+}
+
 static int check_root(const struct config *c, struct status_report *r)
 {
         _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -89,6 +89,11 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
 
 void status_report_done(struct status_report *r);
 
+/* The md root's findings (DESIGN.md §11 S8, S9) for array under sysfs, added to r (whose ESPs,
+ * if any, get their per-disk verdict): what status_check does for a root on md; for tests on
+ * sysfs fixtures. Returns 0 or -ENOMEM. */
+int status_check_md_root(const char *sysfs, const char *array, struct status_report *r);
+
 /* The monitoring-plugins form: "STATE: summary | perfdata", then one line per ESP and check,
  * then the system-wide findings. */
 void status_print_text(FILE *f, const struct status_report *r);
