@@ -398,27 +398,29 @@ const struct md_member *md_member_in_slot(const struct md_array *a, int slot)
         return NULL;
 }
 
-/* Whether an in-sync member holds the slot and its disk is not gone. */
-static bool slot_alive(const struct md_array *a, unsigned slot, char *const *gone)
+/* Whether an in-sync member holds the slot, its disk not gone and it not the one taken out. */
+static bool slot_alive(const struct md_array *a, unsigned slot, char *const *gone,
+                       const struct md_member *without)
 {
         for (size_t i = 0; i < a->n_members; i++) {
                 const struct md_member *m = &a->members[i];
 
-                if (m->slot == (int)slot && m->in_sync &&
+                if (m != without && m->slot == (int)slot && m->in_sync &&
                     !(m->disk && strv_contains(gone, m->disk)))
                         return true;
         }
         return false;
 }
 
-bool md_survives(const struct md_array *a, char *const *gone_disks)
+static bool survives(const struct md_array *a, char *const *gone_disks,
+                     const struct md_member *without)
 {
         unsigned lost = 0, n = a->raid_disks;
 
         if (n == 0)
                 return false;
         for (unsigned s = 0; s < n; s++)
-                if (!slot_alive(a, s, gone_disks))
+                if (!slot_alive(a, s, gone_disks, without))
                         lost++;
         if (streq_ptr(a->level, "raid1"))
                 return lost < n;
@@ -438,7 +440,7 @@ bool md_survives(const struct md_array *a, char *const *gone_disks)
                                 bool any = false;
 
                                 for (unsigned s = g; s < g + near; s++)
-                                        any = any || slot_alive(a, s, gone_disks);
+                                        any = any || slot_alive(a, s, gone_disks, without);
                                 if (!any)
                                         return false;
                         }
@@ -449,7 +451,7 @@ bool md_survives(const struct md_array *a, char *const *gone_disks)
                 for (unsigned s = 0; s < n; s++) {
                         unsigned run = 0;
 
-                        while (run < copies && !slot_alive(a, (s + run) % n, gone_disks))
+                        while (run < copies && !slot_alive(a, (s + run) % n, gone_disks, without))
                                 run++;
                         if (run >= copies)
                                 return false;
@@ -459,31 +461,19 @@ bool md_survives(const struct md_array *a, char *const *gone_disks)
         return lost == 0;
 }
 
+bool md_survives(const struct md_array *a, char *const *gone_disks)
+{
+        return survives(a, gone_disks, NULL);
+}
+
 bool md_redundant(const struct md_array *a)
 {
-        if (!md_survives(a, NULL))
+        if (!survives(a, NULL, NULL))
                 return false;
-        for (size_t i = 0; i < a->n_members; i++) {
-                const struct md_member *m = &a->members[i];
-                /* the loss of this member alone: a disk named after it, held by it alone */
-                struct md_array one = *a;
-                struct md_member *copy;
-                char *gone[] = { "\x01lost", NULL };
-                bool ok;
-
-                if (!m->in_sync || m->slot < 0)
-                        continue;
-                copy = calloc(a->n_members, sizeof(*copy));
-                if (!copy)
+        for (size_t i = 0; i < a->n_members; i++)
+                if (a->members[i].in_sync && a->members[i].slot >= 0 &&
+                    !survives(a, NULL, &a->members[i]))
                         return false;
-                memcpy(copy, a->members, a->n_members * sizeof(*copy));
-                copy[i].disk = gone[0];
-                one.members = copy;
-                ok = md_survives(&one, gone);
-                free(copy);
-                if (!ok)
-                        return false;
-        }
         return true;
 }
 

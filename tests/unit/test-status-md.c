@@ -92,15 +92,13 @@ static void reshape_warns(void **state)
 {
         (void)state;
         expect("reshaping", STATUS_WARNING,
-               "the root's md0 (raid5) runs a reshape: 25.0% done, 3 s left at 1024 KiB/s", 0,
-               0);
+               "the root's md0 (raid5) runs a reshape: 25.0% done, 3 s left at 1024 KiB/s", 0, 0);
 }
 
 static void raid10_in_sync_is_ok(void **state)
 {
         (void)state;
-        expect("raid10", STATUS_OK, "the root's md0: raid10, clean, 4 of 4 members in sync", 1,
-               0);
+        expect("raid10", STATUS_OK, "the root's md0: raid10, clean, 4 of 4 members in sync", 1, 0);
 }
 
 int main(void)
