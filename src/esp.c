@@ -243,20 +243,46 @@ static int md_refusal(struct esp_model *m, const char *what, const char *node, c
                 what, array ? "array " : "member ", array ? array : node);
         if (r >= 0 && a.n_members >= 2) {
                 const struct md_member *keep = &a.members[0], *take = &a.members[1];
+                _cleanup_free_ char *tnode = NULL, *knode = NULL, *tpu = NULL, *kpu = NULL;
+                struct stat st;
 
+                if (asprintf(&tnode, "/dev/%s", take->name) < 0 ||
+                    asprintf(&knode, "/dev/%s", keep->name) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                /* their PARTUUIDs, for the fstab lines (as the link or libblkid know them) */
+                if (stat(tnode, &st) == 0 &&
+                    blockdev_partuuid_of(tnode, st.st_rdev, &tpu) == -ENOMEM) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                if (stat(knode, &st) == 0 &&
+                    blockdev_partuuid_of(knode, st.st_rdev, &kpu) == -ENOMEM) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                _cleanup_free_ char *newpu = NULL;
+
+                /* a cloned pair carries one PARTUUID twice (§3 D2): the second gets its own */
+                if (tpu && kpu && streq(tpu, kpu) && take->partno && take->disk &&
+                    asprintf(&newpu, "; the PARTUUIDs are equal: sgdisk -u %u:R /dev/%s",
+                             take->partno, take->disk) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
                 fprintf(f,
-                        " 1. mdadm --manage /dev/%s --fail /dev/%s --remove /dev/%s;"
-                        " mdadm --zero-superblock /dev/%s; fatlabel -i -r /dev/%s (a new volume "
-                        "ID; sgdisk -u %u:R /dev/%s if its PARTUUID is the other's); mount it on "
-                        "/efi1 (fstab: PARTUUID=... /efi1 vfat umask=0077,nofail 0 2)."
-                        " 2. umount the array's mount; mdadm --stop /dev/%s; mdadm "
-                        "--zero-superblock /dev/%s; mount /dev/%s on /efi0 (fstab by PARTUUID, "
-                        "not the array's UUID); remove the ARRAY line of %s from mdadm.conf and "
-                        "rebuild the initrd."
+                        " 1. mdadm --manage /dev/%s --fail %s --remove %s;"
+                        " mdadm --zero-superblock %s; fatlabel -i -r %s (a new volume ID%s);"
+                        " mount it on /efi1 by its PARTUUID (fstab: PARTUUID=%s /efi1 vfat "
+                        "umask=0077,nofail 0 2)."
+                        " 2. unmount the array; mdadm --stop /dev/%s; mdadm --zero-superblock %s;"
+                        " mount it on /efi0 (fstab: PARTUUID=%s /efi0 vfat umask=0077,nofail 0 "
+                        "2, not the array's UUID); remove the ARRAY line of %s from mdadm.conf "
+                        "and rebuild the initrd."
                         " 3. dual-root-tool -s, then dual-root-tool --fix-boot-entries -t.",
-                        arr, take->name, take->name, take->name, take->name,
-                        take->partno ? take->partno : 1, strna(take->disk), arr, keep->name,
-                        keep->name, arr);
+                        arr, tnode, tnode, tnode, tnode, newpu ? newpu : "",
+                        tpu ? tpu : "(see blkid)", arr, knode, kpu ? kpu : "(see blkid)", arr);
         } else if (array) {
                 fprintf(f,
                         " 1. note its members: mdadm --detail /dev/%s. 2. unmount it and stop it: "
