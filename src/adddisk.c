@@ -1516,7 +1516,7 @@ static int btrfs_root_info(int fd, dev_t newdev, struct btrfs_root *ret, char **
 static int md_follow(struct ad *d, const char *array, const char *member, char **why)
 {
         unsigned last = UINT_MAX;
-        usec_t started = now_usec(CLOCK_MONOTONIC);
+        usec_t started = now_usec(CLOCK_MONOTONIC), idle_since = 0;
 
         for (;;) {
                 _cleanup_(md_array_done) struct md_array a = {};
@@ -1542,6 +1542,22 @@ static int md_follow(struct ad *d, const char *array, const char *member, char *
                         say(d, "done: /dev/%s is in sync in %s (%.0f s)", member, array,
                             (double)(now_usec(CLOCK_MONOTONIC) - started) / USEC_PER_SEC);
                         return 0;
+                }
+                /* A member out of sync with no recovery running for a minute (frozen, or md
+                 * waiting for something we cannot see): said, not waited for forever. */
+                if (!a.sync_running) {
+                        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+                        if (!idle_since)
+                                idle_since = now;
+                        else if (now - idle_since > 60 * USEC_PER_SEC)
+                                return errmsg(why, -ETIMEDOUT,
+                                              "/dev/%s is not in sync in %s and no recovery has "
+                                              "run for 60 s (sync_action %s): see mdadm --detail "
+                                              "/dev/%s",
+                                              member, array, strna(a.sync_action), array);
+                } else {
+                        idle_since = 0;
                 }
                 left = md_sync_seconds_left(&a, &pm);
                 if (a.sync_running && (last == UINT_MAX || pm >= last + 50)) {
