@@ -24,6 +24,8 @@
 #include "efivars.h"
 #include "fstab.h"
 #include "gpt.h"
+#include "md.h"
+#include "rootfs.h"
 #include "sync.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
@@ -885,6 +887,52 @@ static int wipe_signatures(int fd, uint64_t off, uint64_t size, bool whole, char
 
 static void find_root_part(struct ad *d, struct libmnt_table *t);
 
+/* The md arrays the root is on (directly, or LUKS/LVM on them); empty when none. */
+static int root_md_arrays(struct libmnt_table *t, char ***ret)
+{
+        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        struct stat st;
+
+        if (!rootfs || stat("/", &st) < 0)
+                return -ENOENT;
+        return md_arrays_under(md_sysfs_root(), st.st_dev, ret);
+}
+
+/* Whether a signature text (signatures_in) is an md member of one of the root's arrays. */
+static bool md_sig_is_roots(const char *sig, char *const *uuids)
+{
+        const char *u = strstr(sig, "linux_raid_member signature (UUID ");
+        _cleanup_free_ char *x = NULL;
+
+        if (!u)
+                return false;
+        u += strlen("linux_raid_member signature (UUID ");
+        x = strndup(u, strcspn(u, ")"));
+        STRV_FOREACH(y, uuids)
+        if (x && md_uuid_equal(x, *y))
+                return true;
+        return false;
+}
+
+/* The root arrays' UUIDs, for the resume checks (rule 3): an md member of the root made by an
+ * earlier run is ours. */
+static char **root_md_uuids(struct libmnt_table *t)
+{
+        _cleanup_strv_free_ char **arrays = NULL;
+        char **uuids = calloc(1, sizeof(char *));
+
+        if (!uuids || root_md_arrays(t, &arrays) < 0)
+                return uuids;
+        STRV_FOREACH(a, arrays)
+        {
+                _cleanup_(md_array_done) struct md_array m = {};
+
+                if (md_array_read(md_sysfs_root(), *a, &m, NULL) == 0 && m.uuid)
+                        (void)strv_extend(&uuids, m.uuid);
+        }
+        return uuids;
+}
+
 /*
  * A disk with the booted disk's layout: an earlier run's work, or something else's? Each
  * partition must be blank, or what --add-disk makes of it: the ESP with its fstab line (step 4
@@ -892,7 +940,7 @@ static void find_root_part(struct ad *d, struct libmnt_table *t);
  * Anything else goes to *foreign (named), and the disk is not a run to continue.
  */
 static int resume_check(struct ad *d, const char *fstab_text, const char *root_fsid,
-                        char ***foreign)
+                        char *const *md_uuids, char ***foreign)
 {
         for (size_t i = 0; i < d->layout.n; i++) {
                 const struct gpt_part *p = &d->layout.parts[i];
@@ -914,6 +962,9 @@ static int resume_check(struct ad *d, const char *fstab_text, const char *root_f
                 if (d->have_root_part && p->partno == d->root_partno && root_fsid[0] &&
                     strv_length(sigs) == 1 && streq(sigs[0], btrfs))
                         continue;
+                /* a member of the root's md array, added by an earlier run (rule 9) */
+                if (strv_length(sigs) == 1 && md_sig_is_roots(sigs[0], md_uuids))
+                        continue;
                 STRV_FOREACH(x, sigs)
                 {
                         char *y;
@@ -933,6 +984,7 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
         struct part_dev *parts = NULL;
         _cleanup_strv_free_ char **foreign = NULL;
         char root_fsid[GUID_STRING_MAX];
+        _cleanup_strv_free_ char **md_uuids = NULL, **md_arrays = NULL;
         size_t n_parts = 0;
         struct stat st;
         dev_t bdev;
@@ -1035,6 +1087,10 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
          * continue. */
         find_root_part(d, t);
         root_btrfs_fsid(root_fsid);
+        md_uuids = root_md_uuids(t);
+        if (!md_uuids ||
+            (root_md_arrays(t, &md_arrays) < 0 && !(md_arrays = calloc(1, sizeof(char *)))))
+                return -ENOMEM;
         if (gpt_read(d->disk, &d->layout, NULL) == 0) {
                 _cleanup_free_ char *text = NULL;
 
@@ -1042,7 +1098,7 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
                 if (r < 0 && r != -ENOENT)
                         return errmsg(why, r, "cannot read %s: %s", fstab_path(), strerror(-r));
                 if (gpt_layout_same(&d->boot, &d->layout, &diff)) {
-                        r = resume_check(d, text ? text : "", root_fsid, &foreign);
+                        r = resume_check(d, text ? text : "", root_fsid, md_uuids, &foreign);
                         if (r < 0)
                                 return errmsg(why, r, "cannot probe the partitions of %s: %s",
                                               d->disk, strerror(-r));
@@ -1079,6 +1135,14 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
                         if (!is_esp && root_fsid[0] && startswith(u, BTRFS_USE) &&
                             streq(u + strlen(BTRFS_USE), root_fsid))
                                 ours = true; /* a replace or device add we ran */
+                        if (!is_esp && startswith(u, "held by ")) {
+                                /* an mdadm --add we ran (rule 9): held by the root's array */
+                                const char *h = u + strlen("held by ");
+                                _cleanup_free_ char *holder = strndup(h, strcspn(h, " "));
+
+                                if (holder && strv_contains(md_arrays, holder))
+                                        ours = true;
+                        }
                 }
                 if (!ours) {
                         r = errmsg(why, -EBUSY, "%s is in use: its partition /dev/%s is %s",
@@ -1608,61 +1672,234 @@ static int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why)
 
 /* --- step 7: the root filesystem -------------------------------------------------------- */
 
+/* The root btrfs as the step needs it: the one reader (rootfs.c), plus whether the new root
+ * partition is one of its devices and whether a replace runs. */
 struct btrfs_root {
-        uint64_t num_devices, max_id;
+        struct rootfs_btrfs fs;
         uint64_t missing_devid; /* 0: none */
-        size_t n_missing;
-        bool has_dev;   /* the new root partition is already a device of it */
-        bool replacing; /* a replace runs */
-        bool all_raid1; /* data, metadata and system chunks all raid1 */
+        bool has_dev;           /* the new root partition is already a device of it */
+        bool replacing;         /* a replace runs */
 };
+
+static void btrfs_root_done(struct btrfs_root *b)
+{
+        rootfs_btrfs_done(&b->fs);
+}
 
 static int btrfs_root_info(int fd, dev_t newdev, struct btrfs_root *ret, char **why)
 {
-        struct btrfs_ioctl_fs_info_args fi = {};
         struct btrfs_ioctl_dev_replace_args rp = { .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS };
-        struct btrfs_ioctl_space_args sa = {};
-        _cleanup_free_ struct btrfs_ioctl_space_args *sp = NULL;
         struct btrfs_root b = {};
+        int r;
 
-        if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
-                return errmsg(why, negative_errno(), "cannot query the btrfs root: %m");
-        b.num_devices = fi.num_devices;
-        b.max_id = fi.max_id;
-        for (uint64_t id = 1; id <= fi.max_id; id++) {
-                struct btrfs_ioctl_dev_info_args di = { .devid = id };
+        r = rootfs_btrfs_read(fd, &b.fs, why);
+        if (r == -ENOTTY)
+                return errmsg(why, r, "the root is not btrfs");
+        if (r < 0)
+                return errmsg_prefix(why, r, "cannot query the btrfs root");
+        for (size_t i = 0; i < b.fs.n_devices; i++) {
+                const struct rootfs_btrfs_device *dv = &b.fs.devices[i];
                 struct stat st;
 
-                if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di) < 0)
-                        continue; /* no such devid (removed) */
-                if (di.path[0] == 0) {
+                if (!dv->path) {
                         if (!b.missing_devid)
-                                b.missing_devid = id;
-                        b.n_missing++;
-                } else if (stat((const char *)di.path, &st) == 0 && st.st_rdev == newdev) {
+                                b.missing_devid = dv->devid;
+                } else if (newdev && stat(dv->path, &st) == 0 && st.st_rdev == newdev) {
                         b.has_dev = true;
                 }
         }
         if (ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rp) == 0)
                 b.replacing = rp.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED;
-        if (ioctl(fd, BTRFS_IOC_SPACE_INFO, &sa) == 0 && sa.total_spaces > 0) {
-                sp = calloc(1, sizeof(*sp) + sa.total_spaces * sizeof(sp->spaces[0]));
-                if (!sp)
-                        return -ENOMEM;
-                sp->space_slots = sa.total_spaces;
-                if (ioctl(fd, BTRFS_IOC_SPACE_INFO, sp) == 0) {
-                        b.all_raid1 = true;
-                        for (uint64_t i = 0; i < sp->total_spaces; i++) {
-                                uint64_t f = sp->spaces[i].flags;
+        btrfs_root_done(ret);
+        *ret = b;
+        return 0;
+}
 
-                                if (f & BTRFS_SPACE_INFO_GLOBAL_RSV)
-                                        continue;
-                                if (!(f & BTRFS_BLOCK_GROUP_RAID1) && sp->spaces[i].total_bytes)
-                                        b.all_raid1 = false;
+/* --- step 7 on an md root (rule 9) --- */
+
+/* Follows an array's recovery onto member (kernel name) until it is in sync, saying its
+ * progress every few percent. The recovery belongs to the kernel: an interrupted run finds it
+ * running and follows it again. */
+static int md_follow(struct ad *d, const char *array, const char *member, char **why)
+{
+        unsigned last = UINT_MAX;
+        usec_t started = now_usec(CLOCK_MONOTONIC), idle_since = 0;
+
+        for (;;) {
+                _cleanup_(md_array_done) struct md_array a = {};
+                const struct md_member *m = NULL;
+                unsigned pm = 0;
+                int64_t left;
+                int r = md_array_read(md_sysfs_root(), array, &a, why);
+
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < a.n_members; i++)
+                        if (streq(a.members[i].name, member))
+                                m = &a.members[i];
+                if (!m)
+                        return errmsg(why, -EIO, "/dev/%s is no longer a member of %s", member,
+                                      array);
+                if (m->faulty)
+                        return errmsg(why, -EIO,
+                                      "/dev/%s became faulty in %s during the recovery: see "
+                                      "dmesg and mdadm --detail /dev/%s",
+                                      member, array, array);
+                if (m->in_sync) {
+                        say(d, "done: /dev/%s is in sync in %s (%.0f s)", member, array,
+                            (double)(now_usec(CLOCK_MONOTONIC) - started) / USEC_PER_SEC);
+                        return 0;
+                }
+                /* A member out of sync with no recovery running for a minute (frozen, or md
+                 * waiting for something we cannot see): said, not waited for forever. */
+                if (!a.sync_running) {
+                        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+                        if (!idle_since)
+                                idle_since = now;
+                        else if (now - idle_since > 60 * USEC_PER_SEC)
+                                return errmsg(why, -ETIMEDOUT,
+                                              "/dev/%s is not in sync in %s and no recovery has "
+                                              "run for 60 s (sync_action %s): see mdadm --detail "
+                                              "/dev/%s",
+                                              member, array, strna(a.sync_action), array);
+                } else {
+                        idle_since = 0;
+                }
+                left = md_sync_seconds_left(&a, &pm);
+                if (a.sync_running && (last == UINT_MAX || pm >= last + 50)) {
+                        if (left >= 0)
+                                say(d,
+                                    "recovery of %s onto /dev/%s: %u.%u%% done, about %" PRId64
+                                    " s left at %" PRIu64 " KiB/s",
+                                    array, member, pm / 10, pm % 10, left, a.sync_speed);
+                        else
+                                say(d, "recovery of %s onto /dev/%s: %u.%u%% done", array, member,
+                                    pm / 10, pm % 10);
+                        last = pm;
+                }
+                (void)usleep(500 * 1000);
+        }
+}
+
+static int step_root_md(struct ad *d, char *const *arrays, char **why)
+{
+        int r;
+
+        STRV_FOREACH(name, arrays)
+        {
+                _cleanup_(md_array_done) struct md_array a = {};
+                _cleanup_free_ char *dev = NULL, *node = NULL;
+                const struct md_member *here = NULL, *ours = NULL;
+                const struct gpt_part *twin;
+                unsigned in_sync = 0;
+                bool degraded = false;
+
+                r = md_array_read(md_sysfs_root(), *name, &a, why);
+                if (r < 0)
+                        return r;
+                if (asprintf(&dev, "/dev/%s", a.name) < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; i < a.n_members; i++) {
+                        const struct md_member *m = &a.members[i];
+
+                        if (streq_ptr(m->disk, d->boot_disk_name) && m->partno > 0)
+                                here = m;
+                        if (streq_ptr(m->disk, d->disk_name))
+                                ours = m;
+                        in_sync += m->in_sync;
+                }
+                for (unsigned s = 0; s < a.raid_disks; s++) {
+                        const struct md_member *m = md_member_in_slot(&a, (int)s);
+
+                        if (!m || !m->in_sync)
+                                degraded = true;
+                }
+                if (!here) {
+                        say(d, "not touched: %s has no member on the booted disk %s", dev,
+                            d->boot_disk);
+                        continue;
+                }
+                if (ours) {
+                        if (ours->in_sync) {
+                                say(d, "kept: /dev/%s is a member of %s, in sync", ours->name, dev);
+                                continue;
                         }
+                        say(d, "/dev/%s is a member of %s being rebuilt: following it", ours->name,
+                            dev);
+                        if (d->a->test) {
+                                say(d, "would follow it: cat /proc/mdstat, or mdadm --detail %s",
+                                    dev);
+                                continue;
+                        }
+                        r = md_follow(d, a.name, ours->name, why);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* The new disk's twin of the booted disk's member: same partition number. */
+                twin = gpt_layout_find_partno(&d->layout, here->partno - 1);
+                if (!twin)
+                        return errmsg(why, -ENOENT,
+                                      "the new disk has no partition %u, the twin of %s's "
+                                      "member /dev/%s",
+                                      here->partno, dev, here->name);
+                r = partition_node(d, twin, &node);
+                if (r < 0 && !d->a->test)
+                        return errmsg(why, r, "cannot find the new disk's partition %u: %s",
+                                      here->partno, strerror(-r));
+                if (!node && asprintf(&node, "<partition %u of %s>", here->partno, d->disk) < 0)
+                        return -ENOMEM;
+
+                if (!degraded) {
+                        if (!(streq_ptr(a.level, "raid1") && a.raid_disks == 1)) {
+                                say(d,
+                                    "not touched: %s (%s) is not degraded: %u of %u members in "
+                                    "sync",
+                                    dev, strna(a.level), in_sync, a.raid_disks);
+                                continue;
+                        }
+                        /* A raid1 of one member (made with --force): a second only when
+                         * asked. */
+                        if (!d->a->raid1) {
+                                say(d,
+                                    "not touched: %s is a raid1 of a single member; --raid1 "
+                                    "adds %s as its second (mdadm --grow %s --raid-devices=2 "
+                                    "--add %s)",
+                                    dev, node, dev, node);
+                                continue;
+                        }
+                        {
+                                char *grow[] = { "mdadm", "--grow", dev, "--raid-devices=2",
+                                                 "--add", node,     NULL };
+
+                                r = run_or_show(d, grow, why);
+                        }
+                } else {
+                        char *add[] = { "mdadm", "--manage", dev, "--add", node, NULL };
+
+                        say(d, "%s (%s) is degraded: %u of %u members in sync; adding %s", dev,
+                            strna(a.level), in_sync, a.raid_disks, node);
+                        r = run_or_show(d, add, why);
+                }
+                if (r < 0)
+                        return r;
+                if (d->a->test) {
+                        say(d, "would follow the recovery: cat /proc/mdstat, or mdadm --detail %s",
+                            dev);
+                        continue;
+                }
+                {
+                        _cleanup_free_ char *kname = NULL;
+                        struct stat st;
+
+                        if (stat(node, &st) < 0 || name_of_devnum(st.st_rdev, &kname) < 0)
+                                return errmsg(why, -EIO, "cannot name %s in sysfs", node);
+                        r = md_follow(d, a.name, kname, why);
+                        if (r < 0)
+                                return r;
                 }
         }
-        *ret = b;
         return 0;
 }
 
@@ -1673,17 +1910,17 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         const struct gpt_part *rp =
                 d->have_root_part ? gpt_layout_find_partno(&d->layout, d->root_partno) : NULL;
         const char *part = d->root_dev ? d->root_dev : "<the new root partition>";
-        char *balance[] = {
-                "btrfs", "balance", "start", "-dconvert=raid1,soft", "-mconvert=raid1,soft",
-                "/",     NULL
-        };
         _cleanup_close_ int fd = -1;
-        struct btrfs_root b = {};
+        _cleanup_(btrfs_root_done) struct btrfs_root b = {};
         struct stat st;
         char devid[32];
         int r;
 
         if (!streq_ptr(type, "btrfs")) {
+                _cleanup_strv_free_ char **arrays = NULL;
+
+                if (root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0)
+                        return step_root_md(d, arrays, why);
                 say(d,
                     "not touched: the root filesystem is %s, not btrfs (approach 1 keeps the "
                     "root on btrfs RAID1 across the disks)",
@@ -1753,7 +1990,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                 snprintf(devid, sizeof(devid), "%" PRIu64, b.missing_devid);
                 line = argv_to_string(start);
                 say(d, "the root filesystem misses device %s of %" PRIu64 ": replacing it by %s",
-                    devid, b.num_devices, part);
+                    devid, b.fs.num_devices, part);
                 if (d->a->test) {
                         say(d, "would run: %s", strna(line));
                         say(d, "would follow it: btrfs replace status /");
@@ -1797,35 +2034,85 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                                       "the replace of device %s by %s did not finish: see btrfs "
                                       "replace status /",
                                       devid, part);
-        } else if (b.num_devices == 1) {
+        } else if (b.fs.num_devices == 1) {
                 char *add[] = { "btrfs", "device", "add", (char *)part, "/", NULL };
 
                 if (!d->a->raid1) {
                         say(d,
                             "not touched: the root is a single-device btrfs; --raid1 adds %s "
                             "and converts it to raid1 (btrfs device add %s /, then btrfs "
-                            "balance start -dconvert=raid1,soft -mconvert=raid1,soft /)",
+                            "balance start -dconvert=raid1,soft,profiles=single "
+                            "-mconvert=raid1,soft,profiles=dup /)",
                             part, part);
                         return 0;
                 }
                 r = run_or_show(d, add, why);
                 if (r < 0)
                         return r;
-                b.all_raid1 = false;
+                if (!d->a->test) {
+                        r = btrfs_root_info(fd, st.st_rdev, &b, why);
+                        if (r < 0)
+                                return r;
+                }
         } else {
                 say(d, "not touched: the root filesystem has %" PRIu64 " devices, none missing",
-                    b.num_devices);
+                    b.fs.num_devices);
                 return 0;
         }
 
-        /* Chunks written while one device was missing, or before the conversion, are not
-         * raid1 yet: a soft convert rewrites only those. (In test mode nothing was added:
-         * what the balance would find is not known, so it is shown.) */
-        if (b.all_raid1 && (!d->a->test || b.has_dev)) {
-                say(d, "kept: every chunk of the root filesystem is raid1");
-                return 0;
+        /* Rule 7: chunks written while a device was missing, or before the conversion, are
+         * single (or dup): those, and only those, are raised, to the filesystem's own
+         * redundant profile (raid1 when it has none). A redundant chunk (raid1, raid1c3,
+         * raid1c4, raid10, raid5, raid6) is never converted: a soft convert to raid1 alone
+         * would lower raid1c3 and raid10 chunks. */
+        for (int attempt = 0;; attempt++) {
+                _cleanup_free_ char *dfilter = NULL, *mfilter = NULL;
+                char *balance[7] = { "btrfs", "balance", "start" };
+                _cleanup_free_ char *failed = NULL;
+                size_t nb = 3;
+
+                r = rootfs_btrfs_raise_filters(&b.fs, &dfilter, &mfilter);
+                if (r < 0)
+                        return r;
+                if (!dfilter && !mfilter) {
+                        char dp[64], mp[64], sp[64];
+
+                        say(d,
+                            "%s: every chunk of the root filesystem is redundant (data %s, "
+                            "metadata %s, system %s)",
+                            attempt ? "done" : "kept",
+                            rootfs_profiles_to_string(b.fs.data_profiles, dp, sizeof(dp)),
+                            rootfs_profiles_to_string(b.fs.metadata_profiles, mp, sizeof(mp)),
+                            rootfs_profiles_to_string(b.fs.system_profiles, sp, sizeof(sp)));
+                        return 0;
+                }
+                if (dfilter)
+                        balance[nb++] = dfilter;
+                if (mfilter)
+                        balance[nb++] = mfilter;
+                balance[nb++] = "/";
+                balance[nb] = NULL;
+                r = run_or_show(d, balance, attempt ? why : &failed);
+                if (r < 0 && attempt)
+                        return r;
+                if (d->a->test)
+                        return 0;
+                /* Read back from the kernel (rule 7). A balance on a small, nearly empty
+                 * filesystem can stop with ENOSPC relocating the system chunk and succeed
+                 * when run again on what is left: once more, then the error. */
+                if (r < 0)
+                        say(d, "the balance stopped (%s): once more for the chunks left",
+                            strna(failed));
+                r = btrfs_root_info(fd, st.st_rdev, &b, why);
+                if (r < 0)
+                        return r;
+                if (attempt >= 1 &&
+                    (rootfs_profiles_weak(b.fs.data_profiles) ||
+                     rootfs_profiles_weak(b.fs.metadata_profiles | b.fs.system_profiles)))
+                        return errmsg(why, -EIO,
+                                      "the balance ended but chunks are still single or dup: "
+                                      "see btrfs filesystem df /");
         }
-        return run_or_show(d, balance, why);
 }
 
 /* Which partition of the booted disk holds a device of the btrfs root. */

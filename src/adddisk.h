@@ -12,7 +12,9 @@
  *   5 ESP content    the normal sync from the booted ESP (the sync engine, all its rules)
  *   6 boot entry     its NVRAM boot entry (bootentry_fix)
  *   7 root           approach 1's btrfs root: replace a missing device, or (raid1) add and
- *                    convert; any other root is not touched and the steps are printed
+ *                    convert; an md root: add the new disk's twin partition to each
+ *                    degraded array and follow the recovery; any other root is not
+ *                    touched and the steps are printed
  * The boot-readiness report (--status) is main.c's, after the last step.
  */
 
@@ -27,7 +29,8 @@ struct adddisk_args {
         const struct config *config;
         bool test;  /* show every step, change nothing */
         bool force; /* destroy the signatures found (named first) */
-        bool raid1; /* convert a single-device btrfs root to raid1 across both disks */
+        bool raid1; /* convert a single-device btrfs root to raid1 across both disks, or grow
+                       a single-member md raid1 root to two */
         FILE *out;  /* the steps as they run; NULL: silent */
 };
 

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <blkid.h>
 
 #include "blockdev.h"
 #include "config.h"
 #include "esp.h"
+#include "md.h"
 #include "util/errmsg.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -98,6 +104,7 @@ struct esp_model *esp_model_free(struct esp_model *m)
         for (size_t i = 0; i < m->n_alternates; i++)
                 esp_done(&m->alternates[i]);
         free(m->alternates);
+        free(m->md_refusal);
         free(m);
         return NULL;
 }
@@ -160,6 +167,151 @@ static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct li
         return mounts_of_devnum(t, e->devnum, &e->mounts);
 }
 
+int esp_md_of(const char *node, dev_t devnum, char **ret_array)
+{
+        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+        _cleanup_free_ char *dir = NULL, *md = NULL, *holders = NULL;
+        const char *sysfs = md_sysfs_root();
+        char *only[] = { "linux_raid_member", NULL };
+        DIR *d;
+        struct dirent *de;
+        int r;
+
+        *ret_array = NULL;
+        if (asprintf(&dir, "%s/dev/block/%u:%u", sysfs, major(devnum), minor(devnum)) < 0 ||
+            asprintf(&md, "%s/md", dir) < 0 || asprintf(&holders, "%s/holders", dir) < 0)
+                return -ENOMEM;
+        /* the device is itself an array */
+        if (access(md, F_OK) == 0) {
+                _cleanup_free_ char *real = realpath(dir, NULL);
+                const char *slash = real ? strrchr(real, '/') : NULL;
+
+                *ret_array = strdup(slash ? slash + 1 : "md");
+                return *ret_array ? 1 : -ENOMEM;
+        }
+        if (!node)
+                return 0;
+        /* a member: its superblock (1.0 lies at the end, behind a FAT that mounts alone) */
+        errno = 0;
+        pr = blkid_new_probe_from_filename(node);
+        if (!pr)
+                return errno ? -errno : -EIO;
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+        if (blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_ONLYIN, only) < 0)
+                return -EIO;
+        r = blkid_do_probe(pr);
+        if (r < 0)
+                return -EIO;
+        if (r == 1)
+                return 0;
+        /* assembled: the array holds it */
+        d = opendir(holders);
+        while (d && (de = readdir(d)))
+                if (startswith(de->d_name, "md")) {
+                        *ret_array = strdup(de->d_name);
+                        if (!*ret_array) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        break;
+                }
+        if (d)
+                closedir(d);
+        return 1;
+}
+
+/* Rule S12: the refusal of an ESP on md RAID, with the way out, the commands named for this
+ * machine's devices where they are known. */
+static int md_refusal(struct esp_model *m, const char *what, const char *node, const char *array)
+{
+        _cleanup_(md_array_done) struct md_array a = {};
+        _cleanup_free_ char *steps = NULL;
+        const char *arr = array ? array : "mdX";
+        size_t len = 0;
+        FILE *f;
+        int r = array ? md_array_read(md_sysfs_root(), array, &a, NULL) : -ENOENT;
+
+        f = open_memstream(&steps, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f,
+                "%s is on md RAID (%s%s): the firmware writes to one member alone (fwupd "
+                "capsules, boot counters, the random seed), which silently desynchronises the "
+                "mirror, so dual-root does not treat it as one of its ESPs. Split it into two "
+                "independent ESPs, one member at a time, each with its own identity, then let "
+                "dual-root keep them in sync:",
+                what, array ? "array " : "member ", array ? array : node);
+        if (r >= 0 && a.n_members >= 2) {
+                const struct md_member *keep = &a.members[0], *take = &a.members[1];
+                _cleanup_free_ char *tnode = NULL, *knode = NULL, *tpu = NULL, *kpu = NULL;
+                struct stat st;
+
+                if (asprintf(&tnode, "/dev/%s", take->name) < 0 ||
+                    asprintf(&knode, "/dev/%s", keep->name) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                /* their PARTUUIDs, for the fstab lines (as the link or libblkid know them) */
+                if (stat(tnode, &st) == 0 &&
+                    blockdev_partuuid_of(tnode, st.st_rdev, &tpu) == -ENOMEM) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                if (stat(knode, &st) == 0 &&
+                    blockdev_partuuid_of(knode, st.st_rdev, &kpu) == -ENOMEM) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                _cleanup_free_ char *newpu = NULL;
+
+                /* a cloned pair carries one PARTUUID twice (§3 D2): the second gets its own */
+                if (tpu && kpu && streq(tpu, kpu) && take->partno && take->disk &&
+                    asprintf(&newpu, "; the PARTUUIDs are equal: sgdisk -u %u:R /dev/%s",
+                             take->partno, take->disk) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                fprintf(f,
+                        " 1. mdadm --manage /dev/%s --fail %s --remove %s;"
+                        " mdadm --zero-superblock %s; fatlabel -i -r %s (a new volume ID%s);"
+                        " mount it on /efi1 by its PARTUUID (fstab: PARTUUID=%s /efi1 vfat "
+                        "umask=0077,nofail 0 2)."
+                        " 2. unmount the array; mdadm --stop /dev/%s; mdadm --zero-superblock %s;"
+                        " mount it on /efi0 (fstab: PARTUUID=%s /efi0 vfat umask=0077,nofail 0 "
+                        "2, not the array's UUID); remove the ARRAY line of %s from mdadm.conf "
+                        "and rebuild the initrd."
+                        " 3. dual-root-tool -s, then dual-root-tool --fix-boot-entries -t.",
+                        arr, tnode, tnode, tnode, tnode, newpu ? newpu : "",
+                        tpu ? tpu : "(see blkid)", arr, knode, kpu ? kpu : "(see blkid)", arr);
+        } else if (array) {
+                fprintf(f,
+                        " 1. note its members: mdadm --detail /dev/%s. 2. unmount it and stop it: "
+                        "mdadm --stop /dev/%s. 3. on each member: mdadm --zero-superblock (the "
+                        "FAT at its start stays); give the second a new volume ID (fatlabel -i "
+                        "-r) and mount each on its own /efi<N> by PARTUUID in fstab. 4. remove "
+                        "the ARRAY line of %s from mdadm.conf, rebuild the initrd, then "
+                        "dual-root-tool -s.",
+                        arr, arr, arr);
+        } else {
+                fprintf(f,
+                        " it is not assembled now: 1. mdadm --zero-superblock %s (the FAT at its "
+                        "start stays), and the same on its twin on the other disk; 2. give the "
+                        "twin a new volume ID (fatlabel -i -r) and mount each on its own "
+                        "/efi<N> by PARTUUID in fstab; 3. remove the array's ARRAY line from "
+                        "mdadm.conf, rebuild the initrd, then dual-root-tool -s.",
+                        node);
+        }
+        if (fclose(f) != 0 || !steps)
+                return -ENOMEM;
+        free(m->md_refusal);
+        m->md_refusal = TAKE_PTR(steps);
+        free(m->why);
+        m->why = strdup(m->md_refusal);
+        m->device_ok = false;
+        return m->why ? 0 : -ENOMEM;
+}
+
 const char *esp_sysfs_root(void)
 {
         const char *e = secure_getenv("DUAL_ROOT_SYSFS");
@@ -220,8 +372,25 @@ static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,
         }
         m->device_ok = true;
         /* Any of its mounts tells its type, so the probe can look for that first. */
-        return esp_fill_from_devnum(
+        r = esp_fill_from_devnum(
                 &m->booted, t, mnt_table_find_devno(t, m->booted.devnum, MNT_ITER_FORWARD), probe);
+        if (r < 0)
+                return r;
+        /* S12: a booted ESP that is an md member is refused. */
+        {
+                _cleanup_free_ char *array = NULL, *what = NULL;
+
+                r = esp_md_of(m->booted.device, m->booted.devnum, &array);
+                if (r == -ENOMEM)
+                        return r;
+                if (r > 0) {
+                        if (asprintf(&what, "the booted ESP %s (PARTUUID %s)", m->booted.device,
+                                     m->booted.partuuid) < 0)
+                                return -ENOMEM;
+                        return md_refusal(m, what, m->booted.device, array);
+                }
+        }
+        return 0;
 }
 
 int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
@@ -290,6 +459,22 @@ int esp_model_load(const struct config *c, const char *efivars_dir, const char *
                 r = esp_fill_from_devnum(a, t, fs, probe);
                 if (r < 0)
                         return r;
+                /* S12: an ESP mount whose device is an md array (or a member) is refused. */
+                if (!m->md_refusal) {
+                        _cleanup_free_ char *array = NULL, *what = NULL;
+
+                        r = esp_md_of(a->device, a->devnum, &array);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r > 0) {
+                                if (asprintf(&what, "the ESP mounted on %s (%s)", a->mount,
+                                             strna(a->device)) < 0)
+                                        return -ENOMEM;
+                                r = md_refusal(m, what, a->device, array);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
         }
 
         *ret = TAKE_PTR(m);

@@ -33,6 +33,9 @@ struct esp_model {
         bool device_ok;
         struct efi_boot boot;
         char *why; /* why the booted ESP is unknown (!boot_ok or !device_ok) */
+        /* The booted ESP, or an ESP mount of the set, is on md RAID (DESIGN.md §11 rule S10):
+         * refused (device_ok false), this says why and how to split it. NULL otherwise. */
+        char *md_refusal;
         struct esp booted;
 
         char **esp_set; /* the ESP mount points considered, in order */
@@ -84,6 +87,11 @@ bool esp_tree_has_efi_dir(int dir_fd);
  * point is never mirrored from. Returns 0, -EMEDIUMTYPE with *why, -ENOMEM.
  */
 int esp_check_source(const struct esp *booted, int dir_fd, const char *where, char **why);
+/* Whether the block device node (devnum) is an md array, or carries an md member superblock
+ * (libblkid: TYPE linux_raid_member, e.g. metadata 1.0 at the end of a FAT ESP). Returns 1 with
+ * *ret_array the array's kernel name when assembled ("md127", else NULL), 0 when neither,
+ * -errno. */
+int esp_md_of(const char *node, dev_t devnum, char **ret_array);
 
 /* True when name is "efi" followed by one or more digits (and nothing else). */
 bool esp_name_is_default(const char *name);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>
 #include <sys/ioctl.h>
@@ -43,7 +44,7 @@ static int read_profiles(int fd, struct rootfs_btrfs *b, char **why)
         for (uint64_t i = 0; i < sa->total_spaces && i < n; i++) {
                 uint64_t f = sa->spaces[i].flags, p = f & BTRFS_BLOCK_GROUP_PROFILE_MASK;
 
-                if (f & BTRFS_SPACE_INFO_GLOBAL_RSV)
+                if ((f & BTRFS_SPACE_INFO_GLOBAL_RSV) || sa->spaces[i].total_bytes == 0)
                         continue;
                 if (!p)
                         p = ROOTFS_PROFILE_SINGLE;
@@ -141,10 +142,119 @@ const char *rootfs_profiles_to_string(uint64_t profiles, char *buf, size_t size)
         return buf;
 }
 
+static const struct {
+        uint64_t bit;
+        unsigned tolerance;
+} tolerances[] = {
+        { ROOTFS_PROFILE_SINGLE, 0 },     { BTRFS_BLOCK_GROUP_DUP, 0 },
+        { BTRFS_BLOCK_GROUP_RAID0, 0 },   { BTRFS_BLOCK_GROUP_RAID1, 1 },
+        { BTRFS_BLOCK_GROUP_RAID1C3, 2 }, { BTRFS_BLOCK_GROUP_RAID1C4, 3 },
+        { BTRFS_BLOCK_GROUP_RAID10, 1 },  { BTRFS_BLOCK_GROUP_RAID5, 1 },
+        { BTRFS_BLOCK_GROUP_RAID6, 2 },
+};
+
+unsigned rootfs_profiles_tolerance(uint64_t profiles)
+{
+        unsigned t = UINT_MAX;
+
+        for (size_t i = 0; i < ELEMENTSOF(tolerances); i++)
+                if ((profiles & tolerances[i].bit) && tolerances[i].tolerance < t)
+                        t = tolerances[i].tolerance;
+        /* A bit we do not know: judged as none rather than guessed. */
+        for (size_t i = 0; i < ELEMENTSOF(tolerances); i++)
+                profiles &= ~tolerances[i].bit;
+        if (profiles)
+                t = 0;
+        return t == UINT_MAX ? 0 : t;
+}
+
 bool rootfs_profiles_redundant(uint64_t profiles)
 {
-        const uint64_t weak =
-                ROOTFS_PROFILE_SINGLE | BTRFS_BLOCK_GROUP_DUP | BTRFS_BLOCK_GROUP_RAID0;
+        return rootfs_profiles_tolerance(profiles) >= 1;
+}
 
-        return profiles != 0 && !(profiles & weak);
+uint64_t rootfs_profiles_weak(uint64_t profiles)
+{
+        uint64_t weak = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(tolerances); i++)
+                if ((profiles & tolerances[i].bit) && tolerances[i].tolerance == 0)
+                        weak |= tolerances[i].bit;
+        return weak;
+}
+
+unsigned rootfs_btrfs_tolerance(const struct rootfs_btrfs *b)
+{
+        unsigned t = rootfs_profiles_tolerance(b->data_profiles);
+
+        unsigned m = rootfs_profiles_tolerance(b->metadata_profiles);
+        unsigned s = rootfs_profiles_tolerance(b->system_profiles);
+
+        if (m < t)
+                t = m;
+        return s < t ? s : t;
+}
+
+/* "single|dup": the names btrfs-progs' profiles= filter takes, joined with '|'. */
+static int weak_names(uint64_t weak, char **ret)
+{
+        char buf[64];
+
+        rootfs_profiles_to_string(weak, buf, sizeof(buf));
+        for (char *c = buf; *c; c++)
+                if (*c == '+')
+                        *c = '|';
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The strongest redundant profile among these (the one the filesystem was made or converted
+ * to), its name; "raid1" when there is none (a single-device root being made raid1). */
+static const char *raise_target(uint64_t profiles)
+{
+        static const struct {
+                uint64_t bit;
+                const char *name;
+        } order[] = {
+                /* most devices lost first; at equal tolerance the one that needs fewest
+                 * devices */
+                { BTRFS_BLOCK_GROUP_RAID1C4, "raid1c4" }, { BTRFS_BLOCK_GROUP_RAID1C3, "raid1c3" },
+                { BTRFS_BLOCK_GROUP_RAID6, "raid6" },     { BTRFS_BLOCK_GROUP_RAID1, "raid1" },
+                { BTRFS_BLOCK_GROUP_RAID10, "raid10" },   { BTRFS_BLOCK_GROUP_RAID5, "raid5" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (profiles & order[i].bit)
+                        return order[i].name;
+        return "raid1";
+}
+
+static int raise_filter(char kind, uint64_t profiles, char **ret)
+{
+        _cleanup_free_ char *names = NULL;
+        uint64_t weak = rootfs_profiles_weak(profiles);
+
+        *ret = NULL;
+        if (!weak)
+                return 0;
+        if (weak_names(weak, &names) < 0)
+                return -ENOMEM;
+        if (asprintf(ret, "-%cconvert=%s,soft,profiles=%s", kind, raise_target(profiles), names) <
+            0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int rootfs_btrfs_raise_filters(const struct rootfs_btrfs *b, char **ret_data, char **ret_meta)
+{
+        _cleanup_free_ char *d = NULL, *m = NULL;
+
+        if (raise_filter('d', b->data_profiles, &d) < 0 ||
+            raise_filter('m', b->metadata_profiles | b->system_profiles, &m) < 0)
+                return -ENOMEM;
+        *ret_data = TAKE_PTR(d);
+        *ret_meta = TAKE_PTR(m);
+        return 0;
 }

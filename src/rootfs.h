@@ -40,6 +40,29 @@ void rootfs_btrfs_done(struct rootfs_btrfs *b);
  * conversion); into buf. */
 const char *rootfs_profiles_to_string(uint64_t profiles, char *buf, size_t size);
 
-/* Whether every block group of these profiles survives the loss of one device: raid1, raid1c3,
- * raid1c4, raid10, raid5, raid6; not single, dup or raid0. No profile at all counts as false. */
+/*
+ * Redundancy, one definition for --status and --add-disk (DESIGN.md §11 rule S6):
+ * how many devices the block groups of these profiles can lose, the least over the profiles
+ * present: raid1, raid10 and raid5 one, raid1c3 and raid6 two, raid1c4 three; single, dup and
+ * raid0 none. No profile at all counts as none.
+ */
+unsigned rootfs_profiles_tolerance(uint64_t profiles);
+/* tolerance >= 1: every block group survives the loss of one device. */
 bool rootfs_profiles_redundant(uint64_t profiles);
+/* The profiles among these that are not redundant (single, dup, raid0). */
+uint64_t rootfs_profiles_weak(uint64_t profiles);
+/* The least tolerance of the filesystem's data, metadata and system profiles. */
+unsigned rootfs_btrfs_tolerance(const struct rootfs_btrfs *b);
+
+/*
+ * The filters of a "btrfs balance start" that raise only the weak block groups (single, dup,
+ * raid0) and leave every redundant one as it is (DESIGN.md §12 rule 7): a soft convert to
+ * raid1 alone would lower raid1c3, raid1c4 and raid10 chunks. The target is the kind's
+ * strongest redundant profile present (what the filesystem was made with: raid1c3 chunks
+ * written single while degraded go back to raid1c3), raid1 when it has none. E.g.
+ * "-dconvert=raid1c3,soft,profiles=single" for the data and "-mconvert=...,profiles=dup"
+ * for the metadata and system together (btrfs-progs applies -m's filters to the system chunks
+ * too). Each of ret_data, ret_meta: NULL when that kind has no weak block group. Returns 0 or
+ * -ENOMEM.
+ */
+int rootfs_btrfs_raise_filters(const struct rootfs_btrfs *b, char **ret_data, char **ret_meta);

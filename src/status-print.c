@@ -155,7 +155,13 @@ void status_print_json(FILE *f, const struct status_report *r)
                 else
                         fputs(", \"last_sync\": null}", f);
         }
-        fputs("], \"findings\": ", f);
+        fputs("], \"root\": {\"redundant\": ", f);
+        fputs(r->root_redundant < 0 ? "null" : r->root_redundant ? "true" : "false", f);
+        if (r->root_degraded >= 0)
+                fprintf(f, ", \"degraded_members\": %d}", r->root_degraded);
+        else
+                fputs(", \"degraded_members\": null}", f);
+        fputs(", \"findings\": ", f);
         json_findings(f, r->findings, r->n);
         fputs("}\n", f);
 }
@@ -185,7 +191,7 @@ static void prom_esp_labels(FILE *f, const struct status_esp *e)
 
 void status_print_prometheus(FILE *f, const struct status_report *r)
 {
-        static const char *const checks[] = { "esp", "firmware", "loader", "sync" };
+        static const char *const checks[] = { "esp", "firmware", "loader", "sync", "root" };
         size_t bootable = n_bootable(r);
 
         fputs("# HELP dualroot_status Boot readiness: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN "
@@ -200,6 +206,22 @@ void status_print_prometheus(FILE *f, const struct status_report *r)
               f);
         fprintf(f, "dualroot_can_lose_any_disk %d\n",
                 r->n_esps > 1 && bootable == r->n_esps && r->level < STATUS_CRITICAL);
+
+        /* The root (DESIGN.md §11 S6, S8): present only when judged (btrfs, md). */
+        if (r->root_redundant >= 0)
+                fprintf(f,
+                        "# HELP dualroot_root_redundant 1 when the root filesystem survives the "
+                        "loss of a device (btrfs profiles, md level and members in sync).\n"
+                        "# TYPE dualroot_root_redundant gauge\n"
+                        "dualroot_root_redundant %d\n",
+                        r->root_redundant);
+        if (r->root_degraded >= 0)
+                fprintf(f,
+                        "# HELP dualroot_root_degraded_members Devices of the root's btrfs, or "
+                        "members of its md arrays, that are missing.\n"
+                        "# TYPE dualroot_root_degraded_members gauge\n"
+                        "dualroot_root_degraded_members %d\n",
+                        r->root_degraded);
 
         fputs("# HELP dualroot_esp_bootable 1 when the machine would boot from this ESP's disk "
               "alone.\n"

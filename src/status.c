@@ -22,6 +22,7 @@
 #include "ignore.h"
 #include "loaderfile.h"
 #include "refindchain.h"
+#include "md.h"
 #include "rootfs.h"
 #include "status.h"
 #include "swapfiles.h"
@@ -815,9 +816,30 @@ static int add_esp(struct status_report *r)
         return 0;
 }
 
-/* EFI_MOUNT (/boot) holds the booted ESP. */
+/* Whether an fstab source (PARTUUID=, UUID=, PARTLABEL=/LABEL= not, a device path) names
+ * the booted ESP. */
+static bool source_is_booted(const struct esp_model *m, const char *src)
+{
+        const char *v;
+        struct stat st;
+
+        if (!src)
+                return false;
+        if ((v = startswith(src, "PARTUUID=")))
+                return m->booted.partuuid && strcasecmp(v, m->booted.partuuid) == 0;
+        if ((v = startswith(src, "UUID=")))
+                return m->booted.uuid && strcasecmp(v, m->booted.uuid) == 0;
+        if (src[0] == '/')
+                return stat(src, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == m->booted.devnum;
+        return false;
+}
+
+/* EFI_MOUNT (/boot) holds the booted ESP. An automount (x-systemd.automount: autofs on
+ * EFI_MOUNT, the real mount stacked on it once accessed) is judged by what it mounts: the
+ * mount on top when there is one, else its fstab line's source (rule S3). */
 static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
-                            const char *efi_mount, struct status_report *r)
+                            struct libmnt_table *fstab, const char *efi_mount,
+                            struct status_report *r)
 {
         struct libmnt_fs *fs = mounts_find_target(t, efi_mount);
 
@@ -826,6 +848,26 @@ static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
                            "%s is not a mount point: kernels installed now do not reach the "
                            "booted ESP (is bind-mount-efi.service enabled?)",
                            efi_mount);
+        if (streq_ptr(mnt_fs_get_fstype(fs), "autofs")) {
+                struct libmnt_fs *line =
+                        fstab ? mnt_table_find_target(fstab, efi_mount, MNT_ITER_FORWARD) : NULL;
+                const char *src = line ? mnt_fs_get_source(line) : NULL;
+
+                if (!line)
+                        return add(r, STATUS_WARNING, "boot",
+                                   "%s is an automount with no fstab line: what it mounts is "
+                                   "not known until it is accessed",
+                                   efi_mount);
+                if (!source_is_booted(m, src))
+                        return add(r, STATUS_CRITICAL, "boot",
+                                   "%s is an automount of %s (fstab), not of the booted ESP %s: "
+                                   "kernels installed now land on the wrong ESP",
+                                   efi_mount, strna(src), m->booted.device);
+                return add(r, STATUS_OK, "boot",
+                           "%s is an automount (x-systemd.automount) of the booted ESP %s "
+                           "(fstab: %s): each access mounts it",
+                           efi_mount, m->booted.device, src);
+        }
         if (mnt_fs_get_devno(fs) != m->booted.devnum)
                 return add(r, STATUS_CRITICAL, "boot",
                            "%s holds %s, not the booted ESP %s: kernels installed now land on "
@@ -908,7 +950,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (k < 0)
                         return k;
         } else {
-                k = check_boot_mount(m, t, efi_mount, r);
+                k = check_boot_mount(m, t, fstab, efi_mount, r);
                 if (k < 0)
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -957,23 +999,83 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
 
 /* ---- the root ---- */
 
-static int check_root(const struct config *c, struct status_report *r)
+#define ZFS_MAGIC 0x2fc12fc1UL
+#define BCACHEFS_MAGIC 0xca451a4eUL
+
+/* The whole disk of each ESP of the report, by kernel name ("vda"); NULL where not known (not
+ * mounted, or sysfs does not know its device: the per-disk root verdict is then not made). */
+static int esp_disks(const struct status_report *r, const char *sysfs, char ***ret)
+{
+        char **l = calloc(r->n_esps + 1, sizeof(char *));
+        struct stat st;
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_esps; i++) {
+                if (!r->esps[i].present || !r->esps[i].device || stat(r->esps[i].device, &st) < 0 ||
+                    !S_ISBLK(st.st_mode))
+                        continue;
+                if (md_disk_of(sysfs, st.st_rdev, &l[i]) == -ENOMEM) {
+                        for (size_t k = 0; k < r->n_esps; k++)
+                                free(l[k]);
+                        free(l);
+                        return -ENOMEM;
+                }
+        }
+        *ret = l;
+        return 0;
+}
+
+static void esp_disks_free(char **l, size_t n)
+{
+        for (size_t i = 0; l && i < n; i++)
+                free(l[i]);
+        free(l);
+}
+
+/* The other ESPs' disks, for ESP i: what is gone when only i's disk is left. An ESP that is
+ * not there (not mounted: its disk is gone already) adds nothing; NULL when a present one's
+ * disk is not known (the verdict is then not made: not known is not broken). */
+static char **gone_without(const struct status_report *r, char **disks, size_t i)
+{
+        size_t n = r->n_esps, k = 0;
+        char **gone = calloc(n + 1, sizeof(char *));
+
+        if (!gone)
+                return NULL;
+        for (size_t j = 0; j < n; j++) {
+                if (j == i || !r->esps[j].present)
+                        continue;
+                if (!disks[j]) {
+                        free(gone);
+                        return NULL;
+                }
+                if (!streq(disks[j], disks[i]))
+                        gone[k++] = disks[j];
+        }
+        return gone;
+}
+
+static void format_duration(int64_t sec, char *buf, size_t size)
+{
+        if (sec >= 3600)
+                snprintf(buf, size, "%" PRId64 " h %" PRId64 " min", sec / 3600, sec / 60 % 60);
+        else if (sec >= 60)
+                snprintf(buf, size, "%" PRId64 " min %" PRId64 " s", sec / 60, sec % 60);
+        else
+                snprintf(buf, size, "%" PRId64 " s", sec);
+}
+
+/* Rule S6: a btrfs root. */
+static int check_root_btrfs(int fd, const char *sysfs, struct status_report *r)
 {
         _cleanup_(rootfs_btrfs_done) struct rootfs_btrfs b = {};
         _cleanup_free_ char *why = NULL, *missing = NULL;
-        _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char dp[64], mp[64], sp[64];
-        struct statfs sfs;
+        char **disks = NULL, **devdisks = NULL;
+        unsigned tol;
         int k;
 
-        if (!c->dualroot)
-                return 0; /* approach 2: each disk has its own root, see the sync list */
-        if (fd < 0 || fstatfs(fd, &sfs) < 0)
-                return add(r, STATUS_UNKNOWN, "root", "cannot examine the root filesystem: %s",
-                           strerror(errno));
-        if ((unsigned long)sfs.f_type != BTRFS_MAGIC)
-                return add(r, STATUS_OK, "root",
-                           "the root filesystem is not btrfs: its redundancy is not checked");
         k = rootfs_btrfs_read(fd, &b, &why);
         if (k == -ENOMEM)
                 return k;
@@ -983,6 +1085,62 @@ static int check_root(const struct config *c, struct status_report *r)
         rootfs_profiles_to_string(b.data_profiles, dp, sizeof(dp));
         rootfs_profiles_to_string(b.metadata_profiles, mp, sizeof(mp));
         rootfs_profiles_to_string(b.system_profiles, sp, sizeof(sp));
+        tol = rootfs_btrfs_tolerance(&b);
+        r->root_degraded = (int)b.n_missing;
+        r->root_redundant = b.n_missing == 0 && b.n_devices >= 2 && tol >= 1;
+
+        /* S11: per ESP, would the root mount with the other ESPs' disks gone? Its devices on
+         * those disks, and those already missing, against what the profiles can lose. */
+        k = esp_disks(r, sysfs, &disks);
+        if (k < 0)
+                return k;
+        devdisks = calloc(b.n_devices + 1, sizeof(char *));
+        if (!devdisks) {
+                esp_disks_free(disks, r->n_esps);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < b.n_devices; i++) {
+                struct stat st;
+
+                if (b.devices[i].path && stat(b.devices[i].path, &st) == 0 && S_ISBLK(st.st_mode))
+                        (void)md_disk_of(sysfs, st.st_rdev, &devdisks[i]);
+        }
+        for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
+                _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
+                size_t lost = b.n_missing, unknown = 0;
+
+                if (!gone)
+                        continue;
+                for (size_t d = 0; d < b.n_devices; d++) {
+                        if (!b.devices[d].path)
+                                continue;
+                        if (!devdisks[d])
+                                unknown++;
+                        else if (strv_contains(gone, devdisks[d]))
+                                lost++;
+                }
+                if (unknown)
+                        continue;
+                if (lost > tol)
+                        k = esp_add(&r->esps[i], STATUS_CRITICAL, "root",
+                                    "the btrfs root would not mount from %s alone: %zu of its "
+                                    "%" PRIu64 " devices are on the other disks or missing, and "
+                                    "its profiles (data %s, metadata %s, system %s) survive the "
+                                    "loss of %u",
+                                    disks[i], lost, b.num_devices, dp, mp, sp, tol);
+                else
+                        k = esp_add(&r->esps[i], STATUS_OK, "root",
+                                    "the btrfs root mounts from %s alone: %zu of its %" PRIu64
+                                    " devices lost with the other disks, its profiles survive "
+                                    "the loss of %u",
+                                    disks[i], lost, b.num_devices, tol);
+        }
+        for (size_t i = 0; i < b.n_devices; i++)
+                free(devdisks[i]);
+        free(devdisks);
+        esp_disks_free(disks, r->n_esps);
+        if (k < 0)
+                return k;
 
         if (b.n_missing > 0) {
                 for (size_t i = 0; i < b.n_devices; i++) {
@@ -1009,9 +1167,7 @@ static int check_root(const struct config *c, struct status_report *r)
                            "the btrfs root has a single device (data %s, metadata %s): losing "
                            "its disk loses the root",
                            dp, mp);
-        if (!rootfs_profiles_redundant(b.data_profiles) ||
-            !rootfs_profiles_redundant(b.metadata_profiles) ||
-            !rootfs_profiles_redundant(b.system_profiles))
+        if (tol < 1)
                 return add(r, STATUS_CRITICAL, "root",
                            "the btrfs root's profiles do not survive the loss of a disk: data "
                            "%s, metadata %s, system %s (convert with btrfs balance start "
@@ -1020,6 +1176,258 @@ static int check_root(const struct config *c, struct status_report *r)
         return add(r, STATUS_OK, "root",
                    "btrfs on %zu devices, none missing; data %s, metadata %s, system %s",
                    b.n_devices, dp, mp, sp);
+}
+
+/* The initrd's view of an md array (rule S8): mdadm.conf's ARRAY line for its UUID. */
+static int check_md_conf(const struct md_array *a, struct status_report *r)
+{
+        if (!a->uuid)
+                return add(r, STATUS_OK, "root",
+                           "%s: its ARRAY line in mdadm.conf is not checked: this kernel shows no "
+                           "md/uuid",
+                           a->name);
+        for (size_t i = 0; md_conf_paths[i]; i++) {
+                _cleanup_free_ char *text = NULL, *devices = NULL;
+                unsigned line = 0;
+                int k = read_full_file(md_conf_paths[i], 1 << 20, &text, NULL);
+
+                if (k == -ENOENT)
+                        continue;
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0)
+                        return add(r, STATUS_UNKNOWN, "root", "cannot read %s: %s",
+                                   md_conf_paths[i], strerror(-k));
+                k = md_conf_find(text, a->uuid, &line, &devices);
+                if (k < 0)
+                        return k;
+                if (k == 0)
+                        return add(r, STATUS_WARNING, "root",
+                                   "%s has no ARRAY line for %s (UUID %s): an initrd built from "
+                                   "it may not assemble the root; add the line 'mdadm --detail "
+                                   "--scan' prints for it, then rebuild the initrd",
+                                   md_conf_paths[i], a->name, a->uuid);
+                if (devices)
+                        return add(r, STATUS_WARNING, "root",
+                                   "%s:%u: the ARRAY line for %s restricts assembly to "
+                                   "devices=%s: a replacement disk's member has other names; "
+                                   "without devices= mdadm finds the members by UUID",
+                                   md_conf_paths[i], line, a->name, devices);
+                return add(r, STATUS_OK, "root",
+                           "%s:%u assembles %s by UUID, from whichever disks hold it",
+                           md_conf_paths[i], line, a->name);
+        }
+        return add(r, STATUS_OK, "root",
+                   "no mdadm.conf: the initrd assembles %s by scanning for its members", a->name);
+}
+
+/* Rule S8: a root on an md array (directly, or through LUKS/LVM on it). */
+static int check_root_md(const char *sysfs, const char *name, struct status_report *r)
+{
+        _cleanup_(md_array_done) struct md_array a = {};
+        _cleanup_free_ char *why = NULL, *members = NULL, *absent = NULL, *without = NULL;
+        char **disks = NULL;
+        unsigned missing = 0;
+        int k;
+
+        k = md_array_read(sysfs, name, &a, &why);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                return add(r, STATUS_UNKNOWN, "root", "cannot read the root's md array %s: %s",
+                           name, strna(why));
+        for (size_t i = 0; i < a.n_members; i++) {
+                const struct md_member *m = &a.members[i];
+                char *s;
+
+                if (asprintf(&s, "%s%s%s on %s (slot %d, %s)", members ? members : "",
+                             members ? ", " : "", m->name, strna(m->disk), m->slot, m->state) < 0)
+                        return -ENOMEM;
+                free(members);
+                members = s;
+        }
+        /* S11 below, and to name where a missing member was: the present ESPs' disks that
+         * hold no member of the array (a replacement disk not yet added). */
+        k = esp_disks(r, sysfs, &disks);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < r->n_esps; i++) {
+                bool has = false;
+                char *s;
+
+                if (!disks[i])
+                        continue;
+                for (size_t j = 0; j < a.n_members; j++)
+                        has = has || streq_ptr(a.members[j].disk, disks[i]);
+                if (has || (without && strstr(without, disks[i])))
+                        continue;
+                if (asprintf(&s, "%s%s%s (ESP %s)", without ? without : "", without ? ", " : "",
+                             disks[i], strna(r->esps[i].mount)) < 0) {
+                        esp_disks_free(disks, r->n_esps);
+                        return -ENOMEM;
+                }
+                free(without);
+                without = s;
+        }
+        for (unsigned slot = 0; slot < a.raid_disks; slot++) {
+                const struct md_member *m = md_member_in_slot(&a, (int)slot);
+                char *s;
+
+                if (m && m->in_sync)
+                        continue;
+                if (m && !m->faulty && a.sync_running &&
+                    (streq_ptr(a.sync_action, "recover") || streq_ptr(a.sync_action, "reshape")))
+                        continue; /* being rebuilt: a WARNING below */
+                missing++;
+                if (m)
+                        k = asprintf(&s, "%s%sslot %u: %s on %s is %s", absent ? absent : "",
+                                     absent ? "; " : "", slot, m->name, strna(m->disk),
+                                     m->faulty ? "faulty" : "not in sync and not being rebuilt");
+                else if (without)
+                        k = asprintf(&s,
+                                     "%s%sslot %u: no device (disks with an ESP but no member "
+                                     "of %s: %s)",
+                                     absent ? absent : "", absent ? "; " : "", slot, a.name,
+                                     without);
+                else
+                        k = asprintf(&s,
+                                     "%s%sslot %u: no device (its disk is gone, or the member "
+                                     "was removed)",
+                                     absent ? absent : "", absent ? "; " : "", slot);
+                if (k < 0) {
+                        esp_disks_free(disks, r->n_esps);
+                        return -ENOMEM;
+                }
+                free(absent);
+                absent = s;
+        }
+        r->root_degraded = (int)missing;
+        r->root_redundant = md_redundant(&a);
+
+        /* S11: per ESP, would the array assemble with the other ESPs' disks gone? */
+        for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
+                _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
+                _cleanup_free_ char *here = NULL;
+
+                if (!gone)
+                        continue;
+                for (size_t j = 0; j < a.n_members; j++) {
+                        const struct md_member *m = &a.members[j];
+                        char *s;
+
+                        if (!streq_ptr(m->disk, disks[i]))
+                                continue;
+                        if (asprintf(&s, "%s%s%s (%s)", here ? here : "", here ? ", " : "", m->name,
+                                     m->in_sync ? "in sync" : m->state) < 0) {
+                                k = -ENOMEM;
+                                break;
+                        }
+                        free(here);
+                        here = s;
+                }
+                if (k < 0)
+                        break;
+                if (md_survives(&a, gone))
+                        k = esp_add(&r->esps[i], STATUS_OK, "root",
+                                    "the root's %s assembles from %s alone: its members there: "
+                                    "%s",
+                                    a.name, disks[i], here ? here : "none (not needed)");
+                else
+                        k = esp_add(&r->esps[i], STATUS_CRITICAL, "root",
+                                    "the root's %s (%s) would not assemble from %s alone: its "
+                                    "members there: %s",
+                                    a.name, strna(a.level), disks[i],
+                                    here ? here : "none (add one: dual-root-tool --add-disk)");
+        }
+        esp_disks_free(disks, r->n_esps);
+        if (k < 0)
+                return k;
+
+        if (streq_ptr(a.array_state, "inactive") || streq_ptr(a.array_state, "clear"))
+                return add(r, STATUS_CRITICAL, "root", "the root's %s is %s", a.name,
+                           a.array_state);
+        if (missing)
+                k = add(r, STATUS_CRITICAL, "root",
+                        "the root's %s (%s) is degraded: %u of its %u members missing: %s. "
+                        "Members: %s. Replace the disk: dual-root-tool --add-disk DEVICE",
+                        a.name, strna(a.level), missing, a.raid_disks, absent,
+                        members ? members : "none");
+        else if (a.sync_running && !streq_ptr(a.sync_action, "check") &&
+                 !streq_ptr(a.sync_action, "repair")) {
+                unsigned pm = 0;
+                int64_t left = md_sync_seconds_left(&a, &pm);
+                char t[64] = "time left unknown";
+
+                if (left >= 0) {
+                        char d[48];
+
+                        format_duration(left, d, sizeof(d));
+                        snprintf(t, sizeof(t), "%s left at %" PRIu64 " KiB/s", d, a.sync_speed);
+                }
+                r->root_redundant = 0;
+                k = add(r, STATUS_WARNING, "root",
+                        "the root's %s (%s) runs a %s: %u.%u%% done, %s. Members: %s", a.name,
+                        strna(a.level), strna(a.sync_action), pm / 10, pm % 10, t,
+                        members ? members : "none");
+        } else if (!md_redundant(&a))
+                k = add(r, STATUS_CRITICAL, "root",
+                        "the root's %s is %s of %u member(s): losing a disk loses the root%s",
+                        a.name, strna(a.level), a.raid_disks,
+                        streq_ptr(a.level, "raid1") && a.raid_disks == 1
+                                ? " (dual-root-tool --add-disk DEVICE --raid1 adds a member)"
+                                : "");
+        else
+                k = add(r, STATUS_OK, "root", "the root's %s: %s, %s, %u of %u members in sync: %s",
+                        a.name, strna(a.level), strna(a.array_state), a.raid_disks - missing,
+                        a.raid_disks, members ? members : "none");
+        if (k < 0)
+                return k;
+        return check_md_conf(&a, r);
+}
+
+int status_check_md_root(const char *sysfs, const char *array, struct status_report *r)
+{
+        return check_root_md(sysfs, array, r);
+}
+
+static int check_root(const struct config *c, struct status_report *r)
+{
+        _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_strv_free_ char **arrays = NULL;
+        const char *sysfs = md_sysfs_root();
+        struct statfs sfs;
+        struct stat st;
+        int k;
+
+        if (!c->dualroot)
+                return 0; /* approach 2: each disk has its own root, see the sync list */
+        if (fd < 0 || fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return add(r, STATUS_UNKNOWN, "root", "cannot examine the root filesystem: %s",
+                           strerror(errno));
+        if ((unsigned long)sfs.f_type == BTRFS_MAGIC)
+                return check_root_btrfs(fd, sysfs, r);
+        if ((unsigned long)sfs.f_type == ZFS_MAGIC)
+                return add(r, STATUS_OK, "root",
+                           "the root filesystem is ZFS: its redundancy is not checked (dual-root "
+                           "does not read pools: see zpool status)");
+        if ((unsigned long)sfs.f_type == BCACHEFS_MAGIC)
+                return add(r, STATUS_OK, "root",
+                           "the root filesystem is bcachefs: its redundancy is not checked "
+                           "(dual-root does not read its replicas: see bcachefs fs usage)");
+        /* A device sysfs does not know (tmpfs, overlay): on no array. */
+        k = md_arrays_under(sysfs, st.st_dev, &arrays);
+        if (k == -ENOMEM)
+                return k;
+        for (size_t i = 0; k >= 0 && arrays && arrays[i]; i++) {
+                k = check_root_md(sysfs, arrays[i], r);
+                if (k < 0)
+                        return k;
+        }
+        if (strv_length(arrays) > 0)
+                return 0;
+        return add(r, STATUS_OK, "root",
+                   "the root filesystem is neither btrfs nor on md RAID: its redundancy is not "
+                   "checked");
 }
 
 /* ---- the sync list (approach 2) ---- */
@@ -1153,10 +1561,14 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                  struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
                  struct status_report *ret)
 {
-        struct status_report r = { .now = (int64_t)time(NULL) };
+        struct status_report r = { .now = (int64_t)time(NULL),
+                                   .root_redundant = -1,
+                                   .root_degraded = -1 };
         int k = 0;
 
-        if (!m->boot_ok || !m->device_ok)
+        if (m->md_refusal) /* DESIGN.md §11 S12: known, and not bootable as we keep it */
+                k = add(&r, STATUS_CRITICAL, "esp-set", "%s", m->md_refusal);
+        else if (!m->boot_ok || !m->device_ok)
                 k = add(&r, STATUS_UNKNOWN, "booted", "cannot identify the booted ESP: %s",
                         strna(m->why));
         else if (c->dualroot)

@@ -14,8 +14,10 @@
  *               removable-media fallback;
  *   "loader"    systemd-boot's entries complete on this ESP (every file present);
  *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced.
+ *   "root"      whether the root assembles from this ESP's disk alone (btrfs, md).
  * System-wide findings: "boot" (EFI_MOUNT holds the booted ESP), "root" (btrfs devices and
- * profiles), "sync-list" (approach 2's destinations), "esp-set".
+ * profiles, md arrays), "sync-list" (approach 2's destinations), "esp-set" (also an ESP on md
+ * RAID, refused).
  */
 
 #include <stdint.h>
@@ -71,6 +73,10 @@ struct status_report {
         struct status_dest *dests;
         size_t n_dests;
         int64_t now;
+        /* The root (DESIGN.md §11 S6, S8): 1 when it survives the loss of a device, 0 when
+         * not, -1 when not judged; its missing devices or md members, -1 when not judged. */
+        int root_redundant;
+        int root_degraded;
 };
 
 const char *status_level_to_string(enum status_level l); /* "OK", "WARNING", ... */
@@ -83,6 +89,11 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
 
 void status_report_done(struct status_report *r);
 
+/* The md root's findings (DESIGN.md §11 S8, S9) for array under sysfs, added to r (whose ESPs,
+ * if any, get their per-disk verdict): what status_check does for a root on md; for tests on
+ * sysfs fixtures. Returns 0 or -ENOMEM. */
+int status_check_md_root(const char *sysfs, const char *array, struct status_report *r);
+
 /* The monitoring-plugins form: "STATE: summary | perfdata", then one line per ESP and check,
  * then the system-wide findings. */
 void status_print_text(FILE *f, const struct status_report *r);
@@ -90,7 +101,8 @@ void status_print_json(FILE *f, const struct status_report *r);
 
 /* The Prometheus text exposition (node_exporter's textfile collector): dualroot_status,
  * dualroot_esp_bootable{mount,partuuid}, dualroot_esp_check_status{mount,partuuid,check},
- * dualroot_last_sync_timestamp_seconds{mount,partuuid | item,dest}, dualroot_can_lose_any_disk.
+ * dualroot_last_sync_timestamp_seconds{mount,partuuid | item,dest}, dualroot_can_lose_any_disk,
+ * dualroot_root_redundant and dualroot_root_degraded_members (when the root was judged).
  * status_write_textfile writes it to path atomically: a temporary file in the same directory,
  * flushed, then renamed over path. Returns 0 or -errno with *why. */
 void status_print_prometheus(FILE *f, const struct status_report *r);

@@ -21,7 +21,7 @@ attach() { # IMAGE-OR-DEVICE START_SECTOR MIB -> loop device
         echo "$dev"
 }
 
-adddisk_machine() { # degraded | single
+adddisk_machine() { # degraded | raid1c3 | single
         IMG0="$W/dual-root-test-disk0.img"
         adddisk_image "$IMG0" "$PU0"
         ROOT0=$(attach "$IMG0" $ROOTSTART 320)
@@ -32,6 +32,19 @@ adddisk_machine() { # degraded | single
                 mkfs.btrfs -q -f -d raid1 -m raid1 "$ROOT0" "$ROOT1" >/dev/null
                 # disk 1 dies: forgotten by the kernel, detached
                 btrfs device scan --forget "$ROOT1"
+                losetup -d "$ROOT1"
+                ROOT_DEVICE=$ROOT0 ROOT_OPTIONS=degraded make_root
+        elif [ "$1" = raid1c3 ]; then
+                # three devices (disk 0, disk 1, a third disk), raid1c3; disk 1 dies
+                IMG1="$W/dual-root-test-disk1.img"
+                adddisk_image "$IMG1" "$PU1"
+                ROOT1=$(attach "$IMG1" $ROOTSTART 320)
+                truncate -s 320M "$W/dual-root-test-third.img"
+                ROOTX=$(losetup --find --show "$W/dual-root-test-third.img")
+                echo "$ROOTX" >>"$W/loops"
+                mkfs.btrfs -q -f -d raid1c3 -m raid1c3 "$ROOT0" "$ROOT1" "$ROOTX" >/dev/null
+                btrfs device scan --forget "$ROOT1"
+                sed -i "\|^$ROOT1\$|d" "$W/loops"
                 losetup -d "$ROOT1"
                 ROOT_DEVICE=$ROOT0 ROOT_OPTIONS=degraded make_root
         else

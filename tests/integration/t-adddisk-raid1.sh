@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # --add-disk on a single-device btrfs root: without --raid1 the root is not touched and the
 # steps are printed; with --raid1 the new disk's partition 2 is added and every chunk becomes
-# raid1 (btrfs device add, then a soft balance), once.
+# raid1 (btrfs device add, then a balance of the single/dup chunks alone), once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/adddisk-lib.sh"
 
@@ -18,7 +18,7 @@ single_root_converted_only_when_asked() {
         add_disk --add-disk "$NEW" --raid1
         expect_status 0
         expect_stdout_has "running: btrfs device add $P2 /"
-        expect_stdout_has "running: btrfs balance start -dconvert=raid1,soft -mconvert=raid1,soft /"
+        expect_stdout_has "running: btrfs balance start -dconvert=raid1,soft,profiles=single -mconvert=raid1,soft,profiles=dup /"
         btrfs filesystem show "$R" >"$W/show"
         if [ "$(grep -c devid "$W/show")" != 2 ] || ! grep -q "$P2" "$W/show"; then
                 fail "not two devices, one of them $P2: $(cat "$W/show")"
@@ -29,7 +29,7 @@ single_root_converted_only_when_asked() {
         add_disk --add-disk "$NEW" --raid1
         expect_status 0
         expect_stdout_has "kept: $P2 is a device of the root filesystem"
-        expect_stdout_has "kept: every chunk of the root filesystem is raid1"
+        expect_stdout_has "kept: every chunk of the root filesystem is redundant (data raid1, metadata raid1, system raid1)"
         expect_stdout_lacks "running: btrfs"
 }
 

@@ -44,7 +44,7 @@ degraded_root_is_replaced() {
         add_disk --add-disk "$NEW"
         expect_status 0
         expect_stdout_has "kept: $P2 is a device of the root filesystem"
-        expect_stdout_has "kept: every chunk of the root filesystem is raid1"
+        expect_stdout_has "kept: every chunk of the root filesystem is redundant"
         expect_stdout_has "kept: /efi1 already has its boot entry"
         expect_stdout_lacks "running: btrfs replace"
         expect_stdout_lacks "running: mkfs.vfat"

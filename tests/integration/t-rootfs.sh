@@ -63,6 +63,30 @@ root_not_checked_in_approach_2() {
         expect_stdout_lacks "root:"
 }
 
+# The per-disk verdict (rule S9) needs to know which disk each device is on: loop devices are
+# no partitions, so a fake sysfs (DUAL_ROOT_SYSFS) puts ESP 0 and root device 0 on disk0, ESP
+# 1 and root device 1 on disk1, as on a real two-disk machine.
+fake_disks() {
+        fake_partition "$DEV0" disk0 1 2048 65536
+        fake_partition "$RDEV0" disk0 2 67584 614400
+        fake_partition "$DEV1" disk1 1 2048 65536
+        [ ! -b "$RDEV1" ] || fake_partition "$RDEV1" disk1 2 67584 614400
+}
+
+each_disk_mounts_the_root_alone() {
+        healthy
+        fake_disks
+        TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4 DUAL_ROOT_SYSFS=/fakesys" run_tool --status
+        expect_status 0
+        expect_stdout_has "OK root: the btrfs root mounts from disk0 alone: 1 of its 2 devices lost with the other disks, its profiles survive the loss of 1"
+        expect_stdout_has "OK root: the btrfs root mounts from disk1 alone: 1 of its 2 devices lost"
+        run_tool --status --json
+        expect_stdout_has '"root": {"redundant": true, "degraded_members": 0}'
+        run_tool --status --textfile /tmp/dual-root.prom
+        grep -qx "dualroot_root_redundant 1" "$R/tmp/dual-root.prom" || fail "no dualroot_root_redundant 1: $(cat "$R/tmp/dual-root.prom")"
+        grep -qx "dualroot_root_degraded_members 0" "$R/tmp/dual-root.prom" || fail "no dualroot_root_degraded_members 0"
+}
+
 # Last: the root is mounted again, degraded, with its second device detached.
 root_degraded_is_critical_naming_the_device() {
         sub=$(blkid -o value -s UUID_SUB "$RDEV1")
@@ -82,10 +106,20 @@ root_degraded_is_critical_naming_the_device() {
         run_tool --status
         expect_status 2
         expect_stdout_has "CRITICAL root: the btrfs root is degraded: 1 of its 2 devices missing: devid 2 (device UUID $sub, 300 MiB). There is no redundancy left"
+        # disk1 holds no device of the root now: it does not boot alone; disk0 still does
+        fake_disks
+        TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4 DUAL_ROOT_SYSFS=/fakesys" run_tool --status
+        expect_status 2
+        expect_stdout_has "OK root: the btrfs root mounts from disk0 alone: 1 of its 2 devices lost"
+        expect_stdout_has "CRITICAL root: the btrfs root would not mount from disk1 alone: 2 of its 2 devices are on the other disks or missing"
+        run_tool --status --textfile /tmp/dual-root.prom
+        grep -qx "dualroot_root_redundant 0" "$R/tmp/dual-root.prom" || fail "no dualroot_root_redundant 0: $(cat "$R/tmp/dual-root.prom")"
+        grep -qx "dualroot_root_degraded_members 1" "$R/tmp/dual-root.prom" || fail "no dualroot_root_degraded_members 1"
 }
 
 run_case "btrfs raid1 root: OK" root_raid1_is_ok
 run_case "single data chunks: CRITICAL" root_with_single_data_is_critical
 run_case "approach 2 does not check the root" root_not_checked_in_approach_2
+run_case "each disk mounts the raid1 root alone" each_disk_mounts_the_root_alone
 run_case "degraded root: CRITICAL naming the missing device" root_degraded_is_critical_naming_the_device
 finish

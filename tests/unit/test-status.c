@@ -672,6 +672,66 @@ static void test_boot_mount_of_another_esp_is_critical(void **state)
         assert_int_equal(e->report.findings[0].level, STATUS_CRITICAL);
 }
 
+/* /boot as a systemd automount of the booted ESP (x-systemd.automount): autofs on /boot, the
+ * real mount stacked on it once accessed; judged by what it mounts (DESIGN.md §11 S3). */
+static void boot_automount(struct env *e, const char *fstab_source, bool triggered)
+{
+        _cleanup_mnt_table_ struct libmnt_table *fstab = mnt_new_table();
+        _cleanup_free_ char *text = NULL, *ft = NULL, *path = join(e->base, "fstab");
+
+        assert_true(asprintf(&text,
+                             "21 1 252:1 / %s rw - vfat /dev/vda1 rw\n"
+                             "22 1 252:17 / %s rw - vfat /dev/vdb1 rw\n"
+                             "30 1 0:44 / %s rw,relatime - autofs systemd-1 "
+                             "rw,fd=51,pgrp=1,timeout=0,minproto=5,maxproto=5,direct\n"
+                             "%s",
+                             e->esp0, e->esp1, e->boot,
+                             triggered ? "31 30 252:1 / BOOT rw,relatime - vfat /dev/vda1 rw\n"
+                                       : "") >= 0);
+        if (triggered) {
+                char *at = strstr(text, "BOOT");
+                _cleanup_free_ char *fixed = NULL;
+
+                *at = 0;
+                assert_true(asprintf(&fixed, "%s%s%s", text, e->boot, at + 4) >= 0);
+                free(text);
+                text = TAKE_PTR(fixed);
+        }
+        put(e->base, "mountinfo", text);
+        assert_true(asprintf(&ft, "%s %s vfat noauto,x-systemd.automount,umask=0077 0 2\n",
+                             fstab_source, e->boot) >= 0);
+        put(e->base, "fstab", ft);
+        assert_int_equal(mnt_table_parse_file(fstab, path), 0);
+        check(e, fstab);
+}
+
+static void test_boot_automount_of_the_booted_esp_is_ok(void **state)
+{
+        struct env *e = *state;
+
+        boot_automount(e, "PARTUUID=" PU0, false);
+        assert_string_equal(e->report.findings[0].check, "boot");
+        assert_int_equal(e->report.findings[0].level, STATUS_OK);
+        assert_non_null(strstr(e->report.findings[0].text,
+                               "is an automount (x-systemd.automount) of the booted ESP /dev/vda1 "
+                               "(fstab: PARTUUID=" PU0 "): each access mounts it"));
+        /* accessed: the vfat on top of the autofs is judged */
+        boot_automount(e, "PARTUUID=" PU0, true);
+        assert_int_equal(e->report.findings[0].level, STATUS_OK);
+        assert_non_null(strstr(e->report.findings[0].text, "holds the booted ESP /dev/vda1"));
+}
+
+static void test_boot_automount_of_another_esp_is_critical(void **state)
+{
+        struct env *e = *state;
+
+        boot_automount(e, "PARTUUID=" PU1, false);
+        assert_int_equal(e->report.findings[0].level, STATUS_CRITICAL);
+        assert_non_null(strstr(e->report.findings[0].text,
+                               "is an automount of PARTUUID=" PU1 " (fstab), not of the booted "
+                               "ESP /dev/vda1"));
+}
+
 /* The root check's profile rules (DESIGN.md §11 rule S6); the ioctls themselves are exercised
  * on a real btrfs by tests/integration/t-rootfs.sh. */
 static void test_root_profiles_that_survive_a_lost_disk(void **state)
@@ -826,6 +886,8 @@ int main(void)
                 T(test_sync_identical_without_a_record),
                 T(test_missing_alternate_named_from_fstab),
                 T(test_boot_mount_of_another_esp_is_critical),
+                T(test_boot_automount_of_the_booted_esp_is_ok),
+                T(test_boot_automount_of_another_esp_is_critical),
                 T(test_root_profiles_that_survive_a_lost_disk),
                 T(test_text_first_line_is_the_plugin_line),
                 T(test_json_has_each_esp_and_its_checks),
