@@ -743,7 +743,9 @@ static void print_int(const struct config_key *k, const struct config *c, FILE *
 
 static void print_duration(const struct config_key *k, const struct config *c, FILE *f)
 {
-        print_line(f, k->name, "%.3gs", (double)*CFIELD(c, k, usec_t) / USEC_PER_SEC);
+        char buf[64];
+
+        print_line(f, k->name, "%s", format_duration(*CFIELD(c, k, usec_t), buf, sizeof(buf)));
 }
 
 static void print_string(const struct config_key *k, const struct config *c, FILE *f)

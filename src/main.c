@@ -8,6 +8,7 @@
  * table order. Adding an action: an enum verb_id entry, a getopt case, a function, a row.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -445,6 +446,10 @@ struct context {
         struct config *config;       /* verb_syncd takes it */
         struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
         struct esp_model *model;     /* with VERB_NEEDS_MODEL */
+        /* A monitoring verb whose context could not be loaded: which part ("config", "mounts",
+         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S7). */
+        const char *error_check;
+        char *error;
 };
 
 static void context_done(struct context *c)
@@ -452,6 +457,7 @@ static void context_done(struct context *c)
         config_free(c->config);
         mnt_unref_table(c->mounts);
         esp_model_free(c->model);
+        free(c->error);
 }
 
 /* Warnings about the model that every verb shares. */
@@ -542,25 +548,36 @@ static void print_job(const struct sync_job *j, void *userdata)
         report_job(j, REPORT_ONE_SHOT, arg.quiet);
 }
 
+/* --status: the report on every outcome, also when it could not run (the config, the mount
+ * table): UNKNOWN with the reason, in the text, the JSON and the textfile alike, so that no
+ * earlier OK stays in place (DESIGN.md §11 rule S7). */
 static int verb_status(struct context *cx)
 {
-        _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
-        _cleanup_free_ char *why = NULL;
+        _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
+        _cleanup_free_ char *why = NULL, *failed = NULL;
         struct status_report rep = {};
         int r;
 
-        r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(), arg.efi_mount,
-                         &rep);
+        if (cx->error)
+                r = status_report_failed(cx->error_check, cx->error, &rep);
+        else {
+                fstab = report_load_fstab();
+                r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(),
+                                 arg.efi_mount, &rep);
+                if (r < 0 && asprintf(&failed, "cannot check the status: %s", strerror(-r)) >= 0)
+                        r = status_report_failed("status", failed, &rep);
+        }
         if (r < 0) {
                 log_error_errno(r, "cannot check the status: %m");
-                if (!arg.quiet)
-                        printf("UNKNOWN: cannot check the status: %s\n", strerror(-r));
                 return STATUS_UNKNOWN;
         }
         if (arg.json)
                 status_print_json(stdout, &rep);
         else if (!arg.quiet)
                 status_print_text(stdout, &rep);
+        else if (rep.error)
+                /* -q: stdout says nothing, so the reason goes to stderr, once */
+                log_error("%s", rep.error);
         r = (int)rep.level;
         if (arg.textfile && status_write_textfile(arg.textfile, &rep, &why) < 0) {
                 log_error("%s", strna(why));
@@ -852,6 +869,27 @@ static const struct verb {
         [VERB_ADD_DISK] = { verb_add_disk, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
 };
 
+/* A monitoring verb's context that could not be loaded: kept as the reason the verb reports
+ * (UNKNOWN), not printed here. Returns EXIT_OK, or STATUS_UNKNOWN when out of memory. */
+static int context_failed(struct context *c, const char *check, const char *format, ...)
+        _printf_(3, 4);
+static int context_failed(struct context *c, const char *check, const char *format, ...)
+{
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&c->error, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                c->error = NULL;
+                log_error_errno(ENOMEM, "cannot report why the status cannot be checked: %m");
+                return STATUS_UNKNOWN;
+        }
+        c->error_check = check;
+        return EXIT_OK;
+}
+
 /* Loads what the given verbs need; on failure returns the exit status. */
 static int context_load(struct context *c, unsigned flags)
 {
@@ -860,24 +898,31 @@ static int context_load(struct context *c, unsigned flags)
 
         r = config_load(arg.config_path, arg.config_given, &c->config, &why);
         if (r < 0) {
+                if (flags & VERB_MONITOR)
+                        return context_failed(c, "config", "the configuration cannot be read: %s",
+                                              why ? why : strerror(-r));
                 log_error("%s", why ? why : strerror(-r));
-                if (flags & VERB_MONITOR && !arg.quiet)
-                        printf("UNKNOWN: the configuration cannot be read: %s\n", strna(why));
-                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_USAGE;
+                return EXIT_USAGE;
         }
         if (!(flags & VERB_NEEDS_MODEL))
                 return EXIT_OK;
         r = mounts_load(NULL, &c->mounts);
         if (r < 0) {
+                if (flags & VERB_MONITOR)
+                        return context_failed(c, "mounts", "cannot read the mount table %s: %s",
+                                              MOUNTINFO_DEFAULT, strerror(-r));
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_FAILED;
+                return EXIT_FAILED;
         }
         /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
         r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
                            c->mounts, &c->model);
         if (r < 0) {
+                if (flags & VERB_MONITOR)
+                        return context_failed(c, "model", "cannot build the ESP model: %s",
+                                              strerror(-r));
                 log_error_errno(r, "cannot build the ESP model: %m");
-                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_FAILED;
+                return EXIT_FAILED;
         }
         return EXIT_OK;
 }
