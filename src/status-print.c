@@ -67,19 +67,7 @@ static const struct status_finding *worst(const struct status_report *r,
         return w;
 }
 
-const char *status_summary(const struct status_report *r)
-{
-        const struct status_esp *we;
-        const struct status_finding *w = worst(r, &we);
-
-        if (r->level == STATUS_OK && r->n_esps > 1 && n_verdict(r, VERDICT_YES) == r->n_esps)
-                return "this machine can lose any disk";
-        if (w && r->level != STATUS_OK)
-                return w->text;
-        return "every check passed";
-}
-
-/* The summary is what an ESP's "unknown (why)" says already: not said twice. */
+/* The worst finding is what an ESP's "unknown (why)" says: the verdicts say it. */
 static bool summary_in_verdicts(const struct status_report *r)
 {
         const struct status_esp *we;
@@ -87,6 +75,20 @@ static bool summary_in_verdicts(const struct status_report *r)
 
         return w && we && w->level == STATUS_UNKNOWN && we->verdict == VERDICT_UNKNOWN &&
                !streq(w->check, "sync");
+}
+
+const char *status_summary(const struct status_report *r)
+{
+        const struct status_esp *we;
+        const struct status_finding *w = worst(r, &we);
+
+        if (r->level == STATUS_OK && r->n_esps > 1 && n_verdict(r, VERDICT_YES) == r->n_esps)
+                return "this machine can lose any disk";
+        if (summary_in_verdicts(r) && we->unknown_why)
+                return we->unknown_why;
+        if (w && r->level != STATUS_OK)
+                return w->text;
+        return "every check passed";
 }
 
 static void print_verdicts(FILE *f, const struct status_report *r)
@@ -102,22 +104,30 @@ static void print_verdicts(FILE *f, const struct status_report *r)
         }
 }
 
-static void print_findings(FILE *f, const struct status_finding *l, size_t n)
+/* Every finding but skip (the first line's, when nothing else is listed). */
+static void print_findings(FILE *f, const struct status_finding *l, size_t n,
+                           const struct status_finding *skip)
 {
         for (size_t k = 0; k < n; k++)
-                fprintf(f, "  %s %s: %s\n", status_level_to_string(l[k].level), l[k].check,
-                        l[k].text);
+                if (&l[k] != skip)
+                        fprintf(f, "  %s %s: %s\n", status_level_to_string(l[k].level),
+                                l[k].check, l[k].text);
 }
 
 void status_print_text(FILE *f, const struct status_report *r)
 {
         int64_t oldest = oldest_sync(r);
+        const struct status_esp *we;
+        const struct status_finding *w = worst(r, &we), *said = NULL;
 
         /* First line: STATE: summary | perfdata (monitoring-plugins guidelines). */
         fprintf(f, "%s: ", status_level_to_string(r->level));
-        if (r->n_esps == 0)
+        if (r->n_esps == 0) {
                 fputs(status_summary(r), f);
-        else {
+                /* said on the first line: not again below (the line says it all) */
+                if (w && r->level != STATUS_OK && !we)
+                        said = w;
+        } else {
                 if ((r->level != STATUS_OK || can_lose_any_disk(r) == 1) && !summary_in_verdicts(r))
                         fprintf(f, "%s; ", status_summary(r));
                 print_verdicts(f, r);
@@ -141,11 +151,11 @@ void status_print_text(FILE *f, const struct status_report *r)
                         fputs(e->verdict == VERDICT_YES ? "boots alone\n"
                                                         : "would NOT boot alone\n",
                               f);
-                print_findings(f, e->findings, e->n);
+                print_findings(f, e->findings, e->n, NULL);
         }
-        if (r->n > 0)
+        if (r->n > (said ? 1 : 0))
                 fputs("system:\n", f);
-        print_findings(f, r->findings, r->n);
+        print_findings(f, r->findings, r->n, said);
 }
 
 static void json_member(FILE *f, const char *name, const char *value)
