@@ -198,10 +198,10 @@ static int check_combination(void)
                           "checks; %s does not use it (it works on the ESP mount points "
                           "/efi<N>): drop it, or add --bind",
                           arg.efi_mount,
-                          sync                                 ? "--sync/--syncd"
-                          : verb_given(VERB_CHECK_CONFIG)      ? "--check-config"
+                          sync                                ? "--sync/--syncd"
+                          : verb_given(VERB_CHECK_CONFIG)     ? "--check-config"
                           : verb_given(VERB_FIX_BOOT_ENTRIES) ? "--fix-boot-entries"
-                                                               : "the report without an action");
+                                                              : "the report without an action");
                 return -EINVAL;
         }
         return 0;
@@ -732,7 +732,7 @@ static int check_swap_ids(const struct config *c, char ***errors)
         if (r < 0) {
                 if (errors)
                         return add_error(errors, "cannot read the mount table %s: %s",
-                                            MOUNTINFO_DEFAULT, strerror(-r)) < 0
+                                         MOUNTINFO_DEFAULT, strerror(-r)) < 0
                                        ? EXIT_FAILED
                                        : EXIT_USAGE;
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
@@ -763,8 +763,8 @@ static int check_swap_ids(const struct config *c, char ***errors)
                         if (!errors)
                                 log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
                                           why ? why : strerror(-r));
-                        else if (add_error(errors, "%s %s -> %s: %s", j->item, j->source,
-                                              j->dest, why ? why : strerror(-r)) < 0)
+                        else if (add_error(errors, "%s %s -> %s: %s", j->item, j->source, j->dest,
+                                           why ? why : strerror(-r)) < 0)
                                 ret = EXIT_FAILED;
                         if (ret == EXIT_OK)
                                 ret = EXIT_USAGE;
@@ -787,7 +787,8 @@ static void print_check_config_json(const char *path, const struct config *c, ch
 {
         fputs("{\"config\": ", stdout);
         json_write_string(stdout, c ? c->path : path);
-        fprintf(stdout, ", \"valid\": %s, \"errors\": ", strv_length(errors) == 0 ? "true" : "false");
+        fprintf(stdout,
+                ", \"valid\": %s, \"errors\": ", strv_length(errors) == 0 ? "true" : "false");
         json_write_strv(stdout, errors ? errors : (char *[]){ NULL });
         fputs(", \"values\": ", stdout);
         if (c)

@@ -110,8 +110,8 @@ static void print_findings(FILE *f, const struct status_finding *l, size_t n,
 {
         for (size_t k = 0; k < n; k++)
                 if (&l[k] != skip)
-                        fprintf(f, "  %s %s: %s\n", status_level_to_string(l[k].level),
-                                l[k].check, l[k].text);
+                        fprintf(f, "  %s %s: %s\n", status_level_to_string(l[k].level), l[k].check,
+                                l[k].text);
 }
 
 void status_print_text(FILE *f, const struct status_report *r)

@@ -649,6 +649,59 @@ check_config_json_is_json() {
         rm "$CONF"
 }
 
+# --- golden outputs: the three forms of one report, compared whole (issue 18) -------------
+# normalise FILE: what differs between runs replaced by names: loop devices, free space, ages,
+# times, the version.
+normalise() {
+        sed -E -e "s#$DEV0([^0-9]|\$)#/dev/ESP0\1#g" -e "s#$DEV1([^0-9]|\$)#/dev/ESP1\1#g" \
+                -e 's/[0-9]+ MiB free/N MiB free/g' \
+                -e 's/[0-9]+ (s|min|h|days) ago/AGE ago/g' \
+                -e "s/'last_sync_age'=[0-9]+s/'last_sync_age'=AGEs/" \
+                -e 's/\b1[0-9]{9}\b/TIME/g' -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/ISOTIME/g' \
+                -e "s/version=\"[^\"]*\"/version=\"VERSION\"/" "$1"
+}
+
+# expect_golden NAME FILE: FILE, normalised, equals tests/expected/NAME (DUAL_ROOT_UPDATE_EXPECTED=1
+# rewrites it instead).
+expect_golden() {
+        local want="$SRCDIR/tests/expected/$1"
+        normalise "$2" >"$W/golden.$1"
+        if [ "${DUAL_ROOT_UPDATE_EXPECTED:-}" = 1 ]; then
+                cp "$W/golden.$1" "$want"
+                return 0
+        fi
+        diff -u "$want" "$W/golden.$1" >"$W/golden.diff" || fail "$1 differs from tests/expected/$1: $(cat "$W/golden.diff")"
+}
+
+status_golden_outputs() {
+        healthy
+        umount "$R/boot"
+        rm "$R/efi1/initrd.img-6.1"
+        mkdir -p "$R/srv/data" "$R/mnt/root1" "$R/var/lib/node_exporter"
+        echo x >"$R/srv/data/x"
+        mount -t tmpfs dest "$R/mnt/root1"
+        printf 'format=2\nfingerprint=0000000000000001\nsynced=2026-01-02T03:04:05Z\nsource=%s\n' "$PU0" \
+                >"$R/mnt/root1/.dual-root-state"
+        printf 'sync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_status 2
+        expect_golden status.txt "$OUT"
+        expect_golden status.prom "$R/var/lib/node_exporter/dual-root.prom"
+        run_tool --status --json
+        jq -S . "$OUT" >"$W/status.json" || fail "--json is not JSON"
+        umount "$R/mnt/root1"
+        expect_golden status.json "$W/status.json"
+        # a config error, as every form says it
+        printf 'sync_dealy = 10\n' >"$CONF"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_golden status-config-error.txt "$OUT"
+        expect_golden status-config-error.prom "$R/var/lib/node_exporter/dual-root.prom"
+        run_tool --status --json
+        jq -S . "$OUT" >"$W/status.json" || fail "--json is not JSON"
+        expect_golden status-config-error.json "$W/status.json"
+        rm "$CONF"
+}
+
 status_quiet_prints_nothing() {
         healthy
         run_tool --status -q
@@ -703,4 +756,5 @@ run_case "sync-list series labelled by source and destination, stable when reord
 run_case "EFI_MOUNT: --status checks it, -s refuses it" status_efi_mount_is_honoured
 run_case "-s: a missing disk is said once" status_missing_disk_warned_once_by_sync
 run_case "--check-config --json: JSON, errors as members" check_config_json_is_json
+run_case "golden outputs: text, JSON, textfile (tests/expected/)" status_golden_outputs
 finish

@@ -304,9 +304,9 @@ static void test_format_duration_never_uses_an_exponent(void **state)
                 { 300 * USEC_PER_SEC, "5m0s" },
                 { 45 * USEC_PER_SEC, "45s" },
                 { 1500 * USEC_PER_MSEC, "1.5s" },
-                { 250 * USEC_PER_MSEC, "250ms" },
-                { 7, "7us" },
-                { 0, "0ms" },
+                { 250 * USEC_PER_MSEC, "0.25s" },
+                { 7, "0.000007s" },
+                { 0, "0s" },
                 { UINT64_C(1000000) * 3600 * USEC_PER_SEC, "1000000h0m" },
                 { USEC_INFINITY, "infinity" },
         };
