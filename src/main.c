@@ -93,7 +93,8 @@ static void help(void)
                "                      watch the sources, sync each change once it settles\n"
                "      --status        boot readiness: would the machine boot from each disk\n"
                "                      alone (ESP, firmware entry, loader entries, sync, root)?\n"
-               "                      Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+               "                      Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not\n"
+               "                      look: e.g. the ESPs, readable by root only)\n"
                "      --fix-boot-entries  create a firmware boot entry (Boot####, appended to\n"
                "                      BootOrder) for each ESP that has none; -t shows them\n"
                "      --check-config  parse the config file, print the values (with swap_ids:\n"
@@ -111,7 +112,7 @@ static void help(void)
                "  -q, --quiet         print only warnings and errors\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
-               "      --json          print the report (or --status) as JSON\n"
+               "      --json          print the report (or --status, --check-config) as JSON\n"
                "      --textfile PATH with --status: also write the Prometheus text format to\n"
                "                      PATH (atomically), for node_exporter's textfile collector\n"
                "      --force         sync even if an alternate ESP changed since its last\n"
@@ -122,6 +123,10 @@ static void help(void)
                "                      raid1 across the booted disk and DEVICE\n"
                "  -h, --help          show this help and exit\n"
                "  -V, --version       show the version and exit\n"
+               "\n"
+               "EFI_MOUNT is read by --bind and --status only.\n"
+               "Root is needed for -b, -s, -d, --fix-boot-entries, --add-disk, and for a full\n"
+               "--status (a monitoring agent: sudo, see dual-root-tool(8), Monitoring).\n"
                "\n"
                "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n"
                "See dual-root-tool(8) and sync-daemon.conf(5).\n",
@@ -466,7 +471,7 @@ struct context {
         struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
         struct esp_model *model;     /* with VERB_NEEDS_MODEL */
         /* A monitoring verb whose context could not be loaded: which part ("config", "mounts",
-         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S7). */
+         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S9). */
         const char *error_check;
         char *error;
 };
@@ -570,7 +575,7 @@ static void print_job(const struct sync_job *j, void *userdata)
 
 /* --status: the report on every outcome, also when it could not run (the config, the mount
  * table): UNKNOWN with the reason, in the text, the JSON and the textfile alike, so that no
- * earlier OK stays in place (DESIGN.md §11 rule S7). */
+ * earlier OK stays in place (DESIGN.md §11 rule S9). */
 static int verb_status(struct context *cx)
 {
         _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;

@@ -37,7 +37,7 @@ const char *status_level_to_string(enum status_level l)
 }
 
 /* The monitoring plugins' max_state_alt(): a problem found outranks what could not be looked at
- * (DESIGN.md §11 rule S6). */
+ * (DESIGN.md §11 rule S8). */
 int status_level_rank(enum status_level l)
 {
         switch (l) {
@@ -604,7 +604,7 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, i
                                 continue;
                         complete = false;
                         if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -EIO) {
-                                /* could not look: not a missing file (DESIGN.md §11 rule S6) */
+                                /* could not look: not a missing file (DESIGN.md §11 rule S8) */
                                 unchecked++;
                                 k = esp_unknown(e, "loader", r,
                                                 "entry %s names %s, which cannot be checked",
@@ -837,7 +837,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
         if (fd < 0) {
                 /* Could not look inside (a vfat ESP mounted umask=0077, read as a user): what
                  * the mount table and statvfs() tell is still checked, the rest is UNKNOWN
-                 * naming why (DESIGN.md §11 rule S6). */
+                 * naming why (DESIGN.md §11 rule S8). */
                 char suffix[128];
 
                 char *u;
@@ -925,7 +925,7 @@ static int swapped_findings(const struct config *c, const struct esp_model *m,
         const enum status_level levels[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_OK };
 
         if (k < 0 && k != -ENOMEM) {
-                /* Could not look (DESIGN.md §11 rule S6). */
+                /* Could not look (DESIGN.md §11 rule S8). */
                 char suffix[128];
 
                 err_suffix(k, suffix, sizeof(suffix));
@@ -1130,7 +1130,7 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                 struct status_dest *d;
 
                 /* Could not look (a user cannot read a root-only tree): UNKNOWN, not the refusal
-                 * the checks below would see in it (DESIGN.md §11 rule S6). */
+                 * the checks below would see in it (DESIGN.md §11 rule S8). */
                 for (size_t p = 0; p < 2 && !unreadable; p++) {
                         const char *path = p ? j->dest : j->source;
                         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1212,7 +1212,7 @@ static bool loader_var_denied(const char *efivars_dir)
 }
 
 /* What could not be looked at for lack of privileges, said once with the cure (DESIGN.md §11
- * rule S6): each such finding names its own object. */
+ * rule S8): each such finding names its own object. */
 static int check_privileges(struct status_report *r)
 {
         size_t n = 0;

@@ -702,6 +702,25 @@ status_golden_outputs() {
         rm "$CONF"
 }
 
+# The monitoring examples (contrib/, installed as docs): the sudoers drop-in parses, the NRPE
+# and Icinga 2 command lines are exactly what it allows, the alerting rules load.
+contrib_examples_are_valid() {
+        local c="$SRCDIR/contrib" allowed cmd out
+        out=$(visudo -cf "$c/sudoers-dual-root-status" 2>&1) || fail "visudo: $out"
+        allowed=$(sed -n 's/^nagios ALL=(root) NOPASSWD: //p' "$c/sudoers-dual-root-status")
+        cmd=$(sed -n 's#^command\[check_dual_root\]=/usr/bin/sudo -n ##p' "$c/nrpe-dual-root.cfg")
+        [ "$cmd" = "/usr/bin/dual-root-tool --status" ] || fail "NRPE command: '$cmd'"
+        case ", $allowed," in *", $cmd,"*) ;; *) fail "sudoers does not allow '$cmd': $allowed" ;; esac
+        grep -qF 'command = [ "/usr/bin/sudo", "-n", "/usr/bin/dual-root-tool", "--status" ]' "$c/icinga2-dual-root.conf" ||
+                fail "Icinga 2 command is not the allowed one"
+        out=$("$("$SRCDIR/scripts/promtool")" check rules "$c/prometheus-dual-root.rules.yml" 2>&1) ||
+                fail "promtool check rules: $out"
+        # each series the rules name is one the textfile has
+        for m in $(grep -oE 'dualroot_[a-z_]+' "$c/prometheus-dual-root.rules.yml" | sort -u); do
+                grep -q "^$m" "$SRCDIR/tests/expected/status.prom" || fail "the rules name $m, which --textfile does not write"
+        done
+}
+
 status_quiet_prints_nothing() {
         healthy
         run_tool --status -q
@@ -757,4 +776,5 @@ run_case "EFI_MOUNT: --status checks it, -s refuses it" status_efi_mount_is_hono
 run_case "-s: a missing disk is said once" status_missing_disk_warned_once_by_sync
 run_case "--check-config --json: JSON, errors as members" check_config_json_is_json
 run_case "golden outputs: text, JSON, textfile (tests/expected/)" status_golden_outputs
+run_case "monitoring examples: sudoers parses and allows the NRPE/Icinga command, rules load" contrib_examples_are_valid
 finish
