@@ -1133,7 +1133,8 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                  * the checks below would see in it (DESIGN.md §11 rule S8). */
                 for (size_t p = 0; p < 2 && !unreadable; p++) {
                         const char *path = p ? j->dest : j->source;
-                        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                        _cleanup_close_ int fd =
+                                open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
                         if (fd < 0 && (errno == EACCES || errno == EPERM)) {
                                 unreadable = path;
@@ -1226,9 +1227,9 @@ static int check_privileges(struct status_report *r)
         if (n == 0)
                 return 0;
         return add(r, STATUS_UNKNOWN, "privileges",
-                   "%zu check%s could not look as uid %u: the ESPs (vfat, umask=0077) and the sync "
-                   "state are readable by root only; run dual-root-tool --status as root, e.g. "
-                   "through sudo (see dual-root-tool(8), MONITORING)",
+                   "%zu check%s could not look as uid %u, not root (each names what it could not "
+                   "read); run dual-root-tool --status as root, e.g. through sudo (see "
+                   "dual-root-tool(8), Monitoring)",
                    n, n == 1 ? "" : "s", (unsigned)geteuid());
 }
 

@@ -430,7 +430,7 @@ status_unprivileged_is_unknown_never_critical() {
         expect_stdout_has "OK boot: /boot holds the booted ESP $DEV0"
         expect_stdout_has "UNKNOWN loader: /efi1's loader and entries are not checked: cannot open it: Permission denied (needs root)"
         expect_stdout_has "UNKNOWN sync: not compared with the booted ESP: cannot open /efi1: Permission denied (needs root)"
-        expect_once "UNKNOWN privileges: 5 checks could not look as uid 65534: the ESPs (vfat, umask=0077) and the sync state are readable by root only; run dual-root-tool --status as root, e.g. through sudo (see dual-root-tool(8), MONITORING)"
+        expect_once "UNKNOWN privileges: 5 checks could not look as uid 65534, not root (each names what it could not read); run dual-root-tool --status as root, e.g. through sudo (see dual-root-tool(8), Monitoring)"
         as_nobody --status --json
         expect_status 3
         expect_json '[.esps[].bootable] | map(tostring) | join(",")' null,null
@@ -463,6 +463,20 @@ status_unprivileged_booted_esp_unknown_names_the_cure() {
         expect_status 3
         expect_stdout_has "UNKNOWN: cannot identify the booted ESP: cannot read LoaderDevicePartUUID: Permission denied"
         expect_stdout_has "UNKNOWN privileges: 1 check could not look as uid 65534"
+}
+
+status_unprivileged_sync_list_tree_is_unknown() {
+        healthy
+        mkdir -p "$R/srv/data" "$R/mnt/root1"
+        echo x >"$R/srv/data/x"
+        mount -t tmpfs -o mode=0700 dest "$R/mnt/root1"
+        printf 'sync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
+        as_nobody --status
+        umount "$R/mnt/root1"
+        expect_status 3
+        expect_stdout_has "UNKNOWN sync-list: sync[0] /srv/data -> /mnt/root1/: not checked: cannot open /mnt/root1/: Permission denied (needs root)"
+        expect_stdout_lacks "would be"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
 }
 
 status_unprivileged_textfile_says_unknown() {
@@ -766,6 +780,7 @@ run_case "-q: only the exit code" status_quiet_prints_nothing
 run_case "as a user, an ESP it cannot read is UNKNOWN (why, the cure), never CRITICAL" status_unprivileged_is_unknown_never_critical
 run_case "as a user, a problem found still wins over what could not be looked at" status_unprivileged_a_problem_found_still_wins
 run_case "as a user, a booted ESP it cannot identify names the cure" status_unprivileged_booted_esp_unknown_names_the_cure
+run_case "as a user, a sync-list tree it cannot read is UNKNOWN, not a refusal" status_unprivileged_sync_list_tree_is_unknown
 run_case "as a user, the textfile says UNKNOWN, no bootable series" status_unprivileged_textfile_says_unknown
 run_case "no failure path leaves a previous OK in the textfile; --json stays JSON" status_no_failure_leaves_an_ok_in_place
 run_case "a config error is said once (stderr only with -q)" status_config_error_said_once
