@@ -603,7 +603,8 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, i
                         if (r == 0 && S_ISREG(st.st_mode))
                                 continue;
                         complete = false;
-                        if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -EIO) {
+                        if (r == -EACCES || r == -EPERM || r == -ENOMEM || r == -EMFILE ||
+                            r == -ENFILE) {
                                 /* could not look: not a missing file (DESIGN.md §11 rule S8) */
                                 unchecked++;
                                 k = esp_unknown(e, "loader", r,
@@ -613,11 +614,13 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, i
                                         return k;
                                 continue;
                         }
-                        k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s names %s, which %s %s",
-                                    b->filename, *f, e->mount,
-                                    r == 0      ? "holds as something other than a file"
-                                    : r == -EIO ? "cannot read (I/O error)"
-                                                : "lacks");
+                        k = esp_add(e, STATUS_CRITICAL, "loader",
+                                    "entry %s names %s, which %s %s%s%s", b->filename, *f, e->mount,
+                                    r == 0 ? "holds as something other than a file"
+                                    : r == -ENOENT || r == -ENOTDIR ? "lacks"
+                                                                    : "cannot open",
+                                    r == 0 || r == -ENOENT || r == -ENOTDIR ? "" : ": ",
+                                    r == 0 || r == -ENOENT || r == -ENOTDIR ? "" : strerror(-r));
                         if (k < 0)
                                 return k;
                 }
