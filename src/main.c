@@ -978,6 +978,37 @@ static int context_failed(struct context *c, const char *check, const char *form
         return EXIT_OK;
 }
 
+/* What the verbs need could not be loaded: said once, as JSON with --json (an error member:
+ * --json always prints JSON), else on stderr. Returns exit_status. */
+static int load_failed(int exit_status, const char *format, ...) _printf_(2, 3);
+static int load_failed(int exit_status, const char *format, ...)
+{
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&why, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                why = NULL;
+                log_error_errno(ENOMEM, "cannot say why the run failed: %m");
+                return exit_status;
+        }
+        if (arg.json && verb_given(VERB_CHECK_CONFIG)) {
+                char *const errors[] = { why, NULL };
+
+                print_check_config_json(arg.config_path, NULL, errors);
+        } else if (arg.json && verb_given(VERB_INFO)) {
+                fputs("{\"method\": null, \"booted\": null, \"alternates\": [], \"error\": ",
+                      stdout);
+                json_write_string(stdout, why);
+                fputs("}\n", stdout);
+        } else
+                log_error("%s", why);
+        return exit_status;
+}
+
 /* Loads what the given verbs need; on failure returns the exit status. */
 static int context_load(struct context *c, unsigned flags)
 {
@@ -989,15 +1020,7 @@ static int context_load(struct context *c, unsigned flags)
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "config", "the configuration cannot be read: %s",
                                               why ? why : strerror(-r));
-                if (verb_given(VERB_CHECK_CONFIG) && arg.json) {
-                        /* the error is the JSON's member, said once */
-                        char *const errors[] = { why ? why : (char *)strerror(-r), NULL };
-
-                        print_check_config_json(arg.config_path, NULL, errors);
-                        return EXIT_USAGE;
-                }
-                log_error("%s", why ? why : strerror(-r));
-                return EXIT_USAGE;
+                return load_failed(EXIT_USAGE, "%s", why ? why : strerror(-r));
         }
         if (!(flags & VERB_NEEDS_MODEL))
                 return EXIT_OK;
@@ -1006,8 +1029,8 @@ static int context_load(struct context *c, unsigned flags)
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "mounts", "cannot read the mount table %s: %s",
                                               MOUNTINFO_DEFAULT, strerror(-r));
-                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return EXIT_FAILED;
+                return load_failed(EXIT_FAILED, "cannot read the mount table %s: %s",
+                                   MOUNTINFO_DEFAULT, strerror(-r));
         }
         /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
         r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
@@ -1016,8 +1039,7 @@ static int context_load(struct context *c, unsigned flags)
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "model", "cannot build the ESP model: %s",
                                               strerror(-r));
-                log_error_errno(r, "cannot build the ESP model: %m");
-                return EXIT_FAILED;
+                return load_failed(EXIT_FAILED, "cannot build the ESP model: %s", strerror(-r));
         }
         return EXIT_OK;
 }
