@@ -573,6 +573,9 @@ status_booted_esp_unknown_said_once_on_the_first_line() {
         expect_status 3
         [ "$(head -n1 "$OUT" | grep -o 'cannot identify the booted ESP' | wc -l)" = 1 ] ||
                 fail "first line repeats its reason: $(head -n1 "$OUT")"
+        run_tool --status --json
+        expect_status 3
+        expect_json .can_lose_any_disk null
 }
 
 status_missing_disk_partuuid_from_fstab() {
