@@ -38,7 +38,7 @@ esp_md_member_is_refused_with_the_way_out() {
         rm -rf "$R/efi1/EFI" "$R/efi1/loader"
         run_tool --status
         expect_status 2
-        expect_stdout_has "CRITICAL esp-set: the booted ESP $DEV0 (PARTUUID $PU0) is on md RAID (member $DEV0): the firmware writes to one member alone"
+        expect_stdout_has "CRITICAL: the booted ESP $DEV0 (PARTUUID $PU0) is on md RAID (member $DEV0): the firmware writes to one member alone"
         expect_stdout_has "Split it into two independent ESPs, one member at a time"
         expect_stdout_has "it is not assembled now: 1. mdadm --zero-superblock $DEV0 (the FAT at its start stays)"
         run_tool -s

@@ -83,7 +83,7 @@ static void recovery_warns_with_progress_and_time_left(void **state)
 {
         (void)state;
         expect("recovering", STATUS_WARNING,
-               "the root's md0 (raid1) runs a recover: 25.0% done, 2 min 33 s left at 10240 "
+               "the root's md0 (raid1) runs a recover: 25.0% done, 2m33s left at 10240 "
                "KiB/s",
                0, 0);
 }
@@ -92,7 +92,7 @@ static void reshape_warns(void **state)
 {
         (void)state;
         expect("reshaping", STATUS_WARNING,
-               "the root's md0 (raid5) runs a reshape: 25.0% done, 3 s left at 1024 KiB/s", 0, 0);
+               "the root's md0 (raid5) runs a reshape: 25.0% done, 3s left at 1024 KiB/s", 0, 0);
 }
 
 static void raid10_in_sync_is_ok(void **state)

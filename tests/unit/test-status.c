@@ -286,8 +286,8 @@ static void test_healthy_machine_boots_from_either_disk(void **state)
         check(e, NULL);
         assert_int_equal(e->report.n_esps, 2);
         assert_true(e->report.esps[0].booted);
-        assert_true(e->report.esps[0].bootable);
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
         expect(e, 0, "esp", STATUS_OK, "mounted read-write, vfat, GPT type not readable");
         expect(e, 1, "firmware", STATUS_OK,
                "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi, number 2 in "
@@ -312,7 +312,7 @@ static void test_esp_not_fat_is_critical(void **state)
         expect(e, 1, "esp", STATUS_CRITICAL,
                "'s filesystem is ext4, not vfat: the firmware reads "
                "only FAT");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
         assert_int_equal(setenv("DUAL_ROOT_ESP_FSTYPE", "ext4", 1), 0);
         check(e, NULL);
         unsetenv("DUAL_ROOT_ESP_FSTYPE");
@@ -337,7 +337,7 @@ static void test_too_little_free_space_warns(void **state)
         expect(e, 1, "esp", STATUS_WARNING,
                "less than the 1048576 MiB two kernel sets need: the next kernel install may "
                "not fit");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_firmware_without_entry_or_fallback_is_critical(void **state)
@@ -351,8 +351,8 @@ static void test_firmware_without_entry_or_fallback_is_critical(void **state)
                "/efi1 (PARTUUID " PU1 ") (Boot0002 \"Disk 1\" names a file this ESP "
                "does not hold: \\EFI\\gone.efi), and there is no fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot start this disk");
-        assert_false(e->report.esps[1].bootable);
-        assert_true(e->report.esps[0].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
 }
 
 static void test_firmware_fallback_only_warns(void **state)
@@ -366,7 +366,7 @@ static void test_firmware_fallback_only_warns(void **state)
         expect(e, 1, "firmware", STATUS_WARNING,
                "/efi1 (PARTUUID " PU1 "): only the removable-media fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI can start it");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 /* DESIGN.md §11 S8: what the firmware starts must be a program it can start. */
@@ -382,8 +382,8 @@ static void test_firmware_entry_starting_a_cut_loader_is_critical(void **state)
                "EFI program: truncated: the PE section .text ends at byte 7680, the file has "
                "4096), and there is no fallback \\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot "
                "start this disk");
-        assert_false(e->report.esps[1].bootable);
-        assert_true(e->report.esps[0].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
 }
 
 static void test_firmware_empty_fallback_does_not_count(void **state)
@@ -398,7 +398,7 @@ static void test_firmware_empty_fallback_does_not_count(void **state)
                "/efi1 (PARTUUID " PU1 "), and the fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI program: empty (0 bytes): the "
                "firmware cannot start this disk");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
 }
 
 static void test_firmware_cut_fallback_beside_an_entry_warns(void **state)
@@ -412,7 +412,7 @@ static void test_firmware_cut_fallback_beside_an_entry_warns(void **state)
                "/efi1 cannot start it: \\EFI\\BOOT\\BOOTX64.EFI "
                "is not a usable EFI program: truncated: the PE section .data ends at byte 8192, "
                "the file has 8000");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_firmware_entry_not_in_boot_order_warns(void **state)
@@ -443,8 +443,8 @@ static void test_loader_missing_initrd_is_critical_naming_entry_and_file(void **
         check(e, NULL);
         expect(e, 1, "loader", STATUS_CRITICAL,
                "entry debian-6.1.conf names /initrd.img-6.1, which");
-        assert_false(e->report.esps[1].bootable);
-        assert_true(e->report.esps[0].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
         assert_int_equal(e->report.level, STATUS_CRITICAL);
 }
 
@@ -484,8 +484,8 @@ static void test_loader_empty_or_cut_files_are_critical(void **state)
                                              cases[i].shown, esp, cases[i].file, cases[i].what,
                                              cases[i].reason) >= 0);
                         expect(e, d, "loader", STATUS_CRITICAL, text);
-                        assert_false(e->report.esps[d].bootable);
-                        assert_true(e->report.esps[!d].bootable);
+                        assert_int_equal(e->report.esps[d].verdict, VERDICT_NO);
+                        assert_int_equal(e->report.esps[!d].verdict, VERDICT_YES);
                         assert_int_equal(e->report.level, STATUS_CRITICAL);
                         put_image(esp, cases[i].file,
                                   strcmp(cases[i].what, "initrd") == 0 ? "initrd" : "kernel",
@@ -506,7 +506,7 @@ static void test_loader_cut_unified_kernel_image_is_critical(void **state)
         expect(e, 1, "loader", STATUS_CRITICAL,
                "/efi1/EFI/Linux/debian-6.2.efi is not one systemd-boot can "
                "start: truncated: the PE section .initrd ends at byte 16384, the file has 10000");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
 }
 
 static void test_loader_default_matching_nothing_warns(void **state)
@@ -564,7 +564,7 @@ static void test_loader_bare_fallback_is_judged(void **state)
         expect(e, 1, "loader", STATUS_CRITICAL,
                "holds no usable boot loader: no systemd-boot, no entries, and its fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI is not a usable EFI program: empty (0 bytes)");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
 }
 
 /* DESIGN.md §11b: GRUB's chain is followed; a stub it cannot follow is "could not look". */
@@ -590,7 +590,7 @@ static void test_sync_difference_warns_with_the_last_sync(void **state)
         check(e, NULL);
         expect(e, 1, "sync", STATUS_WARNING, "a sync is pending (last synced ");
         expect(e, 1, "sync", STATUS_WARNING, "from PARTUUID " PU0 ")");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_sync_alternate_changed_on_its_own_is_named(void **state)
@@ -612,7 +612,7 @@ static void test_sync_unfinished_is_named(void **state)
         expect(e, 1, "sync", STATUS_WARNING,
                "from PARTUUID " PU0 ", started 2026-01-03T00:00:00Z, did not finish: the next "
                "sync from it completes it");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_sync_names_the_last_content_comparison(void **state)
@@ -651,8 +651,116 @@ static void test_missing_alternate_named_from_fstab(void **state)
                "is not mounted: fstab mounts PARTUUID=" PU1 " there, which is not present (disk "
                "missing or replaced?). This machine cannot lose its other disk now; on a "
                "replacement disk run: dual-root-tool --add-disk DEVICE");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
         assert_false(e->report.esps[1].present);
+}
+
+static char *print(void (*fn)(FILE *, const struct status_report *), const struct status_report *r);
+
+static void test_missing_alternate_partuuid_comes_from_fstab(void **state)
+{
+        struct env *e = *state;
+        _cleanup_mnt_table_ struct libmnt_table *fstab = mnt_new_table();
+        _cleanup_free_ char *text = NULL, *path = join(e->base, "fstab"), *out = NULL;
+        _cleanup_free_ char *line = NULL;
+
+        e->model->alternates[0].mounted = false;
+        free(e->model->alternates[0].partuuid);
+        e->model->alternates[0].partuuid = NULL;
+        assert_true(asprintf(&text, "/dev/disk/by-partuuid/" PU1 " %s vfat nofail 0 2\n",
+                             e->esp1) >= 0);
+        put(e->base, "fstab", text);
+        assert_int_equal(mnt_table_parse_file(fstab, path), 0);
+        check(e, fstab);
+        assert_string_equal(e->report.esps[1].partuuid, PU1);
+        assert_true(e->report.esps[1].partuuid_from_fstab);
+        out = print(status_print_prometheus, &e->report);
+        assert_true(asprintf(&line,
+                             "dualroot_esp_bootable{mountpoint=\"%s\",partuuid=\"" PU1 "\"} 0\n",
+                             e->esp1) >= 0);
+        assert_non_null(strstr(out, line));
+        /* without fstab: no partuuid label at all, never an empty one */
+        check(e, NULL);
+        assert_null(e->report.esps[1].partuuid);
+        free(out);
+        out = print(status_print_prometheus, &e->report);
+        assert_null(strstr(out, "partuuid=\"\""));
+        free(line);
+        assert_true(asprintf(&line, "dualroot_esp_bootable{mountpoint=\"%s\"} 0\n", e->esp1) >= 0);
+        assert_non_null(strstr(out, line));
+}
+
+static void test_levels_rank_as_the_monitoring_plugins(void **state)
+{
+        /* max_state_alt(): CRITICAL > WARNING > UNKNOWN > OK */
+        assert_int_equal(status_level_max(STATUS_UNKNOWN, STATUS_WARNING), STATUS_WARNING);
+        assert_int_equal(status_level_max(STATUS_WARNING, STATUS_UNKNOWN), STATUS_WARNING);
+        assert_int_equal(status_level_max(STATUS_CRITICAL, STATUS_UNKNOWN), STATUS_CRITICAL);
+        assert_int_equal(status_level_max(STATUS_OK, STATUS_UNKNOWN), STATUS_UNKNOWN);
+        assert_int_equal(status_level_max(STATUS_OK, STATUS_OK), STATUS_OK);
+}
+
+static void test_failed_report_is_unknown_in_every_form(void **state)
+{
+        struct status_report r = {};
+        _cleanup_free_ char *text = NULL, *json = NULL, *prom = NULL;
+        const char *why = "the configuration cannot be read: x.conf:1:1: unknown key 'y'";
+
+        assert_int_equal(status_report_failed("config", why, &r), 0);
+        assert_int_equal(r.level, STATUS_UNKNOWN);
+        text = print(status_print_text, &r);
+        /* the reason once: the first line says it, nothing below repeats it */
+        assert_string_equal(text,
+                            "UNKNOWN: the configuration cannot be read: x.conf:1:1: unknown key "
+                            "'y' | 'bootable_esps'=0;;;0;0 'esps'=0;;;0\n");
+        json = print(status_print_json, &r);
+        assert_non_null(strstr(json, "\"status\": \"UNKNOWN\", \"code\": 3, "));
+        assert_non_null(strstr(json, "\"error\": \"the configuration cannot be read: x.conf:1:1: "
+                                     "unknown key 'y'\", \"can_lose_any_disk\": null"));
+        prom = print(status_print_prometheus, &r);
+        assert_non_null(strstr(prom, "\ndualroot_status 3\n"));
+        assert_non_null(strstr(prom, "\ndualroot_status_info{status=\"UNKNOWN\",reason=\"the "
+                                     "configuration cannot be read: x.conf:1:1: unknown key "
+                                     "'y'\"} 1\n"));
+        assert_non_null(strstr(prom, "\ndualroot_check_status{check=\"config\"} 3\n"));
+        assert_null(strstr(prom, "\ndualroot_can_lose_any_disk "));
+        assert_non_null(strstr(prom, "\ndualroot_textfile_timestamp_seconds "));
+        status_report_done(&r);
+}
+
+static void test_unknown_verdict_is_said_with_its_reason_once(void **state)
+{
+        struct env *e = *state;
+        _cleanup_free_ char *text = NULL, *prom = NULL, *want = NULL, *line = NULL;
+        struct status_esp *a;
+
+        check(e, NULL);
+        /* as a check that could not open the alternate leaves it */
+        a = &e->report.esps[1];
+        a->verdict = VERDICT_UNKNOWN;
+        a->unknown_why = strdup("cannot open x: Permission denied (needs root)");
+        assert_non_null(a->unknown_why);
+        for (size_t k = 0; k < a->n; k++)
+                if (streq(a->findings[k].check, "loader")) {
+                        a->findings[k].level = STATUS_UNKNOWN;
+                        free(a->findings[k].text);
+                        a->findings[k].text = strdup("loader not checked: cannot open x");
+                        assert_non_null(a->findings[k].text);
+                }
+        a->level = STATUS_UNKNOWN;
+        e->report.level = STATUS_UNKNOWN;
+        text = print(status_print_text, &e->report);
+        assert_true(asprintf(&want,
+                             "UNKNOWN: boots alone: %s (booted) yes, %s unknown (cannot open x: "
+                             "Permission denied (needs root)) | ",
+                             e->esp0, e->esp1) >= 0);
+        if (strncmp(text, want, strlen(want)) != 0)
+                fail_msg("first line:\n%s\nexpected it to start with:\n%s", text, want);
+        prom = print(status_print_prometheus, &e->report);
+        assert_true(asprintf(&line, "dualroot_esp_bootable{mountpoint=\"%s\"", e->esp1) >= 0);
+        assert_null(strstr(prom, line));
+        assert_null(strstr(prom, "\ndualroot_can_lose_any_disk "));
+        assert_non_null(strstr(prom, "reason=\"cannot open x: Permission denied (needs root)\""));
 }
 
 static void test_boot_mount_of_another_esp_is_critical(void **state)
@@ -792,12 +900,15 @@ static void test_json_has_each_esp_and_its_checks(void **state)
         check(e, NULL);
         out = print(status_print_json, &e->report);
         assert_true(strncmp(out,
-                            "{\"status\": \"OK\", \"code\": 0, \"bootable_esps\": 2, \"esps\": "
-                            "[{\"mount\": ",
-                            60) == 0);
-        assert_non_null(strstr(out, "\"partuuid\": \"" PU1 "\", \"uuid\": null, \"booted\": false, "
-                                    "\"present\": true, \"bootable\": true, \"level\": \"OK\", "
-                                    "\"last_sync\": 1767323045, \"last_sync_from\": \"" PU0 "\""));
+                            "{\"status\": \"OK\", \"code\": 0, \"summary\": \"this machine can "
+                            "lose any disk\", \"error\": null, \"can_lose_any_disk\": true, "
+                            "\"bootable_esps\": 2, \"esps\": [{\"mount\": ",
+                            150) == 0);
+        assert_non_null(strstr(
+                out, "\"partuuid\": \"" PU1 "\", \"uuid\": null, \"booted\": false, "
+                     "\"present\": true, \"bootable\": true, \"bootable_unknown_why\": null, "
+                     "\"level\": \"OK\", "
+                     "\"last_sync\": 1767323045, \"last_sync_from\": \"" PU0 "\""));
         assert_non_null(strstr(out, "{\"check\": \"firmware\", \"level\": \"OK\", \"text\": "
                                     "\"Boot0002 \\\"Disk 1\\\" starts "
                                     "\\\\EFI\\\\systemd\\\\systemd-bootx64.efi"));
@@ -812,25 +923,27 @@ static void test_prometheus_series(void **state)
         out = print(status_print_prometheus, &e->report);
         assert_non_null(strstr(out, "# TYPE dualroot_status gauge\ndualroot_status 0\n"));
         assert_non_null(strstr(out, "dualroot_can_lose_any_disk 1\n"));
-        assert_true(asprintf(&line, "dualroot_esp_bootable{mount=\"%s\",partuuid=\"" PU1 "\"} 1\n",
+        assert_true(asprintf(&line,
+                             "dualroot_esp_bootable{mountpoint=\"%s\",partuuid=\"" PU1 "\"} 1\n",
                              e->esp1) >= 0);
         assert_non_null(strstr(out, line));
         free(line);
-        assert_true(asprintf(&line,
-                             "dualroot_last_sync_timestamp_seconds{mount=\"%s\",partuuid=\"" PU1
-                             "\"} 1767323045\n",
-                             e->esp1) >= 0);
+        assert_true(
+                asprintf(&line,
+                         "dualroot_last_sync_timestamp_seconds{mountpoint=\"%s\",partuuid=\"" PU1
+                         "\"} 1767323045\n",
+                         e->esp1) >= 0);
         assert_non_null(strstr(out, line));
         free(line);
         assert_true(asprintf(&line,
-                             "dualroot_esp_check_status{mount=\"%s\",partuuid=\"" PU0
+                             "dualroot_esp_check_status{mountpoint=\"%s\",partuuid=\"" PU0
                              "\",check=\"loader\"} 0\n",
                              e->esp0) >= 0);
         assert_non_null(strstr(out, line));
         /* the booted ESP is the source: it has no last sync of its own */
         free(line);
-        assert_true(asprintf(&line, "dualroot_last_sync_timestamp_seconds{mount=\"%s\"", e->esp0) >=
-                    0);
+        assert_true(asprintf(&line, "dualroot_last_sync_timestamp_seconds{mountpoint=\"%s\"",
+                             e->esp0) >= 0);
         assert_null(strstr(out, line));
 }
 
@@ -846,7 +959,7 @@ static void test_textfile_is_replaced_atomically(void **state)
         put(e->base, "dual-root.prom", "old\n");
         assert_int_equal(status_write_textfile(path, &e->report, &why), 0);
         assert_int_equal(read_full_file(path, 1 << 16, &text, &n), 0);
-        assert_true(strncmp(text, "# HELP dualroot_status ", 23) == 0);
+        assert_true(strncmp(text, "# HELP dualroot_build_info ", 27) == 0);
         d = opendir(e->base);
         assert_non_null(d);
         while ((de = readdir(d)))
@@ -885,6 +998,10 @@ int main(void)
                 T(test_sync_names_the_last_content_comparison),
                 T(test_sync_identical_without_a_record),
                 T(test_missing_alternate_named_from_fstab),
+                T(test_missing_alternate_partuuid_comes_from_fstab),
+                T(test_levels_rank_as_the_monitoring_plugins),
+                T(test_failed_report_is_unknown_in_every_form),
+                T(test_unknown_verdict_is_said_with_its_reason_once),
                 T(test_boot_mount_of_another_esp_is_critical),
                 T(test_boot_automount_of_the_booted_esp_is_ok),
                 T(test_boot_automount_of_another_esp_is_critical),

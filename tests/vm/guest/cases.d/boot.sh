@@ -36,6 +36,19 @@ run_case8_fix() {
                 eval '[ "$(jq -r ".esps[1] | [.mount, .partuuid, .bootable] | map(tostring) | join(\",\")" <<<"$TOOL_OUT" | lower)" = "/efi1,$p1,true" ]'
         check status-json-gpt "the ESP check read the GPT type" \
                 eval 'jq -e ".esps[1].checks[] | select(.check == \"esp\") | .text | test(\"vfat, GPT type ESP\")" <<<"$TOOL_OUT" >/dev/null'
+        # As a monitoring agent's user runs it (NRPE, Icinga, Zabbix): the real vfat ESPs
+        # (umask=0077) cannot be read: UNKNOWN naming why and the cure, never CRITICAL or NO
+        # (DESIGN.md §11 rule S13).
+        setpriv --reuid=65534 --regid=65534 --clear-groups timeout 120 dual-root-tool --status \
+                >"$WORK/out" 2>"$WORK/err"
+        TOOL_RC=$?
+        TOOL_OUT=$(cat "$WORK/out")
+        sed 's/^/  nobody out: /' "$WORK/out" | log
+        sed 's/^/  nobody err: /' "$WORK/err" | log
+        check status-unprivileged "as uid 65534: exit $TOOL_RC: ${TOOL_OUT%%$'\n'*}" \
+                eval '[ "$TOOL_RC" = 3 ] && ! grep -q "CRITICAL\| NO\b" <<<"$TOOL_OUT" &&
+                      grep -q "/efi1 unknown (cannot open /efi1: Permission denied (needs root))" <<<"$TOOL_OUT" &&
+                      grep -q "^  UNKNOWN privileges: .* run dual-root-tool --status as root" <<<"$TOOL_OUT"'
 
         old=$(entry_of "$(esp_label 1)")
         order_before=$(boot_order)
@@ -103,7 +116,7 @@ run_case9_kernel() {
                 eval '[[ $STATUS_LINE == "CRITICAL: entry debian.conf names $initrd, which /efi1 lacks; boots alone: /efi0 (booted) yes, /efi1 NO"* ]]'
         log <"$prom"
         check textfile "dualroot_status 2, /efi1 not bootable" \
-                eval 'grep -qx "dualroot_status 2" "$prom" && grep -qx "dualroot_esp_bootable{mount=\"/efi1\",partuuid=\"$DRVM_ESP1_PARTUUID\"} 0" "$prom"'
+                eval 'grep -qx "dualroot_status 2" "$prom" && grep -qx "dualroot_esp_bootable{mountpoint=\"/efi1\",partuuid=\"$DRVM_ESP1_PARTUUID\"} 0" "$prom"'
 }
 
 # (9b) booted with disk 1 missing: CRITICAL, naming fstab's PARTUUID and --add-disk
