@@ -94,9 +94,10 @@ int rsync_build_argv_full(const char *rsync_path, char *const *opts, char *const
                         return r;
         }
         if (test) {
+                /* each change itemized (rsync_itemized_change() words it), no byte counts */
                 r = push_opt(&argv, "-n", seen);
                 if (r >= 0)
-                        r = push_opt(&argv, "-v", seen);
+                        r = push_opt(&argv, "--itemize-changes", seen);
                 if (r < 0)
                         return r;
         }
@@ -268,9 +269,64 @@ static _noreturn_ void exec_pass(char *const *argv, size_t nth, size_t n, pid_t 
         child_fail(err_fd, errno);
 }
 
+int rsync_itemized_change(const char *line, char **ret)
+{
+        const char *name, *what;
+        char *out;
+
+        *ret = NULL;
+        if (startswith(line, "*deleting")) {
+                name = line + strlen("*deleting");
+                name += strspn(name, " ");
+                what = "delete";
+        } else if (strlen(line) > 12 && line[11] == ' ' && strchr("<>ch.", line[0]) &&
+                   strchr("fdLDS", line[1])) {
+                name = line + 12;
+                if (strspn(line + 2, "+") == 9)
+                        what = "create";
+                else if (line[0] == '.' || line[0] == 'h')
+                        /* times or modes only: directories' times are not worth a line */
+                        what = line[1] == 'd' ? NULL : "set attributes of";
+                else
+                        what = "replace";
+                if (!what)
+                        return 0;
+        } else
+                return asprintf(ret, "%s", line) < 0 ? -ENOMEM : 1;
+        if (asprintf(&out, "%s %s", what, name) < 0)
+                return -ENOMEM;
+        *ret = out;
+        return 1;
+}
+
+/* In the runner: what a dry run's rsync printed on fd, worded (rsync_itemized_change()),
+ * each line after "label: ", on stdout. */
+static void tell_changes(int fd, const char *label)
+{
+        _cleanup_fclose_ FILE *in = fdopen(fd, "r");
+        char *line = NULL;
+        size_t size = 0;
+        ssize_t n;
+
+        if (!in) {
+                close(fd);
+                return;
+        }
+        while ((n = getline(&line, &size, in)) > 0) {
+                _cleanup_free_ char *said = NULL;
+
+                if (line[n - 1] == '\n')
+                        line[n - 1] = 0;
+                if (rsync_itemized_change(line, &said) > 0)
+                        (void)!dprintf(STDOUT_FILENO, "%s: %s\n", label, said);
+        }
+        free(line);
+}
+
 /* The runner: each pass in turn, the first failure ends it with that pass's status (the
  * same exit code, or killed by the same signal). Never returns. */
-static _noreturn_ void run_passes(char *const *const *passes, bool flush, int err_fd)
+static _noreturn_ void run_passes(char *const *const *passes, const struct rsync_after *after,
+                                  char *const *labels, bool flush, int err_fd)
 {
         pid_t self = getpid();
         size_t n = 0;
@@ -279,12 +335,23 @@ static _noreturn_ void run_passes(char *const *const *passes, bool flush, int er
                 n++;
         for (size_t i = 0; passes[i]; i++) {
                 siginfo_t si = {};
-                pid_t pid = fork();
+                int out[2] = { -1, -1 };
+                pid_t pid;
 
+                if (labels && labels[i] && pipe2(out, O_CLOEXEC) < 0)
+                        child_fail(i == 0 ? err_fd : -1, errno);
+                pid = fork();
                 if (pid < 0)
                         child_fail(i == 0 ? err_fd : -1, errno);
-                if (pid == 0)
+                if (pid == 0) {
+                        if (out[1] >= 0 && dup2(out[1], STDOUT_FILENO) < 0)
+                                child_fail(i == 0 ? err_fd : -1, errno);
                         exec_pass(passes[i], i, n, self, i == 0 ? err_fd : -1);
+                }
+                if (out[1] >= 0) {
+                        close(out[1]);
+                        tell_changes(out[0], labels[i]);
+                }
                 if (i == 0 && err_fd >= 0) {
                         close(err_fd); /* the parent reads EOF once the first exec worked */
                         err_fd = -1;
@@ -295,8 +362,8 @@ static _noreturn_ void run_passes(char *const *const *passes, bool flush, int er
                 /* What one run renamed into place is on the disk before the next starts:
                  * a power cut must not keep a later run's entries and lose an earlier run's
                  * files (FAT puts a rename on the disk with the file, whenever that is). */
-                if (si.si_code == CLD_EXITED && si.si_status == 0 && flush && passes[i + 1] &&
-                    syncfs(RSYNC_LOCK_FD) < 0)
+                if (si.si_code == CLD_EXITED && si.si_status == 0 && flush &&
+                    (passes[i + 1] || after) && syncfs(RSYNC_LOCK_FD) < 0)
                         _exit(RSYNC_STATUS_FLUSH_FAILED);
                 if (si.si_code == CLD_EXITED && si.si_status == 0)
                         continue;
@@ -307,11 +374,21 @@ static _noreturn_ void run_passes(char *const *const *passes, bool flush, int er
                 (void)raise(si.si_status);
                 _exit(128 + si.si_status);
         }
-        _exit(0);
+        /* The in-process part of the copy, in this process of the group: stopped, timed
+         * and holding the lock as the rsyncs were. */
+        _exit(after ? after->run(after->userdata) : 0);
 }
 
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why)
+{
+        return rsync_spawn_passes_then(passes, NULL, NULL, stdout_fd, src_fd, dst_fd, lock_fd, ret,
+                                       why);
+}
+
+int rsync_spawn_passes_then(char *const *const *passes, const struct rsync_after *after,
+                            char *const *labels, int stdout_fd, int src_fd, int dst_fd, int lock_fd,
+                            struct rsync_child *ret, char **why)
 {
         /* The descriptors the child keeps, first above the ones it sets up, so its dup2s
          * make new ones (without close-on-exec) whatever numbers they had. */
@@ -378,7 +455,7 @@ int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, in
                  * last of them is gone, not only as long as we live. */
                 if (lock_high >= 0 && dup2(lock_high, RSYNC_LOCK_FD) < 0)
                         child_fail(w, errno);
-                run_passes(passes, lock_high >= 0, w);
+                run_passes(passes, after, labels, lock_high >= 0, w);
         }
         close(err_pipe[1]);
         /* Make sure of the group before anyone signals it (the child sets it too). */

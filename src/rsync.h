@@ -19,7 +19,8 @@
 #define RSYNC_ALWAYS_OPTS RSYNC_BASE_OPTS, "--delete"
 
 /*
- * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -v" in test mode, then with
+ * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n --itemize-changes" in test
+ * mode, then with
  * exact duplicates and short-flag bundles whose every flag was already given removed (order
  * kept), one --exclude= per exclusion, source, destination. A new vector every call: nothing
  * is shared between runs, so exclusions can never accumulate (DESIGN.md §5 rule 5).
@@ -88,6 +89,25 @@ int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
  */
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why);
+
+/* Work of our own the runner does after every run succeeded (and, with a lock_fd, the
+ * destination was flushed): run(userdata) in the runner process (a fork of ours: it sees our
+ * memory as it was and the descriptors we had, stdout as the runs had it), its return value
+ * the runner's exit status (0: all went well; 120-121 are free for its own meanings). */
+struct rsync_after {
+        int (*run)(void *userdata);
+        void *userdata;
+};
+/* labels (or NULL): run i's output is read by the runner and told on its stdout worded by
+ * rsync_itemized_change(), each line after "labels[i]: " (a dry run's list of changes). */
+int rsync_spawn_passes_then(char *const *const *passes, const struct rsync_after *after,
+                            char *const *labels, int stdout_fd, int src_fd, int dst_fd, int lock_fd,
+                            struct rsync_child *ret, char **why);
+
+/* One line of rsync's --itemize-changes worded for a user: "create NAME", "replace NAME",
+ * "delete NAME", "set attributes of NAME"; a line that is not an item as it is. Returns 1
+ * with *ret, 0 for a line not worth telling (a directory's times), -ENOMEM. */
+int rsync_itemized_change(const char *line, char **ret);
 
 /* True when none of opts makes rsync print anything while all is well (no -v, --progress,
  * --stats, --info=, -i, --out-format= ...): then its stdout may be taken over (see sync.c). */
