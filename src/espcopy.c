@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bls.h"
@@ -625,8 +626,9 @@ static int place(const struct espcopy_args *a, const struct change *ch, char **w
         tell(a, ENTRIES_LABEL, ch->replace ? "replace" : "create", ch->rel, false);
         if (a->test)
                 return 0;
-        /* renameat2, which nothing else of ours uses: a test cuts at the Nth of them */
-        if (renameat2(a->dst_fd, tmp, a->dst_fd, ch->rel, 0) < 0)
+        /* renameat2, which nothing else of ours (nor rsync) uses: a test cuts at the Nth of
+         * them. Called as such: glibc's renameat2() makes a renameat for flags 0. */
+        if (syscall(SYS_renameat2, a->dst_fd, tmp, a->dst_fd, ch->rel, 0) < 0)
                 return errmsg(why, negative_errno(), "cannot rename '%s' to '%s': %m", tmp,
                               ch->rel);
         return 0;
