@@ -427,7 +427,7 @@ static int write_tmp(const struct espcopy_args *a, const struct change *ch, char
 
         if (!tmp)
                 return -ENOMEM;
-        (void)unlinkat(a->dst_fd, tmp, 0);
+        /* (a leftover of ours under that name was removed before the room check) */
         if (S_ISLNK(ch->mode)) {
                 char target[PATH_MAX];
                 ssize_t n = readlinkat(a->src_fd, ch->rel, target, sizeof(target) - 1);
@@ -684,17 +684,16 @@ int espcopy_entries(const struct espcopy_args *a, char **why)
                                 return r;
                 }
 
-        /* The new files under temporary names, on the disk before any is renamed in. */
+        /* The new files under temporary names; then one flush puts them and pass 1's files
+         * on the disk before any entry is renamed in. */
         for (size_t i = 0; i < c.n && !a->test; i++) {
                 r = write_tmp(a, &c.v[i], why);
                 if (r < 0)
                         return r;
         }
-        if (c.n > 0) {
-                r = flush(a, "before the entries are renamed into place", why);
-                if (r < 0)
-                        return r;
-        }
+        r = flush(a, "before the entries are renamed into place", why);
+        if (r < 0)
+                return r;
         /* Rule 13: the entries, then loader.conf, whose default so always names an entry
          * that is there. */
         for (size_t i = 0; i < c.n; i++) {
@@ -727,9 +726,8 @@ int espcopy_entries(const struct espcopy_args *a, char **why)
 
 int espcopy_deletions(const struct espcopy_args *a, char **why)
 {
-        int r = prune(a, a->src_fd, a->dst_fd, "", 0, false, why);
-
-        if (r < 0)
-                return r;
-        return flush(a, "after the deletions", why);
+        /* No flush before (what it deletes no entry there names: pass 2's flush, or an
+         * earlier sync's, put the old entries' removal on the disk) nor after (the sync's
+         * own, rule 6, comes next). */
+        return prune(a, a->src_fd, a->dst_fd, "", 0, false, why);
 }

@@ -97,7 +97,7 @@ int rsync_build_argv_full(const char *rsync_path, char *const *opts, char *const
                 /* each change itemized (rsync_itemized_change() words it), no byte counts */
                 r = push_opt(&argv, "-n", seen);
                 if (r >= 0)
-                        r = push_opt(&argv, "--itemize-changes", seen);
+                        r = push_opt(&argv, "-i", seen);
                 if (r < 0)
                         return r;
         }
@@ -362,8 +362,8 @@ static _noreturn_ void run_passes(char *const *const *passes, const struct rsync
                 /* What one run renamed into place is on the disk before the next starts:
                  * a power cut must not keep a later run's entries and lose an earlier run's
                  * files (FAT puts a rename on the disk with the file, whenever that is). */
-                if (si.si_code == CLD_EXITED && si.si_status == 0 && flush &&
-                    (passes[i + 1] || after) && syncfs(RSYNC_LOCK_FD) < 0)
+                if (si.si_code == CLD_EXITED && si.si_status == 0 && flush && passes[i + 1] &&
+                    syncfs(RSYNC_LOCK_FD) < 0)
                         _exit(RSYNC_STATUS_FLUSH_FAILED);
                 if (si.si_code == CLD_EXITED && si.si_status == 0)
                         continue;

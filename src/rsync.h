@@ -19,7 +19,7 @@
 #define RSYNC_ALWAYS_OPTS RSYNC_BASE_OPTS, "--delete"
 
 /*
- * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n --itemize-changes" in test
+ * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -i" (itemized) in test
  * mode, then with
  * exact duplicates and short-flag bundles whose every flag was already given removed (order
  * kept), one --exclude= per exclusion, source, destination. A new vector every call: nothing
@@ -90,8 +90,8 @@ int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why);
 
-/* Work of our own the runner does after every run succeeded (and, with a lock_fd, the
- * destination was flushed): run(userdata) in the runner process (a fork of ours: it sees our
+/* Work of our own the runner does after every run succeeded (no flush in between: it
+ * flushes what it needs itself): run(userdata) in the runner process (a fork of ours: it sees our
  * memory as it was and the descriptors we had, stdout as the runs had it), its return value
  * the runner's exit status (0: all went well; 120-121 are free for its own meanings). */
 struct rsync_after {

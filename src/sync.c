@@ -672,6 +672,9 @@ static int esp_after_run(void *userdata)
 
         if (e->passes & COPY_PASS_ENTRIES)
                 r = espcopy_entries(&e->a, &why);
+        else if (e->a.flush && syncfs(e->a.dst_fd) < 0)
+                /* pass 1's files on the disk before pass 3 deletes anything */
+                r = errmsg(&why, negative_errno(), "flushing the destination failed: %m");
         if (r == 0 && (e->passes & COPY_PASS_DELETIONS))
                 r = espcopy_deletions(&e->a, &why);
         if (r == 0)

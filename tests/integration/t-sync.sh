@@ -89,7 +89,7 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         # deleted), then the entries (pass 2) and the deletions (pass 3) are the tool's own.
         # Each change is told, labelled by its pass, without rsync's byte counters.
         common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new"
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n --itemize-changes $common --exclude=/loader/ /efi0/ /efi1/"
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -i $common --exclude=/loader/ /efi0/ /efi1/"
         [ "$(grep -c '^would sync ' "$OUT")" = 1 ] || fail "expected exactly one command"
         expect_stdout_has "pass 1 (files): create vmlinuz"
         expect_stdout_has "pass 1 (files): create EFI/systemd/systemd-bootx64.efi"
@@ -312,7 +312,7 @@ rule5_exclusions_never_accumulate() {
         [ "$(wc -l <"$W/esp-cmds")" = 1 ] || fail "the ESP commands differ beyond the destination"
         # Each item's own exclusion, then its tree's guard records (left alone on both sides).
         grep -q -- "--exclude=/one --exclude=/data/.dual-root-state --exclude=/data/.dual-root-state.new /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
-        grep -q -- "--delete -n --itemize-changes --exclude=/two --exclude=/other/.dual-root-state --exclude=/other/.dual-root-state.new /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
+        grep -q -- "--delete -n -i --exclude=/two --exclude=/other/.dual-root-state --exclude=/other/.dual-root-state.new /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
 }
 
 rule6_destination_is_flushed_before_success() {
