@@ -52,8 +52,8 @@ static char *join(const char *rel, const char *name)
 #define ENTRIES_LABEL "pass 2 (entries)"
 #define DELETIONS_LABEL "pass 3 (deletions)"
 
-static void tell(const struct espcopy_args *a, const char *label, const char *what,
-                 const char *rel, bool dir)
+static void tell(const struct espcopy_args *a, const char *label, const char *what, const char *rel,
+                 bool dir)
 {
         if (a->out_fd >= 0)
                 (void)!dprintf(a->out_fd, "%s: %s %s%s\n", label, what, rel, dir ? "/" : "");
@@ -603,7 +603,8 @@ static int prune(const struct espcopy_args *a, int sfd, int dfd, const char *rel
                          * exclusion keeps (the directory then stays, as with rsync) */
                         r = prune(a, ssub, dsub, path, depth + 1, top, why);
                         if (r >= 0 && !src_has) {
-                                tell(a, top ? ENTRIES_LABEL : DELETIONS_LABEL, "delete", path, true);
+                                tell(a, top ? ENTRIES_LABEL : DELETIONS_LABEL, "delete", path,
+                                     true);
                                 if (!a->test && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 &&
                                     errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
                                         r = errmsg(why, negative_errno(), "cannot remove '%s': %m",
@@ -644,8 +645,8 @@ int espcopy_entries(const struct espcopy_args *a, char **why)
 
         sl = openat(a->src_fd, COPY_ENTRIES_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sl < 0 && errno != ENOENT)
-                return errmsg(why, negative_errno(), "cannot open source '" COPY_ENTRIES_DIR
-                                                     "': %m");
+                return errmsg(why, negative_errno(),
+                              "cannot open source '" COPY_ENTRIES_DIR "': %m");
         if (sl >= 0 && !exclude_match(a->excludes, COPY_ENTRIES_DIR, true)) {
                 if (fstatat(a->dst_fd, COPY_ENTRIES_DIR, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                     !S_ISDIR(st.st_mode)) {
@@ -669,8 +670,8 @@ int espcopy_entries(const struct espcopy_args *a, char **why)
                         }
                 }
                 if (dl < 0 && !(a->test && errno == ENOENT))
-                        return errmsg(why, negative_errno(), "cannot open '" COPY_ENTRIES_DIR
-                                                             "': %m");
+                        return errmsg(why, negative_errno(),
+                                      "cannot open '" COPY_ENTRIES_DIR "': %m");
                 r = plan_loader(a, sl, dl, COPY_ENTRIES_DIR, 1, &c, why);
                 if (r < 0)
                         return r;

@@ -20,8 +20,9 @@
  * With flush set, pass 2 flushes the destination (syncfs) once its temporary files are
  * written (so rsync's files and its own are on the disk before any entry is renamed in), before
  * loader.conf goes in, and at its end (the old entries' removal on the disk before pass 3
- * deletes what only they named); pass 3 leaves its flush to the sync's own (rule 6). Each change is written to out_fd (a
- * line "create PATH", "replace PATH", "delete PATH"), and a dry run (test) only writes them.
+ * deletes what only they named); pass 3 leaves its flush to the sync's own (rule 6). Each change is
+ * written to out_fd (a line "create PATH", "replace PATH", "delete PATH"), and a dry run (test)
+ * only writes them.
  */
 
 #include <stdbool.h>
