@@ -479,7 +479,10 @@ static void child_exited(struct daemon *d)
         }
         sync_job_end(&ctx, j, code, status, d->job_stage > 0);
         report_job(j, REPORT_DAEMON, false);
-        if (j->state != SYNC_DONE && j->state != SYNC_TESTED && j->state != SYNC_SKIPPED)
+        /* A source written to during the copy (DESIGN.md §5 rule 12) is not a failure to
+         * back off from: the watcher saw the writes, and the next round syncs them. */
+        if (j->state != SYNC_DONE && j->state != SYNC_TESTED && j->state != SYNC_SKIPPED &&
+            !j->source_changed)
                 d->cur->round_ok = false;
         d->job = NULL;
 }
