@@ -125,7 +125,7 @@ static void test_leftover_names(void **state)
         assert_true(espcopy_is_leftover_name(".~tmp~"));
         assert_true(espcopy_is_leftover_name(".vmlinuz-6.2.aB3dE9"));
         assert_true(espcopy_is_leftover_name(".x.conf.~dr~"));
-        assert_false(espcopy_is_leftover_name("vmlinuz-6.2.aB3dE9")); /* no leading dot */
+        assert_false(espcopy_is_leftover_name("vmlinuz-6.2.aB3dE9"));  /* no leading dot */
         assert_false(espcopy_is_leftover_name(".vmlinuz-6.2.aB3d-9")); /* not alphanumeric */
         assert_false(espcopy_is_leftover_name(".aB3dE9"));             /* no name before */
         assert_false(espcopy_is_leftover_name(".~dr~"));
@@ -149,16 +149,14 @@ static void test_leftovers_are_removed_unless_the_source_holds_them(void **state
         put(d->dst, "vmlinuz-6.1", "old kernel", 1000);
 
         /* dry: counted, nothing removed */
-        assert_int_equal(espcopy_clear_leftovers(d->sfd, d->dfd, protect, true, &bytes, &count,
-                                                 NULL),
-                         0);
+        assert_int_equal(
+                espcopy_clear_leftovers(d->sfd, d->dfd, protect, true, &bytes, &count, NULL), 0);
         assert_int_equal(count, 3);
         assert_true(bytes > 0);
         assert_true(there(d->dst, ".~tmp~/vmlinuz-6.2"));
 
-        assert_int_equal(espcopy_clear_leftovers(d->sfd, d->dfd, protect, false, &bytes, &count,
-                                                 NULL),
-                         0);
+        assert_int_equal(
+                espcopy_clear_leftovers(d->sfd, d->dfd, protect, false, &bytes, &count, NULL), 0);
         assert_int_equal(count, 3);
         assert_false(there(d->dst, ".~tmp~"));
         assert_false(there(d->dst, "EFI/BOOT/.BOOTX64.EFI.q1W2e3"));
@@ -176,7 +174,10 @@ static void test_entries_then_loader_conf_then_old_entries(void **state)
         _cleanup_free_ char *said = NULL, *conf = NULL, *entry = NULL;
         char *ex[] = { "/loader/random-seed", NULL };
         struct espcopy_args a = {
-                .src_fd = d->sfd, .dst_fd = d->dfd, .excludes = ex, .out_fd = out,
+                .src_fd = d->sfd,
+                .dst_fd = d->dfd,
+                .excludes = ex,
+                .out_fd = out,
         };
         const char *e, *c, *o;
 
@@ -308,8 +309,8 @@ int main(void)
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_an_entry_ahead_of_its_files_moves_nothing,
                                                 setup, teardown),
-                cmocka_unit_test_setup_teardown(test_deletions_keep_exclusions_and_protected,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_deletions_keep_exclusions_and_protected, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
