@@ -57,7 +57,7 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
         size_t k = 0;
 
         for (unsigned i = 0; i < COPY_PASSES && r >= 0; i++) {
-                const char *extra[6] = {}, *filters[3] = {};
+                const char *extra[7] = {}, *filters[3] = {};
                 _cleanup_strv_free_ char **keep = NULL;
                 char *const *f = (char *const *)filters;
                 size_t n = 0;
@@ -99,6 +99,8 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
                         extra[n++] = "--checksum";
                 if (a->itemize)
                         extra[n++] = "--itemize-changes";
+                if (a->progress && i == 0)
+                        extra[n++] = "--info=progress2";
                 r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
                                           f, a->test, false, a->source, a->dest, &p[k++]);
         }

@@ -44,6 +44,7 @@ struct copy_args {
         const char *source, *dest;
         unsigned passes;      /* COPY_PASS_*; the first always runs; 0 means all */
         char *const *protect; /* pass 3 deletes none of these (rsync patterns, '/'-anchored) */
+        bool progress;        /* --info=progress2 on pass 1 */
 };
 
 /* The argv of each pass wanted, in order: a NULL-terminated list of up to COPY_PASSES. */

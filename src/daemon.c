@@ -93,6 +93,8 @@ static struct sync_context context(const struct daemon *d, const struct ditem *i
                 .fstab = d->fstab,
                 .test = d->args->test,
                 .force = d->args->force && it && !it->done_once,
+                /* a long copy says how far it is, in the journal a line a minute at most */
+                .progress = RSYNC_PROGRESS_LOG,
         };
 }
 

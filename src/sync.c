@@ -692,6 +692,8 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         char ***shown = NULL, ***run = NULL;
         struct esp_after e = {};
         struct rsync_after after = { esp_after_run, &e };
+        struct rsync_show show;
+        _cleanup_free_ char *what = NULL;
         int r;
 
         r = j->kind->operands(ctx, j, &shown, &run);
@@ -734,25 +736,33 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                 }
                 e.msg_fd = j->msg_fd;
         }
+        if (asprintf(&what, "%s -> %s", j->source, j->dest) < 0) {
+                copy_passes_free(shown);
+                copy_passes_free(run);
+                return -ENOMEM;
+        }
+        /* A dry run tells each change, labelled by its pass (the others' labels are
+         * espcopy.c's); a real one may show its progress (17.6). */
+        show = (struct rsync_show){
+                .labels = ctx->test ? (char *const *)(sync_job_is_esp(j) ? esp_labels : tree_labels)
+                                    : NULL,
+                .progress = ctx->test ? RSYNC_PROGRESS_NONE : ctx->progress,
+                .what = what,
+        };
         if (sync_job_is_esp(j) && !ctx->test)
                 /* Run in the directories the checks and the lock hold. */
                 r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
-                                            NULL, j->out_fd, j->src_fd, j->lock_fd, j->lock_fd,
+                                            &show, j->out_fd, j->src_fd, j->lock_fd, j->lock_fd,
                                             &j->child, why);
         else if (sync_job_is_esp(j))
-                /* A dry run tells each change, labelled by its pass (the others' labels are
-                 * espcopy.c's). */
                 r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
-                                            (char *const *)esp_labels, j->out_fd, -1, -1, -1,
-                                            &j->child, why);
+                                            &show, j->out_fd, -1, -1, -1, &j->child, why);
         else if (j->copy_src_fd >= 0)
-                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->copy_src_fd,
-                                       j->lock_fd, j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run, NULL, &show, j->out_fd,
+                                            j->copy_src_fd, j->lock_fd, j->lock_fd, &j->child, why);
         else
-                r = rsync_spawn_passes_then((char *const *const *)run, NULL,
-                                            ctx->test ? (char *const *)tree_labels : NULL,
-                                            j->out_fd, -1, -1, ctx->test ? -1 : j->lock_fd,
-                                            &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run, NULL, &show, j->out_fd, -1,
+                                            -1, ctx->test ? -1 : j->lock_fd, &j->child, why);
         copy_passes_free(shown);
         copy_passes_free(run);
         return r < 0 ? SYNC_FAILED : 0;
@@ -1130,6 +1140,7 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
                  * ours, in the runner after it (esp_after_run()) */
                 .passes = COPY_PASS_FILES,
                 .protect = j->protect,
+                .progress = ctx->progress != RSYNC_PROGRESS_NONE && !ctx->test,
         };
         int r;
 
@@ -1312,7 +1323,9 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
         char ***p[2] = {};
         int r;
 
-        if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0))
+        if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0) ||
+            (ctx->progress != RSYNC_PROGRESS_NONE && !ctx->test &&
+             strv_extend(&opts, "--info=progress2") < 0))
                 return -ENOMEM;
         /* Run in the directories held open (the destination, locked; the source, or its
          * parent when the directory itself is copied), as an ESP pair is: a mount or a

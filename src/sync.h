@@ -97,7 +97,8 @@ struct sync_context {
         struct libmnt_table *mounts; /* current mount table */
         struct libmnt_table *fstab;  /* /etc/fstab, or NULL if it has none */
         bool test;
-        bool force; /* override the rollback guard */
+        bool force;   /* override the rollback guard */
+        int progress; /* RSYNC_PROGRESS_*: how a copy's progress is shown (rsync.h) */
 };
 
 /*

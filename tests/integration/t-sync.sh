@@ -515,6 +515,33 @@ quiet_sync_prints_nothing_when_fine() {
         expect_stderr_empty
 }
 
+progress_on_a_terminal_and_not_in_a_log() {
+        reset_sync
+        booted_by_loader "$PU0"
+        # A copy of 4 MiB at 1 MB/s: long enough for rsync's progress reports.
+        head -c 4M /dev/urandom >"$R/efi0/big"
+        fake_rsync 'exec /usr/bin/rsync --bwlimit=1000 "$@"'
+        printf 'rsync_path = "/opt/fake-rsync"\n' >"$CONF"
+        # On a pseudo-terminal: one line rewritten in place, bytes, files, rate, time left.
+        script -qec "chroot '$R' /usr/bin/env DUAL_ROOT_EFIVARS=/efivars '$TOOL' -s" /dev/null >"$OUT" 2>&1 ||
+                fail "the sync failed: $(cat "$OUT")"
+        grep -aq 'synced /efi0/ -> /efi1/' "$OUT" || fail "not synced: $(cat "$OUT")"
+        tr '\r' '\n' <"$OUT" | grep -aE '^(.\[K)?copying /efi0/ -> /efi1/: [0-9.]+ MiB \([0-9]+%\), [0-9]+ files?, [0-9.]+[kMG]?B/s, [0-9:]+ left' >/dev/null ||
+                fail "no progress line: $(cat -v "$OUT")"
+        ! grep -aq 'to-chk\|xfr#' "$OUT" || fail "rsync's own progress shown: $(cat -v "$OUT")"
+        # -q on a terminal: none.
+        echo more >>"$R/efi0/big"
+        script -qec "chroot '$R' /usr/bin/env DUAL_ROOT_EFIVARS=/efivars '$TOOL' -q -s" /dev/null >"$OUT" 2>&1 ||
+                fail "the quiet sync failed: $(cat "$OUT")"
+        ! grep -aq 'copying' "$OUT" || fail "progress under -q: $(cat -v "$OUT")"
+        # Not a terminal (a log): a line a minute at most, so none for a 4 s copy.
+        echo more >>"$R/efi0/big"
+        run_tool -s
+        expect_status 0
+        ! grep -aq 'copying' "$OUT" "$ERR" || fail "progress in a log within the first minute: $(cat "$ERR")"
+        rm -f "$R/efi0/big"
+}
+
 rule3_unmounted_source_through_a_symlink_or_dotdot_is_refused() {
         reset_sync
         booted_by_loader "$PU0"
@@ -675,4 +702,5 @@ run_case "default priority: nice 15, idle I/O" priority_defaults_to_nice_15_idle
 run_case "approach 2: sync list with exclusions" approach2_sync_list_with_exclusions
 run_case "approach 2: the rollback guard covers sync-list pairs" approach2_rollback_guard_covers_sync_list_pairs
 run_case "-q -s prints nothing when all is well" quiet_sync_prints_nothing_when_fine
+run_case "progress: on a terminal bytes, files, rate and time left; none under -q or in a log's first minute" progress_on_a_terminal_and_not_in_a_log
 finish

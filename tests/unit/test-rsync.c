@@ -369,6 +369,34 @@ static void test_itemized_changes_are_worded(void **state)
         said(">f+++++++++", 1, ">f+++++++++");
 }
 
+static void test_progress_reports_are_parsed(void **state)
+{
+        struct rsync_progress p;
+        _cleanup_free_ char *line = NULL;
+
+        (void)state;
+        assert_true(rsync_parse_progress("      1,234,567  45%   12.34MB/s    0:00:05 (xfr#3, "
+                                         "to-chk=2/40)",
+                                         &p));
+        assert_int_equal(p.bytes, 1234567);
+        assert_int_equal(p.percent, 45);
+        assert_int_equal(p.files, 3);
+        assert_string_equal(p.rate, "12.34MB/s");
+        assert_string_equal(p.left, "0:00:05");
+        assert_int_equal(rsync_progress_line(&p, "/efi0/ -> /efi1/", &line), 0);
+        assert_string_equal(line, "copying /efi0/ -> /efi1/: 1.2 MiB (45%), 3 files, 12.34MB/s, "
+                                  "0:00:05 left");
+        assert_true(rsync_parse_progress("          0   0%    0.00kB/s    0:00:00", &p));
+        assert_int_equal(p.files, 0);
+        /* not progress: a file name, an itemized line, nonsense */
+        assert_false(rsync_parse_progress("vmlinuz-6.2", &p));
+        assert_false(rsync_parse_progress(">f+++++++++ vmlinuz", &p));
+        assert_false(rsync_parse_progress("12 files", &p));
+        assert_false(rsync_parse_progress("1 150% 1kB/s 0:00:01", &p));
+        assert_false(rsync_parse_progress("99999999999999999999999 1% 1kB/s 0:00:01", &p));
+        assert_false(rsync_parse_progress("", &p));
+}
+
 static void test_argv_partially_new_bundle_is_kept_whole(void **state)
 {
         _cleanup_strv_free_ char **argv = build("-axHAXt -tz -vt", NULL, false);
@@ -1090,6 +1118,7 @@ int main(void)
                 T(test_argv_test_mode_itemize_dropped_when_user_gave_it),
                 T(test_argv_test_mode_dry_run_dropped_when_user_gave_it),
                 T(test_itemized_changes_are_worded),
+                T(test_progress_reports_are_parsed),
                 T(test_argv_partially_new_bundle_is_kept_whole),
                 T(test_argv_bundle_flags_count_as_given_even_when_kept),
                 T(test_argv_bundles_with_argument_letters_are_never_dropped),
