@@ -1138,8 +1138,6 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
                 .dest = j->dest,
                 /* rsync copies the files (pass 1); the entries and the deletions are
                  * ours, in the runner after it (esp_after_run()) */
-                .passes = COPY_PASS_FILES,
-                .protect = j->protect,
                 .progress = ctx->progress != RSYNC_PROGRESS_NONE && !ctx->test,
         };
         int r;
