@@ -48,60 +48,24 @@ const char *copy_order_breaker(char *const *opts)
 
 int copy_order_passes(const struct copy_args *a, char ****ret)
 {
-        char ***p = calloc(COPY_PASSES + 1, sizeof(char **));
-        int r = 0;
+        /* Pass 1, the files: rsync's one run. Passes 2 and 3 are espcopy.c's. */
+        const char *extra[5] = {}, *filters[] = { "--exclude=/" COPY_ENTRIES_DIR "/", NULL };
+        char ***p = calloc(2, sizeof(char **));
+        size_t n = 0;
+        int r;
 
         if (!p)
                 return -ENOMEM;
-        unsigned want = a->passes ? a->passes | COPY_PASS_FILES : COPY_PASSES_ALL;
-        size_t k = 0;
-
-        for (unsigned i = 0; i < COPY_PASSES && r >= 0; i++) {
-                const char *extra[6] = {}, *filters[3] = {};
-                _cleanup_strv_free_ char **keep = NULL;
-                char *const *f = (char *const *)filters;
-                size_t n = 0;
-
-                if (!(want & (1u << i)))
-                        continue;
-                switch (i) {
-                case 0: /* files */
-                        extra[n++] = "--delay-updates";
-                        filters[0] = "--exclude=/" COPY_ENTRIES_DIR "/";
-                        break;
-                case 1: /* entries */
-                        extra[n++] = "--delay-updates";
-                        extra[n++] = "--delete-after";
-                        filters[0] = "--include=/" COPY_ENTRIES_DIR "/";
-                        filters[1] = "--exclude=/*";
-                        break;
-                default: /* deletions */
-                        extra[n++] = "--delete-after";
-                        extra[n++] = "--existing";
-                        extra[n++] = "--ignore-existing";
-                        /* DESIGN.md §5b: what the destination's entries still name */
-                        STRV_FOREACH(x, a->protect)
-                        {
-                                _cleanup_free_ char *w = NULL;
-
-                                if (asprintf(&w, "--filter=P %s", *x) < 0 ||
-                                    strv_extend(&keep, w) < 0) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                        }
-                        f = keep;
-                        break;
-                }
-                if (r < 0)
-                        break;
-                if (a->verify && i < 2)
-                        extra[n++] = "--checksum";
-                if (a->itemize)
-                        extra[n++] = "--itemize-changes";
-                r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
-                                          f, a->test, false, a->source, a->dest, &p[k++]);
-        }
+        extra[n++] = "--delay-updates";
+        if (a->verify)
+                extra[n++] = "--checksum";
+        if (a->itemize)
+                extra[n++] = "--itemize-changes";
+        if (a->progress)
+                extra[n++] = "--info=progress2";
+        r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
+                                  (char *const *)filters, a->test, false, a->source, a->dest,
+                                  &p[0]);
         if (r < 0) {
                 copy_passes_free(p);
                 return r;

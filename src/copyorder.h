@@ -2,20 +2,20 @@
 #pragma once
 
 /*
- * The order an ESP is copied in (DESIGN.md §5 rule 9), so that the alternate boots at every
- * instant with its old set or its new one:
+ * The order an ESP is copied in (DESIGN.md §5 rules 9, 12, 13), so that the alternate boots at
+ * every instant with its old set or its new one:
  *
- *   1. files:     everything but /loader/, nothing deleted. New and changed files land under
- *                 temporary names and are renamed into place at the end (--delay-updates):
- *                 new kernels, initrds and boot loader, each whole or not at all.
- *   2. entries:   /loader/ only, the same way; then, once every new entry is in place, the
- *                 old entries are removed (--delete-after, scoped to /loader/).
- *   3. deletions: nothing copied or updated (--existing --ignore-existing); the files only
- *                 old entries named, and rsync's leftovers of a cut run, are removed
- *                 (--delete-after). A job whose loader entries are swapped (DESIGN.md §5b)
- *                 writes them only after this pass: so this pass keeps every file an entry
- *                 on the destination names (copy_args.protect, copy_entries_named()), and
- *                 what only the old entries named goes at the next sync.
+ *   1. files:     rsync: everything but /loader/, nothing deleted. New and changed files land
+ *                 under temporary names and are renamed into place at the end
+ *                 (--delay-updates): new kernels, initrds and boot loader, each whole or not
+ *                 at all. (copy_order_passes())
+ *   2. entries:   /loader/ only, the same way, each entry only once the files it names are
+ *                 there, loader.conf last; then the old entries are removed. (espcopy.h)
+ *   3. deletions: what the source lacks is removed: the files only old entries named, and
+ *                 what a cut run left. A job whose loader entries are swapped (DESIGN.md §5b)
+ *                 writes them only after this pass: so this pass keeps every file an entry on
+ *                 the destination names (copy_entries_named()), and what only the old entries
+ *                 named goes at the next sync. (espcopy.h)
  *
  * A cut (a kill, a power loss, an I/O error, ENOSPC) between or inside the passes leaves
  * temporary files that no boot loader reads, never a torn file under a name an entry uses,
@@ -42,11 +42,10 @@ struct copy_args {
         bool verify;           /* compare content (--checksum) where files are copied */
         bool itemize;          /* --itemize-changes (a quiet rsync's changes, see sync.c) */
         const char *source, *dest;
-        unsigned passes;      /* COPY_PASS_*; the first always runs; 0 means all */
-        char *const *protect; /* pass 3 deletes none of these (rsync patterns, '/'-anchored) */
+        bool progress; /* --info=progress2 */
 };
 
-/* The argv of each pass wanted, in order: a NULL-terminated list of up to COPY_PASSES. */
+/* rsync's argv for pass 1, as a NULL-terminated list of one. */
 int copy_order_passes(const struct copy_args *a, char ****ret);
 void copy_passes_free(char ***passes);
 

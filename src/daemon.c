@@ -93,6 +93,8 @@ static struct sync_context context(const struct daemon *d, const struct ditem *i
                 .fstab = d->fstab,
                 .test = d->args->test,
                 .force = d->args->force && it && !it->done_once,
+                /* a long copy says how far it is, in the journal a line a minute at most */
+                .progress = RSYNC_PROGRESS_LOG,
         };
 }
 
@@ -479,7 +481,10 @@ static void child_exited(struct daemon *d)
         }
         sync_job_end(&ctx, j, code, status, d->job_stage > 0);
         report_job(j, REPORT_DAEMON, false);
-        if (j->state != SYNC_DONE && j->state != SYNC_TESTED && j->state != SYNC_SKIPPED)
+        /* A source written to during the copy (DESIGN.md §5 rule 12) is not a failure to
+         * back off from: the watcher saw the writes, and the next round syncs them. */
+        if (j->state != SYNC_DONE && j->state != SYNC_TESTED && j->state != SYNC_SKIPPED &&
+            !j->source_changed)
                 d->cur->round_ok = false;
         d->job = NULL;
 }

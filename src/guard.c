@@ -387,16 +387,18 @@ int guard_assess(int src_fd, const char *src_name, const char *src_id, int dst_f
                            "'%s' changed since the last sync recorded on it (%s, from %s), and "
                            "a sync into it from %s (started %s) was interrupted: it may hold "
                            "updates the booted ESP '%s' lacks (was this machine booted from a "
-                           "stale disk?); not overwriting it. Compare them, then sync with "
-                           "--force if '%s' is right",
+                           "stale disk?); not overwriting it. See what a sync would change "
+                           "there with -s -t (dry run: each file created, replaced or deleted), "
+                           "then sync with --force if '%s' is right",
                            dst_name, strna(s.synced), strna(s.source), s.intent,
                            strna(s.intent_since), src_name, src_name);
         else
                 r = errmsg(why, -EEXIST,
                            "'%s' changed since the last sync recorded on it (%s, from %s): it "
                            "may hold updates the booted ESP '%s' lacks (was this machine "
-                           "booted from a stale disk?); not overwriting it. Compare them, then "
-                           "sync with --force if '%s' is right",
+                           "booted from a stale disk?); not overwriting it. See what a sync "
+                           "would change there with -s -t (dry run: each file created, "
+                           "replaced or deleted), then sync with --force if '%s' is right",
                            dst_name, strna(s.synced), strna(s.source), src_name, src_name);
         state_done(&s);
         return r;

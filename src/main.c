@@ -687,6 +687,9 @@ static int verb_sync(struct context *cx)
                 .fstab = fstab,
                 .test = arg.test,
                 .force = arg.force,
+                .progress = arg.quiet               ? RSYNC_PROGRESS_NONE
+                            : isatty(STDERR_FILENO) ? RSYNC_PROGRESS_TTY
+                                                    : RSYNC_PROGRESS_LOG,
         };
         (void)sync_plan_run(&ctx, &plan, print_start, print_job, NULL);
         for (size_t i = 0; i < plan.n_jobs; i++) {

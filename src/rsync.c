@@ -94,9 +94,10 @@ int rsync_build_argv_full(const char *rsync_path, char *const *opts, char *const
                         return r;
         }
         if (test) {
+                /* each change itemized (rsync_itemized_change() words it), no byte counts */
                 r = push_opt(&argv, "-n", seen);
                 if (r >= 0)
-                        r = push_opt(&argv, "-v", seen);
+                        r = push_opt(&argv, "-i", seen);
                 if (r < 0)
                         return r;
         }
@@ -268,9 +269,160 @@ static _noreturn_ void exec_pass(char *const *argv, size_t nth, size_t n, pid_t 
         child_fail(err_fd, errno);
 }
 
+int rsync_itemized_change(const char *line, char **ret)
+{
+        const char *name, *what;
+        char *out;
+
+        *ret = NULL;
+        if (startswith(line, "*deleting")) {
+                name = line + strlen("*deleting");
+                name += strspn(name, " ");
+                what = "delete";
+        } else if (strlen(line) > 12 && line[11] == ' ' && strchr("<>ch.", line[0]) &&
+                   strchr("fdLDS", line[1])) {
+                name = line + 12;
+                if (strspn(line + 2, "+") == 9)
+                        what = "create";
+                else if (line[0] == '.' || line[0] == 'h')
+                        /* times or modes only: directories' times are not worth a line */
+                        what = line[1] == 'd' ? NULL : "set attributes of";
+                else
+                        what = "replace";
+                if (!what)
+                        return 0;
+        } else
+                return asprintf(ret, "%s", line) < 0 ? -ENOMEM : 1;
+        if (asprintf(&out, "%s %s", what, name) < 0)
+                return -ENOMEM;
+        *ret = out;
+        return 1;
+}
+
+bool rsync_parse_progress(const char *s, struct rsync_progress *ret)
+{
+        struct rsync_progress p = {};
+        const char *c = s + strspn(s, " ");
+        size_t n;
+
+        if (!(*c >= '0' && *c <= '9'))
+                return false;
+        for (; (*c >= '0' && *c <= '9') || *c == ','; c++)
+                if (*c != ',') {
+                        if (p.bytes > (UINT64_MAX - 9) / 10)
+                                return false;
+                        p.bytes = p.bytes * 10 + (uint64_t)(*c - '0');
+                }
+        c += strspn(c, " ");
+        if (!(*c >= '0' && *c <= '9'))
+                return false;
+        for (; *c >= '0' && *c <= '9'; c++)
+                p.percent = p.percent * 10 + (unsigned)(*c - '0');
+        if (*c++ != '%' || p.percent > 100)
+                return false;
+        c += strspn(c, " ");
+        n = strcspn(c, " ");
+        if (n == 0 || n >= sizeof(p.rate) || !strstr(c, "/s"))
+                return false;
+        memcpy(p.rate, c, n);
+        c += n + strspn(c + n, " ");
+        n = strcspn(c, " ");
+        if (n == 0 || n >= sizeof(p.left) || !strchr(c, ':'))
+                return false;
+        memcpy(p.left, c, n);
+        c += n;
+        c += strspn(c, " ");
+        if (startswith(c, "(xfr#"))
+                p.files = (unsigned)strtoul(c + 5, NULL, 10);
+        *ret = p;
+        return true;
+}
+
+int rsync_progress_line(const struct rsync_progress *p, const char *what, char **ret)
+{
+        double mib = (double)p->bytes / (1024.0 * 1024.0);
+
+        return asprintf(ret, "copying %s: %.1f MiB (%u%%), %u file%s, %s, %s left", what, mib,
+                        p->percent, p->files, p->files == 1 ? "" : "s", p->rate, p->left) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+/* In the runner: what run i's rsync printed on fd. Progress reports (--info=progress2) are
+ * shown on stderr: on a terminal as one line rewritten in place, in a log at most one line
+ * a minute. Other lines go to stdout: worded after "label: " with a label (a dry run's
+ * changes, rsync_itemized_change()), else as they are (an itemized list for the caller). */
+static void relay(int fd, const char *label, const struct rsync_show *show)
+{
+        _cleanup_fclose_ FILE *in = fdopen(fd, "r");
+        usec_t started = now_usec(CLOCK_MONOTONIC), last_log = started;
+        bool drawn = false;
+        char *line = NULL;
+        size_t size = 0, len = 0;
+        int ch;
+
+        if (!in) {
+                close(fd);
+                return;
+        }
+        for (;;) {
+                struct rsync_progress p;
+
+                ch = getc(in);
+                if (ch != EOF && ch != '\r' && ch != '\n') {
+                        if (len + 2 > size) {
+                                char *t = realloc(line, size ? 2 * size : 256);
+
+                                if (!t)
+                                        break;
+                                line = t;
+                                size = size ? 2 * size : 256;
+                        }
+                        line[len++] = (char)ch;
+                        continue;
+                }
+                if (line)
+                        line[len] = 0;
+                if (len > 0 && show->progress != RSYNC_PROGRESS_NONE &&
+                    rsync_parse_progress(line, &p)) {
+                        _cleanup_free_ char *said = NULL;
+                        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+                        if (rsync_progress_line(&p, show->what ? show->what : "", &said) < 0)
+                                ;
+                        else if (show->progress == RSYNC_PROGRESS_TTY) {
+                                (void)!dprintf(STDERR_FILENO, "\r\033[K%s", said);
+                                drawn = true;
+                        } else if (usec_sub(now, last_log) >= 60 * USEC_PER_SEC) {
+                                (void)!dprintf(STDERR_FILENO, "%s\n", said);
+                                last_log = now;
+                        }
+                } else if (len > 0 || ch == '\n') {
+                        _cleanup_free_ char *said = NULL;
+
+                        if (drawn) {
+                                (void)!dprintf(STDERR_FILENO, "\r\033[K");
+                                drawn = false;
+                        }
+                        if (!label)
+                                (void)!dprintf(STDOUT_FILENO, "%s\n", line ? line : "");
+                        else if (len > 0 && rsync_itemized_change(line, &said) > 0)
+                                (void)!dprintf(STDOUT_FILENO, "%s: %s\n", label, said);
+                }
+                len = 0;
+                if (ch == EOF)
+                        break;
+        }
+        if (drawn)
+                (void)!dprintf(STDERR_FILENO, "\r\033[K");
+        (void)started;
+        free(line);
+}
+
 /* The runner: each pass in turn, the first failure ends it with that pass's status (the
  * same exit code, or killed by the same signal). Never returns. */
-static _noreturn_ void run_passes(char *const *const *passes, bool flush, int err_fd)
+static _noreturn_ void run_passes(char *const *const *passes, const struct rsync_after *after,
+                                  const struct rsync_show *show, bool flush, int err_fd)
 {
         pid_t self = getpid();
         size_t n = 0;
@@ -279,15 +431,28 @@ static _noreturn_ void run_passes(char *const *const *passes, bool flush, int er
                 n++;
         for (size_t i = 0; passes[i]; i++) {
                 siginfo_t si = {};
-                pid_t pid = fork();
+                int out[2] = { -1, -1 };
+                const char *label = show && show->labels ? show->labels[i] : NULL;
+                pid_t pid;
 
+                if ((label || (show && show->progress != RSYNC_PROGRESS_NONE)) &&
+                    pipe2(out, O_CLOEXEC) < 0)
+                        child_fail(i == 0 ? err_fd : -1, errno);
+                pid = fork();
                 if (pid < 0)
                         child_fail(i == 0 ? err_fd : -1, errno);
-                if (pid == 0)
+                if (pid == 0) {
+                        if (out[1] >= 0 && dup2(out[1], STDOUT_FILENO) < 0)
+                                child_fail(i == 0 ? err_fd : -1, errno);
                         exec_pass(passes[i], i, n, self, i == 0 ? err_fd : -1);
+                }
                 if (i == 0 && err_fd >= 0) {
                         close(err_fd); /* the parent reads EOF once the first exec worked */
                         err_fd = -1;
+                }
+                if (out[1] >= 0) {
+                        close(out[1]);
+                        relay(out[0], label, show); /* until rsync (and its helpers) close it */
                 }
                 while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0)
                         if (errno != EINTR)
@@ -307,11 +472,21 @@ static _noreturn_ void run_passes(char *const *const *passes, bool flush, int er
                 (void)raise(si.si_status);
                 _exit(128 + si.si_status);
         }
-        _exit(0);
+        /* The in-process part of the copy, in this process of the group: stopped, timed
+         * and holding the lock as the rsyncs were. */
+        _exit(after ? after->run(after->userdata) : 0);
 }
 
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why)
+{
+        return rsync_spawn_passes_then(passes, NULL, NULL, stdout_fd, src_fd, dst_fd, lock_fd, ret,
+                                       why);
+}
+
+int rsync_spawn_passes_then(char *const *const *passes, const struct rsync_after *after,
+                            const struct rsync_show *show, int stdout_fd, int src_fd, int dst_fd,
+                            int lock_fd, struct rsync_child *ret, char **why)
 {
         /* The descriptors the child keeps, first above the ones it sets up, so its dup2s
          * make new ones (without close-on-exec) whatever numbers they had. */
@@ -378,7 +553,7 @@ int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, in
                  * last of them is gone, not only as long as we live. */
                 if (lock_high >= 0 && dup2(lock_high, RSYNC_LOCK_FD) < 0)
                         child_fail(w, errno);
-                run_passes(passes, lock_high >= 0, w);
+                run_passes(passes, after, show, lock_high >= 0, w);
         }
         close(err_pipe[1]);
         /* Make sure of the group before anyone signals it (the child sets it too). */

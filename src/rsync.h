@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ignore.h"
@@ -19,7 +20,8 @@
 #define RSYNC_ALWAYS_OPTS RSYNC_BASE_OPTS, "--delete"
 
 /*
- * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -v" in test mode, then with
+ * argv = rsync_path, the user's options, RSYNC_ALWAYS_OPTS, "-n -i" (itemized) in test
+ * mode, then with
  * exact duplicates and short-flag bundles whose every flag was already given removed (order
  * kept), one --exclude= per exclusion, source, destination. A new vector every call: nothing
  * is shared between runs, so exclusions can never accumulate (DESIGN.md §5 rule 5).
@@ -88,6 +90,45 @@ int rsync_spawn_in(char *const *argv, int stdout_fd, int src_fd, int dst_fd,
  */
 int rsync_spawn_passes(char *const *const *passes, int stdout_fd, int src_fd, int dst_fd,
                        int lock_fd, struct rsync_child *ret, char **why);
+
+/* Work of our own the runner does after every run succeeded (no flush in between: it
+ * flushes what it needs itself): run(userdata) in the runner process (a fork of ours: it sees our
+ * memory as it was and the descriptors we had, stdout as the runs had it), its return value
+ * the runner's exit status (0: all went well; 120-121 are free for its own meanings). */
+struct rsync_after {
+        int (*run)(void *userdata);
+        void *userdata;
+};
+/* How the runner shows what rsync prints (NULL: rsync's stdout as it is). */
+enum { RSYNC_PROGRESS_NONE, RSYNC_PROGRESS_TTY, RSYNC_PROGRESS_LOG };
+struct rsync_show {
+        /* or NULL: run i's output told on stdout worded by rsync_itemized_change(), each
+         * line after "labels[i]: " (a dry run's list of changes) */
+        char *const *labels;
+        /* RSYNC_PROGRESS_*: --info=progress2 reports shown on stderr, on a terminal as one
+         * line rewritten in place, in a log (the journal) a line a minute at most */
+        int progress;
+        const char *what; /* named in the progress line: "/efi0/ -> /efi1/" */
+};
+int rsync_spawn_passes_then(char *const *const *passes, const struct rsync_after *after,
+                            const struct rsync_show *show, int stdout_fd, int src_fd, int dst_fd,
+                            int lock_fd, struct rsync_child *ret, char **why);
+
+/* One --info=progress2 report ("  1,234,567  45%   12.34MB/s    0:00:05 (xfr#3,
+ * to-chk=2/40)"): false when s is not one. */
+struct rsync_progress {
+        uint64_t bytes;
+        unsigned percent, files;
+        char rate[24], left[24];
+};
+bool rsync_parse_progress(const char *s, struct rsync_progress *ret);
+/* "copying WHAT: 1.2 MiB (45%), 3 files, 12.34MB/s, 0:00:05 left" */
+int rsync_progress_line(const struct rsync_progress *p, const char *what, char **ret);
+
+/* One line of rsync's --itemize-changes worded for a user: "create NAME", "replace NAME",
+ * "delete NAME", "set attributes of NAME"; a line that is not an item as it is. Returns 1
+ * with *ret, 0 for a line not worth telling (a directory's times), -ENOMEM. */
+int rsync_itemized_change(const char *line, char **ret);
 
 /* True when none of opts makes rsync print anything while all is well (no -v, --progress,
  * --stats, --info=, -i, --out-format= ...): then its stdout may be taken over (see sync.c). */

@@ -11,6 +11,7 @@
 
 #include "blockdev.h"
 #include "copyorder.h"
+#include "espcopy.h"
 #include "guard.h"
 #include "ignore.h"
 #include "lock.h"
@@ -64,6 +65,7 @@ static void job_done(struct sync_job *j)
         strv_free(j->swap_notes);
         swapids_map_freep(&j->swap_map);
         free(j->why);
+        free(j->dry_refusal);
         free(j->refusal);
         if (j->lock_fd >= 0)
                 close(j->lock_fd);
@@ -71,6 +73,8 @@ static void job_done(struct sync_job *j)
                 close(j->src_fd);
         if (j->out_fd >= 0)
                 close(j->out_fd);
+        if (j->msg_fd >= 0)
+                close(j->msg_fd);
         if (j->tree_fd >= 0)
                 close(j->tree_fd);
         if (j->copy_src_fd >= 0)
@@ -103,6 +107,7 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
                 .lock_fd = -1,
                 .src_fd = -1,
                 .out_fd = -1,
+                .msg_fd = -1,
                 .tree_fd = -1,
                 .copy_src_fd = -1,
         };
@@ -575,6 +580,10 @@ static int job_finish(struct sync_job *j, enum sync_state s, char *why)
                 close(j->out_fd);
                 j->out_fd = -1;
         }
+        if (j->msg_fd >= 0) {
+                close(j->msg_fd);
+                j->msg_fd = -1;
+        }
         if (j->tree_fd >= 0) {
                 close(j->tree_fd);
                 j->tree_fd = -1;
@@ -651,10 +660,48 @@ static int step_lock(const struct sync_context *ctx, struct sync_job *j, bool wa
         return 0;
 }
 
+/* The runner's exit status when an in-process pass failed, or found the source changed
+ * (rule 12); the message is in the job's msg_fd. */
+#define SYNC_STATUS_COPY_FAILED 120
+#define SYNC_STATUS_SOURCE_CHANGED 121
+
+struct esp_after {
+        struct espcopy_args a;
+        unsigned passes;
+        int msg_fd;
+};
+
+/* In the runner, after rsync's pass 1 (DESIGN.md §5 rule 9): passes 2 and 3. */
+static int esp_after_run(void *userdata)
+{
+        const struct esp_after *e = userdata;
+        char *why = NULL;
+        int r = 0;
+
+        if (e->passes & COPY_PASS_ENTRIES)
+                r = espcopy_entries(&e->a, &why);
+        else if (e->a.flush && syncfs(e->a.dst_fd) < 0)
+                /* pass 1's files on the disk before pass 3 deletes anything */
+                r = errmsg(&why, negative_errno(), "flushing the destination failed: %m");
+        if (r == 0 && (e->passes & COPY_PASS_DELETIONS))
+                r = espcopy_deletions(&e->a, &why);
+        if (r == 0)
+                return 0;
+        if (e->msg_fd >= 0)
+                (void)!dprintf(e->msg_fd, "%s", why ? why : strerror(r < 0 ? -r : EIO));
+        return r == ESPCOPY_SOURCE_CHANGED ? SYNC_STATUS_SOURCE_CHANGED : SYNC_STATUS_COPY_FAILED;
+}
+
 static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_start_cb cb,
                      void *userdata, char **why)
 {
+        static const char *const esp_labels[] = { "pass 1 (files)", NULL };
+        static const char *const tree_labels[] = { "copy", NULL };
         char ***shown = NULL, ***run = NULL;
+        struct esp_after e = {};
+        struct rsync_after after = { esp_after_run, &e };
+        struct rsync_show show;
+        _cleanup_free_ char *what = NULL;
         int r;
 
         r = j->kind->operands(ctx, j, &shown, &run);
@@ -666,16 +713,64 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         }
         for (size_t i = 0; cb && shown[i]; i++)
                 cb(j, shown[i], userdata);
+        if (sync_job_is_esp(j)) {
+                /* Changes told where rsync's go: the itemized list, a dry run's output, or a
+                 * verbose rsync's. */
+                bool tell =
+                        ctx->test || j->out_fd >= 0 || !rsync_opts_quiet(ctx->config->rsync_opts);
+
+                e = (struct esp_after){
+                        .a = {
+                                /* in the runner, where a real run's descriptors are set
+                                 * up as rsync gets them (a dry run's are as they are) */
+                                .src_fd = ctx->test ? j->src_fd : RSYNC_SOURCE_FD,
+                                .dst_fd = ctx->test ? j->lock_fd : RSYNC_LOCK_FD,
+                                .excludes = j->run_excludes,
+                                .protect = j->protect,
+                                .test = ctx->test,
+                                .flush = !ctx->test,
+                                .out_fd = tell ? STDOUT_FILENO : -1,
+                        },
+                        .passes = j->passes & (COPY_PASS_ENTRIES | COPY_PASS_DELETIONS),
+                        .msg_fd = -1,
+                };
+                if (j->msg_fd >= 0)
+                        close(j->msg_fd);
+                j->msg_fd = memfd_create("dual-root-copy-error", MFD_CLOEXEC);
+                if (j->msg_fd < 0) {
+                        copy_passes_free(shown);
+                        copy_passes_free(run);
+                        return errmsg(why, SYNC_FAILED, "cannot prepare the copy: %m");
+                }
+                e.msg_fd = j->msg_fd;
+        }
+        if (asprintf(&what, "%s -> %s", j->source, j->dest) < 0) {
+                copy_passes_free(shown);
+                copy_passes_free(run);
+                return -ENOMEM;
+        }
+        /* A dry run tells each change, labelled by its pass (the others' labels are
+         * espcopy.c's); a real one may show its progress (17.6). */
+        show = (struct rsync_show){
+                .labels = ctx->test ? (char *const *)(sync_job_is_esp(j) ? esp_labels : tree_labels)
+                                    : NULL,
+                .progress = ctx->test ? RSYNC_PROGRESS_NONE : ctx->progress,
+                .what = what,
+        };
         if (sync_job_is_esp(j) && !ctx->test)
                 /* Run in the directories the checks and the lock hold. */
-                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->src_fd, j->lock_fd,
-                                       j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
+                                            &show, j->out_fd, j->src_fd, j->lock_fd, j->lock_fd,
+                                            &j->child, why);
+        else if (sync_job_is_esp(j))
+                r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
+                                            &show, j->out_fd, -1, -1, -1, &j->child, why);
         else if (j->copy_src_fd >= 0)
-                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, j->copy_src_fd,
-                                       j->lock_fd, j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run, NULL, &show, j->out_fd,
+                                            j->copy_src_fd, j->lock_fd, j->lock_fd, &j->child, why);
         else
-                r = rsync_spawn_passes((char *const *const *)run, j->out_fd, -1, -1,
-                                       ctx->test ? -1 : j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run, NULL, &show, j->out_fd, -1,
+                                            -1, ctx->test ? -1 : j->lock_fd, &j->child, why);
         copy_passes_free(shown);
         copy_passes_free(run);
         return r < 0 ? SYNC_FAILED : 0;
@@ -729,6 +824,9 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         j->note = NULL;
         j->swap_notes = strv_free(j->swap_notes);
         j->state = SYNC_PENDING;
+        j->source_changed = false;
+        free(j->dry_refusal);
+        j->dry_refusal = NULL;
         j->started = now_usec(CLOCK_MONOTONIC);
 
         r = j->kind->check(ctx, j, &why);
@@ -755,6 +853,21 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         return 0;
 }
 
+/* What the runner wrote into fd (a memfd), or NULL. */
+static char *read_msg(int fd)
+{
+        char buf[4096];
+        ssize_t n;
+
+        if (fd < 0)
+                return NULL;
+        n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        return strdup(buf);
+}
+
 int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, int status,
                  bool stopped)
 {
@@ -770,11 +883,28 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                        format_duration(c->rsync_timeout, d, sizeof(d)));
                 return job_finish(j, SYNC_FAILED, why);
         }
+        if (sync_job_is_esp(j) && code == CLD_EXITED &&
+            (status == SYNC_STATUS_COPY_FAILED || status == SYNC_STATUS_SOURCE_CHANGED)) {
+                _cleanup_free_ char *msg = read_msg(j->msg_fd);
+
+                if (status == SYNC_STATUS_SOURCE_CHANGED) {
+                        j->source_changed = true;
+                        errmsg(&why, 0,
+                               "the source changed during the sync: %s; nothing more was placed "
+                               "or deleted, the alternate still boots its old set (the next "
+                               "sync completes it)",
+                               strna(msg));
+                } else
+                        errmsg(&why, 0, "the copy failed after rsync: %s", strna(msg));
+                return job_finish(j, SYNC_FAILED, why);
+        }
         if (code != CLD_EXITED || status != 0) {
                 st = rsync_status_to_string(code, status);
                 errmsg(&why, 0, "rsync %s", strna(st));
                 return job_finish(j, SYNC_FAILED, why);
         }
+        if (ctx->test && j->dry_refusal)
+                return job_finish(j, SYNC_REFUSED, TAKE_PTR(j->dry_refusal));
         if (ctx->test)
                 return job_finish(j, SYNC_TESTED, NULL);
         r = step_swap_write(ctx, j, false, &why);
@@ -867,6 +997,14 @@ static int step_guard(const struct sync_context *ctx, struct sync_job *j, const 
                 return 0;
         r = guard_assess(j->src_fd, src_name, m && m->boot_ok ? m->booted.partuuid : NULL, dst_fd,
                          dst_name, excludes, &v, why);
+        if (r == -EEXIST && ctx->test) {
+                /* A dry run shows what differs: what --force would change (the job still
+                 * ends refused, as the sync would). */
+                free(j->dry_refusal);
+                j->dry_refusal = TAKE_PTR(*why);
+                guard_verdict_done(&v);
+                return 0;
+        }
         if (r < 0)
                 return SYNC_REFUSED;
         j->dst_fp_known = v.dst_fp_known;
@@ -893,7 +1031,8 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         const struct config *c = ctx->config;
         const struct esp_model *m = ctx->model;
         struct copy_survey survey = {};
-        uint64_t need = 0, avail = 0;
+        uint64_t need = 0, avail = 0, left_bytes = 0;
+        unsigned left_count = 0;
         bool src_fp_known = false;
         struct stat now;
         int r;
@@ -917,19 +1056,12 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         if (r != 0)
                 return r;
 
-        /* Rule 9: the new set is complete before the old one goes, so both must fit. */
-        r = copy_survey(j->src_fd, j->lock_fd, j->run_excludes, &survey, why);
-        if (r < 0)
-                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
-        need = survey.need;
-        avail = survey.avail;
-        /* Only the passes with work run; a content comparison runs them all. */
-        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
         /* DESIGN.md §5b: the swapped entries are written after the deletions pass, so until
-         * then the destination's own entries are what boots: the deletions pass keeps every
-         * file they name, and the next sync removes what only the old ones named. */
+         * then the destination's own entries are what boots: the deletions pass (and the
+         * clearing of leftovers) keeps every file they name, and the next sync removes what
+         * only the old ones named. */
         j->protect = strv_free(j->protect);
-        if (j->swap_excludes && *j->swap_excludes && (j->passes & COPY_PASS_DELETIONS)) {
+        if (j->swap_excludes && *j->swap_excludes) {
                 r = copy_entries_named(j->lock_fd, &j->protect, why);
                 if (r == -ENOMEM)
                         return r;
@@ -938,6 +1070,28 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
                                              "cannot tell which files the entries on '%s' name",
                                              j->dest);
         }
+
+        /* Rule 10: what an interrupted copy of ours left is ours: gone before the room is
+         * judged (a dry run counts it as free). */
+        r = espcopy_clear_leftovers(j->src_fd, j->lock_fd, j->protect, ctx->test, &left_bytes,
+                                    &left_count, why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED,
+                                     "cannot remove what an interrupted sync left on '%s'",
+                                     j->dest);
+        if (left_count > 0 && !ctx->test)
+                j->dst_fp_known = false; /* the guard's walk saw them */
+
+        /* Rule 9: the new set is complete before the old one goes, so both must fit. */
+        r = copy_survey(j->src_fd, j->lock_fd, j->run_excludes, &survey, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
+        need = survey.need;
+        avail = survey.avail + (ctx->test ? left_bytes : 0);
+        /* Only the passes with work run; a content comparison runs them all. */
+        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
         if (need > avail) {
                 const uint64_t mib = 1024 * 1024;
 
@@ -986,8 +1140,9 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char
                 .itemize = j->out_fd >= 0,
                 .source = j->source,
                 .dest = j->dest,
-                .passes = j->passes,
-                .protect = j->protect,
+                /* rsync copies the files (pass 1); the entries and the deletions are
+                 * ours, in the runner after it (esp_after_run()) */
+                .progress = ctx->progress != RSYNC_PROGRESS_NONE && !ctx->test,
         };
         int r;
 
@@ -1009,10 +1164,25 @@ static int finish_esp(const struct sync_context *ctx, struct sync_job *j, char *
         struct stat changes;
         int r;
 
+        uint64_t src_now;
+
         /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
         if (syncfs(j->lock_fd) < 0)
                 return errmsg(why, SYNC_FAILED,
                               "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+        /* Rule 12: a source that changed while it was copied is not called synced: the
+         * alternate holds a mix of what it held then (each entry with its files), the
+         * intent stays, and the sync runs again. */
+        r = guard_fingerprint(j->src_fd, j->run_excludes, &src_now, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "source '%s'", j->source);
+        if (src_now != j->src_fp) {
+                j->source_changed = true;
+                return errmsg(why, SYNC_FAILED,
+                              "the source changed during the sync (written to while it was "
+                              "copied); the alternate boots, but is not recorded as synced (the "
+                              "next sync completes it)");
+        }
         /* Then the guard's record, which so never describes data still in memory: a crash
          * in between leaves the intent, and the next sync completes and compares. */
         if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
@@ -1155,7 +1325,9 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
         char ***p[2] = {};
         int r;
 
-        if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0))
+        if (!opts || (j->verify && strv_extend(&opts, "--checksum") < 0) ||
+            (ctx->progress != RSYNC_PROGRESS_NONE && !ctx->test &&
+             strv_extend(&opts, "--info=progress2") < 0))
                 return -ENOMEM;
         /* Run in the directories held open (the destination, locked; the source, or its
          * parent when the directory itself is copied), as an ESP pair is: a mount or a
@@ -1232,8 +1404,10 @@ size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_s
         for (size_t i = 0; i < p->n_jobs; i++) {
                 struct sync_job *j = &p->jobs[i];
                 int r, code = 0, status = 0, sig = 0;
+                unsigned attempts = 0;
                 bool interrupted = false;
 
+        again:
                 if (sync_job_begin(ctx, j, true, cb, userdata) == 0) {
                         char *why = NULL;
 
@@ -1255,6 +1429,17 @@ size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_s
                         } else {
                                 sync_job_end(ctx, j, code, status, r == -ETIMEDOUT);
                         }
+                }
+                /* Rule 12: a source written to during the sync is synced again, a few
+                 * times (a package manager writes a kernel in well under a second). */
+                if (j->state == SYNC_FAILED && j->source_changed && !interrupted &&
+                    ++attempts < SYNC_SOURCE_ATTEMPTS)
+                        goto again;
+                if (j->state == SYNC_DONE && attempts > 0) {
+                        _cleanup_free_ char *was = TAKE_PTR(j->note);
+
+                        (void)set_note(j, "the source changed during the sync; synced again%s%s",
+                                       was ? "; " : "", was ? was : "");
                 }
                 if (j->state == SYNC_REFUSED || j->state == SYNC_FAILED)
                         failed++;

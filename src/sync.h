@@ -45,6 +45,7 @@ struct sync_job {
         char *why;         /* for SKIPPED, REFUSED, FAILED */
         char *note;        /* worth telling with a success: "completing an interrupted sync ..." */
         char **swap_notes; /* test mode: what swap_ids would do, one line each */
+        char *dry_refusal; /* test mode: the guard's refusal; the dry run shows the changes */
         usec_t duration;   /* of the rsync run and flush */
 
         /* between sync_job_begin() and sync_job_end() */
@@ -52,6 +53,8 @@ struct sync_job {
         int lock_fd;           /* the destination, locked (and syncfs'ed) */
         int src_fd;            /* the source directory, for the rollback guard */
         int out_fd;            /* rsync's itemized changes (a memfd), or -1 */
+        int msg_fd;            /* an ESP pair: why the in-process passes failed (a memfd) */
+        bool source_changed;   /* the source changed while it was copied (rule 12) */
         int tree_fd;           /* a sync-list pair: the tree rsync writes, its record's home */
         int copy_src_fd;       /* a sync-list pair: what rsync reads as RSYNC_SOURCE_FD */
         char **guard_excludes; /* a sync-list pair: excludes relative to that tree */
@@ -94,7 +97,8 @@ struct sync_context {
         struct libmnt_table *mounts; /* current mount table */
         struct libmnt_table *fstab;  /* /etc/fstab, or NULL if it has none */
         bool test;
-        bool force; /* override the rollback guard */
+        bool force;   /* override the rollback guard */
+        int progress; /* RSYNC_PROGRESS_*: how a copy's progress is shown (rsync.h) */
 };
 
 /*
@@ -133,6 +137,9 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
                    sync_start_cb cb, void *userdata);
 int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, int status,
                  bool stopped);
+
+/* How often sync_plan_run() copies a job whose source changed while it was copied. */
+#define SYNC_SOURCE_ATTEMPTS 3
 
 /* How long a stopped rsync gets between SIGTERM and SIGKILL. */
 #define RSYNC_GRACE (10 * USEC_PER_SEC)

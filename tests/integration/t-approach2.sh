@@ -570,37 +570,25 @@ entries_name_present_files() {
 # keep what the alternate's own (old) entries name: a cut right after it leaves them booting.
 a_cut_after_the_deletions_pass_leaves_the_old_entries_booting() {
         reset_a2
-        mkdir -p "$R/opt"
-        cat >"$R/opt/rsync-cut-deletions" <<'WRAP'
-#!/bin/sh
-# The deletions pass (--existing): run it, mark its end, and wait there to be cut.
-case " $* " in
-*" --existing "*)
-        if [ -e /tmp/cut-deletions ]; then
-                /usr/bin/rsync "$@"
-                echo "$?" >/tmp/deletions-done
-                sleep 60
-        fi ;;
-esac
-exec /usr/bin/rsync "$@"
-WRAP
-        chmod 0755 "$R/opt/rsync-cut-deletions"
-        printf 'rsync_path = "/opt/rsync-cut-deletions"\n%s\n' "$SWAP_CONF" >"$CONF"
+        printf '%s\n' "$SWAP_CONF" >"$CONF"
         run_tool -s
         expect_status 0
         # a kernel update: the new kernel and entry in, the old ones out
         loader_file kernel 20480 "$R/efi0/vmlinuz-6.1.0-14-amd64"
         sed 's/6.1.0-13/6.1.0-14/g' "$R/efi0/loader/entries/debian-13.conf" >"$R/efi0/loader/entries/debian-14.conf"
         rm "$R/efi0/loader/entries/debian-13.conf" "$R/efi0/vmlinuz-6.1.0-13-amd64"
-        rm -f "$R/tmp/deletions-done"
-        touch "$R/tmp/cut-deletions"
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$W/cut.out" 2>&1 &
-        pid=$!
-        wait_for_file "$R/tmp/deletions-done" || fail "the deletions pass never ended"
-        [ "$(cat "$R/tmp/deletions-done")" = 0 ] || fail "the deletions pass failed: $(cat "$W/cut.out")"
-        cut_tree "$pid"
-        wait "$pid" 2>/dev/null || true
-        rm -f "$R/tmp/cut-deletions"
+        # Cut once the runner's passes (3, the deletions, last) are done, as the tool renames
+        # the first swapped file into place: its second rename (the first is the intent). Only
+        # the tool is traced (no -f): rsync's and the runner's renames are not counted.
+        set +e
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
+                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+                strace -qq -o /dev/null -e trace=renameat \
+                -e inject=renameat:error=EIO:signal=KILL:when=2 "$TOOL" -s >"$W/cut.out" 2>&1
+        set -e
+        [ -f "$R/efi1/vmlinuz-6.1.0-14-amd64" ] || fail "the cut came before pass 1 ended: $(cat "$W/cut.out")"
+        [ -f "$R/efi1/vmlinuz-6.1.0-13-amd64" ] || fail "pass 3 deleted the kernel the old entry names"
+        grep -q '^intent=' "$R/efi1/.dual-root-state" || fail "the cut came after the sync was recorded"
         same_text "$R/efi1/loader/entries/debian-13.conf" "$ENTRY1" "the old entry after the cut"
         problem=$(entries_name_present_files "$R/efi1") || fail "cut after the deletions pass: $problem"
         # The next plain sync writes the new entry and removes the old one; the kernel only

@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # A sync cut short never leaves an alternate ESP that cannot boot, and the next plain sync
-# completes it (DESIGN.md §5 rules 7, 9, 10): a kernel + boot loader update cut at many
-# moments (every process of the tool and rsync stopped and killed at once, as by a power
-# cut), by rsync_timeout, by a source file that cannot be read, by ENOSPC; an orphaned rsync
-# helper keeps the lock. Real binary, real rsync, ext4 on loop devices.
+# completes it (DESIGN.md §5 rules 7, 9, 10, 12, 13): a kernel + boot loader update cut at
+# every pass boundary and at each rename of both rename bursts (deterministically: the
+# process killed by ptrace as it makes the Nth call), at a few moments (every process of
+# the tool and rsync stopped and killed at once, as by a power cut), by rsync_timeout, by a
+# source file that cannot be read, by ENOSPC; a late cut on a nearly full alternate (the
+# room judged without our leftovers); a source changed between the passes; an orphaned
+# rsync helper keeps the lock. Real binary, real rsync, ext4 on loop devices.
 . "$(dirname "$0")/lib.sh"
 
 make_two_disk_machine
@@ -31,10 +34,13 @@ make_set() {
 }
 make_set old 6.1 2
 make_set new 6.2 3
+# The old set a day older, as an update's files are: rsync's quick check tells them apart.
+find "$W/set-old" -exec touch -d "@$(($(date +%s) - 86400))" {} +
 
-# install_set NAME: the booted ESP now holds that set (its guard record kept).
+# install_set NAME: the booted ESP now holds that set (its guard record kept; compared by
+# content: the two sets' loader.conf have one size and, made in one second, one time).
 install_set() {
-        rsync -a --delete --exclude=/lost+found/ --exclude='/.dual-root-state*' \
+        rsync -a --checksum --delete --exclude=/lost+found/ --exclude='/.dual-root-state*' --exclude=/filler \
                 "$W/set-$1/" "$R/efi0/"
 }
 
@@ -74,6 +80,10 @@ check_bootable() {
                 done
         done
         [ "$n" -ge 1 ] || { echo "no loader entry at all"; return 1; }
+        # Rule 13: loader.conf's default names an entry that is there.
+        d=$(awk '$1 == "default" { print $2 }' "$1/loader/loader.conf" 2>/dev/null)
+        [ -z "$d" ] || [ -f "$1/loader/entries/$d" ] ||
+                { echo "loader.conf's default $d names no entry"; return 1; }
 }
 
 # same_tree A B: B mirrors A but for what each ESP keeps for itself.
@@ -81,15 +91,27 @@ same_tree() {
         diff -r -x lost+found -x '.dual-root-state*' -x random-seed "$1" "$2" >"$W/diff" 2>&1
 }
 
-# The rsync the tool runs: the real one, slowed down while $R/tmp/slow exists, held before
-# pass N while $R/tmp/hold-N exists (its start marked by $R/tmp/pass-N-started).
+# The rsync the tool runs: the real one, slowed down while $R/tmp/slow exists; killed as it
+# makes its Nth rename while $R/tmp/cut-rename holds N (ptrace: strace injects SIGKILL, the
+# rename not made); followed by the script $R/tmp/change-source (which writes on the booted
+# ESP) while that exists.
 cat >"$R/opt/rsync-cut" <<'WRAP'
 #!/bin/sh
 n=$(($(cat /tmp/pass 2>/dev/null || echo 0) + 1))
 echo "$n" >/tmp/pass
 touch "/tmp/pass-$n-started"
-[ -e "/tmp/hold-$n" ] && sleep 60
 [ -e /tmp/slow ] && exec /usr/bin/rsync --bwlimit=2500 "$@"
+if [ -e /tmp/cut-rename ]; then
+        exec strace -f -qq -o /dev/null -e trace=renameat \
+                -e inject=renameat:error=EIO:signal=KILL:when="$(cat /tmp/cut-rename)" \
+                /usr/bin/rsync "$@"
+fi
+if [ -e /tmp/change-source ]; then
+        /usr/bin/rsync "$@"
+        st=$?
+        sh /tmp/change-source
+        exit "$st"
+fi
 [ -e /tmp/unreadable ] && exec setpriv --bounding-set=-dac_override,-dac_read_search /usr/bin/rsync "$@"
 if [ -e /tmp/fill ] && [ "$n" = 1 ]; then
         # Whatever else fills the disk meanwhile: rsync meets ENOSPC half-way.
@@ -102,13 +124,14 @@ chmod 0755 "$R/opt/rsync-cut"
 printf 'rsync_path = "/opt/rsync-cut"\nlock_timeout = 60\n' >"$CONF"
 
 clear_markers() {
-        rm -f "$R/tmp/pass" "$R/tmp/pass-"*-started "$R/tmp/hold-"* "$R/tmp/slow" \
-                "$R/tmp/unreadable" "$R/tmp/fill"
+        rm -f "$R/tmp/pass" "$R/tmp/pass-"*-started "$R/tmp/slow" "$R/tmp/cut-rename" \
+                "$R/tmp/unreadable" "$R/tmp/fill" "$R/tmp/change-source" "$R/tmp/changes"
 }
 
 # baseline: the alternate holds the old set, synced and recorded; the booted ESP the new.
 baseline() {
         clear_markers
+        rm -f "$R/efi0/filler"
         install_set old
         run_tool -q -s
         expect_status 0
@@ -134,22 +157,8 @@ complete_plainly() {
         ! ls -a "$R/efi1" "$R/efi1/loader/entries" | grep -q '^\.~tmp~$' || fail "rsync's .~tmp~ left behind"
 }
 
-# cut_at HOW: a sync of the update started and cut (time:SECONDS or pass:N); the alternate
-# must boot, and the next plain sync completes it.
-cut_at() {
-        baseline
-        touch "$R/tmp/slow"
-        case $1 in
-        pass:*) touch "$R/tmp/hold-${1#pass:}" ;;
-        esac
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$W/cut.out" 2>&1 &
-        pid=$!
-        case $1 in
-        time:*) sleep "${1#time:}" ;;
-        pass:*) wait_for_file "$R/tmp/pass-${1#pass:}-started" || fail "pass ${1#pass:} never started" ;;
-        esac
-        cut_tree "$pid"
-        wait "$pid" 2>/dev/null || true
+# after_cut HOW: the alternate boots after the cut; the next plain sync completes it.
+after_cut() {
         state=$(which_set "$R/efi1")
         problem=$(check_bootable "$R/efi1") || fail "cut at $1 (holding $state): $problem"
         echo "# cut at $1: /efi1 boots with the $state set"
@@ -157,16 +166,154 @@ cut_at() {
         complete_plainly
 }
 
-cuts_at_many_points_leave_a_bootable_alternate() {
-        for t in 0.1 0.3 0.6 0.9 1.2 1.5 1.8 2.1 2.4 2.7 3.0 3.4; do
+# cut_at time:SECONDS: a sync of the update started and every process of it stopped and
+# killed at once after SECONDS (rsync slowed down).
+cut_at() {
+        baseline
+        touch "$R/tmp/slow"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$W/cut.out" 2>&1 &
+        pid=$!
+        sleep "${1#time:}"
+        cut_tree "$pid"
+        wait "$pid" 2>/dev/null || true
+        after_cut "$1"
+}
+
+# cut_rsync_rename N EXPECTED: rsync killed as it makes its Nth rename (4 files: renames 1-4
+# move each whole file into .~tmp~, 5-8 put them in place, DESIGN.md §5 rule 9).
+cut_rsync_rename() {
+        baseline
+        echo "$1" >"$R/tmp/cut-rename"
+        run_tool -s
+        expect_status 1
+        [ "$(which_set "$R/efi1")" = "$2" ] || fail "cut at rsync's rename $1: /efi1 holds $(which_set "$R/efi1"), expected $2"
+        after_cut "rsync's rename $1"
+}
+
+# cut_runner SYSCALL N EXPECTED: the runner (rsync's parent, which does passes 2 and 3)
+# killed as it makes its Nth SYSCALL: syncfs (1 after pass 1 and the entries' temporary
+# files, 2 before loader.conf goes in, 3 after pass 2, before pass 3) or renameat2 (1 the
+# new entry, 2 loader.conf). Nothing else of ours, nor rsync, makes these calls before.
+cut_runner() {
+        baseline
+        set +e
+        # LeakSanitizer cannot run under ptrace: off for this one run of an ASan build.
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
+                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+                strace -f -qq -o /dev/null -e trace="$1" \
+                -e inject="$1":error=EIO:signal=KILL:when="$2" "$TOOL" -s >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+        expect_status 1
+        expect_stderr_has "failed /efi0/ -> /efi1/: rsync was killed by signal 9"
+        [ "$(which_set "$R/efi1")" = "$3" ] || fail "cut at the runner's $1 $2: /efi1 holds $(which_set "$R/efi1"), expected $3"
+        after_cut "the runner's $1 $2"
+}
+
+cuts_at_every_boundary_and_rename_leave_a_bootable_alternate() {
+        for n in 1 4 5 8; do
+                cut_rsync_rename "$n" old
+        done
+        cut_runner syncfs 1 old
+        cut_runner renameat2 1 old
+        cut_runner syncfs 2 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_runner renameat2 2 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_runner syncfs 3 new
+}
+
+cuts_at_moments_leave_a_bootable_alternate() {
+        for t in 0.2 0.6 1.2 2.0; do
                 cut_at "time:$t"
         done
-        for p in 2 3; do
-                cut_at "pass:$p"
+}
+
+late_cut_on_a_full_alternate_is_completed_and_room_judged_without_leftovers() {
+        baseline
+        install_set old # (both hold the old set)
+        # Both sets fit beside a filler on both ESPs (10 MiB left), but not our leftovers
+        # of a cut made when every new file (6.6 MiB) waits in .~tmp~ too.
+        free=$(($(stat -f -c '%a*%S' "$R/efi1")))
+        head -c "$((free - 10 * 1024 * 1024))" /dev/zero >"$R/efi0/filler"
+        run_tool -q -s
+        expect_status 0
+        install_set new
+        echo 5 >"$R/tmp/cut-rename" # rsync's first rename into place
+        run_tool -s
+        expect_status 1
+        rm -f "$R/tmp/cut-rename"
+        ls -a "$R/efi1" | grep -qx '\.~tmp~' || fail "the cut left no .~tmp~ (not a late cut)"
+        left=$(($(stat -f -c '%a*%S' "$R/efi1")))
+        [ "$left" -lt $((6 * 1024 * 1024)) ] || fail "the leftovers do not fill the room ($left bytes free)"
+        # The dry run judges the room as the sync will: the leftovers count as free.
+        run_tool -st
+        expect_status 0
+        expect_stdout_has "tested /efi0/ -> /efi1/"
+        ls -a "$R/efi1" | grep -qx '\.~tmp~' || fail "the dry run removed the leftovers"
+        # --force meets the same judgement, and so does a plain sync.
+        run_tool -s --force -t
+        expect_status 0
+        complete_plainly
+        rm -f "$R/efi0/filler"
+        run_tool -q -s
+        expect_status 0
+}
+
+source_changed_between_passes_is_synced_again() {
+        baseline
+        # A kernel installed on the booted ESP between pass 1 and pass 2: its entry must not
+        # reach the alternate before its kernel and initrd do; the sync runs again.
+        cat >"$R/tmp/change-source" <<'EOS'
+v=6.3.$(($(cat /tmp/changes 2>/dev/null || echo 0) + 1))
+echo "${v#6.3.}" >/tmp/changes
+head -c 1M /dev/urandom >"/efi0/vmlinuz-$v"
+head -c 1M /dev/urandom >"/efi0/initrd.img-$v"
+printf 'title Debian %s\nlinux /vmlinuz-%s\ninitrd /initrd.img-%s\n' "$v" "$v" "$v" >"/efi0/loader/entries/debian-$v.conf"
+[ "${v#6.3.}" -lt "$(cat /tmp/change-times)" ] || rm -f /tmp/change-source
+EOS
+        echo 1 >"$R/tmp/change-times"
+        run_tool -s
+        expect_status 0
+        expect_stdout_has "synced /efi0/ -> /efi1/ ("
+        expect_stdout_has "the source changed during the sync; synced again"
+        [ -f "$R/efi1/loader/entries/debian-6.3.1.conf" ] && [ -f "$R/efi1/vmlinuz-6.3.1" ] ||
+                fail "the second round did not copy the new kernel and its entry"
+        same_tree "$R/efi0" "$R/efi1" || fail "not mirrored: $(cat "$W/diff")"
+        problem=$(check_bootable_plus "$R/efi1") || fail "$problem"
+        rm -f "$R/efi0/"*6.3.* "$R/efi0/loader/entries/"*6.3.*
+}
+
+source_that_keeps_changing_is_never_called_synced() {
+        baseline
+        cat >"$R/tmp/change-source" <<'EOS'
+v=6.4.$(($(cat /tmp/changes 2>/dev/null || echo 0) + 1))
+echo "${v#6.4.}" >/tmp/changes
+head -c 1M /dev/urandom >"/efi0/vmlinuz-$v"
+printf 'title Debian %s\nlinux /vmlinuz-%s\n' "$v" "$v" >"/efi0/loader/entries/debian-$v.conf"
+EOS
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "failed /efi0/ -> /efi1/: the source changed during the sync: the source's entry 'loader/entries/debian-6.4.3.conf' names '/vmlinuz-6.4.3', which the destination does not hold as the source does now"
+        ! grep -q '^synced' "$OUT" || fail "called synced"
+        [ "$(cat "$R/tmp/changes")" = 3 ] || fail "expected three attempts, saw $(cat "$R/tmp/changes")"
+        [ ! -e "$R/efi1/loader/entries/debian-6.4.3.conf" ] || fail "the entry reached the alternate without its kernel"
+        problem=$(check_bootable_plus "$R/efi1") || fail "$problem"
+        grep -q '^intent=' "$R/efi1/.dual-root-state" || fail "the intent was cleared: the next sync would not complete it"
+        rm -f "$R/tmp/change-source"
+        run_tool -s
+        expect_status 0
+        same_tree "$R/efi0" "$R/efi1" || fail "not mirrored: $(cat "$W/diff")"
+        rm -f "$R/efi0/"*6.4.* "$R/efi0/loader/entries/"*6.4.*
+}
+
+# check_bootable_plus DIR: every entry names files present, whatever set they are from.
+check_bootable_plus() {
+        for e in "$1"/loader/entries/*.conf; do
+                [ -f "$e" ] || continue
+                for k in $(awk '$1 == "linux" || $1 == "initrd" { print $2 }' "$e"); do
+                        [ -f "$1$k" ] || { echo "entry ${e#"$1"/} names $k, which is missing"; return 1; }
+                        [ -s "$1$k" ] || { echo "entry ${e#"$1"/} names $k, which is empty"; return 1; }
+                done
         done
-        # The cuts fell on both sides of the switch from the old set to the new.
-        grep -qx old "$W/cut-states" && grep -qx new "$W/cut-states" ||
-                fail "the cuts did not fall on both sides of the switch: $(sort "$W/cut-states" | uniq -c)"
 }
 
 rsync_timeout_leaves_a_bootable_alternate() {
@@ -257,7 +404,11 @@ WRAP
         same_tree "$R/efi0" "$R/efi1" || fail "not mirrored: $(cat "$W/diff")"
 }
 
-run_case "cuts at many points of a kernel + boot loader update: the alternate always boots; a plain sync completes it" cuts_at_many_points_leave_a_bootable_alternate
+run_case "cuts at every pass boundary and at renames of both bursts (ptrace): the alternate always boots; a plain sync completes it" cuts_at_every_boundary_and_rename_leave_a_bootable_alternate
+run_case "cuts at moments of a slowed kernel + boot loader update: the alternate always boots; a plain sync completes it" cuts_at_moments_leave_a_bootable_alternate
+run_case "rule 10: a late cut on a nearly full alternate: its leftovers are ours, the room judged without them" late_cut_on_a_full_alternate_is_completed_and_room_judged_without_leftovers
+run_case "rule 12: a kernel installed on the source between pass 1 and pass 2 is synced again, its entry never ahead of it" source_changed_between_passes_is_synced_again
+run_case "rule 12: a source that keeps changing is never called synced" source_that_keeps_changing_is_never_called_synced
 run_case "rsync stopped by rsync_timeout: bootable, completed by the next sync" rsync_timeout_leaves_a_bootable_alternate
 run_case "a source file that cannot be read: bootable, completed by the next sync" unreadable_source_file_leaves_a_bootable_alternate
 run_case "ENOSPC half-way: bootable, completed by the next sync" enospc_half_way_leaves_a_bootable_alternate

@@ -84,19 +84,43 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         booted_by_loader "$PU0"
         run_tool -st
         expect_status 0
-        # Never synced before (no guard record): compared by content, --checksum. Three
-        # passes in the copy order of DESIGN.md §5 rule 9: files but /loader/ (nothing
-        # deleted), then /loader/ (old entries removed after the new ones are in), then
-        # the deletions only.
+        # Never synced before (no guard record): compared by content, --checksum. The copy
+        # order of DESIGN.md §5 rule 9: rsync copies the files but /loader/ (nothing
+        # deleted), then the entries (pass 2) and the deletions (pass 3) are the tool's own.
+        # Each change is told, labelled by its pass, without rsync's byte counters.
         common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new"
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -v $common --exclude=/loader/ /efi0/ /efi1/"
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --delete-after --checksum -n -v $common --include=/loader/ '--exclude=/*' /efi0/ /efi1/"
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delete-after --existing --ignore-existing -n -v $common /efi0/ /efi1/"
-        [ "$(grep -c '^would sync ' "$OUT")" = 3 ] || fail "expected exactly three commands"
-        expect_stdout_has "vmlinuz"
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -i $common --exclude=/loader/ /efi0/ /efi1/"
+        [ "$(grep -c '^would sync ' "$OUT")" = 1 ] || fail "expected exactly one command"
+        expect_stdout_has "pass 1 (files): create vmlinuz"
+        expect_stdout_has "pass 1 (files): create EFI/systemd/systemd-bootx64.efi"
+        expect_stdout_has "pass 2 (entries): create loader/entries/debian.conf"
+        ! grep -Eq 'bytes|speedup|file list' "$OUT" || fail "rsync's byte counters are shown: $(cat "$OUT")"
         expect_stdout_has "1 tested, 0 skipped, 0 failed"
         [ ! -e "$R/efi1/vmlinuz" ] || fail "test mode copied a file"
         [ ! -e "$R/efi1/.dual-root-state" ] && [ ! -e "$R/efi0/.dual-root-state" ] || fail "test mode wrote state"
+        # A changed file is "replace", one the source lacks "delete" (pass 3).
+        echo extra >"$R/efi0/extra"
+        run_tool -s
+        expect_status 0
+        rm "$R/efi0/extra"
+        echo new >"$R/efi0/vmlinuz"
+        printf 'title Debian new\nlinux /vmlinuz\n' >"$R/efi0/loader/entries/debian.conf"
+        run_tool -st
+        expect_status 0
+        expect_stdout_has "pass 1 (files): replace vmlinuz"
+        expect_stdout_has "pass 2 (entries): replace loader/entries/debian.conf"
+        expect_stdout_has "pass 3 (deletions): delete extra"
+        [ -e "$R/efi1/extra" ] || fail "test mode deleted a file"
+        # Issue 17.7: where the rollback guard refuses, -s -t shows what a forced sync would
+        # change, still ends refused, and the refusal says so.
+        echo stale >"$R/efi1/extra"
+        touch -d @1000000000 "$R/efi1/extra"
+        run_tool -st
+        expect_status 1
+        expect_stdout_has "pass 3 (deletions): delete extra"
+        expect_stderr_has "not overwriting it. See what a sync would change there with -s -t (dry run: each file created, replaced or deleted), then sync with --force"
+        expect_stdout_has "0 tested, 0 skipped, 1 failed"
+        [ "$(cat "$R/efi1/extra")" = stale ] || fail "test mode changed a file"
 }
 
 rule0_unknown_booted_esp_syncs_no_esp() {
@@ -282,13 +306,13 @@ rule5_exclusions_never_accumulate() {
         umount "$R/efi2"
         rmdir "$R/efi2"
         expect_status 0
-        # Three passes per alternate (DESIGN.md §5 rule 9), alike but for the destination.
-        [ "$(grep -c '^would sync /efi0/ -> ' "$OUT")" = 6 ] || fail "expected six ESP commands"
+        # One rsync run per alternate (DESIGN.md §5 rule 9), alike but for the destination.
+        [ "$(grep -c '^would sync /efi0/ -> ' "$OUT")" = 2 ] || fail "expected two ESP commands"
         grep '^would sync /efi0/' "$OUT" | sed 's|^[^:]*: ||; s| /efi[12]/$||' | sort -u >"$W/esp-cmds"
-        [ "$(wc -l <"$W/esp-cmds")" = 3 ] || fail "the ESP commands differ beyond the destination"
+        [ "$(wc -l <"$W/esp-cmds")" = 1 ] || fail "the ESP commands differ beyond the destination"
         # Each item's own exclusion, then its tree's guard records (left alone on both sides).
         grep -q -- "--exclude=/one --exclude=/data/.dual-root-state --exclude=/data/.dual-root-state.new /srv/data /efi2/data/$" "$OUT" || fail "item 1's command is wrong"
-        grep -q -- "--delete -n -v --exclude=/two --exclude=/other/.dual-root-state --exclude=/other/.dual-root-state.new /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
+        grep -q -- "--delete -n -i --exclude=/two --exclude=/other/.dual-root-state --exclude=/other/.dual-root-state.new /srv/other /efi2/other/$" "$OUT" || fail "item 2 carries item 1's exclusion"
 }
 
 rule6_destination_is_flushed_before_success() {
@@ -340,7 +364,7 @@ rule7_second_sync_waits_for_the_lock_then_gives_up() {
 rule7_second_sync_waits_for_the_lock_then_runs() {
         reset_sync
         booted_by_loader "$PU0"
-        fake_rsync 'sleep 2; exec /usr/bin/rsync "$@"'
+        fake_rsync 'sleep 4; exec /usr/bin/rsync "$@"'
         printf 'rsync_path = "/opt/fake-rsync"\nlock_timeout = 20\n' >"$CONF"
         start_first_sync
         sleep 0.5
@@ -489,6 +513,33 @@ quiet_sync_prints_nothing_when_fine() {
         expect_status 0
         [ ! -s "$OUT" ] || fail "stdout not empty"
         expect_stderr_empty
+}
+
+progress_on_a_terminal_and_not_in_a_log() {
+        reset_sync
+        booted_by_loader "$PU0"
+        # A copy of 4 MiB at 1 MB/s: long enough for rsync's progress reports.
+        head -c 4M /dev/urandom >"$R/efi0/big"
+        fake_rsync 'exec /usr/bin/rsync --bwlimit=1000 "$@"'
+        printf 'rsync_path = "/opt/fake-rsync"\n' >"$CONF"
+        # On a pseudo-terminal: one line rewritten in place, bytes, files, rate, time left.
+        script -qec "chroot '$R' /usr/bin/env DUAL_ROOT_EFIVARS=/efivars '$TOOL' -s" /dev/null >"$OUT" 2>&1 ||
+                fail "the sync failed: $(cat "$OUT")"
+        grep -aq 'synced /efi0/ -> /efi1/' "$OUT" || fail "not synced: $(cat "$OUT")"
+        tr '\r' '\n' <"$OUT" | grep -aE '^(.\[K)?copying /efi0/ -> /efi1/: [0-9.]+ MiB \([0-9]+%\), [0-9]+ files?, [0-9.]+[kMG]?B/s, [0-9:]+ left' >/dev/null ||
+                fail "no progress line: $(cat -v "$OUT")"
+        ! grep -aq 'to-chk\|xfr#' "$OUT" || fail "rsync's own progress shown: $(cat -v "$OUT")"
+        # -q on a terminal: none.
+        echo more >>"$R/efi0/big"
+        script -qec "chroot '$R' /usr/bin/env DUAL_ROOT_EFIVARS=/efivars '$TOOL' -q -s" /dev/null >"$OUT" 2>&1 ||
+                fail "the quiet sync failed: $(cat "$OUT")"
+        ! grep -aq 'copying' "$OUT" || fail "progress under -q: $(cat -v "$OUT")"
+        # Not a terminal (a log): a line a minute at most, so none for a 4 s copy.
+        echo more >>"$R/efi0/big"
+        run_tool -s
+        expect_status 0
+        ! grep -aq 'copying' "$OUT" "$ERR" || fail "progress in a log within the first minute: $(cat "$ERR")"
+        rm -f "$R/efi0/big"
 }
 
 rule3_unmounted_source_through_a_symlink_or_dotdot_is_refused() {
@@ -676,4 +727,5 @@ run_case "default priority: nice 15, idle I/O" priority_defaults_to_nice_15_idle
 run_case "approach 2: sync list with exclusions" approach2_sync_list_with_exclusions
 run_case "approach 2: the rollback guard covers sync-list pairs" approach2_rollback_guard_covers_sync_list_pairs
 run_case "-q -s prints nothing when all is well" quiet_sync_prints_nothing_when_fine
+run_case "progress: on a terminal bytes, files, rate and time left; none under -q or in a log's first minute" progress_on_a_terminal_and_not_in_a_log
 finish

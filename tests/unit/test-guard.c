@@ -696,8 +696,9 @@ static void test_check_destination_changed_and_different_refuses(void **state)
                              "'%s' changed since the last sync recorded on it (%s, from "
                              "11111111-2222-3333-4444-555555555555): it may hold updates the "
                              "booted ESP '%s' lacks (was this machine booted from a stale "
-                             "disk?); not overwriting it. Compare them, then sync with --force "
-                             "if '%s' is right",
+                             "disk?); not overwriting it. See what a sync would change there "
+                             "with -s -t (dry run: each file created, replaced or deleted), "
+                             "then sync with --force if '%s' is right",
                              d->dst, synced, d->src, d->src) >= 0);
         assert_non_null(why);
         assert_string_equal(why, expected);

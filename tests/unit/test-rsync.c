@@ -285,13 +285,13 @@ static void test_argv_default_options_then_always_options_then_source_and_dest(v
                     "--exclude=/lost+found/", "--delete", "/efi0/", "/efi1/");
 }
 
-static void test_argv_test_mode_adds_dry_run_and_verbose_after_options(void **state)
+static void test_argv_test_mode_adds_dry_run_and_itemize_after_options(void **state)
 {
         _cleanup_strv_free_ char **argv = build("-axHAXt", NULL, true);
 
         (void)state;
         assert_argv(argv, RSYNC, "-axHAXt", "--no-specials", "--atimes", "--open-noatime",
-                    "--exclude=/lost+found/", "--delete", "-n", "-v", "/efi0/", "/efi1/");
+                    "--exclude=/lost+found/", "--delete", "-n", "-i", "/efi0/", "/efi1/");
 }
 
 static void test_argv_without_user_options_has_only_always_options(void **state)
@@ -323,22 +323,78 @@ static void test_argv_short_flag_already_in_a_bundle_is_dropped(void **state)
                     "--exclude=/lost+found/", "--delete", "/efi0/", "/efi1/");
 }
 
-static void test_argv_test_mode_verbose_dropped_when_user_gave_it(void **state)
+static void test_argv_test_mode_itemize_dropped_when_user_gave_it(void **state)
 {
-        _cleanup_strv_free_ char **argv = build("-av", NULL, true);
+        _cleanup_strv_free_ char **argv = build("-ai", NULL, true);
 
         (void)state;
-        assert_argv(argv, RSYNC, "-av", "--no-specials", "--atimes", "--open-noatime",
+        assert_argv(argv, RSYNC, "-ai", "--no-specials", "--atimes", "--open-noatime",
                     "--exclude=/lost+found/", "--delete", "-n", "/efi0/", "/efi1/");
 }
 
 static void test_argv_test_mode_dry_run_dropped_when_user_gave_it(void **state)
 {
-        _cleanup_strv_free_ char **argv = build("-anv", NULL, true);
+        _cleanup_strv_free_ char **argv = build("-ani", NULL, true);
 
         (void)state;
-        assert_argv(argv, RSYNC, "-anv", "--no-specials", "--atimes", "--open-noatime",
+        assert_argv(argv, RSYNC, "-ani", "--no-specials", "--atimes", "--open-noatime",
                     "--exclude=/lost+found/", "--delete", "/efi0/", "/efi1/");
+}
+
+static void said(const char *line, int want, const char *expected)
+{
+        _cleanup_free_ char *out = NULL;
+
+        assert_int_equal(rsync_itemized_change(line, &out), want);
+        if (expected)
+                assert_string_equal(out, expected);
+        else
+                assert_null(out);
+}
+
+static void test_itemized_changes_are_worded(void **state)
+{
+        (void)state;
+        said(">f+++++++++ vmlinuz-6.2", 1, "create vmlinuz-6.2");
+        said("cd+++++++++ EFI/Linux/", 1, "create EFI/Linux/");
+        said(">f.st...... EFI/BOOT/BOOTX64.EFI", 1, "replace EFI/BOOT/BOOTX64.EFI");
+        said(">fc.t...... a b", 1, "replace a b");
+        said("*deleting   vmlinuz-6.1", 1, "delete vmlinuz-6.1");
+        said(".f...p..... x", 1, "set attributes of x");
+        said(".d..t...... EFI/", 0, NULL); /* a directory's times */
+        said("cL+++++++++ l -> t", 1, "create l -> t");
+        /* not an item: as it is */
+        said("building file list ... done", 1, "building file list ... done");
+        said("", 1, "");
+        said(">f+++++++++", 1, ">f+++++++++");
+}
+
+static void test_progress_reports_are_parsed(void **state)
+{
+        struct rsync_progress p;
+        _cleanup_free_ char *line = NULL;
+
+        (void)state;
+        assert_true(rsync_parse_progress("      1,234,567  45%   12.34MB/s    0:00:05 (xfr#3, "
+                                         "to-chk=2/40)",
+                                         &p));
+        assert_int_equal(p.bytes, 1234567);
+        assert_int_equal(p.percent, 45);
+        assert_int_equal(p.files, 3);
+        assert_string_equal(p.rate, "12.34MB/s");
+        assert_string_equal(p.left, "0:00:05");
+        assert_int_equal(rsync_progress_line(&p, "/efi0/ -> /efi1/", &line), 0);
+        assert_string_equal(line, "copying /efi0/ -> /efi1/: 1.2 MiB (45%), 3 files, 12.34MB/s, "
+                                  "0:00:05 left");
+        assert_true(rsync_parse_progress("          0   0%    0.00kB/s    0:00:00", &p));
+        assert_int_equal(p.files, 0);
+        /* not progress: a file name, an itemized line, nonsense */
+        assert_false(rsync_parse_progress("vmlinuz-6.2", &p));
+        assert_false(rsync_parse_progress(">f+++++++++ vmlinuz", &p));
+        assert_false(rsync_parse_progress("12 files", &p));
+        assert_false(rsync_parse_progress("1 150% 1kB/s 0:00:01", &p));
+        assert_false(rsync_parse_progress("99999999999999999999999 1% 1kB/s 0:00:01", &p));
+        assert_false(rsync_parse_progress("", &p));
 }
 
 static void test_argv_partially_new_bundle_is_kept_whole(void **state)
@@ -400,7 +456,7 @@ static void test_argv_one_exclude_per_exclusion_after_options(void **state)
 
         (void)state;
         assert_argv(argv, RSYNC, "-axHAXt", "--no-specials", "--atimes", "--open-noatime",
-                    "--exclude=/lost+found/", "--delete", "-n", "-v",
+                    "--exclude=/lost+found/", "--delete", "-n", "-i",
                     "--exclude=/loader/random-seed", "--exclude=*.bak", "--exclude=dir with space/",
                     "/efi0/", "/efi1/");
 }
@@ -1055,12 +1111,14 @@ int main(void)
                 cmocka_unit_test(test_loud_options_are_recognised),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
                 T(test_argv_default_options_then_always_options_then_source_and_dest),
-                T(test_argv_test_mode_adds_dry_run_and_verbose_after_options),
+                T(test_argv_test_mode_adds_dry_run_and_itemize_after_options),
                 T(test_argv_without_user_options_has_only_always_options),
                 T(test_argv_exact_duplicates_are_dropped_keeping_the_first),
                 T(test_argv_short_flag_already_in_a_bundle_is_dropped),
-                T(test_argv_test_mode_verbose_dropped_when_user_gave_it),
+                T(test_argv_test_mode_itemize_dropped_when_user_gave_it),
                 T(test_argv_test_mode_dry_run_dropped_when_user_gave_it),
+                T(test_itemized_changes_are_worded),
+                T(test_progress_reports_are_parsed),
                 T(test_argv_partially_new_bundle_is_kept_whole),
                 T(test_argv_bundle_flags_count_as_given_even_when_kept),
                 T(test_argv_bundles_with_argument_letters_are_never_dropped),
