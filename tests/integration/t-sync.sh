@@ -88,7 +88,7 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         # passes in the copy order of DESIGN.md §5 rule 9: files but /loader/ (nothing
         # deleted), then /loader/ (old entries removed after the new ones are in), then
         # the deletions only.
-        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new"
+        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new --exclude=/.dual-root-drill --exclude=/.dual-root-drill.new"
         expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -v $common --exclude=/loader/ /efi0/ /efi1/"
         expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --delete-after --checksum -n -v $common --include=/loader/ '--exclude=/*' /efi0/ /efi1/"
         expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delete-after --existing --ignore-existing -n -v $common /efi0/ /efi1/"
