@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
+#include "bls.h"
 #include "bootentry.h"
 #include "config.h"
 #include "drill.h"
@@ -94,8 +95,8 @@ static int field_guid(struct line_parser *lp, const char *what, bool dash_ok,
         }
         if (!is_lower_guid(s, n))
                 return errmsg(lp->why, -EBADMSG,
-                              "line %u: %s is '%.*s', expected a lower-case GUID%s", lp->line,
-                              what, (int)(n > 40 ? 40 : n), s, dash_ok ? " or '-'" : "");
+                              "line %u: %s is '%.*s', expected a lower-case GUID%s", lp->line, what,
+                              (int)(n > 40 ? 40 : n), s, dash_ok ? " or '-'" : "");
         memcpy(ret, s, 36);
         ret[36] = 0;
         return 0;
@@ -134,9 +135,8 @@ bad:
 static int field_end(struct line_parser *lp)
 {
         if (lp->p < lp->end)
-                return errmsg(lp->why, -EBADMSG, "line %u: unexpected '%.*s' at the end",
-                              lp->line, (int)(lp->end - lp->p > 40 ? 40 : lp->end - lp->p),
-                              lp->p);
+                return errmsg(lp->why, -EBADMSG, "line %u: unexpected '%.*s' at the end", lp->line,
+                              (int)(lp->end - lp->p > 40 ? 40 : lp->end - lp->p), lp->p);
         return 0;
 }
 
@@ -211,7 +211,7 @@ static int parse_disk(struct line_parser *lp, struct drill_state *st)
 
 int drill_state_parse(const char *text, size_t size, struct drill_state *ret, char **why)
 {
-        struct drill_state st = {};
+        struct drill_state st = { .nvram_refused = -1 };
         bool header = false, have_generation = false;
         unsigned line = 0;
         int r = 0;
@@ -266,10 +266,18 @@ int drill_state_parse(const char *text, size_t size, struct drill_state *ret, ch
                         r = parse_pending(&lp, &st.pending);
                 } else if (n == 4 && memcmp(kw, "disk", 4) == 0) {
                         r = parse_disk(&lp, &st);
+                } else if (n == 13 && memcmp(kw, "nvram-refused", 13) == 0) {
+                        if (st.nvram_refused >= 0) {
+                                r = errmsg(why, -EBADMSG, "line %u: a second nvram-refused", line);
+                                break;
+                        }
+                        r = field_time(&lp, "the time of the refusal", false, &st.nvram_refused);
+                        if (r >= 0)
+                                r = field_end(&lp);
                 } else {
                         r = errmsg(why, -EBADMSG,
                                    "line %u: unknown keyword '%.*s', expected generation, "
-                                   "pending or disk",
+                                   "pending, disk or nvram-refused",
                                    line, (int)(n > 40 ? 40 : n), kw);
                 }
         }
@@ -317,6 +325,8 @@ int drill_state_format(const struct drill_state *s, char **ret)
                 put_time(f, d->failed);
                 fprintf(f, " %s\n", d->failed_on[0] ? d->failed_on : "-");
         }
+        if (s->nvram_refused >= 0)
+                fprintf(f, "nvram-refused %" PRId64 "\n", s->nvram_refused);
         if (fclose(f) != 0 || !buf) {
                 free(buf);
                 return -ENOMEM;
@@ -374,9 +384,10 @@ int drill_state_merge(struct drill_state *s, const struct drill_state *o)
                         memcpy(d->failed_on, od->failed_on, sizeof(d->failed_on));
                 }
         }
-        if (o->generation > s->generation) {
+        if (o->generation > s->generation || (s->generation == 0 && !s->pending.set)) {
                 s->generation = o->generation;
                 s->pending = o->pending;
+                s->nvram_refused = o->nvram_refused;
         }
         return 0;
 }
@@ -404,8 +415,7 @@ static int load_one(const char *dir, struct drill_state *ret, char **why)
                 return errmsg(why, -EBADMSG, "%s/%s: larger than %d bytes", dir, DRILL_STATE_FILE,
                               DRILL_STATE_MAX);
         if (r < 0)
-                return errmsg(why, r, "cannot read %s/%s: %s", dir, DRILL_STATE_FILE,
-                              strerror(-r));
+                return errmsg(why, r, "cannot read %s/%s: %s", dir, DRILL_STATE_FILE, strerror(-r));
         r = drill_state_parse(text, size, ret, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "%s/%s", dir, DRILL_STATE_FILE);
@@ -414,7 +424,7 @@ static int load_one(const char *dir, struct drill_state *ret, char **why)
 
 int drill_state_load(char *const *esp_dirs, struct drill_state *ret, size_t *ret_found, char **why)
 {
-        struct drill_state all = {};
+        struct drill_state all = { .nvram_refused = -1 };
         size_t found = 0;
         int r;
 
@@ -458,8 +468,7 @@ static int save_one(const char *dir, const char *text, char **why)
                 int e = k >= 0 && (size_t)k != n ? -EIO : negative_errno();
 
                 (void)unlinkat(dfd, DRILL_STATE_TMP, 0);
-                return errmsg(why, e, "cannot write %s/%s: %s", dir, DRILL_STATE_TMP,
-                              strerror(-e));
+                return errmsg(why, e, "cannot write %s/%s: %s", dir, DRILL_STATE_TMP, strerror(-e));
         }
         if (renameat(dfd, DRILL_STATE_TMP, dfd, DRILL_STATE_FILE) < 0) {
                 int e = negative_errno();
@@ -836,8 +845,15 @@ int drill_prove(const struct esp_model *m, const char *disk, bool test, FILE *ou
         r = efi_write_boot_next(efivars, ev.entry->number, why);
         if (r < 0) {
                 *ret_refused = efi_write_refused(r);
+                if (*ret_refused) {
+                        /* Remembered for --status (P6): the fallbacks must do then. */
+                        s.pending = (struct drill_pending){};
+                        s.nvram_refused = f.now;
+                        (void)drill_state_save(dirs, &s, NULL);
+                }
                 return r;
         }
+        s.nvram_refused = -1;
         r = drill_state_save(dirs, &s, why);
         if (r < 0) {
                 /* Without the record the drill's boot could not be judged: undo BootNext. */
@@ -941,7 +957,9 @@ int drill_at_boot(const struct config *c, const struct esp_model *m, bool test, 
 
                 if (f.boot_current >= 0)
                         snprintf(current, sizeof(current), "Boot%04X", (unsigned)f.boot_current);
-                fprintf(out, "%s the drill of PARTUUID %s: %s (came up on PARTUUID %s, BootCurrent %s)\n",
+                fprintf(out,
+                        "%s the drill of PARTUUID %s: %s (came up on PARTUUID %s, BootCurrent "
+                        "%s)\n",
                         test ? "would record" : "recording", target,
                         o == DRILL_PROVEN ? "proven" : "FAILED", f.booted, current);
                 if (!test) {
@@ -964,4 +982,66 @@ int drill_at_boot(const struct config *c, const struct esp_model *m, bool test, 
         if (r < 0 && push(warnings, TAKE_PTR(w)) < 0)
                 return -ENOMEM;
         return (int)o;
+}
+
+/* 1 when the two files under dir_fd have the same bytes, 0 when not, -errno. */
+static int same_content(int dir_fd, const char *a, const char *b)
+{
+        _cleanup_close_ int fa = openat(dir_fd, a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fb = -1;
+        struct stat sa, sb;
+        char ba[16384], bb[16384];
+
+        if (fa < 0)
+                return negative_errno();
+        fb = openat(dir_fd, b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fb < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0)
+                return negative_errno();
+        if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size)
+                return 0;
+        for (;;) {
+                ssize_t na = read(fa, ba, sizeof(ba)), nb;
+
+                if (na < 0)
+                        return negative_errno();
+                if (na == 0)
+                        return 1;
+                nb = read(fb, bb, (size_t)na);
+                if (nb < 0)
+                        return negative_errno();
+                if (nb != na || memcmp(ba, bb, (size_t)na) != 0)
+                        return 0; /* a short read of a regular file: taken for different */
+        }
+}
+
+/* An EFI path ("\EFI\BOOT\X.EFI") as a relative file path ("EFI/BOOT/X.EFI"). */
+static char *relative(const char *efi_path)
+{
+        char *p = strdup(efi_path[0] == '\\' ? efi_path + 1 : efi_path);
+
+        for (char *q = p; q && *q; q++)
+                if (*q == '\\')
+                        *q = '/';
+        return p;
+}
+
+int drill_fallback_is_loader(int esp_fd)
+{
+        _cleanup_free_ char *fallback = relative(EFI_FALLBACK_PATH);
+        _cleanup_free_ char *sdboot = relative(EFI_SDBOOT_PATH);
+        struct stat st;
+        int r;
+
+        if (!fallback || !sdboot)
+                return -ENOMEM;
+        r = bls_path_stat(esp_fd, EFI_FALLBACK_PATH, &st);
+        if (r < 0)
+                return r;
+        if (bls_path_stat(esp_fd, EFI_SHIM_FALLBACK_PATH, &st) == 0)
+                return -EMEDIUMTYPE;
+        r = same_content(esp_fd, fallback, sdboot);
+        /* found by FAT's case-insensitive lookup under another case: not systemd-boot's */
+        return r == -ENOENT ? 0 : r;
 }

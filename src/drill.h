@@ -15,6 +15,7 @@
  *   generation N                                 (each save writes the highest seen + 1)
  *   pending TARGET ENTRY SINCE FROM BOOT_ID      (at most one)
  *   disk PARTUUID PROVEN FAILED FAILED_ON        (at most one per PARTUUID)
+ *   nvram-refused SINCE                          (at most one: a write was refused)
  *
  * PARTUUIDs, FROM, FAILED_ON and BOOT_ID are lower-case GUIDs ("-" for FAILED_ON: none);
  * ENTRY is the Boot#### number, 4 hex digits; SINCE, PROVEN and FAILED are seconds since the
@@ -50,6 +51,8 @@ struct drill_pending {
 
 struct drill_state {
         uint64_t generation;
+        int64_t nvram_refused; /* when the NVRAM last refused a write of ours, -1: never (or a
+                                * write succeeded since) */
         struct drill_pending pending;
         struct drill_disk *disks;
         size_t n_disks;
@@ -77,8 +80,7 @@ const struct drill_disk *drill_state_disk_const(const struct drill_state *s, con
 /* Reads DRILL_STATE_FILE from each directory (an ESP root) and merges them. A directory without
  * the file adds nothing; a malformed or unreadable file is an error naming it (-EBADMSG, -errno):
  * never silently taken for "no drill". *ret_found: how many files were read. */
-int drill_state_load(char *const *esp_dirs, struct drill_state *ret, size_t *ret_found,
-                     char **why);
+int drill_state_load(char *const *esp_dirs, struct drill_state *ret, size_t *ret_found, char **why);
 
 /* Writes s (generation incremented) to each directory atomically (temporary file, fsync,
  * rename, directory fsync). Returns the number written, or -errno with *why naming the first
@@ -169,3 +171,9 @@ int drill_at_boot(const struct config *c, const struct esp_model *m, bool test, 
  * number of ESPs without a valid entry left, or -errno with *why. */
 int drill_assert_entries(const struct config *c, const struct esp_model *m, bool test, FILE *out,
                          char ***warnings, char **why);
+
+/* Whether the ESP (root esp_fd)'s removable-media fallback starts the real loader (DESIGN.md §13
+ * P6): 1 it is systemd-boot's binary byte for byte, 0 another loader and no shim fallback beside
+ * it, -EMEDIUMTYPE shim's fallback (EFI_SHIM_FALLBACK_PATH) is there, -ENOENT no fallback,
+ * else -errno. */
+int drill_fallback_is_loader(int esp_fd);

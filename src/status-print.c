@@ -116,6 +116,22 @@ static void json_findings(FILE *f, const struct status_finding *l, size_t n)
         fputs("]", f);
 }
 
+/* DESIGN.md §13 P5: the disk's drills. */
+static void json_time(FILE *f, const char *key, int64_t t)
+{
+        if (t >= 0)
+                fprintf(f, ", \"%s\": %" PRId64, key, t);
+        else
+                fprintf(f, ", \"%s\": null", key);
+}
+
+static void json_drill(FILE *f, const struct status_esp *e)
+{
+        json_time(f, "last_proven", e->last_proven);
+        json_time(f, "last_prove_failed", e->last_prove_failed);
+        fprintf(f, ", \"prove_failed\": %s", e->prove_failed ? "true" : "false");
+}
+
 void status_print_json(FILE *f, const struct status_report *r)
 {
         fprintf(f, "{\"status\": \"%s\", \"code\": %d, \"bootable_esps\": %zu, \"esps\": [",
@@ -140,6 +156,7 @@ void status_print_json(FILE *f, const struct status_report *r)
                         fputs(", \"last_sync\": null", f);
                 fputs(", \"last_sync_from\": ", f);
                 json_write_string(f, e->last_sync_from);
+                json_drill(f, e);
                 fputs(", \"checks\": ", f);
                 json_findings(f, e->findings, e->n);
                 fputs("}", f);
@@ -181,6 +198,57 @@ static void prom_esp_labels(FILE *f, const struct status_esp *e)
         prom_label(f, e->mount);
         fputs(",partuuid=", f);
         prom_label(f, e->partuuid ? e->partuuid : "");
+}
+
+/* The drill series (DESIGN.md §13 P5), labelled as node_exporter labels a filesystem. */
+static void prom_drill_labels(FILE *f, const char *name, const struct status_esp *e)
+{
+        fputs(name, f);
+        fputs("{mountpoint=", f);
+        prom_label(f, e->mount);
+        fputs(",partuuid=", f);
+        prom_label(f, e->partuuid);
+        fputs("} ", f);
+}
+
+static void prom_drills(FILE *f, const struct status_report *r)
+{
+        if (r->prove_max_age < 0)
+                return;
+        fputs("# HELP dualroot_prove_max_age_seconds The config's prove_max_age: a disk's last "
+              "successful drill may be this old (0: no limit).\n"
+              "# TYPE dualroot_prove_max_age_seconds gauge\n",
+              f);
+        fprintf(f, "dualroot_prove_max_age_seconds %" PRId64 "\n", r->prove_max_age);
+        fputs("# HELP dualroot_disk_last_proven_timestamp_seconds When a failover drill "
+              "(--prove) last started this disk, in seconds since the epoch.\n"
+              "# TYPE dualroot_disk_last_proven_timestamp_seconds gauge\n",
+              f);
+        for (size_t i = 0; i < r->n_esps; i++)
+                if (r->esps[i].partuuid && r->esps[i].last_proven >= 0) {
+                        prom_drill_labels(f, "dualroot_disk_last_proven_timestamp_seconds",
+                                          &r->esps[i]);
+                        fprintf(f, "%" PRId64 "\n", r->esps[i].last_proven);
+                }
+        fputs("# HELP dualroot_disk_last_prove_failed_timestamp_seconds When a failover drill of "
+              "this disk last came up elsewhere, in seconds since the epoch.\n"
+              "# TYPE dualroot_disk_last_prove_failed_timestamp_seconds gauge\n",
+              f);
+        for (size_t i = 0; i < r->n_esps; i++)
+                if (r->esps[i].partuuid && r->esps[i].last_prove_failed >= 0) {
+                        prom_drill_labels(f, "dualroot_disk_last_prove_failed_timestamp_seconds",
+                                          &r->esps[i]);
+                        fprintf(f, "%" PRId64 "\n", r->esps[i].last_prove_failed);
+                }
+        fputs("# HELP dualroot_disk_prove_failed 1 while the last failover drill of this disk "
+              "failed.\n"
+              "# TYPE dualroot_disk_prove_failed gauge\n",
+              f);
+        for (size_t i = 0; i < r->n_esps; i++)
+                if (r->esps[i].partuuid) {
+                        prom_drill_labels(f, "dualroot_disk_prove_failed", &r->esps[i]);
+                        fprintf(f, "%d\n", r->esps[i].prove_failed);
+                }
 }
 
 void status_print_prometheus(FILE *f, const struct status_report *r)
@@ -250,6 +318,7 @@ void status_print_prometheus(FILE *f, const struct status_report *r)
                 prom_label(f, r->dests[i].dest);
                 fprintf(f, "} %" PRId64 "\n", r->dests[i].last_sync);
         }
+        prom_drills(f, r);
 }
 
 int status_write_textfile(const char *path, const struct status_report *r, char **why)

@@ -13,7 +13,9 @@
  *   "firmware"  a Boot#### naming its PARTUUID whose File() it holds, in BootOrder; else the
  *               removable-media fallback;
  *   "loader"    systemd-boot's entries complete on this ESP (every file present);
- *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced.
+ *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced;
+ *   "drill"     its failover drills (--prove, DESIGN.md §13): last success and failure, a
+ *               pending one; where NVRAM writes are refused, the fallback loader.
  * System-wide findings: "boot" (EFI_MOUNT holds the booted ESP), "root" (btrfs devices and
  * profiles), "sync-list" (approach 2's destinations), "esp-set".
  */
@@ -49,8 +51,11 @@ struct status_esp {
         bool present;  /* mounted */
         bool bootable; /* no CRITICAL among its esp/firmware/loader checks */
         enum status_level level;
-        int64_t last_sync;    /* Unix time of the last sync onto it, -1 when unknown */
-        char *last_sync_from; /* the PARTUUID it was synced from, or NULL */
+        int64_t last_sync;         /* Unix time of the last sync onto it, -1 when unknown */
+        char *last_sync_from;      /* the PARTUUID it was synced from, or NULL */
+        int64_t last_proven;       /* its last successful drill (--prove), -1: never (§13) */
+        int64_t last_prove_failed; /* its last failed drill, -1: never */
+        bool prove_failed;         /* its last drill failed (CRITICAL until one succeeds) */
         struct status_finding *findings;
         size_t n;
 };
@@ -71,6 +76,8 @@ struct status_report {
         struct status_dest *dests;
         size_t n_dests;
         int64_t now;
+        int64_t prove_max_age; /* seconds (config prove_max_age), 0: never warns; -1: drills
+                                * not checked */
 };
 
 const char *status_level_to_string(enum status_level l); /* "OK", "WARNING", ... */
