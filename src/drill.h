@@ -152,10 +152,11 @@ const struct esp *drill_find_target(const struct esp_model *m, const struct dril
  * nothing and prints exactly what it would. out gets one line per action. Returns 0 when set (or
  * would be), 1 when this drill was already pending, or -errno with *why: -EBUSY BootNext set by
  * someone else, -ENOENT no valid entry for the target, *ret_refused set when the NVRAM refused
- * the write (write-protected).
+ * the write (write-protected). boot_id: this boot's, NULL: the kernel's (drill_read_boot_id();
+ * the unit tests give one, as a next boot would have).
  */
-int drill_prove(const struct esp_model *m, const char *disk, bool test, FILE *out,
-                bool *ret_refused, char **why);
+int drill_prove(const struct esp_model *m, const char *disk, const char *boot_id, bool test,
+                FILE *out, bool *ret_refused, char **why);
 
 /*
  * At boot (-b, DESIGN.md §13 P3, P4): a pending drill judged and recorded, BootNext deleted if
@@ -164,8 +165,8 @@ int drill_prove(const struct esp_model *m, const char *disk, bool test, FILE *ou
  * problems that do not stop the boot go to *warnings, one sentence each. Returns the drill's
  * outcome or -errno with *why.
  */
-int drill_at_boot(const struct config *c, const struct esp_model *m, bool test, FILE *out,
-                  char ***warnings, char **why);
+int drill_at_boot(const struct config *c, const struct esp_model *m, const char *boot_id, bool test,
+                  FILE *out, char ***warnings, char **why);
 
 /* The entries step of drill_at_boot() alone (after package transactions, hooks/). Returns the
  * number of ESPs without a valid entry left, or -errno with *why. */

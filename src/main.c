@@ -810,7 +810,7 @@ static void drill_boot_step(struct context *c)
 
         if (!out)
                 return;
-        r = drill_at_boot(c->config, c->model, arg.test, out, &warnings, &why);
+        r = drill_at_boot(c->config, c->model, NULL, arg.test, out, &warnings, &why);
         print_warnings(warnings);
         if (r < 0)
                 log_warning("the failover drill step: %s, ignoring", why ? why : strerror(-r));
@@ -844,7 +844,7 @@ static int verb_prove(struct context *c)
 
         if (!out)
                 return EXIT_FAILED;
-        r = drill_prove(c->model, arg.prove_disk, arg.test, out, &refused, &why);
+        r = drill_prove(c->model, arg.prove_disk, NULL, arg.test, out, &refused, &why);
         if (r < 0 && refused) {
                 log_error("the firmware's NVRAM is write-protected: %s. No drill is possible on "
                           "this machine; each disk must then start through its fallback %s "
