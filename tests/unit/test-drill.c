@@ -179,8 +179,7 @@ static char *record_of(const char *esp)
         return text;
 }
 
-static int prove(const struct esp_model *m, const char *disk, bool test, char **ret_out,
-                 char **why)
+static int prove(const struct esp_model *m, const char *disk, bool test, char **ret_out, char **why)
 {
         size_t size;
         FILE *f = open_memstream(ret_out, &size);
@@ -243,9 +242,9 @@ static void test_record_round_trips(void **state)
         d->failed = 1695000000;
         strcpy(d->failed_on, PU1);
         assert_int_equal(drill_state_format(&s, &text), 0);
-        assert_non_null(strstr(text, "\ngeneration 7\npending " PU1 " 001A 1700000000 " PU0
-                                     " " BID1 "\ndisk " PU1 " 1690000000 - -\ndisk " PU0
-                                     " - 1695000000 " PU1 "\n"));
+        assert_non_null(strstr(text, "\ngeneration 7\npending " PU1 " 001A 1700000000 " PU0 " " BID1
+                                     "\ndisk " PU1 " 1690000000 - -\ndisk " PU0 " - 1695000000 " PU1
+                                     "\n"));
         if (drill_state_parse(text, strlen(text), &back, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
         assert_int_equal(drill_state_format(&back, &again), 0);
@@ -288,8 +287,7 @@ static void test_parser_is_strict_and_names_the_line(void **state)
                   "line 3: the Boot#### number is '00a1', expected 4 upper-case hex digits" },
                 { "dual-root-drill 1\ngeneration 1\npending " PU1 " 0001 5 " PU0 "\n",
                   "line 3: the boot_id it was set in missing" },
-                { "dual-root-drill 1\ngeneration 1\npending " PU1 " 0001 5 " PU0 " " BID1
-                  " x\n",
+                { "dual-root-drill 1\ngeneration 1\npending " PU1 " 0001 5 " PU0 " " BID1 " x\n",
                   "line 3: unexpected 'x' at the end" },
                 { "dual-root-drill 1\ngeneration 1\nnvram-refused 5\nnvram-refused 6\n",
                   "line 4: a second nvram-refused" },
@@ -397,8 +395,9 @@ static void test_success_records_proven_and_drops_the_pending(void **state)
 static void test_failure_is_critical_until_a_drill_succeeds(void **state)
 {
         struct drill_state s = planned();
-        struct drill_facts f = { .booted = PU0, .boot_current = 1, .boot_next = 3, .boot_id = BID2,
-                                 .now = 3000 };
+        struct drill_facts f = {
+                .booted = PU0, .boot_current = 1, .boot_next = 3, .boot_id = BID2, .now = 3000
+        };
         _cleanup_free_ char *text = NULL, *why = NULL;
         bool del = false;
 
