@@ -529,11 +529,18 @@ int bootentry_fix(const struct esp_model *m, const char *only_mount, bool test, 
                 if (r > 0)
                         created++;
                 if (r < 0) {
-                        fprintf(out, "%s: cannot fix: %s\n", e->mount, strna(w));
-                        if (!first_error) {
-                                first_error = r;
-                                failed = TAKE_PTR(w);
+                        /* Said once, by the caller (on stderr), with every other failure. */
+                        char *l;
+
+                        if (asprintf(&l, "%s%s%s", failed ? failed : "", failed ? "; " : "",
+                                     strna(w)) < 0) {
+                                r = -ENOMEM;
+                                goto done;
                         }
+                        free(failed);
+                        failed = l;
+                        if (!first_error)
+                                first_error = r;
                 }
         }
         if (only_mount && n_esps == 0) {

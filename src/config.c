@@ -23,6 +23,7 @@
 #include "toml.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
+#include "util/json.h"
 #include "util/path.h"
 #include "util/strv.h"
 
@@ -760,7 +761,9 @@ static void print_int(const struct config_key *k, const struct config *c, FILE *
 
 static void print_duration(const struct config_key *k, const struct config *c, FILE *f)
 {
-        print_line(f, k->name, "%.3gs", (double)*CFIELD(c, k, usec_t) / USEC_PER_SEC);
+        char buf[64];
+
+        print_line(f, k->name, "%s", format_duration(*CFIELD(c, k, usec_t), buf, sizeof(buf)));
 }
 
 static void print_string(const struct config_key *k, const struct config *c, FILE *f)
@@ -1231,6 +1234,63 @@ void config_print(const struct config *c, FILE *f)
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (keys[i].print)
                         keys[i].print(&keys[i], c, f);
+}
+
+/* A duration in seconds as a JSON number: whole, or with its fraction (never an exponent). */
+static void json_seconds(FILE *f, usec_t d)
+{
+        if (d % USEC_PER_SEC == 0)
+                fprintf(f, "%" PRIu64, d / USEC_PER_SEC);
+        else
+                fprintf(f, "%" PRIu64 ".%06" PRIu64, d / USEC_PER_SEC, d % USEC_PER_SEC);
+}
+
+void config_print_json_values(const struct config *c, FILE *f)
+{
+        bool first = true;
+
+        fputs("{", f);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const struct config_key *k = &keys[i];
+
+                if (k->alias_of)
+                        continue;
+                fprintf(f, "%s", first ? "" : ", ");
+                first = false;
+                json_write_string(f, k->name);
+                fputs(": ", f);
+                switch (k->kind) {
+                case KIND_BOOL:
+                        fputs(*CFIELD(c, k, bool) ? "true" : "false", f);
+                        break;
+                case KIND_INT:
+                        fprintf(f, "%d", *CFIELD(c, k, int));
+                        break;
+                case KIND_DURATION:
+                        json_seconds(f, *CFIELD(c, k, usec_t));
+                        break;
+                case KIND_STRING:
+                        json_write_string(f, *CFIELD(c, k, char *));
+                        break;
+                case KIND_STRV:
+                        json_write_strv(f, *CFIELD(c, k, char **));
+                        break;
+                case KIND_ITEMS:
+                        fputs("[", f);
+                        for (size_t n = 0; n < c->n_items; n++) {
+                                fputs(n ? ", {\"source\": " : "{\"source\": ", f);
+                                json_write_string(f, c->items[n].source);
+                                fputs(", \"destinations\": ", f);
+                                json_write_strv(f, c->items[n].dests);
+                                fputs(", \"excludes\": ", f);
+                                json_write_strv(f, c->items[n].excludes);
+                                fputs("}", f);
+                        }
+                        fputs("]", f);
+                        break;
+                }
+        }
+        fputs("}", f);
 }
 
 const char *config_key_name(size_t i)

@@ -86,6 +86,10 @@ int config_parse(const char *path, const char *text, size_t size, struct config 
 /* Prints every value as --check-config shows it: "key:" and the value, one per line. */
 void config_print(const struct config *c, FILE *f);
 
+/* Every value as a JSON object, one member per key (aliases left out): booleans, numbers
+ * (durations in seconds), strings, arrays; null where unset. No newline. */
+void config_print_json_values(const struct config *c, FILE *f);
+
 /* The name of the i-th key (aliases left out), in the order config_print() shows them;
  * NULL past the last. */
 const char *config_key_name(size_t i);

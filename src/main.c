@@ -8,6 +8,7 @@
  * table order. Adding an action: an enum verb_id entry, a getopt case, a function, a row.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -29,6 +30,8 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
+
+#define EFI_MOUNT_DEFAULT "/boot"
 
 /* Exit status (DESIGN.md §2). */
 enum {
@@ -64,11 +67,12 @@ static struct {
         const char *config_path;
         bool config_given;
         const char *efi_mount;
+        bool efi_mount_given;
         const char *prove_disk; /* --prove's DISK, the positional argument */
         bool reboot;
 } arg = {
         .config_path = CONFIG_DEFAULT_PATH,
-        .efi_mount = "/boot",
+        .efi_mount = EFI_MOUNT_DEFAULT,
 };
 
 static bool verb_given(enum verb_id v)
@@ -151,10 +155,12 @@ static int parse_efi_mount(int n, char *const *args)
                 log_error("EFI_MOUNT must be an absolute path, got '%s'", args[0]);
                 return -EINVAL;
         }
-        if (verb_given(VERB_PROVE))
+        if (verb_given(VERB_PROVE)) {
                 arg.prove_disk = args[0];
-        else
-                arg.efi_mount = args[0];
+                return 0;
+        }
+        arg.efi_mount = args[0];
+        arg.efi_mount_given = true;
         return 0;
 }
 
@@ -209,6 +215,21 @@ static int check_combination(void)
         }
         if (arg.force && !sync && !arg.add_disk) {
                 log_error("--force only applies to --sync and --add-disk");
+                return -EINVAL;
+        }
+        /* EFI_MOUNT is where -b binds the booted ESP, which --status (and --add-disk's report)
+         * checks; nothing else reads it: said rather than ignored. The default given again
+         * (the original's "-sd /boot") changes nothing and stays accepted. */
+        if (arg.efi_mount_given && !streq(arg.efi_mount, EFI_MOUNT_DEFAULT) && !bind &&
+            !verb_given(VERB_STATUS) && !arg.add_disk) {
+                log_error("EFI_MOUNT '%s' is where --bind mounts the booted ESP and what --status "
+                          "checks; %s does not use it (it works on the ESP mount points "
+                          "/efi<N>): drop it, or add --bind",
+                          arg.efi_mount,
+                          sync                                ? "--sync/--syncd"
+                          : verb_given(VERB_CHECK_CONFIG)     ? "--check-config"
+                          : verb_given(VERB_FIX_BOOT_ENTRIES) ? "--fix-boot-entries"
+                                                              : "the report without an action");
                 return -EINVAL;
         }
         return 0;
@@ -487,6 +508,10 @@ struct context {
         struct config *config;       /* verb_syncd takes it */
         struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
         struct esp_model *model;     /* with VERB_NEEDS_MODEL */
+        /* A monitoring verb whose context could not be loaded: which part ("config", "mounts",
+         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S7). */
+        const char *error_check;
+        char *error;
 };
 
 static void context_done(struct context *c)
@@ -494,10 +519,12 @@ static void context_done(struct context *c)
         config_free(c->config);
         mnt_unref_table(c->mounts);
         esp_model_free(c->model);
+        free(c->error);
 }
 
-/* Warnings about the model that every verb shares. */
-static void warn_model(const struct esp_model *m)
+/* Warnings about the model that every verb shares. A missing alternate is said by whatever
+ * else reports it (the info report, a skipped sync job), else here: once either way. */
+static void warn_model(const struct esp_model *m, bool missing_alternates)
 {
         if (m->boot_ok && !isempty(m->boot.note))
                 log_warning("%s", m->boot.note);
@@ -507,7 +534,7 @@ static void warn_model(const struct esp_model *m)
                 log_warning("the booted ESP %s is not mounted on any ESP mount point (%s)",
                             m->booted.device, !isempty(set) ? set : "there are none");
         }
-        for (size_t i = 0; i < m->n_alternates; i++)
+        for (size_t i = 0; missing_alternates && i < m->n_alternates; i++)
                 if (!m->alternates[i].mounted && m->boot_ok && m->device_ok)
                         log_warning("alternate ESP '%s' is not mounted (disk missing?)",
                                     m->alternates[i].mount);
@@ -584,25 +611,36 @@ static void print_job(const struct sync_job *j, void *userdata)
         report_job(j, REPORT_ONE_SHOT, arg.quiet);
 }
 
+/* --status: the report on every outcome, also when it could not run (the config, the mount
+ * table): UNKNOWN with the reason, in the text, the JSON and the textfile alike, so that no
+ * earlier OK stays in place (DESIGN.md §11 rule S7). */
 static int verb_status(struct context *cx)
 {
-        _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
-        _cleanup_free_ char *why = NULL;
+        _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
+        _cleanup_free_ char *why = NULL, *failed = NULL;
         struct status_report rep = {};
         int r;
 
-        r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(), arg.efi_mount,
-                         &rep);
+        if (cx->error)
+                r = status_report_failed(cx->error_check, cx->error, &rep);
+        else {
+                fstab = report_load_fstab();
+                r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(),
+                                 arg.efi_mount, &rep);
+                if (r < 0 && asprintf(&failed, "cannot check the status: %s", strerror(-r)) >= 0)
+                        r = status_report_failed("status", failed, &rep);
+        }
         if (r < 0) {
                 log_error_errno(r, "cannot check the status: %m");
-                if (!arg.quiet)
-                        printf("UNKNOWN: cannot check the status: %s\n", strerror(-r));
                 return STATUS_UNKNOWN;
         }
         if (arg.json)
                 status_print_json(stdout, &rep);
         else if (!arg.quiet)
                 status_print_text(stdout, &rep);
+        else if (rep.error)
+                /* -q: stdout says nothing, so the reason goes to stderr, once */
+                log_error("%s", rep.error);
         r = (int)rep.level;
         if (arg.textfile && status_write_textfile(arg.textfile, &rep, &why) < 0) {
                 log_error("%s", strna(why));
@@ -705,9 +743,28 @@ static int verb_sync(struct context *cx)
         return n_failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
+static int add_error(char ***errors, const char *format, ...) _printf_(2, 3);
+static int add_error(char ***errors, const char *format, ...)
+{
+        va_list ap;
+        char *s;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        k = strv_push(errors, s);
+        if (k < 0)
+                free(s);
+        return k;
+}
+
 /* With swap_ids: the identifier map and every line each job would change, as -t shows
- * them. A file that cannot be swapped is a config error (exit 2). */
-static int check_swap_ids(const struct config *c)
+ * them. A file that cannot be swapped is a config error (exit 2). With errors (--json), each
+ * error is added there instead of printed, and nothing else is printed. */
+static int check_swap_ids(const struct config *c, char ***errors)
 {
         _cleanup_mnt_table_ struct libmnt_table *t = NULL;
         _cleanup_esp_model_ struct esp_model *m = NULL;
@@ -716,6 +773,11 @@ static int check_swap_ids(const struct config *c)
 
         r = mounts_load(NULL, &t);
         if (r < 0) {
+                if (errors)
+                        return add_error(errors, "cannot read the mount table %s: %s",
+                                         MOUNTINFO_DEFAULT, strerror(-r)) < 0
+                                       ? EXIT_FAILED
+                                       : EXIT_USAGE;
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
                 return EXIT_USAGE;
         }
@@ -723,6 +785,10 @@ static int check_swap_ids(const struct config *c)
         if (r >= 0)
                 r = sync_plan_build(c, m, t, &plan);
         if (r < 0) {
+                if (errors)
+                        return add_error(errors, "cannot plan the sync: %s", strerror(-r)) < 0
+                                       ? EXIT_FAILED
+                                       : EXIT_USAGE;
                 log_error_errno(r, "cannot plan the sync: %m");
                 return EXIT_USAGE;
         }
@@ -737,13 +803,18 @@ static int check_swap_ids(const struct config *c)
                 r = swapfiles_job_prepare(c, m, t, j->source, j->dest, j->excludes, true, &map,
                                           &notes, &why);
                 if (r < 0) {
-                        log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
-                                  why ? why : strerror(-r));
-                        ret = EXIT_USAGE;
+                        if (!errors)
+                                log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
+                                          why ? why : strerror(-r));
+                        else if (add_error(errors, "%s %s -> %s: %s", j->item, j->source, j->dest,
+                                           why ? why : strerror(-r)) < 0)
+                                ret = EXIT_FAILED;
+                        if (ret == EXIT_OK)
+                                ret = EXIT_USAGE;
                         continue;
                 }
                 swapids_map_freep(&map);
-                if (!arg.quiet) {
+                if (!arg.quiet && !errors) {
                         printf("%s %s -> %s:\n", j->item, j->source, j->dest);
                         STRV_FOREACH(n, notes)
                         printf("  %s\n", *n);
@@ -753,11 +824,40 @@ static int check_swap_ids(const struct config *c)
         return ret;
 }
 
+/* --check-config --json: {"config", "valid", "errors": [...], "values": {...} or null}; a
+ * config that cannot be read is valid false with its error, exit 2 (DESIGN.md §7). */
+static void print_check_config_json(const char *path, const struct config *c, char *const *errors)
+{
+        fputs("{\"config\": ", stdout);
+        json_write_string(stdout, c ? c->path : path);
+        fprintf(stdout,
+                ", \"valid\": %s, \"errors\": ", strv_length(errors) == 0 ? "true" : "false");
+        json_write_strv(stdout, errors ? errors : (char *[]){ NULL });
+        fputs(", \"values\": ", stdout);
+        if (c)
+                config_print_json_values(c, stdout);
+        else
+                fputs("null", stdout);
+        fputs("}\n", stdout);
+}
+
 static int verb_check_config(struct context *c)
 {
-        if (!arg.quiet)
-                config_print(c->config, stdout);
-        return c->config->swap_ids ? check_swap_ids(c->config) : EXIT_OK;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        if (!arg.json) {
+                if (!arg.quiet)
+                        config_print(c->config, stdout);
+                return c->config->swap_ids ? check_swap_ids(c->config, NULL) : EXIT_OK;
+        }
+        r = c->config->swap_ids ? check_swap_ids(c->config, &errors) : EXIT_OK;
+        if (r == EXIT_FAILED) {
+                log_error_errno(ENOMEM, "cannot check the config: %m");
+                return r;
+        }
+        print_check_config_json(arg.config_path, c->config, errors);
+        return r;
 }
 
 /* No action: how the booted ESP was found, and the alternates. */
@@ -775,7 +875,7 @@ static int verb_info(struct context *c)
                 log_error("cannot identify the booted ESP: %s", strna(m->why));
                 return EXIT_FAILED;
         }
-        warn_model(m);
+        warn_model(m, false); /* the report names a missing alternate */
         return EXIT_OK;
 }
 
@@ -971,7 +1071,8 @@ static void announce_booted(const struct context *c)
         const struct esp_model *m = c->model;
 
         if (m->boot_ok && m->device_ok) {
-                warn_model(m);
+                /* -s and -d say a missing alternate with its skipped job */
+                warn_model(m, !verb_given(VERB_SYNC) && !verb_given(VERB_SYNCD));
                 if (!arg.quiet) {
                         char buf[512];
 
@@ -1008,6 +1109,27 @@ static const struct verb {
         [VERB_ASSERT_ENTRIES] = { verb_assert_entries, VERB_NEEDS_MODEL | VERB_PROBES },
 };
 
+/* A monitoring verb's context that could not be loaded: kept as the reason the verb reports
+ * (UNKNOWN), not printed here. Returns EXIT_OK, or STATUS_UNKNOWN when out of memory. */
+static int context_failed(struct context *c, const char *check, const char *format, ...)
+        _printf_(3, 4);
+static int context_failed(struct context *c, const char *check, const char *format, ...)
+{
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&c->error, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                c->error = NULL;
+                log_error_errno(ENOMEM, "cannot report why the status cannot be checked: %m");
+                return STATUS_UNKNOWN;
+        }
+        c->error_check = check;
+        return EXIT_OK;
+}
+
 /* Loads what the given verbs need; on failure returns the exit status. */
 static int context_load(struct context *c, unsigned flags)
 {
@@ -1016,24 +1138,38 @@ static int context_load(struct context *c, unsigned flags)
 
         r = config_load(arg.config_path, arg.config_given, &c->config, &why);
         if (r < 0) {
+                if (flags & VERB_MONITOR)
+                        return context_failed(c, "config", "the configuration cannot be read: %s",
+                                              why ? why : strerror(-r));
+                if (verb_given(VERB_CHECK_CONFIG) && arg.json) {
+                        /* the error is the JSON's member, said once */
+                        char *const errors[] = { why ? why : (char *)strerror(-r), NULL };
+
+                        print_check_config_json(arg.config_path, NULL, errors);
+                        return EXIT_USAGE;
+                }
                 log_error("%s", why ? why : strerror(-r));
-                if (flags & VERB_MONITOR && !arg.quiet)
-                        printf("UNKNOWN: the configuration cannot be read: %s\n", strna(why));
-                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_USAGE;
+                return EXIT_USAGE;
         }
         if (!(flags & VERB_NEEDS_MODEL))
                 return EXIT_OK;
         r = mounts_load(NULL, &c->mounts);
         if (r < 0) {
+                if (flags & VERB_MONITOR)
+                        return context_failed(c, "mounts", "cannot read the mount table %s: %s",
+                                              MOUNTINFO_DEFAULT, strerror(-r));
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_FAILED;
+                return EXIT_FAILED;
         }
         /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
         r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
                            c->mounts, &c->model);
         if (r < 0) {
+                if (flags & VERB_MONITOR)
+                        return context_failed(c, "model", "cannot build the ESP model: %s",
+                                              strerror(-r));
                 log_error_errno(r, "cannot build the ESP model: %m");
-                return flags & VERB_MONITOR ? STATUS_UNKNOWN : EXIT_FAILED;
+                return EXIT_FAILED;
         }
         return EXIT_OK;
 }

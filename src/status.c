@@ -37,10 +37,42 @@ const char *status_level_to_string(enum status_level l)
         return (unsigned)l < ELEMENTSOF(names) ? names[l] : "UNKNOWN";
 }
 
+/* The monitoring plugins' max_state_alt(): a problem found outranks what could not be looked at
+ * (DESIGN.md §11 rule S6). */
+int status_level_rank(enum status_level l)
+{
+        switch (l) {
+        case STATUS_OK:
+                return 0;
+        case STATUS_UNKNOWN:
+                return 1;
+        case STATUS_WARNING:
+                return 2;
+        case STATUS_CRITICAL:
+        default:
+                return 3;
+        }
+}
+
+enum status_level status_level_max(enum status_level a, enum status_level b)
+{
+        return status_level_rank(b) > status_level_rank(a) ? b : a;
+}
+
+const char *status_verdict_to_string(enum status_verdict v)
+{
+        static const char *const names[] = { "yes", "NO", "unknown" };
+
+        return (unsigned)v < ELEMENTSOF(names) ? names[v] : "unknown";
+}
+
 static void findings_free(struct status_finding *f, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 free(f[i].text);
+                free(f[i].source);
+                free(f[i].destination);
+        }
         free(f);
 }
 
@@ -55,38 +87,62 @@ void status_report_done(struct status_report *r)
                 free(e->partuuid);
                 free(e->uuid);
                 free(e->last_sync_from);
+                free(e->unknown_why);
                 findings_free(e->findings, e->n);
         }
         free(r->esps);
         for (size_t i = 0; i < r->n_dests; i++) {
                 free(r->dests[i].item);
+                free(r->dests[i].source);
                 free(r->dests[i].dest);
         }
         free(r->dests);
+        free(r->error);
         *r = (struct status_report){};
 }
 
-static int vadd(struct status_finding **list, size_t *n, enum status_level *worst,
-                enum status_level l, const char *check, const char *format, va_list ap)
-        _printf_(6, 0);
-static int vadd(struct status_finding **list, size_t *n, enum status_level *worst,
-                enum status_level l, const char *check, const char *format, va_list ap)
+/* Could not look for lack of privileges: the one case a privilege would cure. As root, EACCES
+ * (an LSM, a root-squashed mount) is reported as it is, without the advice. */
+static bool denied(int err)
 {
-        struct status_finding *t;
-        char *s;
+        err = abs(err);
+        return (err == EACCES || err == EPERM) && geteuid() != 0;
+}
 
-        if (vasprintf(&s, format, ap) < 0)
+/* ": Permission denied (needs root)", or ": <strerror>", for a message on err. */
+static const char *err_suffix(int err, char *buf, size_t size)
+{
+        snprintf(buf, size, ": %s%s", strerror(abs(err)), denied(err) ? " (needs root)" : "");
+        return buf;
+}
+
+/* Appends a finding like tmpl (level, check, denied; source and destination copied) with the
+ * formatted text. */
+static int vadd(struct status_finding **list, size_t *n, enum status_level *worst,
+                const struct status_finding *tmpl, const char *format, va_list ap) _printf_(5, 0);
+static int vadd(struct status_finding **list, size_t *n, enum status_level *worst,
+                const struct status_finding *tmpl, const char *format, va_list ap)
+{
+        struct status_finding f = *tmpl, *t;
+
+        f.text = f.source = f.destination = NULL;
+        if (vasprintf(&f.text, format, ap) < 0)
                 return -ENOMEM;
+        if ((tmpl->source && !(f.source = strdup(tmpl->source))) ||
+            (tmpl->destination && !(f.destination = strdup(tmpl->destination))))
+                goto oom;
         t = reallocarray(*list, *n + 1, sizeof(*t));
-        if (!t) {
-                free(s);
-                return -ENOMEM;
-        }
+        if (!t)
+                goto oom;
         *list = t;
-        t[(*n)++] = (struct status_finding){ .level = l, .check = check, .text = s };
-        if (l > *worst)
-                *worst = l;
+        t[(*n)++] = f;
+        *worst = status_level_max(*worst, f.level);
         return 0;
+oom:
+        free(f.text);
+        free(f.source);
+        free(f.destination);
+        return -ENOMEM;
 }
 
 /* A system-wide finding. */
@@ -99,12 +155,57 @@ static int add(struct status_report *r, enum status_level l, const char *check, 
         int k;
 
         va_start(ap, format);
-        k = vadd(&r->findings, &r->n, &r->level, l, check, format, ap);
+        k = vadd(&r->findings, &r->n, &r->level,
+                 &(struct status_finding){ .level = l, .check = check }, format, ap);
+        va_end(ap);
+        return k;
+}
+
+/* A system-wide finding of a sync-list item: labelled by its source and destination. */
+static int item_add(struct status_report *r, enum status_level l, bool is_denied, const char *check,
+                    const char *source, const char *destination, const char *format, ...)
+        _printf_(7, 8);
+static int item_add(struct status_report *r, enum status_level l, bool is_denied, const char *check,
+                    const char *source, const char *destination, const char *format, ...)
+{
+        const struct status_finding tmpl = { .level = l,
+                                             .check = check,
+                                             .denied = is_denied,
+                                             .source = (char *)source,
+                                             .destination = (char *)destination };
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vadd(&r->findings, &r->n, &r->level, &tmpl, format, ap);
         va_end(ap);
         return k;
 }
 
 /* A finding of one ESP. */
+static int esp_vadd(struct status_esp *e, enum status_level l, bool is_denied, const char *check,
+                    const char *format, va_list ap) _printf_(5, 0);
+static int esp_vadd(struct status_esp *e, enum status_level l, bool is_denied, const char *check,
+                    const char *format, va_list ap)
+{
+        int k = vadd(&e->findings, &e->n, &e->level,
+                     &(struct status_finding){ .level = l, .check = check, .denied = is_denied },
+                     format, ap);
+
+        if (k < 0 || streq(check, "sync"))
+                return k;
+        /* The verdict: NO on a CRITICAL of the checks that decide whether it boots, else
+         * unknown while one of them could not look. */
+        if (l == STATUS_CRITICAL)
+                e->verdict = VERDICT_NO;
+        else if (l == STATUS_UNKNOWN && e->verdict == VERDICT_YES) {
+                e->verdict = VERDICT_UNKNOWN;
+                if (!e->unknown_why && !(e->unknown_why = strdup(e->findings[e->n - 1].text)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int esp_add(struct status_esp *e, enum status_level l, const char *check, const char *format,
                    ...) _printf_(4, 5);
 static int esp_add(struct status_esp *e, enum status_level l, const char *check, const char *format,
@@ -114,11 +215,43 @@ static int esp_add(struct status_esp *e, enum status_level l, const char *check,
         int k;
 
         va_start(ap, format);
-        k = vadd(&e->findings, &e->n, &e->level, l, check, format, ap);
+        k = esp_vadd(e, l, false, check, format, ap);
         va_end(ap);
-        if (l == STATUS_CRITICAL && !streq(check, "sync"))
-                e->bootable = false;
         return k;
+}
+
+static int esp_add_flagged(struct status_esp *e, enum status_level l, bool is_denied,
+                           const char *check, const char *format, ...) _printf_(5, 6);
+static int esp_add_flagged(struct status_esp *e, enum status_level l, bool is_denied,
+                           const char *check, const char *format, ...)
+{
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = esp_vadd(e, l, is_denied, check, format, ap);
+        va_end(ap);
+        return k;
+}
+
+/* An UNKNOWN finding of one ESP: could not look, for the cause err (a negative or positive
+ * errno), which is named at the end of the text: "...: Permission denied (needs root)". */
+static int esp_unknown(struct status_esp *e, const char *check, int err, const char *format, ...)
+        _printf_(4, 5);
+static int esp_unknown(struct status_esp *e, const char *check, int err, const char *format, ...)
+{
+        _cleanup_free_ char *text = NULL;
+        char suffix[128];
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&text, format, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        return esp_add_flagged(e, STATUS_UNKNOWN, denied(err), check, "%s%s", text,
+                               err_suffix(err, suffix, sizeof(suffix)));
 }
 
 /* ---- the guard's record: when and from where an ESP or destination was last synced ---- */
@@ -239,7 +372,9 @@ static char *part_type_of(const char *node)
         return s;
 }
 
-static int check_esp_itself(struct status_esp *e, int fd, struct libmnt_table *t, uint64_t min_free)
+/* Through the mount table and statvfs(), which need no permission on the ESP itself: an ESP
+ * readable by root only is still checked this far. */
+static int check_esp_itself(struct status_esp *e, struct libmnt_table *t, uint64_t min_free)
 {
         struct libmnt_fs *fs = mounts_find_target(t, e->mount);
         const char *want = esp_fstype_expected(), *type = fs ? mnt_fs_get_fstype(fs) : NULL;
@@ -249,9 +384,8 @@ static int check_esp_itself(struct status_esp *e, int fd, struct libmnt_table *t
         char parts[128];
         int k;
 
-        if (fstatvfs(fd, &sv) < 0)
-                return esp_add(e, STATUS_UNKNOWN, "esp", "cannot read %s's free space: %s",
-                               e->mount, strerror(errno));
+        if (statvfs(e->mount, &sv) < 0)
+                return esp_unknown(e, "esp", errno, "cannot read %s's free space", e->mount);
         if (fs && !streq_ptr(mnt_fs_get_root(fs), "/"))
                 return esp_add(e, STATUS_CRITICAL, "esp",
                                "%s is a bind mount of %s's directory %s, not the ESP's own "
@@ -403,17 +537,19 @@ static bool has_grub(int fd)
         return false;
 }
 
-static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, const char *why)
+static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, int load_err,
+                        const char *why)
 {
-        size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0;
+        size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0, unchecked = 0;
         const char *first_default = NULL;
         struct stat st;
         bool sdboot = bls_path_stat(fd, EFI_SDBOOT_PATH, &st) == 0;
         int k;
 
         if (why)
-                return esp_add(e, STATUS_UNKNOWN, "loader", "cannot read %s's boot entries: %s",
-                               e->mount, why);
+                return esp_add_flagged(e, STATUS_UNKNOWN, denied(load_err), "loader",
+                                       "cannot read %s's boot entries: %s%s", e->mount, why,
+                                       denied(load_err) ? " (needs root)" : "");
         if (!sdboot && s->n == 0 && !s->have_loader_conf) {
                 if (has_grub(fd))
                         return esp_add(e, STATUS_OK, "loader",
@@ -468,11 +604,21 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                         if (r == 0 && S_ISREG(st.st_mode))
                                 continue;
                         complete = false;
+                        if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -EIO) {
+                                /* could not look: not a missing file (DESIGN.md §11 rule S6) */
+                                unchecked++;
+                                k = esp_unknown(e, "loader", r,
+                                                "entry %s names %s, which cannot be checked",
+                                                b->filename, *f);
+                                if (k < 0)
+                                        return k;
+                                continue;
+                        }
                         k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s names %s, which %s %s",
                                     b->filename, *f, e->mount,
-                                    r == 0         ? "holds as something other than a file"
-                                    : r == -ENOENT ? "lacks"
-                                                   : "cannot open");
+                                    r == 0      ? "holds as something other than a file"
+                                    : r == -EIO ? "cannot read (I/O error)"
+                                                : "lacks");
                         if (k < 0)
                                 return k;
                 }
@@ -489,7 +635,7 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                 }
         }
 
-        if (s->n == 0 || (usable == 0 && e->level < STATUS_CRITICAL))
+        if (s->n == 0 || (usable == 0 && unchecked == 0 && e->level != STATUS_CRITICAL))
                 return esp_add(e, STATUS_CRITICAL, "loader",
                                "systemd-boot on %s has no entry to boot (" BLS_ENTRIES_DIR
                                " holds no usable entry, " BLS_UKI_DIR " no image)",
@@ -511,7 +657,7 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                 if (k < 0)
                         return k;
         }
-        if (e->level >= STATUS_CRITICAL || usable == 0)
+        if (e->level == STATUS_CRITICAL || usable == 0)
                 return 0;
         if (first_default)
                 return esp_add(e, STATUS_OK, "loader",
@@ -526,8 +672,9 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
 
 /* ---- in sync with the booted ESP ---- */
 
-static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *booted_mount,
-                      const char *booted_partuuid, char *const *excludes, int64_t now)
+static int check_sync(struct status_esp *e, int fd, int booted_fd, int booted_err,
+                      const char *booted_mount, const char *booted_partuuid, char *const *excludes,
+                      int64_t now)
 {
         _cleanup_(guard_verdict_done) struct guard_verdict v = {};
         _cleanup_(sync_record_done) struct sync_record rec = { .synced = -1 };
@@ -546,7 +693,9 @@ static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *b
                         format_age(now, rec.synced, age, sizeof(age));
         }
         if (booted_fd < 0)
-                return 0;
+                return esp_unknown(e, "sync", booted_err,
+                                   "not compared with the booted ESP: cannot open %s",
+                                   booted_mount);
 
         /* The guard's own verdict on the next sync (DESIGN.md §5 rules 4, 10). */
         if (rec.intent)
@@ -563,20 +712,30 @@ static int check_sync(struct status_esp *e, int fd, int booted_fd, const char *b
                 return esp_add(e, STATUS_WARNING, "sync", "the rollback guard refuses a sync: %s",
                                strna(why));
         if (k < 0)
-                return esp_add(e, STATUS_WARNING, "sync", "cannot read %s's sync state: %s",
-                               e->mount, strna(why));
+                return esp_add_flagged(e, STATUS_UNKNOWN, denied(k), "sync",
+                                       "cannot read %s's sync state: %s%s", e->mount, strna(why),
+                                       denied(k) ? " (needs root)" : "");
         if (v.src_fp_known && v.dst_fp_known) {
                 fp_booted = v.src_fp;
                 fp = v.dst_fp;
         } else {
                 /* No completed sync recorded: compare the trees themselves. */
-                if (guard_fingerprint(booted_fd, excludes, &fp_booted, &why) < 0)
-                        return esp_add(e, STATUS_UNKNOWN, "sync",
-                                       "cannot read the booted ESP %s: %s", booted_mount,
-                                       strna(why));
-                if (guard_fingerprint(fd, excludes, &fp, &why) < 0)
-                        return esp_add(e, STATUS_WARNING, "sync", "cannot read %s: %s", e->mount,
-                                       strna(why));
+                k = guard_fingerprint(booted_fd, excludes, &fp_booted, &why);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0)
+                        return esp_add_flagged(e, STATUS_UNKNOWN, denied(k), "sync",
+                                               "cannot read the booted ESP %s: %s%s", booted_mount,
+                                               strna(why), denied(k) ? " (needs root)" : "");
+                free(why);
+                why = NULL;
+                k = guard_fingerprint(fd, excludes, &fp, &why);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0)
+                        return esp_add_flagged(e, STATUS_UNKNOWN, denied(k), "sync",
+                                               "cannot read %s: %s%s", e->mount, strna(why),
+                                               denied(k) ? " (needs root)" : "");
         }
         if (fp != fp_booted) {
                 if (!v.recorded)
@@ -615,7 +774,7 @@ static int esp_entry_init(struct status_esp *s, const struct esp *e, bool booted
 {
         *s = (struct status_esp){
                 .booted = booted,
-                .bootable = true,
+                .verdict = VERDICT_YES,
                 .last_sync = -1,
                 .last_proven = -1,
                 .last_prove_failed = -1,
@@ -628,14 +787,32 @@ static int esp_entry_init(struct status_esp *s, const struct esp *e, bool booted
         return 0;
 }
 
-/* The fstab line for mount point, if any: what should be there when the disk is missing. */
+/* The PARTUUID an fstab line mounts (PARTUUID=, or a /dev/disk/by-partuuid/ path), or NULL. */
+static const char *fstab_partuuid(struct libmnt_fs *fs)
+{
+        const char *name = NULL, *value = NULL, *src = fs ? mnt_fs_get_source(fs) : NULL;
+
+        if (fs && mnt_fs_get_tag(fs, &name, &value) == 0 && streq_ptr(name, "PARTUUID"))
+                return isempty(value) ? NULL : value;
+        value = src ? startswith(src, "/dev/disk/by-partuuid/") : NULL;
+        return isempty(value) ? NULL : value;
+}
+
+/* The fstab line for mount point, if any: what should be there when the disk is missing, and
+ * the PARTUUID that names that disk in the report and the metrics. */
 static int check_missing(struct status_esp *s, struct libmnt_table *fstab)
 {
         struct libmnt_fs *fs =
                 fstab ? mnt_table_find_target(fstab, s->mount, MNT_ITER_FORWARD) : NULL;
-        const char *src = fs ? mnt_fs_get_source(fs) : NULL;
+        const char *src = fs ? mnt_fs_get_source(fs) : NULL, *pu = fstab_partuuid(fs);
 
-        s->bootable = false;
+        s->verdict = VERDICT_NO;
+        if (!s->partuuid && pu) {
+                s->partuuid = strdup(pu);
+                if (!s->partuuid)
+                        return -ENOMEM;
+                s->partuuid_from_fstab = true;
+        }
         if (src)
                 return esp_add(s, STATUS_CRITICAL, "esp",
                                "%s is not mounted: fstab mounts %s there, which is not present "
@@ -650,7 +827,7 @@ static int check_missing(struct status_esp *s, struct libmnt_table *fstab)
                        s->mount);
 }
 
-static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
+static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, int booted_err,
                          const char *booted_mount, const char *booted_partuuid,
                          struct libmnt_table *t, const struct boot_nvram *nv, const char *nv_error,
                          char *const *excludes, uint64_t min_free, int64_t now)
@@ -658,22 +835,50 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
         _cleanup_(bls_set_done) struct bls_set set = {};
         _cleanup_free_ char *why = NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int k;
+        int k, err = errno, load;
 
-        if (fd < 0)
-                return esp_add(s, STATUS_CRITICAL, "esp", "cannot open %s: %s", path,
-                               strerror(errno));
         s->present = true;
-        k = bls_load(fd, &set, &why);
-        if (k == -ENOMEM)
+        if (fd < 0 && err == EIO)
+                return esp_add(s, STATUS_CRITICAL, "esp", "cannot open %s: %s", path,
+                               strerror(err));
+        if (fd < 0) {
+                /* Could not look inside (a vfat ESP mounted umask=0077, read as a user): what
+                 * the mount table and statvfs() tell is still checked, the rest is UNKNOWN
+                 * naming why (DESIGN.md §11 rule S6). */
+                char suffix[128];
+
+                char *u;
+
+                if (asprintf(&u, "cannot open %s%s", path,
+                             err_suffix(err, suffix, sizeof(suffix))) < 0)
+                        return -ENOMEM;
+                s->unknown_why = u;
+                k = check_esp_itself(s, t, min_free);
+                if (k >= 0)
+                        k = esp_unknown(s, "firmware", err,
+                                        "whether %s holds the file its boot entry starts is not "
+                                        "checked: cannot open it",
+                                        path);
+                if (k >= 0)
+                        k = esp_unknown(s, "loader", err,
+                                        "%s's loader and entries are not checked: cannot open it",
+                                        path);
+                if (k >= 0 && !s->booted)
+                        k = esp_unknown(s, "sync", err,
+                                        "not compared with the booted ESP: cannot open %s", path);
                 return k;
-        k = check_esp_itself(s, fd, t, min_free ? min_free : 2 * largest_set(fd, &set));
+        }
+        load = bls_load(fd, &set, &why);
+        if (load == -ENOMEM)
+                return load;
+        k = check_esp_itself(s, t, min_free ? min_free : 2 * largest_set(fd, &set));
         if (k >= 0)
                 k = check_firmware(s, fd, nv, nv_error);
         if (k >= 0)
-                k = check_loader(s, fd, &set, why);
+                k = check_loader(s, fd, &set, load, why);
         if (k >= 0 && !s->booted)
-                k = check_sync(s, fd, booted_fd, booted_mount, booted_partuuid, excludes, now);
+                k = check_sync(s, fd, booted_fd, booted_err, booted_mount, booted_partuuid,
+                               excludes, now);
         return k;
 }
 
@@ -726,11 +931,23 @@ static int swapped_findings(const struct config *c, const struct esp_model *m,
         char **lists[] = { crit, warn, ok };
         const enum status_level levels[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_OK };
 
+        if (k < 0 && k != -ENOMEM) {
+                /* Could not look (DESIGN.md §11 rule S6). */
+                char suffix[128];
+
+                err_suffix(k, suffix, sizeof(suffix));
+                return e ? esp_add_flagged(e, STATUS_UNKNOWN, denied(k), "swap_ids",
+                                           "cannot check the swapped files of %s -> %s%s", source,
+                                           dest, suffix)
+                         : item_add(r, STATUS_UNKNOWN, denied(k), "swap_ids", source, dest,
+                                    "cannot check the swapped files of %s -> %s%s", source, dest,
+                                    suffix);
+        }
         for (size_t i = 0; k >= 0 && i < ELEMENTSOF(lists); i++)
                 STRV_FOREACH(w, lists[i])
                 {
                         k = e ? esp_add(e, levels[i], "swap_ids", "%s", *w)
-                              : add(r, levels[i], "swap_ids", "%s", *w);
+                              : item_add(r, levels[i], false, "swap_ids", source, dest, "%s", *w);
                         if (k < 0)
                                 break;
                 }
@@ -746,7 +963,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
         _cleanup_free_ char *nv_error = NULL;
         _cleanup_close_ int booted_fd = -1;
         uint64_t min_free = 0;
-        int k;
+        int k, booted_err = 0;
 
         _cleanup_strv_free_ char **swapped = NULL;
         _cleanup_free_ char *src = NULL;
@@ -785,8 +1002,9 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (k < 0)
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                k = check_one_esp(&r->esps[0], m->booted.mount, -1, NULL, NULL, t, &nv, nv_error, x,
-                                  min_free, r->now);
+                booted_err = booted_fd < 0 ? errno : 0;
+                k = check_one_esp(&r->esps[0], m->booted.mount, -1, 0, NULL, NULL, t, &nv, nv_error,
+                                  x, min_free, r->now);
                 if (k < 0)
                         return k;
         }
@@ -812,7 +1030,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (!a->mounted)
                         k = check_missing(s, fstab);
                 else
-                        k = check_one_esp(s, a->mount, booted_fd, m->booted.mount,
+                        k = check_one_esp(s, a->mount, booted_fd, booted_err, m->booted.mount,
                                           m->booted.partuuid, t, &nv, nv_error, x, min_free,
                                           r->now);
                 if (k >= 0 && a->mounted && src && swapped && *swapped) {
@@ -1004,13 +1222,35 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
         for (size_t i = 0; i < plan.n_jobs && k >= 0; i++) {
                 _cleanup_free_ char *why = NULL;
                 const struct sync_job *j = &plan.jobs[i];
-                int s = sync_job_check(&ctx, j, &why);
+                const char *unreadable = NULL;
+                int s, err = 0;
                 struct status_dest *d;
 
+                /* Could not look (a user cannot read a root-only tree): UNKNOWN, not the refusal
+                 * the checks below would see in it (DESIGN.md §11 rule S6). */
+                for (size_t p = 0; p < 2 && !unreadable; p++) {
+                        const char *path = p ? j->dest : j->source;
+                        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+                        if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+                                unreadable = path;
+                                err = errno;
+                        }
+                }
+                if (unreadable) {
+                        char suffix[128];
+
+                        k = item_add(r, STATUS_UNKNOWN, denied(err), "sync-list", j->source,
+                                     j->dest, "%s %s -> %s: not checked: cannot open %s%s", j->item,
+                                     j->source, j->dest, unreadable,
+                                     err_suffix(err, suffix, sizeof(suffix)));
+                        continue;
+                }
+                s = sync_job_check(&ctx, j, &why);
                 if (s == SYNC_SKIPPED || s == SYNC_REFUSED) {
-                        k = add(r, STATUS_WARNING, "sync-list", "%s %s -> %s would be %s: %s",
-                                j->item, j->source, j->dest,
-                                sync_state_to_string((enum sync_state)s), strna(why));
+                        k = item_add(r, STATUS_WARNING, false, "sync-list", j->source, j->dest,
+                                     "%s %s -> %s would be %s: %s", j->item, j->source, j->dest,
+                                     sync_state_to_string((enum sync_state)s), strna(why));
                         continue;
                 }
                 d = reallocarray(r->dests, r->n_dests + 1, sizeof(*d));
@@ -1021,9 +1261,10 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                 r->dests = d;
                 d = &r->dests[r->n_dests++];
                 *d = (struct status_dest){ .item = strdup(j->item),
+                                           .source = strdup(j->source),
                                            .dest = strdup(j->dest),
                                            .last_sync = -1 };
-                if (!d->item || !d->dest) {
+                if (!d->item || !d->source || !d->dest) {
                         k = -ENOMEM;
                         break;
                 }
@@ -1038,13 +1279,14 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                         }
                         if (d->last_sync >= 0) {
                                 format_age(r->now, d->last_sync, age, sizeof(age));
-                                k = add(r, STATUS_OK, "sync-list", "%s %s -> %s: last synced %s",
-                                        j->item, j->source, j->dest, age);
+                                k = item_add(r, STATUS_OK, false, "sync-list", j->source, j->dest,
+                                             "%s %s -> %s: last synced %s", j->item, j->source,
+                                             j->dest, age);
                         } else {
-                                k = add(r, STATUS_OK, "sync-list",
-                                        "%s %s -> %s: last sync unknown (no record of "
-                                        "dual-root there)",
-                                        j->item, j->source, j->dest);
+                                k = item_add(r, STATUS_OK, false, "sync-list", j->source, j->dest,
+                                             "%s %s -> %s: last sync unknown (no record of "
+                                             "dual-root there)",
+                                             j->item, j->source, j->dest);
                         }
                 }
                 if (k >= 0 && j->swap_excludes && *j->swap_excludes)
@@ -1052,6 +1294,39 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
         }
         sync_plan_done(&plan);
         return k;
+}
+
+/* LoaderDevicePartUUID is readable by root only (efivarfs makes every variable outside the
+ * UEFI globals it knows 0600): the booted ESP may be unknown to a user only. */
+static bool loader_var_denied(const char *efivars_dir)
+{
+        _cleanup_free_ char *p = NULL;
+
+        if (asprintf(&p, "%s/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f",
+                     efivars_dir) < 0)
+                return false;
+        return access(p, R_OK) < 0 && denied(errno);
+}
+
+/* What could not be looked at for lack of privileges, said once with the cure (DESIGN.md §11
+ * rule S6): each such finding names its own object. */
+static int check_privileges(struct status_report *r)
+{
+        size_t n = 0;
+
+        for (size_t k = 0; k < r->n; k++)
+                n += r->findings[k].denied;
+        for (size_t i = 0; i < r->n_esps; i++)
+                for (size_t k = 0; k < r->esps[i].n; k++)
+                        n += r->esps[i].findings[k].denied;
+        r->n_denied = n;
+        if (n == 0)
+                return 0;
+        return add(r, STATUS_UNKNOWN, "privileges",
+                   "%zu check%s could not look as uid %u: the ESPs (vfat, umask=0077) and the sync "
+                   "state are readable by root only; run dual-root-tool --status as root, e.g. "
+                   "through sudo (see dual-root-tool(8), MONITORING)",
+                   n, n == 1 ? "" : "s", (unsigned)geteuid());
 }
 
 int status_check(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
@@ -1062,8 +1337,8 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
         int k = 0;
 
         if (!m->boot_ok || !m->device_ok)
-                k = add(&r, STATUS_UNKNOWN, "booted", "cannot identify the booted ESP: %s",
-                        strna(m->why));
+                k = item_add(&r, STATUS_UNKNOWN, loader_var_denied(efivars_dir), "booted", NULL,
+                             NULL, "cannot identify the booted ESP: %s", strna(m->why));
         else if (c->dualroot)
                 k = check_esps(c, m, t, fstab, efivars_dir, efi_mount, &r);
         if (k >= 0 && m->boot_ok && m->device_ok && c->dualroot)
@@ -1072,13 +1347,27 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                 k = check_root(c, &r);
         if (k >= 0 && m->boot_ok && m->device_ok)
                 k = check_items(c, m, t, fstab, &r);
+        if (k >= 0)
+                k = check_privileges(&r);
         if (k < 0) {
                 status_report_done(&r);
                 return k;
         }
         for (size_t i = 0; i < r.n_esps; i++)
-                if (r.esps[i].level > r.level)
-                        r.level = r.esps[i].level;
+                r.level = status_level_max(r.level, r.esps[i].level);
+        *ret = r;
+        return 0;
+}
+
+int status_report_failed(const char *check, const char *why, struct status_report *ret)
+{
+        struct status_report r = { .now = (int64_t)time(NULL) };
+
+        r.error = strdup(why);
+        if (!r.error || add(&r, STATUS_UNKNOWN, check, "%s", why) < 0) {
+                status_report_done(&r);
+                return -ENOMEM;
+        }
         *ret = r;
         return 0;
 }

@@ -6,7 +6,11 @@
  * Findings with the monitoring plugins' severities (DESIGN.md §2): OK 0, WARNING 1 (it would
  * still boot from every disk, but something is degraded: a fallback path only, a sync pending,
  * little space), CRITICAL 2 (some disk would not boot alone, or the root has no redundancy
- * left), UNKNOWN 3 (the booted ESP cannot be identified).
+ * left), UNKNOWN 3 (could not look: the booted ESP cannot be identified, an ESP cannot be read
+ * without root, the config cannot be read). "Could not look" is never reported as broken
+ * (DESIGN.md §11 rule S6). The report's level is the worst finding's in the monitoring plugins'
+ * order (their max_state_alt): CRITICAL > WARNING > UNKNOWN > OK, so a problem found wins over
+ * what could not be looked at, which the report still names.
  *
  * Each ESP of the set gets its own checks, named:
  *   "esp"       mounted read-write at its own mount point, vfat, GPT type ESP, space left;
@@ -36,10 +40,25 @@ enum status_level {
         STATUS_UNKNOWN = 3,
 };
 
+/* The rank of a level in the monitoring plugins' order: OK 0 < UNKNOWN 1 < WARNING 2 <
+ * CRITICAL 3. status_level_max() is the worse of two. */
+int status_level_rank(enum status_level l);
+enum status_level status_level_max(enum status_level a, enum status_level b);
+
+/* Would the machine boot from this ESP's disk alone? */
+enum status_verdict {
+        VERDICT_YES = 0,
+        VERDICT_NO,      /* a CRITICAL finding of its esp/firmware/loader checks */
+        VERDICT_UNKNOWN, /* none, but one of those checks could not look (why: unknown_why) */
+};
+const char *status_verdict_to_string(enum status_verdict v); /* "yes", "NO", "unknown" */
+
 struct status_finding {
         enum status_level level;
         const char *check; /* "esp", "firmware", ... (static) */
         char *text;
+        char *source, *destination; /* a sync-list item's finding: its pair, else NULL */
+        bool denied;                /* could not look for lack of privileges (EACCES, EPERM) */
 };
 
 struct status_esp {
@@ -48,8 +67,10 @@ struct status_esp {
         char *partuuid;
         char *uuid;
         bool booted;
-        bool present;  /* mounted */
-        bool bootable; /* no CRITICAL among its esp/firmware/loader checks */
+        bool present;             /* mounted */
+        bool partuuid_from_fstab; /* missing: partuuid is what fstab mounts there */
+        enum status_verdict verdict;
+        char *unknown_why; /* with VERDICT_UNKNOWN: what could not be looked at */
         enum status_level level;
         int64_t last_sync;         /* Unix time of the last sync onto it, -1 when unknown */
         char *last_sync_from;      /* the PARTUUID it was synced from, or NULL */
@@ -60,9 +81,11 @@ struct status_esp {
         size_t n;
 };
 
-/* A sync-list destination's last sync (approach 2). */
+/* A sync-list destination's last sync (approach 2), labelled by its pair: stable when the
+ * config is reordered. */
 struct status_dest {
-        char *item; /* "sync[0]" */
+        char *item; /* "sync[0]", for the text only */
+        char *source;
         char *dest;
         int64_t last_sync; /* -1 when unknown */
 };
@@ -75,6 +98,8 @@ struct status_report {
         size_t n_esps;
         struct status_dest *dests;
         size_t n_dests;
+        size_t n_denied; /* findings that could not look for lack of privileges */
+        char *error;     /* the check could not run at all (config, mount table): why */
         int64_t now;
         int64_t prove_max_age; /* seconds (config prove_max_age), 0: never warns; -1: drills
                                 * not checked */
@@ -88,17 +113,29 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                  struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
                  struct status_report *ret);
 
+/* A report of a run that could not check at all: UNKNOWN, a finding of check (e.g. "config")
+ * saying why, and error set, so that every output (text, JSON, textfile) still tells. Returns 0
+ * or -ENOMEM. */
+int status_report_failed(const char *check, const char *why, struct status_report *ret);
+
 void status_report_done(struct status_report *r);
+
+/* The first line's summary, without the state and the perfdata ("this machine can lose any
+ * disk", or the worst finding). */
+const char *status_summary(const struct status_report *r);
 
 /* The monitoring-plugins form: "STATE: summary | perfdata", then one line per ESP and check,
  * then the system-wide findings. */
 void status_print_text(FILE *f, const struct status_report *r);
 void status_print_json(FILE *f, const struct status_report *r);
 
-/* The Prometheus text exposition (node_exporter's textfile collector): dualroot_status,
- * dualroot_esp_bootable{mount,partuuid}, dualroot_esp_check_status{mount,partuuid,check},
- * dualroot_last_sync_timestamp_seconds{mount,partuuid | item,dest}, dualroot_can_lose_any_disk.
- * status_write_textfile writes it to path atomically: a temporary file in the same directory,
- * flushed, then renamed over path. Returns 0 or -errno with *why. */
+/* The Prometheus text exposition (node_exporter's textfile collector, labels as
+ * node_exporter's: mountpoint; docs/DESIGN.md §11 lists the series): dualroot_build_info,
+ * dualroot_textfile_timestamp_seconds, dualroot_status, dualroot_status_info{status,reason},
+ * dualroot_can_lose_any_disk, dualroot_esp_bootable{mountpoint,partuuid},
+ * dualroot_esp_check_status{mountpoint,partuuid,check}, dualroot_check_status{check |
+ * check,source,destination}, dualroot_last_sync_timestamp_seconds{mountpoint,partuuid |
+ * source,destination}. status_write_textfile writes it to path atomically: a temporary file in
+ * the same directory, flushed, then renamed over path. Returns 0 or -errno with *why. */
 void status_print_prometheus(FILE *f, const struct status_report *r);
 int status_write_textfile(const char *path, const struct status_report *r, char **why);

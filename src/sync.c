@@ -623,11 +623,14 @@ static int step_lock(const struct sync_context *ctx, struct sync_job *j, bool wa
                 return 0;
         }
         r = wait_lock ? lock_dir_wait(j->dest, c->lock_timeout) : lock_dir_try(j->dest);
-        if (r == -ETIMEDOUT)
+        if (r == -ETIMEDOUT) {
+                char d[64];
+
                 return errmsg(why, SYNC_FAILED,
                               "another sync into '%s' held its lock for more than "
-                              "lock_timeout (%gs)",
-                              j->dest, (double)c->lock_timeout / USEC_PER_SEC);
+                              "lock_timeout (%s)",
+                              j->dest, format_duration(c->lock_timeout, d, sizeof(d)));
+        }
         if (r == -EWOULDBLOCK)
                 return errmsg(why, SYNC_FAILED, "another sync into '%s' is running", j->dest);
         if (r < 0)
@@ -756,8 +759,10 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
         int r;
 
         if (stopped) {
-                errmsg(&why, 0, "rsync ran longer than rsync_timeout (%gs) and was stopped",
-                       (double)c->rsync_timeout / USEC_PER_SEC);
+                char d[64];
+
+                errmsg(&why, 0, "rsync ran longer than rsync_timeout (%s) and was stopped",
+                       format_duration(c->rsync_timeout, d, sizeof(d)));
                 return job_finish(j, SYNC_FAILED, why);
         }
         if (code != CLD_EXITED || status != 0) {

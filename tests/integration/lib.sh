@@ -257,6 +257,12 @@ expect_stderr_empty() {
         [ ! -s "$ERR" ] || fail "stderr is not empty"
 }
 
+# expect_once TEXT: TEXT (a fixed string) is said exactly once, on stdout and stderr together.
+expect_once() {
+        n=$(cat "$OUT" "$ERR" | grep -cF -- "$1" || true)
+        [ "$n" = 1 ] || fail "said $n times, expected once: $1"
+}
+
 # expect_json FILTER EXPECTED: jq -r FILTER on stdout equals EXPECTED.
 expect_json() {
         got=$(jq -r "$1" "$OUT" 2>&1) || fail "stdout is not valid JSON for $1: $got"

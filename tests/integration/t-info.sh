@@ -187,7 +187,20 @@ info_unmounted_efi_dir_is_a_missing_alternate() {
         rmdir "$R/efi2"
         expect_status 0
         expect_stdout_has "/efi2: not mounted (disk missing?)"
-        expect_stderr_has "alternate ESP '/efi2' is not mounted (disk missing?)"
+        # the report says it; not a warning besides (issue 17.9)
+        expect_once "not mounted (disk missing?)"
+}
+
+info_refuses_an_efi_mount_it_does_not_use() {
+        reset_machine
+        booted_by_loader "$PU0"
+        run_tool /mnt
+        expect_status 2
+        expect_stderr_has "EFI_MOUNT '/mnt' is where --bind mounts the booted ESP and what --status checks; the report without an action does not use it (it works on the ESP mount points /efi<N>): drop it, or add --bind"
+        [ ! -s "$OUT" ] || fail "stdout not empty"
+        run_tool /boot
+        expect_status 0
+        expect_stdout_has "Booted ESP: $DEV0"
 }
 
 info_esp_set_ordered_by_number() {
@@ -306,6 +319,7 @@ run_case "a PARTUUID with no device fails" info_unknown_partuuid_fails
 run_case "a booted ESP that is not mounted is reported with a warning" info_booted_esp_not_mounted_warns
 run_case "/efi-old, /efi, /efiX1 and symlinks are not ESPs" info_ignores_efi_old_and_symlinks
 run_case "an unmounted /efi<N> is a missing alternate" info_unmounted_efi_dir_is_a_missing_alternate
+run_case "EFI_MOUNT the report does not use is refused (the default accepted)" info_refuses_an_efi_mount_it_does_not_use
 run_case "the ESP set is ordered by number" info_esp_set_ordered_by_number
 run_case "esp_mounts in the config replaces /efi<N> discovery" info_esp_mounts_from_config
 run_case "-q prints nothing when all is well" info_quiet_prints_nothing

@@ -14,6 +14,7 @@ TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4"
 # synced to the other; a Boot#### per ESP, both in BootOrder; /boot bound.
 healthy() {
         reset_machine
+        chmod 0755 "$R/efi0" "$R/efi1"
         rm -f "$R/etc/fstab"
         booted_by_loader "$PU0"
         efivar bootentry 0001 "Linux Boot Manager" --hd 1 "$PU0"
@@ -316,19 +317,27 @@ status_writes_the_prometheus_textfile() {
         [ -f "$f" ] || fail "no textfile written"
         grep -qx 'dualroot_status 0' "$f" || fail "no 'dualroot_status 0' in $(cat "$f")"
         grep -qx 'dualroot_can_lose_any_disk 1' "$f" || fail "no dualroot_can_lose_any_disk 1"
-        grep -qx "dualroot_esp_bootable{mount=\"/efi1\",partuuid=\"$PU1\"} 1" "$f" || fail "no bootable series for /efi1"
+        grep -qx "dualroot_esp_bootable{mountpoint=\"/efi1\",partuuid=\"$PU1\"} 1" "$f" || fail "no bootable series for /efi1"
         grep -qx '# TYPE dualroot_last_sync_timestamp_seconds gauge' "$f" || fail "no TYPE line"
-        grep -qE "^dualroot_last_sync_timestamp_seconds\{mount=\"/efi1\",partuuid=\"$PU1\"\} [0-9]{10}$" "$f" ||
+        grep -qE "^dualroot_last_sync_timestamp_seconds\{mountpoint=\"/efi1\",partuuid=\"$PU1\"\} [0-9]{10}$" "$f" ||
                 fail "no last sync timestamp for /efi1"
-        grep -qx "dualroot_esp_check_status{mount=\"/efi1\",partuuid=\"$PU1\",check=\"loader\"} 0" "$f" ||
+        grep -qx "dualroot_esp_check_status{mountpoint=\"/efi1\",partuuid=\"$PU1\",check=\"loader\"} 0" "$f" ||
                 fail "no loader check series"
+        grep -qx "dualroot_check_status{check=\"boot\"} 0" "$f" || fail "no /boot check series"
+        grep -qx "dualroot_check_status{check=\"root\"} 0" "$f" || fail "no root check series"
+        grep -qx "dualroot_build_info{version=\"$("$TOOL" --version | cut -d' ' -f2)\"} 1" "$f" || fail "no build_info"
+        grep -qE "^dualroot_textfile_timestamp_seconds [0-9]{10}$" "$f" || fail "no textfile timestamp"
+        grep -qx 'dualroot_status_info{status="OK",reason="this machine can lose any disk"} 1' "$f" || fail "no status_info"
+        ! grep -q 'mount=' "$f" || fail "the old label mount= is still written"
+        promtool_check "$f"
         [ "$(find "$R/var/lib/node_exporter" -mindepth 1 | wc -l)" = 1 ] || fail "temporary file left behind"
         [ "$(stat -c %a "$f")" = 644 ] || fail "textfile mode $(stat -c %a "$f"), expected 644"
         rm "$R/efi1/vmlinuz-6.1"
         run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
         expect_status 2
         grep -qx 'dualroot_status 2' "$f" || fail "textfile not replaced with status 2"
-        grep -qx "dualroot_esp_bootable{mount=\"/efi1\",partuuid=\"$PU1\"} 0" "$f" || fail "/efi1 still bootable"
+        grep -qx "dualroot_esp_bootable{mountpoint=\"/efi1\",partuuid=\"$PU1\"} 0" "$f" || fail "/efi1 still bootable"
+        promtool_check "$f"
 }
 
 status_textfile_in_a_missing_directory_is_unknown() {
@@ -379,6 +388,320 @@ status_reports_sync_list_destinations() {
         expect_json '.sync_list[0].last_sync' "$(date -u -d 2026-01-02T03:04:05Z +%s)"
 }
 
+# promtool_check FILE: `promtool check metrics` accepts FILE (the exposition format and its
+# naming conventions).
+promtool_check() {
+        local promtool out
+        promtool=$("$SRCDIR/scripts/promtool") || fail "scripts/promtool found no promtool"
+        out=$("$promtool" check metrics <"$1" 2>&1) || fail "promtool check metrics: $out"
+}
+SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+
+# as_nobody ARGS...: run_tool as a monitoring agent runs it: uid and gid 65534, no groups.
+as_nobody() {
+        set +e
+        # shellcheck disable=SC2086 # TOOL_ENV is a list of words
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $TOOL_ENV \
+                setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" "$@" >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+}
+
+# ESPs as a vfat ESP mounted umask=0077 shows them, and LoaderDevicePartUUID readable by root
+# only, as efivarfs makes it; BootCurrent (a UEFI global) stays readable.
+root_only() {
+        chmod 0700 "$R/efi0" "$R/efi1"
+        chmod 0600 "$R/efivars/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+        efivar bootcurrent 0001
+}
+
+status_unprivileged_is_unknown_never_critical() {
+        healthy
+        root_only
+        as_nobody --status
+        expect_status 3
+        head -n1 "$OUT" | grep -qF "UNKNOWN: boots alone: /efi0 (booted) unknown (cannot open /efi0: Permission denied (needs root)), /efi1 unknown (cannot open /efi1: Permission denied (needs root)) | 'bootable_esps'=0;;;0;2 'esps'=2;;;0" ||
+                fail "first line: $(head -n1 "$OUT")"
+        expect_stdout_lacks CRITICAL
+        expect_stdout_lacks " NO"
+        expect_stdout_lacks "would NOT boot alone"
+        # what it could read is still reported
+        expect_stdout_has "OK esp: mounted read-write, ext4"
+        expect_stdout_has "OK boot: /boot holds the booted ESP $DEV0"
+        expect_stdout_has "UNKNOWN loader: /efi1's loader and entries are not checked: cannot open it: Permission denied (needs root)"
+        expect_stdout_has "UNKNOWN sync: not compared with the booted ESP: cannot open /efi1: Permission denied (needs root)"
+        expect_once "UNKNOWN privileges: 5 checks could not look as uid 65534: the ESPs (vfat, umask=0077) and the sync state are readable by root only; run dual-root-tool --status as root, e.g. through sudo (see dual-root-tool(8), MONITORING)"
+        as_nobody --status --json
+        expect_status 3
+        expect_json '[.esps[].bootable] | map(tostring) | join(",")' null,null
+        expect_json .can_lose_any_disk null
+        expect_json '[.esps[1].checks[] | select(.needs_root) | .check] | join(",")' firmware,loader,sync
+        # the same as root: nothing unknown
+        run_tool --status
+        expect_status 0
+}
+
+status_unprivileged_a_problem_found_still_wins() {
+        healthy
+        root_only
+        umount "$R/boot"
+        as_nobody --status
+        expect_status 1
+        head -n1 "$OUT" | grep -qF "WARNING: /boot is not a mount point: kernels installed now do not reach the booted ESP (is bind-mount-efi.service enabled?); boots alone: /efi0 (booted) unknown (" ||
+                fail "first line: $(head -n1 "$OUT")"
+        mount "$DEV1" "$R/boot"
+        as_nobody --status
+        expect_status 2
+        head -n1 "$OUT" | grep -qF "CRITICAL: /boot holds $DEV1, not the booted ESP $DEV0" || fail "first line: $(head -n1 "$OUT")"
+}
+
+status_unprivileged_booted_esp_unknown_names_the_cure() {
+        healthy
+        root_only
+        rm "$R/efivars/BootCurrent-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        as_nobody --status
+        expect_status 3
+        expect_stdout_has "UNKNOWN: cannot identify the booted ESP: cannot read LoaderDevicePartUUID: Permission denied"
+        expect_stdout_has "UNKNOWN privileges: 1 check could not look as uid 65534"
+}
+
+status_unprivileged_textfile_says_unknown() {
+        healthy
+        root_only
+        mkdir -p "$R/var/lib/node_exporter"
+        chown 65534:65534 "$R/var/lib/node_exporter"
+        f="$R/var/lib/node_exporter/dual-root.prom"
+        as_nobody --status -q --textfile /var/lib/node_exporter/dual-root.prom
+        expect_status 3
+        [ ! -s "$OUT" ] || fail "-q: stdout not empty"
+        grep -qx 'dualroot_status 3' "$f" || fail "no 'dualroot_status 3' in $(cat "$f")"
+        ! grep -q '^dualroot_esp_bootable{' "$f" || fail "a bootable series for an ESP that could not be read"
+        ! grep -q '^dualroot_can_lose_any_disk ' "$f" || fail "can_lose_any_disk although unknown"
+        grep -qx "dualroot_esp_check_status{mountpoint=\"/efi1\",partuuid=\"$PU1\",check=\"loader\"} 3" "$f" || fail "no UNKNOWN loader series"
+        grep -qx "dualroot_check_status{check=\"privileges\"} 3" "$f" || fail "no privileges series"
+        promtool_check "$f"
+}
+
+# --- every outcome reaches the textfile and the JSON (issue 17.2) -------------------------
+# Each failure path: a previous OK textfile, then the failure; the file must then say
+# dualroot_status 3 with the reason, a fresh timestamp, and --json must be JSON with "error".
+failure_config_typo() { printf 'sync_dealy = 10\n' >"$CONF"; REASON="sync_dealy"; }
+failure_config_unreadable() {
+        printf 'nice = 10\n' >"$CONF"
+        chmod 0600 "$CONF"
+        RUN=as_nobody
+        REASON="Permission denied"
+}
+failure_config_missing() { ARGS="-c /etc/dual-root/missing.conf"; REASON="/etc/dual-root/missing.conf"; }
+failure_config_insecure() { printf 'nice = 10\n' >"$CONF"; chmod 0664 "$CONF"; REASON="writable"; }
+failure_no_efivars() { TOOL_ENV="$TOOL_ENV DUAL_ROOT_EFIVARS=/nonexistent"; REASON="cannot identify the booted ESP"; }
+failure_unreadable_esp() { root_only; RUN=as_nobody; REASON="cannot open /efi0: Permission denied (needs root)"; }
+
+status_no_failure_leaves_an_ok_in_place() {
+        local failure
+        mkdir -p "$R/var/lib/node_exporter"
+        chown 65534:65534 "$R/var/lib/node_exporter"
+        f="$R/var/lib/node_exporter/dual-root.prom"
+        for failure in config_typo config_unreadable config_missing config_insecure no_efivars unreadable_esp; do
+                healthy
+                run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+                expect_status 0
+                grep -qx 'dualroot_status 0' "$f" || fail "$failure: no OK to start from"
+                chown 65534:65534 "$f"
+                touch -d '2020-01-01' "$f"
+                RUN=run_tool ARGS="" REASON="" TOOL_ENV_SAVED=$TOOL_ENV
+                "failure_$failure"
+                # shellcheck disable=SC2086 # ARGS is a list of words
+                $RUN $ARGS --status --textfile /var/lib/node_exporter/dual-root.prom
+                [ "$STATUS" = 3 ] || fail "$failure: exit status $STATUS, expected 3"
+                grep -qx 'dualroot_status 3' "$f" || fail "$failure: the textfile still says: $(grep '^dualroot_status ' "$f")"
+                grep -q "^dualroot_status_info{status=\"UNKNOWN\",reason=\".*$REASON" "$f" ||
+                        fail "$failure: no reason '$REASON' in: $(grep '^dualroot_status_info' "$f")"
+                [ "$(grep '^dualroot_textfile_timestamp_seconds ' "$f" | cut -d' ' -f2)" -ge "$(date -d '1 hour ago' +%s)" ] ||
+                        fail "$failure: stale dualroot_textfile_timestamp_seconds"
+                [ "$(stat -c %Y "$f")" -gt "$(date -d '2021-01-01' +%s)" ] || fail "$failure: the textfile was not replaced"
+                grep -qx 'dualroot_build_info{version="'"$("$TOOL" --version | cut -d' ' -f2)"'"} 1' "$f" || fail "$failure: no build_info"
+                promtool_check "$f"
+                # shellcheck disable=SC2086
+                $RUN $ARGS --status --json
+                [ "$STATUS" = 3 ] || fail "$failure: --json exit status $STATUS, expected 3"
+                expect_json .status UNKNOWN
+                jq -e . "$OUT" >/dev/null 2>&1 || fail "$failure: --json did not print JSON"
+                case $failure in
+                config_* | mounts_*)
+                        expect_json '.error | contains("the configuration cannot be read")' true
+                        expect_once "the configuration cannot be read" ;;
+                *) expect_json .error null ;;
+                esac
+                TOOL_ENV=$TOOL_ENV_SAVED
+                rm -f "$CONF"
+        done
+}
+
+status_config_error_said_once() {
+        healthy
+        printf 'nice = "high"\n' >"$CONF"
+        run_tool --status
+        expect_status 3
+        expect_once "the configuration cannot be read"
+        expect_stderr_empty
+        run_tool --status -q
+        expect_status 3
+        [ ! -s "$OUT" ] || fail "-q: stdout not empty"
+        expect_stderr_has "the configuration cannot be read: /etc/dual-root/sync-daemon.conf:1:"
+        expect_once "the configuration cannot be read"
+}
+
+status_booted_esp_unknown_said_once_on_the_first_line() {
+        healthy
+        efivars_clear
+        run_tool --status
+        expect_status 3
+        [ "$(head -n1 "$OUT" | grep -o 'cannot identify the booted ESP' | wc -l)" = 1 ] ||
+                fail "first line repeats its reason: $(head -n1 "$OUT")"
+}
+
+status_missing_disk_partuuid_from_fstab() {
+        healthy
+        umount "$R/efi1"
+        printf 'PARTUUID=%s /efi1 vfat nofail 0 2\n' "$PU1" >"$R/etc/fstab"
+        mkdir -p "$R/var/lib/node_exporter"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_status 2
+        expect_stdout_has "/efi1: no device, PARTUUID $PU1 (from fstab): would NOT boot alone"
+        f="$R/var/lib/node_exporter/dual-root.prom"
+        grep -qx "dualroot_esp_bootable{mountpoint=\"/efi1\",partuuid=\"$PU1\"} 0" "$f" || fail "no partuuid from fstab: $(grep bootable "$f")"
+        ! grep -q 'partuuid=""' "$f" || fail "an empty partuuid label"
+        rm "$R/etc/fstab"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        grep -qx "dualroot_esp_bootable{mountpoint=\"/efi1\"} 0" "$f" || fail "unknown partuuid not left out: $(grep bootable "$f")"
+        promtool_check "$f"
+}
+
+status_sync_list_items_labelled_by_source_and_destination() {
+        healthy
+        mkdir -p "$R/srv/data" "$R/srv/web" "$R/mnt/root1" "$R/var/lib/node_exporter"
+        echo x >"$R/srv/data/x"
+        echo y >"$R/srv/web/y"
+        mount -t tmpfs dest "$R/mnt/root1"
+        mkdir "$R/mnt/root1/data"
+        printf 'format=2\nfingerprint=0000000000000001\nsynced=2026-01-02T03:04:05Z\nsource=%s\n' "$PU0" \
+                >"$R/mnt/root1/data/.dual-root-state"
+        printf 'sync = [["/srv/web", "/mnt/root1/web"], ["/srv/data", "/mnt/root1/data"]]\n' >"$CONF"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        f="$R/var/lib/node_exporter/dual-root.prom"
+        grep -qx 'dualroot_last_sync_timestamp_seconds{source="/srv/data",destination="/mnt/root1/data"} '"$(date -u -d 2026-01-02T03:04:05Z +%s)" "$f" ||
+                fail "no item series: $(grep last_sync "$f")"
+        grep -qx 'dualroot_check_status{check="sync-list",source="/srv/web",destination="/mnt/root1/web"} 1' "$f" ||
+                fail "no item check series: $(grep check_status "$f")"
+        cp "$f" "$W/before.prom"
+        # reordered: the same series
+        printf 'sync = [["/srv/data", "/mnt/root1/data"], ["/srv/web", "/mnt/root1/web"]]\n' >"$CONF"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        umount "$R/mnt/root1"
+        diff <(grep -v '^dualroot_textfile_timestamp_seconds' "$W/before.prom" | grep '{source=\|source=' | sort) \
+                <(grep -v '^dualroot_textfile_timestamp_seconds' "$f" | grep '{source=\|source=' | sort) >/dev/null ||
+                fail "item series changed with the config's order"
+        ! grep -q 'item="' "$f" || fail "an index label is still written"
+        promtool_check "$f"
+}
+
+status_efi_mount_is_honoured() {
+        healthy
+        mkdir -p "$R/mnt/boot"
+        run_tool --status /mnt/boot
+        expect_status 1
+        expect_stdout_has "WARNING boot: /mnt/boot is not a mount point"
+        run_tool -s /mnt/boot
+        expect_status 2
+        expect_stderr_has "EFI_MOUNT '/mnt/boot' is where --bind mounts the booted ESP and what --status checks; --sync/--syncd does not use it"
+        [ ! -s "$OUT" ] || fail "-s /mnt/boot did something: $(cat "$OUT")"
+        run_tool -s -q /boot
+        expect_status 0
+}
+
+status_missing_disk_warned_once_by_sync() {
+        healthy
+        umount "$R/efi1"
+        run_tool -s
+        expect_status 0
+        expect_once "/efi1"
+}
+
+check_config_json_is_json() {
+        healthy
+        printf 'rsync_timeout = 3600\nsync = [["/srv", "/mnt/root1/srv", ["x"]]]\n' >"$CONF"
+        run_tool --check-config --json
+        expect_status 0
+        expect_json .valid true
+        expect_json .values.rsync_timeout 3600
+        expect_json '.values.sync[0].destinations[0]' /mnt/root1/srv
+        expect_json .config /etc/dual-root/sync-daemon.conf
+        run_tool --check-config
+        expect_stdout_has "rsync_timeout: 1h0m"
+        printf 'sync_dealy = 10\n' >"$CONF"
+        run_tool --check-config --json
+        expect_status 2
+        expect_json .valid false
+        expect_json '.errors[0] | contains("sync_dealy")' true
+        expect_json .values null
+        expect_stderr_empty
+        rm "$CONF"
+}
+
+# --- golden outputs: the three forms of one report, compared whole (issue 18) -------------
+# normalise FILE: what differs between runs replaced by names: loop devices, free space, ages,
+# times, the version.
+normalise() {
+        sed -E -e "s#$DEV0([^0-9]|\$)#/dev/ESP0\1#g" -e "s#$DEV1([^0-9]|\$)#/dev/ESP1\1#g" \
+                -e 's/[0-9]+ MiB free/N MiB free/g' \
+                -e 's/[0-9]+ (s|min|h|days) ago/AGE ago/g' \
+                -e "s/'last_sync_age'=[0-9]+s/'last_sync_age'=AGEs/" \
+                -e 's/\b1[0-9]{9}\b/TIME/g' -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/ISOTIME/g' \
+                -e "s/version=\"[^\"]*\"/version=\"VERSION\"/" "$1"
+}
+
+# expect_golden NAME FILE: FILE, normalised, equals tests/expected/NAME (DUAL_ROOT_UPDATE_EXPECTED=1
+# rewrites it instead).
+expect_golden() {
+        local want="$SRCDIR/tests/expected/$1"
+        normalise "$2" >"$W/golden.$1"
+        if [ "${DUAL_ROOT_UPDATE_EXPECTED:-}" = 1 ]; then
+                cp "$W/golden.$1" "$want"
+                return 0
+        fi
+        diff -u "$want" "$W/golden.$1" >"$W/golden.diff" || fail "$1 differs from tests/expected/$1: $(cat "$W/golden.diff")"
+}
+
+status_golden_outputs() {
+        healthy
+        umount "$R/boot"
+        rm "$R/efi1/initrd.img-6.1"
+        mkdir -p "$R/srv/data" "$R/mnt/root1" "$R/var/lib/node_exporter"
+        echo x >"$R/srv/data/x"
+        mount -t tmpfs dest "$R/mnt/root1"
+        printf 'format=2\nfingerprint=0000000000000001\nsynced=2026-01-02T03:04:05Z\nsource=%s\n' "$PU0" \
+                >"$R/mnt/root1/.dual-root-state"
+        printf 'sync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_status 2
+        expect_golden status.txt "$OUT"
+        expect_golden status.prom "$R/var/lib/node_exporter/dual-root.prom"
+        run_tool --status --json
+        jq -S . "$OUT" >"$W/status.json" || fail "--json is not JSON"
+        umount "$R/mnt/root1"
+        expect_golden status.json "$W/status.json"
+        # a config error, as every form says it
+        printf 'sync_dealy = 10\n' >"$CONF"
+        run_tool --status --textfile /var/lib/node_exporter/dual-root.prom
+        expect_golden status-config-error.txt "$OUT"
+        expect_golden status-config-error.prom "$R/var/lib/node_exporter/dual-root.prom"
+        run_tool --status --json
+        jq -S . "$OUT" >"$W/status.json" || fail "--json is not JSON"
+        expect_golden status-config-error.json "$W/status.json"
+        rm "$CONF"
+}
+
 status_quiet_prints_nothing() {
         healthy
         run_tool --status -q
@@ -421,4 +744,17 @@ run_case "--textfile needs --status" status_textfile_needs_status
 run_case "WARNING without any alternate ESP" status_warns_without_any_alternate
 run_case "sync-list destinations: missing, never synced, last sync" status_reports_sync_list_destinations
 run_case "-q: only the exit code" status_quiet_prints_nothing
+run_case "as a user, an ESP it cannot read is UNKNOWN (why, the cure), never CRITICAL" status_unprivileged_is_unknown_never_critical
+run_case "as a user, a problem found still wins over what could not be looked at" status_unprivileged_a_problem_found_still_wins
+run_case "as a user, a booted ESP it cannot identify names the cure" status_unprivileged_booted_esp_unknown_names_the_cure
+run_case "as a user, the textfile says UNKNOWN, no bootable series" status_unprivileged_textfile_says_unknown
+run_case "no failure path leaves a previous OK in the textfile; --json stays JSON" status_no_failure_leaves_an_ok_in_place
+run_case "a config error is said once (stderr only with -q)" status_config_error_said_once
+run_case "the UNKNOWN line says its reason once" status_booted_esp_unknown_said_once_on_the_first_line
+run_case "a missing disk's partuuid label comes from fstab, never empty" status_missing_disk_partuuid_from_fstab
+run_case "sync-list series labelled by source and destination, stable when reordered" status_sync_list_items_labelled_by_source_and_destination
+run_case "EFI_MOUNT: --status checks it, -s refuses it" status_efi_mount_is_honoured
+run_case "-s: a missing disk is said once" status_missing_disk_warned_once_by_sync
+run_case "--check-config --json: JSON, errors as members" check_config_json_is_json
+run_case "golden outputs: text, JSON, textfile (tests/expected/)" status_golden_outputs
 finish

@@ -261,8 +261,8 @@ static void test_healthy_machine_boots_from_either_disk(void **state)
         check(e, NULL);
         assert_int_equal(e->report.n_esps, 2);
         assert_true(e->report.esps[0].booted);
-        assert_true(e->report.esps[0].bootable);
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
         expect(e, 0, "esp", STATUS_OK, "mounted read-write, vfat, GPT type not readable");
         expect(e, 1, "firmware", STATUS_OK,
                "Boot0002 \"Disk 1\" starts \\EFI\\systemd\\systemd-bootx64.efi, number 2 in "
@@ -287,7 +287,7 @@ static void test_esp_not_fat_is_critical(void **state)
         expect(e, 1, "esp", STATUS_CRITICAL,
                "'s filesystem is ext4, not vfat: the firmware reads "
                "only FAT");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
         assert_int_equal(setenv("DUAL_ROOT_ESP_FSTYPE", "ext4", 1), 0);
         check(e, NULL);
         unsetenv("DUAL_ROOT_ESP_FSTYPE");
@@ -312,7 +312,7 @@ static void test_too_little_free_space_warns(void **state)
         expect(e, 1, "esp", STATUS_WARNING,
                "less than the 1048576 MiB two kernel sets need: the next kernel install may "
                "not fit");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_firmware_without_entry_or_fallback_is_critical(void **state)
@@ -326,8 +326,8 @@ static void test_firmware_without_entry_or_fallback_is_critical(void **state)
                "/efi1 (PARTUUID " PU1 ") (Boot0002 \"Disk 1\" names a file this ESP "
                "does not hold: \\EFI\\gone.efi), and there is no fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI: the firmware cannot start this disk");
-        assert_false(e->report.esps[1].bootable);
-        assert_true(e->report.esps[0].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
 }
 
 static void test_firmware_fallback_only_warns(void **state)
@@ -341,7 +341,7 @@ static void test_firmware_fallback_only_warns(void **state)
         expect(e, 1, "firmware", STATUS_WARNING,
                "/efi1 (PARTUUID " PU1 "): only the removable-media fallback "
                "\\EFI\\BOOT\\BOOTX64.EFI can start it");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_firmware_entry_not_in_boot_order_warns(void **state)
@@ -372,8 +372,8 @@ static void test_loader_missing_initrd_is_critical_naming_entry_and_file(void **
         check(e, NULL);
         expect(e, 1, "loader", STATUS_CRITICAL,
                "entry debian-6.1.conf names /initrd.img-6.1, which");
-        assert_false(e->report.esps[1].bootable);
-        assert_true(e->report.esps[0].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
+        assert_int_equal(e->report.esps[0].verdict, VERDICT_YES);
         assert_int_equal(e->report.level, STATUS_CRITICAL);
 }
 
@@ -439,7 +439,7 @@ static void test_sync_difference_warns_with_the_last_sync(void **state)
         check(e, NULL);
         expect(e, 1, "sync", STATUS_WARNING, "a sync is pending (last synced ");
         expect(e, 1, "sync", STATUS_WARNING, "from PARTUUID " PU0 ")");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_sync_alternate_changed_on_its_own_is_named(void **state)
@@ -461,7 +461,7 @@ static void test_sync_unfinished_is_named(void **state)
         expect(e, 1, "sync", STATUS_WARNING,
                "from PARTUUID " PU0 ", started 2026-01-03T00:00:00Z, did not finish: the next "
                "sync from it completes it");
-        assert_true(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_YES);
 }
 
 static void test_sync_names_the_last_content_comparison(void **state)
@@ -500,7 +500,7 @@ static void test_missing_alternate_named_from_fstab(void **state)
                "is not mounted: fstab mounts PARTUUID=" PU1 " there, which is not present (disk "
                "missing or replaced?). This machine cannot lose its other disk now; on a "
                "replacement disk run: dual-root-tool --add-disk DEVICE");
-        assert_false(e->report.esps[1].bootable);
+        assert_int_equal(e->report.esps[1].verdict, VERDICT_NO);
         assert_false(e->report.esps[1].present);
 }
 
@@ -581,12 +581,15 @@ static void test_json_has_each_esp_and_its_checks(void **state)
         check(e, NULL);
         out = print(status_print_json, &e->report);
         assert_true(strncmp(out,
-                            "{\"status\": \"OK\", \"code\": 0, \"bootable_esps\": 2, \"esps\": "
-                            "[{\"mount\": ",
-                            60) == 0);
-        assert_non_null(strstr(out, "\"partuuid\": \"" PU1 "\", \"uuid\": null, \"booted\": false, "
-                                    "\"present\": true, \"bootable\": true, \"level\": \"OK\", "
-                                    "\"last_sync\": 1767323045, \"last_sync_from\": \"" PU0 "\""));
+                            "{\"status\": \"OK\", \"code\": 0, \"summary\": \"this machine can "
+                            "lose any disk\", \"error\": null, \"can_lose_any_disk\": true, "
+                            "\"bootable_esps\": 2, \"esps\": [{\"mount\": ",
+                            150) == 0);
+        assert_non_null(strstr(
+                out, "\"partuuid\": \"" PU1 "\", \"uuid\": null, \"booted\": false, "
+                     "\"present\": true, \"bootable\": true, \"bootable_unknown_why\": null, "
+                     "\"level\": \"OK\", "
+                     "\"last_sync\": 1767323045, \"last_sync_from\": \"" PU0 "\""));
         assert_non_null(strstr(out, "{\"check\": \"firmware\", \"level\": \"OK\", \"text\": "
                                     "\"Boot0002 \\\"Disk 1\\\" starts "
                                     "\\\\EFI\\\\systemd\\\\systemd-bootx64.efi"));
@@ -601,25 +604,27 @@ static void test_prometheus_series(void **state)
         out = print(status_print_prometheus, &e->report);
         assert_non_null(strstr(out, "# TYPE dualroot_status gauge\ndualroot_status 0\n"));
         assert_non_null(strstr(out, "dualroot_can_lose_any_disk 1\n"));
-        assert_true(asprintf(&line, "dualroot_esp_bootable{mount=\"%s\",partuuid=\"" PU1 "\"} 1\n",
+        assert_true(asprintf(&line,
+                             "dualroot_esp_bootable{mountpoint=\"%s\",partuuid=\"" PU1 "\"} 1\n",
                              e->esp1) >= 0);
         assert_non_null(strstr(out, line));
         free(line);
-        assert_true(asprintf(&line,
-                             "dualroot_last_sync_timestamp_seconds{mount=\"%s\",partuuid=\"" PU1
-                             "\"} 1767323045\n",
-                             e->esp1) >= 0);
+        assert_true(
+                asprintf(&line,
+                         "dualroot_last_sync_timestamp_seconds{mountpoint=\"%s\",partuuid=\"" PU1
+                         "\"} 1767323045\n",
+                         e->esp1) >= 0);
         assert_non_null(strstr(out, line));
         free(line);
         assert_true(asprintf(&line,
-                             "dualroot_esp_check_status{mount=\"%s\",partuuid=\"" PU0
+                             "dualroot_esp_check_status{mountpoint=\"%s\",partuuid=\"" PU0
                              "\",check=\"loader\"} 0\n",
                              e->esp0) >= 0);
         assert_non_null(strstr(out, line));
         /* the booted ESP is the source: it has no last sync of its own */
         free(line);
-        assert_true(asprintf(&line, "dualroot_last_sync_timestamp_seconds{mount=\"%s\"", e->esp0) >=
-                    0);
+        assert_true(asprintf(&line, "dualroot_last_sync_timestamp_seconds{mountpoint=\"%s\"",
+                             e->esp0) >= 0);
         assert_null(strstr(out, line));
 }
 
@@ -635,7 +640,7 @@ static void test_textfile_is_replaced_atomically(void **state)
         put(e->base, "dual-root.prom", "old\n");
         assert_int_equal(status_write_textfile(path, &e->report, &why), 0);
         assert_int_equal(read_full_file(path, 1 << 16, &text, &n), 0);
-        assert_true(strncmp(text, "# HELP dualroot_status ", 23) == 0);
+        assert_true(strncmp(text, "# HELP dualroot_build_info ", 27) == 0);
         d = opendir(e->base);
         assert_non_null(d);
         while ((de = readdir(d)))

@@ -14,6 +14,7 @@
 #include "util/json.h"
 #include "util/path.h"
 #include "util/strv.h"
+#include "util/time-util.h"
 #include "util/utf8.h"
 
 /* utf8_valid_len() of a string literal, the literal's bytes only. */
@@ -291,6 +292,30 @@ static void test_errmsg_sets_and_prefixes(void **state)
         assert_int_equal(errmsg(NULL, -EPERM, "ignored"), -EPERM);
 }
 
+static void test_format_duration_never_uses_an_exponent(void **state)
+{
+        static const struct {
+                usec_t d;
+                const char *want;
+        } cases[] = {
+                { 3600 * USEC_PER_SEC, "1h0m" },
+                { 3723 * USEC_PER_SEC, "1h2m3s" },
+                { 3552 * USEC_PER_SEC, "59m12s" },
+                { 300 * USEC_PER_SEC, "5m0s" },
+                { 45 * USEC_PER_SEC, "45s" },
+                { 1500 * USEC_PER_MSEC, "1.5s" },
+                { 250 * USEC_PER_MSEC, "0.25s" },
+                { 7, "0.000007s" },
+                { 0, "0s" },
+                { UINT64_C(1000000) * 3600 * USEC_PER_SEC, "1000000h0m" },
+                { USEC_INFINITY, "infinity" },
+        };
+        char buf[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_string_equal(format_duration(cases[i].d, buf, sizeof(buf)), cases[i].want);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -309,6 +334,7 @@ int main(void)
                 cmocka_unit_test(test_exclude_anchored_and_floating_patterns),
                 cmocka_unit_test(test_exclude_trailing_slash_matches_directories_only),
                 cmocka_unit_test(test_errmsg_sets_and_prefixes),
+                cmocka_unit_test(test_format_duration_never_uses_an_exponent),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
