@@ -1361,7 +1361,7 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
 
 int status_report_failed(const char *check, const char *why, struct status_report *ret)
 {
-        struct status_report r = { .now = (int64_t)time(NULL) };
+        struct status_report r = { .now = (int64_t)time(NULL), .prove_max_age = -1 };
 
         r.error = strdup(why);
         if (!r.error || add(&r, STATUS_UNKNOWN, check, "%s", why) < 0) {

@@ -30,6 +30,7 @@ rules_pass_promtool_check_and_their_unit_tests() {
 # A machine booted from disk 0 whose disk 1 was proven by a drill: every series is written.
 textfile() {
         reset_machine
+        echo 11111111-2222-4333-8444-555555555555 >"$W/boot_id"
         efivar loader "$PU0" --upper
         efivar bootentry 0001 "Linux Boot Manager" --hd 1 "$PU0" --start 0x800 --size 0x10000
         efivar bootentry 0003 "disk 1" --hd 1 "$PU1" --start 0x800 --size 0x10000
@@ -64,8 +65,10 @@ selectors() {
                 sed -E 's/^label_values\(//' |
                 while IFS= read -r s; do
                         metric=${s%%[\{,]*}
-                        labels=$(printf '%s\n' "$s" | grep -oE '[{,] *[a-z_]+ *(=~|!=|!~|=)' |
-                                 sed -E 's/^[{,] *//; s/ *(=~|!=|!~|=)$//' | tr '\n' ' ')
+                        # name, or name=value for an exact match on a literal value
+                        labels=$(printf '%s\n' "$s" | grep -oE '[{,] *[a-z_]+ *(=~|!=|!~|=) *"[^"]*"' |
+                                 sed -E 's/^[{,] *//; s/^([a-z_]+) *= *"([^"$]*)"$/\1=\2/; s/^([a-z_]+) *(=~|!=|!~|=) *".*/\1/' |
+                                 tr '\n' ' ')
                         case "$s" in
                         *\)) labels="$labels${s##*, }"; labels=${labels%)} ;;
                         esac
@@ -82,9 +85,13 @@ check_against_textfile() {
                 case "$metric" in node_*) continue ;; esac
                 grep -qE "^$metric(\{| )" "$W/prom" || fail "$metric is not in the textfile"
                 for l in $labels; do
-                        case "$l" in instance | job) continue ;; esac
-                        grep -qE "^$metric\{(.*,)?$l=\"" "$W/prom" ||
-                                fail "$metric has no label $l in the textfile"
+                        case "$l" in instance | job | instance=* | job=*) continue ;; esac
+                        case "$l" in
+                        *=*) grep -qF "$metric{" "$W/prom" && grep -F "$metric{" "$W/prom" | grep -qF "${l%%=*}=\"${l#*=}\"" ||
+                                fail "$metric has no series with ${l%%=*}=\"${l#*=}\" in the textfile" ;;
+                        *) grep -qE "^$metric\{(.*,)?$l=\"" "$W/prom" ||
+                                fail "$metric has no label $l in the textfile" ;;
+                        esac
                 done
         done < <(selectors "$@")
         [ "$n" -ge 4 ] || fail "only $n selectors found in $*: the extraction is broken"
@@ -96,8 +103,10 @@ dashboard_queries_name_what_the_textfile_has() {
         grep -q 'dualroot_disk_last_proven_timestamp_seconds' "$W/queries" || fail "the dashboard shows no drill age"
         check_against_textfile "$W/queries"
         # and the check can fail: a query naming a label the textfile lacks
-        echo 'dualroot_esp_bootable{mount="/efi1"}' >"$W/bad"
+        echo 'dualroot_esp_bootable{mount=~"/efi1"}' >"$W/bad"
         ! (check_against_textfile "$W/bad" >/dev/null) || fail "a label the textfile lacks was accepted"
+        echo 'dualroot_check_status{check="no-such-check"}' >"$W/bad"
+        ! (check_against_textfile "$W/bad" >/dev/null) || fail "a label value the textfile lacks was accepted"
 }
 
 rules_name_what_the_textfile_has() {
