@@ -1089,7 +1089,12 @@ static int check_drills(const struct config *c, const struct esp_model *m, const
         struct statvfs sv;
         int k;
 
+        struct timespec up;
+        int64_t booted_at = -1;
+
         r->prove_max_age = (int64_t)max_age;
+        if (clock_gettime(CLOCK_BOOTTIME, &up) == 0)
+                booted_at = r->now - (int64_t)up.tv_sec;
         k = drill_esp_dirs(m, &dirs);
         if (k < 0)
                 return k;
@@ -1114,12 +1119,34 @@ static int check_drills(const struct config *c, const struct esp_model *m, const
                 _cleanup_free_ char *text = NULL;
                 int level;
 
-                e->last_proven = d ? d->proven : -1;
-                e->last_prove_failed = d ? d->failed : -1;
-                e->prove_failed = d && d->failed > d->proven;
+                struct drill_disk eff = { .proven = -1, .failed = -1 };
+                bool by_boot = false;
+
+                if (d)
+                        eff = *d;
+                /* The booted disk is proven by this boot as by a drill (P5): the firmware
+                 * started it, and a drill never targets it. */
+                if (e->booted && booted_at > eff.proven) {
+                        eff.proven = booted_at;
+                        by_boot = true;
+                }
+                e->last_proven = eff.proven;
+                e->last_prove_failed = eff.failed;
+                e->prove_failed = eff.failed > eff.proven;
                 if (!e->partuuid)
                         continue;
-                level = drill_judge(d, r->now, max_age, &text);
+                if (by_boot) {
+                        char ago[64];
+
+                        format_age(r->now, booted_at, ago, sizeof(ago));
+                        level = asprintf(&text,
+                                         "this boot started it (%s): booting a disk proves it as "
+                                         "a drill does",
+                                         ago) < 0
+                                        ? -ENOMEM
+                                        : STATUS_OK;
+                } else
+                        level = drill_judge(d, r->now, max_age, &text);
                 if (level < 0)
                         return level;
                 k = esp_add(e, (enum status_level)level, "drill", "%s", text);

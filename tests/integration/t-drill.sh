@@ -136,6 +136,8 @@ next_boot_elsewhere_records_failed_critical_until_a_success() {
         expect_status 2
         expect_stdout_has "CRITICAL drill: the last drill ("
         expect_stdout_has "FAILED: the firmware started PARTUUID $PU0 instead of this disk"
+        # the disk that came up is proven by this boot
+        expect_stdout_has "OK drill: this boot started it ("
         grep -q "^dualroot_disk_prove_failed{mountpoint=\"/efi1\",partuuid=\"$PU1\"} 1\$" "$R/tmp/dr.prom" ||
                 fail "textfile: prove_failed of /efi1 is not 1"
         grep -q "^dualroot_disk_last_prove_failed_timestamp_seconds{mountpoint=\"/efi1\",partuuid=\"$PU1\"} [0-9]*\$" "$R/tmp/dr.prom" ||
