@@ -4,7 +4,7 @@
 
 boot_next() { sed -n 's/^BootNext: //p' "$WORK/efibootmgr"; }
 entry_of_partuuid() {
-        awk -v p="$1" 'BEGIN { p = tolower(p) } /^Boot[0-9A-F]{4}[* ] / && index(tolower($0), p) {
+        awk -v p="$1" 'BEGIN { p = tolower(p) } /^Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F][* ] / && index(tolower($0), p) {
                 print substr($1, 5, 4); exit }' "$WORK/efibootmgr"
 }
 
