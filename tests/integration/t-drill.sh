@@ -242,6 +242,37 @@ entries_are_kept_asserted_at_boot() {
         expect_stderr_empty
 }
 
+# The drill's paths under valgrind: no invalid access, no leak (t-valgrind's options).
+VG="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
+--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --track-fds=no"
+vg() {
+        set +e
+        # shellcheck disable=SC2086
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars $TOOL_ENV $VG "$TOOL" "$@" >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+        [ "$STATUS" != 99 ] || fail "valgrind dual-root-tool $*: errors"
+}
+drill_paths_are_clean_under_valgrind() {
+        setup
+        vg --prove -t
+        expect_status 0
+        vg --prove
+        expect_status 0
+        vg --prove
+        expect_status 0
+        next_boot_from "$PU0" 0003
+        vg -b
+        expect_status 0
+        vg --status --json --textfile /tmp/vg.prom
+        expect_status 2
+        vg --assert-boot-entries -t
+        expect_status 0
+        printf 'dual-root-drill 1\ngeneration x\n' >"$R/efi1/.dual-root-drill"
+        vg --prove
+        expect_status 1
+}
+
 run_case "--prove -t shows BootNext, the record and the reboot, changes nothing" prove_test_mode_shows_it_and_changes_nothing
 run_case "--prove: BootNext NV|BS|RT = the other disk's entry, the record on both ESPs" prove_writes_boot_next_and_the_record_on_both_esps
 run_case "next boot on the target: proven recorded, --status/--json/textfile show it" next_boot_on_the_target_records_proven
@@ -250,4 +281,9 @@ run_case "someone else's BootNext: refused, never touched" someone_elses_boot_ne
 run_case "write-protected efivars: says so, stops; the fallbacks are checked" write_protected_nvram_says_so_and_stops
 run_case "the disk named by PARTUUID, mount point or device; the booted one refused" the_disk_can_be_named
 run_case "entries kept asserted at boot: warn, or recreated with fix_boot_entries = auto" entries_are_kept_asserted_at_boot
+if command -v valgrind >/dev/null && ! ldd "$TOOL" | grep -q libasan; then
+        run_case "the drill's paths run clean under valgrind" drill_paths_are_clean_under_valgrind
+else
+        echo "ok - the drill's paths run clean under valgrind # SKIP no valgrind, or an ASan build"
+fi
 finish
