@@ -98,7 +98,8 @@ static void help(void)
                "                      watch the sources, sync each change once it settles\n"
                "      --status        boot readiness: would the machine boot from each disk\n"
                "                      alone (ESP, firmware entry, loader entries, sync, root)?\n"
-               "                      Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+               "                      Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not\n"
+               "                      look: e.g. the ESPs, readable by root only)\n"
                "      --fix-boot-entries  create a firmware boot entry (Boot####, appended to\n"
                "                      BootOrder) for each ESP that has none; -t shows them\n"
                "      --check-config  parse the config file, print the values (with swap_ids:\n"
@@ -124,7 +125,7 @@ static void help(void)
                "  -q, --quiet         print only warnings and errors\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
-               "      --json          print the report (or --status) as JSON\n"
+               "      --json          print the report (or --status, --check-config) as JSON\n"
                "      --textfile PATH with --status: also write the Prometheus text format to\n"
                "                      PATH (atomically), for node_exporter's textfile collector\n"
                "      --force         sync even if an alternate ESP changed since its last\n"
@@ -135,6 +136,10 @@ static void help(void)
                "                      raid1 across the booted disk and DEVICE\n"
                "  -h, --help          show this help and exit\n"
                "  -V, --version       show the version and exit\n"
+               "\n"
+               "EFI_MOUNT is read by --bind and --status only.\n"
+               "Root is needed for -b, -s, -d, --fix-boot-entries, --add-disk, and for a full\n"
+               "--status (a monitoring agent: sudo, see dual-root-tool(8), Monitoring).\n"
                "\n"
                "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n"
                "See dual-root-tool(8) and sync-daemon.conf(5).\n",
@@ -509,7 +514,7 @@ struct context {
         struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
         struct esp_model *model;     /* with VERB_NEEDS_MODEL */
         /* A monitoring verb whose context could not be loaded: which part ("config", "mounts",
-         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S7). */
+         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S9). */
         const char *error_check;
         char *error;
 };
@@ -613,7 +618,7 @@ static void print_job(const struct sync_job *j, void *userdata)
 
 /* --status: the report on every outcome, also when it could not run (the config, the mount
  * table): UNKNOWN with the reason, in the text, the JSON and the textfile alike, so that no
- * earlier OK stays in place (DESIGN.md §11 rule S7). */
+ * earlier OK stays in place (DESIGN.md §11 rule S9). */
 static int verb_status(struct context *cx)
 {
         _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
@@ -1130,6 +1135,37 @@ static int context_failed(struct context *c, const char *check, const char *form
         return EXIT_OK;
 }
 
+/* What the verbs need could not be loaded: said once, as JSON with --json (an error member:
+ * --json always prints JSON), else on stderr. Returns exit_status. */
+static int load_failed(int exit_status, const char *format, ...) _printf_(2, 3);
+static int load_failed(int exit_status, const char *format, ...)
+{
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&why, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                why = NULL;
+                log_error_errno(ENOMEM, "cannot say why the run failed: %m");
+                return exit_status;
+        }
+        if (arg.json && verb_given(VERB_CHECK_CONFIG)) {
+                char *const errors[] = { why, NULL };
+
+                print_check_config_json(arg.config_path, NULL, errors);
+        } else if (arg.json && verb_given(VERB_INFO)) {
+                fputs("{\"method\": null, \"booted\": null, \"alternates\": [], \"error\": ",
+                      stdout);
+                json_write_string(stdout, why);
+                fputs("}\n", stdout);
+        } else
+                log_error("%s", why);
+        return exit_status;
+}
+
 /* Loads what the given verbs need; on failure returns the exit status. */
 static int context_load(struct context *c, unsigned flags)
 {
@@ -1141,15 +1177,7 @@ static int context_load(struct context *c, unsigned flags)
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "config", "the configuration cannot be read: %s",
                                               why ? why : strerror(-r));
-                if (verb_given(VERB_CHECK_CONFIG) && arg.json) {
-                        /* the error is the JSON's member, said once */
-                        char *const errors[] = { why ? why : (char *)strerror(-r), NULL };
-
-                        print_check_config_json(arg.config_path, NULL, errors);
-                        return EXIT_USAGE;
-                }
-                log_error("%s", why ? why : strerror(-r));
-                return EXIT_USAGE;
+                return load_failed(EXIT_USAGE, "%s", why ? why : strerror(-r));
         }
         if (!(flags & VERB_NEEDS_MODEL))
                 return EXIT_OK;
@@ -1158,8 +1186,8 @@ static int context_load(struct context *c, unsigned flags)
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "mounts", "cannot read the mount table %s: %s",
                                               MOUNTINFO_DEFAULT, strerror(-r));
-                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return EXIT_FAILED;
+                return load_failed(EXIT_FAILED, "cannot read the mount table %s: %s",
+                                   MOUNTINFO_DEFAULT, strerror(-r));
         }
         /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
         r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
@@ -1168,8 +1196,7 @@ static int context_load(struct context *c, unsigned flags)
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "model", "cannot build the ESP model: %s",
                                               strerror(-r));
-                log_error_errno(r, "cannot build the ESP model: %m");
-                return EXIT_FAILED;
+                return load_failed(EXIT_FAILED, "cannot build the ESP model: %s", strerror(-r));
         }
         return EXIT_OK;
 }

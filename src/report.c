@@ -7,18 +7,28 @@
 #include "util/log.h"
 #include "util/strv.h"
 
+/* "1.25s" below a minute, else "1h2m3s" (format_duration): never an exponent. */
+static const char *job_duration(usec_t d, char *buf, size_t size)
+{
+        if (d < 60 * USEC_PER_SEC) {
+                snprintf(buf, size, "%.2fs", (double)d / USEC_PER_SEC);
+                return buf;
+        }
+        return format_duration(d, buf, size);
+}
+
 static void report_progress(const struct sync_job *j, enum report_mode mode, bool quiet)
 {
-        double secs = (double)j->duration / USEC_PER_SEC;
         const char *state = sync_state_to_string(j->state);
-        char detail[64];
+        char detail[64], took[32];
 
+        job_duration(j->duration, took, sizeof(took));
         if (mode == REPORT_DAEMON && j->state == SYNC_DONE)
-                snprintf(detail, sizeof(detail), " in %.2fs", secs);
+                snprintf(detail, sizeof(detail), " in %s", took);
         else if (mode == REPORT_DAEMON)
-                snprintf(detail, sizeof(detail), " (dry run) in %.2fs", secs);
+                snprintf(detail, sizeof(detail), " (dry run) in %s", took);
         else if (j->state == SYNC_DONE)
-                snprintf(detail, sizeof(detail), " (%.2fs)", secs);
+                snprintf(detail, sizeof(detail), " (%s)", took);
         else
                 snprintf(detail, sizeof(detail), ": nothing was changed");
 
@@ -46,7 +56,7 @@ static void report_progress(const struct sync_job *j, enum report_mode mode, boo
 void report_job(const struct sync_job *j, enum report_mode mode, bool quiet)
 {
         const char *state = sync_state_to_string(j->state);
-        char after[32] = "";
+        char after[48] = "";
 
         switch (j->state) {
         case SYNC_PENDING:
@@ -61,9 +71,12 @@ void report_job(const struct sync_job *j, enum report_mode mode, bool quiet)
         case SYNC_REFUSED:
         case SYNC_FAILED:
                 /* The daemon's log has no summary line: each failure says how long it ran. */
-                if (mode == REPORT_DAEMON)
-                        snprintf(after, sizeof(after), " after %.2fs",
-                                 (double)j->duration / USEC_PER_SEC);
+                if (mode == REPORT_DAEMON) {
+                        char took[32];
+
+                        snprintf(after, sizeof(after), " after %s",
+                                 job_duration(j->duration, took, sizeof(took)));
+                }
                 if (j->source)
                         log_error("%s %s -> %s%s: %s", state, j->source, j->dest, after,
                                   strna(j->why));

@@ -24,8 +24,10 @@ static size_t n_verdict(const struct status_report *r, enum status_verdict v)
  * something is, -1 when that cannot be told (an ESP's verdict is unknown). */
 static int can_lose_any_disk(const struct status_report *r)
 {
+        if (r->n_esps == 0 && r->level == STATUS_UNKNOWN)
+                return -1; /* nothing could be looked at (the booted ESP, the config) */
         if (r->n_esps < 2 || n_verdict(r, VERDICT_NO) > 0 || r->level == STATUS_CRITICAL)
-                return r->n_esps == 0 && r->error ? -1 : 0;
+                return 0;
         return n_verdict(r, VERDICT_UNKNOWN) > 0 ? -1 : 1;
 }
 

@@ -38,7 +38,7 @@ const char *status_level_to_string(enum status_level l)
 }
 
 /* The monitoring plugins' max_state_alt(): a problem found outranks what could not be looked at
- * (DESIGN.md §11 rule S6). */
+ * (DESIGN.md §11 rule S8). */
 int status_level_rank(enum status_level l)
 {
         switch (l) {
@@ -604,8 +604,9 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, i
                         if (r == 0 && S_ISREG(st.st_mode))
                                 continue;
                         complete = false;
-                        if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -EIO) {
-                                /* could not look: not a missing file (DESIGN.md §11 rule S6) */
+                        if (r == -EACCES || r == -EPERM || r == -ENOMEM || r == -EMFILE ||
+                            r == -ENFILE) {
+                                /* could not look: not a missing file (DESIGN.md §11 rule S8) */
                                 unchecked++;
                                 k = esp_unknown(e, "loader", r,
                                                 "entry %s names %s, which cannot be checked",
@@ -614,11 +615,13 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, i
                                         return k;
                                 continue;
                         }
-                        k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s names %s, which %s %s",
-                                    b->filename, *f, e->mount,
-                                    r == 0      ? "holds as something other than a file"
-                                    : r == -EIO ? "cannot read (I/O error)"
-                                                : "lacks");
+                        k = esp_add(e, STATUS_CRITICAL, "loader",
+                                    "entry %s names %s, which %s %s%s%s", b->filename, *f, e->mount,
+                                    r == 0 ? "holds as something other than a file"
+                                    : r == -ENOENT || r == -ENOTDIR ? "lacks"
+                                                                    : "cannot open",
+                                    r == 0 || r == -ENOENT || r == -ENOTDIR ? "" : ": ",
+                                    r == 0 || r == -ENOENT || r == -ENOTDIR ? "" : strerror(-r));
                         if (k < 0)
                                 return k;
                 }
@@ -844,7 +847,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
         if (fd < 0) {
                 /* Could not look inside (a vfat ESP mounted umask=0077, read as a user): what
                  * the mount table and statvfs() tell is still checked, the rest is UNKNOWN
-                 * naming why (DESIGN.md §11 rule S6). */
+                 * naming why (DESIGN.md §11 rule S8). */
                 char suffix[128];
 
                 char *u;
@@ -932,7 +935,7 @@ static int swapped_findings(const struct config *c, const struct esp_model *m,
         const enum status_level levels[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_OK };
 
         if (k < 0 && k != -ENOMEM) {
-                /* Could not look (DESIGN.md §11 rule S6). */
+                /* Could not look (DESIGN.md §11 rule S8). */
                 char suffix[128];
 
                 err_suffix(k, suffix, sizeof(suffix));
@@ -1254,10 +1257,11 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                 struct status_dest *d;
 
                 /* Could not look (a user cannot read a root-only tree): UNKNOWN, not the refusal
-                 * the checks below would see in it (DESIGN.md §11 rule S6). */
+                 * the checks below would see in it (DESIGN.md §11 rule S8). */
                 for (size_t p = 0; p < 2 && !unreadable; p++) {
                         const char *path = p ? j->dest : j->source;
-                        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                        _cleanup_close_ int fd =
+                                open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
                         if (fd < 0 && (errno == EACCES || errno == EPERM)) {
                                 unreadable = path;
@@ -1336,7 +1340,7 @@ static bool loader_var_denied(const char *efivars_dir)
 }
 
 /* What could not be looked at for lack of privileges, said once with the cure (DESIGN.md §11
- * rule S6): each such finding names its own object. */
+ * rule S8): each such finding names its own object. */
 static int check_privileges(struct status_report *r)
 {
         size_t n = 0;
@@ -1350,9 +1354,9 @@ static int check_privileges(struct status_report *r)
         if (n == 0)
                 return 0;
         return add(r, STATUS_UNKNOWN, "privileges",
-                   "%zu check%s could not look as uid %u: the ESPs (vfat, umask=0077) and the sync "
-                   "state are readable by root only; run dual-root-tool --status as root, e.g. "
-                   "through sudo (see dual-root-tool(8), MONITORING)",
+                   "%zu check%s could not look as uid %u, not root (each names what it could not "
+                   "read); run dual-root-tool --status as root, e.g. through sudo (see "
+                   "dual-root-tool(8), Monitoring)",
                    n, n == 1 ? "" : "s", (unsigned)geteuid());
 }
 

@@ -8,7 +8,7 @@
  * little space), CRITICAL 2 (some disk would not boot alone, or the root has no redundancy
  * left), UNKNOWN 3 (could not look: the booted ESP cannot be identified, an ESP cannot be read
  * without root, the config cannot be read). "Could not look" is never reported as broken
- * (DESIGN.md §11 rule S6). The report's level is the worst finding's in the monitoring plugins'
+ * (DESIGN.md §11 rule S8). The report's level is the worst finding's in the monitoring plugins'
  * order (their max_state_alt): CRITICAL > WARNING > UNKNOWN > OK, so a problem found wins over
  * what could not be looked at, which the report still names.
  *

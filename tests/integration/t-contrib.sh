@@ -16,14 +16,14 @@ echo 11111111-2222-4333-8444-555555555555 >"$W/boot_id"
 mount --bind "$W/boot_id" "$R/proc/sys/kernel/random/boot_id"
 
 rules_pass_promtool_check_and_their_unit_tests() {
-        (cd "$SRC/contrib/prometheus" && "$PROMTOOL" check rules dual-root.rules.yml) >"$OUT" 2>"$ERR" ||
-                fail "promtool check rules failed"
-        (cd "$SRC/contrib/prometheus" && "$PROMTOOL" test rules dual-root.rules.test.yml) >"$OUT" 2>"$ERR" ||
+        (cd "$SRC/contrib" && "$PROMTOOL" check rules prometheus-dual-root-disks.rules.yml \
+                prometheus-dual-root.rules.yml) >"$OUT" 2>"$ERR" || fail "promtool check rules failed"
+        (cd "$SRC/contrib" && "$PROMTOOL" test rules prometheus-dual-root.rules.test.yml) >"$OUT" 2>"$ERR" ||
                 fail "promtool test rules failed"
         # the tests must be able to fail: a rule file whose threshold is off by a day does
-        cp "$SRC/contrib/prometheus/dual-root.rules.test.yml" "$W/t.yml"
-        sed 's/> 86400/> 172800/' "$SRC/contrib/prometheus/dual-root.rules.yml" >"$W/dual-root.rules.yml"
-        ! (cd "$W" && "$PROMTOOL" test rules t.yml) >"$OUT" 2>"$ERR" ||
+        cp "$SRC/contrib/prometheus-dual-root.rules.test.yml" "$SRC/contrib/prometheus-dual-root.rules.yml" "$W/"
+        sed 's/> 86400/> 172800/' "$SRC/contrib/prometheus-dual-root-disks.rules.yml" >"$W/prometheus-dual-root-disks.rules.yml"
+        ! (cd "$W" && "$PROMTOOL" test rules prometheus-dual-root.rules.test.yml) >"$OUT" 2>"$ERR" ||
                 fail "the rules' unit tests pass on a broken rule"
 }
 
@@ -99,7 +99,7 @@ check_against_textfile() {
 
 dashboard_queries_name_what_the_textfile_has() {
         textfile
-        jq -r '.. | objects | (.expr, .definition) | strings' "$SRC/contrib/grafana/dual-root.json" >"$W/queries"
+        jq -r '.. | objects | (.expr, .definition) | strings' "$SRC/contrib/grafana-dual-root.json" >"$W/queries"
         grep -q 'dualroot_disk_last_proven_timestamp_seconds' "$W/queries" || fail "the dashboard shows no drill age"
         check_against_textfile "$W/queries"
         # and the check can fail: a query naming a label the textfile lacks
@@ -111,7 +111,7 @@ dashboard_queries_name_what_the_textfile_has() {
 
 rules_name_what_the_textfile_has() {
         textfile
-        grep -E '^\s*expr:|^\s{10}[(a-z]' "$SRC/contrib/prometheus/dual-root.rules.yml" >"$W/exprs"
+        grep -hE '^\s*expr:|^\s{10}[(a-z]' "$SRC"/contrib/prometheus-dual-root*.rules.yml >"$W/exprs"
         check_against_textfile "$W/exprs"
 }
 

@@ -191,6 +191,19 @@ info_unmounted_efi_dir_is_a_missing_alternate() {
         expect_once "not mounted (disk missing?)"
 }
 
+info_json_on_a_config_error_is_json() {
+        reset_machine
+        booted_by_loader "$PU0"
+        printf 'nice = "high"\n' >"$R/etc/dual-root/sync-daemon.conf"
+        run_tool --json
+        rm "$R/etc/dual-root/sync-daemon.conf"
+        expect_status 2
+        expect_json .booted null
+        expect_json '.error | startswith("/etc/dual-root/sync-daemon.conf:1:8: nice must be an integer")' true
+        expect_stderr_empty
+        expect_once "nice must be an integer"
+}
+
 info_refuses_an_efi_mount_it_does_not_use() {
         reset_machine
         booted_by_loader "$PU0"
@@ -319,6 +332,7 @@ run_case "a PARTUUID with no device fails" info_unknown_partuuid_fails
 run_case "a booted ESP that is not mounted is reported with a warning" info_booted_esp_not_mounted_warns
 run_case "/efi-old, /efi, /efiX1 and symlinks are not ESPs" info_ignores_efi_old_and_symlinks
 run_case "an unmounted /efi<N> is a missing alternate" info_unmounted_efi_dir_is_a_missing_alternate
+run_case "--json on a config error: JSON with the error, said once" info_json_on_a_config_error_is_json
 run_case "EFI_MOUNT the report does not use is refused (the default accepted)" info_refuses_an_efi_mount_it_does_not_use
 run_case "the ESP set is ordered by number" info_esp_set_ordered_by_number
 run_case "esp_mounts in the config replaces /efi<N> discovery" info_esp_mounts_from_config

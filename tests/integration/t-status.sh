@@ -430,7 +430,7 @@ status_unprivileged_is_unknown_never_critical() {
         expect_stdout_has "OK boot: /boot holds the booted ESP $DEV0"
         expect_stdout_has "UNKNOWN loader: /efi1's loader and entries are not checked: cannot open it: Permission denied (needs root)"
         expect_stdout_has "UNKNOWN sync: not compared with the booted ESP: cannot open /efi1: Permission denied (needs root)"
-        expect_once "UNKNOWN privileges: 5 checks could not look as uid 65534: the ESPs (vfat, umask=0077) and the sync state are readable by root only; run dual-root-tool --status as root, e.g. through sudo (see dual-root-tool(8), MONITORING)"
+        expect_once "UNKNOWN privileges: 5 checks could not look as uid 65534, not root (each names what it could not read); run dual-root-tool --status as root, e.g. through sudo (see dual-root-tool(8), Monitoring)"
         as_nobody --status --json
         expect_status 3
         expect_json '[.esps[].bootable] | map(tostring) | join(",")' null,null
@@ -463,6 +463,20 @@ status_unprivileged_booted_esp_unknown_names_the_cure() {
         expect_status 3
         expect_stdout_has "UNKNOWN: cannot identify the booted ESP: cannot read LoaderDevicePartUUID: Permission denied"
         expect_stdout_has "UNKNOWN privileges: 1 check could not look as uid 65534"
+}
+
+status_unprivileged_sync_list_tree_is_unknown() {
+        healthy
+        mkdir -p "$R/srv/data" "$R/mnt/root1"
+        echo x >"$R/srv/data/x"
+        mount -t tmpfs -o mode=0700 dest "$R/mnt/root1"
+        printf 'sync = ["/srv/data", "/mnt/root1/"]\n' >"$CONF"
+        as_nobody --status
+        umount "$R/mnt/root1"
+        expect_status 3
+        expect_stdout_has "UNKNOWN sync-list: sync[0] /srv/data -> /mnt/root1/: not checked: cannot open /mnt/root1/: Permission denied (needs root)"
+        expect_stdout_lacks "would be"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
 }
 
 status_unprivileged_textfile_says_unknown() {
@@ -559,6 +573,9 @@ status_booted_esp_unknown_said_once_on_the_first_line() {
         expect_status 3
         [ "$(head -n1 "$OUT" | grep -o 'cannot identify the booted ESP' | wc -l)" = 1 ] ||
                 fail "first line repeats its reason: $(head -n1 "$OUT")"
+        run_tool --status --json
+        expect_status 3
+        expect_json .can_lose_any_disk null
 }
 
 status_missing_disk_partuuid_from_fstab() {
@@ -702,6 +719,25 @@ status_golden_outputs() {
         rm "$CONF"
 }
 
+# The monitoring examples (contrib/, installed as docs): the sudoers drop-in parses, the NRPE
+# and Icinga 2 command lines are exactly what it allows, the alerting rules load.
+contrib_examples_are_valid() {
+        local c="$SRCDIR/contrib" allowed cmd out
+        out=$(visudo -cf "$c/sudoers-dual-root-status" 2>&1) || fail "visudo: $out"
+        allowed=$(sed -n 's/^nagios ALL=(root) NOPASSWD: //p' "$c/sudoers-dual-root-status")
+        cmd=$(sed -n 's#^command\[check_dual_root\]=/usr/bin/sudo -n ##p' "$c/nrpe-dual-root.cfg")
+        [ "$cmd" = "/usr/bin/dual-root-tool --status" ] || fail "NRPE command: '$cmd'"
+        case ", $allowed," in *", $cmd,"*) ;; *) fail "sudoers does not allow '$cmd': $allowed" ;; esac
+        grep -qF 'command = [ "/usr/bin/sudo", "-n", "/usr/bin/dual-root-tool", "--status" ]' "$c/icinga2-dual-root.conf" ||
+                fail "Icinga 2 command is not the allowed one"
+        out=$("$("$SRCDIR/scripts/promtool")" check rules "$c/prometheus-dual-root.rules.yml" 2>&1) ||
+                fail "promtool check rules: $out"
+        # each series the rules name is one the textfile has
+        for m in $(grep -oE 'dualroot_[a-z_]+' "$c/prometheus-dual-root.rules.yml" | sort -u); do
+                grep -q "^$m" "$SRCDIR/tests/expected/status.prom" || fail "the rules name $m, which --textfile does not write"
+        done
+}
+
 status_quiet_prints_nothing() {
         healthy
         run_tool --status -q
@@ -747,6 +783,7 @@ run_case "-q: only the exit code" status_quiet_prints_nothing
 run_case "as a user, an ESP it cannot read is UNKNOWN (why, the cure), never CRITICAL" status_unprivileged_is_unknown_never_critical
 run_case "as a user, a problem found still wins over what could not be looked at" status_unprivileged_a_problem_found_still_wins
 run_case "as a user, a booted ESP it cannot identify names the cure" status_unprivileged_booted_esp_unknown_names_the_cure
+run_case "as a user, a sync-list tree it cannot read is UNKNOWN, not a refusal" status_unprivileged_sync_list_tree_is_unknown
 run_case "as a user, the textfile says UNKNOWN, no bootable series" status_unprivileged_textfile_says_unknown
 run_case "no failure path leaves a previous OK in the textfile; --json stays JSON" status_no_failure_leaves_an_ok_in_place
 run_case "a config error is said once (stderr only with -q)" status_config_error_said_once
@@ -757,4 +794,5 @@ run_case "EFI_MOUNT: --status checks it, -s refuses it" status_efi_mount_is_hono
 run_case "-s: a missing disk is said once" status_missing_disk_warned_once_by_sync
 run_case "--check-config --json: JSON, errors as members" check_config_json_is_json
 run_case "golden outputs: text, JSON, textfile (tests/expected/)" status_golden_outputs
+run_case "monitoring examples: sudoers parses and allows the NRPE/Icinga command, rules load" contrib_examples_are_valid
 finish

@@ -153,6 +153,22 @@ static void test_one_shot_progress_goes_to_stdout(void **state)
               NULL);
 }
 
+static void test_long_durations_read_as_hours_and_minutes(void **state)
+{
+        struct sync_job done = job(SYNC_DONE, NULL), failed = job(SYNC_FAILED, "rsync stopped");
+
+        done.duration = failed.duration = 3723 * USEC_PER_SEC + 400000;
+        check(&done, REPORT_ONE_SHOT, false, "synced /efi0/ -> /efi1/ (1h2m3s)\n", "", NULL);
+        check(&done, REPORT_DAEMON, false, "",
+              "dual-root-tool: synced /efi0/ -> /efi1/ in 1h2m3s\n",
+              "STATUS=synced /efi0/ -> /efi1/ in 1h2m3s");
+        done.duration = 59 * 60 * USEC_PER_SEC + 12 * USEC_PER_SEC;
+        check(&done, REPORT_ONE_SHOT, false, "synced /efi0/ -> /efi1/ (59m12s)\n", "", NULL);
+        check(&failed, REPORT_DAEMON, false, "",
+              "dual-root-tool: failed /efi0/ -> /efi1/ after 1h2m3s: rsync stopped\n",
+              "STATUS=failed /efi0/ -> /efi1/: rsync stopped");
+}
+
 static void test_one_shot_quiet_prints_no_progress(void **state)
 {
         struct sync_job done = job(SYNC_DONE, NULL),
@@ -220,6 +236,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_one_shot_progress_goes_to_stdout),
+                cmocka_unit_test(test_long_durations_read_as_hours_and_minutes),
                 cmocka_unit_test(test_one_shot_quiet_prints_no_progress),
                 cmocka_unit_test(test_one_shot_problems_go_to_stderr),
                 cmocka_unit_test(test_job_refused_when_planned_names_its_item),

@@ -504,6 +504,114 @@ static void test_missing_alternate_named_from_fstab(void **state)
         assert_false(e->report.esps[1].present);
 }
 
+static char *print(void (*fn)(FILE *, const struct status_report *), const struct status_report *r);
+
+static void test_missing_alternate_partuuid_comes_from_fstab(void **state)
+{
+        struct env *e = *state;
+        _cleanup_mnt_table_ struct libmnt_table *fstab = mnt_new_table();
+        _cleanup_free_ char *text = NULL, *path = join(e->base, "fstab"), *out = NULL;
+        _cleanup_free_ char *line = NULL;
+
+        e->model->alternates[0].mounted = false;
+        free(e->model->alternates[0].partuuid);
+        e->model->alternates[0].partuuid = NULL;
+        assert_true(asprintf(&text, "/dev/disk/by-partuuid/" PU1 " %s vfat nofail 0 2\n",
+                             e->esp1) >= 0);
+        put(e->base, "fstab", text);
+        assert_int_equal(mnt_table_parse_file(fstab, path), 0);
+        check(e, fstab);
+        assert_string_equal(e->report.esps[1].partuuid, PU1);
+        assert_true(e->report.esps[1].partuuid_from_fstab);
+        out = print(status_print_prometheus, &e->report);
+        assert_true(asprintf(&line,
+                             "dualroot_esp_bootable{mountpoint=\"%s\",partuuid=\"" PU1 "\"} 0\n",
+                             e->esp1) >= 0);
+        assert_non_null(strstr(out, line));
+        /* without fstab: no partuuid label at all, never an empty one */
+        check(e, NULL);
+        assert_null(e->report.esps[1].partuuid);
+        free(out);
+        out = print(status_print_prometheus, &e->report);
+        assert_null(strstr(out, "partuuid=\"\""));
+        free(line);
+        assert_true(asprintf(&line, "dualroot_esp_bootable{mountpoint=\"%s\"} 0\n", e->esp1) >= 0);
+        assert_non_null(strstr(out, line));
+}
+
+static void test_levels_rank_as_the_monitoring_plugins(void **state)
+{
+        /* max_state_alt(): CRITICAL > WARNING > UNKNOWN > OK */
+        assert_int_equal(status_level_max(STATUS_UNKNOWN, STATUS_WARNING), STATUS_WARNING);
+        assert_int_equal(status_level_max(STATUS_WARNING, STATUS_UNKNOWN), STATUS_WARNING);
+        assert_int_equal(status_level_max(STATUS_CRITICAL, STATUS_UNKNOWN), STATUS_CRITICAL);
+        assert_int_equal(status_level_max(STATUS_OK, STATUS_UNKNOWN), STATUS_UNKNOWN);
+        assert_int_equal(status_level_max(STATUS_OK, STATUS_OK), STATUS_OK);
+}
+
+static void test_failed_report_is_unknown_in_every_form(void **state)
+{
+        struct status_report r = {};
+        _cleanup_free_ char *text = NULL, *json = NULL, *prom = NULL;
+        const char *why = "the configuration cannot be read: x.conf:1:1: unknown key 'y'";
+
+        assert_int_equal(status_report_failed("config", why, &r), 0);
+        assert_int_equal(r.level, STATUS_UNKNOWN);
+        text = print(status_print_text, &r);
+        /* the reason once: the first line says it, nothing below repeats it */
+        assert_string_equal(text,
+                            "UNKNOWN: the configuration cannot be read: x.conf:1:1: unknown key "
+                            "'y' | 'bootable_esps'=0;;;0;0 'esps'=0;;;0\n");
+        json = print(status_print_json, &r);
+        assert_non_null(strstr(json, "\"status\": \"UNKNOWN\", \"code\": 3, "));
+        assert_non_null(strstr(json, "\"error\": \"the configuration cannot be read: x.conf:1:1: "
+                                     "unknown key 'y'\", \"can_lose_any_disk\": null"));
+        prom = print(status_print_prometheus, &r);
+        assert_non_null(strstr(prom, "\ndualroot_status 3\n"));
+        assert_non_null(strstr(prom, "\ndualroot_status_info{status=\"UNKNOWN\",reason=\"the "
+                                     "configuration cannot be read: x.conf:1:1: unknown key "
+                                     "'y'\"} 1\n"));
+        assert_non_null(strstr(prom, "\ndualroot_check_status{check=\"config\"} 3\n"));
+        assert_null(strstr(prom, "\ndualroot_can_lose_any_disk "));
+        assert_non_null(strstr(prom, "\ndualroot_textfile_timestamp_seconds "));
+        status_report_done(&r);
+}
+
+static void test_unknown_verdict_is_said_with_its_reason_once(void **state)
+{
+        struct env *e = *state;
+        _cleanup_free_ char *text = NULL, *prom = NULL, *want = NULL, *line = NULL;
+        struct status_esp *a;
+
+        check(e, NULL);
+        /* as a check that could not open the alternate leaves it */
+        a = &e->report.esps[1];
+        a->verdict = VERDICT_UNKNOWN;
+        a->unknown_why = strdup("cannot open x: Permission denied (needs root)");
+        assert_non_null(a->unknown_why);
+        for (size_t k = 0; k < a->n; k++)
+                if (streq(a->findings[k].check, "loader")) {
+                        a->findings[k].level = STATUS_UNKNOWN;
+                        free(a->findings[k].text);
+                        a->findings[k].text = strdup("loader not checked: cannot open x");
+                        assert_non_null(a->findings[k].text);
+                }
+        a->level = STATUS_UNKNOWN;
+        e->report.level = STATUS_UNKNOWN;
+        text = print(status_print_text, &e->report);
+        assert_true(asprintf(&want,
+                             "UNKNOWN: boots alone: %s (booted) yes, %s unknown (cannot open x: "
+                             "Permission denied (needs root)) | ",
+                             e->esp0, e->esp1) >= 0);
+        if (strncmp(text, want, strlen(want)) != 0)
+                fail_msg("first line:\n%s\nexpected it to start with:\n%s", text, want);
+        prom = print(status_print_prometheus, &e->report);
+        assert_true(asprintf(&line, "dualroot_esp_bootable{mountpoint=\"%s\"", e->esp1) >= 0);
+        assert_null(strstr(prom, line));
+        assert_null(strstr(prom, "\ndualroot_can_lose_any_disk "));
+        assert_non_null(strstr(prom, "reason=\"cannot open x: Permission denied (needs root)\""));
+}
+
 static void test_boot_mount_of_another_esp_is_critical(void **state)
 {
         struct env *e = *state;
@@ -673,6 +781,10 @@ int main(void)
                 T(test_sync_names_the_last_content_comparison),
                 T(test_sync_identical_without_a_record),
                 T(test_missing_alternate_named_from_fstab),
+                T(test_missing_alternate_partuuid_comes_from_fstab),
+                T(test_levels_rank_as_the_monitoring_plugins),
+                T(test_failed_report_is_unknown_in_every_form),
+                T(test_unknown_verdict_is_said_with_its_reason_once),
                 T(test_boot_mount_of_another_esp_is_critical),
                 T(test_root_profiles_that_survive_a_lost_disk),
                 T(test_text_first_line_is_the_plugin_line),

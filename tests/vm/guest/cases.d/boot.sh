@@ -103,7 +103,7 @@ run_case9_kernel() {
                 eval '[[ $STATUS_LINE == "CRITICAL: entry debian.conf names $initrd, which /efi1 lacks; boots alone: /efi0 (booted) yes, /efi1 NO"* ]]'
         log <"$prom"
         check textfile "dualroot_status 2, /efi1 not bootable" \
-                eval 'grep -qx "dualroot_status 2" "$prom" && grep -qx "dualroot_esp_bootable{mount=\"/efi1\",partuuid=\"$DRVM_ESP1_PARTUUID\"} 0" "$prom"'
+                eval 'grep -qx "dualroot_status 2" "$prom" && grep -qx "dualroot_esp_bootable{mountpoint=\"/efi1\",partuuid=\"$DRVM_ESP1_PARTUUID\"} 0" "$prom"'
 }
 
 # (9b) booted with disk 1 missing: CRITICAL, naming fstab's PARTUUID and --add-disk
