@@ -676,6 +676,23 @@ static int parse_program(const struct toml *t, const struct toml_entry *e, const
         return 0;
 }
 
+/* fix_boot_entries: "warn" or "auto". */
+static int parse_fix_mode(const struct toml *t, const struct toml_entry *e, const char *name,
+                          const struct config_key *k, struct config *c)
+{
+        const struct toml_value *v = &e->value;
+
+        if (v->type != TOML_STRING)
+                return type_error(t, v, name, "a string (\"warn\" or \"auto\")");
+        if (streq(v->string, "warn") || streq(v->string, "auto")) {
+                *FIELD(c, k, int) =
+                        streq(v->string, "auto") ? FIX_BOOT_ENTRIES_AUTO : FIX_BOOT_ENTRIES_WARN;
+                return 0;
+        }
+        return toml_error(t, v->pos, "%s = \"%s\" is not a mode, expected \"warn\" or \"auto\"",
+                          name, v->string);
+}
+
 static void strv_replace(char ***dst, char **src)
 {
         strv_free(*dst);
@@ -773,6 +790,11 @@ static void print_list(const struct config_key *k, const struct config *c, FILE 
 static void print_ionice(const struct config_key *k, const struct config *c, FILE *f)
 {
         print_line(f, "ionice", "class %d, level %d", c->ionice_class, c->ionice_level);
+}
+
+static void print_fix_mode(const struct config_key *k, const struct config *c, FILE *f)
+{
+        print_line(f, k->name, "%s", *CFIELD(c, k, int) == FIX_BOOT_ENTRIES_AUTO ? "auto" : "warn");
 }
 
 static void print_sync(const struct config_key *k, const struct config *c, FILE *f)
@@ -904,6 +926,22 @@ static const struct config_key keys[] = {
           .max = 1 << 20,
           .def.i = 0,
           .doc = "--status warns when an ESP has fewer MiB free; 0: twice its largest kernel set" },
+        { .name = "prove_max_age",
+          .kind = KIND_DURATION,
+          .offset = OFFSET(prove_max_age),
+          .parse = parse_duration,
+          .print = print_duration,
+          .def.usec = 90 * 86400 * USEC_PER_SEC,
+          .doc = "--status warns when a disk's last successful --prove drill is older; 0: never" },
+        { .name = "fix_boot_entries",
+          .kind = KIND_INT,
+          .offset = OFFSET(fix_boot_entries),
+          .parse = parse_fix_mode,
+          .print = print_fix_mode,
+          .min = FIX_BOOT_ENTRIES_WARN,
+          .max = FIX_BOOT_ENTRIES_AUTO,
+          .def.i = FIX_BOOT_ENTRIES_WARN,
+          .doc = "a missing firmware boot entry: \"warn\" (--status) or \"auto\" (recreated)" },
         { .name = "sync",
           .kind = KIND_ITEMS,
           .offset = OFFSET(items),

@@ -17,6 +17,13 @@
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/dual-root/sync-daemon.conf"
 
+/* fix_boot_entries: a missing firmware entry is warned about, or recreated at boot and after
+ * package transactions. */
+enum {
+        FIX_BOOT_ENTRIES_WARN = 0,
+        FIX_BOOT_ENTRIES_AUTO = 1,
+};
+
 struct sync_item {
         char *source;    /* absolute path, rsync notation (a trailing '/' means "contents") */
         char **dests;    /* one or more absolute paths */
@@ -43,6 +50,9 @@ struct config {
         char **esp_excludes;  /* per-ESP files never copied; default { "/loader/random-seed" } */
         int esp_min_free;     /* MiB an ESP should keep free (--status); 0 = twice its largest
                                * kernel set */
+        usec_t prove_max_age; /* --status warns when a disk's last successful drill is older
+                               * (DESIGN.md §13 P5); 90 days; 0 = never */
+        int fix_boot_entries; /* FIX_BOOT_ENTRIES_WARN or _AUTO (DESIGN.md §13 P4) */
         char **swap_ids;      /* files ("/etc/fstab") and directories ("/boot/loader/entries/",
                                * a trailing '/') copied with identifiers swapped (swapids.h);
                                * no doubled '/'; NULL = none */

@@ -6,6 +6,7 @@
 #include <sys/vfs.h>
 
 #include "efiwrite.h"
+#include "efivars.h"
 #include "util/errmsg.h"
 
 #define EFIVARFS_MAGIC 0xde5e81e4
@@ -241,4 +242,49 @@ int efi_write_var(const char *dir, const char *name, const char *guid, uint32_t 
         if (!efivarfs && fsync(fd) < 0)
                 return write_error(why, negative_errno(), name, guid, "write");
         return 0;
+}
+
+int efi_write_boot_next(const char *dir, unsigned entry, char **why)
+{
+        uint8_t v[2];
+
+        if (entry > 0xffff)
+                return errmsg(why, -EINVAL, "Boot%X is not a boot option number", entry);
+        put16(v, (uint16_t)entry);
+        return efi_write_var(dir, "BootNext", EFI_GLOBAL_GUID, EFI_NV_BS_RT, v, sizeof(v), why);
+}
+
+int efi_delete_var(const char *dir, const char *name, const char *guid, char **why)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int ro = -1;
+        unsigned flags = 0;
+
+        if (asprintf(&path, "%s/%s-%s", dir, name, guid) < 0)
+                return -ENOMEM;
+        ro = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (ro < 0)
+                return errno == ENOENT ? -ENOENT
+                                       : write_error(why, negative_errno(), name, guid, "open");
+        /* efivarfs marks variables immutable: unlink() would fail with EPERM. */
+        if (ioctl(ro, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
+                unsigned cleared = flags & ~FS_IMMUTABLE_FL;
+
+                if (ioctl(ro, FS_IOC_SETFLAGS, &cleared) < 0)
+                        return write_error(why, negative_errno(), name, guid,
+                                           "clear the immutable flag of");
+        }
+        if (unlink(path) < 0) {
+                int r = negative_errno();
+
+                if (flags & FS_IMMUTABLE_FL)
+                        (void)ioctl(ro, FS_IOC_SETFLAGS, &flags);
+                return write_error(why, r, name, guid, "delete");
+        }
+        return 0;
+}
+
+bool efi_write_refused(int r)
+{
+        return r == -EPERM || r == -EACCES || r == -EROFS || r == -EIO;
 }

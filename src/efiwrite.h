@@ -7,6 +7,7 @@
  * efibootmgr and bootctl write them, and BootOrder.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,3 +44,17 @@ int efi_encode_hd_file_path(uint32_t partnum, uint64_t start, uint64_t size, con
  * no optional data. Returns 0, -EINVAL (non-ASCII description), -ENOMEM. */
 int efi_encode_load_option(uint32_t attributes, const char *description, const uint8_t *path,
                            size_t path_size, uint8_t **ret, size_t *ret_size);
+
+/* BootNext (UEFI 2.10 §3.3): the one-shot Boot#### for the next boot, a UINT16 written NV|BS|RT
+ * by efi_write_var(). */
+int efi_write_boot_next(const char *dir, unsigned entry, char **why);
+
+/*
+ * Deletes dir/NAME-GUID (efivarfs deletes the variable when its file is unlinked; the
+ * immutable flag is cleared first). -ENOENT when it is not set. Returns 0 or -errno with *why
+ * naming the variable and the refusal as efi_write_var() does.
+ */
+int efi_delete_var(const char *dir, const char *name, const char *guid, char **why);
+
+/* True for the errors of a write-protected NVRAM (or efivarfs): EPERM, EACCES, EROFS, EIO. */
+bool efi_write_refused(int r);

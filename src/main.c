@@ -18,6 +18,7 @@
 #include "bootentry.h"
 #include "config.h"
 #include "daemon.h"
+#include "drill.h"
 #include "efivars.h"
 #include "esp.h"
 #include "fstab.h"
@@ -49,6 +50,8 @@ enum verb_id {
         VERB_SYNC,
         VERB_SYNCD,
         VERB_ADD_DISK,
+        VERB_PROVE,
+        VERB_ASSERT_ENTRIES,
         _VERB_MAX,
 };
 
@@ -65,6 +68,8 @@ static struct {
         bool config_given;
         const char *efi_mount;
         bool efi_mount_given;
+        const char *prove_disk; /* --prove's DISK, the positional argument */
+        bool reboot;
 } arg = {
         .config_path = CONFIG_DEFAULT_PATH,
         .efi_mount = EFI_MOUNT_DEFAULT,
@@ -105,6 +110,14 @@ static void help(void)
                "                      /efi<N> (fstab line added), synced, its boot entry,\n"
                "                      and a btrfs root's missing device replaced by it;\n"
                "                      then the --status report. Run again to continue\n"
+               "      --prove [DISK]  failover drill: set the one-shot BootNext to the boot\n"
+               "                      entry of the other disk (or DISK: mount point, PARTUUID\n"
+               "                      or device), recorded on every ESP; at the next boot -b\n"
+               "                      records whether that disk came up (--status shows it)\n"
+               "      --reboot        with --prove: reboot now (systemctl reboot)\n"
+               "      --assert-boot-entries\n"
+               "                      check each ESP's firmware entry; with fix_boot_entries\n"
+               "                      = \"auto\" recreate a missing one (the hooks run it)\n"
                "\n"
                "Options:\n"
                "  -t, --test          dry run: say exactly what would be done (the rollback\n"
@@ -144,9 +157,13 @@ static int parse_efi_mount(int n, char *const *args)
                           args[0], args[1]);
                 return -EINVAL;
         }
-        if (args[0][0] != '/') {
+        if (args[0][0] != '/' && !verb_given(VERB_PROVE)) {
                 log_error("EFI_MOUNT must be an absolute path, got '%s'", args[0]);
                 return -EINVAL;
+        }
+        if (verb_given(VERB_PROVE)) {
+                arg.prove_disk = args[0];
+                return 0;
         }
         arg.efi_mount = args[0];
         arg.efi_mount_given = true;
@@ -187,6 +204,17 @@ static int check_combination(void)
                 log_error("--json cannot be combined with --add-disk");
                 return -EINVAL;
         }
+        if ((verb_given(VERB_PROVE) || verb_given(VERB_ASSERT_ENTRIES)) &&
+            (arg.verbs & ~(1u << VERB_PROVE | 1u << VERB_ASSERT_ENTRIES) || arg.json ||
+             (verb_given(VERB_PROVE) && verb_given(VERB_ASSERT_ENTRIES)))) {
+                log_error("--prove and --assert-boot-entries are actions of their own; they "
+                          "cannot be combined with another action or --json");
+                return -EINVAL;
+        }
+        if (arg.reboot && !verb_given(VERB_PROVE)) {
+                log_error("--reboot only applies to --prove");
+                return -EINVAL;
+        }
         if (arg.raid1 && !arg.add_disk) {
                 log_error("--raid1 only applies to --add-disk");
                 return -EINVAL;
@@ -224,6 +252,9 @@ static int parse_argv(int argc, char *argv[])
                 ARG_TEXTFILE,
                 ARG_ADD_DISK,
                 ARG_RAID1,
+                ARG_PROVE,
+                ARG_REBOOT,
+                ARG_ASSERT_ENTRIES,
         };
         static const struct option options[] = {
                 { "bind", no_argument, NULL, 'b' },
@@ -240,6 +271,9 @@ static int parse_argv(int argc, char *argv[])
                 { "textfile", required_argument, NULL, ARG_TEXTFILE },
                 { "add-disk", required_argument, NULL, ARG_ADD_DISK },
                 { "raid1", no_argument, NULL, ARG_RAID1 },
+                { "prove", no_argument, NULL, ARG_PROVE },
+                { "reboot", no_argument, NULL, ARG_REBOOT },
+                { "assert-boot-entries", no_argument, NULL, ARG_ASSERT_ENTRIES },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -306,6 +340,15 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_RAID1:
                         arg.raid1 = true;
+                        break;
+                case ARG_PROVE:
+                        arg.verbs |= 1u << VERB_PROVE;
+                        break;
+                case ARG_REBOOT:
+                        arg.reboot = true;
+                        break;
+                case ARG_ASSERT_ENTRIES:
+                        arg.verbs |= 1u << VERB_ASSERT_ENTRIES;
                         break;
                 case 'h':
                         help();
@@ -845,12 +888,124 @@ static int verb_info(struct context *c)
         return EXIT_OK;
 }
 
+/* stdout, or /dev/null under -q (-t always shows what it would do). NULL if that cannot be
+ * opened. */
+static FILE *action_output(FILE **null)
+{
+        if (!arg.quiet || arg.test)
+                return stdout;
+        *null = fopen("/dev/null", "we");
+        if (!*null)
+                log_error_errno(errno, "cannot open /dev/null: %m");
+        return *null;
+}
+
+/* What the drill and the entries steps said; never the run's exit status. */
+static void print_warnings(char **warnings)
+{
+        STRV_FOREACH(w, warnings)
+        log_warning("%s", *w);
+}
+
+/* At every boot, after the bind (DESIGN.md §13 P3, P4): a pending drill judged and recorded,
+ * the ESPs' firmware entries checked. A problem here is a warning: -b's job is the bind. */
+static void drill_boot_step(struct context *c)
+{
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_fclose_ FILE *null = NULL;
+        _cleanup_free_ char *why = NULL;
+        FILE *out = action_output(&null);
+        int r;
+
+        if (!out)
+                return;
+        r = drill_at_boot(c->config, c->model, NULL, arg.test, out, &warnings, &why);
+        print_warnings(warnings);
+        if (r < 0)
+                log_warning("the failover drill step: %s, ignoring", why ? why : strerror(-r));
+        else if (r == DRILL_FAILED)
+                log_warning("the failover drill FAILED: the firmware did not start the disk "
+                            "BootNext named (see dual-root-tool --status)");
+}
+
 static int verb_bind(struct context *c)
 {
+        int r;
+
         /* announce_booted() said why. */
         if (!c->model->boot_ok || !c->model->device_ok)
                 return EXIT_FAILED;
-        return bind_booted(c->model, c->mounts);
+        r = bind_booted(c->model, c->mounts);
+        drill_boot_step(c);
+        return r;
+}
+
+/* --prove [DISK] (DESIGN.md §13 P1, P2); with --reboot, then systemctl reboot (exec'd). */
+static int verb_prove(struct context *c)
+{
+        static char *const reboot_argv[] = { (char *)"systemctl", (char *)"reboot", NULL };
+        _cleanup_free_ char *why = NULL;
+        bool refused = false;
+        int r;
+
+        _cleanup_fclose_ FILE *null = NULL;
+        FILE *out = action_output(&null);
+
+        if (!out)
+                return EXIT_FAILED;
+        r = drill_prove(c->model, arg.prove_disk, NULL, arg.test, out, &refused, &why);
+        if (r < 0 && refused) {
+                log_error("the firmware's NVRAM is write-protected: %s. No drill is possible on "
+                          "this machine; each disk must then start through its fallback %s "
+                          "(dual-root-tool --status checks it)",
+                          why ? why : strerror(-r), EFI_FALLBACK_PATH);
+                return EXIT_FAILED;
+        }
+        if (r < 0) {
+                log_error("--prove: %s", why ? why : strerror(-r));
+                return EXIT_FAILED;
+        }
+        if (r == 1 && !arg.quiet)
+                printf("%s\n", strna(why));
+        else if (!arg.quiet && !arg.test)
+                printf("drill set: the next boot starts the other disk once; -b at that boot "
+                       "records whether it came up (dual-root-tool --status)\n");
+        if (!arg.reboot)
+                return EXIT_OK;
+        if (arg.test) {
+                printf("would run: systemctl reboot\n");
+                return EXIT_OK;
+        }
+        fflush(stdout);
+        execv("/usr/bin/systemctl", reboot_argv);
+        execv("/bin/systemctl", reboot_argv);
+        log_error_errno(errno, "cannot run systemctl reboot: %m; the drill stays set for the "
+                               "next reboot");
+        return EXIT_FAILED;
+}
+
+/* --assert-boot-entries: the entries step of -b alone, for the package hooks. */
+static int verb_assert_entries(struct context *c)
+{
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_fclose_ FILE *null = NULL;
+        _cleanup_free_ char *why = NULL;
+        FILE *out = action_output(&null);
+        int r;
+
+        if (!c->model->boot_ok || !c->model->device_ok) {
+                log_error("cannot identify the booted ESP: %s", strna(c->model->why));
+                return EXIT_FAILED;
+        }
+        if (!out)
+                return EXIT_FAILED;
+        r = drill_assert_entries(c->config, c->model, arg.test, out, &warnings, &why);
+        print_warnings(warnings);
+        if (r < 0) {
+                log_error("%s", why ? why : strerror(-r));
+                return EXIT_FAILED;
+        }
+        return EXIT_OK;
 }
 
 static int verb_syncd(struct context *c)
@@ -959,6 +1114,8 @@ static const struct verb {
         [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED },
         [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT },
         [VERB_ADD_DISK] = { verb_add_disk, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
+        [VERB_PROVE] = { verb_prove, VERB_NEEDS_MODEL | VERB_PROBES },
+        [VERB_ASSERT_ENTRIES] = { verb_assert_entries, VERB_NEEDS_MODEL | VERB_PROBES },
 };
 
 /* A monitoring verb's context that could not be loaded: kept as the reason the verb reports

@@ -223,6 +223,10 @@ void status_print_json(FILE *f, const struct status_report *r)
                 fprintf(f, ", \"level\": \"%s\"", status_level_to_string(e->level));
                 json_time(f, "last_sync", e->last_sync);
                 json_member(f, "last_sync_from", e->last_sync_from);
+                /* DESIGN.md §13 P5: the disk's drills */
+                json_time(f, "last_proven", e->last_proven);
+                json_time(f, "last_prove_failed", e->last_prove_failed);
+                fprintf(f, ", \"prove_failed\": %s", e->prove_failed ? "true" : "false");
                 fputs(", \"checks\": ", f);
                 json_findings(f, e->findings, e->n);
                 fputs("}", f);
@@ -434,12 +438,50 @@ static void prom_last_sync(FILE *f, const struct status_report *r)
         }
 }
 
+/* The drill series (DESIGN.md §13 P5): for each disk whose PARTUUID is known. */
+static void prom_drills(FILE *f, const struct status_report *r)
+{
+        if (r->prove_max_age < 0)
+                return;
+        prom_family(f, "dualroot_prove_max_age_seconds",
+                    "The config's prove_max_age: a disk's last successful drill may be this old "
+                    "(0: no limit).");
+        fprintf(f, "dualroot_prove_max_age_seconds %" PRId64 "\n", r->prove_max_age);
+        prom_family(f, "dualroot_disk_last_proven_timestamp_seconds",
+                    "When a failover drill (--prove) last started this disk, in seconds since the "
+                    "epoch.");
+        for (size_t i = 0; i < r->n_esps; i++)
+                if (r->esps[i].partuuid && r->esps[i].last_proven >= 0) {
+                        fputs("dualroot_disk_last_proven_timestamp_seconds", f);
+                        prom_esp_labels(f, &r->esps[i]);
+                        fprintf(f, "} %" PRId64 "\n", r->esps[i].last_proven);
+                }
+        prom_family(f, "dualroot_disk_last_prove_failed_timestamp_seconds",
+                    "When a failover drill of this disk last came up elsewhere, in seconds since "
+                    "the epoch.");
+        for (size_t i = 0; i < r->n_esps; i++)
+                if (r->esps[i].partuuid && r->esps[i].last_prove_failed >= 0) {
+                        fputs("dualroot_disk_last_prove_failed_timestamp_seconds", f);
+                        prom_esp_labels(f, &r->esps[i]);
+                        fprintf(f, "} %" PRId64 "\n", r->esps[i].last_prove_failed);
+                }
+        prom_family(f, "dualroot_disk_prove_failed",
+                    "1 while the last failover drill of this disk failed.");
+        for (size_t i = 0; i < r->n_esps; i++)
+                if (r->esps[i].partuuid) {
+                        fputs("dualroot_disk_prove_failed", f);
+                        prom_esp_labels(f, &r->esps[i]);
+                        fprintf(f, "} %d\n", r->esps[i].prove_failed);
+                }
+}
+
 void status_print_prometheus(FILE *f, const struct status_report *r)
 {
         prom_overall(f, r);
         prom_esps(f, r);
         prom_system_checks(f, r);
         prom_last_sync(f, r);
+        prom_drills(f, r);
 }
 
 int status_write_textfile(const char *path, const struct status_report *r, char **why)

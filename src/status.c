@@ -17,6 +17,7 @@
 #include "bls.h"
 #include "bootentry.h"
 #include "debconf.h"
+#include "drill.h"
 #include "grubchain.h"
 #include "guard.h"
 #include "ignore.h"
@@ -896,7 +897,13 @@ static int check_sync(struct status_esp *e, int fd, int booted_fd, int booted_er
 
 static int esp_entry_init(struct status_esp *s, const struct esp *e, bool booted)
 {
-        *s = (struct status_esp){ .booted = booted, .verdict = VERDICT_YES, .last_sync = -1 };
+        *s = (struct status_esp){
+                .booted = booted,
+                .verdict = VERDICT_YES,
+                .last_sync = -1,
+                .last_proven = -1,
+                .last_prove_failed = -1,
+        };
         if ((e->mount && !(s->mount = strdup(e->mount))) ||
             (e->device && !(s->device = strdup(e->device))) ||
             (e->partuuid && !(s->partuuid = strdup(e->partuuid))) ||
@@ -1201,6 +1208,123 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                                 return -ENOMEM;
                         k = swapped_findings(c, m, t, src, dst, c->esp_excludes, r, s);
                 }
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* ---- failover drills (DESIGN.md §13 P5, P6) ---- */
+
+/* Where NVRAM writes are refused, the removable-media fallback is what starts a disk whose entry
+ * the firmware dropped: it must start the real loader, not shim's entry-recreating fallback. */
+static int check_fallback(struct status_esp *e, const char *why_refused)
+{
+        _cleanup_close_ int fd = open(e->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int same;
+
+        if (fd < 0)
+                return 0; /* "esp" said it */
+        same = drill_fallback_is_loader(fd);
+        if (same == -ENOENT)
+                return esp_add(e, STATUS_WARNING, "drill",
+                               "%s, and %s has no fallback %s: if the firmware drops this "
+                               "disk's entry, nothing can recreate it and nothing starts it",
+                               why_refused, e->mount, EFI_FALLBACK_PATH);
+        if (same == -EMEDIUMTYPE)
+                return esp_add(e, STATUS_WARNING, "drill",
+                               "%s, and %s's fallback %s is shim with its %s, which recreates "
+                               "entries and reboots: with NVRAM refusing writes it cannot, so "
+                               "this disk would not start by its fallback (remove %s)",
+                               why_refused, e->mount, EFI_FALLBACK_PATH, EFI_SHIM_FALLBACK_PATH,
+                               EFI_SHIM_FALLBACK_PATH);
+        if (same < 0)
+                return esp_add(e, STATUS_UNKNOWN, "drill", "cannot read %s's fallback %s: %s",
+                               e->mount, EFI_FALLBACK_PATH, strerror(-same));
+        return esp_add(e, STATUS_OK, "drill", "%s; %s's fallback %s starts %s", why_refused,
+                       e->mount, EFI_FALLBACK_PATH,
+                       same ? "systemd-boot (the same binary)"
+                            : "a loader of its own (not shim's fallback)");
+}
+
+static int check_drills(const struct config *c, const struct esp_model *m, const char *efivars_dir,
+                        struct status_report *r)
+{
+        _cleanup_(drill_state_done) struct drill_state s = {};
+        _cleanup_strv_free_ char **dirs = NULL;
+        _cleanup_free_ char *why = NULL, *refused = NULL;
+        uint64_t max_age = c->prove_max_age / USEC_PER_SEC;
+        struct statvfs sv;
+        int k;
+
+        struct timespec up;
+        int64_t booted_at = -1;
+
+        r->prove_max_age = (int64_t)max_age;
+        if (clock_gettime(CLOCK_BOOTTIME, &up) == 0)
+                booted_at = r->now - (int64_t)up.tv_sec;
+        k = drill_esp_dirs(m, &dirs);
+        if (k < 0)
+                return k;
+        k = drill_state_load(dirs, &s, NULL, &why);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                return add(r, STATUS_UNKNOWN, "drill", "cannot read the drill records: %s",
+                           strna(why));
+        if (s.nvram_refused >= 0)
+                k = asprintf(&refused, "the NVRAM refused a write (--prove, at %" PRId64 ")",
+                             s.nvram_refused);
+        else if (statvfs(efivars_dir, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+                k = asprintf(&refused, "%s is mounted read-only", efivars_dir);
+        if (k < 0)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < r->n_esps; i++) {
+                struct status_esp *e = &r->esps[i];
+                const struct drill_disk *d =
+                        e->partuuid ? drill_state_disk_const(&s, e->partuuid) : NULL;
+                _cleanup_free_ char *text = NULL;
+                int level;
+
+                struct drill_disk eff = { .proven = -1, .failed = -1 };
+                bool by_boot = false;
+
+                if (d)
+                        eff = *d;
+                /* The booted disk is proven by this boot as by a drill (P5): the firmware
+                 * started it, and a drill never targets it. */
+                if (e->booted && booted_at > eff.proven) {
+                        eff.proven = booted_at;
+                        by_boot = true;
+                }
+                e->last_proven = eff.proven;
+                e->last_prove_failed = eff.failed;
+                e->prove_failed = eff.failed > eff.proven;
+                if (!e->partuuid)
+                        continue;
+                if (by_boot) {
+                        char ago[64];
+
+                        format_age(r->now, booted_at, ago, sizeof(ago));
+                        level = asprintf(&text,
+                                         "this boot started it (%s): booting a disk proves it as "
+                                         "a drill does",
+                                         ago) < 0
+                                        ? -ENOMEM
+                                        : STATUS_OK;
+                } else
+                        level = drill_judge(d, r->now, max_age, &text);
+                if (level < 0)
+                        return level;
+                k = esp_add(e, (enum status_level)level, "drill", "%s", text);
+                if (k >= 0 && s.pending.set && strcasecmp(s.pending.target, e->partuuid) == 0)
+                        k = esp_add(e, STATUS_OK, "drill",
+                                    "a drill is pending: BootNext = Boot%04X since %" PRId64
+                                    "; the next reboot starts this disk",
+                                    s.pending.entry, s.pending.since);
+                if (k >= 0 && refused && e->present)
+                        k = check_fallback(e, refused);
                 if (k < 0)
                         return k;
         }
@@ -1821,7 +1945,8 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
 {
         struct status_report r = { .now = (int64_t)time(NULL),
                                    .root_redundant = -1,
-                                   .root_degraded = -1 };
+                                   .root_degraded = -1,
+                                   .prove_max_age = -1 };
         int k = 0;
 
         if (m->md_refusal) /* DESIGN.md §11 S12: known, and not bootable as we keep it */
@@ -1831,6 +1956,8 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                              NULL, "cannot identify the booted ESP: %s", strna(m->why));
         else if (c->dualroot)
                 k = check_esps(c, m, t, fstab, efivars_dir, efi_mount, &r);
+        if (k >= 0 && m->boot_ok && m->device_ok && c->dualroot)
+                k = check_drills(c, m, efivars_dir, &r);
         if (k >= 0)
                 k = check_root(c, &r);
         if (k >= 0 && m->boot_ok && m->device_ok)
@@ -1853,7 +1980,8 @@ int status_report_failed(const char *check, const char *why, struct status_repor
 {
         struct status_report r = { .now = (int64_t)time(NULL),
                                    .root_redundant = -1,
-                                   .root_degraded = -1 };
+                                   .root_degraded = -1,
+                                   .prove_max_age = -1 };
 
         r.error = strdup(why);
         if (!r.error || add(&r, STATUS_UNKNOWN, check, "%s", why) < 0) {

@@ -17,8 +17,10 @@
  *   "firmware"  a Boot#### naming its PARTUUID whose File() it holds, in BootOrder; else the
  *               removable-media fallback;
  *   "loader"    systemd-boot's entries complete on this ESP (every file present);
- *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced.
- *   "root"      whether the root assembles from this ESP's disk alone (btrfs, md).
+ *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced;
+ *   "root"      whether the root assembles from this ESP's disk alone (btrfs, md);
+ *   "drill"     its failover drills (--prove, DESIGN.md §13): last success and failure, a
+ *               pending one; where NVRAM writes are refused, the fallback loader.
  * System-wide findings: "boot" (EFI_MOUNT holds the booted ESP), "root" (btrfs devices and
  * profiles, md arrays), "sync-list" (approach 2's destinations), "esp-set" (also an ESP on md
  * RAID, refused).
@@ -72,8 +74,11 @@ struct status_esp {
         enum status_verdict verdict;
         char *unknown_why; /* with VERDICT_UNKNOWN: what could not be looked at */
         enum status_level level;
-        int64_t last_sync;    /* Unix time of the last sync onto it, -1 when unknown */
-        char *last_sync_from; /* the PARTUUID it was synced from, or NULL */
+        int64_t last_sync;         /* Unix time of the last sync onto it, -1 when unknown */
+        char *last_sync_from;      /* the PARTUUID it was synced from, or NULL */
+        int64_t last_proven;       /* its last successful drill (--prove), -1: never (§13) */
+        int64_t last_prove_failed; /* its last failed drill, -1: never */
+        bool prove_failed;         /* its last drill failed (CRITICAL until one succeeds) */
         struct status_finding *findings;
         size_t n;
 };
@@ -102,6 +107,8 @@ struct status_report {
          * not, -1 when not judged; its missing devices or md members, -1 when not judged. */
         int root_redundant;
         int root_degraded;
+        int64_t prove_max_age; /* seconds (config prove_max_age), 0: never warns; -1: drills
+                                * not checked */
 };
 
 const char *status_level_to_string(enum status_level l); /* "OK", "WARNING", ... */

@@ -40,6 +40,7 @@ fake_tool() {
 #!/bin/sh
 {
         echo "args=\$*"
+        echo "rc=$1"
         echo "stdin=\$(readlink /proc/\$\$/fd/0)"
         echo "stdout=\$(readlink /proc/\$\$/fd/1)"
         echo "stderr=\$(readlink /proc/\$\$/fd/2)"
@@ -106,15 +107,21 @@ run_hook_closed() {
         set -e
 }
 
-# expect_tool_runs N: the fake tool ran N times, each time as `dual-root-tool -s -q` with
+# expect_tool_runs N: the fake tool synced N times (`dual-root-tool -s -q`), each followed by
+# `--assert-boot-entries -q` unless the sync said the config is invalid; every run with
 # stdin from /dev/null and stdout on the hook's stderr; the hook's stdout stayed empty.
 expect_tool_runs() {
         n=0
-        [ -f "$FAKELOG" ] && n=$(grep -c '^args=' "$FAKELOG")
-        [ "$n" = "$1" ] || fail "dual-root-tool ran $n times, expected $1"
+        [ -f "$FAKELOG" ] && n=$(grep -c '^args=-s -q$' "$FAKELOG")
+        [ "$n" = "$1" ] || fail "dual-root-tool -s -q ran $n times, expected $1"
         [ "$1" = 0 ] && return 0
-        [ "$(grep '^args=' "$FAKELOG" | sort -u)" = "args=-s -q" ] ||
-                fail "dual-root-tool arguments: $(grep '^args=' "$FAKELOG" | sort -u | tr '\n' ' '), expected '-s -q'"
+        # each sync is followed by the entries check (DESIGN.md §13 P4), but a config error's
+        want=$(awk '/^args=-s -q$/ { s = 1; next } /^args=/ { s = 0 } s && /^rc=/ && $0 != "rc=2" { n++ }
+                END { print n + 0 }' "$FAKELOG")
+        got=$(grep -c '^args=--assert-boot-entries -q$' "$FAKELOG" || :)
+        [ "$got" = "$want" ] || fail "the entries were checked $got times, expected $want (once per sync without a config error)"
+        [ -z "$(grep '^args=' "$FAKELOG" | grep -v '^args=-s -q$' | grep -v '^args=--assert-boot-entries -q$')" ] ||
+                fail "dual-root-tool arguments: $(grep '^args=' "$FAKELOG" | sort -u | tr '\n' ' '), expected '-s -q' and '--assert-boot-entries -q'"
         [ "$(grep '^stdin=' "$FAKELOG" | sort -u)" = "stdin=/dev/null" ] ||
                 fail "dual-root-tool's stdin: $(grep '^stdin=' "$FAKELOG" | sort -u), expected /dev/null"
         grep -q '^fake tool stdout$' "$ERR" || fail "the tool's stdout did not reach the hook's stderr"

@@ -88,7 +88,7 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         # order of DESIGN.md §5 rule 9: rsync copies the files but /loader/ (nothing
         # deleted), then the entries (pass 2) and the deletions (pass 3) are the tool's own.
         # Each change is told, labelled by its pass, without rsync's byte counters.
-        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new"
+        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new --exclude=/.dual-root-drill --exclude=/.dual-root-drill.new"
         expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -i $common --exclude=/loader/ /efi0/ /efi1/"
         [ "$(grep -c '^would sync ' "$OUT")" = 1 ] || fail "expected exactly one command"
         expect_stdout_has "pass 1 (files): create vmlinuz"

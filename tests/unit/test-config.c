@@ -24,7 +24,7 @@ static char *tmpdir;
 #define KNOWN_KEYS                                                                                 \
         "dualroot, rsync_opts, nice, ionice_class, ionice_level, ionice_value, sync_delay, "       \
         "settle_time, max_wait, rsync_path, rsync_timeout, lock_timeout, esp_mounts, "             \
-        "esp_excludes, esp_min_free, sync, swap_ids"
+        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -461,8 +461,8 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
                 s += n;
         }
         *w = 0;
-        /* 16 settings (ionice_value is the alias of ionice_level) and the second sync example. */
-        assert_int_equal(settings, 17);
+        /* 18 settings (ionice_value is the alias of ionice_level) and the second sync example. */
+        assert_int_equal(settings, 19);
         if (config_parse("sample", text, strlen(text), &c, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
 
@@ -534,6 +534,8 @@ static void test_check_config_prints_every_default(void **state)
                                  "esp_mounts:    (every /efi<N> mount point)\n"
                                  "esp_excludes:  /loader/random-seed\n"
                                  "esp_min_free:  0\n"
+                                 "prove_max_age: 2160h0m\n"
+                                 "fix_boot_entries:  warn\n"
                                  "swap_ids:      (none)\n");
 }
 
@@ -559,6 +561,8 @@ static void test_check_config_prints_set_values(void **state)
                                  "esp_mounts:    /efi0, /efi1\n"
                                  "esp_excludes:  (none)\n"
                                  "esp_min_free:  0\n"
+                                 "prove_max_age: 2160h0m\n"
+                                 "fix_boot_entries:  warn\n"
                                  "sync[0]:       /a -> /b, /c  excluding x, y\n"
                                  "sync[1]:       /d -> /e\n"
                                  "swap_ids:      (none)\n");
@@ -617,7 +621,7 @@ static void test_sample_config_documents_every_key(void **state)
                         fail_msg("the sample shows %s with a value that is not its default: %s",
                                  name, setting);
         }
-        assert_int_equal(i, 16);
+        assert_int_equal(i, 18);
 }
 
 static void test_original_approach2_sample_parses(void **state)
