@@ -24,7 +24,7 @@ grub_status() {
 }
 
 run_case30_sync() {
-        local u0 u1 new
+        local u0 u1 new first
         u0=$(grub_uuid 0) u1=$(grub_uuid 1)
         systemctl stop dual-root-syncd.service 2>/dev/null
         grub_booted 0 hd0,gpt1
@@ -58,6 +58,15 @@ run_case30_sync() {
         new=$(entry_of "dual-root-tool /efi1 (vdb)")
         check shim-entry "Boot$new: $(boot_path "$new")" \
                 eval '[ -n "$new" ] && [[ $(lower <<<"$(boot_path "$new")") == *"$DRVM_ESP1_PARTUUID"*"/file(\\efi\\debian\\shimx64.efi)"* ]]'
+        # First in BootOrder, as grub-install puts its entry (OVMF lists its shell before
+        # entries appended later, and starts it when a disk is gone).
+        first=$(entry_of "dual-root-tool /efi0 (vda)")
+        if [ -n "$first" ] && [ -n "$new" ]; then
+                efibootmgr -q -o "$(boot_order | tr ',' '\n' | grep -v -x -e "$first" -e "$new" |
+                        { printf '%s\n%s\n' "$first" "$new"; cat; } | paste -sd,)"
+                efibootmgr_refresh
+        fi
+        check boot-order "BootOrder $(boot_order)" eval '[[ $(boot_order) == "$first,$new,"* ]]'
         # A half-dead disk 0 for the next boot: its menu is gone.
         rm /efi0/grub/grub.cfg
         sync
