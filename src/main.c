@@ -15,6 +15,7 @@
 #include "bind.h"
 #include "blockdev.h"
 #include "bootentry.h"
+#include "config-check.h"
 #include "config.h"
 #include "daemon.h"
 #include "efivars.h"
@@ -445,6 +446,7 @@ struct context {
         struct config *config;       /* verb_syncd takes it */
         struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
         struct esp_model *model;     /* with VERB_NEEDS_MODEL */
+        bool config_error;           /* -b runs on what config_salvage_bind() read: exit 2 */
 };
 
 static void context_done(struct context *c)
@@ -841,7 +843,8 @@ static const struct verb {
         int (*run)(struct context *c);
         unsigned flags;
 } verbs[_VERB_MAX] = {
-        [VERB_CHECK_CONFIG] = { verb_check_config, 0 },
+        /* The model: rule 11 needs the booted ESP (DESIGN.md §7 C7). */
+        [VERB_CHECK_CONFIG] = { verb_check_config, VERB_NEEDS_MODEL },
         /* Both name ESPs by PARTUUID, which only a probing model knows for the alternates. */
         [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR },
         [VERB_FIX_BOOT_ENTRIES] = { verb_fix_boot_entries, VERB_NEEDS_MODEL | VERB_PROBES },
@@ -859,7 +862,26 @@ static int context_load(struct context *c, unsigned flags)
         int r;
 
         r = config_load(arg.config_path, arg.config_given, &c->config, &why);
-        if (r < 0) {
+        if (r < 0 && verb_given(VERB_BIND)) {
+                bool from_file;
+
+                /* DESIGN.md §4 B2: an unbound /boot (the next kernel lands on neither ESP) is
+                 * worse than a typo in a timing key; -b needs only esp_mounts. */
+                log_error("%s", why ? why : strerror(-r));
+                r = config_salvage_bind(arg.config_path, arg.config_given, &c->config, &from_file);
+                if (r < 0) {
+                        log_error_errno(r, "cannot read the config again for -b: %m");
+                        return EXIT_FAILED;
+                }
+                log_warning("binding the booted ESP on %s despite this config error, with %s; no "
+                            "other action runs and the exit status is 2: fix the config",
+                            arg.efi_mount,
+                            from_file ? "the ESP mount points of its esp_mounts"
+                                      : "every /efi<N> mount as ESP mount points (no usable "
+                                        "esp_mounts in what could be read)");
+                arg.verbs = 1u << VERB_BIND;
+                c->config_error = true;
+        } else if (r < 0) {
                 log_error("%s", why ? why : strerror(-r));
                 if (flags & VERB_MONITOR && !arg.quiet)
                         printf("UNKNOWN: the configuration cannot be read: %s\n", strna(why));
@@ -902,11 +924,14 @@ static int run(int argc, char *argv[])
         r = context_load(&c, flags);
         if (r != EXIT_OK)
                 return r;
-        if (verb_given(VERB_SYNC) || verb_given(VERB_SYNCD)) {
+        if (c.config_error)
+                flags = verbs[VERB_BIND].flags; /* only -b runs (DESIGN.md §4 B2) */
+        if (verb_given(VERB_SYNC) || verb_given(VERB_SYNCD) || verb_given(VERB_CHECK_CONFIG)) {
                 _cleanup_free_ char *why = NULL;
 
-                /* DESIGN.md §5 rule 11: a destination that must never be, before anything runs. */
-                if (sync_config_validate(c.config, c.model, &why) < 0) {
+                /* DESIGN.md §7 C7: what --check-config refuses, -s and -d refuse, before
+                 * anything runs, with the same message. */
+                if (config_check(c.config, c.model, &why) < 0) {
                         log_error("%s", strna(why));
                         return EXIT_USAGE;
                 }
@@ -924,7 +949,8 @@ static int run(int argc, char *argv[])
                 if (r == EXIT_OK || verbs[v].flags & VERB_OWN_EXIT)
                         r = k;
         }
-        return r;
+        /* Bound or not, the config error is the run's outcome. */
+        return c.config_error ? EXIT_USAGE : r;
 }
 
 int main(int argc, char *argv[])
