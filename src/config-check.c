@@ -54,8 +54,8 @@ static int check_exists(const char *what, const char *path, bool dir, const char
                 return errmsg(why, negative_errno(), "%s '%s': cannot look: %m", what, path);
         }
         if (dir && !S_ISDIR(st.st_mode))
-                return errmsg(why, -ENOTDIR, "%s '%s' is not a directory, expected %s", what,
-                              path, expected);
+                return errmsg(why, -ENOTDIR, "%s '%s' is not a directory, expected %s", what, path,
+                              expected);
         return 0;
 }
 
@@ -83,15 +83,12 @@ int config_check(const struct config *c, const struct esp_model *m, char **why)
 
                 /* A source ending in '/' copies a directory's contents: stat() of "x/" fails
                  * with ENOTDIR on a file, so it is a directory whenever it resolves. */
-                r = check_exists("source", it->source, false, "an existing file or directory",
-                                 why);
+                r = check_exists("source", it->source, false, "an existing file or directory", why);
                 STRV_FOREACH(d, it->dests)
                 {
                         if (r < 0)
                                 break;
-                        r = check_exists("destination", *d, true,
-                                         "an existing directory",
-                                         why);
+                        r = check_exists("destination", *d, true, "an existing directory", why);
                 }
                 if (r < 0)
                         return errmsg_prefix(why, r, "%s:%u: sync item %zu", file, it->line, i);
