@@ -362,7 +362,7 @@ static bool item_wants_sync(const struct daemon *d, const struct ditem *it, usec
         return it->now || sched_is_due(&it->s, &d->params, now);
 }
 
-/* READY=1 went out when the watches were set (DESIGN.md §6 S1); this tells the end of the
+/* READY=1 went out when the watches were set (DESIGN.md §6 N1); this tells the end of the
  * first round of every item, in STATUS= and the log. */
 static void initial_sync_progress(struct daemon *d)
 {
@@ -748,7 +748,7 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
         if (d.n_items == 0)
                 log_warning("nothing to sync: no alternate ESP and no sync list; idle until "
                             "reloaded");
-        /* DESIGN.md §6 S1: ready once watching. The first syncs run after this, reported in
+        /* DESIGN.md §6 N1: ready once watching. The first syncs run after this, reported in
          * STATUS=: one of a large tree (approach 2) outlasts any start timeout, and systemd
          * would kill and restart the unit in a loop if READY=1 waited for them. */
         notify_sendf("READY=1\nSTATUS=watching %zu item(s); first sync: 0 of %zu done", d.n_items,

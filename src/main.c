@@ -55,6 +55,7 @@ static struct {
         bool test;
         bool force;
         bool quiet;
+        bool verbose;
         bool json;
         const char *textfile;
         const char *add_disk;
@@ -105,7 +106,9 @@ static void help(void)
                "Options:\n"
                "  -t, --test          dry run: say exactly what would be done (the rollback\n"
                "                      guard asked too), change nothing\n"
-               "  -q, --quiet         print only warnings and errors\n"
+               "  -q, --quiet         print only warnings and errors (no progress lines)\n"
+               "  -v, --verbose       progress of long work every 10 s when not on a terminal\n"
+               "                      (default: every minute; on a terminal: a live line)\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
                "      --json          print the report (or --status) as JSON\n"
@@ -206,6 +209,7 @@ static int parse_argv(int argc, char *argv[])
                 { "syncd", no_argument, NULL, 'd' },
                 { "test", no_argument, NULL, 't' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
                 { "conf", required_argument, NULL, 'c' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
@@ -222,7 +226,7 @@ static int parse_argv(int argc, char *argv[])
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":bsdtqc:hV", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":bsdtqvc:hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 'b':
                         arg.verbs |= 1u << VERB_BIND;
@@ -238,6 +242,9 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case 'q':
                         arg.quiet = true;
+                        break;
+                case 'v':
+                        arg.verbose = true;
                         break;
                 case 'c':
                         if (isempty(optarg)) {
@@ -777,6 +784,7 @@ static int verb_add_disk(struct context *cx)
                 .force = arg.force,
                 .raid1 = arg.raid1,
                 .out = arg.quiet ? NULL : stdout,
+                .verbose = arg.verbose,
         };
         struct context now = { .config = cx->config };
         int r;

@@ -107,7 +107,7 @@ int progress_begin(struct progress *p, FILE *out, enum progress_level level,
                 return -ENOMEM;
         p->out = out;
         p->live = isatty(fileno(out)) == 1;
-        p->interval = p->live                        ? PROGRESS_REDRAW_INTERVAL
+        p->interval = p->live                     ? PROGRESS_REDRAW_INTERVAL
                       : level == PROGRESS_VERBOSE ? PROGRESS_LINE_INTERVAL_VERBOSE
                                                   : PROGRESS_LINE_INTERVAL;
         if (!p->live) {

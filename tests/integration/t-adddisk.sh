@@ -143,6 +143,10 @@ writes_the_gpt_then_continues() {
         expect_stdout_has "wrote: GPT"
         expect_stderr_has "step 3/7 (partition devices) failed: partition 1 of $d"
         expect_stderr_has "did not appear"
+        # The wait is said, not silent (DESIGN.md §13): off a terminal, when it begins and ends.
+        pu1=$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]')
+        expect_stderr_has "waiting for udev to create /dev/disk/by-partuuid/$pu1..."
+        expect_stderr_has "waiting for udev to create /dev/disk/by-partuuid/$pu1: gave up (in 30s)"
         expect_stderr_has "Done: 1 check, 2 partition table. Not done: 3 partition devices, 4 ESP filesystem and mount, 5 ESP content, 6 boot entry, 7 root filesystem"
         [ "$(dump "$IMG0")" = "$(dump "$NEWIMG")" ] ||
                 fail "layouts differ: $(diff <(dump "$IMG0") <(dump "$NEWIMG"))"

@@ -123,7 +123,7 @@ daemon_syncs_once_then_notifies_ready() {
         wait_for 5 grep -q "STOPPING=1" "$W/notify.out" || fail "no STOPPING=1: $(cat "$W/notify.out")"
 }
 
-# DESIGN.md §6 S1: READY=1 once watching, not after the first syncs, which may outlast any
+# DESIGN.md §6 N1: READY=1 once watching, not after the first syncs, which may outlast any
 # start timeout; STATUS= follows them.
 daemon_is_ready_before_a_slow_first_sync_ends() {
         reset_daemon
@@ -492,7 +492,7 @@ daemon_queue_overflow_makes_every_item_dirty() {
 }
 
 run_case "starts with one sync, READY=1 and STATUS=, exits 0 on SIGTERM" daemon_syncs_once_then_notifies_ready
-run_case "READY=1 comes before a slow first sync ends, STATUS= follows it (S1)" daemon_is_ready_before_a_slow_first_sync_ends
+run_case "READY=1 comes before a slow first sync ends, STATUS= follows it (N1)" daemon_is_ready_before_a_slow_first_sync_ends
 run_case "a kernel install is copied whole, once, after it settles" daemon_copies_a_kernel_install_whole_after_it_settles
 run_case "max_wait bounds a burst that never ends" daemon_max_wait_bounds_a_burst_that_never_ends
 run_case "sync_delay is a floor between two starts" daemon_sync_delay_is_a_floor_between_starts

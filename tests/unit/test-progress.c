@@ -91,8 +91,8 @@ static void test_journal_lines_are_a_minute_apart(void **state)
         _cleanup_free_ char *s = NULL;
 
         assert_non_null(f);
-        assert_int_equal(progress_begin(&p, f, PROGRESS_NORMAL, PROGRESS_ITEMS, "balancing", SEC(1)),
-                         0);
+        assert_int_equal(
+                progress_begin(&p, f, PROGRESS_NORMAL, PROGRESS_ITEMS, "balancing", SEC(1)), 0);
         assert_false(p.live);
         for (usec_t t = SEC(2); t <= SEC(130); t += SEC(1))
                 progress_update(&p, (t - SEC(1)) / USEC_PER_SEC, 200, t);
@@ -114,9 +114,8 @@ static void test_verbose_lines_are_ten_seconds_apart(void **state)
         size_t lines = 0;
 
         assert_non_null(f);
-        assert_int_equal(progress_begin(&p, f, PROGRESS_VERBOSE, PROGRESS_PERMILLE, "replacing",
-                                        SEC(1)),
-                         0);
+        assert_int_equal(
+                progress_begin(&p, f, PROGRESS_VERBOSE, PROGRESS_PERMILLE, "replacing", SEC(1)), 0);
         for (usec_t t = SEC(1); t <= SEC(60); t += MSEC(500))
                 progress_update(&p, 10, 1000, t);
         progress_end(&p, "done", SEC(60));
@@ -135,7 +134,8 @@ static void test_quiet_prints_nothing(void **state)
         _cleanup_free_ char *s = NULL;
 
         assert_non_null(f);
-        assert_int_equal(progress_begin(&p, f, PROGRESS_QUIET, PROGRESS_BYTES, "copying", SEC(1)), 0);
+        assert_int_equal(progress_begin(&p, f, PROGRESS_QUIET, PROGRESS_BYTES, "copying", SEC(1)),
+                         0);
         progress_update(&p, 1, 2, SEC(100));
         progress_end(&p, "done", SEC(200));
         s = contents(f);
@@ -169,7 +169,7 @@ static void test_terminal_line_is_rewritten_in_place(void **state)
         assert_int_equal(progress_begin(&p, f, PROGRESS_NORMAL, PROGRESS_ITEMS, "adding", SEC(1)),
                          0);
         assert_true(p.live);
-        progress_update(&p, 1, 4, SEC(2));            /* drawn */
+        progress_update(&p, 1, 4, SEC(2));             /* drawn */
         progress_update(&p, 2, 4, SEC(2) + MSEC(100)); /* too soon */
         progress_update(&p, 3, 4, SEC(2) + MSEC(250)); /* drawn */
         progress_end(&p, "done", SEC(3));
