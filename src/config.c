@@ -1356,25 +1356,20 @@ static int key_lookup_lenient(const struct toml *t, struct toml_pos pos, size_t 
         return (int)ELEMENTSOF(keys);
 }
 
-int config_salvage_bind(const char *path, bool must_exist, struct config **ret,
-                        bool *ret_esp_mounts)
+int config_parse_for_bind(const char *path, const char *text, size_t size, struct config **ret,
+                          bool *ret_esp_mounts)
 {
         _cleanup_(toml_done) struct toml t = {};
         _cleanup_config_free_ struct config *c = config_new_default();
-        _cleanup_free_ char *text = NULL, *ignored = NULL;
+        _cleanup_free_ char *ignored = NULL;
         const struct toml_entry *esp = NULL;
-        size_t size = 0, n_esp = 0;
+        size_t n_esp = 0;
+        bool from_file = false;
         int r;
 
         if (!c)
                 return -ENOMEM;
-        *ret_esp_mounts = false;
-        /* A file config_load() refuses as such (C3: writable by others, not a regular file)
-         * is not read at all: -b then uses the defaults. */
-        r = read_config_file(path, must_exist, &text, &size, &ignored);
-        if (r == -ENOMEM)
-                return r;
-        if (r > 0 && size <= CONFIG_MAX_SIZE) {
+        if (size <= CONFIG_MAX_SIZE) {
                 /* A syntax error stops the parse; the entries before it still count. */
                 r = toml_parse(&t, path, text, size, key_lookup_lenient, NULL, &ignored);
                 if (r == -ENOMEM)
@@ -1385,23 +1380,50 @@ int config_salvage_bind(const char *path, bool must_exist, struct config **ret,
                                 esp = &t.entries[i];
                                 n_esp++;
                         }
-                /* Set twice, it says two things: neither is taken. */
-                if (n_esp == 1) {
-                        char **l = NULL;
+        }
+        /* Set twice, it says two things: neither is taken. */
+        if (n_esp == 1) {
+                char **l = NULL;
 
-                        r = get_esp_mounts(&t, esp, &l);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r >= 0) {
-                                strv_free(c->esp_mounts);
-                                c->esp_mounts = l;
-                                *ret_esp_mounts = true;
-                        }
+                r = get_esp_mounts(&t, esp, &l);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        strv_free(c->esp_mounts);
+                        c->esp_mounts = l;
+                        from_file = true;
                 }
         }
         c->path = strdup(path);
         if (!c->path)
                 return -ENOMEM;
+        *ret_esp_mounts = from_file;
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_salvage_bind(const char *path, bool must_exist, struct config **ret,
+                        bool *ret_esp_mounts)
+{
+        _cleanup_free_ char *text = NULL, *ignored = NULL;
+        size_t size = 0;
+        int r;
+
+        /* A file config_load() refuses as such (C3: writable by others, not a regular file)
+         * is not read at all: -b then uses the defaults. */
+        r = read_config_file(path, must_exist, &text, &size, &ignored);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0)
+                return config_parse_for_bind(path, text, size, ret, ret_esp_mounts);
+        *ret = config_new_default();
+        if (!*ret)
+                return -ENOMEM;
+        (*ret)->path = strdup(path);
+        if (!(*ret)->path) {
+                *ret = config_free(*ret);
+                return -ENOMEM;
+        }
+        *ret_esp_mounts = false;
         return 0;
 }

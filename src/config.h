@@ -75,6 +75,10 @@ int config_load(const char *path, bool must_exist, struct config **ret, char **w
 int config_salvage_bind(const char *path, bool must_exist, struct config **ret,
                         bool *ret_esp_mounts);
 
+/* The parse of config_salvage_bind() on text already read (for tests and the fuzzer). */
+int config_parse_for_bind(const char *path, const char *text, size_t size, struct config **ret,
+                          bool *ret_esp_mounts);
+
 /*
  * Parses size bytes of text (which may hold NUL bytes: they are refused) as if read from path,
  * which is used in messages and stored in the result. No file checks: config_load does those.

@@ -1702,7 +1702,6 @@ static void check_salvage(const char *name, const char *text, mode_t mode, bool 
 {
         _cleanup_free_ char *path = text ? tmp_text(name, text, mode) : NULL;
         _cleanup_free_ char *missing = NULL;
-        _cleanup_free_ char *why = NULL;
         struct config *c = NULL;
         bool from_file = true;
 
