@@ -932,8 +932,6 @@ static int run(int argc, char *argv[])
         r = context_load(&c, flags);
         if (r != EXIT_OK)
                 return r;
-        if (c.config_error)
-                flags = verbs[VERB_BIND].flags; /* only -b runs (DESIGN.md §4 B2) */
         if (verb_given(VERB_SYNC) || verb_given(VERB_SYNCD) || verb_given(VERB_CHECK_CONFIG)) {
                 _cleanup_free_ char *why = NULL;
 
