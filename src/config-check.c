@@ -36,13 +36,23 @@ static int check_rsync_path(const struct config *c, char **why)
         return 0;
 }
 
-/* 0 when path is there (a directory when dir), else -errno with "'PATH' does not exist, ..." */
-static int check_exists(const char *what, const char *path, bool dir, const char *expected,
-                        char **why)
+/* 0 when path is there (a directory when dir), or when it is missing because a disk is: it
+ * lies under a mount point of fstab with nothing mounted (the job skips or refuses it then,
+ * DESIGN.md §5 rules 2 and 3). Else -errno with "'PATH' does not exist, expected ...". */
+static int check_exists(const struct config_check_context *cx, const char *what, const char *path,
+                        bool dir, const char *expected, char **why)
 {
         struct stat st;
 
         if (stat(path, &st) < 0) {
+                if (errno == ENOENT && cx->mounts) {
+                        _cleanup_free_ char *gone =
+                                unmounted_fstab_target(cx->mounts, cx->fstab, path);
+
+                        if (gone)
+                                return 0;
+                        errno = ENOENT;
+                }
                 if (errno == ENOENT)
                         return errmsg(why, -ENOENT, "%s '%s' does not exist, expected %s", what,
                                       path, expected);
@@ -59,8 +69,9 @@ static int check_exists(const char *what, const char *path, bool dir, const char
         return 0;
 }
 
-int config_check(const struct config *c, const struct esp_model *m, char **why)
+int config_check(const struct config *c, const struct config_check_context *cx, char **why)
 {
+        const struct esp_model *m = cx->model;
         const char *file = c->path ?: "(defaults)";
         int r;
 
@@ -73,7 +84,7 @@ int config_check(const struct config *c, const struct esp_model *m, char **why)
                 return errmsg_prefix(why, r, "%s", file);
         STRV_FOREACH(p, c->esp_mounts)
         {
-                r = check_exists("esp_mounts entry", *p, true,
+                r = check_exists(cx, "esp_mounts entry", *p, true,
                                  "the mount point of an ESP (a directory)", why);
                 if (r < 0)
                         return errmsg_prefix(why, r, "%s", file);
@@ -83,12 +94,13 @@ int config_check(const struct config *c, const struct esp_model *m, char **why)
 
                 /* A source ending in '/' copies a directory's contents: stat() of "x/" fails
                  * with ENOTDIR on a file, so it is a directory whenever it resolves. */
-                r = check_exists("source", it->source, false, "an existing file or directory", why);
+                r = check_exists(cx, "source", it->source, false, "an existing file or directory",
+                                 why);
                 STRV_FOREACH(d, it->dests)
                 {
                         if (r < 0)
                                 break;
-                        r = check_exists("destination", *d, true, "an existing directory", why);
+                        r = check_exists(cx, "destination", *d, true, "an existing directory", why);
                 }
                 if (r < 0)
                         return errmsg_prefix(why, r, "%s:%u: sync item %zu", file, it->line, i);

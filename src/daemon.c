@@ -519,8 +519,13 @@ static void reload(struct daemon *d)
                 r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), false, d->mounts, &m);
                 if (r < 0)
                         (void)errmsg(&why, r, "cannot build the ESP model: %s", strerror(-r));
-                else
-                        r = config_check(c, m, &why);
+                else {
+                        struct config_check_context cx = { .model = m,
+                                                           .mounts = d->mounts,
+                                                           .fstab = d->fstab };
+
+                        r = config_check(c, &cx, &why);
+                }
                 if (r < 0)
                         c = config_free(c);
         }

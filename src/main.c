@@ -937,7 +937,12 @@ static int run(int argc, char *argv[])
 
                 /* DESIGN.md §7 C7: what --check-config refuses, -s and -d refuse, before
                  * anything runs, with the same message. */
-                if (config_check(c.config, c.model, &why) < 0) {
+                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
+                struct config_check_context cx = { .model = c.model,
+                                                   .mounts = c.mounts,
+                                                   .fstab = fstab };
+
+                if (config_check(c.config, &cx, &why) < 0) {
                         log_error("%s", strna(why));
                         return EXIT_USAGE;
                 }

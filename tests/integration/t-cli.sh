@@ -166,6 +166,29 @@ cli_check_config_refuses_what_sync_refuses() {
         rm -rf "$R/srv" "$R/efi0/new-file"
 }
 
+# ...but a path missing because its disk is (under an fstab mount point with nothing mounted,
+# as approach 2's /mnt/root1/efi when disk 0 is pulled) is no config error: the jobs skip it.
+cli_check_config_accepts_the_paths_of_a_missing_disk() {
+        reset_machine
+        booted_by_loader "$PU0"
+        case_cleanup() { rm -f "$R/etc/fstab"; rm -rf "$R/srv" "$R/mnt/gone"; }
+        mkdir -p "$R/srv/a" "$R/mnt/gone"
+        echo data >"$R/srv/a/file"
+        printf 'esp_mounts = ["/efi0", "/efi1", "/mnt/gone/efi"]\nsync = [["/srv/a", "/mnt/gone/copy"]]\n' >"$CONF"
+        # Without the fstab line it is a typo.
+        rm -f "$R/etc/fstab"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "esp_mounts entry '/mnt/gone/efi' does not exist"
+        printf 'UUID=0a0a0a0a-0000-4000-8000-000000000001 /mnt/gone ext4 defaults,nofail 0 2\n' >"$R/etc/fstab"
+        run_tool --check-config
+        expect_status 0
+        run_tool -s
+        expect_status 0
+        expect_stdout_has "synced /efi0/ -> /efi1/"
+        expect_stderr_has "'/mnt/gone' is not mounted (/etc/fstab mounts it; disk missing?)"
+}
+
 cli_json_with_bind_is_usage_error() {
         reset_machine
         run_tool --json -b
@@ -185,5 +208,6 @@ run_case "an out-of-range value is an error" cli_out_of_range_value
 run_case "a group/other-writable config file is refused" cli_writable_config_refused
 run_case "--check-config prints the parsed values" cli_check_config_prints_values
 run_case "--check-config refuses what -s refuses, with the same message and exit 2" cli_check_config_refuses_what_sync_refuses
+run_case "--check-config and -s accept the paths of a missing disk (fstab says so)" cli_check_config_accepts_the_paths_of_a_missing_disk
 run_case "--json with -b is a usage error" cli_json_with_bind_is_usage_error
 finish
