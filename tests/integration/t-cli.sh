@@ -171,8 +171,12 @@ cli_check_config_refuses_what_sync_refuses() {
 cli_check_config_accepts_the_paths_of_a_missing_disk() {
         reset_machine
         booted_by_loader "$PU0"
-        case_cleanup() { rm -f "$R/etc/fstab"; rm -rf "$R/srv" "$R/mnt/gone"; }
+        case_cleanup() {
+                rm -f "$R/etc/fstab" "$R/efi0/vmlinuz" "$R/efi1/vmlinuz" "$R/efi1/.dual-root-state"
+                rm -rf "$R/srv" "$R/mnt/gone"
+        }
         mkdir -p "$R/srv/a" "$R/mnt/gone"
+        echo kernel >"$R/efi0/vmlinuz"
         echo data >"$R/srv/a/file"
         printf 'esp_mounts = ["/efi0", "/efi1", "/mnt/gone/efi"]\nsync = [["/srv/a", "/mnt/gone/copy"]]\n' >"$CONF"
         # Without the fstab line it is a typo.
@@ -186,6 +190,7 @@ cli_check_config_accepts_the_paths_of_a_missing_disk() {
         run_tool -s
         expect_status 0
         expect_stdout_has "synced /efi0/ -> /efi1/"
+        expect_stdout_has "1 synced, 2 skipped, 0 failed"
         expect_stderr_has "'/mnt/gone' is not mounted (/etc/fstab mounts it; disk missing?)"
 }
 
