@@ -298,6 +298,8 @@ daemon_sighup_keeps_the_old_config_when_the_new_is_broken() {
 }
 
 # DESIGN.md §7 C7: a reload refuses exactly what --check-config refuses, with its message.
+# refused_at_least N: the daemon has refused N reloads (for wait_for: counted anew).
+refused_at_least() { [ "$(grep -c "keeping the configuration in use" "$LOG")" -ge "$1" ]; }
 daemon_sighup_refuses_what_check_config_refuses() {
         reset_daemon
         conf "settle_time = 0.3" "sync_delay = 0"
@@ -313,7 +315,7 @@ daemon_sighup_refuses_what_check_config_refuses() {
                 [ -n "$msg" ] || fail "$bad: --check-config said nothing on stderr"
                 kill -HUP "$DAEMON"
                 n=$((n + 1))
-                wait_for 5 [ "$(grep -c "keeping the configuration in use" "$LOG")" -ge $n ] || fail "$bad: the reload was not refused: $(cat "$LOG")"
+                wait_for 5 refused_at_least $n || fail "$bad: the reload was not refused: $(cat "$LOG")"
                 grep -qF "reload: $msg; keeping the configuration in use" "$LOG" || fail "$bad: the reload did not say '$msg': $(cat "$LOG")"
         done
         ! grep -q "reloaded /etc/dual-root/sync-daemon.conf" "$LOG" || fail "a refused config was reloaded"
