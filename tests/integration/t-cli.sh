@@ -133,7 +133,7 @@ BAD_CONFIGS=(
         "a destination that holds its source|sync = [[\"/srv/a/sub\", \"/srv/a\"]]|sync item 0: destination '/srv/a' (resolved: '/srv/a') holds the source '/srv/a/sub'"
         "a destination on the booted ESP|sync = [[\"/srv/a\", \"/efi0/copy\"]]|sync item 0: destination '/efi0/copy' (resolved: '/efi0/copy') is on the booted ESP '/efi0'"
         "a missing rsync_path|rsync_path = \"/usr/bin/rsnyc\"|/etc/dual-root/sync-daemon.conf: rsync_path '/usr/bin/rsnyc' does not exist, expected the path of the rsync program (is rsync installed?)"
-        "an rsync_path that cannot run|rsync_path = \"/srv/not-exec\"|/etc/dual-root/sync-daemon.conf: rsync_path '/srv/not-exec' is not executable (Permission denied), expected the path of the rsync program"
+        "an rsync_path that cannot run|rsync_path = \"/srv/not-exec\"|/etc/dual-root/sync-daemon.conf: rsync_path '/srv/not-exec' is not executable (mode 0644), expected the path of the rsync program"
         "a missing esp_mounts entry|esp_mounts = [\"/efi0\", \"/efi1\", \"/efi9\"]|/etc/dual-root/sync-daemon.conf: esp_mounts entry '/efi9' does not exist, expected the mount point of an ESP (a directory)"
         "a missing sync source|sync = [[\"/srv/nope\", \"/srv/copy\"]]|/etc/dual-root/sync-daemon.conf:1: sync item 0: source '/srv/nope' does not exist, expected an existing file or directory"
         "a missing sync destination|sync = [\n  [\"/srv/a\", \"/srv/copy\"],\n  [\"/srv/a/sub\", [\"/srv/copy\", \"/srv/nope\"]],\n]|/etc/dual-root/sync-daemon.conf:3: sync item 1: destination '/srv/nope' does not exist, expected an existing directory"
@@ -194,6 +194,27 @@ cli_check_config_accepts_the_paths_of_a_missing_disk() {
         expect_stderr_has "'/mnt/gone' is not mounted (/etc/fstab mounts it; disk missing?)"
 }
 
+# "Could not look" is never "broken": --check-config as a user does not judge a path below a
+# root-only directory; root (as -s runs) does.
+cli_check_config_as_a_user_does_not_judge_what_it_cannot_see() {
+        reset_machine
+        booted_by_loader "$PU0"
+        case_cleanup() { rm -rf "$R/srv"; }
+        mkdir -p "$R/srv/a" "$R/srv/private/copy"
+        chmod 0700 "$R/srv/private"
+        printf 'sync = [["/srv/a", ["/srv/private/copy", "/srv/private/nope"]]]\n' >"$CONF"
+        set +e
+        chroot "$R" /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups \
+                /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" --check-config >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+        expect_status 0
+        expect_stdout_has "sync[0]:"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "sync item 0: destination '/srv/private/nope' does not exist, expected an existing directory"
+}
+
 cli_json_with_bind_is_usage_error() {
         reset_machine
         run_tool --json -b
@@ -214,5 +235,6 @@ run_case "a group/other-writable config file is refused" cli_writable_config_ref
 run_case "--check-config prints the parsed values" cli_check_config_prints_values
 run_case "--check-config refuses what -s refuses, with the same message and exit 2" cli_check_config_refuses_what_sync_refuses
 run_case "--check-config and -s accept the paths of a missing disk (fstab says so)" cli_check_config_accepts_the_paths_of_a_missing_disk
+run_case "--check-config as a user does not judge a path it may not look at" cli_check_config_as_a_user_does_not_judge_what_it_cannot_see
 run_case "--json with -b is a usage error" cli_json_with_bind_is_usage_error
 finish
