@@ -174,7 +174,12 @@ static void test_terminal_line_is_rewritten_in_place(void **state)
         progress_update(&p, 3, 4, SEC(2) + MSEC(250)); /* drawn */
         progress_end(&p, "done", SEC(3));
         fclose(f);
-        n = read(master, buf, sizeof(buf) - 1);
+        /* A pty hands the text over in pieces; with the other side closed, the end of it
+         * reads as EIO. */
+        n = 0;
+        for (ssize_t k; (size_t)n < sizeof(buf) - 1 &&
+                        (k = read(master, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0;)
+                n += k;
         assert_true(n > 0);
         buf[n] = 0;
         /* The terminal turns \n into \r\n (ONLCR). */
