@@ -30,6 +30,7 @@
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
+#include "util/progress.h"
 #include "util/time-util.h"
 
 extern char **environ;
@@ -236,6 +237,17 @@ static int run_or_show(struct ad *d, char *const *argv, char **why)
         }
         say(d, "running: %s", strna(line));
         return run_prog(argv, d->out != NULL, why);
+}
+
+/* Progress of long steps (util/progress.h) on stderr: nothing with -q, more with -v. */
+static FILE *progress_out(const struct ad *d)
+{
+        return d->out ? stderr : NULL;
+}
+
+static enum progress_level progress_level(const struct ad *d)
+{
+        return !d->out ? PROGRESS_QUIET : d->a->verbose ? PROGRESS_VERBOSE : PROGRESS_NORMAL;
 }
 
 /* --- sysfs: disks, partitions, holders ---------------------------------------------------- */
@@ -1328,6 +1340,8 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
         const struct gpt_part *root =
                 d->have_root_part ? gpt_layout_find_partno(&d->layout, d->root_partno) : NULL;
         usec_t deadline = now_usec(CLOCK_MONOTONIC) + (d->wrote_table ? DEVICES_TIMEOUT : 0);
+        struct progress wait = {};
+        bool waiting = false;
         int r_esp, r_root = 0;
 
         if (d->a->test) {
@@ -1347,6 +1361,8 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
                 return 0;
         }
         for (;;) {
+                usec_t now;
+
                 free(d->esp_dev);
                 d->esp_dev = NULL;
                 r_esp = partition_node(d, esp, &d->esp_dev);
@@ -1354,9 +1370,26 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
                         r_root = partition_node(d, root, &d->root_dev);
                 if (r_esp == 0 && r_root == 0)
                         break;
-                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
+                now = now_usec(CLOCK_MONOTONIC);
+                if (now < deadline && !waiting) {
+                        /* Said, not waited in silence (DESIGN.md §14). */
+                        _cleanup_free_ char *what = NULL;
+
+                        if (asprintf(&what, "waiting for udev to create %s/%s", BY_PARTUUID_DIR,
+                                     (r_esp < 0 ? esp : root)->uuid) < 0)
+                                return -ENOMEM;
+                        (void)progress_begin(&wait, progress_out(d), progress_level(d),
+                                             PROGRESS_WAIT, what, now);
+                        waiting = true;
+                }
+                if (waiting)
+                        progress_update(&wait, 0, DEVICES_TIMEOUT, now);
+                if (now >= deadline) {
                         const struct gpt_part *p = r_esp < 0 ? esp : root;
                         int r = r_esp < 0 ? r_esp : r_root;
+
+                        if (waiting)
+                                progress_end(&wait, "gave up", now);
 
                         return errmsg(why, r == -ENOENT ? -ETIMEDOUT : r,
                                       "partition %zu of %s (PARTUUID %s): %s/%s %s%s",
@@ -1377,6 +1410,8 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
                 }
                 (void)usleep(50 * 1000);
         }
+        if (waiting)
+                progress_end(&wait, "there", now_usec(CLOCK_MONOTONIC));
         say(d, "ESP: %s (PARTUUID %s)", d->esp_dev, esp->uuid);
         if (root)
                 say(d, "root partition: %s (PARTUUID %s)", d->root_dev, root->uuid);
@@ -1903,6 +1938,58 @@ static int step_root_md(struct ad *d, char *const *arrays, char **why)
         return 0;
 }
 
+enum follow { FOLLOW_REPLACE, FOLLOW_BALANCE };
+
+/* Shows the kernel's progress of a replace (per mille, BTRFS_IOC_DEV_REPLACE status) or a
+ * balance (chunks, BTRFS_IOC_BALANCE_PROGRESS) until pid (argv's) exits, or with no pid until
+ * the kernel's replace ends. 0 when it succeeded, else -errno with *why. */
+static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char *const *argv,
+                        char **why)
+{
+        struct progress p;
+        int r = 0;
+
+        (void)progress_begin(&p, progress_out(d), progress_level(d),
+                             kind == FOLLOW_REPLACE ? PROGRESS_PERMILLE : PROGRESS_ITEMS,
+                             kind == FOLLOW_REPLACE ? "btrfs replace, copied"
+                                                    : "btrfs balance, chunks relocated",
+                             now_usec(CLOCK_MONOTONIC));
+        for (;;) {
+                usec_t now;
+
+                if (pid > 0 && (r = reap_prog(pid, argv, true, why)) != 0)
+                        break;
+                now = now_usec(CLOCK_MONOTONIC);
+                if (kind == FOLLOW_REPLACE) {
+                        struct btrfs_ioctl_dev_replace_args rq = {
+                                .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS
+                        };
+
+                        if (ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rq) < 0) {
+                                if (pid <= 0) {
+                                        r = errmsg(why, negative_errno(),
+                                                   "cannot follow the replace: %m");
+                                        break;
+                                }
+                        } else if (rq.status.replace_state ==
+                                   BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED) {
+                                progress_update(&p, rq.status.progress_1000, 1000, now);
+                        } else if (pid <= 0) {
+                                break; /* the replace we followed has ended */
+                        }
+                } else {
+                        struct btrfs_ioctl_balance_args ba = {};
+
+                        /* ENOTCONN until the balance starts: nothing to show yet. */
+                        if (ioctl(fd, BTRFS_IOC_BALANCE_PROGRESS, &ba) == 0)
+                                progress_update(&p, ba.stat.completed, ba.stat.expected, now);
+                }
+                (void)usleep(100 * 1000);
+        }
+        progress_end(&p, r < 0 ? "failed" : "done", now_usec(CLOCK_MONOTONIC));
+        return r < 0 ? r : 0;
+}
+
 static int step_root(struct ad *d, struct libmnt_table *t, char **why)
 {
         struct libmnt_fs *rootfs = mounts_find_target(t, "/");
@@ -1913,7 +2000,9 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         _cleanup_close_ int fd = -1;
         _cleanup_(btrfs_root_done) struct btrfs_root b = {};
         struct stat st;
+        _cleanup_free_ char *line = NULL;
         char devid[32];
+        pid_t pid;
         int r;
 
         if (!streq_ptr(type, "btrfs")) {
@@ -1966,10 +2055,8 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                 return r;
 
         if (b.replacing) {
-                char *status[] = { "btrfs", "replace", "status", "/", NULL };
-
                 say(d, "a replace runs already: following it");
-                r = run_or_show(d, status, why);
+                r = d->a->test ? 0 : follow_btrfs(d, fd, FOLLOW_REPLACE, 0, NULL, why);
                 if (r < 0)
                         return r;
                 r = btrfs_root_info(fd, st.st_rdev, &b, why);
@@ -1982,48 +2069,24 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                 char *start[] = {
                         "btrfs", "replace", "start", "-B", devid, (char *)part, "/", NULL
                 };
-                char *status[] = { "btrfs", "replace", "status", "/", NULL };
-                _cleanup_free_ char *line = NULL;
-                usec_t deadline;
-                pid_t pid;
-
                 snprintf(devid, sizeof(devid), "%" PRIu64, b.missing_devid);
                 line = argv_to_string(start);
                 say(d, "the root filesystem misses device %s of %" PRIu64 ": replacing it by %s",
                     devid, b.fs.num_devices, part);
                 if (d->a->test) {
                         say(d, "would run: %s", strna(line));
-                        say(d, "would follow it: btrfs replace status /");
+                        say(d, "would show its progress (as btrfs replace status / does)");
                         return 0;
                 }
-                /* start -B runs until the copy is done, showing nothing; "status" shows the
-                 * progress once the kernel has started it, and returns when it ends. The
+                /* start -B runs until the copy is done, showing nothing: the kernel's progress
+                 * (BTRFS_IOC_DEV_REPLACE status) is shown while it runs (DESIGN.md §14). The
                  * replace belongs to the kernel: an interrupted run finds it running and
                  * follows it again. */
                 say(d, "running: %s", strna(line));
                 r = spawn_prog(start, d->out != NULL, &pid, why);
                 if (r < 0)
                         return r;
-                deadline = now_usec(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC;
-                for (;;) {
-                        struct btrfs_ioctl_dev_replace_args rq = {
-                                .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS
-                        };
-
-                        r = reap_prog(pid, start, true, why);
-                        if (r != 0)
-                                break; /* ended already (done, or refused) */
-                        if ((ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rq) == 0 &&
-                             rq.status.replace_state !=
-                                     BTRFS_IOCTL_DEV_REPLACE_STATE_NEVER_STARTED) ||
-                            now_usec(CLOCK_MONOTONIC) >= deadline) {
-                                say(d, "following it (from elsewhere: btrfs replace status /)");
-                                (void)run_or_show(d, status, NULL);
-                                r = reap_prog(pid, start, false, why);
-                                break;
-                        }
-                        (void)usleep(50 * 1000);
-                }
+                r = follow_btrfs(d, fd, FOLLOW_REPLACE, pid, start, why);
                 if (r < 0)
                         return r;
                 r = btrfs_root_info(fd, st.st_rdev, &b, why);
@@ -2092,11 +2155,21 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                         balance[nb++] = mfilter;
                 balance[nb++] = "/";
                 balance[nb] = NULL;
-                r = run_or_show(d, balance, attempt ? why : &failed);
+                if (d->a->test)
+                        return run_or_show(d, balance, why);
+                {
+                        /* its progress read from the kernel meanwhile (util/progress.h) */
+                        _cleanup_free_ char *bline = argv_to_string(balance);
+                        pid_t bpid;
+
+                        say(d, "running: %s", strna(bline));
+                        r = spawn_prog(balance, d->out != NULL, &bpid, attempt ? why : &failed);
+                        if (r >= 0)
+                                r = follow_btrfs(d, fd, FOLLOW_BALANCE, bpid, balance,
+                                                 attempt ? why : &failed);
+                }
                 if (r < 0 && attempt)
                         return r;
-                if (d->a->test)
-                        return 0;
                 /* Read back from the kernel (rule 7). A balance on a small, nearly empty
                  * filesystem can stop with ENOSPC relocating the system chunk and succeed
                  * when run again on what is left: once more, then the error. */

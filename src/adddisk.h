@@ -27,11 +27,12 @@
 struct adddisk_args {
         const char *device;
         const struct config *config;
-        bool test;  /* show every step, change nothing */
-        bool force; /* destroy the signatures found (named first) */
-        bool raid1; /* convert a single-device btrfs root to raid1 across both disks, or grow
-                       a single-member md raid1 root to two */
-        FILE *out;  /* the steps as they run; NULL: silent */
+        bool test;    /* show every step, change nothing */
+        bool force;   /* destroy the signatures found (named first) */
+        bool raid1;   /* convert a single-device btrfs root to raid1 across both disks, or grow
+                         a single-member md raid1 root to two */
+        FILE *out;    /* the steps as they run; NULL: silent (no progress either) */
+        bool verbose; /* progress lines more often off a terminal (util/progress.h) */
 };
 
 enum {

@@ -1373,11 +1373,13 @@ static int check_file(const char *path, const struct stat *st, char **why)
         return 0;
 }
 
-int config_load(const char *path, bool must_exist, struct config **ret, char **why)
+/* Reads the config file as config_load() does: 1 with *ret_text when it is there, 0 when it
+ * is absent and may be (the defaults apply), or -errno with *why. */
+static int read_config_file(const char *path, bool must_exist, char **ret_text, size_t *ret_size,
+                            char **why)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *text = NULL;
-        struct config *c;
         struct stat st;
         size_t size;
         int r;
@@ -1394,13 +1396,8 @@ int config_load(const char *path, bool must_exist, struct config **ret, char **w
                                       "%s: cannot open: symbolic link to a missing file, expected "
                                       "the file or no link at all",
                                       path);
-                if (r == -ENOENT && !must_exist) {
-                        c = config_new_default();
-                        if (!c)
-                                return -ENOMEM;
-                        *ret = c;
+                if (r == -ENOENT && !must_exist)
                         return 0;
-                }
                 errno = -r;
                 return errmsg(why, r, "%s: cannot open: %m", path);
         }
@@ -1422,5 +1419,109 @@ int config_load(const char *path, bool must_exist, struct config **ret, char **w
                 errno = -r;
                 return errmsg(why, r, "%s: cannot read: %m", path);
         }
+        *ret_text = TAKE_PTR(text);
+        *ret_size = size;
+        return 1;
+}
+
+int config_load(const char *path, bool must_exist, struct config **ret, char **why)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        int r;
+
+        r = read_config_file(path, must_exist, &text, &size, why);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                struct config *c = config_new_default();
+
+                if (!c)
+                        return -ENOMEM;
+                *ret = c;
+                return 0;
+        }
         return config_parse(path, text, size, ret, why);
+}
+
+/* toml_key_fn for config_salvage_bind(): every key is taken, unknown ones as ELEMENTSOF(keys),
+ * so one wrong key does not hide the keys -b needs. */
+static int key_lookup_lenient(const struct toml *t, struct toml_pos pos, size_t n, void *userdata)
+{
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strlen(keys[i].name) == n && memcmp(keys[i].name, t->text + pos.offset, n) == 0)
+                        return (int)i;
+        return (int)ELEMENTSOF(keys);
+}
+
+int config_parse_for_bind(const char *path, const char *text, size_t size, struct config **ret,
+                          bool *ret_esp_mounts)
+{
+        _cleanup_(toml_done) struct toml t = {};
+        _cleanup_config_free_ struct config *c = config_new_default();
+        _cleanup_free_ char *ignored = NULL;
+        const struct toml_entry *esp = NULL;
+        size_t n_esp = 0;
+        bool from_file = false;
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        if (size <= CONFIG_MAX_SIZE) {
+                /* A syntax error stops the parse; the entries before it still count. */
+                r = toml_parse(&t, path, text, size, key_lookup_lenient, NULL, &ignored);
+                if (r == -ENOMEM)
+                        return r;
+                for (size_t i = 0; i < t.n_entries; i++)
+                        if (t.entries[i].id < ELEMENTSOF(keys) &&
+                            streq(keys[t.entries[i].id].name, "esp_mounts")) {
+                                esp = &t.entries[i];
+                                n_esp++;
+                        }
+        }
+        /* Set twice, it says two things: neither is taken. */
+        if (n_esp == 1) {
+                char **l = NULL;
+
+                r = get_esp_mounts(&t, esp, &l);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        strv_free(c->esp_mounts);
+                        c->esp_mounts = l;
+                        from_file = true;
+                }
+        }
+        c->path = strdup(path);
+        if (!c->path)
+                return -ENOMEM;
+        *ret_esp_mounts = from_file;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_salvage_bind(const char *path, bool must_exist, struct config **ret,
+                        bool *ret_esp_mounts)
+{
+        _cleanup_free_ char *text = NULL, *ignored = NULL;
+        size_t size = 0;
+        int r;
+
+        /* A file config_load() refuses as such (C3: writable by others, not a regular file)
+         * is not read at all: -b then uses the defaults. */
+        r = read_config_file(path, must_exist, &text, &size, &ignored);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0)
+                return config_parse_for_bind(path, text, size, ret, ret_esp_mounts);
+        *ret = config_new_default();
+        if (!*ret)
+                return -ENOMEM;
+        (*ret)->path = strdup(path);
+        if (!(*ret)->path) {
+                *ret = config_free(*ret);
+                return -ENOMEM;
+        }
+        *ret_esp_mounts = false;
+        return 0;
 }

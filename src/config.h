@@ -76,6 +76,20 @@ struct config *config_new_default(void);
 int config_load(const char *path, bool must_exist, struct config **ret, char **why);
 
 /*
+ * What -b needs from a config that config_load() refused (DESIGN.md §4 B2): a config with
+ * every default but esp_mounts, which is read from the file when it is there once and valid
+ * (*ret_esp_mounts true); unknown keys, other keys' bad values and a syntax error after it
+ * do not matter. A file config_load() refuses as a file (C3) is not read: all defaults.
+ * Returns 0, or -ENOMEM.
+ */
+int config_salvage_bind(const char *path, bool must_exist, struct config **ret,
+                        bool *ret_esp_mounts);
+
+/* The parse of config_salvage_bind() on text already read (for tests and the fuzzer). */
+int config_parse_for_bind(const char *path, const char *text, size_t size, struct config **ret,
+                          bool *ret_esp_mounts);
+
+/*
  * Parses size bytes of text (which may hold NUL bytes: they are refused) as if read from path,
  * which is used in messages and stored in the result. No file checks: config_load does those.
  * Same return and *why convention as config_load. For tests, fuzzing and callers that already

@@ -11,11 +11,13 @@
 #include "daemon.h"
 #include "efivars.h"
 #include "esp.h"
+#include "config-check.h"
 #include "notify.h"
 #include "prio.h"
 #include "report.h"
 #include "sched.h"
 #include "sync.h"
+#include "util/errmsg.h"
 #include "util/log.h"
 #include "util/strv.h"
 #include "watch.h"
@@ -67,9 +69,10 @@ struct daemon {
         int job_stage;        /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent */
         usec_t job_deadline;
 
-        bool remodel; /* the mount table changed: rebuild when idle */
-        bool worked;  /* a round ran since the heap was last trimmed */
-        bool ready;
+        bool remodel;      /* the mount table changed: rebuild when idle */
+        bool worked;       /* a round ran since the heap was last trimmed */
+        bool ready;        /* every item's first round has finished */
+        size_t first_done; /* items whose first round had finished when STATUS= last said */
         bool terminating;
         usec_t flush_deadline;
         bool final_failed;
@@ -361,12 +364,38 @@ static bool item_wants_sync(const struct daemon *d, const struct ditem *it, usec
         return it->now || sched_is_due(&it->s, &d->params, now);
 }
 
+/* READY=1 went out when the watches were set (DESIGN.md §6 N1); this tells the end of the
+ * first round of every item, in STATUS= and the log. */
+static void initial_sync_progress(struct daemon *d)
+{
+        size_t done = 0;
+
+        if (d->ready)
+                return;
+        for (size_t i = 0; i < d->n_items; i++)
+                done += d->items[i].done_once;
+        if (done < d->n_items) {
+                if (done == d->first_done)
+                        return;
+                d->first_done = done;
+                notify_sendf("STATUS=watching %zu item(s); first sync: %zu of %zu done", d->n_items,
+                             done, d->n_items);
+                return;
+        }
+        d->ready = true;
+        notify_sendf("STATUS=watching %zu item(s); initial sync done", d->n_items);
+        log_info("initial sync done; watching for changes");
+}
+
 static void finish_round(struct daemon *d, usec_t now)
 {
         struct ditem *it = d->cur;
 
         sched_finish(&it->s, now, it->round_ok);
-        it->done_once = true;
+        if (!it->done_once) {
+                it->done_once = true;
+                initial_sync_progress(d);
+        }
         if (!it->round_ok) {
                 usec_t due = sched_due(&it->s, &d->params);
 
@@ -377,18 +406,6 @@ static void finish_round(struct daemon *d, usec_t now)
                                     (double)usec_sub(due, now) / USEC_PER_SEC);
         }
         d->cur = NULL;
-}
-
-static void send_ready_once(struct daemon *d)
-{
-        if (d->ready)
-                return;
-        for (size_t i = 0; i < d->n_items; i++)
-                if (!d->items[i].done_once)
-                        return;
-        d->ready = true;
-        notify_sendf("READY=1\nSTATUS=watching %zu item(s); initial sync done", d->n_items);
-        log_info("initial sync done; watching for changes");
 }
 
 /* Starts what is due, one rsync at a time. */
@@ -419,7 +436,7 @@ static void pump(struct daemon *d)
                                         it = c;
                         }
                         if (!it) {
-                                send_ready_once(d);
+                                initial_sync_progress(d);
                                 /* Going idle: hand back what the rounds' allocations (rsync
                                  * argv, probes, mount tables) left in the heap. */
                                 if (d->worked) {
@@ -499,6 +516,24 @@ static void reload(struct daemon *d)
 
         notify_send("RELOADING=1");
         r = config_load(d->args->config_path, d->args->config_given, &c, &why);
+        if (r >= 0) {
+                _cleanup_esp_model_ struct esp_model *m = NULL;
+
+                /* Exactly what --check-config refuses (DESIGN.md §7 C7), on the model the new
+                 * config gives (its esp_mounts name the alternates rule 11 checks). */
+                r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), false, d->mounts, &m);
+                if (r < 0)
+                        (void)errmsg(&why, r, "cannot build the ESP model: %s", strerror(-r));
+                else {
+                        struct config_check_context cx = { .model = m,
+                                                           .mounts = d->mounts,
+                                                           .fstab = d->fstab };
+
+                        r = config_check(c, &cx, &why);
+                }
+                if (r < 0)
+                        c = config_free(c);
+        }
         if (r < 0) {
                 log_error("reload: %s; keeping the configuration in use", strna(why));
                 notify_sendf("READY=1\nSTATUS=reload failed, old configuration kept: %s",
@@ -723,6 +758,11 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
         if (d.n_items == 0)
                 log_warning("nothing to sync: no alternate ESP and no sync list; idle until "
                             "reloaded");
+        /* DESIGN.md §6 N1: ready once watching. The first syncs run after this, reported in
+         * STATUS=: one of a large tree (approach 2) outlasts any start timeout, and systemd
+         * would kill and restart the unit in a loop if READY=1 waited for them. */
+        notify_sendf("READY=1\nSTATUS=watching %zu item(s); first sync: 0 of %zu done", d.n_items,
+                     d.n_items);
 
         for (;;) {
                 struct epoll_event evs[8];

@@ -16,6 +16,7 @@
 #include "bind.h"
 #include "blockdev.h"
 #include "bootentry.h"
+#include "config-check.h"
 #include "config.h"
 #include "daemon.h"
 #include "drill.h"
@@ -60,6 +61,7 @@ static struct {
         bool test;
         bool force;
         bool quiet;
+        bool verbose;
         bool json;
         const char *textfile;
         const char *add_disk;
@@ -102,7 +104,8 @@ static void help(void)
                "                      look: e.g. the ESPs, readable by root only)\n"
                "      --fix-boot-entries  create a firmware boot entry (Boot####, appended to\n"
                "                      BootOrder) for each ESP that has none; -t shows them\n"
-               "      --check-config  parse the config file, print the values (with swap_ids:\n"
+               "      --check-config  parse and check the config file (it refuses what -s, -d\n"
+               "                      and a reload refuse), print the values (with swap_ids:\n"
                "                      the identifier map, every line it changes), and exit\n"
                "      --add-disk DEVICE\n"
                "                      make the blank whole disk DEVICE a full member: a GPT\n"
@@ -122,7 +125,9 @@ static void help(void)
                "Options:\n"
                "  -t, --test          dry run: say exactly what would be done (the rollback\n"
                "                      guard asked too), change nothing\n"
-               "  -q, --quiet         print only warnings and errors\n"
+               "  -q, --quiet         print only warnings and errors (no progress lines)\n"
+               "  -v, --verbose       progress of long work every 10 s when not on a terminal\n"
+               "                      (default: every minute; on a terminal: a live line)\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
                "      --json          print the report (or --status, --check-config) as JSON\n"
@@ -262,6 +267,7 @@ static int parse_argv(int argc, char *argv[])
                 { "syncd", no_argument, NULL, 'd' },
                 { "test", no_argument, NULL, 't' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
                 { "conf", required_argument, NULL, 'c' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
@@ -281,7 +287,7 @@ static int parse_argv(int argc, char *argv[])
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":bsdtqc:hV", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":bsdtqvc:hV", options, NULL)) >= 0) {
                 switch (c) {
                 case 'b':
                         arg.verbs |= 1u << VERB_BIND;
@@ -297,6 +303,9 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case 'q':
                         arg.quiet = true;
+                        break;
+                case 'v':
+                        arg.verbose = true;
                         break;
                 case 'c':
                         if (isempty(optarg)) {
@@ -518,6 +527,7 @@ struct context {
          * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S14). */
         const char *error_check;
         char *error;
+        bool config_error; /* -b runs on what config_salvage_bind() read: exit 2 */
 };
 
 static void context_done(struct context *c)
@@ -1038,6 +1048,7 @@ static int verb_add_disk(struct context *cx)
                 .force = arg.force,
                 .raid1 = arg.raid1,
                 .out = arg.quiet ? NULL : stdout,
+                .verbose = arg.verbose,
         };
         struct context now = { .config = cx->config };
         int r;
@@ -1105,7 +1116,8 @@ static const struct verb {
         int (*run)(struct context *c);
         unsigned flags;
 } verbs[_VERB_MAX] = {
-        [VERB_CHECK_CONFIG] = { verb_check_config, 0 },
+        /* The model: rule 11 needs the booted ESP (DESIGN.md §7 C7). */
+        [VERB_CHECK_CONFIG] = { verb_check_config, VERB_NEEDS_MODEL },
         /* Both name ESPs by PARTUUID, which only a probing model knows for the alternates. */
         [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR },
         [VERB_FIX_BOOT_ENTRIES] = { verb_fix_boot_entries, VERB_NEEDS_MODEL | VERB_PROBES },
@@ -1177,7 +1189,26 @@ static int context_load(struct context *c, unsigned flags)
         int r;
 
         r = config_load(arg.config_path, arg.config_given, &c->config, &why);
-        if (r < 0) {
+        if (r < 0 && verb_given(VERB_BIND)) {
+                bool from_file;
+
+                /* DESIGN.md §4 B2: an unbound /boot (the next kernel lands on neither ESP) is
+                 * worse than a typo in a timing key; -b needs only esp_mounts. */
+                log_error("%s", why ? why : strerror(-r));
+                r = config_salvage_bind(arg.config_path, arg.config_given, &c->config, &from_file);
+                if (r < 0) {
+                        log_error_errno(r, "cannot read the config again for -b: %m");
+                        return EXIT_FAILED;
+                }
+                log_warning("binding the booted ESP on %s despite this config error, with %s; no "
+                            "other action runs and the exit status is 2: fix the config",
+                            arg.efi_mount,
+                            from_file ? "the ESP mount points of its esp_mounts"
+                                      : "every /efi<N> mount as ESP mount points (no usable "
+                                        "esp_mounts in what could be read)");
+                arg.verbs = 1u << VERB_BIND;
+                c->config_error = true;
+        } else if (r < 0) {
                 if (flags & VERB_MONITOR)
                         return context_failed(c, "config", "the configuration cannot be read: %s",
                                               why ? why : strerror(-r));
@@ -1225,14 +1256,19 @@ static int run(int argc, char *argv[])
         r = context_load(&c, flags);
         if (r != EXIT_OK)
                 return r;
-        if (verb_given(VERB_SYNC) || verb_given(VERB_SYNCD)) {
+        if (verb_given(VERB_SYNC) || verb_given(VERB_SYNCD) || verb_given(VERB_CHECK_CONFIG)) {
                 _cleanup_free_ char *why = NULL;
 
-                /* DESIGN.md §5 rule 11: a destination that must never be, before anything runs. */
-                if (sync_config_validate(c.config, c.model, &why) < 0) {
-                        log_error("%s", strna(why));
-                        return EXIT_USAGE;
-                }
+                /* DESIGN.md §7 C7: what --check-config refuses, -s and -d refuse, before
+                 * anything runs, with the same message. */
+                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
+                struct config_check_context cx = { .model = c.model,
+                                                   .mounts = c.mounts,
+                                                   .fstab = fstab };
+
+                if (config_check(c.config, &cx, &why) < 0)
+                        /* --check-config --json: JSON still, the refusal as its error */
+                        return load_failed(EXIT_USAGE, "%s", strna(why));
         }
         for (unsigned v = 0; v < _VERB_MAX; v++) {
                 int k;
@@ -1247,7 +1283,8 @@ static int run(int argc, char *argv[])
                 if (r == EXIT_OK || verbs[v].flags & VERB_OWN_EXIT)
                         r = k;
         }
-        return r;
+        /* Bound or not, the config error is the run's outcome. */
+        return c.config_error ? EXIT_USAGE : r;
 }
 
 int main(int argc, char *argv[])

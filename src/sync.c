@@ -320,8 +320,8 @@ static char *resolve_path(const char *path)
 /* If path, or a directory between it and the filesystem it is on, is a mount point in
  * fstab with nothing mounted on it, returns that mount point (allocated), else NULL. The
  * path is resolved first (rule 11): a symlink or ".." cannot lead past the check. */
-static char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_table *fstab,
-                                    const char *path)
+char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_table *fstab,
+                             const char *path)
 {
         _cleanup_free_ char *resolved = resolve_path(path);
         _cleanup_free_ char *p = resolved ? path_strip_trailing_slashes(resolved) : NULL;

@@ -110,6 +110,13 @@ struct sync_context {
  */
 int sync_config_validate(const struct config *c, const struct esp_model *m, char **why);
 
+/* If path, or a directory between it and the filesystem it is on, is a mount point in fstab
+ * with nothing mounted on it (a missing disk), that mount point (allocated), else NULL. The
+ * path is resolved first (rule 11). Also used by config_check(): a path missing there is a
+ * missing disk, not a config error. */
+char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_table *fstab,
+                             const char *path);
+
 /*
  * Safety rules 1-3 for one job against the current mount table: returns 0 when it may run,
  * or the positive state SYNC_SKIPPED / SYNC_REFUSED with *why. (Rule 4 runs under the

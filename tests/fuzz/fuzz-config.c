@@ -30,5 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 assert(c && c->rsync_opts && c->rsync_opts[0] && c->settle_time <= c->max_wait);
         free(why);
         config_free(c);
+
+        /* What -b reads from a broken file (DESIGN.md §4 B2): always a config. */
+        bool from_file;
+        c = NULL;
+        r = config_parse_for_bind("fuzz.conf", (const char *)data, size, &c, &from_file);
+        assert(r == -ENOMEM || (r == 0 && c && c->path && (!from_file || c->esp_mounts)));
+        config_free(c);
         return 0;
 }

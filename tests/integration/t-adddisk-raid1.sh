@@ -19,6 +19,7 @@ single_root_converted_only_when_asked() {
         expect_status 0
         expect_stdout_has "running: btrfs device add $P2 /"
         expect_stdout_has "running: btrfs balance start -dconvert=raid1,soft,profiles=single -mconvert=raid1,soft,profiles=dup /"
+        expect_stderr_has "btrfs balance, chunks relocated: done (in "
         btrfs filesystem show "$R" >"$W/show"
         if [ "$(grep -c devid "$W/show")" != 2 ] || ! grep -q "$P2" "$W/show"; then
                 fail "not two devices, one of them $P2: $(cat "$W/show")"

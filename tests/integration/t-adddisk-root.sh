@@ -30,6 +30,7 @@ degraded_root_is_replaced() {
         ls "$R"/efivars/Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-* >/dev/null 2>&1 ||
                 fail "no Boot#### variable was written"
         expect_stdout_has "running: btrfs replace start -B 2 $P2 /"
+        expect_stderr_has "btrfs replace, copied: done (in "
         cmp -s "$R/efi0/vmlinuz" "$R/efi1/vmlinuz" || fail "/efi1 did not get the booted ESP's files"
         btrfs filesystem show "$R" >"$W/show" 2>&1
         ! grep -qi missing "$W/show" || fail "the root still misses a device: $(cat "$W/show")"

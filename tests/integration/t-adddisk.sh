@@ -211,6 +211,10 @@ writes_the_gpt_then_continues() {
         expect_stdout_has "wrote: GPT"
         expect_stderr_has "step 3/7 (partition devices) failed: partition 1 of $d"
         expect_stderr_has "did not appear"
+        # The wait is said, not silent (DESIGN.md §13): off a terminal, when it begins and ends.
+        pu1=$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]')
+        expect_stderr_has "waiting for udev to create /dev/disk/by-partuuid/$pu1..."
+        expect_stderr_has "waiting for udev to create /dev/disk/by-partuuid/$pu1: gave up (in 30s)"
         expect_stderr_has "Done: 1 check, 2 partition table. Not done: 3 partition devices, 4 ESP filesystem and mount, 5 ESP content, 6 boot entry, 7 root filesystem"
         [ "$(dump "$IMG0")" = "$(dump "$NEWIMG")" ] ||
                 fail "layouts differ: $(diff <(dump "$IMG0") <(dump "$NEWIMG"))"
@@ -347,6 +351,36 @@ refuses_a_btrfs_member() {
 }
 
 sfdisk --dump "$IMG0" >"$W/img0.dump"
+# DESIGN.md §13 on a pseudo-terminal (script(1)): the wait for udev is one live line, rewritten
+# in place, that ends when the links appear (here made a moment later, as udev would).
+udev_wait_on_a_terminal_is_a_live_line() {
+        local d img pu1 p1 p2
+        d=$(new_disk late 80)
+        img="$W/dual-root-test-late.img"
+        set +e
+        script -qfec "chroot '$R' /usr/bin/env DUAL_ROOT_EFIVARS=/efivars DUAL_ROOT_FSTAB='$FSTAB' '$TOOL' --add-disk '$d'" \
+                "$W/typescript" >/dev/null 2>&1 &
+        local run=$!
+        set -e
+        wait_for 10 grep -q "so far, at most 30s" "$W/typescript" || fail "no live line: $(cat -v "$W/typescript")"
+        pu1=$(sfdisk --part-uuid "$img" 1 | tr '[:upper:]' '[:lower:]')
+        p1=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$img")
+        echo "$p1" >>"$W/loops"
+        p2=$(losetup --find --show --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$img")
+        echo "$p2" >>"$W/loops"
+        link_partuuid "$(sfdisk --part-uuid "$img" 2 | tr '[:upper:]' '[:lower:]')" "$p2"
+        link_partuuid "$pu1" "$p1"
+        wait "$run" || true
+        grep -qF $'\rwaiting for udev to create /dev/disk/by-partuuid/'"$pu1"': ' "$W/typescript" ||
+                fail "the wait is not a line rewritten in place: $(cat -v "$W/typescript")"
+        grep -qF $'\e[K' "$W/typescript" || fail "the live line is not erased to its end: $(cat -v "$W/typescript")"
+        grep -qF "waiting for udev to create /dev/disk/by-partuuid/$pu1: there (in " "$W/typescript" ||
+                fail "no end line for the wait: $(cat -v "$W/typescript")"
+        ! grep -qF "/dev/disk/by-partuuid/$pu1..." "$W/typescript" ||
+                fail "the journal's begin line on a terminal: $(cat -v "$W/typescript")"
+        grep -qF "ESP: $p1 (PARTUUID $pu1)" "$W/typescript" || fail "the run did not go on with $p1: $(cat -v "$W/typescript")"
+}
+
 run_case "refuses the booted disk" refuses_the_booted_disk
 run_case "refuses a partition" refuses_a_partition
 run_case "rule 8: refuses every other name of the booted disk first (loops, links)" refuses_every_other_name_of_the_booted_disk
@@ -359,4 +393,5 @@ run_case "fstab is edited atomically (temp, fsync, rename, dir fsync) with a bac
 run_case "a symlinked fstab is refused" refuses_a_symlinked_fstab
 run_case "the booted disk's layout with foreign content is refused, and --force starts afresh" refuses_same_layout_with_foreign_content
 run_case "refuses a disk with a partition in a mounted btrfs" refuses_a_btrfs_member
+run_case "on a terminal the wait for udev is a live line, ended when the links appear" udev_wait_on_a_terminal_is_a_live_line
 finish

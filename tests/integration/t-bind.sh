@@ -153,6 +153,70 @@ bind_quiet_prints_nothing() {
         mountpoint -q "$R/boot" || fail "/boot not mounted"
 }
 
+# DESIGN.md §4 B2: a config error that does not concern binding never stops -b.
+CONF="$R/etc/dual-root/sync-daemon.conf"
+B2_WARNING="binding the booted ESP on /boot despite this config error"
+
+bind_binds_despite_a_typo_in_an_unrelated_key() {
+        reset_machine
+        booted_by_loader "$PU0"
+        echo new >"$R/efi0/new-file"
+        printf 'settle_time = 1\nsync_dealy = 10\n' >"$CONF"
+        run_tool -b -s
+        expect_status 2
+        expect_stderr_has "/etc/dual-root/sync-daemon.conf:2:1: unknown key 'sync_dealy' (did you mean 'sync_delay'?)"
+        expect_stderr_has "$B2_WARNING, with every /efi<N> mount as ESP mount points (no usable esp_mounts in what could be read); no other action runs and the exit status is 2: fix the config"
+        expect_stdout_has "mounted the booted ESP $DEV0: mount --bind /efi0 /boot"
+        [ "$(devno_at "$R/boot")" = "$(devno_of "$DEV0")" ] || fail "/boot does not hold $DEV0"
+        [ ! -e "$R/efi1/new-file" ] || fail "-s ran despite the config error"
+        [ "$(grep -c "unknown key" "$ERR")" = 1 ] || fail "the config error was not said exactly once: $(cat "$ERR")"
+        rm -f "$R/efi0/new-file"
+}
+
+# esp_mounts read intact from a file with errors elsewhere (even a syntax error after it) is
+# used: the booted ESP is found at its mount point there, not at /efi0.
+bind_uses_esp_mounts_from_a_broken_config() {
+        reset_machine
+        booted_by_loader "$PU0"
+        case_cleanup() { umount "$R/esp-a" 2>/dev/null || true; rmdir "$R/esp-a" 2>/dev/null || true; }
+        mkdir -p "$R/esp-a"
+        mount "$DEV0" "$R/esp-a"
+        umount "$R/efi0"
+        printf 'esp_mounts = ["/esp-a", "/efi1"]\nnice = 99\nsettle_time = [\n' >"$CONF"
+        run_tool -b
+        expect_status 2
+        expect_stderr_has "/etc/dual-root/sync-daemon.conf:4:1: expected a value or ']' in the array opened at line 3, column 15, found end of file"
+        expect_stderr_has "$B2_WARNING, with the ESP mount points of its esp_mounts"
+        expect_stdout_has "mount --bind /esp-a /boot"
+        [ "$(devno_at "$R/boot")" = "$(devno_of "$DEV0")" ] || fail "/boot does not hold $DEV0"
+        umount "$R/boot"
+        umount "$R/esp-a"
+}
+
+# A broken esp_mounts: every /efi<N> mount is the ESP set. The booted ESP is still the one the
+# firmware names (D1): where it is not mounted on /efi<N>, nothing is bound.
+bind_with_a_broken_esp_mounts_falls_back_to_efi_n() {
+        reset_machine
+        booted_by_loader "$PU1"
+        case_cleanup() { umount "$R/esp-b" 2>/dev/null || true; rmdir "$R/esp-b" 2>/dev/null || true; }
+        printf 'esp_mounts = "/esp-b"\n' >"$CONF"
+        run_tool -b
+        expect_status 2
+        expect_stderr_has "/etc/dual-root/sync-daemon.conf:1:14: esp_mounts must be an array of absolute paths, found a string"
+        expect_stderr_has "$B2_WARNING, with every /efi<N> mount as ESP mount points"
+        [ "$(devno_at "$R/boot")" = "$(devno_of "$DEV1")" ] || fail "/boot does not hold $DEV1"
+        umount "$R/boot"
+        # The booted ESP only at /esp-b, which the broken key meant: not bound, and said why.
+        mkdir -p "$R/esp-b"
+        mount "$DEV1" "$R/esp-b"
+        umount "$R/efi1"
+        run_tool -b
+        expect_status 2
+        expect_stderr_has "cannot bind the booted ESP $DEV1 onto '/boot': it is not mounted on any ESP mount point (/efi0, /efi1)"
+        ! mountpoint -q "$R/boot" || fail "/boot was mounted"
+        umount "$R/esp-b"
+}
+
 run_case "-bt prints the mount and changes nothing" bind_test_mode_changes_nothing
 run_case "-b binds disk 0's ESP on /boot" bind_mounts_disk0_esp_on_boot
 run_case "-b binds disk 1's ESP when booted from disk 1" bind_mounts_disk1_esp_when_booted_from_disk1
@@ -166,4 +230,7 @@ run_case "-b EFI_MOUNT binds onto that directory" bind_onto_another_directory
 run_case "-b onto a missing directory fails" bind_target_must_be_a_directory
 run_case "-b refuses a symlinked target (B1); the mount table stays as it was" bind_refuses_a_symlinked_target
 run_case "-q -b binds silently" bind_quiet_prints_nothing
+run_case "-b binds despite a typo in an unrelated key (B2), exit 2; -s does not run" bind_binds_despite_a_typo_in_an_unrelated_key
+run_case "-b uses esp_mounts read intact from a broken config (B2)" bind_uses_esp_mounts_from_a_broken_config
+run_case "-b with a broken esp_mounts uses /efi<N>, never another filesystem (B2)" bind_with_a_broken_esp_mounts_falls_back_to_efi_n
 finish

@@ -123,6 +123,31 @@ daemon_syncs_once_then_notifies_ready() {
         wait_for 5 grep -q "STOPPING=1" "$W/notify.out" || fail "no STOPPING=1: $(cat "$W/notify.out")"
 }
 
+# DESIGN.md §6 N1: READY=1 once watching, not after the first syncs, which may outlast any
+# start timeout; STATUS= follows them.
+daemon_is_ready_before_a_slow_first_sync_ends() {
+        reset_daemon
+        conf "settle_time = 0.3" "sync_delay = 0"
+        echo 4 >"$R/tmp/slow"
+        "$NOTIFY_LISTEN" "$R/run/notify.sock" "$W/notify.out" &
+        LISTENER=$!
+        wait_for 5 test -S "$R/run/notify.sock" || fail "no notify socket"
+        : >"$LOG"
+        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars NOTIFY_SOCKET=/run/notify.sock \
+                "$TOOL" -d >"$LOG" 2>&1 &
+        DAEMON=$!
+        wait_for 5 grep -q "^READY=1" "$W/notify.out" || fail "no READY=1 within 5 s: $(cat "$W/notify.out")"
+        ! grep -q "^end" "$RSYNC_LOG" || fail "READY=1 came only after the first sync ended: $(cat "$RSYNC_LOG")"
+        grep -q "^STATUS=watching 1 item(s); first sync: 0 of 1 done" "$W/notify.out" || fail "no STATUS= with READY=1: $(cat "$W/notify.out")"
+        wait_for 10 grep -q "initial sync done" "$LOG" || fail "the first sync did not end: $(cat "$LOG")"
+        grep -q "^end .* 0$" "$RSYNC_LOG" || fail "the first sync did not succeed: $(cat "$RSYNC_LOG")"
+        wait_for 5 grep -q "^STATUS=watching 1 item(s); initial sync done" "$W/notify.out" || fail "no STATUS= for the end of the first sync: $(cat "$W/notify.out")"
+        [ "$(grep -c "^READY=1" "$W/notify.out")" = 1 ] || fail "READY=1 sent more than once: $(cat "$W/notify.out")"
+        same_trees || fail "the first sync did not copy the ESP"
+        rm -f "$R/tmp/slow"
+        stop_daemon
+}
+
 daemon_copies_a_kernel_install_whole_after_it_settles() {
         reset_daemon
         conf "settle_time = 1" "sync_delay = 0" "max_wait = 30"
@@ -270,6 +295,32 @@ daemon_sighup_keeps_the_old_config_when_the_new_is_broken() {
         echo take >"$R/efi0/take-me"
         wait_for 5 test -f "$R/efi1/take-me" || fail "no sync after the reload"
         [ ! -e "$R/efi1/skip-me" ] || fail "the reloaded exclusion was not applied"
+}
+
+# DESIGN.md §7 C7: a reload refuses exactly what --check-config refuses, with its message.
+# refused_at_least N: the daemon has refused N reloads (for wait_for: counted anew).
+refused_at_least() { [ "$(grep -c "keeping the configuration in use" "$LOG")" -ge "$1" ]; }
+daemon_sighup_refuses_what_check_config_refuses() {
+        reset_daemon
+        conf "settle_time = 0.3" "sync_delay = 0"
+        start_daemon
+        local bad msg n=0
+        for bad in 'rsync_opts = "-axHAXt --inplace"' 'rsync_path = "/opt/rsnyc"' \
+                'esp_mounts = ["/efi0", "/efi1", "/efi7"]' 'sync = [["/opt", "/"]]' \
+                'sync = [["/opt", "/srv/nope"]]'; do
+                printf 'settle_time = 0.3\nsync_delay = 0\n%s\n' "$bad" >"$CONF"
+                run_tool --check-config
+                [ "$STATUS" = 2 ] || fail "$bad: --check-config exited $STATUS, expected 2"
+                msg=$(sed -n 's/^dual-root-tool: //p' "$ERR")
+                [ -n "$msg" ] || fail "$bad: --check-config said nothing on stderr"
+                kill -HUP "$DAEMON"
+                n=$((n + 1))
+                wait_for 5 refused_at_least $n || fail "$bad: the reload was not refused: $(cat "$LOG")"
+                grep -qF "reload: $msg; keeping the configuration in use" "$LOG" || fail "$bad: the reload did not say '$msg': $(cat "$LOG")"
+        done
+        ! grep -q "reloaded /etc/dual-root/sync-daemon.conf" "$LOG" || fail "a refused config was reloaded"
+        echo still >"$R/efi0/still-syncing"
+        wait_for 5 test -f "$R/efi1/still-syncing" || fail "the old config is no longer in use: $(cat "$LOG")"
 }
 
 daemon_sighup_that_drops_an_exclusion_watches_the_directory() {
@@ -442,7 +493,8 @@ daemon_queue_overflow_makes_every_item_dirty() {
         rm -rf "$R/srv/tree"
 }
 
-run_case "starts with one sync, then READY=1 and STATUS=, exits 0 on SIGTERM" daemon_syncs_once_then_notifies_ready
+run_case "starts with one sync, READY=1 and STATUS=, exits 0 on SIGTERM" daemon_syncs_once_then_notifies_ready
+run_case "READY=1 comes before a slow first sync ends, STATUS= follows it (N1)" daemon_is_ready_before_a_slow_first_sync_ends
 run_case "a kernel install is copied whole, once, after it settles" daemon_copies_a_kernel_install_whole_after_it_settles
 run_case "max_wait bounds a burst that never ends" daemon_max_wait_bounds_a_burst_that_never_ends
 run_case "sync_delay is a floor between two starts" daemon_sync_delay_is_a_floor_between_starts
@@ -452,6 +504,7 @@ run_case "excluded files and the daemon's own state file trigger nothing" daemon
 run_case "a missing alternate is skipped, and synced when it returns" daemon_skips_a_missing_alternate_and_syncs_it_when_back
 run_case "an unmounted source is watched again when it returns" daemon_rewatches_a_source_that_comes_back
 run_case "SIGHUP with a broken config keeps the old one; a good one applies" daemon_sighup_keeps_the_old_config_when_the_new_is_broken
+run_case "SIGHUP refuses what --check-config refuses, with its message (C7)" daemon_sighup_refuses_what_check_config_refuses
 run_case "SIGHUP dropping an exclusion watches what it excluded" daemon_sighup_that_drops_an_exclusion_watches_the_directory
 run_case "SIGTERM runs pending syncs now, then exits 0" daemon_sigterm_runs_pending_syncs_then_exits_0
 run_case "a failed rsync is retried" daemon_retries_a_failed_sync

@@ -718,6 +718,7 @@ status_missing_disk_warned_once_by_sync() {
 
 check_config_json_is_json() {
         healthy
+        mkdir -p "$R/srv" "$R/mnt/root1/srv"
         printf 'rsync_timeout = 3600\nsync = [["/srv", "/mnt/root1/srv", ["x"]]]\n' >"$CONF"
         run_tool --check-config --json
         expect_status 0
@@ -734,7 +735,15 @@ check_config_json_is_json() {
         expect_json '.errors[0] | contains("sync_dealy")' true
         expect_json .values null
         expect_stderr_empty
+        # A config refused by the checks a sync makes (DESIGN.md §7 C7): JSON too.
+        printf 'sync = [["/srv", "/mnt/root1/nowhere"]]\n' >"$CONF"
+        run_tool --check-config --json
+        expect_status 2
+        expect_json .valid false
+        expect_json '.errors[0] | contains("/mnt/root1/nowhere")' true
+        expect_stderr_empty
         rm "$CONF"
+        rm -r "$R/srv" "$R/mnt/root1/srv"
 }
 
 # --- golden outputs: the three forms of one report, compared whole (issue 18) -------------

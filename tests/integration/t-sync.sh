@@ -430,10 +430,19 @@ sigint_stops_rsync_and_the_pairs_after_it() {
 rule8_missing_rsync_fails_clearly() {
         reset_sync
         booted_by_loader "$PU0"
+        # Named in the config but not there: a config error before anything runs (§7 C7).
         printf 'rsync_path = "/nonexistent/rsync"\n' >"$CONF"
         run_tool -s
+        expect_status 2
+        expect_stderr_has "rsync_path '/nonexistent/rsync' does not exist, expected the path of the rsync program"
+        # There, but it cannot run when the job starts (its interpreter is gone): the job fails.
+        mkdir -p "$R/opt"
+        printf '#!/nonexistent/sh\n' >"$R/opt/gone-rsync"
+        chmod 0755 "$R/opt/gone-rsync"
+        printf 'rsync_path = "/opt/gone-rsync"\n' >"$CONF"
+        run_tool -s
         expect_status 1
-        expect_stderr_has "failed /efi0/ -> /efi1/: cannot run '/nonexistent/rsync': No such file or directory"
+        expect_stderr_has "failed /efi0/ -> /efi1/: cannot run '/opt/gone-rsync': No such file or directory"
         expect_stdout_has "0 synced, 0 skipped, 1 failed"
 }
 

@@ -1700,6 +1700,62 @@ static void test_swap_ids_errors(void **state)
                     "an ESP, expected a path that a sync copies");
 }
 
+/* DESIGN.md §4 B2: what -b takes from a file config_load() refuses. */
+static void check_salvage(const char *name, const char *text, mode_t mode, bool must_exist,
+                          const char *expected_esp0, const char *expected_esp1)
+{
+        _cleanup_free_ char *path = text ? tmp_text(name, text, mode) : NULL;
+        _cleanup_free_ char *missing = NULL;
+        struct config *c = NULL;
+        bool from_file = true;
+
+        if (!path)
+                assert_true(asprintf(&missing, "%s/%s", tmpdir, name) >= 0);
+        assert_int_equal(config_salvage_bind(path ?: missing, must_exist, &c, &from_file), 0);
+        assert_non_null(c);
+        if (expected_esp0) {
+                assert_true(from_file);
+                assert_strv_equal(c->esp_mounts, expected_esp0, expected_esp1, NULL);
+        } else {
+                assert_false(from_file);
+                assert_null(c->esp_mounts);
+        }
+        /* Everything else at its default, whatever the file says. */
+        assert_int_equal(c->nice, 15);
+        assert_int_equal(c->n_items, 0);
+        assert_true(c->dualroot);
+        config_free(c);
+}
+
+static void test_salvage_bind_takes_esp_mounts_despite_other_errors(void **state)
+{
+        /* A typo in an unrelated key: config_load refuses, -b still has esp_mounts. */
+        check_salvage("typo.conf", "nice = 10\nsync_dealy = 10\nesp_mounts = [\"/a\", \"/b/\"]\n",
+                      0644, true, "/a", "/b");
+        check_salvage("range.conf", "esp_mounts = [\"/a\", \"/b\"]\nnice = 99\n", 0644, true, "/a",
+                      "/b");
+        /* A syntax error after it: what was read before counts. */
+        check_salvage("syntax.conf", "esp_mounts = [\"/a\", \"/b\"]\nsettle_time = [\n", 0644, true,
+                      "/a", "/b");
+}
+
+static void test_salvage_bind_falls_back_to_the_default_set(void **state)
+{
+        /* esp_mounts itself broken, set twice, or after the syntax error: the default set. */
+        check_salvage("bad-esp.conf", "esp_mounts = \"/a\"\nsync_dealy = 1\n", 0644, true, NULL,
+                      NULL);
+        check_salvage("twice.conf", "esp_mounts = [\"/a\"]\nesp_mounts = [\"/b\"]\n", 0644, true,
+                      NULL, NULL);
+        check_salvage("late.conf", "nice = [\nesp_mounts = [\"/a\"]\n", 0644, true, NULL, NULL);
+        check_salvage("relative.conf", "esp_mounts = [\"efi0\"]\n", 0644, true, NULL, NULL);
+        /* C3: a file others may write is not read at all. */
+        check_salvage("writable.conf", "esp_mounts = [\"/a\", \"/b\"]\nx = 1\n", 0666, true, NULL,
+                      NULL);
+        /* Missing (given with -c, or the default path): the defaults. */
+        check_salvage("nope.conf", NULL, 0, true, NULL, NULL);
+        check_salvage("nope.conf", NULL, 0, false, NULL, NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1825,6 +1881,9 @@ int main(void)
                 cmocka_unit_test(test_error_sync_destination_is_source),
                 cmocka_unit_test(test_error_sync_destinations_must_be_distinct),
                 cmocka_unit_test(test_error_sync_exclusions),
+
+                cmocka_unit_test(test_salvage_bind_takes_esp_mounts_despite_other_errors),
+                cmocka_unit_test(test_salvage_bind_falls_back_to_the_default_set),
 
                 cmocka_unit_test(test_mutated_files_fail_cleanly),
                 cmocka_unit_test(test_huge_line_of_array_elements_is_fast),
