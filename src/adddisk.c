@@ -6,6 +6,7 @@
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -438,6 +439,208 @@ static int disk_of(dev_t d, char **ret_name, dev_t *ret_devnum)
         return *ret_name ? 0 : -ENOMEM;
 }
 
+/*
+ * §12 rule 8: what a block device is backed by, down to what no block device is under: a
+ * partition by its disk, a loop device by its backing block device or, for a file, by that
+ * file (the device and inode LOOP_GET_STATUS64 reports), a device-mapper or md device by each
+ * of its sysfs slaves. Two devices sharing a leaf share storage: a device whose leaves meet the
+ * booted ESP's is the booted disk under another name.
+ */
+struct backing_leaf {
+        bool file; /* a loop device's backing file (dev, ino); else a whole disk (dev) */
+        dev_t dev;
+        ino_t ino;
+        char *path; /* how it was reached, "loop9 -> loop3 -> /img/disk0.img" */
+};
+
+static void leaves_free(struct backing_leaf *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(l[i].path);
+        free(l);
+}
+
+static int leaf_add(struct backing_leaf **l, size_t *n, bool file, dev_t dev, ino_t ino,
+                    const char *path, const char *last)
+{
+        struct backing_leaf *nl = realloc(*l, (*n + 1) * sizeof(**l));
+
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[*n] = (struct backing_leaf){ .file = file, .dev = dev, .ino = ino };
+        if (last ? asprintf(&nl[*n].path, "%s -> %s", path, last) < 0
+                 : !(nl[*n].path = strdup(path))) {
+                nl[*n].path = NULL;
+                return -ENOMEM;
+        }
+        (*n)++;
+        return 0;
+}
+
+static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_leaf **l, size_t *n,
+                     char **why)
+{
+        _cleanup_free_ char *p = NULL, *rp = NULL, *name = NULL, *via = NULL, *slaves = NULL;
+        _cleanup_(closedirp_) DIR *dir = NULL;
+        struct dirent *de;
+        int r;
+
+        if (depth > 16)
+                return errmsg(why, -ELOOP, "%s: devices stacked more than 16 deep", path);
+        if (asprintf(&p, "/sys/dev/block/%u:%u", major(d), minor(d)) < 0)
+                return -ENOMEM;
+        rp = realpath(p, NULL);
+        if (!rp)
+                return errmsg(why, negative_errno(), "cannot resolve %s: %m", p);
+        name = strdup(strrchr(rp, '/') + 1);
+        if (!name)
+                return -ENOMEM;
+        if (asprintf(&via, depth ? "%s -> %s" : "%.0s%s", path, name) < 0)
+                return -ENOMEM;
+
+        /* A partition: its disk. */
+        free(p);
+        p = NULL;
+        if (asprintf(&p, "%s/partition", rp) < 0)
+                return -ENOMEM;
+        if (access(p, F_OK) == 0) {
+                _cleanup_free_ char *dev = NULL;
+                dev_t parent;
+
+                *strrchr(rp, '/') = 0;
+                r = read_line_at(rp, "dev", &dev);
+                if (r < 0 || parse_devnum(dev, &parent) < 0)
+                        return errmsg(why, r < 0 ? r : -EBADMSG, "cannot read %s/dev", rp);
+                return leaves_of(parent, via, depth + 1, l, n, why);
+        }
+
+        /* A loop device: its backing block device, or its file. */
+        if (is_loop(name)) {
+                _cleanup_free_ char *file = NULL, *node = NULL;
+                struct loop_info64 li = {};
+                _cleanup_close_ int fd = -EBADF;
+                uint64_t off, size;
+                struct stat st;
+                dev_t fdev;
+
+                r = loop_info(name, &file, &off, &size);
+                if (r == -ENOENT)
+                        return leaf_add(l, n, false, d, 0, via, NULL); /* unbound */
+                if (r < 0)
+                        return errmsg(why, r, "cannot read the backing file of %s: %s", name,
+                                      strerror(-r));
+                if (asprintf(&node, "/dev/%s", name) < 0)
+                        return -ENOMEM;
+                fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                if (fd < 0)
+                        return errmsg(why, negative_errno(), "cannot open %s: %m", node);
+                if (ioctl(fd, LOOP_GET_STATUS64, &li) < 0)
+                        return errmsg(why, negative_errno(), "cannot read %s's status: %m", node);
+                /* The kernel's encoding (new_encode_dev) */
+                fdev = makedev(
+                        (unsigned)((li.lo_device & 0xfff00) >> 8),
+                        (unsigned)((li.lo_device & 0xff) | ((li.lo_device >> 12) & 0xfff00)));
+                /* Over a block device: the node it names (its path here is that node's, and
+                 * its inode the one the loop device holds). */
+                if (stat(file, &st) == 0 && S_ISBLK(st.st_mode) && st.st_dev == fdev &&
+                    st.st_ino == li.lo_inode)
+                        return leaves_of(st.st_rdev, via, depth + 1, l, n, why);
+                r = leaf_add(l, n, true, fdev, (ino_t)li.lo_inode, via, file);
+                if (r < 0)
+                        return r;
+                /* A file on a block device's filesystem is stored on that device too: a loop
+                 * over an image on the booted disk is on the booted disk. (A filesystem with
+                 * an anonymous device number, tmpfs or btrfs, names no block device here.) */
+                free(p);
+                p = NULL;
+                if (asprintf(&p, "/sys/dev/block/%u:%u", major(fdev), minor(fdev)) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) == 0) {
+                        _cleanup_free_ char *via_file = NULL;
+
+                        if (asprintf(&via_file, "%s -> %s", via, file) < 0)
+                                return -ENOMEM;
+                        return leaves_of(fdev, via_file, depth + 1, l, n, why);
+                }
+                return 0;
+        }
+
+        /* Device-mapper, md: each slave. */
+        if (asprintf(&slaves, "%s/slaves", rp) < 0)
+                return -ENOMEM;
+        dir = opendir(slaves);
+        if (dir) {
+                size_t before = *n;
+
+                while ((de = readdir(dir))) {
+                        _cleanup_free_ char *bdir = NULL, *dev = NULL;
+                        dev_t sd;
+
+                        if (de->d_name[0] == '.')
+                                continue;
+                        r = block_dir(de->d_name, &bdir);
+                        if (r >= 0)
+                                r = read_line_at(bdir, "dev", &dev);
+                        if (r < 0 || parse_devnum(dev, &sd) < 0)
+                                return errmsg(why, r < 0 ? r : -EBADMSG,
+                                              "cannot read the device of %s's member %s", name,
+                                              de->d_name);
+                        r = leaves_of(sd, via, depth + 1, l, n, why);
+                        if (r < 0)
+                                return r;
+                }
+                if (*n > before)
+                        return 0;
+        } else if (errno != ENOENT)
+                return errmsg(why, negative_errno(), "cannot read %s: %m", slaves);
+
+        /* A whole disk. */
+        return leaf_add(l, n, false, d, 0, via, NULL);
+}
+
+/* §12 rule 8: whether the device (devnum dev, given as arg) is backed by the booted disk: -EBUSY
+ * naming the shared storage when it is, or the reason it cannot be told. */
+static int check_not_booted(struct ad *d, dev_t dev, char **why)
+{
+        struct backing_leaf *cand = NULL, *boot = NULL;
+        _cleanup_free_ char *boot_name = NULL;
+        size_t n_cand = 0, n_boot = 0;
+        dev_t boot_disk;
+        int r;
+
+        /* The booted disk itself, by the name §3 found it under. */
+        if (disk_of(d->m->booted.devnum, &boot_name, &boot_disk) >= 0 && boot_disk == dev)
+                return errmsg(why, -EBUSY,
+                              "%s is the booted disk (it holds the booted ESP %s): give the new "
+                              "or replacement disk",
+                              d->a->device, d->m->booted.device);
+        r = leaves_of(dev, "", 0, &cand, &n_cand, why);
+        if (r >= 0)
+                r = leaves_of(d->m->booted.devnum, "", 0, &boot, &n_boot, why);
+        if (r < 0) {
+                r = errmsg_prefix(why, r, "cannot tell whether %s is backed by the booted disk",
+                                  d->a->device);
+                goto out;
+        }
+        for (size_t i = 0; i < n_cand; i++)
+                for (size_t j = 0; j < n_boot; j++)
+                        if (cand[i].file == boot[j].file && cand[i].dev == boot[j].dev &&
+                            cand[i].ino == boot[j].ino) {
+                                r = errmsg(why, -EBUSY,
+                                           "%s is the booted disk under another name: %s, "
+                                           "which also holds the booted ESP %s (%s): give the "
+                                           "new or replacement disk",
+                                           d->a->device, cand[i].path, d->m->booted.device,
+                                           boot[j].path);
+                                goto out;
+                        }
+out:
+        leaves_free(cand, n_cand);
+        leaves_free(boot, n_boot);
+        return r;
+}
+
 /* The partitions of a whole disk: sysfs children, or loop stand-ins over its file. */
 static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
 {
@@ -746,6 +949,10 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
         if (r < 0)
                 return errmsg(why, r, "cannot find %s in /sys/dev/block: %s", d->a->device,
                               strerror(-r));
+        /* Rule 8: the booted disk under any name is refused before anything else is looked at. */
+        r = check_not_booted(d, st.st_rdev, why);
+        if (r < 0)
+                return r;
         {
                 _cleanup_free_ char *bdir = NULL, *p = NULL;
                 uint64_t ro = 0;
@@ -1828,7 +2035,7 @@ static char *esp_mounts_with(char *const *l, const char *target)
 }
 
 /*
- * DESIGN.md §12 rule 8: the new ESP's mount point, decided at step 1 so that -t shows it and a
+ * DESIGN.md §12 rule 9: the new ESP's mount point, decided at step 1 so that -t shows it and a
  * config that would not sync it stops the run before anything is written. An earlier run's line
  * for the new ESP wins; else the one missing disk's ESP line (its PARTUUID or UUID on no present
  * device, its mount point in the ESP set and not mounted) is taken over; two or more missing are

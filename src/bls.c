@@ -257,7 +257,7 @@ static int openat_fat(int dir_fd, const char *name, int flags)
         return -ENOENT;
 }
 
-int bls_path_stat(int root_fd, const char *path, struct stat *ret)
+int bls_path_open(int root_fd, const char *path, int flags)
 {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dir = -1;
@@ -284,21 +284,28 @@ int bls_path_stat(int root_fd, const char *path, struct stat *ret)
                         name = rest;
                         continue;
                 }
-                fd = openat_fat(cur, name, rest ? O_DIRECTORY : O_PATH);
+                fd = openat_fat(cur, name, rest ? O_DIRECTORY : flags);
                 if (fd < 0)
                         return fd == -ENOTDIR && rest ? -ENOENT : fd;
-                if (!rest) {
-                        int r = fstat(fd, ret) < 0 ? negative_errno() : 0;
-
-                        close(fd);
-                        /* O_PATH|O_NOFOLLOW opens a symlink itself: refused like the others */
-                        return r == 0 && S_ISLNK(ret->st_mode) ? -ELOOP : r;
-                }
+                if (!rest)
+                        return fd;
                 if (dir >= 0)
                         close(dir);
                 cur = dir = fd;
                 name = rest;
         }
+}
+
+int bls_path_stat(int root_fd, const char *path, struct stat *ret)
+{
+        _cleanup_close_ int fd = bls_path_open(root_fd, path, O_PATH);
+
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, ret) < 0)
+                return negative_errno();
+        /* O_PATH|O_NOFOLLOW opens a symlink itself: refused like the others */
+        return S_ISLNK(ret->st_mode) ? -ELOOP : 0;
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -89,3 +89,6 @@ void bls_set_done(struct bls_set *s);
  * symlinks are refused (-ELOOP), and each component is matched case-insensitively when the exact
  * name is absent, as the firmware's FAT driver does. Returns 0, -ENOENT, or -errno. */
 int bls_path_stat(int root_fd, const char *path, struct stat *ret);
+/* The same resolution, opening the file with flags (O_RDONLY, O_PATH; O_NOFOLLOW and
+ * O_CLOEXEC are added). Returns the fd, or -errno as bls_path_stat(). */
+int bls_path_open(int root_fd, const char *path, int flags);

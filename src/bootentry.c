@@ -175,6 +175,7 @@ int bootentry_read_nvram(const char *dir, struct boot_nvram *ret, char **why)
 void bootentry_eval_done(struct bootentry_eval *e)
 {
         strv_free(e->broken);
+        free(e->loader_buf);
         *e = (struct bootentry_eval){};
 }
 
@@ -183,6 +184,56 @@ static bool esp_has(int esp_fd, const char *efi_path)
         struct stat st;
 
         return bls_path_stat(esp_fd, efi_path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A distributor's loader as grub-install and rEFInd's installer leave it: the first (by
+ * name) EFI/<distributor>/ holding shim, else one holding GRUB, else EFI/refind/; as an EFI
+ * path in *ret, NULL when none. Returns 0 or -ENOMEM. */
+static int distributor_loader(int esp_fd, char **ret)
+{
+        static const char *const kinds[] = { "shim" EFI_ARCH ".efi", "grub" EFI_ARCH ".efi" };
+        _cleanup_close_ int efi = -1;
+        _cleanup_strv_free_ char **dirs = NULL;
+        DIR *d;
+        struct dirent *de;
+        int fd;
+
+        *ret = NULL;
+        fd = bls_path_open(esp_fd, "EFI", O_RDONLY | O_DIRECTORY);
+        if (fd == -ENOMEM)
+                return fd;
+        if (fd < 0)
+                return 0;
+        efi = fd;
+        fd = openat(efi, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return 0;
+        }
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && strcasecmp(de->d_name, "BOOT") != 0 &&
+                    strv_extend(&dirs, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+        closedir(d);
+        strv_sort(dirs);
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                STRV_FOREACH(v, dirs)
+                {
+                        _cleanup_free_ char *path = NULL;
+
+                        if (asprintf(&path, "\\EFI\\%s\\%s", *v, kinds[k]) < 0)
+                                return -ENOMEM;
+                        if (esp_has(esp_fd, path)) {
+                                *ret = TAKE_PTR(path);
+                                return 0;
+                        }
+                }
+        if (esp_has(esp_fd, "\\EFI\\refind\\refind_" EFI_ARCH ".efi"))
+                return (*ret = strdup("\\EFI\\refind\\refind_" EFI_ARCH ".efi")) ? 0 : -ENOMEM;
+        return 0;
 }
 
 /* Whether o could start this ESP; when not, and it names this ESP, why (into *broken). */
@@ -235,9 +286,17 @@ int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int es
                 e.reach = best->order >= 0 ? REACH_ENTRY : REACH_NOT_IN_ORDER;
         else if (e.fallback)
                 e.reach = REACH_FALLBACK_ONLY;
-        e.loader = esp_has(esp_fd, EFI_SDBOOT_PATH) ? EFI_SDBOOT_PATH
-                   : e.fallback                     ? EFI_FALLBACK_PATH
-                                                    : NULL;
+        if (esp_has(esp_fd, EFI_SDBOOT_PATH))
+                e.loader = EFI_SDBOOT_PATH;
+        else {
+                int r = distributor_loader(esp_fd, &e.loader_buf);
+
+                if (r < 0) {
+                        bootentry_eval_done(&e);
+                        return r;
+                }
+                e.loader = e.loader_buf ? e.loader_buf : e.fallback ? EFI_FALLBACK_PATH : NULL;
+        }
         *ret = e;
         return 0;
 }

@@ -83,8 +83,10 @@ struct bootentry_eval {
         char **broken;                   /* "Boot0004 \"x\": \EFI\y.efi is not on this ESP", ... */
         bool fallback;                   /* EFI_FALLBACK_PATH exists on the ESP */
         bool shim_fallback;              /* EFI_SHIM_FALLBACK_PATH exists on the ESP */
-        const char *loader;              /* what a new entry would start: EFI_SDBOOT_PATH, else
+        const char *loader;              /* what a new entry would start: EFI_SDBOOT_PATH,
+                                          * else a distributor's shim, GRUB or rEFInd, else
                                           * EFI_FALLBACK_PATH when present, else NULL */
+        char *loader_buf;                /* (the distributor's path, owned) */
 };
 
 /* Evaluates the ESP with PARTUUID partuuid whose root is esp_fd: an entry is valid when it is

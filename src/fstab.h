@@ -44,7 +44,7 @@ int fstab_text_foreach(const char *text, fstab_line_func f, void *u);
 bool fstab_same_target(const char *a, const char *b);
 
 /*
- * A replacement disk's ESP takes the missing one's place (DESIGN.md §12 rule 8): text with the
+ * A replacement disk's ESP takes the missing one's place (DESIGN.md §12 rule 9): text with the
  * first active line whose source is exactly old_source and whose target is target given
  * new_source instead, everything else (the line's other fields and blanks, every other line)
  * kept byte for byte; *ret_old and *ret_new (each may be NULL) the line before and after, without

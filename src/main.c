@@ -800,7 +800,7 @@ static int verb_add_disk(struct context *cx)
                 return EXIT_FAILED;
         }
         /* An ESP still missing after the run (a replacement took its place otherwise, DESIGN.md
-         * §12 rule 8; -t said at step 1 where the new one goes): say so once, here. */
+         * §12 rule 9; -t said at step 1 where the new one goes): say so once, here. */
         for (size_t i = 0; !arg.quiet && !arg.test && i < now.model->n_alternates; i++)
                 if (!now.model->alternates[i].mounted)
                         printf("note: %s is an ESP mount point with nothing mounted (the disk "

@@ -16,13 +16,17 @@
 #include "blockdev.h"
 #include "bls.h"
 #include "bootentry.h"
+#include "debconf.h"
+#include "grubchain.h"
 #include "guard.h"
 #include "ignore.h"
+#include "refindchain.h"
 #include "rootfs.h"
 #include "status.h"
 #include "swapfiles.h"
 #include "sync.h"
 #include "util/errmsg.h"
+#include "util/fileio.h"
 #include "util/strv.h"
 
 #define ESP_GPT_TYPE "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
@@ -402,7 +406,62 @@ static bool has_grub(int fd)
         return false;
 }
 
-static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, const char *why)
+/* DESIGN.md §11b: GRUB's or rEFInd's chain on this ESP's disk, as if the other disks were
+ * gone. The filesystems known are the ESPs of the set; this one is the disk judged. */
+static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, const char *stub,
+                       const char *refind_conf)
+{
+        _cleanup_(chain_result_done) struct chain_result c = {};
+        struct chain_fs fss[1 + 16];
+        size_t n = 0, self = 0;
+        int k;
+
+        fss[n++] = (struct chain_fs){ .name = e->mount,
+                                      .uuid = e->uuid,
+                                      .fstype = "vfat",
+                                      .partuuid = e->partuuid,
+                                      .fd = fd,
+                                      .this_disk = true };
+        if (m->booted.mount && !streq(m->booted.mount, e->mount) && n < ELEMENTSOF(fss))
+                fss[n++] = (struct chain_fs){ .name = m->booted.mount,
+                                              .uuid = m->booted.uuid,
+                                              .partuuid = m->booted.partuuid,
+                                              .fd = -1 };
+        for (size_t i = 0; i < m->n_alternates && n < ELEMENTSOF(fss); i++) {
+                const struct esp *a = &m->alternates[i];
+
+                if (a->mount && !streq(a->mount, e->mount))
+                        fss[n++] = (struct chain_fs){
+                                .name = a->mount, .uuid = a->uuid, .partuuid = a->partuuid, .fd = -1
+                        };
+        }
+        k = stub ? grub_chain_check_partial(fss, n, self, stub, &c)
+                 : refind_chain_check(fss, n, self, refind_conf, &c);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < c.n; i++) {
+                static const enum status_level level[] = {
+                        [CHAIN_NOTE] = STATUS_OK,
+                        [CHAIN_WARNING] = STATUS_WARNING,
+                        [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
+                        [CHAIN_CRITICAL] = STATUS_CRITICAL,
+                };
+
+                k = esp_add(e, level[c.findings[i].level], "loader", "%s", c.findings[i].text);
+                if (k < 0)
+                        return k;
+        }
+        if (c.worst >= CHAIN_UNKNOWN)
+                return 0;
+        return esp_add(e, STATUS_OK, "loader",
+                       "%s (%s): %zu entr%s, %zu complete on this disk; default \"%s\" boots "
+                       "from it",
+                       stub ? "GRUB" : "rEFInd", stub ? stub : refind_conf, c.n_entries,
+                       c.n_entries == 1 ? "y" : "ies", c.n_bootable, strna(c.default_title));
+}
+
+static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
+                        const struct bls_set *s, const char *why)
 {
         size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0;
         const char *first_default = NULL;
@@ -414,10 +473,15 @@ static int check_loader(struct status_esp *e, int fd, const struct bls_set *s, c
                 return esp_add(e, STATUS_UNKNOWN, "loader", "cannot read %s's boot entries: %s",
                                e->mount, why);
         if (!sdboot && s->n == 0 && !s->have_loader_conf) {
+                const char *stub = grub_find_stub(fd), *refind = refind_find_conf(fd);
+
+                if (stub || refind)
+                        return check_chain(e, fd, m, stub, refind);
                 if (has_grub(fd))
-                        return esp_add(e, STATUS_OK, "loader",
-                                       "not systemd-boot: a GRUB configuration is present; its "
-                                       "menu is not checked");
+                        return esp_add(e, STATUS_UNKNOWN, "loader",
+                                       "not systemd-boot: a GRUB configuration is present, but "
+                                       "no stub in EFI/<distributor>/grub.cfg that the firmware's "
+                                       "GRUB reads first: not checked");
                 if (bls_path_stat(fd, EFI_FALLBACK_PATH, &st) == 0)
                         return esp_add(e, STATUS_OK, "loader",
                                        "no systemd-boot and no entries: %s is started as it is, "
@@ -646,7 +710,8 @@ static int check_missing(struct status_esp *s, struct libmnt_table *fstab)
 static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
                          const char *booted_mount, const char *booted_partuuid,
                          struct libmnt_table *t, const struct boot_nvram *nv, const char *nv_error,
-                         char *const *excludes, uint64_t min_free, int64_t now)
+                         char *const *excludes, uint64_t min_free, int64_t now,
+                         const struct esp_model *m)
 {
         _cleanup_(bls_set_done) struct bls_set set = {};
         _cleanup_free_ char *why = NULL;
@@ -664,7 +729,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd,
         if (k >= 0)
                 k = check_firmware(s, fd, nv, nv_error);
         if (k >= 0)
-                k = check_loader(s, fd, &set, why);
+                k = check_loader(s, fd, m, &set, why);
         if (k >= 0 && !s->booted)
                 k = check_sync(s, fd, booted_fd, booted_mount, booted_partuuid, excludes, now);
         return k;
@@ -741,16 +806,17 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
         uint64_t min_free = 0;
         int k;
 
-        _cleanup_strv_free_ char **swapped = NULL;
+        _cleanup_strv_free_ char **swapped = NULL, **ids = NULL;
         _cleanup_free_ char *src = NULL;
 
         k = esp_ignore_excludes(c->esp_excludes, &x);
         if (k < 0)
                 return k;
         /* The swapped files differ between ESPs by design: checked apart (swapped_findings). */
-        if (m->booted.mount && (asprintf(&src, "%s/", m->booted.mount) < 0 ||
-                                swapfiles_excludes(c->swap_ids, src, x, &swapped) < 0 ||
-                                strv_extend_strv(&x, swapped) < 0))
+        if (m->booted.mount &&
+            (asprintf(&src, "%s/", m->booted.mount) < 0 ||
+             swapfiles_job_ids(c->swap_ids, src, &ids) < 0 ||
+             swapfiles_excludes(ids, src, x, &swapped) < 0 || strv_extend_strv(&x, swapped) < 0))
                 return -ENOMEM;
         min_free = esp_min_free(c);
 
@@ -779,7 +845,7 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 k = check_one_esp(&r->esps[0], m->booted.mount, -1, NULL, NULL, t, &nv, nv_error, x,
-                                  min_free, r->now);
+                                  min_free, r->now, m);
                 if (k < 0)
                         return k;
         }
@@ -806,8 +872,8 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                         k = check_missing(s, fstab);
                 else
                         k = check_one_esp(s, a->mount, booted_fd, m->booted.mount,
-                                          m->booted.partuuid, t, &nv, nv_error, x, min_free,
-                                          r->now);
+                                          m->booted.partuuid, t, &nv, nv_error, x, min_free, r->now,
+                                          m);
                 if (k >= 0 && a->mounted && src && swapped && *swapped) {
                         _cleanup_free_ char *dst = NULL;
 
@@ -957,6 +1023,64 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
         return k;
 }
 
+/* DESIGN.md §11b L6: on Debian, an upgrade of grub-efi-amd64 runs grub-install only on the
+ * ESPs debconf's grub-efi/install_devices lists; an ESP it leaves out keeps the old GRUB
+ * until the next sync. Checked when some ESP holds a GRUB stub and the database says. */
+static int check_grub_install_devices(const struct status_report *rep, struct status_report *r)
+{
+        _cleanup_free_ char *text = NULL, *value = NULL, *why = NULL;
+        _cleanup_strv_free_ char **devices = NULL;
+        size_t size;
+        bool grub = false;
+        int k;
+
+        for (size_t i = 0; i < rep->n_esps && !grub; i++) {
+                _cleanup_close_ int fd =
+                        rep->esps[i].present
+                                ? open(rep->esps[i].mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                : -1;
+
+                grub = fd >= 0 && grub_find_stub(fd);
+        }
+        if (!grub)
+                return 0;
+        k = read_full_file(DEBCONF_CONFIG_DAT, DEBCONF_DAT_MAX, &text, &size);
+        if (k == -ENOENT)
+                return 0; /* not Debian's debconf */
+        if (k < 0)
+                return add(r, STATUS_UNKNOWN, "grub", "cannot read %s: %s", DEBCONF_CONFIG_DAT,
+                           strerror(-k));
+        k = debconf_value(text, size, "grub-efi/install_devices", &value, &why);
+        if (k == -ENOENT)
+                return 0;
+        if (k == -ENOMEM || (k >= 0 && (k = debconf_split_list(value, &devices)) < 0))
+                return -ENOMEM;
+        if (k < 0)
+                return add(r, STATUS_UNKNOWN, "grub", "%s: %s", DEBCONF_CONFIG_DAT, strna(why));
+        for (size_t i = 0; i < rep->n_esps; i++) {
+                const struct status_esp *e = &rep->esps[i];
+                struct stat esp_st, st;
+                bool listed = false;
+
+                if (!e->device || stat(e->device, &esp_st) < 0)
+                        continue;
+                STRV_FOREACH(d, devices)
+                listed = listed || (stat(*d, &st) == 0 && S_ISBLK(st.st_mode) &&
+                                    st.st_rdev == esp_st.st_rdev);
+                if (listed)
+                        continue;
+                k = add(r, STATUS_WARNING, "grub",
+                        "grub-efi/install_devices lists %zu device%s, not %s (%s): an upgrade of "
+                        "GRUB installs it on the listed ESPs only (dpkg-reconfigure "
+                        "grub-efi-amd64 and select every ESP)",
+                        strv_length(devices), strv_length(devices) == 1 ? "" : "s", e->mount,
+                        e->device);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
 int status_check(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
                  struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
                  struct status_report *ret)
@@ -973,6 +1097,8 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
                 k = check_root(c, &r);
         if (k >= 0 && m->boot_ok && m->device_ok)
                 k = check_items(c, m, t, fstab, &r);
+        if (k >= 0)
+                k = check_grub_install_devices(&r, &r);
         if (k < 0) {
                 status_report_done(&r);
                 return k;

@@ -3,6 +3,7 @@
  * swap_ids files of a sync job (DESIGN.md §5b): selection, the map from the block devices,
  * the crash-safe write.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
+#include <blkid.h>
+
 #include "blockdev.h"
 #include "config.h"
 #include "esp.h"
@@ -20,6 +23,7 @@
 #include "util/errmsg.h"
 #include "util/exclude.h"
 #include "util/fileio.h"
+#include "util/path.h"
 #include "util/strv.h"
 
 /* Files that name filesystems are small; anything larger is not one. */
@@ -116,6 +120,139 @@ static int target_of(const char *entry, const char *source, const char *dest, ch
                 }
         }
         return 1;
+}
+
+/* A name in dir_fd matched as FAT matches it: the stored spelling of name, or NULL. */
+static char *stored_name(int dir_fd, const char *name)
+{
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        char *found = NULL;
+
+        if (!d)
+                return NULL;
+        fd = -1;
+        while (!found && (de = readdir(d)))
+                if (strcasecmp(de->d_name, name) == 0)
+                        found = strdup(de->d_name);
+        closedir(d);
+        return found;
+}
+
+/* Appends source + rel (a '/'-separated path, each part matched case-insensitively) when it is
+ * a regular file there. */
+static int add_if_file(char ***l, const char *source, const char *rel)
+{
+        _cleanup_free_ char *copy = strdup(rel), *path = path_strip_trailing_slashes(source);
+        _cleanup_close_ int cur = -1;
+        char *save = NULL;
+        struct stat st;
+
+        if (!copy || !path)
+                return -ENOMEM;
+        cur = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0)
+                return 0;
+        for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+                _cleanup_free_ char *name = stored_name(cur, part);
+                char *p;
+                int next;
+
+                if (!name)
+                        return 0;
+                if (asprintf(&p, "%s/%s", streq(path, "/") ? "" : path, name) < 0)
+                        return -ENOMEM;
+                free(path);
+                path = p;
+                next = openat(cur, name,
+                              O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                                      (save && *save ? O_DIRECTORY : O_NONBLOCK));
+                if (next < 0)
+                        return 0;
+                close(cur);
+                cur = next;
+        }
+        if (fstat(cur, &st) < 0 || !S_ISREG(st.st_mode) || strv_contains(*l, path))
+                return 0;
+        return strv_extend(l, path);
+}
+
+int swapfiles_loader_files(const char *source, char ***ret)
+{
+        static const char *const fixed[] = {
+                "grub/grub.cfg",          "grub2/grub.cfg",         "boot/grub/grub.cfg",
+                "boot/grub2/grub.cfg",    "EFI/refind/refind.conf", "refind_linux.conf",
+                "boot/refind_linux.conf",
+        };
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if ((r = add_if_file(&l, source, fixed[i])) < 0)
+                        return r;
+        /* EFI/<distributor>/grub.cfg (the stub) and bootuuid.cfg, for every distributor. */
+        {
+                _cleanup_free_ char *base = path_strip_trailing_slashes(source);
+                int dfd = base ? open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                _cleanup_free_ char *e = dfd >= 0 ? stored_name(dfd, "EFI") : NULL;
+                _cleanup_close_ int efd =
+                        e ? openat(dfd, e, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                DIR *d = NULL;
+                struct dirent *de;
+
+                if (dfd >= 0)
+                        close(dfd);
+                if (!base)
+                        return -ENOMEM;
+                if (efd >= 0 && (d = fdopendir(efd)))
+                        efd = -1;
+                while (d && (de = readdir(d))) {
+                        static const char *const names[] = { "grub.cfg", "bootuuid.cfg" };
+
+                        if (de->d_name[0] == '.')
+                                continue;
+                        for (size_t k = 0; k < ELEMENTSOF(names); k++) {
+                                _cleanup_free_ char *rel = NULL;
+
+                                if (asprintf(&rel, "%s/%s/%s", e, de->d_name, names[k]) < 0) {
+                                        closedir(d);
+                                        return -ENOMEM;
+                                }
+                                if ((r = add_if_file(&l, source, rel)) < 0) {
+                                        closedir(d);
+                                        return r;
+                                }
+                        }
+                }
+                if (d)
+                        closedir(d);
+        }
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int swapfiles_job_ids(char *const *swap_ids, const char *source, char ***ret)
+{
+        _cleanup_strv_free_ char **l = strv_copy(swap_ids), **loader = NULL;
+        int r;
+
+        if (!l && swap_ids)
+                return -ENOMEM;
+        if (source) {
+                if ((r = swapfiles_loader_files(source, &loader)) < 0)
+                        return r;
+                STRV_FOREACH(f, loader)
+                if (!strv_contains(l, *f) && (r = strv_extend(&l, *f)) < 0)
+                        return r;
+        }
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 int swapfiles_excludes(char *const *swap_ids, const char *source, char *const *excludes,
@@ -229,28 +366,123 @@ static int block_devnum_of(struct libmnt_table *mounts, const char *path, dev_t 
         return 0;
 }
 
+/* The devnum in the sysfs directory dir's "dev" file, or 0. */
+static dev_t dev_at(const char *dir)
+{
+        _cleanup_free_ char *dev = NULL, *buf = NULL;
+        unsigned ma, mi;
+
+        if (asprintf(&dev, "%s/dev", dir) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
+            sscanf(buf, "%u:%u", &ma, &mi) != 2)
+                return 0;
+        return makedev(ma, mi);
+}
+
 /* The whole disk of a partition (sysfs: a partition's directory has a "partition" file and
- * sits in its disk's), or devnum itself. */
+ * sits in its disk's); of a device-mapper device over one device (a LUKS container's
+ * plaintext, W8), that device's disk; else devnum itself (an md array over both disks has
+ * no one disk). */
 static dev_t disk_of(dev_t devnum)
 {
-        _cleanup_free_ char *sys = NULL, *real = NULL, *part = NULL, *dev = NULL;
-        _cleanup_free_ char *buf = NULL;
-        unsigned ma, mi;
-        char *slash;
+        for (unsigned depth = 0; depth < 8; depth++) {
+                _cleanup_free_ char *sys = NULL, *real = NULL, *part = NULL, *slaves = NULL;
+                _cleanup_free_ char *slave = NULL;
+                struct dirent *de;
+                unsigned n = 0;
+                dev_t d;
+                DIR *dir;
+                char *slash;
 
-        if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(devnum), minor(devnum)) < 0)
-                return devnum;
-        real = realpath(sys, NULL);
-        if (!real || asprintf(&part, "%s/partition", real) < 0 || access(part, F_OK) < 0)
-                return devnum;
-        slash = strrchr(real, '/');
-        if (!slash)
-                return devnum;
-        *slash = 0;
-        if (asprintf(&dev, "%s/dev", real) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
-            sscanf(buf, "%u:%u", &ma, &mi) != 2)
-                return devnum;
-        return makedev(ma, mi);
+                if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(devnum),
+                             minor(devnum)) < 0)
+                        return devnum;
+                real = realpath(sys, NULL);
+                if (!real || asprintf(&part, "%s/partition", real) < 0)
+                        return devnum;
+                if (access(part, F_OK) == 0) {
+                        slash = strrchr(real, '/');
+                        if (!slash)
+                                return devnum;
+                        *slash = 0;
+                        d = dev_at(real);
+                        return d ? d : devnum;
+                }
+                if (asprintf(&slaves, "%s/slaves", real) < 0)
+                        return devnum;
+                dir = opendir(slaves);
+                if (!dir)
+                        return devnum;
+                while ((de = readdir(dir)))
+                        if (de->d_name[0] != '.' && n++ == 0 &&
+                            asprintf(&slave, "%s/%s", slaves, de->d_name) < 0)
+                                slave = NULL;
+                closedir(dir);
+                if (n != 1 || !slave)
+                        return devnum;
+                d = dev_at(slave);
+                if (!d)
+                        return devnum;
+                devnum = d;
+        }
+        return devnum;
+}
+
+/* A partition's GPT name (PARTLABEL): udev's /dev/disk/by-partlabel link to the device (its
+ * \xHH escapes decoded), else libblkid's PART_ENTRY_NAME; NULL when it has none. */
+static int partlabel_of(const char *node, dev_t devnum, char **ret)
+{
+        DIR *d = opendir("/dev/disk/by-partlabel");
+        blkid_probe pr;
+        const char *v = NULL;
+        struct dirent *de;
+
+        *ret = NULL;
+        while (d && (de = readdir(d))) {
+                struct stat st;
+                char *out, *o;
+
+                if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+                    !S_ISBLK(st.st_mode) || st.st_rdev != devnum)
+                        continue;
+                out = o = strdup(de->d_name);
+                if (!out) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                for (const char *p = de->d_name; *p; p++) {
+                        unsigned x;
+
+                        if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &x) == 1 &&
+                            isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+                                *o++ = (char)x;
+                                p += 3;
+                        } else {
+                                *o++ = *p;
+                        }
+                }
+                *o = 0;
+                closedir(d);
+                *ret = out;
+                return 0;
+        }
+        if (d)
+                closedir(d);
+        pr = blkid_new_probe_from_filename(node);
+        if (!pr)
+                return 0; /* could not look: no PARTLABEL known, as without a table */
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        if (blkid_do_safeprobe(pr) == 0 &&
+            blkid_probe_lookup_value(pr, "PART_ENTRY_NAME", &v, NULL) >= 0 && !isempty(v)) {
+                *ret = strdup(v);
+                if (!*ret) {
+                        blkid_free_probe(pr);
+                        return -ENOMEM;
+                }
+        }
+        blkid_free_probe(pr);
+        return 0;
 }
 
 static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t *ret, char **why)
@@ -287,6 +519,12 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
                 swapids_fs_done(&n->fs);
                 free(n->type);
                 return errmsg(why, r, "cannot read the PARTUUID of %s: %s", node, strerror(-r));
+        }
+        r = partlabel_of(node, devnum, &n->fs.partlabel);
+        if (r < 0) {
+                swapids_fs_done(&n->fs);
+                free(n->type);
+                return r;
         }
         if (where)
                 r = asprintf(&n->fs.name, "%s (%s)", node, where);
@@ -1016,7 +1254,7 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
                           char ***ret_notes, char **why)
 {
         _cleanup_(swapids_map_freep) struct swapids_map *map = calloc(1, sizeof(*map));
-        _cleanup_strv_free_ char **notes = NULL, **more = NULL;
+        _cleanup_strv_free_ char **notes = NULL, **more = NULL, **ids = NULL;
         struct swapfiles_plan p = {};
         int r;
 
@@ -1025,7 +1263,9 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
         r = job_map(c, m, mounts, dest, map, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "swap_ids: cannot build the identifier map");
-        r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
+        r = swapfiles_job_ids(c->swap_ids, source, &ids);
+        if (r >= 0)
+                r = swapfiles_plan(ids, source, dest, excludes, map, &p, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "swap_ids");
         if (test) {
@@ -1069,10 +1309,13 @@ int swapfiles_job_prepare(const struct config *c, const struct esp_model *m,
 int swapfiles_job_finish(const struct config *c, const struct swapids_map *map, const char *source,
                          const char *dest, char *const *excludes, char **why)
 {
+        _cleanup_strv_free_ char **ids = NULL;
         struct swapfiles_plan p = {};
         int r;
 
-        r = swapfiles_plan(c->swap_ids, source, dest, excludes, map, &p, why);
+        r = swapfiles_job_ids(c->swap_ids, source, &ids);
+        if (r >= 0)
+                r = swapfiles_plan(ids, source, dest, excludes, map, &p, why);
         if (r >= 0)
                 r = swapfiles_write(&p, NULL, why);
         swapfiles_plan_done(&p);
@@ -1107,6 +1350,7 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
         struct swapids_map map = {};
         struct swapfiles_plan p = {};
         _cleanup_free_ char *why = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
         size_t n_same = 0;
         int r;
 
@@ -1116,7 +1360,9 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
         if (r < 0)
                 return push(warnings, "cannot check the swap_ids copies on %s: %s", dest,
                             strna(why));
-        r = swapfiles_plan(c->swap_ids, source, dest, excludes, &map, &p, &why);
+        r = swapfiles_job_ids(c->swap_ids, source, &ids);
+        if (r >= 0)
+                r = swapfiles_plan(ids, source, dest, excludes, &map, &p, &why);
         if (r == -ENOMEM)
                 goto finish;
         if (r < 0) {

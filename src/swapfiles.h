@@ -37,6 +37,18 @@ int swapfiles_excludes(char *const *swap_ids, const char *source, char *const *e
                        char ***ret);
 
 /*
+ * The boot loader files under source that name filesystems (DESIGN.md §11b L5): GRUB's stub
+ * and bootuuid.cfg in EFI/<distributor>/, grub.cfg in grub/, grub2/, boot/grub/,
+ * boot/grub2/, rEFInd's EFI/refind/refind.conf and refind_linux.conf (at the top and in
+ * boot/), as absolute paths in their stored spelling, sorted. Each disk's copy must name its
+ * own disk's filesystems, so every job swaps them as if swap_ids listed them.
+ */
+int swapfiles_loader_files(const char *source, char ***ret);
+
+/* The files a job with this source swaps: swap_ids and the loader files under source. */
+int swapfiles_job_ids(char *const *swap_ids, const char *source, char ***ret);
+
+/*
  * The identifier map of the sync list: for every (source, destination) of the config's
  * items, and of the ESP item when c->dualroot (the booted ESP and each alternate), the
  * filesystems both are on form a pair; the other partitions of the disks holding them are

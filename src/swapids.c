@@ -15,6 +15,7 @@ const char *swapids_kind_to_string(enum swapids_kind k)
                 [SWAPIDS_UUID] = "UUID",
                 [SWAPIDS_PARTUUID] = "PARTUUID",
                 [SWAPIDS_LABEL] = "LABEL",
+                [SWAPIDS_PARTLABEL] = "PARTLABEL",
         };
         return (unsigned)k < ELEMENTSOF(names) ? names[k] : "?";
 }
@@ -25,6 +26,7 @@ void swapids_fs_done(struct swapids_fs *fs)
         free(fs->uuid);
         free(fs->partuuid);
         free(fs->label);
+        free(fs->partlabel);
         *fs = (struct swapids_fs){};
 }
 
@@ -45,11 +47,35 @@ void swapids_map_done(struct swapids_map *m)
         *m = (struct swapids_map){};
 }
 
+static bool is_label(enum swapids_kind k)
+{
+        return k == SWAPIDS_LABEL || k == SWAPIDS_PARTLABEL;
+}
+
+/* Two UUIDs name the same thing when their hex digits do, whatever the separators: blkid
+ * prints an md array's UUID with dashes, mdadm and rd.md.uuid= with colons, and a vfat
+ * serial may be written without its dash. */
+static bool uuid_eq(const char *a, const char *b)
+{
+        for (;;) {
+                while (*a == '-' || *a == ':')
+                        a++;
+                while (*b == '-' || *b == ':')
+                        b++;
+                if (!*a || !*b)
+                        return !*a && !*b;
+                if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+                        return false;
+                a++;
+                b++;
+        }
+}
+
 static bool value_eq(enum swapids_kind k, const char *a, const char *b)
 {
         /* UUIDs are hex: blkid prints vfat's upper case, ext4's lower, and users write
          * either. Labels are case-sensitive (mount and udev compare them exactly). */
-        return k == SWAPIDS_LABEL ? streq(a, b) : strcasecmp(a, b) == 0;
+        return is_label(k) ? streq(a, b) : uuid_eq(a, b);
 }
 
 static struct swapids_entry *find(const struct swapids_map *m, enum swapids_kind k,
@@ -76,6 +102,8 @@ static const char *fs_value(const struct swapids_fs *fs, enum swapids_kind k)
                 return fs->partuuid;
         case SWAPIDS_LABEL:
                 return fs->label;
+        case SWAPIDS_PARTLABEL:
+                return fs->partlabel;
         default:
                 return NULL;
         }
@@ -386,9 +414,19 @@ static void put_c(struct buf *b, char c)
         put(b, &c, 1);
 }
 
+/* How an identifier is written (DESIGN.md §5b W8). */
 enum form {
-        FORM_TAG,  /* KIND=value, as fstab and command lines write it */
-        FORM_LINK, /* /dev/disk/by-KIND/value, udev's escaping */
+        FORM_TAG,        /* KIND=value, as fstab and command lines write it */
+        FORM_LINK,       /* /dev/disk/by-KIND/value, udev's escaping */
+        FORM_LUKS_UUID,  /* rd.luks.uuid=[luks-]UUID, luks.uuid= */
+        FORM_LUKS_KEYED, /* rd.luks.name=UUID=NAME, .options=, .key=: a UUID before '=', or none */
+        FORM_MD,         /* rd.md.uuid=UUID: an md array's, mdadm writes it with colons */
+        FORM_LUKS_NAME,  /* luks-UUID: the device-mapper name systemd and dracut give a LUKS
+                            container (/dev/mapper/luks-UUID, crypttab's first column) */
+        FORM_BAD_LINK,   /* /dev/disk/by-id/, by-path/, ...: not an identifier we can pair */
+        FORM_DEV,        /* /dev/NAME: a disk's kernel name is an error, else not ours */
+        FORM_BAD_TAG,    /* ID=: libmount's by-id tag */
+        FORM_GRUB,       /* a bare value GRUB searches for (search --fs-uuid, bootuuid.cfg) */
 };
 
 struct pattern {
@@ -397,15 +435,31 @@ struct pattern {
         enum form form;
 };
 
-/* Longest first where one is a suffix of another is not needed: tags need a word boundary
- * before them, so "UUID=" never matches inside "PARTUUID=". */
+/* At one position the first that matches wins: the by-KIND links before /dev/disk/by-, which
+ * comes before /dev/. Tags and keys need a word boundary before them, so "UUID=" never
+ * matches inside "PARTUUID=" nor "luks.uuid=" inside "rd.luks.uuid=". */
 static const struct pattern patterns[] = {
         { "/dev/disk/by-partuuid/", SWAPIDS_PARTUUID, FORM_LINK },
         { "/dev/disk/by-uuid/", SWAPIDS_UUID, FORM_LINK },
+        { "/dev/disk/by-partlabel/", SWAPIDS_PARTLABEL, FORM_LINK },
         { "/dev/disk/by-label/", SWAPIDS_LABEL, FORM_LINK },
+        { "/dev/disk/by-", SWAPIDS_UUID, FORM_BAD_LINK },
+        { "/dev/", SWAPIDS_UUID, FORM_DEV },
         { "PARTUUID=", SWAPIDS_PARTUUID, FORM_TAG },
+        { "PARTLABEL=", SWAPIDS_PARTLABEL, FORM_TAG },
         { "UUID=", SWAPIDS_UUID, FORM_TAG },
         { "LABEL=", SWAPIDS_LABEL, FORM_TAG },
+        { "ID=", SWAPIDS_UUID, FORM_BAD_TAG },
+        { "rd.luks.uuid=", SWAPIDS_UUID, FORM_LUKS_UUID },
+        { "luks.uuid=", SWAPIDS_UUID, FORM_LUKS_UUID },
+        { "rd.luks.name=", SWAPIDS_UUID, FORM_LUKS_KEYED },
+        { "luks.name=", SWAPIDS_UUID, FORM_LUKS_KEYED },
+        { "rd.luks.options=", SWAPIDS_UUID, FORM_LUKS_KEYED },
+        { "luks.options=", SWAPIDS_UUID, FORM_LUKS_KEYED },
+        { "rd.luks.key=", SWAPIDS_UUID, FORM_LUKS_KEYED },
+        { "luks.key=", SWAPIDS_UUID, FORM_LUKS_KEYED },
+        { "rd.md.uuid=", SWAPIDS_UUID, FORM_MD },
+        { "luks-", SWAPIDS_UUID, FORM_LUKS_NAME },
 };
 
 static bool word_char(char c)
@@ -413,21 +467,93 @@ static bool word_char(char c)
         return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
 }
 
-/* Where a value of kind k starting at s (n bytes left on the line) ends. */
-static size_t value_len(enum swapids_kind k, const char *s, size_t n)
+static bool hex_char(char c)
+{
+        return isxdigit((unsigned char)c);
+}
+
+/* The words whose values are lists separated by ':' (a label there ends at the first ':'):
+ * cryptdevice=DEV:NAME[:OPTIONS] and cryptkey=DEV:FSTYPE:PATH (mkinitcpio's encrypt hook),
+ * systemd.mount-extra=WHAT:WHERE[:TYPE[:OPTIONS]], systemd.swap-extra=WHAT[:OPTIONS]. */
+static bool colon_list(const char *s, size_t start)
+{
+        static const char *const keys[] = { "cryptdevice=", "cryptkey=", "systemd.mount-extra=",
+                                            "systemd.swap-extra=" };
+        size_t w = start;
+
+        while (w > 0 && !isspace((unsigned char)s[w - 1]) && s[w - 1] != '"' && s[w - 1] != '\'')
+                w--;
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                if (start - w >= strlen(keys[k]) && memcmp(s + w, keys[k], strlen(keys[k])) == 0)
+                        return true;
+        return false;
+}
+
+/* Where a label starting at s (n bytes left on the line) ends. */
+static size_t label_len(const char *s, size_t n, bool colons)
 {
         size_t i = 0;
 
         for (; i < n; i++) {
                 char c = s[i];
 
-                if (isspace((unsigned char)c) || c == '"' || c == '\'' || c == ',')
-                        break;
-                /* root=PARTUUID=<uuid>/PARTNROFF=1; a label may hold ';' or ')' */
-                if (k != SWAPIDS_LABEL && (c == '/' || c == ';' || c == ')'))
+                if (isspace((unsigned char)c) || c == '"' || c == '\'' || c == ',' ||
+                    (colons && c == ':'))
                         break;
         }
         return i;
+}
+
+/* A UUID's run of hex digits and separators ('-', and ':' where colons) from s. */
+static size_t uuid_len(const char *s, size_t n, bool colons)
+{
+        size_t i = 0;
+
+        while (i < n && (hex_char(s[i]) || s[i] == '-' || (colons && s[i] == ':')))
+                i++;
+        return i;
+}
+
+static unsigned hex_digits(const char *s, size_t n)
+{
+        unsigned k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                k += hex_char(s[i]);
+        return k;
+}
+
+/* What follows a UUID must end it: not a letter, digit, '_' or '.' ("UUID=12ab.x" is no
+ * UUID). */
+static bool uuid_ends(const char *s, size_t n, size_t i)
+{
+        return i >= n || !(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.');
+}
+
+/* The kernel names of disks and their partitions (sd, hd, vd, xvd, nvme, mmcblk, dm-): these
+ * name whichever disk the kernel found first at this boot, so no swap can be right. */
+static size_t kernel_disk_name(const char *s, size_t n)
+{
+        static const struct {
+                const char *prefix;
+                bool digit; /* a digit must follow (else a letter) */
+        } names[] = {
+                { "sd", false },  { "hd", false },    { "vd", false }, { "xvd", false },
+                { "nvme", true }, { "mmcblk", true }, { "dm-", true },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(names); k++) {
+                size_t l = strlen(names[k].prefix), i = l;
+
+                if (n <= l || memcmp(s, names[k].prefix, l) != 0)
+                        continue;
+                if (names[k].digit ? !isdigit((unsigned char)s[l]) : !islower((unsigned char)s[l]))
+                        continue;
+                while (i < n && isalnum((unsigned char)s[i]))
+                        i++;
+                return i;
+        }
+        return 0;
 }
 
 static int hexval(char c)
@@ -470,7 +596,7 @@ static char *label_decode(const char *s, size_t n)
         return out;
 }
 
-static void label_encode(struct buf *b, const char *label, enum form f)
+static void label_encode(struct buf *b, const char *label, enum form f, bool colons)
 {
         char esc[8];
 
@@ -484,6 +610,8 @@ static void label_encode(struct buf *b, const char *label, enum form f)
                 else
                         plain = !isspace(c) && c != '\\' && c != '"' && c != '\'' && c != ',' &&
                                 c >= 0x20;
+                if (colons && c == ':')
+                        plain = false;
                 if (plain) {
                         put_c(b, (char)c);
                         continue;
@@ -493,19 +621,40 @@ static void label_encode(struct buf *b, const char *label, enum form f)
         }
 }
 
-/* A UUID in the letter case the original was written in. */
+/* A UUID in the letter case and the separators the original was written with (a dashed
+ * UUID in mdadm's colons for rd.md.uuid=); as the map has it when the digits differ in
+ * number. */
 static void uuid_encode(struct buf *b, const char *uuid, const char *orig, size_t n)
 {
         bool lower = false, upper = false;
+        unsigned digits = 0;
 
         for (size_t i = 0; i < n; i++) {
                 lower = lower || islower((unsigned char)orig[i]);
                 upper = upper || isupper((unsigned char)orig[i]);
         }
         for (const char *p = uuid; *p; p++)
-                put_c(b, lower && !upper   ? (char)tolower((unsigned char)*p)
-                         : upper && !lower ? (char)toupper((unsigned char)*p)
-                                           : *p);
+                digits += hex_char(*p);
+#define CASED(c)                                                                                   \
+        (lower && !upper   ? (char)tolower((unsigned char)(c))                                     \
+         : upper && !lower ? (char)toupper((unsigned char)(c))                                     \
+                           : (c))
+        if (digits != hex_digits(orig, n)) {
+                for (const char *p = uuid; *p; p++)
+                        put_c(b, CASED(*p));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!hex_char(orig[i])) {
+                        put_c(b, orig[i]);
+                        continue;
+                }
+                while (*uuid && !hex_char(*uuid))
+                        uuid++;
+                put_c(b, CASED(*uuid));
+                uuid++;
+        }
+#undef CASED
 }
 
 static bool comment_line(const char *s, size_t n)
@@ -519,40 +668,243 @@ static bool comment_line(const char *s, size_t n)
         return false;
 }
 
-/* An identifier on a line: where its pattern starts, its value (quotes excluded). */
+/* An identifier on a line: where its pattern starts, its value (quotes excluded); or a form
+ * we do not understand (bad, with why). */
 struct token {
         const struct pattern *pat;
-        size_t start;  /* of the pattern */
-        size_t vstart; /* of the value */
-        size_t vlen;   /* 0: a pattern with no value after it */
-        bool quoted;   /* the value is between quotes (LABEL="my root") */
+        size_t start;    /* of the pattern */
+        size_t vstart;   /* of the value */
+        size_t vlen;     /* 0: a pattern with no value after it */
+        bool quoted;     /* the value is between quotes (LABEL="my root") */
+        bool colons;     /* in a ':'-separated list (a label there escapes ':') */
+        const char *bad; /* not understood: why, the form being s[start..end) */
+        size_t end;
 };
 
-/* The next identifier of the line s (n bytes) at or after i; false when there is none. */
+/* Reads the value of the pattern matched at t->start; false when what is there is not an
+ * identifier at all (the scan goes on after the pattern's first byte). */
+static bool token_value_at(const char *s, size_t n, struct token *t)
+{
+        size_t v = t->vstart, l;
+
+        t->end = v;
+        switch (t->pat->form) {
+        case FORM_TAG:
+        case FORM_LINK:
+                t->colons = colon_list(s, t->start);
+                /* blkid and libmount also take LABEL="my root" */
+                if (t->pat->form == FORM_TAG && v < n && (s[v] == '"' || s[v] == '\'')) {
+                        const char *close = memchr(s + v + 1, s[v], n - v - 1);
+
+                        if (close) {
+                                t->quoted = true;
+                                t->vstart = v + 1;
+                                t->vlen = (size_t)(close - (s + v + 1));
+                                t->end = t->vstart + t->vlen + 1;
+                                if (!is_label(t->pat->kind) &&
+                                    uuid_len(s + t->vstart, t->vlen, false) != t->vlen)
+                                        t->bad = "not a UUID";
+                                return true;
+                        }
+                }
+                if (is_label(t->pat->kind)) {
+                        t->vlen = label_len(s + v, n - v, t->colons);
+                        t->end = v + t->vlen;
+                        return true;
+                }
+                t->vlen = uuid_len(s + v, n - v, false);
+                t->end = v + t->vlen;
+                if (!uuid_ends(s, n, t->end)) {
+                        t->bad = "not a UUID";
+                        t->end = v + label_len(s + v, n - v, t->colons);
+                }
+                return true;
+        case FORM_LUKS_UUID:
+                if (n - v >= 5 && memcmp(s + v, "luks-", 5) == 0)
+                        t->vstart = v = v + 5;
+                t->vlen = uuid_len(s + v, n - v, false);
+                t->end = v + t->vlen;
+                if (t->vlen == 0 || !uuid_ends(s, n, t->end)) {
+                        t->bad = "not a LUKS UUID";
+                        t->end = v + label_len(s + v, n - v, false);
+                }
+                return true;
+        case FORM_LUKS_KEYED:
+                /* rd.luks.options=discard names no container: not an identifier */
+                l = uuid_len(s + v, n - v, false);
+                if (l == 0 || v + l >= n || s[v + l] != '=')
+                        return false;
+                t->vlen = l;
+                t->end = v + l;
+                return true;
+        case FORM_MD:
+                t->vlen = uuid_len(s + v, n - v, true);
+                t->end = v + t->vlen;
+                if (t->vlen == 0 || !uuid_ends(s, n, t->end)) {
+                        t->bad = "not an md array UUID";
+                        t->end = v + label_len(s + v, n - v, false);
+                }
+                return true;
+        case FORM_LUKS_NAME:
+                /* only a whole UUID: luks-root is just a name */
+                l = uuid_len(s + v, n - v, false);
+                if (hex_digits(s + v, l) != 32 || !uuid_ends(s, n, v + l))
+                        return false;
+                t->vlen = l;
+                t->end = v + l;
+                return true;
+        case FORM_BAD_LINK:
+                t->end = v + label_len(s + v, n - v, colon_list(s, t->start));
+                t->bad = "a device named by hardware or by place, which swap_ids cannot pair "
+                         "(name it by UUID=, PARTUUID=, LABEL= or PARTLABEL=)";
+                return true;
+        case FORM_DEV:
+                l = kernel_disk_name(s + v, n - v);
+                if (l == 0)
+                        return false; /* /dev/mapper/..., /dev/md0, /dev/zram0: not a disk's */
+                t->end = v + l;
+                t->bad = "a disk named by its kernel name, which names whichever disk the kernel "
+                         "found first, so no swap can be right (name it by UUID=, PARTUUID=, "
+                         "LABEL= or PARTLABEL=)";
+                return true;
+        case FORM_BAD_TAG:
+                t->end = v + label_len(s + v, n - v, false);
+                t->bad = "a device named by its hardware ID, which swap_ids cannot pair (name it "
+                         "by UUID=, PARTUUID=, LABEL= or PARTLABEL=)";
+                return true;
+        case FORM_GRUB:
+                return false; /* grub_token() reads these, not the pattern scan */
+        }
+        return false;
+}
+
+static bool next_token_pattern(const char *s, size_t n, size_t i, struct token *t);
+
+static const struct pattern grub_patterns[] = {
+        { "", SWAPIDS_UUID, FORM_GRUB },
+        { "", SWAPIDS_LABEL, FORM_GRUB },
+};
+
+/* The word of s (n bytes) starting at i: [*ret_start, *ret_end), quotes included. */
+static size_t grub_word(const char *s, size_t n, size_t i, size_t *ret_start)
+{
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+        *ret_start = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != ';') {
+                if (s[i] == '\'' || s[i] == '"') {
+                        const char *close = memchr(s + i + 1, s[i], n - i - 1);
+
+                        i = close ? (size_t)(close - s) + 1 : n;
+                } else
+                        i++;
+        }
+        return i;
+}
+
+static bool grub_word_is(const char *s, size_t a, size_t b, const char *w)
+{
+        return b - a == strlen(w) && memcmp(s + a, w, b - a) == 0;
+}
+
+/* A value word [a, b) as a token, its quotes excluded. */
+static void grub_value(const char *s, size_t a, size_t b, enum swapids_kind k, struct token *t)
+{
+        *t = (struct token){ .pat = &grub_patterns[k == SWAPIDS_LABEL],
+                             .start = a,
+                             .vstart = a,
+                             .vlen = b - a,
+                             .end = b };
+        if (b - a >= 2 && (s[a] == '\'' || s[a] == '"') && s[b - 1] == s[a]) {
+                t->quoted = true;
+                t->vstart = a + 1;
+                t->vlen = b - a - 2;
+        }
+}
+
+/*
+ * The filesystem a GRUB command on this line names by a bare value (DESIGN.md §11b):
+ * `search.fs_uuid VALUE`, `search.fs_label VALUE`, `search [options] --fs-uuid|-u|--label|-l
+ * [options] VALUE` (hints skipped: they name devices, not filesystems) and bootuuid.cfg's
+ * `set BOOT_UUID=VALUE`. False when the line has none.
+ */
+static bool grub_token(const char *s, size_t n, struct token *t)
+{
+        size_t a, b = grub_word(s, n, 0, &a);
+        enum swapids_kind kind = _SWAPIDS_KIND_MAX;
+
+        if (grub_word_is(s, a, b, "set")) {
+                b = grub_word(s, n, b, &a);
+        }
+        if (b - a > 10 && memcmp(s + a, "BOOT_UUID=", 10) == 0) {
+                grub_value(s, a + 10, b, SWAPIDS_UUID, t);
+                return t->vlen > 0;
+        }
+        if (grub_word_is(s, a, b, "search.fs_uuid") || grub_word_is(s, a, b, "search.fs_label")) {
+                kind = s[a + 10] == 'u' ? SWAPIDS_UUID : SWAPIDS_LABEL;
+                b = grub_word(s, n, b, &a);
+                if (a == b)
+                        return false;
+                grub_value(s, a, b, kind, t);
+                return true;
+        }
+        if (!grub_word_is(s, a, b, "search"))
+                return false;
+        for (;;) {
+                b = grub_word(s, n, b, &a);
+                if (a == b)
+                        return false;
+                if (grub_word_is(s, a, b, "--fs-uuid") || grub_word_is(s, a, b, "-u"))
+                        kind = SWAPIDS_UUID;
+                else if (grub_word_is(s, a, b, "--label") || grub_word_is(s, a, b, "-l"))
+                        kind = SWAPIDS_LABEL;
+                else if (grub_word_is(s, a, b, "--file") || grub_word_is(s, a, b, "-f"))
+                        return false;
+                else if (grub_word_is(s, a, b, "--hint") || grub_word_is(s, a, b, "-h"))
+                        b = grub_word(s, n, b, &a); /* its value */
+                else if (s[a] != '-') {
+                        if (kind == _SWAPIDS_KIND_MAX)
+                                return false;
+                        grub_value(s, a, b, kind, t);
+                        return true;
+                }
+        }
+}
+
+/* The next identifier (or form not understood) of the line s (n bytes) at or after i; false
+ * when there is none. */
 static bool next_token(const char *s, size_t n, size_t i, struct token *t)
+{
+        struct token g;
+
+        if (grub_token(s, n, &g) && g.start >= i) {
+                /* A GRUB value comes first unless a pattern starts before it. */
+                if (!next_token_pattern(s, n, i, t) || t->start > g.start)
+                        *t = g;
+                return true;
+        }
+        return next_token_pattern(s, n, i, t);
+}
+
+/* The next identifier of the line s (n bytes) at or after i among the patterns. */
+static bool next_token_pattern(const char *s, size_t n, size_t i, struct token *t)
 {
         for (; i < n; i++)
                 for (size_t k = 0; k < ELEMENTSOF(patterns); k++) {
                         const struct pattern *pat = &patterns[k];
-                        size_t l = strlen(pat->text), v = i + l;
+                        size_t l = strlen(pat->text);
+                        bool boundary = pat->form != FORM_LINK && pat->form != FORM_BAD_LINK;
 
                         if (l > n - i || memcmp(s + i, pat->text, l) != 0)
                                 continue;
-                        if (pat->form == FORM_TAG && i > 0 && word_char(s[i - 1]))
+                        /* /dev/ inside a path (/mnt/dev/sda) names no device; luks-UUID
+                         * follows /dev/mapper/ */
+                        if (boundary && i > 0 &&
+                            (word_char(s[i - 1]) || (pat->form == FORM_DEV && s[i - 1] == '/')))
                                 continue;
-                        *t = (struct token){ .pat = pat, .start = i, .vstart = v };
-                        /* blkid and libmount also take LABEL="my root" */
-                        if (pat->form == FORM_TAG && v < n && (s[v] == '"' || s[v] == '\'')) {
-                                const char *close = memchr(s + v + 1, s[v], n - v - 1);
-
-                                if (close) {
-                                        t->quoted = true;
-                                        t->vstart = v + 1;
-                                        t->vlen = (size_t)(close - (s + v + 1));
-                                }
-                        } else {
-                                t->vlen = value_len(pat->kind, s + v, n - v);
-                        }
+                        *t = (struct token){ .pat = pat, .start = i, .vstart = i + l };
+                        if (!token_value_at(s, n, t))
+                                break; /* not an identifier here: on from the next byte */
                         return true;
                 }
         return false;
@@ -560,11 +912,11 @@ static bool next_token(const char *s, size_t n, size_t i, struct token *t)
 
 static char *token_value(const char *s, const struct token *t)
 {
-        return t->pat->kind == SWAPIDS_LABEL ? label_decode(s + t->vstart, t->vlen)
-                                             : strndup(s + t->vstart, t->vlen);
+        return is_label(t->pat->kind) ? label_decode(s + t->vstart, t->vlen)
+                                      : strndup(s + t->vstart, t->vlen);
 }
 
-/* One line (n bytes, no newline) into b. Returns 0, or -ENXIO/-ENOMEM with *why. */
+/* One line (n bytes, no newline) into b. Returns 0, or -ENXIO/-EINVAL/-ENOMEM with *why. */
 static int rewrite_line(const struct swapids_map *m, const char *name, unsigned line, const char *s,
                         size_t n, struct buf *b, char **why)
 {
@@ -576,6 +928,18 @@ static int rewrite_line(const struct swapids_map *m, const char *name, unsigned 
                 _cleanup_free_ char *value = NULL;
                 const struct swapids_entry *e;
 
+                if (t.bad) {
+                        /* W8: never a silent copy of what we cannot read; a comment is left */
+                        if (!comment)
+                                return errmsg(why, -EINVAL,
+                                              "%s:%u: %.*s: %s: swap_ids cannot copy this "
+                                              "line to the other disk",
+                                              name, line, (int)(t.end - t.start), s + t.start,
+                                              t.bad);
+                        put(b, s + i, t.end - i);
+                        i = t.end;
+                        continue;
+                }
                 put(b, s + i, t.vstart - i); /* up to the value, the pattern and quote included */
                 i = t.vstart;
                 if (t.vlen == 0)
@@ -589,20 +953,28 @@ static int rewrite_line(const struct swapids_map *m, const char *name, unsigned 
                 } else if (!e->counterpart) {
                         if (e->alone)
                                 return errmsg(why, -ENXIO,
-                                              "%s:%u: %s%.*s names %s on the %s disk, which has "
+                                              "%s:%u: %.*s names %s on the %s disk, which has "
                                               "no counterpart on the %s one: %s",
-                                              name, line, t.pat->text, (int)t.vlen, s + i, e->fs,
+                                              name, line, (int)(t.vstart + t.vlen - t.start),
+                                              s + t.start, e->fs,
                                               e->source ? "source" : "alternate",
                                               e->source ? "alternate" : "source", e->alone);
                         return errmsg(why, -ENXIO,
-                                      "%s:%u: %s%.*s names %s on the %s disk, which has no "
+                                      "%s:%u: %.*s names %s on the %s disk, which has no "
                                       "counterpart on the %s one (add a sync item whose source "
                                       "and destination pair it, or name it otherwise)",
-                                      name, line, t.pat->text, (int)t.vlen, s + i, e->fs,
-                                      e->source ? "source" : "alternate",
+                                      name, line, (int)(t.vstart + t.vlen - t.start), s + t.start,
+                                      e->fs, e->source ? "source" : "alternate",
                                       e->source ? "alternate" : "source");
-                } else if (t.pat->kind == SWAPIDS_LABEL) {
-                        label_encode(b, e->counterpart, t.pat->form);
+                } else if (t.pat->kind == SWAPIDS_LABEL && t.pat->form == FORM_GRUB) {
+                        if (!t.quoted && strpbrk(e->counterpart, " \t;'\"\\$"))
+                                return errmsg(why, -ENXIO,
+                                              "%s:%u: the label \"%s\" of %s needs quoting "
+                                              "in GRUB: write the label in quotes here",
+                                              name, line, e->counterpart, e->other_fs);
+                        put(b, e->counterpart, strlen(e->counterpart));
+                } else if (is_label(t.pat->kind)) {
+                        label_encode(b, e->counterpart, t.pat->form, t.colons);
                 } else {
                         uuid_encode(b, e->counterpart, s + i, t.vlen);
                 }
@@ -618,6 +990,8 @@ static bool token_is_root(const char *s, size_t n, const struct token *t)
 {
         size_t i = t->start, k;
 
+        if (t->pat->form == FORM_LUKS_NAME)
+                return i >= 17 && memcmp(s + i - 17, "root=/dev/mapper/", 17) == 0;
         if ((i >= 5 && memcmp(s + i - 5, "root=", 5) == 0) ||
             (i >= 6 && memcmp(s + i - 6, "root=", 5) == 0 && (s[i - 1] == '"' || s[i - 1] == '\'')))
                 return true;
@@ -644,11 +1018,11 @@ int swapids_find_roots(const struct swapids_map *m, const char *text, size_t siz
                 struct token t;
 
                 for (size_t i = 0; !comment_line(s, n) && next_token(s, n, i, &t);
-                     i = t.vstart + t.vlen) {
+                     i = t.bad ? t.end : t.vstart + t.vlen) {
                         _cleanup_free_ char *value = NULL;
                         const struct swapids_entry *e;
 
-                        if (t.vlen == 0 || !token_is_root(s, n, &t))
+                        if (t.bad || t.vlen == 0 || !token_is_root(s, n, &t))
                                 continue;
                         value = token_value(s, &t);
                         if (!value)

@@ -11,8 +11,8 @@
  * the source disk replaced by its counterpart's on the alternate and vice versa.
  *
  * The map: every (source filesystem, destination filesystem) of the sync list is a pair,
- * matched kind by kind (UUID, PARTUUID, LABEL) where both have one. Every other filesystem
- * on either disk is known too, without a counterpart: naming one of those is an error,
+ * matched kind by kind (UUID, PARTUUID, LABEL, PARTLABEL) where both have one. Every other
+ * filesystem on either disk is known too, without a counterpart: naming one of those is an error,
  * since the copy would name the wrong disk. Identifiers the map does not know (a network
  * filesystem, a RAID shared by both disks) are copied as they are.
  *
@@ -30,10 +30,12 @@ enum swapids_kind {
         SWAPIDS_UUID,
         SWAPIDS_PARTUUID,
         SWAPIDS_LABEL,
+        SWAPIDS_PARTLABEL,
         _SWAPIDS_KIND_MAX,
 };
 
-const char *swapids_kind_to_string(enum swapids_kind k); /* "UUID", "PARTUUID", "LABEL" */
+/* "UUID", "PARTUUID", "LABEL", "PARTLABEL" */
+const char *swapids_kind_to_string(enum swapids_kind k);
 
 /* One filesystem's (or partition's) identifiers, NULL where it has none. */
 struct swapids_fs {
@@ -41,6 +43,7 @@ struct swapids_fs {
         char *uuid;
         char *partuuid;
         char *label;
+        char *partlabel; /* the GPT partition name */
 };
 
 void swapids_fs_done(struct swapids_fs *fs);
@@ -122,11 +125,18 @@ void swapids_result_done(struct swapids_result *r);
 
 /*
  * Rewrites text (size bytes, as read from the file called name) with the map. Recognised,
- * anywhere on a line: UUID=, PARTUUID=, LABEL= (as fstab and kernel command lines write
- * them, optionally quoted: root="UUID=..."; not when part of a longer word such as
- * PARTLABEL=) and /dev/disk/by-uuid/, by-partuuid/, by-label/ paths. UUID and PARTUUID
- * values compare case-insensitively and are written in the case the original used; labels
- * decode fstab's \040 and udev's \x20 escapes and are written back escaped alike.
+ * anywhere on a line (DESIGN.md §5b W8): UUID=, PARTUUID=, LABEL=, PARTLABEL= (as fstab,
+ * crypttab and kernel command lines write them, optionally quoted: root="UUID=..."; not
+ * when part of a longer word), /dev/disk/by-uuid/, by-partuuid/, by-label/, by-partlabel/
+ * paths, rd.luks.uuid=, luks.uuid=, rd.luks.name=, luks.name=, rd.luks.options=,
+ * luks.options=, rd.luks.key=, luks.key=, rd.md.uuid= and the name luks-UUID. UUIDs compare
+ * by their hex digits, case-insensitively, and are written in the case and with the
+ * separators the original used; labels decode fstab's \040 and udev's \x20 escapes and are
+ * written back escaped alike.
+ *
+ * A form naming a device that cannot be paired (a disk's kernel name, /dev/disk/by-id/ and
+ * other by-* links, ID=, a malformed UUID) is -EINVAL with *why "name:line: form: why",
+ * except on a comment line.
  *
  * An identifier the map knows without a counterpart is an error, -ENXIO with *why naming
  * "name:line: identifier", the filesystem, the disk and what would pair it; except on a comment

@@ -115,8 +115,13 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
                 return NULL;
         /* DESIGN.md §5b: swapped files are ours to write, not rsync's; the guard skips
          * them on both sides. The daemon watches j->excludes: a change of them syncs. */
-        if (swapfiles_excludes(swap_ids, source, excludes, &j->swap_excludes) < 0)
-                return NULL;
+        {
+                _cleanup_strv_free_ char **ids = NULL;
+
+                if (swapfiles_job_ids(swap_ids, source, &ids) < 0 ||
+                    swapfiles_excludes(ids, source, excludes, &j->swap_excludes) < 0)
+                        return NULL;
+        }
         j->run_excludes = strv_copy(excludes);
         if (!j->run_excludes || strv_extend_strv(&j->run_excludes, j->swap_excludes) < 0)
                 return NULL;

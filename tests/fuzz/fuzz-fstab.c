@@ -3,7 +3,7 @@
  * libFuzzer target for the fstab text readers (src/fstab.c, the parts that do no I/O): every
  * active line is walked, a PARTUUID and a mount point are looked up, and the source of the
  * first active line is replaced on its own mount point as --add-disk does for a replacement
- * disk (DESIGN.md §12 rule 8). Any input is fine; a crash, a sanitizer report or a leak is
+ * disk (DESIGN.md §12 rule 9). Any input is fine; a crash, a sanitizer report or a leak is
  * not. When the replacement succeeds, it changed exactly the source: the text's length grows
  * by the length difference of the two sources and the line count stays, and the new source is
  * found on that mount point.

@@ -28,17 +28,22 @@ static void build_map(void)
         struct swapids_fs a = { .name = "a",
                                 .uuid = "0b3c7f1e-5a55-4a8e-9d0e-1d8a2a1b0a01",
                                 .partuuid = "1a1a1a1a-0000-4000-8000-00000000000a",
-                                .label = "root 0" };
+                                .label = "root 0",
+                                .partlabel = "linux-a" };
         struct swapids_fs b = { .name = "b",
                                 .uuid = "7e9a4c22-6f3d-4b1a-8c44-2f0e3b9c0b02",
                                 .partuuid = "2b2b2b2b-0000-4000-8000-00000000000b",
-                                .label = "r\\1" };
+                                .label = "r\\1",
+                                .partlabel = "linux b" };
+        struct swapids_fs la = { .name = "la", .uuid = "d1d1d1d1-aaaa-4aaa-8aaa-aaaaaaaaaaaa" };
+        struct swapids_fs lb = { .name = "lb", .uuid = "e2e2e2e2-bbbb-4bbb-8bbb-bbbbbbbbbbbb" };
         struct swapids_fs e0 = { .name = "e0", .uuid = "74B3-8D8F", .label = "EFI" };
         struct swapids_fs e1 = { .name = "e1", .uuid = "1C2D-3E4F", .label = "EFI" };
         struct swapids_fs s = { .name = "s", .uuid = "aaaa", .label = "swap" };
 
         if (swapids_map_add_pair(&map, &a, &b, NULL) < 0 ||
             swapids_map_add_pair(&map, &e0, &e1, NULL) < 0 ||
+            swapids_map_add_pair(&map, &la, &lb, NULL) < 0 ||
             swapids_map_add_fs(&map, &s, true) < 0)
                 abort();
 }

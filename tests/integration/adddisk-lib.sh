@@ -18,7 +18,6 @@ adddisk_image() { # IMAGE PARTUUID
 
 attach() { # IMAGE-OR-DEVICE START_SECTOR MIB -> loop device
         dev=$(losetup --find --show --offset $(($2 * 512)) --sizelimit $(($3 << 20)) "$1")
-        echo "$dev" >>"$W/loops"
         echo "$dev"
 }
 
@@ -33,9 +32,6 @@ adddisk_machine() { # degraded | single
                 mkfs.btrfs -q -f -d raid1 -m raid1 "$ROOT0" "$ROOT1" >/dev/null
                 # disk 1 dies: forgotten by the kernel, detached
                 btrfs device scan --forget "$ROOT1"
-                # detached here, so no longer ours to detach at clean-up (another test may be
-                # given the same loop device by then)
-                sed -i "\|^$ROOT1\$|d" "$W/loops"
                 losetup -d "$ROOT1"
                 ROOT_DEVICE=$ROOT0 ROOT_OPTIONS=degraded make_root
         else
@@ -44,7 +40,6 @@ adddisk_machine() { # degraded | single
         fi
         FSID=$(blkid -o value -s UUID "$ROOT0")
         WHOLE0=$(losetup --find --show "$IMG0")
-        echo "$WHOLE0" >>"$W/loops"
         DEV0=$(attach "$IMG0" 2048 32)
         mkfs_esp "$DEV0" "$FS0" ESP0
         link_partuuid "$PU0" "$DEV0"
@@ -61,7 +56,6 @@ adddisk_machine() { # degraded | single
         NEWIMG="$W/dual-root-test-new.img"
         truncate -s 400M "$NEWIMG"
         NEW=$(losetup --find --show "$NEWIMG")
-        echo "$NEW" >>"$W/loops"
 }
 
 # The boot entry step reads the partition's number, start and size from sysfs, where a loop

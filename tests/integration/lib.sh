@@ -12,7 +12,8 @@
 #     a real machine and can never touch the host's.
 #
 # Clean-up (trap on EXIT/INT/TERM/HUP) unmounts everything and detaches the loop devices
-# this script attached, even on failure. Nothing is ever removed with rm -r: $W is a tmpfs
+# this script attached (every one backed by a file under $W, stacked ones first), even on
+# failure. Nothing is ever removed with rm -r: $W is a tmpfs
 # that is unmounted.
 #
 # Environment: TOOL (dual-root-tool binary), MKEFIVAR (tests/tools/mkefivar binary).
@@ -33,11 +34,46 @@ fi
 TOOL=$(realpath "$TOOL")
 MKEFIVAR=$(realpath "$MKEFIVAR")
 
-W=$(mktemp -d /tmp/dual-root-test.XXXXXX)
-mount -t tmpfs -o mode=0700,size=2g dual-root-work "$W"
+# The work area: a tmpfs on WM, the files in its subdirectory W named after the run
+# (DR_TEST_RUN, set by scripts/check): a loop device's backing file keeps that name even after
+# this namespace is gone ("/RUN/disk.img"), so the run can find what its tests left attached.
+WM=$(mktemp -d /tmp/dual-root-test.XXXXXX)
+mount -t tmpfs -o mode=0700,size=2g dual-root-work "$WM"
+W="$WM/${DR_TEST_RUN:-work}"
+mkdir -m 0700 "$W"
 R="$W/root"
 CASE_FAILED=0
 CASES_RUN=0
+
+# our_loops: every loop device backed by a file under $W, and every one stacked on those (a
+# partition stand-in over a whole-disk loop device), the most deeply stacked first, one a
+# line. Found from the kernel's list, so a device a test attached without recording it is
+# found too, and one it detached (maybe given to another test since) is not.
+our_loops() {
+        losetup -l -n -O NAME,BACK-FILE 2>/dev/null | awk -v w="$W/" '
+                { name[NR] = $1; $1 = ""; back[NR] = substr($0, 2); n = NR }
+                END {
+                        for (i = 1; i <= n; i++)
+                                if (index(back[i], w) == 1) depth[name[i]] = 1
+                        do {
+                                more = 0
+                                for (i = 1; i <= n; i++)
+                                        if (!(name[i] in depth) && (back[i] in depth)) {
+                                                depth[name[i]] = depth[back[i]] + 1
+                                                more = 1
+                                        }
+                        } while (more)
+                        for (d in depth) print depth[d], d
+                }' | sort -rn | cut -d' ' -f2
+}
+
+# detach_our_loops: detaches them, stacked devices first (one still held, by a lazily
+# unmounted filesystem, goes when it is released: losetup -d sets autoclear).
+detach_our_loops() {
+        for l in $(our_loops); do
+                losetup -d "$l" 2>/dev/null
+        done
+}
 
 cleanup() {
         set +e
@@ -50,17 +86,9 @@ cleanup() {
         if mountpoint -q "$R" 2>/dev/null; then
                 umount -R "$R" 2>/dev/null || umount -R -l "$R"
         fi
-        # Recorded in a file: attach_part runs in $(...) subshells. A device a test detached
-        # itself may belong to another test by now: only one still backed by our file goes.
-        if [ -f "$W/loops" ]; then
-                while read -r l; do
-                        case "$(losetup -n -O BACK-FILE "$l" 2>/dev/null)" in
-                        "$W"/*) losetup -d "$l" 2>/dev/null ;;
-                        esac
-                done <"$W/loops"
-        fi
-        umount -l "$W" 2>/dev/null
-        rmdir "$W" 2>/dev/null
+        detach_our_loops
+        umount -l "$WM" 2>/dev/null
+        rmdir "$WM" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -136,13 +164,12 @@ make_disk() {
         done
 }
 
-# attach_part NAME N PART_MIB: attaches partition N of disk NAME as a loop device, records it
-# for clean-up, prints the device.
+# attach_part NAME N PART_MIB: attaches partition N of disk NAME as a loop device (clean-up
+# detaches it), prints the device.
 attach_part() {
         img="$W/dual-root-test-$1.img"
         off=$(( (2048 + ($2 - 1) * $3 * 2048) * 512 ))
         dev=$(losetup --find --show --offset "$off" --sizelimit "$(($3 * 1024 * 1024))" "$img")
-        echo "$dev" >>"$W/loops"
         echo "$dev"
 }
 

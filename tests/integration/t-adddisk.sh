@@ -29,7 +29,6 @@ truncate -s 64M "$IMG0"
 sgdisk -n "1:2048:+32M" -t 1:ef00 -u "1:$PU0" -c 1:ESP0 \
         -n "2:0:+16M" -t 2:8300 -c 2:root0 "$IMG0" >/dev/null
 WHOLE0=$(losetup --find --show "$IMG0")
-echo "$WHOLE0" >>"$W/loops"
 DEV0=$(attach_part disk0 1 32)
 mkfs_esp "$DEV0" "$FS0" ESP0
 link_partuuid "$PU0" "$DEV0"
@@ -42,7 +41,6 @@ booted_by_loader "$PU0"
 new_disk() {
         truncate -s "$2M" "$W/dual-root-test-$1.img"
         dev=$(losetup --find --show "$W/dual-root-test-$1.img")
-        echo "$dev" >>"$W/loops"
         echo "$dev"
 }
 
@@ -70,9 +68,79 @@ refuses_the_booted_disk() {
 }
 
 refuses_a_partition() {
+        truncate -s 64M "$W/dual-root-test-part.img"
+        p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-part.img")
+        add_disk --add-disk "$p"
+        expect_status 1
+        expect_stderr_has "$p is a loop device over part of $W/dual-root-test-part.img, not a whole disk"
+        losetup -d "$p"
+}
+
+# §12 rule 8: every other name of the booted disk this host can make is refused at step 1,
+# before anything (a "continuing" included: the booted disk has the booted disk's layout), and
+# nothing is written. Device-mapper and md cannot be made here (no dm, no md in this kernel):
+# they are handled by the same code through sysfs slaves/, proven only by reading.
+refuses_every_other_name_of_the_booted_disk() {
+        local sum l dev
+        # detached however the case ends, stacked ones first (the list is in attach order)
+        # (the loop under a mounted filesystem is detached when that is unmounted: autoclear)
+        case_cleanup() {
+                [ ! -f "$W/names" ] || for d in $(tac "$W/names"); do losetup -d "$d"; done
+                ! mountpoint -q "$W/onboot" || umount "$W/onboot"
+                rm -f "$W/names"
+        }
+        name() { losetup --find --show "$@" | tee -a "$W/names"; }
+        # the booted disk outside its (mounted, so changing) ESP: the GPTs and the root partition
+        outside_esp() { { head -c $((2048 * 512)) "$IMG0"; tail -c +$((67584 * 512 + 1)) "$IMG0"; } | sha256sum; }
+        sum=$(outside_esp)
+        name "$WHOLE0" >/dev/null # a loop over the whole-disk loop device
+        name "$IMG0" >/dev/null # a second loop over the image file
+        # a loop over the booted ESP (one of its partitions), over the whole-disk loop at the
+        # root partition's offset, and over the image file there (partition stand-ins)
+        name "$DEV0" >/dev/null
+        name --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$WHOLE0" >/dev/null
+        name --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$IMG0" >/dev/null
+        # a loop over a loop over the whole disk
+        l=$(name "$WHOLE0")
+        name "$l" >/dev/null
+        for dev in $(cat "$W/names"); do
+                add_disk --add-disk "$dev"
+                expect_status 1
+                expect_stderr_has "step 1/7 (check) failed: $dev is the booted disk under another name: $(basename "$dev") -> "
+                expect_stderr_has "which also holds the booted ESP $DEV0"
+                expect_stderr_has "Nothing was changed."
+                ! grep -q "continuing\|already has the booted disk's layout" "$OUT" "$ERR" || fail "$dev: taken for a disk to continue"
+        done
+        # the booted ESP itself
         add_disk --add-disk "$DEV0"
         expect_status 1
-        expect_stderr_has "$DEV0 is a loop device over part of $IMG0, not a whole disk"
+        expect_stderr_has "step 1/7 (check) failed: $DEV0 is the booted disk"
+        # by-id / by-path style links (udev's) to the whole disk and to another name of it
+        mkdir -p "$R/dev/disk/by-id" "$R/dev/disk/by-path"
+        ln -sfn "../../$(basename "$WHOLE0")" "$R/dev/disk/by-id/ata-DUALROOT_BOOTED"
+        ln -sfn "../../$(basename "$l")" "$R/dev/disk/by-path/pci-0000:00:1f.2-ata-1"
+        add_disk --add-disk /dev/disk/by-id/ata-DUALROOT_BOOTED
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: /dev/disk/by-id/ata-DUALROOT_BOOTED is the booted disk"
+        add_disk --add-disk /dev/disk/by-path/pci-0000:00:1f.2-ata-1
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: /dev/disk/by-path/pci-0000:00:1f.2-ata-1 is the booted disk under another name"
+        add_disk -t --add-disk "$l"
+        expect_status 1
+        expect_stderr_has "is the booted disk under another name"
+        rm -f "$R/dev/disk/by-id/ata-DUALROOT_BOOTED" "$R/dev/disk/by-path/pci-0000:00:1f.2-ata-1"
+        [ "$(outside_esp)" = "$sum" ] || fail "the booted disk's image changed"
+        # a loop over an image file kept on a filesystem of the booted disk (its root partition
+        # here) is stored on the booted disk too
+        l=$(name --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$IMG0")
+        mkfs.ext4 -q -F "$l"
+        mkdir "$W/onboot"
+        mount "$l" "$W/onboot"
+        truncate -s 8M "$W/onboot/disk.img"
+        dev=$(name "$W/onboot/disk.img")
+        add_disk --add-disk "$dev"
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: $dev is the booted disk under another name: $(basename "$dev") -> $W/onboot/disk.img -> $(basename "$l") -> $IMG0"
 }
 
 refuses_a_disk_too_small() {
@@ -157,9 +225,7 @@ writes_the_gpt_then_continues() {
         NEWPU1=$(sfdisk --part-uuid "$NEWIMG" 1 | tr '[:upper:]' '[:lower:]')
         NEWPU2=$(sfdisk --part-uuid "$NEWIMG" 2 | tr '[:upper:]' '[:lower:]')
         p1=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$NEWIMG")
-        echo "$p1" >>"$W/loops"
         p2=$(losetup --find --show --offset $((67584 * 512)) --sizelimit $((16 << 20)) "$NEWIMG")
-        echo "$p2" >>"$W/loops"
         link_partuuid "$NEWPU1" "$p1"
         link_partuuid "$NEWPU2" "$p2"
         sum=$(sha256sum <"$NEWIMG" | cut -c1-16)
@@ -203,7 +269,6 @@ fstab_edit_is_atomic() {
         sgdisk -G "$W/dual-root-test-atomic.img" >/dev/null
         pu=$(sfdisk --part-uuid "$W/dual-root-test-atomic.img" 1 | tr '[:upper:]' '[:lower:]')
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-atomic.img")
-        echo "$p" >>"$W/loops"
         link_partuuid "$pu" "$p"
         cp "$W/fstab.orig" "$R$FSTAB"
         echo "stale half-written edit" >"$R$FSTAB.dual-root.tmp"
@@ -233,7 +298,6 @@ refuses_a_symlinked_fstab() {
         sgdisk -G "$W/dual-root-test-link.img" >/dev/null
         pu=$(sfdisk --part-uuid "$W/dual-root-test-link.img" 1 | tr '[:upper:]' '[:lower:]')
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-link.img")
-        echo "$p" >>"$W/loops"
         link_partuuid "$pu" "$p"
         cp "$W/fstab.orig" "$R/etc/dual-root-test/real-fstab"
         ln -sf real-fstab "$R/etc/dual-root-test/fstab-link"
@@ -249,11 +313,9 @@ refuses_same_layout_with_foreign_content() {
         sgdisk -R "$W/dual-root-test-twin.img" "$IMG0" >/dev/null
         sgdisk -G "$W/dual-root-test-twin.img" >/dev/null
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-twin.img")
-        echo "$p" >>"$W/loops"
         mkfs.ext4 -q -U 0e5f3333-aaaa-4bbb-8ccc-333333333333 "$p"
         # detached here, so no longer ours to detach at clean-up (another test may be given
         # the same loop device by then)
-        sed -i "\|^$p\$|d" "$W/loops"
         losetup -d "$p"
         add_disk --add-disk "$d"
         expect_status 1
@@ -265,7 +327,6 @@ refuses_same_layout_with_foreign_content() {
         expect_stdout_has "wrote: GPT"
         [ "$(sfdisk --part-uuid "$W/dual-root-test-twin.img" 1)" != "$old" ] || fail "PARTUUID kept"
         p=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-twin.img")
-        echo "$p" >>"$W/loops"
         [ -z "$(blkid -p -o value -s TYPE "$p" || true)" ] || fail "the old filesystem is still in partition 1: $(blkid -p "$p")"
 }
 
@@ -276,7 +337,6 @@ refuses_a_btrfs_member() {
         p=$(attach_part member 1 130)
         truncate -s 130M "$W/dual-root-test-other.img"
         o=$(losetup --find --show "$W/dual-root-test-other.img")
-        echo "$o" >>"$W/loops"
         mkfs.btrfs -q -f -d raid1 -m raid1 "$o" "$p" >/dev/null
         mkdir -p "$R/mnt/pool"
         mount -t btrfs -o "device=$o,device=$p" "$o" "$R/mnt/pool"
@@ -287,7 +347,7 @@ refuses_a_btrfs_member() {
         expect_stderr_has "$d is in use: its partition /dev/$(basename "$p") is a device of the mounted btrfs filesystem $fsid"
 }
 
-# --- a replacement takes the missing disk's place (DESIGN.md §12 rule 8) ------------------
+# --- a replacement takes the missing disk's place (DESIGN.md §12 rule 9) ------------------
 
 DEADPU=6a1e0c5b-dead-4a4a-8000-00000000dead
 DEADPU2=6a1e0c5b-dead-4a4a-8000-0000000dead2
@@ -435,6 +495,7 @@ esp_mounts_without_the_new_mount_point_stops_at_step_1() {
 sfdisk --dump "$IMG0" >"$W/img0.dump"
 run_case "refuses the booted disk" refuses_the_booted_disk
 run_case "refuses a partition" refuses_a_partition
+run_case "rule 8: refuses every other name of the booted disk first (loops, links)" refuses_every_other_name_of_the_booted_disk
 run_case "refuses a disk smaller than the layout, naming both sizes" refuses_a_disk_too_small
 run_case "refuses a disk with a mounted partition, even with --force" refuses_a_mounted_partition
 run_case "refuses a disk with signatures unless --force, naming them" refuses_signatures_without_force

@@ -367,6 +367,19 @@ fake_layout() {
         done
 }
 
+# fake_dm DEV NAME SLAVE: in the fake sysfs fake_layout made, DEV is the device-mapper device
+# NAME over SLAVE (placed there already), as a LUKS container's plaintext is.
+fake_dm() {
+        local majmin d slave
+        majmin=$(printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")")
+        d="$R/fakesys/devices/virtual/block/$2"
+        mkdir -p "$d/slaves"
+        echo "$majmin" >"$d/dev"
+        slave=$(readlink "$R/fakesys/dev/block/$(printf '%d:%d' "0x$(stat -L -c %t "$3")" "0x$(stat -L -c %T "$3")")")
+        ln -sfn "../../${slave#../../devices/virtual/block/}" "$d/slaves/$(basename "$3")"
+        ln -sfn "../../devices/virtual/block/$2" "$R/fakesys/dev/block/$majmin"
+}
+
 # sync_pair_only A B: -t's map pairs UUID A with B as the sync list does, not by place
 sync_pair_only() {
         expect_stdout_has "swap_ids map: UUID $1 <-> $2  ($DEV_R0 (/a/etc/) <-> "
@@ -412,6 +425,102 @@ partitions_no_item_copies_pair_by_number_and_type() {
         run_tool -s
         expect_status 1
         expect_stderr_has "/a/etc/fstab:7: UUID=$FOREIGN names $DEV_F on the source disk, which has no counterpart on the alternate one: no sync item copies it and partition 5 of the alternate disk ($DEV_R1 (/mnt/root1/etc/)) is paired by the sync list"
+        TOOL_ENV=
+}
+
+# W8: LUKS containers (a LUKS1 header blkid reads, TYPE=crypto_LUKS: cryptsetup needs
+# device-mapper, which this host lacks, and blkid reads only the header) at partition 6 of
+# each disk, paired by place; every file the initrd reads names them in its own form.
+L0=d1d1d1d1-aaaa-4aaa-8aaa-aaaaaaaaaaaa
+L1=e2e2e2e2-bbbb-4bbb-8bbb-bbbbbbbbbbbb
+luks_header() { # DEV UUID
+        {
+                printf 'LUKS\272\276\000\001'
+                printf 'aes%29s' '' | tr ' ' '\0'
+                printf 'xts-plain64%21s' '' | tr ' ' '\0'
+                printf 'sha256%26s' '' | tr ' ' '\0'
+                printf '\000\000\020\000\000\000\000\100'
+                head -c 56 /dev/zero
+                printf '%s' "$2"
+                head -c 4 /dev/zero
+        } | dd of="$1" conv=notrunc status=none
+}
+
+luks_and_extra_mounts_are_swapped_in_every_file_the_initrd_reads() {
+        local l0 l1 cmd0 cmd1 ct0 ct1 e0 e1
+        reset_a2
+        make_disk luks 20 4 a2a2a2a2-6666-4000-8000-00000000cc01 a2a2a2a2-6666-4000-8000-00000000cc02
+        l0=$(attach_part luks 1 4)
+        l1=$(attach_part luks 2 4)
+        luks_header "$l0" "$L0"
+        luks_header "$l1" "$L1"
+        [ "$(blkid -p -o value -s TYPE "$l0")" = crypto_LUKS ] || fail "blkid does not see the LUKS header"
+        # each root inside its disk's LUKS container: dm-0 over partition 6 of disk 0, dm-1
+        # over disk 1's
+        fake_layout disk0:1:"$DEV0" disk0:6:"$l0" disk1:1:"$DEV1" disk1:6:"$l1"
+        fake_dm "$DEV_R0" dm-0 "$l0"
+        fake_dm "$DEV_R1" dm-1 "$l1"
+        TOOL_ENV="DUAL_ROOT_SYSFS=/fakesys"
+        printf '%s\n' 'swap_ids = ["/a/etc/fstab", "/a/etc/crypttab", "/a/etc/kernel/cmdline",' \
+                '            "/a/etc/initramfs-tools/conf.d/resume", "/efi0/loader/entries/"]' \
+                'sync = [["/a/etc/", "/mnt/root1/etc/"]]' >"$CONF"
+        mkdir -p "$R/a/etc/kernel" "$R/a/etc/initramfs-tools/conf.d"
+        cmd0="root=/dev/mapper/luks-$L0 rd.luks.uuid=luks-$L0 rd.luks.options=$L0=discard resume=UUID=$R0 resume_offset=34816 systemd.mount-extra=UUID=$R1:/mnt/root1:ext4:nofail rd.md.uuid=0a1b2c3d:4e5f6071:8293a4b5:c6d7e8f9"
+        cmd1="root=/dev/mapper/luks-$L1 rd.luks.uuid=luks-$L1 rd.luks.options=$L1=discard resume=UUID=$R1 resume_offset=34816 systemd.mount-extra=UUID=$R0:/mnt/root1:ext4:nofail rd.md.uuid=0a1b2c3d:4e5f6071:8293a4b5:c6d7e8f9"
+        ct0="luks-$L0 UUID=$L0 none luks,discard
+cryptdata /dev/disk/by-uuid/$L0 /etc/keys/data.key luks"
+        ct1="luks-$L1 UUID=$L1 none luks,discard
+cryptdata /dev/disk/by-uuid/$L1 /etc/keys/data.key luks"
+        e0="title Arch
+linux /vmlinuz-6.1.0-13-amd64
+options cryptdevice=UUID=$L0:cryptroot:allow-discards root=/dev/mapper/cryptroot rd.luks.name=$L0=cryptroot luks.uuid=$L0"
+        e1="title Arch
+linux /vmlinuz-6.1.0-13-amd64
+options cryptdevice=UUID=$L1:cryptroot:allow-discards root=/dev/mapper/cryptroot rd.luks.name=$L1=cryptroot luks.uuid=$L1"
+        printf '%s\n' "$cmd0" >"$R/a/etc/kernel/cmdline"
+        printf '%s\n' "$ct0" >"$R/a/etc/crypttab"
+        printf 'RESUME=UUID=%s\n' "$R0" >"$R/a/etc/initramfs-tools/conf.d/resume"
+        printf '%s\n' "$e0" >"$R/efi0/loader/entries/arch.conf"
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "swap_ids map: UUID $L0 <-> $L1  ($l0 <-> $l1)  (same partition number)"
+        # the disks found through the roots' device-mapper devices alone (the ESPs on no disk
+        # sysfs knows): their containers still pair
+        fake_layout disk0:6:"$l0" disk1:6:"$l1"
+        fake_dm "$DEV_R0" dm-0 "$l0"
+        fake_dm "$DEV_R1" dm-1 "$l1"
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "swap_ids map: UUID $L0 <-> $L1  ($l0 <-> $l1)  (same partition number)"
+        run_tool -s
+        expect_status 0
+        same_text "$R/mnt/root1/etc/kernel/cmdline" "$cmd1" "/etc/kernel/cmdline copy"
+        same_text "$R/mnt/root1/etc/crypttab" "$ct1" "crypttab copy"
+        same_text "$R/mnt/root1/etc/initramfs-tools/conf.d/resume" "RESUME=UUID=$R1" "conf.d/resume copy"
+        same_text "$R/efi1/loader/entries/arch.conf" "$e1" "loader entry copy"
+        same_text "$R/mnt/root1/etc/fstab" "$FSTAB1" "fstab copy"
+        # a form swap_ids cannot pair: refused, file:line:form, nothing written
+        printf '%s\n%s\n' "$ct0" "cryptswap /dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part3 /dev/urandom swap" \
+                >"$R/a/etc/crypttab"
+        echo "root=/dev/sda2 $cmd0" >"$R/a/etc/kernel/cmdline"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "swap_ids: /a/etc/crypttab:3: /dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part3: a device named by hardware or by place"
+        same_text "$R/mnt/root1/etc/crypttab" "$ct1" "crypttab copy after the refusal"
+        same_text "$R/mnt/root1/etc/kernel/cmdline" "$cmd1" "cmdline copy after the refusal"
+        printf '%s\n' "$ct0" >"$R/a/etc/crypttab"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "swap_ids: /a/etc/kernel/cmdline:1: /dev/sda2: a disk named by its kernel name"
+        same_text "$R/mnt/root1/etc/kernel/cmdline" "$cmd1" "cmdline copy after the refusal"
+        # the containers' pairing is what swaps them: without it, naming L0 is an error
+        fake_layout disk0:1:"$DEV0" disk0:6:"$l0" disk1:1:"$DEV1"
+        fake_dm "$DEV_R0" dm-0 "$l0"
+        printf '%s\n' "$cmd0" >"$R/a/etc/kernel/cmdline"
+        run_tool -s
+        expect_status 1
+        expect_stderr_has "/a/etc/crypttab:1: luks-$L0 names $l0 on the source disk, which has no counterpart on the alternate one"
+        rm -f "$R/efi0/loader/entries/arch.conf" "$R/efi1/loader/entries/arch.conf"
         TOOL_ENV=
 }
 
@@ -536,5 +645,6 @@ run_case daemon_writes_swapped_copies_once daemon_writes_swapped_copies_once
 run_case status_checks_the_alternates_copies status_checks_the_alternates_copies
 run_case a_backup_off_the_disks_gets_the_file_as_it_is a_backup_off_the_disks_gets_the_file_as_it_is
 run_case partitions_no_item_copies_pair_by_number_and_type partitions_no_item_copies_pair_by_number_and_type
+run_case luks_and_extra_mounts_are_swapped_in_every_file_the_initrd_reads luks_and_extra_mounts_are_swapped_in_every_file_the_initrd_reads
 run_case valgrind_swap_paths_are_clean valgrind_swap_paths_are_clean
 finish

@@ -47,6 +47,7 @@ fake_tool() {
 } >>/tmp/fake-tool.log
 echo "fake tool stdout"
 echo "${2:-fake tool stderr}" >&2
+[ "$1" != crash ] || kill -SEGV \$\$
 exit $1
 EOF
         chmod 0755 "$R/usr/bin/dual-root-tool"
@@ -63,8 +64,15 @@ fake_bootctl() {
         chmod 0755 "$R/usr/bin/bootctl"
 }
 
-# A logger that records what would reach the journal.
-printf '#!/bin/sh\necho "$*" >>/tmp/logger.log\n' >"$R/usr/bin/logger"
+# A logger that records what would reach the journal: its message, or without one (after
+# "--") each line of its standard input, as logger(1) does.
+cat >"$R/usr/bin/logger" <<'EOF'
+#!/bin/sh
+case " $* " in
+*" -- "*) echo "$*" ;;
+*) while IFS= read -r l; do echo "$* -- $l"; done ;;
+esac >>/tmp/logger.log
+EOF
 chmod 0755 "$R/usr/bin/logger"
 
 # run_hook [VAR=VALUE...] HOOK ARGS...: the hook chrooted into $R with a clean environment,
@@ -75,6 +83,25 @@ run_hook() {
         echo "some input" >"$W/stdin"
         chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DUAL_ROOT_EFIVARS=/efivars \
                 "$@" <"$W/stdin" >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+}
+
+# run_hook_closed in|out|err|all [VAR=VALUE...] HOOK ARGS...: run_hook with the hook's
+# standard input, output, error or all three closed, as cron or a front end may start it.
+run_hook_closed() {
+        local which=$1
+        shift
+        set +e
+        echo "some input" >"$W/stdin"
+        : >"$OUT"
+        : >"$ERR"
+        case "$which" in
+        in) chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" <&- >"$OUT" 2>"$ERR" ;;
+        out) chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" <"$W/stdin" >&- 2>"$ERR" ;;
+        err) chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" <"$W/stdin" >"$OUT" 2>&- ;;
+        all) chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" <&- >&- 2>&- ;;
+        esac
         STATUS=$?
         set -e
 }
@@ -190,6 +217,51 @@ hooks_do_nothing_when_the_tool_is_gone() {
         run_hook "$INITRAMFS" 6.1.0-t /boot/initrd.img-6.1.0-t
         expect_status 0
         expect_stderr_empty
+}
+
+# H8: every hook, every outcome of the tool, each standard descriptor closed: exit 0, and what
+# happened said on stderr, or in the journal where stderr is closed.
+every_hook_exits_0_with_closed_descriptors() {
+        local h rc fds said n
+        for rc in 0 1 2 3 crash missing; do
+                for fds in in out err all; do
+                        for h in "$PLUGIN add 6.1.0-t /boot/drtest/6.1.0-t /boot/vmlinuz-6.1.0-t" \
+                                "DEB_MAINT_PARAMS=configure $POSTINST 6.1.0-t" \
+                                "DEB_MAINT_PARAMS=remove $POSTRM 6.1.0-t" \
+                                "$INITRAMFS 6.1.0-t /boot/initrd.img-6.1.0-t" "/$HOOKDIR/hook-sync -q pacman"; do
+                                reset_hooks
+                                if [ "$rc" = missing ]; then
+                                        rm -f "$R/usr/bin/dual-root-tool" "$FAKELOG"
+                                else
+                                        fake_tool "$rc" "fake: cannot sync /efi0/ -> /efi1/"
+                                fi
+                                # shellcheck disable=SC2086
+                                run_hook_closed "$fds" $h
+                                CURRENT_CASE="${h%% *} (tool: $rc, std$fds closed)"
+                                expect_status 0
+                                [ ! -s "$OUT" ] || fail "the hook wrote to stdout"
+                                if [ "$rc" = missing ]; then
+                                        [ ! -s "$ERR" ] || fail "a left-behind hook said something"
+                                        continue
+                                fi
+                                n=$(grep -c '^args=-s -q$' "$FAKELOG" 2>/dev/null || true)
+                                [ "$n" = 1 ] || fail "dual-root-tool ran ${n:-0} times, expected once"
+                                said="$ERR"
+                                case "$fds" in err | all) said="$R/tmp/logger.log" ;; esac
+                                [ "$rc" = 0 ] && continue
+                                grep -qF "fake: cannot sync /efi0/ -> /efi1/" "$said" 2>/dev/null ||
+                                        fail "the tool's message is not in $said"
+                                case "$rc" in
+                                2) grep -qF "dual-root: ERROR: the dual-root configuration is invalid" "$said" ||
+                                        fail "no ERROR block in $said" ;;
+                                crash) grep -qF "failed (dual-root-tool was killed by signal 11" "$said" ||
+                                        fail "no crash warning in $said" ;;
+                                *) grep -qF "failed (dual-root-tool exit $rc" "$said" ||
+                                        fail "no warning in $said" ;;
+                                esac
+                        done
+                done
+        done
 }
 
 debian_hooks_follow_deb_maint_params() {
@@ -468,6 +540,7 @@ run_case "a failed sync: every hook warns (stderr, journal) and exits 0" every_h
 run_case "a config error: a framed ERROR and an err journal record, exit 0, never 77" config_error_is_loud_but_exits_0
 run_case "a degraded machine: the tool's warning passes, exit 0, no failure logged" degraded_machine_warns_and_exits_0
 run_case "package removed, hooks left behind: nothing, exit 0" hooks_do_nothing_when_the_tool_is_gone
+run_case "H8: stdin/stdout/stderr closed, every tool status (crash, missing too): exit 0, told" every_hook_exits_0_with_closed_descriptors
 run_case "Debian hooks sync for configure/remove (or none), not for upgrade/abort-*" debian_hooks_follow_deb_maint_params
 run_case "initramfs hook skips under a kernel hook (INITRAMFS_TOOLS_KERNEL_HOOK)" initramfs_hook_skips_under_a_kernel_hook
 run_case "one sync: Debian hooks leave it to kernel-install when systemd-boot calls it" one_sync_when_systemd_boot_calls_kernel_install

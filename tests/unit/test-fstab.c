@@ -195,7 +195,7 @@ static void test_missing_and_symlink(void **state)
         cleanup_dir(d);
 }
 
-/* DESIGN.md §12 rule 8: the missing disk's line gets the new source, all else byte for byte. */
+/* DESIGN.md §12 rule 9: the missing disk's line gets the new source, all else byte for byte. */
 static void test_replace_source_text(void **state)
 {
         _cleanup_free_ char *out = NULL, *o = NULL, *n = NULL;

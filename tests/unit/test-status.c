@@ -417,7 +417,8 @@ static void test_loader_without_any_loader_is_critical(void **state)
         expect(e, 1, "loader", STATUS_CRITICAL, "holds no boot loader");
 }
 
-static void test_loader_grub_is_named_not_checked(void **state)
+/* DESIGN.md §11b: GRUB's chain is followed; a stub it cannot follow is "could not look". */
+static void test_loader_grub_stub_not_understood_is_unknown(void **state)
 {
         struct env *e = *state;
 
@@ -426,9 +427,9 @@ static void test_loader_grub_is_named_not_checked(void **state)
         rm(e->esp1, "EFI/systemd/systemd-bootx64.efi");
         put(e->esp1, "EFI/debian/grub.cfg", "search ...");
         check(e, NULL);
-        expect(e, 1, "loader", STATUS_OK,
-               "a GRUB configuration is present; its menu is not "
-               "checked");
+        expect(e, 1, "loader", STATUS_UNKNOWN,
+               "EFI/debian/grub.cfg:1: search: none of --fs-uuid, --label, --file");
+        expect(e, 1, "loader", STATUS_UNKNOWN, "leads to no menu entry that loads a kernel");
 }
 
 static void test_sync_difference_warns_with_the_last_sync(void **state)
@@ -661,7 +662,7 @@ int main(void)
                 T(test_loader_without_entries_is_critical),
                 T(test_loader_exhausted_boot_counters_warn),
                 T(test_loader_without_any_loader_is_critical),
-                T(test_loader_grub_is_named_not_checked),
+                T(test_loader_grub_stub_not_understood_is_unknown),
                 T(test_sync_difference_warns_with_the_last_sync),
                 T(test_sync_alternate_changed_on_its_own_is_named),
                 T(test_sync_unfinished_is_named),

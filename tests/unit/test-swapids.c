@@ -24,6 +24,12 @@
 #define A_SWAP_UUID "aaaaaaaa-1111-4111-8111-111111111111"
 #define B_SWAP_UUID "bbbbbbbb-2222-4222-8222-222222222222"
 #define NFS_UUID "cccccccc-3333-4333-8333-333333333333"
+/* LUKS containers (blkid TYPE=crypto_LUKS: the superblock's UUID), one per disk, paired */
+#define A_LUKS "d1d1d1d1-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define B_LUKS "e2e2e2e2-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+/* an md RAID1 across both disks: its members have the array's UUID (blkid, dashed) */
+#define MD_UUID "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+#define MD_COLONS "0a1b2c3d:4e5f6071:8293a4b5:c6d7e8f9"
 
 static struct swapids_map map;
 
@@ -32,11 +38,17 @@ static int setup(void **state)
         struct swapids_fs a_root = { .name = "/dev/vda2 (on /)",
                                      .uuid = A_ROOT_UUID,
                                      .partuuid = A_ROOT_PART,
-                                     .label = "root0" };
+                                     .label = "root0",
+                                     .partlabel = "linux-a" };
         struct swapids_fs b_root = { .name = "/dev/vdb2 (on /mnt/root1)",
                                      .uuid = B_ROOT_UUID,
                                      .partuuid = B_ROOT_PART,
-                                     .label = "root 1" };
+                                     .label = "root 1",
+                                     .partlabel = "linux b" };
+        struct swapids_fs a_luks = { .name = "/dev/vda4", .uuid = A_LUKS };
+        struct swapids_fs b_luks = { .name = "/dev/vdb4", .uuid = B_LUKS };
+        struct swapids_fs a_md = { .name = "/dev/vda5", .uuid = MD_UUID };
+        struct swapids_fs b_md = { .name = "/dev/vdb5", .uuid = MD_UUID };
         struct swapids_fs a_esp = { .name = "/dev/vda1", .uuid = A_ESP_UUID, .label = "EFI" };
         struct swapids_fs b_esp = { .name = "/dev/vdb1", .uuid = B_ESP_UUID, .label = "EFI" };
         struct swapids_fs a_swap = { .name = "/dev/vda3", .uuid = A_SWAP_UUID };
@@ -46,6 +58,8 @@ static int setup(void **state)
         map = (struct swapids_map){};
         if (swapids_map_add_pair(&map, &a_root, &b_root, &why) < 0 ||
             swapids_map_add_pair(&map, &a_esp, &b_esp, &why) < 0 ||
+            swapids_map_add_pair(&map, &a_luks, &b_luks, &why) < 0 ||
+            swapids_map_add_pair(&map, &a_md, &b_md, &why) < 0 ||
             /* the same pair again (another item on the same filesystems): no conflict */
             swapids_map_add_pair(&map, &a_root, &b_root, &why) < 0 ||
             swapids_map_add_fs(&map, &a_swap, true) < 0 ||
@@ -305,6 +319,47 @@ static void test_forms(void **state)
                    7);
 }
 
+/* GRUB names filesystems by bare values (DESIGN.md §11b): the ESP stub, grub-mkconfig's
+ * menu lines with and without hints, Fedora's stub and bootuuid.cfg, labels. */
+static void test_grub_forms(void **state)
+{
+        rewrite_ok("search.fs_uuid 74b3-8d8f root hd0,gpt1 \n"
+                   "set prefix=($root)'/grub'\nconfigfile $prefix/grub.cfg\n",
+                   "search.fs_uuid 1c2d-3e4f root hd0,gpt1 \n"
+                   "set prefix=($root)'/grub'\nconfigfile $prefix/grub.cfg\n",
+                   1);
+        rewrite_ok("\t  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 "
+                   "--hint-baremetal=ahci0,gpt1 74B3-8D8F\n"
+                   "\tsearch --no-floppy -u --set=root --hint hd0,gpt1 74B3-8D8F\n"
+                   "\tlinux /vmlinuz root=UUID=" A_ROOT_UUID " ro\n",
+                   "\t  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 "
+                   "--hint-baremetal=ahci0,gpt1 1C2D-3E4F\n"
+                   "\tsearch --no-floppy -u --set=root --hint hd0,gpt1 1C2D-3E4F\n"
+                   "\tlinux /vmlinuz root=UUID=" B_ROOT_UUID " ro\n",
+                   3);
+        rewrite_ok("set BOOT_UUID=\"" A_ROOT_UUID "\"\n", "set BOOT_UUID=\"" B_ROOT_UUID "\"\n", 1);
+        rewrite_ok("search --label --set=root 'root0'\nsearch.fs_label \"root0\" root\n",
+                   "search --label --set=root 'root 1'\nsearch.fs_label \"root 1\" root\n", 2);
+        /* Files and unknown values stay; a search with no kind is no identifier. */
+        rewrite_ok("search --file --set=root /EFI/debian/grub.cfg\nsearch.fs_uuid " NFS_UUID
+                   "\nsearch --set=root 74B3-8D8F\n",
+                   "search --file --set=root /EFI/debian/grub.cfg\nsearch.fs_uuid " NFS_UUID
+                   "\nsearch --set=root 74B3-8D8F\n",
+                   0);
+}
+
+static void test_grub_label_needs_quotes(void **state)
+{
+        _cleanup_free_ char *why = NULL;
+        struct swapids_result res = {};
+        const char *in = "search --label --set=root root0\n";
+
+        assert_int_equal(swapids_rewrite(&map, "grub.cfg", in, strlen(in), &res, &why), -ENXIO);
+        assert_string_equal(why,
+                            "grub.cfg:1: the label \"root 1\" of /dev/vdb2 (on /mnt/root1) needs "
+                            "quoting in GRUB: write the label in quotes here");
+}
+
 static void test_bls_entry(void **state)
 {
         /* the manual's quoted form, resume= and PARTNROFF; no trailing newline kept so */
@@ -415,6 +470,149 @@ static void test_round_trip(void **state)
         swapids_result_done(&twice);
 }
 
+/* W8: every form a kernel command line (the kernel, systemd, dracut, mkinitcpio's encrypt
+ * hook), crypttab, /etc/kernel/cmdline and initramfs-tools' conf.d/resume write an identifier
+ * in: the source disk's (left) becomes the alternate's (right), and back (W3). */
+static const struct {
+        const char *a, *b;
+} forms[] = {
+        { "root=UUID=" A_ROOT_UUID, "root=UUID=" B_ROOT_UUID },
+        { "root=PARTUUID=" A_ROOT_PART, "root=PARTUUID=" B_ROOT_PART },
+        { "root=LABEL=root0", "root=LABEL=root\\0401" },
+        { "root=PARTLABEL=linux-a", "root=PARTLABEL=linux\\040b" },
+        { "root=/dev/disk/by-uuid/" A_ROOT_UUID, "root=/dev/disk/by-uuid/" B_ROOT_UUID },
+        { "root=/dev/disk/by-partuuid/" A_ROOT_PART, "root=/dev/disk/by-partuuid/" B_ROOT_PART },
+        { "root=/dev/disk/by-label/root0", "root=/dev/disk/by-label/root\\x201" },
+        { "root=/dev/disk/by-partlabel/linux-a", "root=/dev/disk/by-partlabel/linux\\x20b" },
+        { "cryptdevice=UUID=" A_LUKS ":cryptroot", "cryptdevice=UUID=" B_LUKS ":cryptroot" },
+        { "cryptdevice=UUID=" A_LUKS ":cryptroot:allow-discards root=/dev/mapper/cryptroot",
+          "cryptdevice=UUID=" B_LUKS ":cryptroot:allow-discards root=/dev/mapper/cryptroot" },
+        { "cryptdevice=/dev/disk/by-uuid/" A_LUKS ":root",
+          "cryptdevice=/dev/disk/by-uuid/" B_LUKS ":root" },
+        { "cryptdevice=PARTUUID=" A_ROOT_PART ":root",
+          "cryptdevice=PARTUUID=" B_ROOT_PART ":root" },
+        { "cryptdevice=LABEL=root0:cr", "cryptdevice=LABEL=root\\0401:cr" },
+        { "cryptkey=UUID=" A_ROOT_UUID ":ext4:/key", "cryptkey=UUID=" B_ROOT_UUID ":ext4:/key" },
+        { "rd.luks.uuid=" A_LUKS, "rd.luks.uuid=" B_LUKS },
+        { "rd.luks.uuid=luks-" A_LUKS, "rd.luks.uuid=luks-" B_LUKS },
+        { "luks.uuid=" A_LUKS, "luks.uuid=" B_LUKS },
+        { "rd.luks.name=" A_LUKS "=cryptroot root=/dev/mapper/cryptroot",
+          "rd.luks.name=" B_LUKS "=cryptroot root=/dev/mapper/cryptroot" },
+        { "luks.name=" A_LUKS "=cryptroot", "luks.name=" B_LUKS "=cryptroot" },
+        { "rd.luks.options=" A_LUKS "=discard", "rd.luks.options=" B_LUKS "=discard" },
+        { "luks.options=" A_LUKS "=discard", "luks.options=" B_LUKS "=discard" },
+        { "rd.luks.key=" A_LUKS "=/key.bin:UUID=" A_ROOT_UUID,
+          "rd.luks.key=" B_LUKS "=/key.bin:UUID=" B_ROOT_UUID },
+        { "root=/dev/mapper/luks-" A_LUKS " rd.luks.uuid=" A_LUKS " rw",
+          "root=/dev/mapper/luks-" B_LUKS " rd.luks.uuid=" B_LUKS " rw" },
+        { "resume=UUID=" A_ROOT_UUID " resume_offset=34816",
+          "resume=UUID=" B_ROOT_UUID " resume_offset=34816" },
+        { "resume=PARTUUID=" A_ROOT_PART, "resume=PARTUUID=" B_ROOT_PART },
+        { "resume=/dev/mapper/luks-" A_LUKS, "resume=/dev/mapper/luks-" B_LUKS },
+        { "systemd.mount-extra=UUID=" A_ROOT_UUID ":/srv:ext4:defaults",
+          "systemd.mount-extra=UUID=" B_ROOT_UUID ":/srv:ext4:defaults" },
+        { "systemd.mount-extra=LABEL=root0:/srv", "systemd.mount-extra=LABEL=root\\0401:/srv" },
+        { "systemd.swap-extra=UUID=" A_ROOT_UUID ":pri=1",
+          "systemd.swap-extra=UUID=" B_ROOT_UUID ":pri=1" },
+        /* md arrays span both disks: their UUID is the same on each, so it stays */
+        { "rd.md.uuid=" MD_COLONS " root=UUID=" A_ROOT_UUID,
+          "rd.md.uuid=" MD_COLONS " root=UUID=" B_ROOT_UUID },
+        /* a vfat serial without its dash keeps its layout */
+        { "UUID=74B38D8F /efi vfat", "UUID=1C2D3E4F /efi vfat" },
+        /* initramfs-tools' conf.d/resume */
+        { "RESUME=UUID=" A_ROOT_UUID, "RESUME=UUID=" B_ROOT_UUID },
+        /* crypttab: name, device (UUID=, PARTUUID=, path), key file, options */
+        { "cryptroot UUID=" A_LUKS " none luks,discard",
+          "cryptroot UUID=" B_LUKS " none luks,discard" },
+        { "cryptroot PARTUUID=" A_ROOT_PART " none luks",
+          "cryptroot PARTUUID=" B_ROOT_PART " none luks" },
+        { "cryptroot /dev/disk/by-uuid/" A_LUKS " /etc/keys/root.key luks",
+          "cryptroot /dev/disk/by-uuid/" B_LUKS " /etc/keys/root.key luks" },
+        { "luks-" A_LUKS " UUID=" A_LUKS " none luks,discard",
+          "luks-" B_LUKS " UUID=" B_LUKS " none luks,discard" },
+        { "cryptswap /dev/disk/by-partuuid/" A_ROOT_PART
+          " /dev/urandom swap,cipher=aes-xts-plain64",
+          "cryptswap /dev/disk/by-partuuid/" B_ROOT_PART
+          " /dev/urandom swap,cipher=aes-xts-plain64" },
+        /* not identifiers: kept */
+        { "root=/dev/mapper/vg-root rd.lvm.lv=vg/root",
+          "root=/dev/mapper/vg-root rd.lvm.lv=vg/root" },
+        { "root=/dev/md0 rd.luks.options=discard", "root=/dev/md0 rd.luks.options=discard" },
+        { "/dev/md/root / ext4 defaults 0 1", "/dev/md/root / ext4 defaults 0 1" },
+        { "/dev/zram0 none swap sw 0 0", "/dev/zram0 none swap sw 0 0" },
+        { "cryptroot luks-root none", "cryptroot luks-root none" },
+        { "/srv/dev/sda1 /x none bind 0 0", "/srv/dev/sda1 /x none bind 0 0" },
+        { "# root=/dev/sda1 by-id/x ID=y", "# root=/dev/sda1 by-id/x ID=y" },
+};
+
+static void test_form_table(void **state)
+{
+        for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                _cleanup_free_ char *why = NULL;
+                struct swapids_result res = {}, back = {};
+                int r = swapids_rewrite(&map, "cmdline", forms[i].a, strlen(forms[i].a), &res,
+                                        &why);
+
+                if (r < 0)
+                        fail_msg("%s: rewrite failed (%d): %s", forms[i].a, r, strna(why));
+                if (!streq(res.text, forms[i].b))
+                        fail_msg("%s\ngave\n%s\nexpected\n%s", forms[i].a, res.text, forms[i].b);
+                r = swapids_rewrite(&map, "cmdline", res.text, res.size, &back, &why);
+                if (r < 0 || !streq(back.text, forms[i].a))
+                        fail_msg("%s: not its own inverse: %s", forms[i].a,
+                                 r < 0 ? strna(why) : back.text);
+                swapids_result_done(&res);
+                swapids_result_done(&back);
+        }
+}
+
+/* W8: a form naming a device that swap_ids cannot pair is an error naming file, line and form;
+ * so is an identifier that is not one. */
+static const struct {
+        const char *in, *why;
+} bad_forms[] = {
+        { "root=/dev/sda2 ro", "/etc/fstab:1: /dev/sda2: a disk named by its kernel name" },
+        { "x\n/dev/nvme0n1p2 / ext4 defaults 0 1",
+          "/etc/fstab:2: /dev/nvme0n1p2: a disk named by its kernel name" },
+        { "RESUME=/dev/vda3", "/etc/fstab:1: /dev/vda3: a disk named by its kernel name" },
+        { "cryptroot /dev/xvdb2 none luks", "/etc/fstab:1: /dev/xvdb2: a disk named" },
+        { "resume=/dev/mmcblk0p3", "/etc/fstab:1: /dev/mmcblk0p3: a disk named" },
+        { "root=/dev/dm-1", "/etc/fstab:1: /dev/dm-1: a disk named" },
+        { "root=/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2",
+          "/etc/fstab:1: /dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2: a device named by "
+          "hardware or by place" },
+        { "cryptdevice=/dev/disk/by-path/pci-0000:00:1f.2-ata-1-part3:root",
+          "/etc/fstab:1: /dev/disk/by-path/pci-0000: a device named by hardware or by place" },
+        { "/dev/disk/by-path/pci-0000:00:1f.2-ata-1-part1 /x ext4 defaults",
+          "/etc/fstab:1: /dev/disk/by-path/pci-0000:00:1f.2-ata-1-part1: a device named by "
+          "hardware or by place" },
+        { "PARTUUID=" A_ROOT_PART "x / ext4",
+          "/etc/fstab:1: PARTUUID=" A_ROOT_PART "x: not a UUID" },
+        { "ID=ata-QEMU_HARDDISK_QM00001 /x ext4",
+          "/etc/fstab:1: ID=ata-QEMU_HARDDISK_QM00001: a device named by its hardware ID" },
+        { "UUID=my-root / ext4", "/etc/fstab:1: UUID=my-root: not a UUID" },
+        { "UUID=\"0b3c 7f1e\" / ext4", "/etc/fstab:1: UUID=\"0b3c 7f1e\": not a UUID" },
+        { "rd.luks.uuid=cryptroot", "/etc/fstab:1: rd.luks.uuid=cryptroot: not a LUKS UUID" },
+        { "rd.md.uuid=array0", "/etc/fstab:1: rd.md.uuid=array0: not an md array UUID" },
+        { "cryptdevice=UUID=" A_SWAP_UUID ":swap",
+          "/etc/fstab:1: UUID=" A_SWAP_UUID " names /dev/vda3" },
+};
+
+static void test_bad_forms(void **state)
+{
+        for (size_t i = 0; i < ELEMENTSOF(bad_forms); i++) {
+                _cleanup_free_ char *why = NULL;
+                struct swapids_result res = { .text = (char *)"untouched" };
+                int r = swapids_rewrite(&map, "/etc/fstab", bad_forms[i].in,
+                                        strlen(bad_forms[i].in), &res, &why);
+
+                if (r >= 0 || !why || !strstr(why, bad_forms[i].why))
+                        fail_msg("%s: %d '%s', expected an error with '%s'", bad_forms[i].in, r,
+                                 strna(why), bad_forms[i].why);
+                assert_string_equal(res.text, "untouched");
+        }
+}
+
 /* --status: which root a copy names (root= on command lines, fstab's "/" line). */
 static void test_find_roots(void **state)
 {
@@ -441,6 +639,14 @@ static void test_find_roots(void **state)
         assert_int_equal(line, 2);
         assert_string_equal(e->value, A_ROOT_PART);
         assert_int_equal(swapids_find_roots(&map, fstab, strlen(fstab), false, &line, &e), 0);
+        /* root=/dev/mapper/luks-UUID names the container it opens */
+        {
+                const char *luks =
+                        "options rd.luks.uuid=" A_LUKS " root=/dev/mapper/luks-" A_LUKS "\n";
+
+                assert_int_equal(swapids_find_roots(&map, luks, strlen(luks), true, &line, &e), 1);
+                assert_string_equal(e->value, A_LUKS);
+        }
 }
 
 int main(void)
@@ -453,6 +659,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_place_pairs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fstab, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_grub_forms, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_grub_label_needs_quotes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bls_entry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_case_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_word_boundaries, setup, teardown),
@@ -463,6 +671,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_changes_listed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_find_roots, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_form_table, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bad_forms, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# GRUB and rEFInd (DESIGN.md §11b): --status follows each disk's chain as if the other disk
+# were gone, and the sync writes each disk's copy of the loader files naming its own disk
+# (L5). Debian's grub-efi layout on each ESP, approach 1 (the ESP is /boot): the stub
+# EFI/debian/grub.cfg searches the ESP by its filesystem UUID and loads grub/grub.cfg, whose
+# entries search it again and load the kernel and initrd from it.
+. "$(dirname "$0")/lib.sh"
+
+make_two_disk_machine
+TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4"
+KVER=6.1.0-27-amd64
+
+# grub_esp DIR UUID: Debian's GRUB files on an ESP, naming the filesystem UUID.
+grub_esp() {
+        local d=$1 u=$2
+        find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
+        mkdir -p "$d/EFI/debian" "$d/EFI/BOOT" "$d/grub"
+        for f in shimx64.efi grubx64.efi mmx64.efi; do echo "$f" >"$d/EFI/debian/$f"; done
+        echo shim >"$d/EFI/BOOT/BOOTX64.EFI"
+        printf "search.fs_uuid %s root hd0,gpt1 \nset prefix=(\$root)'/grub'\nconfigfile \$prefix/grub.cfg\n" \
+                "$u" >"$d/EFI/debian/grub.cfg"
+        cat >"$d/grub/grub.cfg" <<CFG
+if [ -s \$prefix/grubenv ]; then
+  load_env
+fi
+if [ "\${next_entry}" ] ; then
+   set default="\${next_entry}"
+else
+   set default="0"
+fi
+menuentry 'Debian GNU/Linux' --class debian \$menuentry_id_option 'gnulinux-simple' {
+	insmod part_gpt
+	insmod fat
+	if [ x\$feature_platform_search_hint = xy ]; then
+	  search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 $u
+	else
+	  search --no-floppy --fs-uuid --set=root $u
+	fi
+	linux	/vmlinuz-$KVER root=UUID=$ROOTFS ro quiet
+	initrd	/initrd.img-$KVER
+}
+CFG
+        echo kernel >"$d/vmlinuz-$KVER"
+        echo initrd >"$d/initrd.img-$KVER"
+}
+ROOTFS=0b5e0000-1234-4567-89ab-0000000000f0
+
+# A GRUB machine booted from disk 0, firmware entries for shim on both ESPs; disk 1 holds a
+# plain copy of disk 0's files (its stub names disk 0's ESP), as a copy by hand leaves it.
+grub_machine() {
+        reset_machine
+        booted_by_loader "$PU0"
+        efivar bootentry 0001 "debian" --hd 1 "$PU0" --file '\EFI\debian\shimx64.efi'
+        efivar bootentry 0002 "debian (disk 1)" --hd 1 "$PU1" --file '\EFI\debian\shimx64.efi'
+        efivar bootorder 0001,0002
+        grub_esp "$R/efi0" "$FS0"
+        grub_esp "$R/efi1" "$FS0"
+        run_tool -b -q
+        expect_status 0
+}
+
+stub_naming_the_other_disk_is_critical() {
+        grub_machine
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/EFI/debian/grub.cfg:1: search --fs-uuid $FS0 finds /efi0, on the other disk, and no filesystem of this disk: with that disk gone GRUB does not find it"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 NO"
+        expect_stdout_has "OK loader: GRUB (EFI/debian/grub.cfg): 1 entry, 1 complete on this disk; default \"Debian GNU/Linux\" boots from it"
+}
+
+sync_writes_each_disks_own_identifiers() {
+        grub_machine
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "swap_ids: would write /efi1/EFI/debian/grub.cfg"
+        has_line "$R/efi1/EFI/debian/grub.cfg" "search.fs_uuid $FS0 root" || fail "-t wrote the stub"
+        run_tool -s
+        expect_status 0
+        has_line "$R/efi1/EFI/debian/grub.cfg" "search.fs_uuid $FS1 root hd0,gpt1 " || fail "the alternate's stub does not name its own ESP"
+        has_line "$R/efi1/grub/grub.cfg" "search --no-floppy --fs-uuid --set=root --hint-efi=hd0,gpt1 $FS1" || fail "the alternate's menu does not name its own ESP"
+        has_line "$R/efi1/grub/grub.cfg" "root=UUID=$ROOTFS ro quiet" || fail "the shared root's UUID changed"
+        has_line "$R/efi0/EFI/debian/grub.cfg" "search.fs_uuid $FS0 root" || fail "the booted ESP's stub changed"
+        diff <(sed "s/$FS1/$FS0/g" "$R/efi1/grub/grub.cfg") "$R/efi0/grub/grub.cfg" >/dev/null || fail "the menus differ in more than the UUID"
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
+        # A second sync writes nothing and the guard agrees.
+        before=$(stat -c %Y "$R/efi1/EFI/debian/grub.cfg")
+        sleep 1
+        run_tool -s
+        expect_status 0
+        [ "$(stat -c %Y "$R/efi1/EFI/debian/grub.cfg")" = "$before" ] || fail "a second sync rewrote the stub"
+}
+
+default_entrys_initrd_missing_on_the_alternate() {
+        grub_machine
+        run_tool -s -q
+        expect_status 0
+        rm "$R/efi1/initrd.img-$KVER"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/grub/grub.cfg:18 (entry \"Debian GNU/Linux\"): initrd /initrd.img-$KVER: /efi1 lacks it"
+        expect_stdout_has "/efi1 NO"
+}
+
+unknown_identifier_is_unknown_not_critical() {
+        grub_machine
+        run_tool -s -q
+        sed -i "s/$FS1/0f3a9c2e-5b1d-4e7a-9a41-3c2d5e6f7a80/" "$R/efi1/EFI/debian/grub.cfg"
+        sed -i "s/$FS0/0f3a9c2e-5b1d-4e7a-9a41-3c2d5e6f7a80/" "$R/efi0/EFI/debian/grub.cfg"
+        run_tool --status
+        expect_status 3
+        expect_stdout_has "UNKNOWN loader: /efi1/EFI/debian/grub.cfg:1: search --fs-uuid 0f3a9c2e-5b1d-4e7a-9a41-3c2d5e6f7a80 names none of the filesystems checked (the ESPs): not followed"
+}
+
+# rEFInd with the ESP as /boot: the kernels at the top, refind_linux.conf beside them.
+refind_scanned_kernel_needs_its_options() {
+        reset_machine
+        booted_by_loader "$PU0"
+        efivar bootentry 0001 "rEFInd" --hd 1 "$PU0" --file '\EFI\refind\refind_x64.efi'
+        efivar bootentry 0002 "rEFInd (disk 1)" --hd 1 "$PU1" --file '\EFI\refind\refind_x64.efi'
+        efivar bootorder 0001,0002
+        for n in 0 1; do
+                d=$R/efi$n
+                find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
+                mkdir -p "$d/EFI/refind"
+                echo refind >"$d/EFI/refind/refind_x64.efi"
+                printf 'timeout 5\nscanfor internal,manual\n' >"$d/EFI/refind/refind.conf"
+                echo kernel >"$d/vmlinuz-$KVER"
+                echo initrd >"$d/initrd.img-$KVER"
+                printf '"Standard" "root=UUID=%s ro quiet"\n' "$ROOTFS" >"$d/refind_linux.conf"
+        done
+        run_tool -b -q
+        expect_status 0
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "OK loader: rEFInd (EFI/refind/refind.conf): 1 entry, 1 complete on this disk; default \"vmlinuz-$KVER on /efi1\" boots from it"
+        rm "$R/efi1/refind_linux.conf"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: vmlinuz-$KVER on /efi1: no refind_linux.conf beside it: rEFInd would start it with no root= (write refind_linux.conf beside it)"
+}
+
+# A lost firmware entry of a shim/GRUB disk is recreated starting shim, as grub-install
+# writes it, not the removable-media fallback.
+fix_boot_entries_starts_the_distributors_shim() {
+        grub_machine
+        fake_partition "$DEV0" disk0 1 2048 65536
+        fake_partition "$DEV1" disk1 1 2048 65536
+        rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        TOOL_ENV="DUAL_ROOT_ESP_FSTYPE=ext4 DUAL_ROOT_SYSFS=/fakesys" run_tool --fix-boot-entries -t
+        expect_status 0
+        expect_stdout_has "/efi1: would create Boot0000 \"dual-root-tool /efi1 (disk1)\": HD(1,GPT,$PU1,0x800,0x10000)/File(\\EFI\\debian\\shimx64.efi)"
+}
+
+# Debian: grub-install on an upgrade writes only the ESPs debconf lists.
+install_devices_missing_an_esp_warns() {
+        grub_machine
+        run_tool -s -q
+        mkdir -p "$R/var/cache/debconf"
+        printf 'Name: grub-efi/install_devices\nTemplate: grub-efi/install_devices\nValue: %s\nOwners: grub-efi-amd64\n\n' \
+                "$DEV0" >"$R/var/cache/debconf/config.dat"
+        run_tool --status
+        expect_status 1
+        expect_stdout_has "WARNING grub: grub-efi/install_devices lists 1 device, not /efi1 ($DEV1): an upgrade of GRUB installs it on the listed ESPs only (dpkg-reconfigure grub-efi-amd64 and select every ESP)"
+        printf 'Name: grub-efi/install_devices\nValue: %s, %s\n' "$DEV0" "$DEV1" >"$R/var/cache/debconf/config.dat"
+        run_tool --status
+        expect_status 0
+        rm -r "$R/var/cache/debconf"
+}
+
+run_case install_devices_missing_an_esp_warns install_devices_missing_an_esp_warns
+run_case fix_boot_entries_starts_the_distributors_shim fix_boot_entries_starts_the_distributors_shim
+run_case stub_naming_the_other_disk_is_critical stub_naming_the_other_disk_is_critical
+run_case sync_writes_each_disks_own_identifiers sync_writes_each_disks_own_identifiers
+run_case default_entrys_initrd_missing_on_the_alternate default_entrys_initrd_missing_on_the_alternate
+run_case unknown_identifier_is_unknown_not_critical unknown_identifier_is_unknown_not_critical
+run_case refind_scanned_kernel_needs_its_options refind_scanned_kernel_needs_its_options
+finish
