@@ -45,13 +45,15 @@ install:
 	meson install -C $(BUILD)-install --destdir "$(if $(DESTDIR),$(abspath $(DESTDIR)),/)"
 
 # The Debian package (dpkg-buildpackage -b on a clean copy of the tree) and the Arch package
-# (makepkg, as an unprivileged user when run as root), both in build-pkg/.
+# (makepkg in that copy's packaging/, as an unprivileged user when run as root; .pkg.tar.zst),
+# both in build-pkg/.
 deb:
 	scripts/deps build package
 	scripts/package deb
 
+# On Arch (no apt-get) the dependencies are pacman's business: makedepends in the PKGBUILD.
 archpkg:
-	scripts/deps build package
+	if command -v apt-get >/dev/null 2>&1; then scripts/deps build package; fi
 	scripts/package arch
 
 clean:

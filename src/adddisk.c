@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -83,8 +84,9 @@ struct ad {
         size_t esp_partno, root_partno;
         bool have_root_part;
         char *esp_dev, *root_dev; /* the new disk's partition devices */
-        char *esp_mount;          /* "/efi2" */
+        char *esp_mount;          /* "/efi2", or the missing disk's "/efi0" (step 1) */
         bool esp_mounted;         /* there, by an earlier run */
+        char *replace_src;        /* the missing ESP's fstab source, "PARTUUID=..." */
 
         int step;
         usec_t step_started;
@@ -101,6 +103,7 @@ static void ad_done(struct ad *d)
         free(d->esp_dev);
         free(d->root_dev);
         free(d->esp_mount);
+        free(d->replace_src);
 }
 
 static void part_devs_free(struct part_dev *p, size_t n)
@@ -1435,7 +1438,8 @@ static int choose_mount(struct ad *d, struct libmnt_table *t, const char *fstab_
         _cleanup_free_ char *target = NULL;
         int r;
 
-        r = fstab_text_find_partuuid(fstab_text, partuuid, &target);
+        (void)d;
+        r = partuuid ? fstab_text_find_partuuid(fstab_text, partuuid, &target) : 0;
         if (r < 0)
                 return r;
         if (r > 0) {
@@ -1504,35 +1508,49 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
 {
         const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
         const char *fstab = fstab_path();
-        _cleanup_free_ char *text = NULL, *line = NULL;
+        _cleanup_free_ char *line = NULL;
         struct blockdev_probe pr = {};
         struct libmnt_fs *fs;
         int r;
 
-        r = read_full_file(fstab, 1024 * 1024, &text, NULL);
-        if (r == -ENOENT)
-                text = strdup("");
-        else if (r < 0)
-                return errmsg(why, r, "cannot read %s: %s", fstab, strerror(-r));
-        if (!text)
-                return -ENOMEM;
-        r = choose_mount(d, t, text, esp->uuid, &d->esp_mount, why);
-        if (r < 0)
-                return r;
+        /* Where: decided at step 1 (plan_mount), so that -t and the esp_mounts check see it. */
+        if (!d->esp_mount)
+                return errmsg(why, -EINVAL, "no ESP mount point was chosen at step 1");
 
         /* The line first: a run cut after the filesystem is made finds the line and knows
          * the filesystem is its own (resume_check). */
-        line = fstab_esp_line(esp->uuid, d->esp_mount);
-        if (!line)
-                return -ENOMEM;
-        r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid, d->esp_mount);
-        else
-                say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
-                    d->a->test ? "would add to" : "added to", fstab, line, fstab);
+        if (d->replace_src) {
+                _cleanup_free_ char *o = NULL, *n = NULL;
+
+                r = fstab_replace_source(fstab, d->esp_mount, d->replace_src, esp->uuid, d->a->test,
+                                         &o, &n, why);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid,
+                            d->esp_mount);
+                else {
+                        say(d, "%s in %s the missing ESP's line:",
+                            d->a->test ? "would replace" : "replaced", fstab);
+                        say(d, "  old: %s", o);
+                        say(d, "  new: %s", n);
+                        say(d, "(previous version %s as %s" FSTAB_BACKUP_SUFFIX ")",
+                            d->a->test ? "would be kept" : "kept", fstab);
+                }
+        } else {
+                line = fstab_esp_line(esp->uuid, d->esp_mount);
+                if (!line)
+                        return -ENOMEM;
+                r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid,
+                            d->esp_mount);
+                else
+                        say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
+                            d->a->test ? "would add to" : "added to", fstab, line, fstab);
+        }
 
         /* Mounted there by an earlier run: done. */
         fs = mounts_find_target(t, d->esp_mount);
@@ -2268,11 +2286,249 @@ static int fail_at(struct ad *d, int r, char **why)
                                 "where this run stopped.");
 }
 
+/* --- step 1, continued: where the new ESP goes ----------------------------------------- */
+
+/* Is the filesystem source of an fstab line (PARTUUID= or UUID=) on a present device? 1 yes,
+ * 0 no, -EINVAL for another kind of source (not ours to judge), other -errno: could not look. */
+static int source_present(const char *src)
+{
+        const char *v;
+
+        if (strncasecmp(src, "PARTUUID=", 9) == 0) {
+                v = src + 9;
+                _cleanup_free_ char *node = NULL;
+                dev_t devnum;
+                int r = blockdev_from_partuuid(v, &node, &devnum, NULL);
+
+                return r == -ENODEV ? 0 : r < 0 ? r : 1;
+        }
+        if (strncasecmp(src, "UUID=", 5) == 0) {
+                v = src + 5;
+                _cleanup_free_ char *link = NULL;
+                blkid_cache cache = NULL;
+                struct stat st;
+                bool found;
+
+                if (asprintf(&link, "/dev/disk/by-uuid/%s", v) < 0)
+                        return -ENOMEM;
+                if (stat(link, &st) == 0 && S_ISBLK(st.st_mode))
+                        return 1;
+                /* No udev link: every block device probed; no cache file read or written. */
+                if (blkid_get_cache(&cache, "/dev/null") < 0)
+                        return -ENOMEM;
+                if (blkid_probe_all(cache) < 0) {
+                        blkid_put_cache(cache);
+                        return -EIO;
+                }
+                found = blkid_find_dev_with_tag(cache, "UUID", v) != NULL;
+                blkid_put_cache(cache);
+                return found ? 1 : 0;
+        }
+        return -EINVAL;
+}
+
+struct missing_scan {
+        struct ad *d;
+        struct libmnt_table *t;
+        char **lines;   /* the missing ESPs' fstab lines */
+        char **sources; /* their sources */
+        char **targets; /* their mount points */
+        int error;
+        char *error_src;
+};
+
+static bool in_esp_set(const struct esp_model *m, const char *target)
+{
+        STRV_FOREACH(p, m->esp_set)
+        if (fstab_same_target(*p, target))
+                return true;
+        /* the default set is the /efi<N> directories there are; a dead disk's may be gone */
+        return !m->esp_set_from_config && target[0] == '/' && esp_name_is_default(target + 1);
+}
+
+static int scan_missing(const char *src, const char *target, const char *line, void *u)
+{
+        struct missing_scan *s = u;
+        int r;
+
+        if (!in_esp_set(s->d->m, target) ||
+            (s->d->m->booted.mount && fstab_same_target(target, s->d->m->booted.mount)) ||
+            mounts_find_target(s->t, target))
+                return 0;
+        r = source_present(src);
+        if (r == -EINVAL || r == 1)
+                return 0;
+        if (r < 0) {
+                s->error = r;
+                s->error_src = strdup(src);
+                return 1;
+        }
+        if (strv_extend(&s->lines, line) < 0 || strv_extend(&s->sources, src) < 0 ||
+            strv_extend(&s->targets, target) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The config line that would make esp_mounts name target as well. */
+static char *esp_mounts_with(char *const *l, const char *target)
+{
+        _cleanup_free_ char *s = strdup("esp_mounts = [");
+
+        STRV_FOREACH(p, l)
+        {
+                char *n;
+
+                if (asprintf(&n, "%s\"%s\", ", s, *p) < 0)
+                        return NULL;
+                free(s);
+                s = n;
+        }
+        {
+                char *n;
+
+                if (!s || asprintf(&n, "%s\"%s\"]", s, target) < 0)
+                        return NULL;
+                free(s);
+                s = n;
+        }
+        return TAKE_PTR(s);
+}
+
+/*
+ * DESIGN.md §12 rule 9: the new ESP's mount point, decided at step 1 so that -t shows it and a
+ * config that would not sync it stops the run before anything is written. An earlier run's line
+ * for the new ESP wins; else the one missing disk's ESP line (its PARTUUID or UUID on no present
+ * device, its mount point in the ESP set and not mounted) is taken over; two or more missing are
+ * refused; none: the next free /efi<N>.
+ */
+static int plan_mount(struct ad *d, struct libmnt_table *t, char **why)
+{
+        const char *fstab = fstab_path();
+        const struct gpt_part *esp =
+                d->resume ? gpt_layout_find_partno(&d->layout, d->esp_partno) : NULL;
+        _cleanup_free_ char *text = NULL;
+        struct missing_scan s = { .d = d, .t = t };
+        int r;
+
+        r = read_full_file(fstab, 1024 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                text = strdup("");
+        else if (r < 0)
+                return errmsg(why, r, "cannot read %s: %s", fstab, strerror(-r));
+        if (!text)
+                return -ENOMEM;
+
+        if (esp && fstab_text_find_partuuid(text, esp->uuid, &d->esp_mount) > 0) {
+                say(d,
+                    "the new ESP's mount point: %s (%s mounts PARTUUID=%s there: an earlier run)",
+                    d->esp_mount, fstab, esp->uuid);
+        } else {
+                r = fstab_text_foreach(text, scan_missing, &s);
+                if (s.error) {
+                        r = errmsg(why, s.error,
+                                   "cannot tell whether %s of %s is on a present disk: %s",
+                                   strna(s.error_src), fstab, strerror(-s.error));
+                        goto out;
+                }
+                if (r < 0)
+                        goto out;
+                if (strv_length(s.lines) > 1) {
+                        _cleanup_free_ char *list = NULL;
+
+                        STRV_FOREACH(l, s.lines)
+                        {
+                                char *n;
+
+                                if (asprintf(&n, "%s\n  %s", list ? list : "", *l) < 0) {
+                                        r = -ENOMEM;
+                                        goto out;
+                                }
+                                free(list);
+                                list = n;
+                        }
+                        r = errmsg(why, -ENOTUNIQ,
+                                   "%s has %zu ESP lines whose disk is missing, and a new disk "
+                                   "takes the place of one:%s\nComment out in %s the line of "
+                                   "each disk you are not replacing now (keep exactly one; or "
+                                   "none, for the next free /efi<N>), then run the same "
+                                   "command again",
+                                   fstab, strv_length(s.lines), strna(list), fstab);
+                        goto out;
+                }
+                if (strv_length(s.lines) == 1) {
+                        DIR *dir = opendir(s.targets[0]);
+                        struct dirent *de;
+
+                        while (dir && (de = readdir(dir)))
+                                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                                        closedir(dir);
+                                        r = errmsg(why, -ENOTEMPTY,
+                                                   "%s, the missing ESP's mount point, holds "
+                                                   "files though nothing is mounted there: "
+                                                   "move them away (the new ESP would hide "
+                                                   "them), then run the same command again",
+                                                   s.targets[0]);
+                                        goto out;
+                                }
+                        if (dir)
+                                closedir(dir);
+                        d->esp_mount = strdup(s.targets[0]);
+                        d->replace_src = strdup(s.sources[0]);
+                        if (!d->esp_mount || !d->replace_src) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        say(d,
+                            "the new ESP's mount point: %s, the missing disk's: no present "
+                            "disk holds %s, which %s mounts there; its line gets the new ESP's "
+                            "PARTUUID at step 4",
+                            d->esp_mount, d->replace_src, fstab);
+                } else {
+                        r = choose_mount(d, t, text, NULL, &d->esp_mount, why);
+                        if (r < 0)
+                                goto out;
+                        say(d,
+                            "the new ESP's mount point: %s (no ESP of %s is missing: the next "
+                            "free /efi<N>)",
+                            d->esp_mount, fstab);
+                }
+        }
+
+        /* A mount point the sync does not know would fail step 5, after the disk is written. */
+        if (d->m->esp_set_from_config && d->a->config->esp_mounts &&
+            !strv_contains(d->a->config->esp_mounts, d->esp_mount)) {
+                _cleanup_free_ char *want = esp_mounts_with(d->a->config->esp_mounts, d->esp_mount);
+
+                r = errmsg(why, -EINVAL,
+                           "esp_mounts in %s does not name %s, where the new ESP goes, so no "
+                           "sync would reach it. Set there: %s",
+                           strna(d->a->config->path), d->esp_mount, strna(want));
+                goto out;
+        }
+        r = 0;
+out:
+        strv_free(s.lines);
+        strv_free(s.sources);
+        strv_free(s.targets);
+        free(s.error_src);
+        return r;
+}
+
+static int step_check_and_plan(struct ad *d, struct libmnt_table *t, char **why)
+{
+        int r = step_check(d, t, why);
+
+        return r < 0 ? r : plan_mount(d, t, why);
+}
+
 /* The steps, in the order of the ADDDISK_STEP_* values: each finds what an earlier run did. */
 static int (*const steps[ADDDISK_STEPS])(struct ad *d, struct libmnt_table *t, char **why) = {
-        [ADDDISK_STEP_CHECK] = step_check,     [ADDDISK_STEP_GPT] = step_gpt,
-        [ADDDISK_STEP_DEVICES] = step_devices, [ADDDISK_STEP_ESP] = step_esp,
-        [ADDDISK_STEP_SYNC] = step_sync,       [ADDDISK_STEP_BOOTENTRY] = step_bootentry,
+        [ADDDISK_STEP_CHECK] = step_check_and_plan,
+        [ADDDISK_STEP_GPT] = step_gpt,
+        [ADDDISK_STEP_DEVICES] = step_devices,
+        [ADDDISK_STEP_ESP] = step_esp,
+        [ADDDISK_STEP_SYNC] = step_sync,
+        [ADDDISK_STEP_BOOTENTRY] = step_bootentry,
         [ADDDISK_STEP_ROOT] = step_root,
 };
 

@@ -8,7 +8,9 @@
  *   1 check          a whole disk holding nothing the machine uses, big enough
  *   2 partitions     a GPT laid out like the booted disk's (libfdisk), new GUIDs
  *   3 devices        the partition devices and their /dev/disk/by-partuuid links
- *   4 ESP            FAT32 (mkfs.vfat), the next free /efi<N>, its fstab line, mounted
+ *   4 ESP            FAT32 (mkfs.vfat), its fstab line, mounted: on the missing disk's
+ *                    /efi<N> (its line given the new PARTUUID), else the next free one
+ *                    (chosen at step 1, DESIGN.md §12 rule 9)
  *   5 ESP content    the normal sync from the booted ESP (the sync engine, all its rules)
  *   6 boot entry     its NVRAM boot entry (bootentry_fix)
  *   7 root           approach 1's btrfs root: replace a missing device, or (raid1) add and

@@ -26,25 +26,37 @@ char *fstab_esp_line(const char *partuuid, const char *target)
         return s;
 }
 
-/* The first two fields of an active line (start .. end), or false for a comment/blank. */
-static bool line_fields(const char *l, const char *end, char **ret_src, char **ret_target)
+/* Where the first two fields of an active line (start .. end) are, or false for a comment or a
+ * blank line. */
+static bool line_span(const char *l, const char *end, const char **s0, const char **s1,
+                      const char **t0, const char **t1)
 {
-        const char *p = l, *s0, *s1, *t0, *t1;
+        const char *p = l;
 
         while (p < end && (*p == ' ' || *p == '\t'))
                 p++;
         if (p >= end || *p == '#')
                 return false;
-        s0 = p;
+        *s0 = p;
         while (p < end && *p != ' ' && *p != '\t')
                 p++;
-        s1 = p;
+        *s1 = p;
         while (p < end && (*p == ' ' || *p == '\t'))
                 p++;
-        t0 = p;
+        *t0 = p;
         while (p < end && *p != ' ' && *p != '\t')
                 p++;
-        t1 = p;
+        *t1 = p;
+        return true;
+}
+
+/* The first two fields of an active line (start .. end), or false for a comment/blank. */
+static bool line_fields(const char *l, const char *end, char **ret_src, char **ret_target)
+{
+        const char *s0, *s1, *t0, *t1;
+
+        if (!line_span(l, end, &s0, &s1, &t0, &t1))
+                return false;
         *ret_src = strndup(s0, (size_t)(s1 - s0));
         *ret_target = strndup(t0, (size_t)(t1 - t0));
         return true;
@@ -61,25 +73,25 @@ static bool same_target(const char *a, const char *b)
         return na == nb && strncmp(a, b, na) == 0;
 }
 
-/* Calls f on each active line's source and target; stops when f returns non-zero. */
-static int for_each_line(const char *text, int (*f)(const char *src, const char *target, void *u),
-                         void *u)
+int fstab_text_foreach(const char *text, fstab_line_func f, void *u)
 {
         const char *l = text;
 
         while (l && *l) {
                 const char *end = strchrnul(l, '\n');
-                char *src = NULL, *target = NULL;
+                char *src = NULL, *target = NULL, *line = NULL;
                 int r = 0;
 
                 if (line_fields(l, end, &src, &target)) {
-                        if (!src || !target)
+                        line = strndup(l, (size_t)(end - l));
+                        if (!src || !target || !line)
                                 r = -ENOMEM;
                         else
-                                r = f(src, target, u);
+                                r = f(src, target, line, u);
                 }
                 free(src);
                 free(target);
+                free(line);
                 if (r != 0)
                         return r;
                 l = *end ? end + 1 : end;
@@ -92,9 +104,11 @@ struct find_partuuid {
         char *target;
 };
 
-static int match_partuuid(const char *src, const char *target, void *u)
+static int match_partuuid(const char *src, const char *target, const char *line, void *u)
 {
         struct find_partuuid *f = u;
+
+        (void)line;
         const char *v = strncasecmp(src, "PARTUUID=", 9) == 0 ? src + 9 : NULL;
 
         if (!v || strcasecmp(v, f->partuuid) != 0)
@@ -106,7 +120,7 @@ static int match_partuuid(const char *src, const char *target, void *u)
 int fstab_text_find_partuuid(const char *text, const char *partuuid, char **ret_target)
 {
         struct find_partuuid f = { .partuuid = partuuid };
-        int r = for_each_line(text, match_partuuid, &f);
+        int r = fstab_text_foreach(text, match_partuuid, &f);
 
         if (r > 0 && ret_target)
                 *ret_target = TAKE_PTR(f.target);
@@ -114,15 +128,16 @@ int fstab_text_find_partuuid(const char *text, const char *partuuid, char **ret_
         return r;
 }
 
-static int match_target(const char *src, const char *target, void *u)
+static int match_target(const char *src, const char *target, const char *line, void *u)
 {
         (void)src;
+        (void)line;
         return same_target(target, u) ? 1 : 0;
 }
 
 bool fstab_text_has_target(const char *text, const char *target)
 {
-        return for_each_line(text, match_target, (void *)target) > 0;
+        return fstab_text_foreach(text, match_target, (void *)target) > 0;
 }
 
 char *fstab_text_append(const char *text, const char *line)
@@ -133,6 +148,50 @@ char *fstab_text_append(const char *text, const char *line)
         if (asprintf(&s, "%s%s%s\n", text, n > 0 && text[n - 1] != '\n' ? "\n" : "", line) < 0)
                 return NULL;
         return s;
+}
+
+bool fstab_same_target(const char *a, const char *b)
+{
+        return same_target(a, b);
+}
+
+int fstab_text_replace_source(const char *text, const char *target, const char *old_source,
+                              const char *new_source, char **ret_text, char **ret_old,
+                              char **ret_new)
+{
+        const char *l = text;
+
+        while (l && *l) {
+                const char *end = strchrnul(l, '\n'), *s0, *s1, *t0, *t1;
+
+                if (line_span(l, end, &s0, &s1, &t0, &t1) &&
+                    (size_t)(s1 - s0) == strlen(old_source) &&
+                    strncmp(s0, old_source, (size_t)(s1 - s0)) == 0) {
+                        _cleanup_free_ char *t = strndup(t0, (size_t)(t1 - t0));
+                        _cleanup_free_ char *out = NULL, *o = NULL, *n = NULL;
+
+                        if (!t)
+                                return -ENOMEM;
+                        if (same_target(t, target)) {
+                                /* Everything but the source kept byte for byte. */
+                                if (asprintf(&out, "%.*s%s%s", (int)(s0 - text), text, new_source,
+                                             s1) < 0 ||
+                                    asprintf(&o, "%.*s", (int)(end - l), l) < 0 ||
+                                    asprintf(&n, "%.*s%s%.*s", (int)(s0 - l), l, new_source,
+                                             (int)(end - s1), s1) < 0)
+                                        return -ENOMEM;
+                                if (ret_text)
+                                        *ret_text = TAKE_PTR(out);
+                                if (ret_old)
+                                        *ret_old = TAKE_PTR(o);
+                                if (ret_new)
+                                        *ret_new = TAKE_PTR(n);
+                                return 0;
+                        }
+                }
+                l = *end ? end + 1 : end;
+        }
+        return -ENOENT;
 }
 
 static int read_fstab(const char *path, char **ret)
@@ -176,6 +235,45 @@ int fstab_add_line(const char *path, const char *partuuid, const char *target, c
                 return -ENOMEM;
         r = fstab_write_atomic(path, new_text, why);
         return r < 0 ? r : 1;
+}
+
+int fstab_replace_source(const char *path, const char *target, const char *old_source,
+                         const char *partuuid, bool test, char **ret_old, char **ret_new,
+                         char **why)
+{
+        _cleanup_free_ char *text = NULL, *where = NULL, *new_text = NULL, *src = NULL;
+        _cleanup_free_ char *o = NULL, *n = NULL;
+        int r;
+
+        r = read_fstab(path, &text);
+        if (r < 0)
+                return errmsg(why, r, "cannot read %s: %s", path, strerror(-r));
+        r = fstab_text_find_partuuid(text, partuuid, &where);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                if (same_target(where, target))
+                        return 0;
+                return errmsg(why, -EEXIST, "%s already mounts PARTUUID=%s on %s, not %s", path,
+                              partuuid, where, target);
+        }
+        if (asprintf(&src, "PARTUUID=%s", partuuid) < 0)
+                return -ENOMEM;
+        r = fstab_text_replace_source(text, target, old_source, src, &new_text, &o, &n);
+        if (r == -ENOENT)
+                return errmsg(why, r, "%s no longer mounts %s on %s", path, old_source, target);
+        if (r < 0)
+                return r;
+        if (!test) {
+                r = fstab_write_atomic(path, new_text, why);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_old)
+                *ret_old = TAKE_PTR(o);
+        if (ret_new)
+                *ret_new = TAKE_PTR(n);
+        return 1;
 }
 
 /* Writes data to dirfd/tmp (mode, owner as given), flushes it, renames it to dirfd/name. */

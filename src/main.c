@@ -109,8 +109,9 @@ static void help(void)
                "                      the identifier map, every line it changes), and exit\n"
                "      --add-disk DEVICE\n"
                "                      make the blank whole disk DEVICE a full member: a GPT\n"
-               "                      like the booted disk's, FAT32 ESP on the next free\n"
-               "                      /efi<N> (fstab line added), synced, its boot entry,\n"
+               "                      like the booted disk's, FAT32 ESP on the missing\n"
+               "                      disk's /efi<N> (its fstab line given the new PARTUUID)\n"
+               "                      or the next free one (line added), synced, boot entry,\n"
                "                      and a btrfs root's missing device replaced by it;\n"
                "                      then the --status report. Run again to continue\n"
                "      --prove [DISK]  failover drill: set the one-shot BootNext to the boot\n"
@@ -1072,8 +1073,9 @@ static int verb_add_disk(struct context *cx)
                 mnt_unref_table(now.mounts);
                 return EXIT_FAILED;
         }
-        /* The dead disk's ESP stays in fstab (nofail): say so once, here. */
-        for (size_t i = 0; !arg.quiet && i < now.model->n_alternates; i++)
+        /* An ESP still missing after the run (a replacement took its place otherwise, DESIGN.md
+         * §12 rule 9; -t said at step 1 where the new one goes): say so once, here. */
+        for (size_t i = 0; !arg.quiet && !arg.test && i < now.model->n_alternates; i++)
                 if (!now.model->alternates[i].mounted)
                         printf("note: %s is an ESP mount point with nothing mounted (the disk "
                                "this one replaces?); once that disk is gone for good, remove "

@@ -3,7 +3,8 @@
 # --add-disk on loop images: the refusals (booted disk, a partition, mounted partition,
 # signatures, too small), -t changing nothing, the GPT copied (sfdisk --dump of both images,
 # GUIDs aside), the fstab edit (exact line, backup, atomic rename, seam), and a run that stops
-# at a step and continues when run again.
+# at a step and continues when run again; a replacement taking a missing disk's /efi<N> and
+# fstab line, two missing refused, an esp_mounts without the new mount point refused at step 1.
 #
 # This kernel makes no partition devices for loop devices: a partition is a loop device over
 # the disk's image at the partition's offset and size, linked in the fake root's
@@ -350,6 +351,151 @@ refuses_a_btrfs_member() {
         expect_stderr_has "$d is in use: its partition /dev/$(basename "$p") is a device of the mounted btrfs filesystem $fsid"
 }
 
+# --- a replacement takes the missing disk's place (DESIGN.md §12 rule 9) ------------------
+
+DEADPU=6a1e0c5b-dead-4a4a-8000-00000000dead
+DEADPU2=6a1e0c5b-dead-4a4a-8000-0000000dead2
+# laid_out NAME: a disk with the booted disk's layout (new GUIDs) and its ESP partition linked
+# as udev would, as an earlier run leaves it after step 3; sets D (disk), P (ESP), PU.
+laid_out() {
+        rm -f "$R$FSTAB.dual-root.bak"
+        D=$(new_disk "$1" 80)
+        sgdisk -R "$W/dual-root-test-$1.img" "$IMG0" >/dev/null
+        sgdisk -G "$W/dual-root-test-$1.img" >/dev/null
+        PU=$(sfdisk --part-uuid "$W/dual-root-test-$1.img" 1 | tr '[:upper:]' '[:lower:]')
+        P=$(losetup --find --show --offset $((2048 * 512)) --sizelimit $((32 << 20)) "$W/dual-root-test-$1.img")
+        echo "$P" >>"$W/loops"
+        link_partuuid "$PU" "$P"
+}
+replace_cleanup() {
+        cp "$W/fstab.orig" "$R$FSTAB"
+        rm -f "$R$FSTAB.dual-root.bak" "$R/etc/dual-root-test/esp.conf"
+        rmdir "$R/efi1" "$R/efi2" 2>/dev/null || true
+}
+
+takes_the_missing_disks_place() {
+        case_cleanup() { replace_cleanup; }
+        laid_out replace
+        # the dead disk's line (options of the admin's own) between two others; its mount point
+        # an empty directory, as a dead disk leaves it
+        dead="PARTUUID=$DEADPU  /efi1 vfat umask=0077,nofail,noatime 0 2"
+        { cat "$W/fstab.orig"; echo "$dead"; echo "tmpfs /tmp tmpfs defaults 0 0"; } >"$R$FSTAB"
+        cp "$R$FSTAB" "$W/fstab.dead"
+        mkdir -p "$R/efi1"
+        want="PARTUUID=$PU  /efi1 vfat umask=0077,nofail,noatime 0 2"
+
+        add_disk --add-disk "$D" -t
+        expect_status 0
+        expect_stdout_has "the new ESP's mount point: /efi1, the missing disk's: no present disk holds PARTUUID=$DEADPU, which $FSTAB mounts there"
+        expect_stdout_has "would replace in $FSTAB the missing ESP's line:"
+        expect_stdout_has "    old: $dead"
+        expect_stdout_has "    new: $want"
+        expect_stdout_has "would sync the booted ESP /efi0/ onto /efi1/"
+        expect_stdout_lacks "/efi2"
+        expect_stdout_lacks "remove its line"
+        cmp -s "$R$FSTAB" "$W/fstab.dead" || fail "-t changed $FSTAB"
+        [ ! -e "$R$FSTAB.dual-root.bak" ] || fail "-t wrote a backup"
+
+        add_disk --add-disk "$D"
+        expect_stdout_has "replaced in $FSTAB the missing ESP's line:"
+        expect_stdout_has "    new: $want"
+        # in place: the same lines, the dead one with the new PARTUUID
+        [ "$(cat "$R$FSTAB")" = "$(sed "s|^PARTUUID=$DEADPU |PARTUUID=$PU |" "$W/fstab.dead")" ] ||
+                fail "fstab is '$(cat "$R$FSTAB")'"
+        cmp -s "$R$FSTAB.dual-root.bak" "$W/fstab.dead" || fail "the backup is not the previous fstab"
+        # this kernel cannot mount vfat: the step stops at the mount, on /efi1
+        expect_status 1
+        expect_stderr_has "step 4/7 (ESP filesystem and mount) failed: cannot mount /efi1 as $FSTAB says"
+
+        # again: the line is the new ESP's now, kept as it is
+        cp "$R$FSTAB" "$W/fstab.after"
+        add_disk --add-disk "$D" -t
+        expect_status 0
+        expect_stdout_has "the new ESP's mount point: /efi1 ($FSTAB mounts PARTUUID=$PU there: an earlier run)"
+        expect_stdout_has "kept: $FSTAB already mounts PARTUUID=$PU on /efi1"
+        cmp -s "$R$FSTAB" "$W/fstab.after" || fail "the second run changed fstab"
+}
+
+uuid_line_is_replaced_too() {
+        case_cleanup() { replace_cleanup; }
+        laid_out uuidline
+        { cat "$W/fstab.orig"; echo "UUID=DEAD-BEEF /efi1 vfat umask=0077 0 2"; } >"$R$FSTAB"
+        mkdir -p "$R/efi1"
+        add_disk --add-disk "$D" -t
+        expect_status 0
+        expect_stdout_has "no present disk holds UUID=DEAD-BEEF, which $FSTAB mounts there"
+        expect_stdout_has "    new: PARTUUID=$PU /efi1 vfat umask=0077 0 2"
+}
+
+refuses_two_missing_disks() {
+        case_cleanup() { replace_cleanup; }
+        laid_out twomissing
+        l1="PARTUUID=$DEADPU /efi1 vfat umask=0077 0 2"
+        l2="PARTUUID=$DEADPU2 /efi2 vfat umask=0077 0 2"
+        { cat "$W/fstab.orig"; echo "$l1"; echo "$l2"; } >"$R$FSTAB"
+        cp "$R$FSTAB" "$W/fstab.two"
+        mkdir -p "$R/efi1" "$R/efi2"
+        sum=$(sha256sum <"$W/dual-root-test-twomissing.img")
+        add_disk --add-disk "$D"
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: $FSTAB has 2 ESP lines whose disk is missing, and a new disk takes the place of one:"
+        expect_stderr_has "  $l1"
+        expect_stderr_has "  $l2"
+        expect_stderr_has "Comment out in $FSTAB the line of each disk you are not replacing now (keep exactly one; or none, for the next free /efi<N>), then run the same command again"
+        expect_stderr_has "Nothing was changed."
+        cmp -s "$R$FSTAB" "$W/fstab.two" || fail "fstab changed"
+        [ "$(sha256sum <"$W/dual-root-test-twomissing.img")" = "$sum" ] || fail "the disk changed"
+        # the way out, as said: one line commented out
+        sed -i "s|^$l2|#$l2|" "$R$FSTAB"
+        add_disk --add-disk "$D" -t
+        expect_status 0
+        expect_stdout_has "the new ESP's mount point: /efi1, the missing disk's"
+}
+
+beside_two_healthy_disks_takes_the_next_free() {
+        case_cleanup() {
+                umount "$R/efi1" 2>/dev/null || true
+                replace_cleanup
+        }
+        laid_out third
+        # a second healthy ESP on /efi1, present: first not mounted (present is not missing),
+        # then mounted
+        make_disk second 40 32 "$PU1"
+        dev1=$(attach_part second 1 32)
+        mkfs_esp "$dev1" "$FS1" ESP1
+        link_partuuid "$PU1" "$dev1"
+        { cat "$W/fstab.orig"; echo "PARTUUID=$PU1 /efi1 vfat umask=0077 0 2"; } >"$R$FSTAB"
+        mkdir -p "$R/efi1"
+        add_disk --add-disk "$D" -t
+        expect_status 0
+        expect_stdout_has "the new ESP's mount point: /efi2 (no ESP of $FSTAB is missing: the next free /efi<N>)"
+        mount "$dev1" "$R/efi1"
+        add_disk --add-disk "$D" -t
+        expect_status 0
+        expect_stdout_has "the new ESP's mount point: /efi2 (no ESP of $FSTAB is missing: the next free /efi<N>)"
+        expect_stdout_has " /efi2 vfat $ESPOPT 0 2"
+        expect_stdout_has "would sync the booted ESP /efi0/ onto /efi2/"
+}
+
+esp_mounts_without_the_new_mount_point_stops_at_step_1() {
+        case_cleanup() { replace_cleanup; }
+        laid_out conf
+        printf 'esp_mounts = ["/efi0"]\n' >"$R/etc/dual-root-test/esp.conf"
+        cp "$R$FSTAB" "$W/fstab.conf"
+        for t in -t ""; do
+                add_disk --add-disk "$D" -c /etc/dual-root-test/esp.conf $t
+                expect_status 1
+                expect_stderr_has "step 1/7 (check) failed: esp_mounts in /etc/dual-root-test/esp.conf does not name /efi1, where the new ESP goes, so no sync would reach it. Set there: esp_mounts = [\"/efi0\", \"/efi1\"]"
+                expect_stderr_has "Nothing was changed."
+        done
+        cmp -s "$R$FSTAB" "$W/fstab.conf" || fail "fstab changed"
+        # as said: then it goes on
+        printf 'esp_mounts = ["/efi0", "/efi1"]\n' >"$R/etc/dual-root-test/esp.conf"
+        add_disk --add-disk "$D" -c /etc/dual-root-test/esp.conf -t
+        expect_status 0
+        expect_stdout_has "would sync the booted ESP /efi0/ onto /efi1/"
+}
+
 sfdisk --dump "$IMG0" >"$W/img0.dump"
 # DESIGN.md §13 on a pseudo-terminal (script(1)): the wait for udev is one live line, rewritten
 # in place, that ends when the links appear (here made a moment later, as udev would).
@@ -394,4 +540,9 @@ run_case "a symlinked fstab is refused" refuses_a_symlinked_fstab
 run_case "the booted disk's layout with foreign content is refused, and --force starts afresh" refuses_same_layout_with_foreign_content
 run_case "refuses a disk with a partition in a mounted btrfs" refuses_a_btrfs_member
 run_case "on a terminal the wait for udev is a live line, ended when the links appear" udev_wait_on_a_terminal_is_a_live_line
+run_case "a replacement takes the missing disk's mount point and fstab line (old line in the backup)" takes_the_missing_disks_place
+run_case "a missing disk's UUID= line is taken over too" uuid_line_is_replaced_too
+run_case "two missing disks: refused at step 1 with the way out" refuses_two_missing_disks
+run_case "beside two present disks: the next free /efi<N>" beside_two_healthy_disks_takes_the_next_free
+run_case "an esp_mounts without the new mount point stops step 1, naming the config line" esp_mounts_without_the_new_mount_point_stops_at_step_1
 finish

@@ -195,12 +195,108 @@ static void test_missing_and_symlink(void **state)
         cleanup_dir(d);
 }
 
+/* DESIGN.md §12 rule 9: the missing disk's line gets the new source, all else byte for byte. */
+static void test_replace_source_text(void **state)
+{
+        _cleanup_free_ char *out = NULL, *o = NULL, *n = NULL;
+
+        (void)state;
+        /* leading blanks, a tab, a trailing slash on the target: kept */
+        assert_int_equal(fstab_text_replace_source(text, "/efi0",
+                                                   "PARTUUID=6A1E0C5B-0000-4A4A-8000-00000000E0E0",
+                                                   "PARTUUID=" PU, &out, &o, &n),
+                         0);
+        assert_string_equal(o, "  PARTUUID=6A1E0C5B-0000-4A4A-8000-00000000E0E0\t/efi0/ vfat "
+                               "umask=0077 0 2");
+        assert_string_equal(n, "  PARTUUID=" PU "\t/efi0/ vfat umask=0077 0 2");
+        assert_string_equal(out, "# /etc/fstab\n"
+                                 "UUID=0e5f0000-aaaa-4bbb-8ccc-000000000000 / btrfs defaults 0 0\n"
+                                 "  PARTUUID=" PU "\t/efi0/ vfat umask=0077 0 2\n"
+                                 "#PARTUUID=" PU " /efi9 vfat defaults 0 2\n"
+                                 "PARTUUID=6a1e0c5b-1111-4a4a-8000-00000000e1e1 /efi1 vfat "
+                                 "umask=0077 0 2");
+        free(out);
+        out = NULL;
+        /* the last line, without a newline */
+        assert_int_equal(fstab_text_replace_source(text, "/efi1",
+                                                   "PARTUUID=6a1e0c5b-1111-4a4a-8000-00000000e1e1",
+                                                   "UUID=X", &out, NULL, NULL),
+                         0);
+        assert_true(strstr(out, "\nUUID=X /efi1 vfat umask=0077 0 2") != NULL);
+        assert_true(out[strlen(out) - 1] == '2');
+        /* the source on another target, a commented-out line, a source only a prefix: none */
+        assert_int_equal(fstab_text_replace_source(text, "/efi1",
+                                                   "PARTUUID=6A1E0C5B-0000-4A4A-8000-00000000E0E0",
+                                                   "X", NULL, NULL, NULL),
+                         -ENOENT);
+        assert_int_equal(
+                fstab_text_replace_source(text, "/efi9", "PARTUUID=" PU, "X", NULL, NULL, NULL),
+                -ENOENT);
+        assert_int_equal(
+                fstab_text_replace_source(text, "/", "UUID=0e5f0000", "X", NULL, NULL, NULL),
+                -ENOENT);
+}
+
+static void test_replace_source_file(void **state)
+{
+        _cleanup_free_ char *d = tmpdir(), *path = NULL, *bak = NULL, *why = NULL;
+        _cleanup_free_ char *o = NULL, *n = NULL, *after = NULL, *backup = NULL;
+#define OLD "PARTUUID=6a1e0c5b-1111-4a4a-8000-00000000e1e1"
+        const char *old = OLD;
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/fstab", d) > 0);
+        assert_true(asprintf(&bak, "%s/fstab" FSTAB_BACKUP_SUFFIX, d) > 0);
+        write_file(path, text, 0644);
+
+        /* test mode: both lines said, nothing written */
+        assert_int_equal(fstab_replace_source(path, "/efi1", old, PU, true, &o, &n, &why), 1);
+        assert_string_equal(o, OLD " /efi1 vfat umask=0077 0 2");
+        assert_string_equal(n, "PARTUUID=" PU " /efi1 vfat umask=0077 0 2");
+        after = slurp(path);
+        assert_string_equal(after, text);
+        assert_int_equal(access(bak, F_OK), -1);
+        free(after);
+        free(o);
+        free(n);
+        o = n = NULL;
+
+        assert_int_equal(fstab_replace_source(path, "/efi1", old, PU, false, &o, &n, &why), 1);
+        after = slurp(path);
+        assert_true(strstr(after, "\nPARTUUID=" PU " /efi1 vfat umask=0077 0 2") != NULL);
+        assert_null(strstr(after, old));
+        backup = slurp(bak);
+        assert_string_equal(backup, text);
+
+        /* again (a run to continue): the line is the new ESP's, kept */
+        assert_int_equal(fstab_replace_source(path, "/efi1", old, PU, false, NULL, NULL, &why), 0);
+        /* the new PARTUUID on another mount point: refused, naming it */
+        assert_int_equal(
+                fstab_replace_source(path, "/efi0", "PARTUUID=x", PU, false, NULL, NULL, &why),
+                -EEXIST);
+        assert_non_null(strstr(why, "already mounts PARTUUID=" PU " on /efi1, not /efi0"));
+        free(why);
+        why = NULL;
+        /* the old line gone meanwhile */
+        assert_int_equal(fstab_replace_source(path, "/efi0", "PARTUUID=gone",
+                                              "6a1e0c5b-3333-4a4a-8000-00000000e3e3", false, NULL,
+                                              NULL, &why),
+                         -ENOENT);
+        assert_non_null(strstr(why, "no longer mounts PARTUUID=gone on /efi0"));
+        cleanup_dir(d);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_esp_line),   cmocka_unit_test(test_find_partuuid),
-                cmocka_unit_test(test_has_target), cmocka_unit_test(test_append),
-                cmocka_unit_test(test_add_line),   cmocka_unit_test(test_missing_and_symlink),
+                cmocka_unit_test(test_esp_line),
+                cmocka_unit_test(test_find_partuuid),
+                cmocka_unit_test(test_has_target),
+                cmocka_unit_test(test_append),
+                cmocka_unit_test(test_add_line),
+                cmocka_unit_test(test_missing_and_symlink),
+                cmocka_unit_test(test_replace_source_text),
+                cmocka_unit_test(test_replace_source_file),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

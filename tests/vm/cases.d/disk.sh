@@ -2,9 +2,10 @@
 # shellcheck shell=bash
 # Case 12: --add-disk on approach 1 (tests/vm/build-image-disk: two disks, each an ESP and a
 # partition of a btrfs raid1 root). Boot 1: disk 0 replaced by a blank disk (the root mounts
-# degraded), the command run, its result checked; boot 2: only the new disk attached.
+# degraded), the command run, its result checked (the new ESP takes the dead disk's /efi0 and its
+# fstab line; --status OK at the end); boot 2: only the new disk attached.
 
-title[12]="--add-disk: disk 0 replaced by a blank disk (btrfs root degraded), made a member; then it boots alone"
+title[12]="--add-disk: disk 0 replaced by a blank disk (btrfs root degraded), made a member in its place (/efi0, its fstab line), --status OK; then it boots alone"
 
 case12() {
         local env dir e1 new

@@ -28,6 +28,12 @@ run_case12_add() {
         after=$( { dd if="$new" bs=1M count=4 status=none; dd if="$new" bs=1M skip=2000 count=200 status=none; } | sha256sum)
         check test-mode "--add-disk -t: exit $rc, shows the replace, the disk unchanged" \
                 eval '[ "$rc" = 0 ] && grep -q "would run: btrfs replace start -B" "$WORK/out" && [ "$before" = "$after" ]'
+        # the replacement takes the dead disk's place: -t names it and shows both fstab lines
+        check test-mode-takes-efi0 "--add-disk -t: the new ESP goes to /efi0, the old and the new fstab line shown" \
+                eval 'grep -q "the new ESP.s mount point: /efi0, the missing disk.s" "$WORK/out" &&
+                      grep -qi "old: PARTUUID=$DRVM_ESP0_PARTUUID /efi0 vfat" "$WORK/out" &&
+                      grep -q "new: PARTUUID=[0-9a-f-]* /efi0 vfat" "$WORK/out"'
+        cp /etc/fstab "$WORK/fstab.before"
 
         t0=$(date +%s.%N)
         timeout "$ADD_TIMEOUT" dual-root-tool --add-disk "$new" >"$WORK/out" 2>"$WORK/err"
@@ -48,14 +54,18 @@ run_case12_add() {
                 eval '[ -n "$pu1" ] && [ "$pu1" != "$DRVM_ESP1_PARTUUID" ] && [ "$pu1" != "$DRVM_ESP0_PARTUUID" ]'
         check vfat "$(part "$new" 1) holds FAT32" \
                 eval '[ "$(blkid -p -o value -s TYPE "$(part "$new" 1)")" = vfat ]'
-        line="PARTUUID=$pu1 /efi2 vfat umask=0077,nofail,x-systemd.device-timeout=30s,x-systemd.before=bind-mount-efi.service 0 2"
+        # the dead disk's line, in its place, with the new PARTUUID; the old fstab the backup
+        line="PARTUUID=$pu1 /efi0 vfat umask=0077,nofail,x-systemd.device-timeout=30s,x-systemd.before=bind-mount-efi.service 0 2"
         grep -n . /etc/fstab | sed 's/^/  fstab: /' | log
-        check fstab "fstab ends with: $line; backup kept" \
-                eval '[ "$(tail -n 1 /etc/fstab)" = "$line" ] && [ -f /etc/fstab.dual-root.bak ] && [ "$(cat /etc/fstab.dual-root.bak)" = "$(head -n -1 /etc/fstab)" ]'
-        check efi2-mounted "/efi2 is the new ESP" \
-                eval '[ "$(mountpoint_dev /efi2)" = "$(dev_majmin "$(part "$new" 1)")" ]'
-        check esp-content "/efi2 holds what /efi1 holds (random-seed and our record aside)" \
-                diff -r -x .dual-root-state -x .dual-root-state.new -x random-seed /efi1 /efi2
+        check fstab "the /efi0 line became: $line; the old fstab kept as the backup" \
+                eval '[ "$(sed -n "s|^PARTUUID=[^ ]* /efi0 |X |p" /etc/fstab.dual-root.bak)" = "$(sed -n "s|^PARTUUID=[^ ]* /efi0 |X |p" /etc/fstab)" ] &&
+                      grep -qx "$line" /etc/fstab && cmp -s /etc/fstab.dual-root.bak "$WORK/fstab.before" &&
+                      [ "$(diff /etc/fstab.dual-root.bak /etc/fstab | grep -c "^[<>]")" = 2 ] &&
+                      ! grep -q "/efi2" /etc/fstab && ! grep -qi "$DRVM_ESP0_PARTUUID" /etc/fstab'
+        check efi0-mounted "/efi0 is the new ESP; nothing on /efi2" \
+                eval '[ "$(mountpoint_dev /efi0)" = "$(dev_majmin "$(part "$new" 1)")" ] && [ ! -e /efi2 ]'
+        check esp-content "/efi0 holds what /efi1 holds (random-seed and our record aside)" \
+                diff -r -x .dual-root-state -x .dual-root-state.new -x random-seed /efi1 /efi0
         efibootmgr -v >"$WORK/efibootmgr.after" 2>&1
         sed 's/^/  efibootmgr after: /' "$WORK/efibootmgr.after" | log
         check boot-entry-path "an NVRAM entry names the new ESP $pu1" \
@@ -75,6 +85,11 @@ run_case12_add() {
         check root-raid1 "every chunk of the root is RAID1" \
                 eval '! btrfs filesystem df / | grep -E "^(Data|Metadata|System)" | grep -qv RAID1'
 
+        # the machine is whole again when the command ends
+        tool --status
+        check status-ok "--status after --add-disk: exit $TOOL_RC, $(head -n 1 <<<"$TOOL_OUT")" \
+                eval '[ "$TOOL_RC" = 0 ] && [[ "$TOOL_OUT" == OK* ]]'
+
         # once more: every step finds its work done
         timeout "$ADD_TIMEOUT" dual-root-tool --add-disk "$new" >"$WORK/out" 2>"$WORK/err"
         rc=$?
@@ -86,9 +101,9 @@ run_case12_add() {
 
 run_case12_alone() {
         local pu
-        pu=$(sed -n 's|^PARTUUID=\([^ ]*\) /efi2 .*|\1|p' /etc/fstab | lower)
+        pu=$(sed -n 's|^PARTUUID=\([^ ]*\) /efi0 .*|\1|p' /etc/fstab | lower)
         info "disks: $(lsblk -dn -o NAME,SIZE,SERIAL | tr '\n' ';')"
-        check booted-new "LoaderDevicePartUUID $(loader_partuuid) is the new ESP ${pu:-(no /efi2 line)}" \
+        check booted-new "LoaderDevicePartUUID $(loader_partuuid) is the new ESP ${pu:-(no /efi0 line)}" \
                 eval '[ -n "$pu" ] && [ "$(loader_partuuid)" = "$pu" ]'
         check booted-by-new-entry "BootCurrent $(boot_current) is the entry --add-disk made ($(cat /var/lib/drvm-case12-entry 2>/dev/null))" \
                 eval '[ "$(boot_current)" = "$(cat /var/lib/drvm-case12-entry 2>/dev/null)" ]'
@@ -96,5 +111,5 @@ run_case12_alone() {
                 eval 'findmnt -n -o SOURCE / | grep -q "$(readlink -f /dev/disk/by-id/virtio-drvm-root)"'
         tool --json
         check tool-names-new "dual-root-tool names the booted ESP $(jq -r '.booted.partuuid // "none"' <<<"$TOOL_OUT" 2>/dev/null) on $(jq -r '.booted.esp_mount // "none"' <<<"$TOOL_OUT" 2>/dev/null)" \
-                eval '[ "$TOOL_RC" = 0 ] && [ "$(jq -r ".booted.partuuid" <<<"$TOOL_OUT" | lower)" = "$pu" ] && [ "$(jq -r ".booted.esp_mount" <<<"$TOOL_OUT")" = /efi2 ]'
+                eval '[ "$TOOL_RC" = 0 ] && [ "$(jq -r ".booted.partuuid" <<<"$TOOL_OUT" | lower)" = "$pu" ] && [ "$(jq -r ".booted.esp_mount" <<<"$TOOL_OUT")" = /efi0 ]'
 }
