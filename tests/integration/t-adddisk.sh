@@ -382,6 +382,8 @@ takes_the_missing_disks_place() {
         { cat "$W/fstab.orig"; echo "$dead"; echo "tmpfs /tmp tmpfs defaults 0 0"; } >"$R$FSTAB"
         cp "$R$FSTAB" "$W/fstab.dead"
         mkdir -p "$R/efi1"
+        # an /efi2 an earlier case left (empty, nothing mounted) is no ESP of this machine
+        mountpoint -q "$R/efi2" || rmdir "$R/efi2" 2>/dev/null || :
         want="PARTUUID=$PU  /efi1 vfat umask=0077,nofail,noatime 0 2"
 
         add_disk --add-disk "$D" -t
