@@ -21,8 +21,8 @@ cp -a "$W/inst/." "$R/"
 cp "$R/usr/bin/dual-root-tool" "$W/real-tool"
 HOOKDIR=$(cd "$W/inst" && dirname "$(find . -name hook-sync -printf '%P\n')")
 PLUGIN=/usr/lib/kernel/install.d/99-dual-root.install
-POSTINST=/etc/kernel/postinst.d/zz-dual-root
-POSTRM=/etc/kernel/postrm.d/zz-dual-root
+POSTINST=/etc/kernel/postinst.d/zzz-dual-root
+POSTRM=/etc/kernel/postrm.d/zzz-dual-root
 INITRAMFS=/etc/initramfs/post-update.d/dual-root
 PACMAN_HOOK=/usr/share/libalpm/hooks/95-dual-root.hook
 for f in "$PLUGIN" "$POSTINST" "$POSTRM" "$INITRAMFS" "/$HOOKDIR/hook-sync"; do

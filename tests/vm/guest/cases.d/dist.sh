@@ -56,7 +56,7 @@ run_case10() {
         done
         check packaged-files "binary, plugin, Debian hooks, completion from the package" \
                 dpkg -S /usr/bin/dual-root-tool /usr/lib/kernel/install.d/99-dual-root.install \
-                /etc/kernel/postinst.d/zz-dual-root /etc/kernel/postrm.d/zz-dual-root \
+                /etc/kernel/postinst.d/zzz-dual-root /etc/kernel/postrm.d/zzz-dual-root \
                 /etc/initramfs/post-update.d/dual-root /usr/share/bash-completion/completions/dual-root-tool
 
         # --- set up as README.Debian says: /boot is the booted ESP, synced once ----------
@@ -106,15 +106,15 @@ run_case10() {
 
         # --- the Debian kernel hooks, as a linux-image package runs them ----------------
         cp "$KERNEL" /boot/vmlinuz-6.1.0-drvm-deb
-        out=$(DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/zz-dual-root 6.1.0-drvm-deb /boot/vmlinuz-6.1.0-drvm-deb 2>&1 </dev/null)
+        out=$(DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/zzz-dual-root 6.1.0-drvm-deb /boot/vmlinuz-6.1.0-drvm-deb 2>&1 </dev/null)
         st=$?
         sed 's/^/  postinst.d: /' <<<"$out" | log
-        check postinst-hook "postinst.d/zz-dual-root: exit $st, the new kernel on /efi1" \
+        check postinst-hook "postinst.d/zzz-dual-root: exit $st, the new kernel on /efi1" \
                 eval '[ "$st" = 0 ] && cmp -s /boot/vmlinuz-6.1.0-drvm-deb /efi1/vmlinuz-6.1.0-drvm-deb'
         rm /boot/vmlinuz-6.1.0-drvm-deb
-        out=$(DEB_MAINT_PARAMS=remove /etc/kernel/postrm.d/zz-dual-root 6.1.0-drvm-deb /boot/vmlinuz-6.1.0-drvm-deb 2>&1 </dev/null)
+        out=$(DEB_MAINT_PARAMS=remove /etc/kernel/postrm.d/zzz-dual-root 6.1.0-drvm-deb /boot/vmlinuz-6.1.0-drvm-deb 2>&1 </dev/null)
         st=$?
         sed 's/^/  postrm.d: /' <<<"$out" | log
-        check postrm-hook "postrm.d/zz-dual-root: exit $st, the kernel gone from /efi1" \
+        check postrm-hook "postrm.d/zzz-dual-root: exit $st, the kernel gone from /efi1" \
                 eval '[ "$st" = 0 ] && [ ! -e /efi1/vmlinuz-6.1.0-drvm-deb ]'
 }
