@@ -28,6 +28,7 @@
 #include "md.h"
 #include "rootfs.h"
 #include "sync.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -255,32 +256,11 @@ static enum progress_level progress_level(const struct ad *d)
 
 /* --- sysfs: disks, partitions, holders ---------------------------------------------------- */
 
-static void closedirp_(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
-static int read_line_at(const char *dir, const char *file, char **ret)
-{
-        _cleanup_free_ char *p = NULL, *s = NULL;
-        int r;
-
-        if (asprintf(&p, "%s/%s", dir, file) < 0)
-                return -ENOMEM;
-        r = read_full_file(p, 4096, &s, NULL);
-        if (r < 0)
-                return r;
-        s[strcspn(s, "\n")] = 0;
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
 static int read_u64_at(const char *dir, const char *file, uint64_t *ret)
 {
         _cleanup_free_ char *s = NULL;
         char *end;
-        int r = read_line_at(dir, file, &s);
+        int r = read_first_line_at(dir, file, &s);
 
         if (r < 0)
                 return r;
@@ -342,7 +322,7 @@ static int loop_info(const char *name, char **ret_file, uint64_t *ret_off, uint6
 
         if (asprintf(&dir, "/sys/class/block/%s/loop", name) < 0)
                 return -ENOMEM;
-        r = read_line_at(dir, "backing_file", ret_file);
+        r = read_first_line_at(dir, "backing_file", ret_file);
         if (r < 0)
                 return r;
         if (read_u64_at(dir, "offset", ret_off) < 0)
@@ -356,7 +336,7 @@ static int loop_info(const char *name, char **ret_file, uint64_t *ret_off, uint6
  * else the partition stand-ins. */
 static int loops_over(const char *file, bool whole, struct part_dev **ret, size_t *ret_n)
 {
-        _cleanup_(closedirp_) DIR *dir = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
         struct part_dev *l = NULL;
         size_t n = 0;
         struct dirent *de;
@@ -373,7 +353,7 @@ static int loops_over(const char *file, bool whole, struct part_dev **ret, size_
                 if (!is_loop(de->d_name) || loop_info(de->d_name, &f, &off, &size) < 0 ||
                     !streq(f, file) || whole != (off == 0 && size == 0))
                         continue;
-                if (block_dir(de->d_name, &bdir) < 0 || read_line_at(bdir, "dev", &dev) < 0 ||
+                if (block_dir(de->d_name, &bdir) < 0 || read_first_line_at(bdir, "dev", &dev) < 0 ||
                     parse_devnum(dev, &dn) < 0)
                         continue;
                 nl = realloc(l, (n + 1) * sizeof(*l));
@@ -443,7 +423,7 @@ static int disk_of(dev_t d, char **ret_name, dev_t *ret_devnum)
                 }
                 part_devs_free(l, n);
         }
-        r = read_line_at(rp, "dev", &dev);
+        r = read_first_line_at(rp, "dev", &dev);
         if (r < 0)
                 return r;
         r = parse_devnum(dev, ret_devnum);
@@ -496,7 +476,7 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
                      char **why)
 {
         _cleanup_free_ char *p = NULL, *rp = NULL, *name = NULL, *via = NULL, *slaves = NULL;
-        _cleanup_(closedirp_) DIR *dir = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
         struct dirent *de;
         int r;
 
@@ -523,7 +503,7 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
                 dev_t parent;
 
                 *strrchr(rp, '/') = 0;
-                r = read_line_at(rp, "dev", &dev);
+                r = read_first_line_at(rp, "dev", &dev);
                 if (r < 0 || parse_devnum(dev, &parent) < 0)
                         return errmsg(why, r < 0 ? r : -EBADMSG, "cannot read %s/dev", rp);
                 return leaves_of(parent, via, depth + 1, l, n, why);
@@ -595,7 +575,7 @@ static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_l
                                 continue;
                         r = block_dir(de->d_name, &bdir);
                         if (r >= 0)
-                                r = read_line_at(bdir, "dev", &dev);
+                                r = read_first_line_at(bdir, "dev", &dev);
                         if (r < 0 || parse_devnum(dev, &sd) < 0)
                                 return errmsg(why, r < 0 ? r : -EBADMSG,
                                               "cannot read the device of %s's member %s", name,
@@ -658,7 +638,7 @@ out:
 /* The partitions of a whole disk: sysfs children, or loop stand-ins over its file. */
 static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
 {
-        _cleanup_(closedirp_) DIR *dir = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
         _cleanup_free_ char *bdir = NULL, *file = NULL;
         struct part_dev *l = NULL;
         size_t n = 0;
@@ -711,7 +691,7 @@ static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *r
                 if (de->d_name[0] == '.' || asprintf(&sub, "%s/%s", bdir, de->d_name) < 0)
                         continue;
                 if (read_u64_at(sub, "start", &start) < 0 || read_u64_at(sub, "size", &sz) < 0 ||
-                    read_line_at(sub, "dev", &dev) < 0 || parse_devnum(dev, &dn) < 0)
+                    read_first_line_at(sub, "dev", &dev) < 0 || parse_devnum(dev, &dn) < 0)
                         continue;
                 nl = realloc(l, (n + 1) * sizeof(*l));
                 if (!nl) {

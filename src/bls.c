@@ -11,6 +11,7 @@
 
 #include "bls.h"
 #include "loaderfile.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -247,19 +248,13 @@ bool bls_pattern_matches(const char *pattern, const struct bls_entry *e)
         return false;
 }
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
 /* Opens the child of dir_fd named name, or, when absent, the one whose name matches it
  * case-insensitively (FAT's view). flags: O_DIRECTORY, 0 (to read it) or O_PATH (to stat it
  * only: nothing is opened for reading, so a device node or FIFO never is). Symlinks are not
  * followed. -ENOENT when there is none. */
 static int openat_fat(int dir_fd, const char *name, int flags)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         int fd, dup_fd;
 
@@ -453,7 +448,7 @@ name_only:
 static int load_dir(int esp_fd, const char *path, const char *suffix, bool uki, struct bls_set *s,
                     char **why)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         size_t first = s->n, ns = strlen(suffix);
         struct dirent *de;
         int fd, r;

@@ -10,6 +10,7 @@
 #include "efiwrite.h"
 #include "esp.h"
 #include "loaderfile.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -109,16 +110,10 @@ static int cmp_option(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
 int bootentry_read_nvram(const char *dir, struct boot_nvram *ret, char **why)
 {
         _cleanup_(boot_nvram_done) struct boot_nvram nv = {};
-        _cleanup_(closedirp) DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
         _cleanup_free_ uint8_t *data = NULL;
         struct dirent *de;
         size_t size;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "md.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -24,28 +25,6 @@ const char *md_sysfs_root(void)
         const char *e = secure_getenv("DUAL_ROOT_SYSFS");
 
         return isempty(e) ? "/sys" : e;
-}
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
-/* One sysfs attribute, its first line. */
-static int read_attr(const char *dir, const char *file, char **ret)
-{
-        _cleanup_free_ char *p = NULL, *s = NULL;
-        int r;
-
-        if (asprintf(&p, "%s/%s", dir, file) < 0)
-                return -ENOMEM;
-        r = read_full_file(p, 4096, &s, NULL);
-        if (r < 0)
-                return r;
-        s[strcspn(s, "\n")] = 0;
-        *ret = TAKE_PTR(s);
-        return 0;
 }
 
 static int parse_u64(const char *s, uint64_t *ret)
@@ -94,7 +73,8 @@ static int names_of_dir(const char *dir, char **ret_name, char **ret_disk, unsig
                 uint64_t v;
 
                 *ret_partno = 0;
-                if (read_attr(real, "partition", &pn) == 0 && parse_u64(pn, &v) > 0 && v < UINT_MAX)
+                if (read_first_line_at(real, "partition", &pn) == 0 && parse_u64(pn, &v) > 0 &&
+                    v < UINT_MAX)
                         *ret_partno = (unsigned)v;
         }
         slash = strrchr(real, '/');
@@ -126,7 +106,7 @@ static int read_member(const char *mddir, const char *entry, struct md_member *m
         m->name = strdup(entry + strlen("dev-"));
         if (!m->name)
                 return -ENOMEM;
-        r = read_attr(dir, "state", &m->state);
+        r = read_first_line_at(dir, "state", &m->state);
         if (r < 0)
                 return errmsg(why, r, "%s/state: %s", dir, strerror(-r));
         {
@@ -146,7 +126,7 @@ static int read_member(const char *mddir, const char *entry, struct md_member *m
         m->in_sync = strv_contains(words, "in_sync") && !m->faulty;
 
         m->slot = -1;
-        r = read_attr(dir, "slot", &slot);
+        r = read_first_line_at(dir, "slot", &slot);
         if (r < 0)
                 return errmsg(why, r, "%s/slot: %s", dir, strerror(-r));
         if (!streq(slot, "none")) {
@@ -200,7 +180,7 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
 {
         _cleanup_(md_array_done) struct md_array a = {};
         _cleanup_free_ char *mddir = NULL, *s = NULL;
-        _cleanup_(closedirp) DIR *dir = NULL;
+        _cleanup_closedir_ DIR *dir = NULL;
         struct dirent *de;
         uint64_t v;
         int r, k;
@@ -218,14 +198,14 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
         if (!a.name)
                 return -ENOMEM;
 
-        r = read_attr(mddir, "level", &a.level);
+        r = read_first_line_at(mddir, "level", &a.level);
         if (r < 0)
                 return errmsg(why, r, "%s/level: %s", mddir, strerror(-r));
-        r = read_attr(mddir, "array_state", &a.array_state);
+        r = read_first_line_at(mddir, "array_state", &a.array_state);
         if (r < 0)
                 return errmsg(why, r, "%s/array_state: %s", mddir, strerror(-r));
         /* "N", or "N (M)" while a reshape changes the count from M */
-        r = read_attr(mddir, "raid_disks", &s);
+        r = read_first_line_at(mddir, "raid_disks", &s);
         if (r < 0)
                 return errmsg(why, r, "%s/raid_disks: %s", mddir, strerror(-r));
         k = parse_u64(s, &v);
@@ -237,7 +217,7 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
         s = NULL;
 
         /* Levels without redundancy have no degraded, sync_action or sync_completed. */
-        r = read_attr(mddir, "degraded", &s);
+        r = read_first_line_at(mddir, "degraded", &s);
         if (r >= 0) {
                 k = parse_u64(s, &v);
                 if (k < 0 || s[k] || v > a.raid_disks)
@@ -249,16 +229,16 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
         }
         free(s);
         s = NULL;
-        r = read_attr(mddir, "layout", &s);
+        r = read_first_line_at(mddir, "layout", &s);
         if (r >= 0 && parse_u64(s, &v) > 0)
                 a.layout = (uint32_t)v;
         free(s);
         s = NULL;
-        r = read_attr(mddir, "sync_action", &a.sync_action);
+        r = read_first_line_at(mddir, "sync_action", &a.sync_action);
         if (r < 0 && r != -ENOENT)
                 return errmsg(why, r, "%s/sync_action: %s", mddir, strerror(-r));
         /* "none", "delayed", or "DONE / TOTAL" in sectors */
-        r = read_attr(mddir, "sync_completed", &s);
+        r = read_first_line_at(mddir, "sync_completed", &s);
         if (r >= 0 && isdigit((unsigned char)s[0])) {
                 uint64_t done, total;
 
@@ -274,13 +254,13 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
         }
         free(s);
         s = NULL;
-        r = read_attr(mddir, "sync_speed", &s);
+        r = read_first_line_at(mddir, "sync_speed", &s);
         if (r >= 0 && parse_u64(s, &v) > 0)
                 a.sync_speed = v;
         free(s);
         s = NULL;
         /* md/uuid (kernel 5.x and later); older kernels show none: the caller says so. */
-        r = read_attr(mddir, "uuid", &s);
+        r = read_first_line_at(mddir, "uuid", &s);
         if (r >= 0)
                 a.uuid = uuid_digits(s);
 
@@ -313,7 +293,7 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
 static int under_dir(const char *dir, unsigned depth, char ***ret)
 {
         _cleanup_free_ char *md = NULL, *part = NULL, *slaves = NULL, *real = realpath(dir, NULL);
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         int r;
 

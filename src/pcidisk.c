@@ -10,6 +10,7 @@
 
 #include "blockdev.h"
 #include "pcidisk.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -18,12 +19,6 @@
 /* Deep enough for AHCI (ata1/host0/target0:0:0/0:0:0:0/block/sda) and virtio
  * (virtio2/block/vda) below the PCI function; a bound on a walk of a kernel tree. */
 #define DISK_SEARCH_DEPTH 10
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                (void)closedir(*d);
-}
 
 /* A sysfs attribute's first line. */
 static int read_attr(int dirfd, const char *name, char **ret)
@@ -86,7 +81,7 @@ static size_t pci_function_name(const char *s, unsigned *ret_device, unsigned *r
 static int find_pci_root(const char *sysfs_root, uint32_t uid, char **ret, char **why)
 {
         _cleanup_free_ char *devices = NULL, *found = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         unsigned roots = 0, with_uid = 0, matches = 0;
         struct dirent *de;
 
@@ -140,7 +135,7 @@ static int find_pci_root(const char *sysfs_root, uint32_t uid, char **ret, char 
  * device path has no bus numbers (they are assigned at enumeration), so match dev.fn only. */
 static int find_pci_child(const char *dir, uint8_t device, uint8_t function, char **ret, char **why)
 {
-        _cleanup_(closedirp) DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
         _cleanup_free_ char *found = NULL;
         unsigned matches = 0;
         struct dirent *de;
@@ -189,7 +184,7 @@ static bool is_block_device(int fd)
  * other PCI functions or into block devices (their partitions are below them). */
 static int collect_disks(int dirfd_, unsigned depth, char ***disks)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         int fd, r;
 

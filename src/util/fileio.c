@@ -51,3 +51,19 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size)
                 return negative_errno();
         return read_full_fd(fd, max, ret, ret_size);
 }
+
+int read_first_line_at(const char *dir, const char *file, char **ret)
+{
+        char *p = NULL, *s = NULL;
+        int r;
+
+        if (asprintf(&p, "%s/%s", dir, file) < 0)
+                return -ENOMEM;
+        r = read_full_file(p, 4096, &s, NULL);
+        free(p);
+        if (r < 0)
+                return r;
+        s[strcspn(s, "\n")] = 0;
+        *ret = s;
+        return 0;
+}

@@ -11,13 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
-#include <sys/stat.h>
-
 #include "grubchain.h"
 #include "util/strv.h"
-#include "../tools/loaderimage.h"
+#include "tree-fixture.h"
 
 #define UUID0 "1A2B-0000"
 #define UUID1 "1A2B-0001"
@@ -27,23 +23,6 @@ struct tree {
         int fd[2];
         struct chain_fs fs[2];
 };
-
-static void put(int dir_fd, const char *path, const char *text)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        int fd;
-
-        assert_non_null(copy);
-        for (char *p = strchr(copy, '/'); p; p = strchr(p + 1, '/')) {
-                *p = '\0';
-                (void)mkdirat(dir_fd, copy, 0755);
-                *p = '/';
-        }
-        fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-        close(fd);
-}
 
 #define MENU_FMT                                                                                   \
         "if [ -s $prefix/grubenv ]; then\n"                                                        \
@@ -73,34 +52,6 @@ static void put(int dir_fd, const char *path, const char *text)
         "\t\tinitrd\t/initrd.img-6.1.0-26-amd64\n"                                                 \
         "\t}\n"                                                                                    \
         "}\n"
-
-/* A plausible image of a kind (tests/tools/loaderimage.h), as DESIGN.md §11 S8 judges them. */
-static void put_image(int dir_fd, const char *path, const char *kind)
-{
-        uint8_t *b = calloc(1, 64 * 1024);
-        int fd, r;
-
-        assert_non_null(b);
-        r = streq(kind, "kernel")   ? li_kernel(b, 64 * 1024)
-            : streq(kind, "initrd") ? li_initrd(b, 64 * 1024)
-                                    : li_efi(b, 64 * 1024, 0);
-        assert_int_equal(r, 0);
-        (void)unlinkat(dir_fd, path, 0);
-        {
-                _cleanup_free_ char *copy = strdup(path);
-
-                for (char *p = strchr(copy, '/'); p; p = strchr(p + 1, '/')) {
-                        *p = '\0';
-                        (void)mkdirat(dir_fd, copy, 0755);
-                        *p = '/';
-                }
-        }
-        fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, b, 64 * 1024), 64 * 1024);
-        close(fd);
-        free(b);
-}
 
 static void esp(int dir_fd, const char *stub_uuid, const char *menu_uuid)
 {
@@ -145,18 +96,13 @@ static int setup(void **state)
         return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(path);
-}
-
 static int teardown(void **state)
 {
         struct tree *t = *state;
 
         close(t->fd[0]);
         close(t->fd[1]);
-        nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        tree_remove(t->dir);
         free(t);
         return 0;
 }
