@@ -41,7 +41,7 @@ run_case13_healthy() {
                 mkdir -p /efi5 && mount /dev/md/drvmesp /efi5; then
                 tool --status
                 check esp-md-refused "an ESP on md RAID1 is refused, saying why and how to split it" \
-                        eval '[ "$TOOL_RC" = 2 ] && grep -q "CRITICAL esp-set: the ESP mounted on /efi5 (.*) is on md RAID (array md[0-9]*): the firmware writes to one member alone" <<<"$TOOL_OUT" && grep -q "mdadm --zero-superblock" <<<"$TOOL_OUT"'
+                        eval '[ "$TOOL_RC" = 2 ] && grep -qE "CRITICAL( esp-set)?: the ESP mounted on /efi5 \(.*\) is on md RAID \(array md[0-9]*\): the firmware writes to one member alone" <<<"$TOOL_OUT" && grep -q "mdadm --zero-superblock" <<<"$TOOL_OUT"'
                 tool -s
                 check esp-md-no-sync "-s refuses too (exit $TOOL_RC)" \
                         eval '[ "$TOOL_RC" != 0 ] && grep -q "is on md RAID" <<<"$TOOL_ERR"'
@@ -102,11 +102,13 @@ run_case13_add() {
 
 run_case13_alone() {
         local a pu
-        pu=$(sed -n 's|^PARTUUID=\([^ ]*\) /efi2 .*|\1|p' /etc/fstab | lower)
+        # the replacement took the missing disk's mount point and fstab line (DESIGN.md §12
+        # rule 10): disk 0's /efi0
+        pu=$(sed -n 's|^PARTUUID=\([^ ]*\)[[:space:]]\{1,\}/efi0[[:space:]].*|\1|p' /etc/fstab | lower)
         a=$(md13_root_array)
         info "root on $a; disks: $(lsblk -dn -o NAME,SIZE,SERIAL | tr '\n' ';')"
         md13_log_state "$a"
-        check booted-new "LoaderDevicePartUUID $(loader_partuuid) is the new ESP ${pu:-(no /efi2 line)}" \
+        check booted-new "LoaderDevicePartUUID $(loader_partuuid) is the new ESP ${pu:-(no /efi0 line)}" \
                 eval '[ -n "$pu" ] && [ "$(loader_partuuid)" = "$pu" ]'
         check root-from-new "the root $a is assembled from the new disk's member alone" \
                 eval '[ -d "/sys/block/$a/md" ] && ls /sys/block/$a/md | grep -q "^dev-$(basename "$(readlink -f /dev/disk/by-id/virtio-drvm-root)")"'
