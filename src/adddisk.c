@@ -1997,7 +1997,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         const char *part = d->root_dev ? d->root_dev : "<the new root partition>";
         _cleanup_close_ int fd = -1;
         _cleanup_(btrfs_root_done) struct btrfs_root b = {};
-        struct stat st;
+        struct stat st = {}; /* st_rdev 0: no new root partition yet (-t) */
         _cleanup_free_ char *line = NULL;
         char devid[32];
         pid_t pid;
@@ -2048,7 +2048,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                 return errmsg(why, negative_errno(), "cannot open /: %m");
         if (d->root_dev && stat(d->root_dev, &st) < 0)
                 return errmsg(why, negative_errno(), "cannot open %s: %m", d->root_dev);
-        r = btrfs_root_info(fd, d->root_dev ? st.st_rdev : 0, &b, why);
+        r = btrfs_root_info(fd, st.st_rdev, &b, why);
         if (r < 0)
                 return r;
 

@@ -235,6 +235,10 @@ int drill_prove(const struct esp_model *m, const char *disk, const char *boot_id
                 if (efi_delete_var(efivars, "BootNext", EFI_GLOBAL_GUID, &w) < 0)
                         return errmsg_prefix(why, r, "BootNext left set to Boot%04X (%s)",
                                              ev.entry->number, strna(w));
+                /* ... and the pending drill on the ESPs that did take it: a drill that never
+                 * runs must not be judged failed at the next boot (P2). */
+                s.pending = (struct drill_pending){};
+                (void)drill_state_save(dirs, &s, NULL);
                 return errmsg_prefix(why, r, "BootNext deleted again");
         }
         return 0;
@@ -286,8 +290,8 @@ int drill_assert_entries(const struct config *c, const struct esp_model *m, bool
         return 0;
 }
 
-int drill_at_boot(const struct config *c, const struct esp_model *m, const char *boot_id_given,
-                  bool test, FILE *out, char ***warnings, char **why)
+static int judge_at_boot(const struct esp_model *m, const char *boot_id_given, bool test, FILE *out,
+                         char ***warnings, char **why)
 {
         _cleanup_(drill_state_done) struct drill_state s = {};
         _cleanup_strv_free_ char **dirs = NULL;
@@ -353,10 +357,24 @@ int drill_at_boot(const struct config *c, const struct esp_model *m, const char 
                     push(warnings, TAKE_PTR(x)) < 0)
                         return -ENOMEM;
         }
+        return (int)o;
+}
+
+int drill_at_boot(const struct config *c, const struct esp_model *m, const char *boot_id_given,
+                  bool test, FILE *out, char ***warnings, char **why)
+{
+        _cleanup_free_ char *w = NULL;
+        int o, r;
+
+        o = judge_at_boot(m, boot_id_given, test, out, warnings, why);
+        if (o == -ENOMEM)
+                return o;
+        /* The entries are checked whatever became of the drill (an unreadable record on one
+         * ESP must not stop P4 at every boot). */
         r = drill_assert_entries(c, m, test, out, warnings, &w);
         if (r < 0 && push(warnings, TAKE_PTR(w)) < 0)
                 return -ENOMEM;
-        return (int)o;
+        return o;
 }
 
 /* 1 when the two files under dir_fd have the same bytes, 0 when not, -errno. */

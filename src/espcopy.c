@@ -577,8 +577,20 @@ static int prune(const struct espcopy_args *a, int sfd, int dfd, const char *rel
                         continue; /* gone meanwhile */
                 if (exclude_match(a->excludes, path, S_ISDIR(st.st_mode)))
                         continue;
-                src_has = sfd >= 0 && fstatat(sfd, de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
-                          !espcopy_is_leftover_name(de->d_name);
+                /* Absent from the source only when it says so: a file it cannot look at is
+                 * never deleted (a real file named like a leftover is the source's too). */
+                src_has = false;
+                if (sfd >= 0) {
+                        if (fstatat(sfd, de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0)
+                                src_has = true;
+                        else if (errno != ENOENT) {
+                                r = errmsg(why, negative_errno(),
+                                           "cannot look at the source's '%s': %m; not deleting "
+                                           "it on the destination",
+                                           path);
+                                break;
+                        }
+                }
                 if (!src_has && !top && exclude_match(a->protect, path, S_ISDIR(st.st_mode)))
                         continue; /* DESIGN.md §5b: an entry there still names it */
                 if (!src_has && !S_ISDIR(st.st_mode)) {
@@ -716,7 +728,13 @@ int espcopy_entries(const struct espcopy_args *a, char **why)
                 if (r < 0)
                         return r;
         }
-        /* The old entries, once the new ones are in. */
+        /* The old entries, once the new ones are on the disk: FAT writes directory sectors
+         * in any order, so a rename not flushed could reach it after the unlink (rule 9). */
+        if (c.n > 0) {
+                r = flush(a, "before the old entries are removed", why);
+                if (r < 0)
+                        return r;
+        }
         r = prune(a, sl >= 0 ? a->src_fd : -1, a->dst_fd, "", 0, true, why);
         if (r < 0)
                 return r;

@@ -203,10 +203,28 @@ static int read_fstab(const char *path, char **ret)
         return read_full_fd(fd, FSTAB_MAX, ret, NULL);
 }
 
+/* Whether fstab already has the line for partuuid: 0 when it mounts it on target (nothing to
+ * do), -EEXIST with *why when elsewhere, 1 when there is none. */
+static int partuuid_line_check(const char *path, const char *text, const char *partuuid,
+                               const char *target, char **why)
+{
+        _cleanup_free_ char *where = NULL;
+        int r = fstab_text_find_partuuid(text, partuuid, &where);
+
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        if (same_target(where, target))
+                return 0;
+        return errmsg(why, -EEXIST, "%s already mounts PARTUUID=%s on %s, not %s", path, partuuid,
+                      where, target);
+}
+
 int fstab_add_line(const char *path, const char *partuuid, const char *target, const char *line,
                    bool test, char **why)
 {
-        _cleanup_free_ char *text = NULL, *where = NULL, *new_text = NULL;
+        _cleanup_free_ char *text = NULL, *new_text = NULL;
         int r;
 
         r = read_fstab(path, &text);
@@ -217,15 +235,9 @@ int fstab_add_line(const char *path, const char *partuuid, const char *target, c
         } else if (r < 0) {
                 return errmsg(why, r, "cannot read %s: %s", path, strerror(-r));
         }
-        r = fstab_text_find_partuuid(text, partuuid, &where);
-        if (r < 0)
+        r = partuuid_line_check(path, text, partuuid, target, why);
+        if (r <= 0)
                 return r;
-        if (r > 0) {
-                if (same_target(where, target))
-                        return 0;
-                return errmsg(why, -EEXIST, "%s already mounts PARTUUID=%s on %s, not %s", path,
-                              partuuid, where, target);
-        }
         if (fstab_text_has_target(text, target))
                 return errmsg(why, -EEXIST, "%s already mounts something else on %s", path, target);
         if (test)
@@ -241,22 +253,16 @@ int fstab_replace_source(const char *path, const char *target, const char *old_s
                          const char *partuuid, bool test, char **ret_old, char **ret_new,
                          char **why)
 {
-        _cleanup_free_ char *text = NULL, *where = NULL, *new_text = NULL, *src = NULL;
+        _cleanup_free_ char *text = NULL, *new_text = NULL, *src = NULL;
         _cleanup_free_ char *o = NULL, *n = NULL;
         int r;
 
         r = read_fstab(path, &text);
         if (r < 0)
                 return errmsg(why, r, "cannot read %s: %s", path, strerror(-r));
-        r = fstab_text_find_partuuid(text, partuuid, &where);
-        if (r < 0)
+        r = partuuid_line_check(path, text, partuuid, target, why);
+        if (r <= 0)
                 return r;
-        if (r > 0) {
-                if (same_target(where, target))
-                        return 0;
-                return errmsg(why, -EEXIST, "%s already mounts PARTUUID=%s on %s, not %s", path,
-                              partuuid, where, target);
-        }
         if (asprintf(&src, "PARTUUID=%s", partuuid) < 0)
                 return -ENOMEM;
         r = fstab_text_replace_source(text, target, old_source, src, &new_text, &o, &n);

@@ -26,6 +26,9 @@
 #include "util/strv.h"
 
 #define DEVREF '\003' /* a variable's value naming fss[N]: DEVREF then N in decimal */
+/* A variable's value after a search that was not followed (partial mode): a filesystem the
+ * caller did not give, so nothing read through it can be judged. */
+#define DEVUNFOLLOWED "\004"
 #define FILES_DEPTH_MAX 8
 
 struct var {
@@ -201,6 +204,11 @@ static int need_file(struct ctx *x, const char *where, const char *what, const c
 
         path = show_path(x, path, pbuf, sizeof(pbuf));
 
+        if (i < 0 && dev_len == strlen(DEVUNFOLLOWED) && memcmp(dev, DEVUNFOLLOWED, dev_len) == 0)
+                return finding(x, CHAIN_UNKNOWN,
+                               "%s: %s %s is on the filesystem of a search not followed: not "
+                               "checked",
+                               where, what, path + (path[0] == '(' ? strcspn(path, ")") + 1 : 0));
         if (i < 0)
                 return finding(x, CHAIN_UNKNOWN,
                                "%s: %s %s is on %s%s, which is not a filesystem GRUB found by "
@@ -223,15 +231,18 @@ static int need_file(struct ctx *x, const char *where, const char *what, const c
                 return finding(x, fd == -ENOENT ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
                                "%s: %s %s: %s %s", where, what, path, x->fss[i].name,
                                fd == -ENOENT ? "lacks it" : strerror(-fd));
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        if (fstat(fd, &st) < 0) {
                 int e = errno;
 
                 close(fd);
+                return finding(x, CHAIN_UNKNOWN, "%s: %s %s on %s cannot be looked at: %s", where,
+                               what, path, x->fss[i].name, strerror(e));
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+                close(fd);
                 return finding(x, CHAIN_CRITICAL, "%s: %s %s on %s is %s", where, what, path,
                                x->fss[i].name,
-                               !S_ISREG(st.st_mode) ? "not a regular file"
-                               : st.st_size == 0    ? "empty"
-                                                    : strerror(e));
+                               !S_ISREG(st.st_mode) ? "not a regular file" : "empty");
         }
         /* DESIGN.md §11 S8: a file GRUB starts or loads must be plausible for what it is. */
         if (kind >= 0) {
@@ -308,11 +319,17 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
                                "%s: search %s %s finds %s, on the other disk, and no filesystem "
                                "of this disk: with that disk gone GRUB does not find it",
                                where, kind, value, x->fss[other].name);
-        if (x->partial)
+        if (x->partial) {
+                /* Whatever GRUB reads through it is on a filesystem we were not given: what
+                 * follows is not judged (never "lacks it" on the ESP, S13). */
+                r = var_set(x, s.var, DEVUNFOLLOWED);
+                if (r < 0)
+                        return r;
                 return finding(x, CHAIN_UNKNOWN,
                                "%s: search %s %s names none of the filesystems checked (the "
                                "ESPs): not followed",
                                where, kind, value);
+        }
         return finding(x, CHAIN_CRITICAL, "%s: search %s %s finds no filesystem of this disk",
                        where, kind, value);
 }
@@ -641,7 +658,12 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
         }
         if (r < 0)
                 return r;
-        *ret_ok = loads && x->out->n == before;
+        /* Bootable unless a link is known broken: what could not be looked at stays UNKNOWN
+         * in the report, never a NO (S13). */
+        *ret_ok = loads;
+        for (size_t k = before; k < x->out->n; k++)
+                if (x->out->findings[k].level == CHAIN_CRITICAL)
+                        *ret_ok = false;
         /* Only the default entry boots unattended: another one that cannot is a warning. */
         for (size_t k = before; !is_default && k < x->out->n; k++)
                 if (x->out->findings[k].level == CHAIN_CRITICAL)

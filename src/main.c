@@ -127,7 +127,7 @@ static void help(void)
                "  -t, --test          dry run: say exactly what would be done (the rollback\n"
                "                      guard asked too), change nothing\n"
                "  -q, --quiet         print only warnings and errors (no progress lines)\n"
-               "  -v, --verbose       progress of long work every 10 s when not on a terminal\n"
+               "  -v, --verbose       --add-disk's progress every 10 s when not on a terminal\n"
                "                      (default: every minute; on a terminal: a live line)\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
@@ -144,8 +144,11 @@ static void help(void)
                "  -h, --help          show this help and exit\n"
                "  -V, --version       show the version and exit\n"
                "\n"
-               "EFI_MOUNT is read by --bind and --status only.\n"
-               "Root is needed for -b, -s, -d, --fix-boot-entries, --add-disk, and for a full\n"
+               "EFI_MOUNT is read by --bind, --status and --add-disk's closing report; with "
+               "--prove\n"
+               "it names the disk to drill.\n"
+               "Root is needed for -b, -s, -d, --fix-boot-entries, --add-disk, --prove,\n"
+               "--assert-boot-entries, and for a full\n"
                "--status (a monitoring agent: sudo, see dual-root-tool(8), Monitoring).\n"
                "\n"
                "Exit status: 0 success, 1 the operation failed, 2 usage or config error.\n"
@@ -763,24 +766,6 @@ static int verb_sync(struct context *cx)
         return n_failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-static int add_error(char ***errors, const char *format, ...) _printf_(2, 3);
-static int add_error(char ***errors, const char *format, ...)
-{
-        va_list ap;
-        char *s;
-        int k;
-
-        va_start(ap, format);
-        k = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        k = strv_push(errors, s);
-        if (k < 0)
-                free(s);
-        return k;
-}
-
 /* With swap_ids: the identifier map and every line each job would change, as -t shows
  * them. A file that cannot be swapped is a config error (exit 2). With errors (--json), each
  * error is added there instead of printed, and nothing else is printed. */
@@ -794,8 +779,8 @@ static int check_swap_ids(const struct config *c, char ***errors)
         r = mounts_load(NULL, &t);
         if (r < 0) {
                 if (errors)
-                        return add_error(errors, "cannot read the mount table %s: %s",
-                                         MOUNTINFO_DEFAULT, strerror(-r)) < 0
+                        return strv_extendf(errors, "cannot read the mount table %s: %s",
+                                            MOUNTINFO_DEFAULT, strerror(-r)) < 0
                                        ? EXIT_FAILED
                                        : EXIT_USAGE;
                 log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
@@ -806,7 +791,7 @@ static int check_swap_ids(const struct config *c, char ***errors)
                 r = sync_plan_build(c, m, t, &plan);
         if (r < 0) {
                 if (errors)
-                        return add_error(errors, "cannot plan the sync: %s", strerror(-r)) < 0
+                        return strv_extendf(errors, "cannot plan the sync: %s", strerror(-r)) < 0
                                        ? EXIT_FAILED
                                        : EXIT_USAGE;
                 log_error_errno(r, "cannot plan the sync: %m");
@@ -826,8 +811,8 @@ static int check_swap_ids(const struct config *c, char ***errors)
                         if (!errors)
                                 log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
                                           why ? why : strerror(-r));
-                        else if (add_error(errors, "%s %s -> %s: %s", j->item, j->source, j->dest,
-                                           why ? why : strerror(-r)) < 0)
+                        else if (strv_extendf(errors, "%s %s -> %s: %s", j->item, j->source,
+                                              j->dest, why ? why : strerror(-r)) < 0)
                                 ret = EXIT_FAILED;
                         if (ret == EXIT_OK)
                                 ret = EXIT_USAGE;

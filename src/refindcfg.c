@@ -151,16 +151,24 @@ static int add_stanza(struct refind_cfg *c, const char *title, unsigned line, in
         return 0;
 }
 
+/* Both files: bounded, and text. */
+static int check_text(const char *text, size_t size, char **why)
+{
+        if (size > REFIND_CFG_MAX)
+                return errmsg(why, -EFBIG, "larger than %d bytes", REFIND_CFG_MAX);
+        if (memchr(text, '\0', size))
+                return errmsg(why, -EBADMSG, "a NUL byte: not a text file");
+        return 0;
+}
+
 int refind_cfg_parse(const char *text, size_t size, struct refind_cfg *ret, char **why)
 {
         struct refind_cfg c = {};
         int stanza = -1, sub = -1, r = 0;
         unsigned line = 1, open_line = 0;
 
-        if (size > REFIND_CFG_MAX)
-                return errmsg(why, -EFBIG, "larger than %d bytes", REFIND_CFG_MAX);
-        if (memchr(text, '\0', size))
-                return errmsg(why, -EBADMSG, "a NUL byte: not a text file");
+        if ((r = check_text(text, size, why)) < 0)
+                return r;
 
         for (size_t start = 0; start < size; line++) {
                 const char *nl = memchr(text + start, '\n', size - start);
@@ -266,10 +274,8 @@ int refind_linux_parse(const char *text, size_t size, struct refind_linux_line *
         unsigned line = 1;
         int r = 0;
 
-        if (size > REFIND_CFG_MAX)
-                return errmsg(why, -EFBIG, "larger than %d bytes", REFIND_CFG_MAX);
-        if (memchr(text, '\0', size))
-                return errmsg(why, -EBADMSG, "a NUL byte: not a text file");
+        if ((r = check_text(text, size, why)) < 0)
+                return r;
         for (size_t start = 0; start < size; line++) {
                 const char *nl = memchr(text + start, '\n', size - start);
                 size_t n = nl ? (size_t)(nl - (text + start)) : size - start;

@@ -53,6 +53,16 @@ static int add_entry(struct rctx *x, const char *title, bool ok)
         return 0;
 }
 
+/* An entry is bootable unless a link is known broken: what could not be looked at stays
+ * UNKNOWN in the report, never a NO (DESIGN.md §11 S13). */
+static bool no_critical_since(const struct rctx *x, size_t before)
+{
+        for (size_t k = before; k < x->out->n; k++)
+                if (x->out->findings[k].level == CHAIN_CRITICAL)
+                        return false;
+        return true;
+}
+
 /* Whether rEFInd can read fss[i]: FAT, or a driver for its type beside rEFInd. */
 static int readable(struct rctx *x, size_t i, const char *where)
 {
@@ -167,7 +177,7 @@ static int run_stanzas(struct rctx *x, const struct refind_cfg *c, const char *f
                         r = options_root(x, where, s->options);
                 if (r < 0)
                         return r;
-                if ((r = add_entry(x, s->title, x->out->n == before)) < 0)
+                if ((r = add_entry(x, s->title, no_critical_since(x, before))) < 0)
                         return r;
         }
         return 0;
@@ -202,9 +212,12 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
                 return -ENOMEM;
         fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || !(d = fdopendir(fd))) {
+                int e = errno;
+
                 if (fd >= 0)
                         close(fd);
-                return chain_add(x->out, CHAIN_UNKNOWN, "%s: cannot list its directory: %m", title);
+                return chain_add(x->out, CHAIN_UNKNOWN, "%s: cannot list its directory: %s", title,
+                                 strerror(e));
         }
         while (ver && (de = readdir(d)))
                 if ((startswith(de->d_name, "initrd") || startswith(de->d_name, "initramfs")) &&
@@ -245,9 +258,7 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
         }
         if (r < 0)
                 return r;
-        return add_entry(x, title,
-                         x->out->n == before ||
-                                 x->out->findings[x->out->n - 1].level < CHAIN_UNKNOWN);
+        return add_entry(x, title, no_critical_since(x, before));
 }
 
 static int scan_dir(struct rctx *x, size_t i, const char *dir)

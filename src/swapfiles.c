@@ -1324,25 +1324,6 @@ int swapfiles_job_finish(const struct config *c, const struct swapids_map *map, 
         return 0;
 }
 
-static int push(char ***l, const char *format, ...) _printf_(2, 3);
-static int push(char ***l, const char *format, ...)
-{
-        va_list ap;
-        char *s;
-        int k;
-
-        va_start(ap, format);
-        k = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        if (strv_push(l, s) < 0) {
-                free(s);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
                          struct libmnt_table *mounts, const char *source, const char *dest,
                          char *const *excludes, char ***warnings, char ***critical, char ***ok)
@@ -1358,16 +1339,16 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return push(warnings, "cannot check the swap_ids copies on %s: %s", dest,
-                            strna(why));
+                return strv_extendf(warnings, "cannot check the swap_ids copies on %s: %s", dest,
+                                    strna(why));
         r = swapfiles_job_ids(c->swap_ids, source, &ids);
         if (r >= 0)
                 r = swapfiles_plan(ids, source, dest, excludes, &map, &p, &why);
         if (r == -ENOMEM)
                 goto finish;
         if (r < 0) {
-                r = push(warnings, "a sync of %s to %s would be refused: %s", source, dest,
-                         strna(why));
+                r = strv_extendf(warnings, "a sync of %s to %s would be refused: %s", source, dest,
+                                 strna(why));
                 goto finish;
         }
         for (size_t i = 0; i < p.n && r >= 0; i++) {
@@ -1378,16 +1359,18 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
                 size_t size;
 
                 if (f->remove && f->exists)
-                        r = push(warnings, "%s is gone from the source %s (not synced since)",
-                                 f->dst, f->src);
+                        r = strv_extendf(warnings,
+                                         "%s is gone from the source %s (not synced since)", f->dst,
+                                         f->src);
                 else if (!f->remove && !f->exists)
-                        r = push(warnings, "%s is missing on the alternate (not synced yet)",
-                                 f->dst);
+                        r = strv_extendf(warnings,
+                                         "%s is missing on the alternate (not synced yet)", f->dst);
                 else if (!f->remove && !f->same)
-                        r = push(warnings,
-                                 "%s differs from what a sync would write from %s (not synced "
-                                 "since %s changed, or edited on the alternate)",
-                                 f->dst, f->src, f->src);
+                        r = strv_extendf(
+                                warnings,
+                                "%s differs from what a sync would write from %s (not synced "
+                                "since %s changed, or edited on the alternate)",
+                                f->dst, f->src, f->src);
                 else
                         n_same += !f->remove;
                 if (r < 0 || !f->exists)
@@ -1396,14 +1379,16 @@ int swapfiles_check_dest(const struct config *c, const struct esp_model *m,
                         continue; /* compare_dest read it a moment ago: gone meanwhile */
                 r = swapids_find_roots(&map, text, size, true, &line, &e);
                 if (r > 0)
-                        r = push(critical,
-                                 "%s:%u names the root %s=%s, which is on the source disk (%s): "
-                                 "booted alone, the alternate would not find its own root",
-                                 f->dst, line, swapids_kind_to_string(e->kind), e->value, e->fs);
+                        r = strv_extendf(
+                                critical,
+                                "%s:%u names the root %s=%s, which is on the source disk (%s): "
+                                "booted alone, the alternate would not find its own root",
+                                f->dst, line, swapids_kind_to_string(e->kind), e->value, e->fs);
         }
         if (r >= 0 && n_same > 0 && n_same == p.n)
-                r = push(ok, "%zu swapped file%s on %s name%s the alternate's own filesystems",
-                         n_same, n_same == 1 ? "" : "s", dest, n_same == 1 ? "s" : "");
+                r = strv_extendf(ok,
+                                 "%zu swapped file%s on %s name%s the alternate's own filesystems",
+                                 n_same, n_same == 1 ? "" : "s", dest, n_same == 1 ? "s" : "");
 finish:
         swapfiles_plan_done(&p);
         swapids_map_done(&map);

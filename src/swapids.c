@@ -967,10 +967,17 @@ static int rewrite_line(const struct swapids_map *m, const char *name, unsigned 
                                       e->fs, e->source ? "source" : "alternate",
                                       e->source ? "alternate" : "source");
                 } else if (t.pat->kind == SWAPIDS_LABEL && t.pat->form == FORM_GRUB) {
-                        if (!t.quoted && strpbrk(e->counterpart, " \t;'\"\\$"))
+                        /* Written as it is: refused where GRUB would read it otherwise
+                         * (unquoted with blanks or specials, or holding its own quote, and
+                         * in "..." a $ or \). */
+                        if (!t.quoted ? strpbrk(e->counterpart, " \t;'\"\\$") != NULL
+                                      : strchr(e->counterpart, s[t.vstart - 1]) != NULL ||
+                                                (s[t.vstart - 1] == '"' &&
+                                                 strpbrk(e->counterpart, "$\\")))
                                 return errmsg(why, -ENXIO,
-                                              "%s:%u: the label \"%s\" of %s needs quoting "
-                                              "in GRUB: write the label in quotes here",
+                                              "%s:%u: the label \"%s\" of %s cannot be written "
+                                              "here as GRUB reads it: write it in single quotes, "
+                                              "or rename the label",
                                               name, line, e->counterpart, e->other_fs);
                         put(b, e->counterpart, strlen(e->counterpart));
                 } else if (is_label(t.pat->kind)) {

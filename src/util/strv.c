@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
 #include "util/strv.h"
 
 char **strv_free(char **l)
@@ -131,4 +133,21 @@ void strv_sort(char **l)
 
         if (n > 1)
                 qsort(l, n, sizeof(char *), cmp_strp);
+}
+
+int strv_extendf(char ***l, const char *format, ...)
+{
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        r = strv_push(l, s);
+        if (r < 0)
+                free(s);
+        return r;
 }

@@ -19,6 +19,8 @@ bool strv_contains(char *const *l, const char *s);
 
 /* Appends a copy of s. Returns 0 or -ENOMEM (the vector is unchanged then). */
 int strv_extend(char ***l, const char *s);
+/* Appends a formatted string. Returns 0 or -ENOMEM (the vector is unchanged then). */
+int strv_extendf(char ***l, const char *format, ...) _printf_(2, 3);
 /* Appends s itself, taking ownership on success only. */
 int strv_push(char ***l, char *s);
 /* Appends copies of every string of other. */

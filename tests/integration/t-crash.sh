@@ -192,8 +192,8 @@ cut_rsync_rename() {
 
 # cut_runner SYSCALL N EXPECTED: the runner (rsync's parent, which does passes 2 and 3)
 # killed as it makes its Nth SYSCALL: syncfs (1 after pass 1 and the entries' temporary
-# files, 2 before loader.conf goes in, 3 after pass 2, before pass 3) or renameat2 (1 the
-# new entry, 2 loader.conf). Nothing else of ours, nor rsync, makes these calls before.
+# files, 2 before loader.conf goes in, 3 before the old entries are removed, 4 after pass 2,
+# before pass 3) or renameat2 (1 the new entry, 2 loader.conf). Nothing else of ours, nor rsync, makes these calls before.
 cut_runner() {
         baseline
         set +e
@@ -218,7 +218,8 @@ cuts_at_every_boundary_and_rename_leave_a_bootable_alternate() {
         cut_runner renameat2 1 old
         cut_runner syncfs 2 "entries: debian-6.1.conf debian-6.2.conf "
         cut_runner renameat2 2 "entries: debian-6.1.conf debian-6.2.conf "
-        cut_runner syncfs 3 new
+        cut_runner syncfs 3 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_runner syncfs 4 new
 }
 
 cuts_at_moments_leave_a_bootable_alternate() {

@@ -328,6 +328,25 @@ static void test_shim_without_grub(void **state)
         chain_result_done(&c);
 }
 
+/* Debian's stub searching the root (or /boot) by a UUID none of the ESPs has: the status
+ * check gives only the ESPs (partial), so what follows is not judged, never "lacks it". */
+static void test_partial_stub_to_another_filesystem(void **state)
+{
+        struct tree *t = *state;
+        struct chain_result c = {};
+
+        put(t->fd[1], "EFI/debian/grub.cfg",
+            "search.fs_uuid 0f3a9c2e-5b1d-4e7a-9a41-3c2d5e6f7a80 root hd0,gpt2 \n"
+            "set prefix=($root)'/boot/grub'\nconfigfile $prefix/grub.cfg\n");
+        assert_int_equal(grub_chain_check_partial(t->fs, 2, 1, "EFI/debian/grub.cfg", &c), 0);
+        assert_int_equal(c.worst, CHAIN_UNKNOWN);
+        assert_finding(&c, CHAIN_UNKNOWN, "names none of the filesystems checked (the ESPs)");
+        assert_finding(&c, CHAIN_UNKNOWN, "is on the filesystem of a search not followed");
+        for (size_t i = 0; i < c.n; i++)
+                assert_true(c.findings[i].level != CHAIN_CRITICAL);
+        chain_result_done(&c);
+}
+
 static void test_firmware_order_device(void **state)
 {
         struct tree *t = *state;
@@ -366,6 +385,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_root_on_the_other_disk, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_truncated_kernel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shim_without_grub, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_partial_stub_to_another_filesystem, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_order_device, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_configfile_loop_is_bounded, setup, teardown),
         };

@@ -356,8 +356,9 @@ static void test_grub_label_needs_quotes(void **state)
 
         assert_int_equal(swapids_rewrite(&map, "grub.cfg", in, strlen(in), &res, &why), -ENXIO);
         assert_string_equal(why,
-                            "grub.cfg:1: the label \"root 1\" of /dev/vdb2 (on /mnt/root1) needs "
-                            "quoting in GRUB: write the label in quotes here");
+                            "grub.cfg:1: the label \"root 1\" of /dev/vdb2 (on /mnt/root1) cannot "
+                            "be written here as GRUB reads it: write it in single quotes, or "
+                            "rename the label");
 }
 
 static void test_bls_entry(void **state)
