@@ -114,9 +114,18 @@ run_case6_both() {
 }
 
 run_case7() {
-        local other dev0
-        expect_booted 0
+        local other dev0 p
+        p=$DRVM_ESP0_PARTUUID
+        # expect_booted's checks, but /efi0 may hold either partition: both carry disk 0's
+        # PARTUUID, and udev's by-partuuid link names whichever it saw last (a coin flip).
+        check efivarfs "$EFIVARS" mountpoint -q "$EFIVARS"
+        check loader-partuuid "LoaderDevicePartUUID=$(loader_partuuid), want $p" \
+                [ "$(loader_partuuid)" = "$p" ]
+        check bootcurrent "BootCurrent=Boot$(boot_current) '$(boot_label "$(boot_current)")'" \
+                eval '[ "$(boot_label "$(boot_current)")" = "$(esp_label 0)" ]'
         dev0=$(findmnt -n -o SOURCE /efi0)
+        check efi0-mounted "/efi0 on ${dev0:-nothing}, a partition with PARTUUID $p" \
+                eval '[ -n "$dev0" ] && [ "$(blkid -p -o value -s PART_ENTRY_UUID "$dev0" | lower)" = "$p" ]'
         # Both partitions carry disk 0's PARTUUID; the copy is mounted as the alternate.
         other=$(blkid -t "PARTUUID=$DRVM_ESP0_PARTUUID" -o device | grep -vx "$dev0" | head -n 1)
         check clone-present "a second partition with PARTUUID $DRVM_ESP0_PARTUUID: ${other:-none}" [ -n "$other" ]
