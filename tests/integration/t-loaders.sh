@@ -132,6 +132,9 @@ refind_scanned_kernel_needs_its_options() {
                 loader_file initrd 4096 "$d/initrd.img-$KVER"
                 printf '"Standard" "root=UUID=%s ro quiet"\n' "$ROOTFS" >"$d/refind_linux.conf"
         done
+        # Both trees equal as a sync leaves them: the loop may cross a second, and the
+        # status compares modification times in seconds.
+        find "$R/efi0" "$R/efi1" -mindepth 1 -exec touch -h -d @1700000000 {} +
         run_tool -b -q
         expect_status 0
         run_tool --status
