@@ -1731,7 +1731,7 @@ static void test_boot_trees_errors(void **state)
         check_error("boot_trees = [1]", "x.conf:1:15: boot_trees entry must be a string (a sync "
                                         "item's source), found an integer");
         check_error("boot_trees = [\"boot\"]", "x.conf:1:15: boot_trees entry 'boot' is not an "
-                                             "absolute path, expected a path starting with '/'");
+                                               "absolute path, expected a path starting with '/'");
         check_error("sync = [\"/boot/\", \"/mnt/b/\"]\nboot_trees = [\"/boot\", \"/boot/\"]",
                     "x.conf:2:24: boot_trees entry '/boot/' names the same directory as the one "
                     "at line 2, column 15, expected distinct paths");
