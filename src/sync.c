@@ -454,6 +454,14 @@ int sync_config_validate(const struct config *c, const struct esp_model *m, char
                               "(new files under temporary names, deletions last): a cut sync "
                               "could leave an alternate ESP that does not boot",
                               bad);
+        /* DESIGN.md §5c T4: a tree the config calls a boot tree, the same. */
+        if (strv_length(c->boot_trees) > 0 && (bad = copy_order_breaker(c->rsync_opts)))
+                return errmsg(why, -EINVAL,
+                              "rsync_opts holds '%s', which breaks the order a boot tree is "
+                              "copied in (boot_trees lists '%s'; new files under temporary "
+                              "names, deletions last): a cut sync could leave an alternate tree "
+                              "with no entry",
+                              bad, c->boot_trees[0]);
         for (size_t i = 0; c->dualroot && m->boot_ok && m->device_ok && i < m->n_alternates; i++) {
                 r = rule11_destination(m, m->booted.mount, m->alternates[i].mount, why);
                 if (r < 0)

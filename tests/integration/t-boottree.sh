@@ -334,11 +334,23 @@ config_key_and_its_errors() {
         run_tool --check-config
         expect_status 2
         expect_stderr_has "boot_trees must be \"auto\" or an array of sync sources"
-        # a boot tree whose rsync_opts would break the order is refused, naming the option
+        # a boot tree whose rsync_opts would break the order: listed, a config error (T4)
         printf 'dualroot = false\nrsync_opts = "-axHAX --inplace"\nsync = [["/srv/data/", "/mnt/root1/srv-data/"]]\nboot_trees = ["/srv/data"]\n' >"$CONF"
+        run_tool --check-config
+        expect_status 2
+        expect_stderr_has "rsync_opts holds '--inplace', which breaks the order a boot tree is copied in (boot_trees lists '/srv/data'"
+        run_tool -s
+        expect_status 2
+        expect_stderr_has "rsync_opts holds '--inplace', which breaks the order a boot tree is copied in (boot_trees lists '/srv/data'"
+        # judged one by what it holds: that job refused, the others run
+        mkdir -p "$R/srv/data/loader/entries" "$R/srv/other" "$R/mnt/root1/other"
+        echo x >"$R/srv/other/f"
+        printf 'dualroot = false\nrsync_opts = "-axHAX --delete-after"\nsync = [["/srv/data/", "/mnt/root1/srv-data/"], ["/srv/other/", "/mnt/root1/other/"]]\n' >"$CONF"
         run_tool -s
         expect_status 1
-        expect_stderr_has "'/srv/data' is a boot tree (boot_trees lists it), and rsync_opts holds '--inplace'"
+        expect_stderr_has "refused /srv/data/ -> /mnt/root1/srv-data/: '/srv/data' is a boot tree ('/srv/data' holds loader/entries), and rsync_opts holds '--delete-after'"
+        expect_stdout_has "synced /srv/other/ -> /mnt/root1/other/"
+        rmdir "$R/srv/data/loader/entries" "$R/srv/data/loader"
 }
 
 rm -f "$W/cuts"
