@@ -255,6 +255,33 @@ enospc_fails_before_deleting() {
         complete_plainly
 }
 
+# A source without a trailing slash: rsync writes the destination's "boot"; the ordered copy
+# runs in that tree (its own filesystem here), the lock on the destination above it.
+directory_form_is_ordered_in_the_tree_below() {
+        use_xbootldr
+        printf 'dualroot = false\nrsync_path = "/opt/rsync-cut"\nsync = [["/boot", "/mnt/root1/"]]\n' >"$CONF"
+        baseline
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "/boot/ /mnt/root1/boot/"
+        expect_stdout_has "pass 2 (entries): create loader/entries/debian-6.2.conf"
+        expect_stdout_has "; a boot tree ('/boot' holds loader/entries)"
+        echo 3 >"$R/tmp/cut-rename"
+        run_tool -s
+        expect_status 1
+        [ "$(which_set "$DST")" = old ] || fail "cut at rsync's rename 3: $DST holds $(which_set "$DST")"
+        after_cut "rsync's rename 3 (/boot -> /mnt/root1/)"
+        [ ! -e "$R/mnt/root1/.dual-root-state" ] || fail "a record above the tree"
+        # a first sync makes the tree
+        umount "$R/mnt/root1/boot"
+        find "$R/mnt/root1/boot" -delete
+        run_tool -s
+        expect_status 0
+        same_tree "$SRC" "$DST" || fail "the first sync left $DST unlike $SRC: $(cat "$W/diff")"
+        find "$DST" -mindepth 1 -delete
+        mount "$XB1" "$DST"
+}
+
 # boot_trees = [] says the /boot tree is none: one rsync run with --delete, as every
 # sync-list item was before §5c.
 plain_tree_is_one_rsync_run() {
@@ -356,6 +383,7 @@ config_key_and_its_errors() {
 rm -f "$W/cuts"
 run_case "an XBOOTLDR tree's kernel update cut at each rename and flush and at moments: the alternate holds a complete set; a plain sync completes it" xbootldr_kernel_update_survives_every_cut
 run_case "a /boot directory on the root, the same cuts: the same" boot_directory_kernel_update_survives_every_cut
+run_case "a source without a trailing slash: ordered in the tree below the destination, made by a first sync" directory_form_is_ordered_in_the_tree_below
 run_case "ENOSPC: fails before deleting, names the MiB missing, the old kernel and entry intact" enospc_fails_before_deleting
 run_case "a tree that is no boot tree is one rsync run; boot_trees says so either way" plain_tree_is_one_rsync_run
 run_case "kernels named by the booted ESP's entries make a boot tree" kernels_named_by_an_esp_entry_make_a_boot_tree
