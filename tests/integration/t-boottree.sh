@@ -57,7 +57,7 @@ make_set new 6.2 4
 find "$W/set-old" -exec touch -d "@$(($(date +%s) - 86400))" {} +
 
 # The source tree and the alternate's, set by each case.
-SRC= DST=
+SRC='' DST=''
 install_set() {
         rsync -a --checksum --delete --exclude=/lost+found/ --exclude='/.dual-root-state*' \
                 "$W/set-$1/" "$SRC/"
