@@ -174,6 +174,14 @@ install_devices_missing_an_esp_warns() {
         rm -r "$R/var/cache/debconf"
 }
 
+# --status -v: each disk's chain link by link, as if the other disk were gone (L9).
+verbose_status_shows_each_disks_chain() {
+        grub_machine
+        run_tool --status -v
+        cat "$OUT" >&2
+}
+
+run_case verbose_status_shows_each_disks_chain verbose_status_shows_each_disks_chain
 run_case install_devices_missing_an_esp_warns install_devices_missing_an_esp_warns
 run_case fix_boot_entries_starts_the_distributors_shim fix_boot_entries_starts_the_distributors_shim
 run_case stub_naming_the_other_disk_is_critical stub_naming_the_other_disk_is_critical
