@@ -476,10 +476,19 @@ static int start_shim_fallback(int esp_fd, const char *name, struct boot_start *
         for (char *c = next; *c; c++)
                 if (*c == '\\')
                         *c = '/';
-        r = strv_extendf(&s->links, "%s/%s:%u: the fallback creates the entry \"%s\" for \\%s", name, path,
-                       csv.lines[0].line, csv.lines[0].label, next);
-        if (r < 0)
-                return r;
+        {
+                _cleanup_free_ char *shown = strdup(next);
+
+                if (!shown)
+                        return -ENOMEM;
+                for (char *c = shown; *c; c++)
+                        if (*c == '/')
+                                *c = '\\';
+                r = strv_extendf(&s->links, "%s/%s:%u: the fallback creates the entry \"%s\" for \\%s",
+                                 name, path, csv.lines[0].line, csv.lines[0].label, shown);
+                if (r < 0)
+                        return r;
+        }
         if (bls_path_stat(esp_fd, next, &st) < 0 || !S_ISREG(st.st_mode))
                 return asprintf(&s->critical,
                                 "%s/%s:%u names %s, which %s lacks: shim's fallback creates an "

@@ -683,6 +683,45 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                        c.n_entries == 1 ? "y" : "ies", c.n_bootable, strna(c.default_title));
 }
 
+/* --status -v (DESIGN.md §11b L9): systemd-boot's links, the default entry (loader.conf's, else
+ * every entry: systemd-boot then sorts them itself) and the files and root= it names. */
+static int sdboot_links(struct status_esp *e, const struct bls_set *s, const char *first_default)
+{
+        int k = strv_extendf(&e->chain, "systemd-boot reads %s/loader/entries: %zu entr%s%s%s",
+                             e->mount, s->n, s->n == 1 ? "y" : "ies",
+                             first_default ? "; loader.conf's default is " : "",
+                             first_default ? first_default : "");
+
+        for (size_t i = 0; k >= 0 && i < s->n; i++) {
+                const struct bls_entry *b = &s->entries[i];
+                _cleanup_free_ char *initrd = NULL, *options = NULL;
+                const char *root = NULL;
+
+                if (b->error || (first_default && !streq_ptr(b->id, first_default)))
+                        continue;
+                STRV_FOREACH(o, b->options)
+                {
+                        const char *r = strstr(*o, "root=");
+
+                        while (r && r != *o && r[-1] != ' ' && r[-1] != '\t')
+                                r = strstr(r + 1, "root=");
+                        if (r && !root)
+                                root = r;
+                }
+                initrd = b->initrd ? strv_join(b->initrd, ", ") : strdup("none");
+                options = root ? strndup(root, strcspn(root, " \t")) : strdup("no root=");
+                if (!initrd || !options)
+                        return -ENOMEM;
+                k = b->uki ? strv_extendf(&e->chain, "entry %s: unified kernel image %s/%s",
+                                          b->filename, e->mount, strna(b->uki_path))
+                           : strv_extendf(&e->chain, "entry %s: %s %s, initrd %s, %s on %s",
+                                          b->filename, b->linux_path ? "linux" : "efi",
+                                          strna(b->linux_path ? b->linux_path : b->efi), initrd,
+                                          options, e->mount);
+        }
+        return k;
+}
+
 /* DESIGN.md §11b L8: the loader the firmware's start file leads to (the entry's File(), else the
  * fallback, through shim and its fallback's CSV). 1 when it was judged here (GRUB, rEFInd),
  * 0 when the ESP's contents decide (systemd-boot, a UKI, a loader not recognised), -ENOMEM. */
@@ -838,6 +877,9 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                 if (k < 0)
                         return k;
         }
+        k = sdboot_links(e, s, first_default);
+        if (k < 0)
+                return k;
         if (e->level == STATUS_CRITICAL || usable == 0)
                 return 0;
         if (first_default)
