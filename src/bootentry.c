@@ -441,10 +441,10 @@ static int start_shim_fallback(int esp_fd, const char *name, struct boot_start *
         int r;
 
         r = strv_extendf(&s->links,
-                       "shim (Secure Boot in the chain) as the removable-media fallback, with "
-                       "its fallback %s beside it: fb" EFI_ARCH ".efi creates boot entries from "
-                       "\\EFI\\<vendor>\\BOOT" EFI_ARCH_UPPER ".CSV and starts the first",
-                       EFI_SHIM_FALLBACK_PATH);
+                         "shim (Secure Boot in the chain) as the removable-media fallback, with "
+                         "its fallback %s beside it: fb" EFI_ARCH ".efi creates boot entries from "
+                         "\\EFI\\<vendor>\\BOOT" EFI_ARCH_UPPER ".CSV and starts the first",
+                         EFI_SHIM_FALLBACK_PATH);
         if (r < 0)
                 return r;
         r = first_csv(esp_fd, &csv, &path, &why, &unreadable);
@@ -484,8 +484,9 @@ static int start_shim_fallback(int esp_fd, const char *name, struct boot_start *
                 for (char *c = shown; *c; c++)
                         if (*c == '/')
                                 *c = '\\';
-                r = strv_extendf(&s->links, "%s/%s:%u: the fallback creates the entry \"%s\" for \\%s",
-                                 name, path, csv.lines[0].line, csv.lines[0].label, shown);
+                r = strv_extendf(&s->links,
+                                 "%s/%s:%u: the fallback creates the entry \"%s\" for \\%s", name,
+                                 path, csv.lines[0].line, csv.lines[0].label, shown);
                 if (r < 0)
                         return r;
         }
@@ -516,8 +517,7 @@ int bootentry_start(int esp_fd, const char *name, const char *file, struct boot_
                 dir = strndup(path, slash ? (size_t)(slash - path) : 0);
                 if (!dir)
                         return -ENOMEM;
-                if (strcasecmp(path, EFI_FALLBACK_PATH + 1) == 0 ||
-                    strcasecmp(base, "BOOT" EFI_ARCH_UPPER ".EFI") == 0) {
+                if (strcasecmp(path, "EFI/BOOT/BOOT" EFI_ARCH_UPPER ".EFI") == 0) {
                         /* The removable-media path: shim when its fallback or GRUB is beside
                          * it; else GRUB or rEFInd itself when their configuration is. */
                         if (hop == 0 && esp_has(esp_fd, EFI_SHIM_FALLBACK_PATH)) {

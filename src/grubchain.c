@@ -316,8 +316,8 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
                         continue;
                 }
                 if ((r = devref(i, ref, sizeof(ref))) < 0 ||
-                    (r = link(x, "%s: search %s %s finds %s, of this disk: $%s", where, kind,
-                              value, f->name, s.var)) < 0)
+                    (r = link(x, "%s: search %s %s finds %s, of this disk: $%s", where, kind, value,
+                              f->name, s.var)) < 0)
                         return r;
                 return var_set(x, s.var, ref);
         }
@@ -880,9 +880,7 @@ static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, co
                        bool partial, const char *shim, struct chain_result *ret)
 {
         struct chain_result out = {};
-        struct ctx x = {
-                .fss = fss, .n_fs = n_fs, .out = &out, .partial = partial, .links = true
-        };
+        struct ctx x = { .fss = fss, .n_fs = n_fs, .out = &out, .partial = partial, .links = true };
         _cleanup_free_ char *prefix = NULL, *first = NULL;
         const char *slash;
         char ref[32];

@@ -18,10 +18,10 @@
 #define SHIMCSV_MAX (64 * 1024)
 
 struct shimcsv_line {
-        unsigned line;     /* 1-based, for messages */
-        char *file;        /* as written, UTF-8 ("shimx64.efi") */
-        char *label;       /* the entry's description */
-        char *options;     /* "" when none */
+        unsigned line; /* 1-based, for messages */
+        char *file;    /* as written, UTF-8 ("shimx64.efi") */
+        char *label;   /* the entry's description */
+        char *options; /* "" when none */
 };
 
 struct shimcsv {

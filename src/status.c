@@ -655,10 +655,8 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                 return k;
         for (size_t i = 0; i < c.n; i++) {
                 static const enum status_level level[] = {
-                        [CHAIN_LINK] = STATUS_OK,
-                        [CHAIN_NOTE] = STATUS_OK,
-                        [CHAIN_WARNING] = STATUS_WARNING,
-                        [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
+                        [CHAIN_LINK] = STATUS_OK,           [CHAIN_NOTE] = STATUS_OK,
+                        [CHAIN_WARNING] = STATUS_WARNING,   [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
                         [CHAIN_CRITICAL] = STATUS_CRITICAL,
                 };
 
@@ -725,8 +723,7 @@ static int sdboot_links(struct status_esp *e, const struct bls_set *s, const cha
 /* DESIGN.md §11b L8: the loader the firmware's start file leads to (the entry's File(), else the
  * fallback, through shim and its fallback's CSV). 1 when it was judged here (GRUB, rEFInd),
  * 0 when the ESP's contents decide (systemd-boot, a UKI, a loader not recognised), -ENOMEM. */
-static int check_started(struct status_esp *e, int fd, const struct esp_model *m,
-                         const char *start)
+static int check_started(struct status_esp *e, int fd, const struct esp_model *m, const char *start)
 {
         _cleanup_(boot_start_done) struct boot_start b = {};
         int k = bootentry_start(fd, e->mount, start, &b);

@@ -921,8 +921,8 @@ static size_t grub_next_command(const char *s, size_t n, size_t c)
  * (`insmod fat; search ...`, `if search ...; then`), reserved words skipped. */
 static bool grub_token(const char *s, size_t n, size_t i, struct token *t)
 {
-        static const char *const reserved[] = { "if",    "then", "else", "elif", "do",
-                                                "while", "until", "!",   "{",    "}" };
+        static const char *const reserved[] = { "if",    "then",  "else", "elif", "do",
+                                                "while", "until", "!",    "{",    "}" };
 
         for (size_t c = 0; c < n; c = grub_next_command(s, n, c)) {
                 for (;;) {

@@ -57,7 +57,9 @@ static void test_unicode_without_bom(void **state)
 
         assert_int_equal(parse_fixture("nobom-unicode.CSV", &c, &why), 0);
         assert_int_equal(c.n, 1);
-        assert_string_equal(c.lines[0].label, "D\xc3\xa9" "bian \xc3\xbcn\xc3\xaf" "code");
+        assert_string_equal(c.lines[0].label, "D\xc3\xa9"
+                                              "bian \xc3\xbcn\xc3\xaf"
+                                              "code");
 }
 
 static void test_hostile(void **state)
@@ -70,7 +72,8 @@ static void test_hostile(void **state)
                 { "shimx64.efi,debian,,x\n", 22, "an ASCII or UTF-8 file, not UCS-2" },
                 { "\xff\xfe\x61", 3, "an odd number" },
                 { "\xff\xfe\x61\x00\x00\x00", 6, "line 1: a NUL character" },
-                { "\xff\xfe\x61\x00\x2c\x00\x62\x00\x0a\x00\x00\xd8", 12, "line 2: U+D800, a UTF-16 surrogate" },
+                { "\xff\xfe\x61\x00\x2c\x00\x62\x00\x0a\x00\x00\xd8", 12,
+                  "line 2: U+D800, a UTF-16 surrogate" },
                 { "\xff\xfe\x61\x00\x62\x00", 6, "line 1: \"ab\" is not \"file,label" },
                 { "\xff\xfe\x61\x00\x2c\x00", 6, "line 1: \"a,\" is not" },
                 { "\xff\xfe\x2c\x00\x61\x00", 6, "line 1: \",a\" is not" },
