@@ -140,6 +140,11 @@ refind_scanned_kernel_needs_its_options() {
         run_tool --status
         expect_status 0
         expect_stdout_has "OK loader: rEFInd (EFI/refind/refind.conf): 1 entry, 1 complete on this disk; default \"vmlinuz-$KVER on /efi1\" boots from it"
+        # -v: rEFInd's chain on disk 1 (L9).
+        run_tool --status -v
+        expect_stdout_has "  Boot0002 \"rEFInd (disk 1)\" starts \\EFI\\refind\\refind_x64.efi on /efi1"
+        expect_stdout_has "  -> rEFInd reads /efi1/EFI/refind/refind.conf"
+        expect_stdout_has "  -> the default entry \"vmlinuz-$KVER on /efi1\": kernel vmlinuz-$KVER on /efi1, initrd initrd.img-$KVER, refind_linux.conf's first line: root=UUID=$ROOTFS"
         rm "$R/efi1/refind_linux.conf"
         run_tool --status
         expect_status 2
