@@ -10,6 +10,7 @@
 #include "efiwrite.h"
 #include "esp.h"
 #include "loaderfile.h"
+#include "shimcsv.h"
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
@@ -334,6 +335,238 @@ int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int es
         }
         *ret = e;
         e = (struct bootentry_eval){};
+        return 0;
+}
+
+/* ---- what the start file leads to (DESIGN.md §11b L8) ---- */
+
+void boot_start_done(struct boot_start *s)
+{
+        free(s->config);
+        free(s->shim);
+        strv_free(s->links);
+        free(s->critical);
+        free(s->unknown);
+        *s = (struct boot_start){};
+}
+
+/* "\EFI\x\y.efi" as an ESP path "EFI/x/y.efi". */
+static char *esp_path_of(const char *file)
+{
+        char *p = strdup(file + strspn(file, "\\/"));
+
+        if (p)
+                for (char *c = p; *c; c++)
+                        if (*c == '\\')
+                                *c = '/';
+        return p;
+}
+
+/* The first BOOT<ARCH>.CSV (else BOOT.CSV) in a directory of EFI/ but BOOT, in name order (the
+ * fallback reads the directory in FAT order, which is creation order: names are what we can
+ * compare), parsed. Returns 1 with *ret_csv and *ret_dir, 0 when none, -ENOMEM; *why on a CSV
+ * that cannot be read or parsed (r 1, no lines). */
+static int first_csv(int esp_fd, struct shimcsv *ret_csv, char **ret_path, char **why,
+                     bool *ret_unreadable)
+{
+        _cleanup_strv_free_ char **dirs = NULL;
+        _cleanup_close_ int efi = bls_path_open(esp_fd, "EFI", O_RDONLY | O_DIRECTORY);
+        int fd, r;
+        DIR *d;
+        struct dirent *de;
+
+        if (efi == -ENOMEM)
+                return efi;
+        if (efi < 0)
+                return 0;
+        fd = openat(efi, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return 0;
+        }
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && strcasecmp(de->d_name, "BOOT") != 0 &&
+                    strv_extend(&dirs, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+        closedir(d);
+        strv_sort(dirs);
+        STRV_FOREACH(v, dirs)
+        {
+                static const char *const names[] = { "BOOT" EFI_ARCH_UPPER ".CSV", "BOOT.CSV" };
+
+                for (size_t k = 0; k < ELEMENTSOF(names); k++) {
+                        _cleanup_free_ char *path = NULL, *text = NULL, *perr = NULL;
+                        _cleanup_close_ int cfd = -1;
+                        size_t size;
+
+                        if (asprintf(&path, "EFI/%s/%s", *v, names[k]) < 0)
+                                return -ENOMEM;
+                        cfd = bls_path_open(esp_fd, path, O_RDONLY);
+                        if (cfd == -ENOMEM)
+                                return cfd;
+                        if (cfd == -ENOENT || cfd == -ENOTDIR)
+                                continue;
+                        r = cfd < 0 ? cfd : read_full_fd(cfd, SHIMCSV_MAX + 1, &text, &size);
+                        if (r == -ENOMEM)
+                                return r;
+                        *ret_path = TAKE_PTR(path);
+                        if (r < 0) {
+                                *ret_unreadable = r != -EIO && r != -EFBIG;
+                                return asprintf(why, "cannot read it: %s", strerror(-r)) < 0
+                                               ? -ENOMEM
+                                               : 1;
+                        }
+                        r = shimcsv_parse(text, size, ret_csv, &perr);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                *why = TAKE_PTR(perr);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+/* BOOT<ARCH>.EFI with fb<arch>.efi beside it: shim starts the fallback, which creates an entry
+ * for each line of the first CSV and starts the first (shim's fallback.c). */
+static int start_shim_fallback(int esp_fd, const char *name, struct boot_start *s, char **ret_next)
+{
+        _cleanup_(shimcsv_done) struct shimcsv csv = {};
+        _cleanup_free_ char *path = NULL, *why = NULL, *next = NULL, *dir = NULL;
+        bool unreadable = false;
+        struct stat st;
+        int r;
+
+        r = strv_extendf(&s->links,
+                         "shim (Secure Boot in the chain) as the removable-media fallback, with "
+                         "its fallback %s beside it: fb" EFI_ARCH ".efi creates boot entries from "
+                         "\\EFI\\<vendor>\\BOOT" EFI_ARCH_UPPER ".CSV and starts the first",
+                         EFI_SHIM_FALLBACK_PATH);
+        if (r < 0)
+                return r;
+        r = first_csv(esp_fd, &csv, &path, &why, &unreadable);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return asprintf(&s->critical,
+                                "%s's removable-media fallback is shim with %s beside it, and no "
+                                "EFI/<vendor>/BOOT" EFI_ARCH_UPPER
+                                ".CSV: the fallback creates no entry and resets the machine",
+                                name, EFI_SHIM_FALLBACK_PATH) < 0
+                               ? -ENOMEM
+                               : 0;
+        if (why)
+                return asprintf(unreadable ? &s->unknown : &s->critical,
+                                "%s/%s, which shim's fallback reads: %s", name, path, why) < 0
+                               ? -ENOMEM
+                               : 0;
+        if (csv.n == 0)
+                return asprintf(&s->critical,
+                                "%s/%s names no loader: shim's fallback creates no entry and "
+                                "resets the machine",
+                                name, path) < 0
+                               ? -ENOMEM
+                               : 0;
+        dir = strndup(path, strrchr(path, '/') - path);
+        if (!dir || asprintf(&next, "%s/%s", dir, csv.lines[0].file) < 0)
+                return -ENOMEM;
+        for (char *c = next; *c; c++)
+                if (*c == '\\')
+                        *c = '/';
+        {
+                _cleanup_free_ char *shown = strdup(next);
+
+                if (!shown)
+                        return -ENOMEM;
+                for (char *c = shown; *c; c++)
+                        if (*c == '/')
+                                *c = '\\';
+                r = strv_extendf(&s->links,
+                                 "%s/%s:%u: the fallback creates the entry \"%s\" for \\%s", name,
+                                 path, csv.lines[0].line, csv.lines[0].label, shown);
+                if (r < 0)
+                        return r;
+        }
+        if (bls_path_stat(esp_fd, next, &st) < 0 || !S_ISREG(st.st_mode))
+                return asprintf(&s->critical,
+                                "%s/%s:%u names %s, which %s lacks: shim's fallback creates an "
+                                "entry for a file that is not there",
+                                name, path, csv.lines[0].line, csv.lines[0].file, name) < 0
+                               ? -ENOMEM
+                               : 0;
+        *ret_next = TAKE_PTR(next);
+        return 0;
+}
+
+int bootentry_start(int esp_fd, const char *name, const char *file, struct boot_start *ret)
+{
+        _cleanup_(boot_start_done) struct boot_start s = {};
+        _cleanup_free_ char *path = esp_path_of(file);
+        struct stat st;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        for (unsigned hop = 0; hop < 2; hop++) {
+                _cleanup_free_ char *dir = NULL, *next = NULL;
+                const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+
+                dir = strndup(path, slash ? (size_t)(slash - path) : 0);
+                if (!dir)
+                        return -ENOMEM;
+                if (strcasecmp(path, "EFI/BOOT/BOOT" EFI_ARCH_UPPER ".EFI") == 0) {
+                        /* The removable-media path: shim when its fallback or GRUB is beside
+                         * it; else GRUB or rEFInd itself when their configuration is. */
+                        if (hop == 0 && esp_has(esp_fd, EFI_SHIM_FALLBACK_PATH)) {
+                                r = start_shim_fallback(esp_fd, name, &s, &next);
+                                if (r < 0)
+                                        return r;
+                                if (!next)
+                                        break;
+                                free(path);
+                                path = TAKE_PTR(next);
+                                continue;
+                        }
+                        base = "";
+                        if (esp_has(esp_fd, "EFI/BOOT/grub" EFI_ARCH ".efi"))
+                                base = "shim";
+                        else if (esp_has(esp_fd, "EFI/BOOT/grub.cfg"))
+                                base = "grub";
+                        else if (esp_has(esp_fd, "EFI/BOOT/refind.conf"))
+                                base = "refind";
+                }
+                if (strncasecmp(base, "shim", 4) == 0) {
+                        free(s.shim);
+                        if (!(s.shim = strdup(path)))
+                                return -ENOMEM;
+                        s.kind = START_GRUB; /* the chain checker says shim's link */
+                        r = 0;
+                } else if (strncasecmp(base, "grub", 4) == 0) {
+                        s.kind = START_GRUB;
+                        r = 0;
+                } else if (strncasecmp(base, "refind", 6) == 0) {
+                        s.kind = START_REFIND;
+                        r = 0;
+                } else
+                        break;
+                if (r < 0)
+                        return r;
+                if (asprintf(&s.config, "%s/%s", dir,
+                             s.kind == START_GRUB ? "grub.cfg" : "refind.conf") < 0) {
+                        s.config = NULL;
+                        return -ENOMEM;
+                }
+                if (bls_path_stat(esp_fd, s.config, &st) < 0) {
+                        free(s.config); /* the caller looks elsewhere */
+                        s.config = NULL;
+                }
+                break;
+        }
+        *ret = s;
+        s = (struct boot_start){};
         return 0;
 }
 

@@ -100,6 +100,31 @@ int bootentry_evaluate(const struct boot_nvram *nv, const char *partuuid, int es
                        struct bootentry_eval *ret);
 void bootentry_eval_done(struct bootentry_eval *e);
 
+/*
+ * What the firmware's start file leads to (DESIGN.md §11b L8): the loader it is, or shim's
+ * second stage beside it, or, for the removable-media fallback with shim's fb<arch>.efi beside
+ * it, the loader named by the first \EFI\<vendor>\BOOT<ARCH>.CSV (shimcsv.h).
+ */
+enum boot_start_kind {
+        START_UNKNOWN = 0, /* not a loader judged by its chain: systemd-boot, a UKI, ... */
+        START_GRUB,
+        START_REFIND,
+};
+
+struct boot_start {
+        enum boot_start_kind kind;
+        char *config;   /* its configuration on the ESP ("EFI/debian/grub.cfg"), or NULL */
+        char *shim;     /* the shim it starts through (an ESP path), NULL when none */
+        char **links;   /* how the firmware gets there, one text per link (--status -v) */
+        char *critical; /* the first link this ESP cannot satisfy, or NULL */
+        char *unknown;  /* a link that could not be looked at, or NULL */
+};
+
+/* Follows file (a File() path, "\EFI\debian\shimx64.efi") on the ESP esp_fd called name.
+ * Returns 0 with *ret, or -ENOMEM. */
+int bootentry_start(int esp_fd, const char *name, const char *file, struct boot_start *ret);
+void boot_start_done(struct boot_start *s);
+
 /* Where a partition is: its number in the partition table, first sector and length in logical
  * blocks, and the disk's kernel name ("vdb"), from sysfs_root/dev/block/MAJ:MIN. */
 struct bootentry_partition {

@@ -43,9 +43,11 @@ struct ctx {
         size_t n_vars;
         int depth;
         bool partial; /* fss may lack filesystems of this disk */
+        bool links;   /* say each link followed (the stub, the default entry: L9) */
 };
 
 #define finding(x, l, ...) chain_add((x)->out, l, __VA_ARGS__)
+#define link(x, ...) ((x)->links ? chain_add((x)->out, CHAIN_LINK, __VA_ARGS__) : 0)
 
 static const char *var_get(const char *name, void *userdata)
 {
@@ -258,6 +260,10 @@ static int need_file(struct ctx *x, const char *where, const char *what, const c
                                        why ? why : strerror(-r));
                 }
         }
+        if (kind >= 0 && link(x, "%s: %s %s: on %s", where, what, path, x->fss[i].name) < 0) {
+                close(fd);
+                return -ENOMEM;
+        }
         if (want_fd)
                 *ret_fd = fd;
         else
@@ -309,7 +315,9 @@ static int run_search(struct ctx *x, const char *where, char *const *argv)
                                 other = (int)i;
                         continue;
                 }
-                if ((r = devref(i, ref, sizeof(ref))) < 0)
+                if ((r = devref(i, ref, sizeof(ref))) < 0 ||
+                    (r = link(x, "%s: search %s %s finds %s, of this disk: $%s", where, kind, value,
+                              f->name, s.var)) < 0)
                         return r;
                 return var_set(x, s.var, ref);
         }
@@ -513,6 +521,13 @@ static int run_top(struct ctx *x, const struct menu *m, const struct grub_cmd *c
                 if (x->depth >= FILES_DEPTH_MAX)
                         return finding(x, CHAIN_UNKNOWN, "%s: %s nested deeper than %d files",
                                        where, cmd, FILES_DEPTH_MAX);
+                {
+                        char buf[512];
+
+                        r = link(x, "%s: %s %s", where, cmd, show_path(x, path, buf, sizeof(buf)));
+                        if (r < 0)
+                                return r;
+                }
                 r = run_file(x, path);
                 if (r < 0)
                         return r;
@@ -604,7 +619,17 @@ static int check_cmdline(struct ctx *x, const char *where, char *const *args)
         if (!line)
                 return -ENOMEM;
         r = chain_cmdline_foreign_root(x->fss, x->n_fs, line, &i);
-        if (r <= 0)
+        if (r == 0) {
+                const char *root = strstr(line, "root=");
+
+                while (root && root != line && root[-1] != ' ' && root[-1] != '\t')
+                        root = strstr(root + 1, "root=");
+                return link(x, "%s: the kernel's %.*s%s", where,
+                            root ? (int)strcspn(root, " \t") : 0, root ? root : "",
+                            root ? ": not a filesystem of another disk among those checked"
+                                 : "command line names no root=");
+        }
+        if (r < 0)
                 return r;
         return finding(x, CHAIN_CRITICAL,
                        "%s: the kernel's root= names %s, on the other disk: booted alone this "
@@ -617,8 +642,12 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
 {
         const struct grub_entry *e = &m->cfg.entries[idx];
         size_t before = x->out->n;
-        bool loads = false;
+        bool loads = false, links = x->links;
         int r = 0;
+
+        /* -v follows the entry that boots unattended (L9), not every entry. */
+        x->links = links && is_default;
+        r = link(x, "%s:%u: the default entry \"%s\"", m->file, e->line, e->title);
 
         for (size_t k = e->first_cmd; r >= 0 && k < e->first_cmd + e->n_cmds; k++) {
                 const struct grub_cmd *c = &m->cfg.cmds[k];
@@ -656,6 +685,7 @@ static int run_entry(struct ctx *x, const struct menu *m, size_t idx, bool is_de
                                 r = check_cmdline(x, where, c->argv + 2);
                 }
         }
+        x->links = links;
         if (r < 0)
                 return r;
         /* Bootable unless a link is known broken: what could not be looked at stays UNKNOWN
@@ -772,6 +802,9 @@ static int run_file(struct ctx *x, const char *path)
                         return -ENOMEM;
                 }
         }
+        r = link(x, x->depth ? "GRUB reads %s" : "GRUB reads its stub %s", m.file);
+        if (r < 0)
+                return r;
         r = read_full_fd(fd, GRUB_CFG_MAX + 1, &text, &size);
         if (r < 0)
                 return finding(x, CHAIN_UNKNOWN, "%s: cannot read it: %s", m.file, strerror(-r));
@@ -810,16 +843,18 @@ static int run_file(struct ctx *x, const char *path)
 /* The binaries beside the stub: shim starts grub<arch>.efi from its own directory, so a shim
  * without it stops there (Secure Boot or not). */
 static int check_binaries(struct ctx *x, const struct chain_fs *esp, const char *stub,
-                          const char *slash)
+                          const char *slash, const char *shim_file)
 {
         _cleanup_free_ char *shim = NULL, *grub = NULL;
         int dir_len = slash ? (int)(slash - stub) : 0;
         struct stat st;
 
-        if (asprintf(&shim, "%.*s/shim" EFI_ARCH ".efi", dir_len, stub) < 0 ||
+        if ((shim_file ? !(shim = strdup(shim_file))
+                       : asprintf(&shim, "%.*s/shim" EFI_ARCH ".efi", dir_len, stub) < 0) ||
             asprintf(&grub, "%.*s/grub" EFI_ARCH ".efi", dir_len, stub) < 0)
                 return -ENOMEM;
-        if (bls_path_stat(esp->fd, shim, &st) < 0)
+        /* Started as GRUB itself, or not known and no shim beside the stub: no shim link. */
+        if (streq(shim, "") || (!shim_file && bls_path_stat(esp->fd, shim, &st) < 0))
                 return 0;
         if (bls_path_stat(esp->fd, grub, &st) == 0 && S_ISREG(st.st_mode)) {
                 _cleanup_close_ int fd = bls_path_open(esp->fd, grub, O_RDONLY);
@@ -832,7 +867,8 @@ static int check_binaries(struct ctx *x, const struct chain_fs *esp, const char 
                         return finding(x, r == -EBADMSG ? CHAIN_CRITICAL : CHAIN_UNKNOWN,
                                        "%s/%s: shim starts %s: %s", esp->name, shim, grub,
                                        why ? why : strerror(-r));
-                return finding(x, CHAIN_NOTE, "%s/%s: shim (Secure Boot's first stage) starts %s",
+                return finding(x, CHAIN_NOTE,
+                               "%s/%s: shim (Secure Boot in the chain) starts %s beside it",
                                esp->name, shim, grub);
         }
         return finding(x, CHAIN_CRITICAL,
@@ -841,10 +877,10 @@ static int check_binaries(struct ctx *x, const struct chain_fs *esp, const char 
 }
 
 static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
-                       bool partial, struct chain_result *ret)
+                       bool partial, const char *shim, struct chain_result *ret)
 {
         struct chain_result out = {};
-        struct ctx x = { .fss = fss, .n_fs = n_fs, .out = &out, .partial = partial };
+        struct ctx x = { .fss = fss, .n_fs = n_fs, .out = &out, .partial = partial, .links = true };
         _cleanup_free_ char *prefix = NULL, *first = NULL;
         const char *slash;
         char ref[32];
@@ -865,7 +901,7 @@ static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, co
         if (r >= 0 && asprintf(&first, "(%s)/%s", ref, stub[0] == '/' ? stub + 1 : stub) < 0)
                 r = -ENOMEM;
         if (r >= 0)
-                r = check_binaries(&x, &fss[start], stub, slash);
+                r = check_binaries(&x, &fss[start], stub, slash, shim);
         if (r >= 0)
                 r = run_file(&x, first);
         if (r >= 0)
@@ -891,13 +927,19 @@ static int chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, co
 int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const char *stub,
                      struct chain_result *ret)
 {
-        return chain_check(fss, n_fs, start, stub, false, ret);
+        return chain_check(fss, n_fs, start, stub, false, NULL, ret);
 }
 
 int grub_chain_check_partial(const struct chain_fs *fss, size_t n_fs, size_t start,
                              const char *stub, struct chain_result *ret)
 {
-        return chain_check(fss, n_fs, start, stub, true, ret);
+        return chain_check(fss, n_fs, start, stub, true, NULL, ret);
+}
+
+int grub_chain_check_started(const struct chain_fs *fss, size_t n_fs, size_t start,
+                             const char *stub, const char *shim, struct chain_result *ret)
+{
+        return chain_check(fss, n_fs, start, stub, true, shim, ret);
 }
 
 const char *grub_find_stub(int esp_fd)

@@ -30,6 +30,13 @@ int grub_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, cons
 int grub_chain_check_partial(const struct chain_fs *fss, size_t n_fs, size_t start,
                              const char *stub, struct chain_result *ret);
 
+/* grub_chain_check_partial() for GRUB as the firmware's entry starts it (bootentry_start()):
+ * shim the ESP path of the shim it starts through (its second stage grub<arch>.efi beside the
+ * stub must be a plausible EFI program), "" GRUB itself, NULL not known (a shim beside the
+ * stub is taken to start it). */
+int grub_chain_check_started(const struct chain_fs *fss, size_t n_fs, size_t start,
+                             const char *stub, const char *shim, struct chain_result *ret);
+
 /* The path of the GRUB stub on an ESP, if one of the known places holds one (EFI/<vendor>/
  * grub.cfg for the vendors GRUB packages use, EFI/BOOT/grub.cfg), else NULL (static). */
 const char *grub_find_stub(int esp_fd);

@@ -26,7 +26,8 @@ struct chain_fs {
 };
 
 enum chain_level {
-        CHAIN_NOTE,     /* how the chain goes (shown with -v) */
+        CHAIN_LINK,     /* one link of the chain as it is followed (--status -v, L9) */
+        CHAIN_NOTE,     /* how the chain goes, said in the report */
         CHAIN_WARNING,  /* boots, but not as configured (a default that matches nothing) */
         CHAIN_UNKNOWN,  /* a link could not be followed: not mounted, not understood */
         CHAIN_CRITICAL, /* a link this disk alone cannot satisfy */

@@ -128,7 +128,8 @@ static void help(void)
                "                      guard asked too), change nothing\n"
                "  -q, --quiet         print only warnings and errors (no progress lines)\n"
                "  -v, --verbose       --add-disk's progress every 10 s when not on a terminal\n"
-               "                      (default: every minute; on a terminal: a live line)\n"
+               "                      (default: every minute; on a terminal: a live line);\n"
+               "                      --status: each disk's boot chain, link by link\n"
                "  -c, --conf FILE     config file (default %s;\n"
                "                      the default may be absent, a given FILE must exist)\n"
                "      --json          print the report (or --status, --check-config) as JSON\n"
@@ -656,9 +657,11 @@ static int verb_status(struct context *cx)
         }
         if (arg.json)
                 status_print_json(stdout, &rep);
-        else if (!arg.quiet)
+        else if (!arg.quiet) {
                 status_print_text(stdout, &rep);
-        else if (rep.error)
+                if (arg.verbose)
+                        status_print_chains(stdout, &rep);
+        } else if (rep.error)
                 /* -q: stdout says nothing, so the reason goes to stderr, once */
                 log_error("%s", rep.error);
         r = (int)rep.level;

@@ -27,6 +27,7 @@
 
 struct entry {
         char *title;
+        char *how; /* its files and root=, for the chain's links (L9), or NULL */
         bool ok;
 };
 
@@ -39,16 +40,30 @@ struct rctx {
         size_t n_entries;
 };
 
-static int add_entry(struct rctx *x, const char *title, bool ok)
+/* root=... of an options string, as "root=..." or "no root=" (allocated). */
+static char *root_of(const char *options)
+{
+        const char *r = options ? strstr(options, "root=") : NULL;
+
+        while (r && r != options && r[-1] != ' ' && r[-1] != '\t' && r[-1] != '"')
+                r = strstr(r + 1, "root=");
+        return r ? strndup(r, strcspn(r, " \t\"")) : strdup("no root=");
+}
+
+static int add_entry(struct rctx *x, const char *title, bool ok, char *how)
 {
         struct entry *t = reallocarray(x->entries, x->n_entries + 1, sizeof(*t));
 
-        if (!t)
+        if (!t) {
+                free(how);
                 return -ENOMEM;
+        }
         x->entries = t;
-        t[x->n_entries] = (struct entry){ .ok = ok };
-        if (!(t[x->n_entries].title = strdup(title)))
+        t[x->n_entries] = (struct entry){ .ok = ok, .how = how };
+        if (!(t[x->n_entries].title = strdup(title))) {
+                free(how);
                 return -ENOMEM;
+        }
         x->n_entries++;
         return 0;
 }
@@ -177,8 +192,17 @@ static int run_stanzas(struct rctx *x, const struct refind_cfg *c, const char *f
                         r = options_root(x, where, s->options);
                 if (r < 0)
                         return r;
-                if ((r = add_entry(x, s->title, no_critical_since(x, before))) < 0)
-                        return r;
+                {
+                        _cleanup_free_ char *root = root_of(s->options);
+                        char *how = NULL;
+
+                        if (!root || asprintf(&how, "loader %s, initrd %s, %s, on %s", s->loader,
+                                              s->initrd ? s->initrd : "none", root,
+                                              vol >= 0 ? x->fss[vol].name : s->volume) < 0)
+                                return -ENOMEM;
+                        if ((r = add_entry(x, s->title, no_critical_since(x, before), how)) < 0)
+                                return r;
+                }
         }
         return 0;
 }
@@ -203,6 +227,8 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
         _cleanup_free_ char *title = NULL, *text = NULL, *why = NULL;
         struct refind_linux_line *lines = NULL;
         const char *ver = version_of(kernel);
+        _cleanup_free_ char *initrd_name = NULL, *root = NULL;
+        char *how = NULL;
         bool initrd = false;
         size_t before = x->out->n, n_lines = 0, size;
         struct dirent *de;
@@ -221,8 +247,11 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
         }
         while (ver && (de = readdir(d)))
                 if ((startswith(de->d_name, "initrd") || startswith(de->d_name, "initramfs")) &&
-                    strstr(de->d_name, ver))
+                    strstr(de->d_name, ver) && !initrd) {
                         initrd = true;
+                        if (!(initrd_name = strdup(de->d_name)))
+                                return -ENOMEM;
+                }
         if (!initrd) {
                 r = chain_add(x->out, CHAIN_WARNING,
                               "%s: no initrd beside it holds its version%s%s: rEFInd starts it "
@@ -252,13 +281,19 @@ static int run_kernel(struct rctx *x, size_t i, int dir_fd, const char *dir, con
                 else if (n_lines == 0)
                         r = chain_add(x->out, CHAIN_CRITICAL,
                                       "%s: refind_linux.conf beside it has no line", title);
-                else
+                else {
                         r = options_root(x, title, lines[0].options);
+                        if (r >= 0 && !(root = root_of(lines[0].options)))
+                                r = -ENOMEM;
+                }
                 refind_linux_free(lines, n_lines);
         }
         if (r < 0)
                 return r;
-        return add_entry(x, title, no_critical_since(x, before));
+        if (asprintf(&how, "kernel %s, initrd %s, refind_linux.conf's first line: %s", title,
+                     initrd_name ? initrd_name : "none", root ? root : "none") < 0)
+                return -ENOMEM;
+        return add_entry(x, title, no_critical_since(x, before), how);
 }
 
 static int scan_dir(struct rctx *x, size_t i, const char *dir)
@@ -363,7 +398,7 @@ static int read_conf(struct rctx *x, const char *path, struct refind_cfg *ret)
         if (r < 0)
                 return chain_add(x->out, CHAIN_CRITICAL, "%s: rEFInd cannot read it: %s", name,
                                  why ? why : strerror(-r));
-        return 1;
+        return chain_add(x->out, CHAIN_LINK, "rEFInd reads %s", name) < 0 ? -ENOMEM : 1;
 }
 
 static int pick_default(struct rctx *x, const struct refind_cfg *c)
@@ -388,6 +423,9 @@ static int pick_default(struct rctx *x, const struct refind_cfg *c)
                 e = &x->entries[0];
         x->out->default_title = strdup(e->title);
         if (!x->out->default_title)
+                return -ENOMEM;
+        if (chain_add(x->out, CHAIN_LINK, "the default entry \"%s\": %s", e->title,
+                      e->how ? e->how : "") < 0)
                 return -ENOMEM;
         x->out->default_bootable = e->ok;
         return 0;
@@ -456,8 +494,10 @@ int refind_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, co
                         out.n_bootable++;
         out.n_entries = x.n_entries;
 finish:
-        for (size_t i = 0; i < x.n_entries; i++)
+        for (size_t i = 0; i < x.n_entries; i++) {
                 free(x.entries[i].title);
+                free(x.entries[i].how);
+        }
         free(x.entries);
         if (r < 0) {
                 chain_result_done(&out);

@@ -526,3 +526,17 @@ int status_write_textfile(const char *path, const struct status_report *r, char 
         }
         return 0;
 }
+
+void status_print_chains(FILE *f, const struct status_report *r)
+{
+        for (size_t i = 0; i < r->n_esps; i++) {
+                const struct status_esp *e = &r->esps[i];
+
+                fprintf(f, "%s%s: its boot chain, as if the other disk%s gone:\n", e->mount,
+                        e->booted ? " (booted)" : "", r->n_esps > 2 ? "s were" : " were");
+                if (!e->chain)
+                        fputs("  (not followed: see the findings above)\n", f);
+                for (size_t k = 0; e->chain && e->chain[k]; k++)
+                        fprintf(f, "  %s%s\n", k ? "-> " : "", e->chain[k]);
+        }
+}

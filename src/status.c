@@ -96,6 +96,7 @@ void status_report_done(struct status_report *r)
                 free(e->last_sync_from);
                 free(e->unknown_why);
                 findings_free(e->findings, e->n);
+                strv_free(e->chain);
         }
         free(r->esps);
         for (size_t i = 0; i < r->n_dests; i++) {
@@ -440,7 +441,7 @@ static int check_esp_itself(struct status_esp *e, struct libmnt_table *t, uint64
 /* ---- reachable from the firmware ---- */
 
 static int check_firmware(struct status_esp *e, int fd, const struct boot_nvram *nv,
-                          const char *nv_error)
+                          const char *nv_error, char **ret_start)
 {
         _cleanup_(bootentry_eval_done) struct bootentry_eval ev = {};
         _cleanup_free_ char *broken = NULL;
@@ -511,6 +512,19 @@ static int check_firmware(struct status_esp *e, int fd, const struct boot_nvram 
                             "%s holds shim's fallback %s: booted through the fallback path it "
                             "recreates boot entries and reboots",
                             e->mount, EFI_SHIM_FALLBACK_PATH);
+        /* Where the chain starts (DESIGN.md §11b L8, L9): the entry's file, else the
+         * removable-media fallback. */
+        if (k >= 0 && ev.entry)
+                k = strv_extendf(&e->chain, "Boot%04X \"%s\" starts %s on %s", ev.entry->number,
+                                 strna(ev.entry->description), ev.entry->file, e->mount);
+        else if (k >= 0 && ev.fallback)
+                k = strv_extendf(&e->chain,
+                                 "no boot entry: the firmware starts the removable-media "
+                                 "fallback %s on %s",
+                                 EFI_FALLBACK_PATH, e->mount);
+        if (k >= 0 && (ev.entry || ev.fallback) &&
+            !(*ret_start = strdup(ev.entry ? ev.entry->file : EFI_FALLBACK_PATH)))
+                k = -ENOMEM;
         return k;
 }
 
@@ -609,7 +623,7 @@ static int check_loader_file(struct status_esp *e, int fd, const struct bls_entr
 /* DESIGN.md §11b: GRUB's or rEFInd's chain on this ESP's disk, as if the other disks were
  * gone. The filesystems known are the ESPs of the set; this one is the disk judged. */
 static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, const char *stub,
-                       const char *refind_conf)
+                       const char *refind_conf, const char *shim)
 {
         _cleanup_(chain_result_done) struct chain_result c = {};
         struct chain_fs fss[1 + 16];
@@ -635,19 +649,26 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                                 .name = a->mount, .uuid = a->uuid, .partuuid = a->partuuid, .fd = -1
                         };
         }
-        k = stub ? grub_chain_check_partial(fss, n, self, stub, &c)
+        k = stub ? grub_chain_check_started(fss, n, self, stub, shim, &c)
                  : refind_chain_check(fss, n, self, refind_conf, &c);
         if (k < 0)
                 return k;
         for (size_t i = 0; i < c.n; i++) {
                 static const enum status_level level[] = {
-                        [CHAIN_NOTE] = STATUS_OK,
-                        [CHAIN_WARNING] = STATUS_WARNING,
-                        [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
+                        [CHAIN_LINK] = STATUS_OK,           [CHAIN_NOTE] = STATUS_OK,
+                        [CHAIN_WARNING] = STATUS_WARNING,   [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
                         [CHAIN_CRITICAL] = STATUS_CRITICAL,
                 };
 
-                k = esp_add(e, level[c.findings[i].level], "loader", "%s", c.findings[i].text);
+                /* Every link in order for -v (L9), problems with their level. */
+                k = c.findings[i].level <= CHAIN_NOTE
+                            ? strv_extend(&e->chain, c.findings[i].text)
+                            : strv_extendf(&e->chain, "%s %s",
+                                           status_level_to_string(level[c.findings[i].level]),
+                                           c.findings[i].text);
+                if (k >= 0 && c.findings[i].level != CHAIN_LINK)
+                        k = esp_add(e, level[c.findings[i].level], "loader", "%s",
+                                    c.findings[i].text);
                 if (k < 0)
                         return k;
         }
@@ -660,8 +681,74 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                        c.n_entries == 1 ? "y" : "ies", c.n_bootable, strna(c.default_title));
 }
 
+/* --status -v (DESIGN.md §11b L9): systemd-boot's links, the default entry (loader.conf's, else
+ * every entry: systemd-boot then sorts them itself) and the files and root= it names. */
+static int sdboot_links(struct status_esp *e, const struct bls_set *s, const char *first_default)
+{
+        int k = strv_extendf(&e->chain, "systemd-boot reads %s/loader/entries: %zu entr%s%s%s",
+                             e->mount, s->n, s->n == 1 ? "y" : "ies",
+                             first_default ? "; loader.conf's default is " : "",
+                             first_default ? first_default : "");
+
+        for (size_t i = 0; k >= 0 && i < s->n; i++) {
+                const struct bls_entry *b = &s->entries[i];
+                _cleanup_free_ char *initrd = NULL, *options = NULL;
+                const char *root = NULL;
+
+                if (b->error || (first_default && !streq_ptr(b->id, first_default)))
+                        continue;
+                STRV_FOREACH(o, b->options)
+                {
+                        const char *r = strstr(*o, "root=");
+
+                        while (r && r != *o && r[-1] != ' ' && r[-1] != '\t')
+                                r = strstr(r + 1, "root=");
+                        if (r && !root)
+                                root = r;
+                }
+                initrd = b->initrd ? strv_join(b->initrd, ", ") : strdup("none");
+                options = root ? strndup(root, strcspn(root, " \t")) : strdup("no root=");
+                if (!initrd || !options)
+                        return -ENOMEM;
+                k = b->uki ? strv_extendf(&e->chain, "entry %s: unified kernel image %s/%s",
+                                          b->filename, e->mount, strna(b->uki_path))
+                           : strv_extendf(&e->chain, "entry %s: %s %s, initrd %s, %s on %s",
+                                          b->filename, b->linux_path ? "linux" : "efi",
+                                          strna(b->linux_path ? b->linux_path : b->efi), initrd,
+                                          options, e->mount);
+        }
+        return k;
+}
+
+/* DESIGN.md §11b L8: the loader the firmware's start file leads to (the entry's File(), else the
+ * fallback, through shim and its fallback's CSV). 1 when it was judged here (GRUB, rEFInd),
+ * 0 when the ESP's contents decide (systemd-boot, a UKI, a loader not recognised), -ENOMEM. */
+static int check_started(struct status_esp *e, int fd, const struct esp_model *m, const char *start)
+{
+        _cleanup_(boot_start_done) struct boot_start b = {};
+        int k = bootentry_start(fd, e->mount, start, &b);
+
+        if (k < 0)
+                return k;
+        if (b.links && (k = strv_extend_strv(&e->chain, b.links)) < 0)
+                return k;
+        if (b.critical || b.unknown) {
+                k = strv_extendf(&e->chain, "%s %s", b.critical ? "CRITICAL" : "UNKNOWN",
+                                 b.critical ? b.critical : b.unknown);
+                if (k >= 0)
+                        k = esp_add(e, b.critical ? STATUS_CRITICAL : STATUS_UNKNOWN, "loader",
+                                    "%s", b.critical ? b.critical : b.unknown);
+                return k < 0 ? k : 1;
+        }
+        if (!b.config)
+                return 0;
+        k = check_chain(e, fd, m, b.kind == START_GRUB ? b.config : NULL,
+                        b.kind == START_REFIND ? b.config : NULL, b.shim ? b.shim : "");
+        return k < 0 ? k : 1;
+}
+
 static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
-                        const struct bls_set *s, int load_err, const char *why)
+                        const struct bls_set *s, int load_err, const char *why, const char *start)
 {
         size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0, unchecked = 0;
         const char *first_default = NULL;
@@ -673,11 +760,16 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                 return esp_add_flagged(e, STATUS_UNKNOWN, denied(load_err), "loader",
                                        "cannot read %s's boot entries: %s%s", e->mount, why,
                                        denied(load_err) ? " (needs root)" : "");
+        if (start) {
+                k = check_started(e, fd, m, start);
+                if (k != 0)
+                        return k < 0 ? k : 0;
+        }
         if (!sdboot && s->n == 0 && !s->have_loader_conf) {
                 const char *stub = grub_find_stub(fd), *refind = refind_find_conf(fd);
 
                 if (stub || refind)
-                        return check_chain(e, fd, m, stub, refind);
+                        return check_chain(e, fd, m, stub, refind, NULL);
                 if (has_grub(fd))
                         return esp_add(e, STATUS_UNKNOWN, "loader",
                                        "not systemd-boot: a GRUB configuration is present, but "
@@ -782,6 +874,9 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                 if (k < 0)
                         return k;
         }
+        k = sdboot_links(e, s, first_default);
+        if (k < 0)
+                return k;
         if (e->level == STATUS_CRITICAL || usable == 0)
                 return 0;
         if (first_default)
@@ -959,7 +1054,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
                          const struct esp_model *m)
 {
         _cleanup_(bls_set_done) struct bls_set set = {};
-        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ char *why = NULL, *start = NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int k, err = errno, load;
 
@@ -999,9 +1094,9 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
                 return load;
         k = check_esp_itself(s, t, min_free ? min_free : 2 * largest_set(fd, &set));
         if (k >= 0)
-                k = check_firmware(s, fd, nv, nv_error);
+                k = check_firmware(s, fd, nv, nv_error, &start);
         if (k >= 0)
-                k = check_loader(s, fd, m, &set, load, why);
+                k = check_loader(s, fd, m, &set, load, why, start);
         if (k >= 0 && !s->booted)
                 k = check_sync(s, fd, booted_fd, booted_err, booted_mount, booted_partuuid,
                                excludes, now);

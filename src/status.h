@@ -81,6 +81,8 @@ struct status_esp {
         bool prove_failed;         /* its last drill failed (CRITICAL until one succeeds) */
         struct status_finding *findings;
         size_t n;
+        char **chain; /* its boot chain link by link, as if the other disks were gone
+                       * (--status -v, DESIGN.md §11b L9); problems prefixed by their level */
 };
 
 /* A sync-list destination's last sync (approach 2), labelled by its pair: stable when the
@@ -139,6 +141,8 @@ const char *status_summary(const struct status_report *r);
  * then the system-wide findings. */
 void status_print_text(FILE *f, const struct status_report *r);
 void status_print_json(FILE *f, const struct status_report *r);
+/* --status -v: each disk's chain, link by link (DESIGN.md §11b L9). */
+void status_print_chains(FILE *f, const struct status_report *r);
 
 /* The Prometheus text exposition (node_exporter's textfile collector, labels as
  * node_exporter's: mountpoint; docs/DESIGN.md §11 lists the series): dualroot_build_info,

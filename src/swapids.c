@@ -822,53 +822,123 @@ static void grub_value(const char *s, size_t a, size_t b, enum swapids_kind k, s
         }
 }
 
-/*
- * The filesystem a GRUB command on this line names by a bare value (DESIGN.md §11b):
- * `search.fs_uuid VALUE`, `search.fs_label VALUE`, `search [options] --fs-uuid|-u|--label|-l
- * [options] VALUE` (hints skipped: they name devices, not filesystems) and bootuuid.cfg's
- * `set BOOT_UUID=VALUE`. False when the line has none.
- */
-static bool grub_token(const char *s, size_t n, struct token *t)
+/* A GRUB value naming a filesystem through a variable ("$lbl", "${BOOT_UUID}"). */
+static bool grub_has_variable(const char *s, size_t a, size_t b)
 {
-        size_t a, b = grub_word(s, n, 0, &a);
+        return memchr(s + a, '$', b - a) != NULL;
+}
+
+/* `[set] NAME=VALUE` with VALUE a whole UUID (quotes allowed): the value a later `search
+ * --fs-uuid $NAME` reads (DESIGN.md §11b L10). bootuuid.cfg's BOOT_UUID takes any value. */
+static bool grub_assignment(const char *s, size_t a, size_t b, struct token *t)
+{
+        size_t eq = a, digits;
+
+        while (eq < b && (isalnum((unsigned char)s[eq]) || s[eq] == '_'))
+                eq++;
+        if (eq == a || eq >= b || s[eq] != '=')
+                return false;
+        grub_value(s, eq + 1, b, SWAPIDS_UUID, t);
+        if (t->vlen == 0)
+                return false;
+        if (eq - a == 9 && memcmp(s + a, "BOOT_UUID", 9) == 0)
+                return true;
+        digits = hex_digits(s + t->vstart, t->vlen);
+        return uuid_len(s + t->vstart, t->vlen, false) == t->vlen &&
+               (digits == 32 || digits == 16 || digits == 8) && s[t->vstart] != '-';
+}
+
+/*
+ * The filesystem one GRUB command (from c) names by a bare value (DESIGN.md §11b L5, L10):
+ * `search.fs_uuid VALUE`, `search.fs_label VALUE`, `search [options] --fs-uuid|-u|--label|-l
+ * [options] VALUE` (hints skipped: they name devices, not filesystems), and a UUID assigned to
+ * a variable (`set BOOT_UUID=VALUE`, `set uuid=VALUE`). A UUID through a variable is the
+ * assignment's; a label through one cannot be followed: a token with bad set. False when the
+ * command has none.
+ */
+static bool grub_command_token(const char *s, size_t n, size_t c, struct token *t)
+{
+        size_t a, b = grub_word(s, n, c, &a);
         enum swapids_kind kind = _SWAPIDS_KIND_MAX;
 
-        if (grub_word_is(s, a, b, "set")) {
+        if (grub_word_is(s, a, b, "set"))
                 b = grub_word(s, n, b, &a);
-        }
-        if (b - a > 10 && memcmp(s + a, "BOOT_UUID=", 10) == 0) {
-                grub_value(s, a + 10, b, SWAPIDS_UUID, t);
-                return t->vlen > 0;
-        }
+        if (grub_assignment(s, a, b, t))
+                return true;
         if (grub_word_is(s, a, b, "search.fs_uuid") || grub_word_is(s, a, b, "search.fs_label")) {
                 kind = s[a + 10] == 'u' ? SWAPIDS_UUID : SWAPIDS_LABEL;
                 b = grub_word(s, n, b, &a);
                 if (a == b)
                         return false;
-                grub_value(s, a, b, kind, t);
-                return true;
-        }
-        if (!grub_word_is(s, a, b, "search"))
-                return false;
-        for (;;) {
-                b = grub_word(s, n, b, &a);
-                if (a == b)
-                        return false;
-                if (grub_word_is(s, a, b, "--fs-uuid") || grub_word_is(s, a, b, "-u"))
-                        kind = SWAPIDS_UUID;
-                else if (grub_word_is(s, a, b, "--label") || grub_word_is(s, a, b, "-l"))
-                        kind = SWAPIDS_LABEL;
-                else if (grub_word_is(s, a, b, "--file") || grub_word_is(s, a, b, "-f"))
-                        return false;
-                else if (grub_word_is(s, a, b, "--hint") || grub_word_is(s, a, b, "-h"))
-                        b = grub_word(s, n, b, &a); /* its value */
-                else if (s[a] != '-') {
-                        if (kind == _SWAPIDS_KIND_MAX)
+        } else if (grub_word_is(s, a, b, "search")) {
+                for (;;) {
+                        b = grub_word(s, n, b, &a);
+                        if (a == b)
                                 return false;
-                        grub_value(s, a, b, kind, t);
-                        return true;
+                        if (grub_word_is(s, a, b, "--fs-uuid") || grub_word_is(s, a, b, "-u"))
+                                kind = SWAPIDS_UUID;
+                        else if (grub_word_is(s, a, b, "--label") || grub_word_is(s, a, b, "-l"))
+                                kind = SWAPIDS_LABEL;
+                        else if (grub_word_is(s, a, b, "--file") || grub_word_is(s, a, b, "-f"))
+                                return false;
+                        else if (grub_word_is(s, a, b, "--hint") || grub_word_is(s, a, b, "-h"))
+                                b = grub_word(s, n, b, &a); /* its value */
+                        else if (s[a] != '-') {
+                                if (kind == _SWAPIDS_KIND_MAX)
+                                        return false;
+                                break;
+                        }
                 }
+        } else
+                return false;
+        grub_value(s, a, b, kind, t);
+        if (!grub_has_variable(s, a, b))
+                return true;
+        if (kind == SWAPIDS_UUID)
+                return false; /* its assignment is the token */
+        t->vstart = t->start;
+        t->vlen = b - a;
+        t->bad = "a label GRUB reads from a variable, which swap_ids cannot follow to the "
+                 "filesystem it names (write the label itself)";
+        return true;
+}
+
+/* Where the command after the one at c starts: after a ';' or a '{'/'}' word, else n. */
+static size_t grub_next_command(const char *s, size_t n, size_t c)
+{
+        for (;;) {
+                size_t a, b = grub_word(s, n, c, &a);
+
+                if (a == b)
+                        return a < n ? a + 1 : n;
+                if (grub_word_is(s, a, b, "{") || grub_word_is(s, a, b, "}"))
+                        return b;
+                c = b;
         }
+}
+
+/* The first GRUB token of the line s (n bytes) starting at or after i, in any of its commands
+ * (`insmod fat; search ...`, `if search ...; then`), reserved words skipped. */
+static bool grub_token(const char *s, size_t n, size_t i, struct token *t)
+{
+        static const char *const reserved[] = { "if",    "then",  "else", "elif", "do",
+                                                "while", "until", "!",    "{",    "}" };
+
+        for (size_t c = 0; c < n; c = grub_next_command(s, n, c)) {
+                for (;;) {
+                        size_t a, b = grub_word(s, n, c, &a);
+                        bool skip = false;
+
+                        for (size_t k = 0; k < ELEMENTSOF(reserved) && !skip; k++)
+                                skip = grub_word_is(s, a, b, reserved[k]);
+                        if (!skip)
+                                break;
+                        c = b;
+                }
+                if (grub_command_token(s, n, c, t) && t->start >= i)
+                        return true;
+        }
+        return false;
 }
 
 /* The next identifier (or form not understood) of the line s (n bytes) at or after i; false
@@ -877,7 +947,7 @@ static bool next_token(const char *s, size_t n, size_t i, struct token *t)
 {
         struct token g;
 
-        if (grub_token(s, n, &g) && g.start >= i) {
+        if (grub_token(s, n, i, &g)) {
                 /* A GRUB value comes first unless a pattern starts before it. */
                 if (!next_token_pattern(s, n, i, t) || t->start > g.start)
                         *t = g;

@@ -140,6 +140,11 @@ refind_scanned_kernel_needs_its_options() {
         run_tool --status
         expect_status 0
         expect_stdout_has "OK loader: rEFInd (EFI/refind/refind.conf): 1 entry, 1 complete on this disk; default \"vmlinuz-$KVER on /efi1\" boots from it"
+        # -v: rEFInd's chain on disk 1 (L9).
+        run_tool --status -v
+        expect_stdout_has "  Boot0002 \"rEFInd (disk 1)\" starts \\EFI\\refind\\refind_x64.efi on /efi1"
+        expect_stdout_has "  -> rEFInd reads /efi1/EFI/refind/refind.conf"
+        expect_stdout_has "  -> the default entry \"vmlinuz-$KVER on /efi1\": kernel vmlinuz-$KVER on /efi1, initrd initrd.img-$KVER, refind_linux.conf's first line: root=UUID=$ROOTFS"
         rm "$R/efi1/refind_linux.conf"
         run_tool --status
         expect_status 2
@@ -174,6 +179,105 @@ install_devices_missing_an_esp_warns() {
         rm -r "$R/var/cache/debconf"
 }
 
+# --status -v: each disk's chain link by link, as if the other disk were gone (L9): the
+# firmware's entry, shim and GRUB, the stub's search, the menu, the default entry, its files
+# and root=, and the first broken link with its level.
+verbose_status_shows_each_disks_chain() {
+        grub_machine
+        run_tool --status -v
+        expect_status 2
+        expect_stdout_has "/efi1: its boot chain, as if the other disk were gone:"
+        expect_stdout_has "  Boot0002 \"debian (disk 1)\" starts \\EFI\\debian\\shimx64.efi on /efi1"
+        expect_stdout_has "  -> /efi1/EFI/debian/shimx64.efi: shim (Secure Boot in the chain) starts EFI/debian/grubx64.efi beside it"
+        expect_stdout_has "  -> GRUB reads its stub /efi1/EFI/debian/grub.cfg"
+        expect_stdout_has "  -> CRITICAL /efi1/EFI/debian/grub.cfg:1: search --fs-uuid $FS0 finds /efi0, on the other disk"
+        run_tool -s -q
+        run_tool --status -v
+        expect_status 0
+        # Disk 1's chain names disk 1 alone, link after link, in order.
+        sed -n '/^\/efi1: its boot chain/,$p' "$OUT" >"$W/chain1"
+        cat >"$W/want1" <<WANT
+/efi1: its boot chain, as if the other disk were gone:
+  Boot0002 "debian (disk 1)" starts \\EFI\\debian\\shimx64.efi on /efi1
+  -> /efi1/EFI/debian/shimx64.efi: shim (Secure Boot in the chain) starts EFI/debian/grubx64.efi beside it
+  -> GRUB reads its stub /efi1/EFI/debian/grub.cfg
+  -> /efi1/EFI/debian/grub.cfg:1: search --fs-uuid $FS1 finds /efi1, of this disk: \$root
+  -> /efi1/EFI/debian/grub.cfg:3: configfile (/efi1)/grub/grub.cfg
+  -> GRUB reads /efi1/grub/grub.cfg
+  -> /efi1/grub/grub.cfg:9: the default entry "Debian GNU/Linux"
+  -> /efi1/grub/grub.cfg:13 (entry "Debian GNU/Linux"): search --fs-uuid $FS1 finds /efi1, of this disk: \$root
+  -> /efi1/grub/grub.cfg:15 (entry "Debian GNU/Linux"): search --fs-uuid $FS1 finds /efi1, of this disk: \$root
+  -> /efi1/grub/grub.cfg:17 (entry "Debian GNU/Linux"): linux /vmlinuz-$KVER: on /efi1
+  -> /efi1/grub/grub.cfg:17 (entry "Debian GNU/Linux"): the kernel's root=UUID=$ROOTFS: not a filesystem of another disk among those checked
+  -> /efi1/grub/grub.cfg:18 (entry "Debian GNU/Linux"): initrd /initrd.img-$KVER: on /efi1
+WANT
+        diff -u "$W/want1" "$W/chain1" >&2 || fail "disk 1's chain is not as expected"
+        # Without -v the report says no link.
+        run_tool --status
+        expect_stdout_lacks "its boot chain"
+}
+
+# A disk's chain starts at the file its own Boot#### names (L8), not at the first loader the
+# ESP holds: systemd-boot's leftovers beside GRUB are not judged while the entry starts shim,
+# and are once it starts systemd-boot.
+the_entrys_file_chooses_the_loader_judged() {
+        grub_machine
+        run_tool -s -q
+        for n in 0 1; do
+                loader_file efi 16384 "$R/efi$n/EFI/systemd/systemd-bootx64.efi"
+                mkdir -p "$R/efi$n/loader/entries"
+                printf 'title old\nlinux /gone/vmlinuz\noptions root=UUID=%s\n' "$ROOTFS" \
+                        >"$R/efi$n/loader/entries/old.conf"
+        done
+        run_tool --status
+        expect_status 0
+        expect_stdout_has "OK loader: GRUB (EFI/debian/grub.cfg): 1 entry, 1 complete on this disk"
+        efivar bootentry 0002 "systemd-boot (disk 1)" --hd 1 "$PU1" --file '\EFI\systemd\systemd-bootx64.efi'
+        run_tool --status -v
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: entry old.conf names /gone/vmlinuz, which /efi1 lacks"
+        expect_stdout_has "  -> systemd-boot reads /efi1/loader/entries: 1 entry"
+        expect_stdout_has "  -> entry old.conf: linux /gone/vmlinuz, initrd none, root=UUID=$ROOTFS on /efi1"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 NO"
+}
+
+# ucs2 TEXT: TEXT as shim's fallback reads a CSV (UCS-2 little endian with a byte order mark).
+ucs2() { printf '\xff\xfe'; printf '%s' "$1" | iconv -f UTF-8 -t UCS-2LE; }
+
+# No entry for disk 1: the firmware starts \EFI\BOOT\BOOTX64.EFI, shim with fbx64.efi beside it,
+# which creates an entry from EFI/debian/BOOTX64.CSV; the chain goes on at the loader it names
+# (L8), and a CSV naming a missing file is the broken link.
+fallback_follows_shims_csv() {
+        grub_machine
+        run_tool -s -q
+        rm "$R/efivars/Boot0002-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+        for n in 0 1; do
+                loader_file efi 16384 "$R/efi$n/EFI/BOOT/fbx64.efi"
+                ucs2 $'shimx64.efi,debian,,This is the boot entry for debian\n' >"$R/efi$n/EFI/debian/BOOTX64.CSV"
+        done
+        run_tool --status -v
+        expect_status 1
+        expect_stdout_has "  no boot entry: the firmware starts the removable-media fallback \\EFI\\BOOT\\BOOTX64.EFI on /efi1"
+        expect_stdout_has "  -> /efi1/EFI/debian/BOOTX64.CSV:1: the fallback creates the entry \"debian\" for \\EFI\\debian\\shimx64.efi"
+        expect_stdout_has "  -> GRUB reads its stub /efi1/EFI/debian/grub.cfg"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
+        ucs2 $'shimx65.efi,debian,,This is the boot entry for debian\n' >"$R/efi1/EFI/debian/BOOTX64.CSV"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/EFI/debian/BOOTX64.CSV:1 names shimx65.efi, which /efi1 lacks: shim's fallback creates an entry for a file that is not there"
+        printf 'shimx64.efi,debian,,x\n' >"$R/efi1/EFI/debian/BOOTX64.CSV"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/EFI/debian/BOOTX64.CSV, which shim's fallback reads: no byte order mark and a first character U+6873: an ASCII or UTF-8 file, not UCS-2"
+        rm "$R/efi1/EFI/debian/BOOTX64.CSV"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1's removable-media fallback is shim with \\EFI\\BOOT\\fbx64.efi beside it, and no EFI/<vendor>/BOOTX64.CSV: the fallback creates no entry and resets the machine"
+}
+
+run_case verbose_status_shows_each_disks_chain verbose_status_shows_each_disks_chain
+run_case the_entrys_file_chooses_the_loader_judged the_entrys_file_chooses_the_loader_judged
+run_case fallback_follows_shims_csv fallback_follows_shims_csv
 run_case install_devices_missing_an_esp_warns install_devices_missing_an_esp_warns
 run_case fix_boot_entries_starts_the_distributors_shim fix_boot_entries_starts_the_distributors_shim
 run_case stub_naming_the_other_disk_is_critical stub_naming_the_other_disk_is_critical

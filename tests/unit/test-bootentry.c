@@ -420,6 +420,102 @@ static void test_evaluate_judges_the_loaders(void **state)
         assert_int_equal(reach_of(e, e->esp1, PU1, NULL), REACH_NONE);
 }
 
+/* DESIGN.md §11b L8: what the start file leads to. */
+static void start_of(const char *esp, const char *file, struct boot_start *ret)
+{
+        _cleanup_close_ int fd = open(esp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bootentry_start(fd, "/efi1", file, ret), 0);
+}
+
+static void test_start_follows_the_entrys_file(void **state)
+{
+        struct env *e = *state;
+        struct boot_start b = {};
+
+        put_efi(e->esp1, "EFI/debian/shimx64.efi");
+        put_efi(e->esp1, "EFI/debian/grubx64.efi");
+        put(e->esp1, "EFI/debian/grub.cfg", "configfile /grub/grub.cfg\n");
+        put_efi(e->esp1, "EFI/refind/refind_x64.efi");
+        put(e->esp1, "EFI/refind/refind.conf", "timeout 5\n");
+        put_efi(e->esp1, "EFI/systemd/systemd-bootx64.efi");
+
+        start_of(e->esp1, "\\EFI\\debian\\shimx64.efi", &b);
+        assert_int_equal(b.kind, START_GRUB);
+        assert_string_equal(b.config, "EFI/debian/grub.cfg");
+        assert_string_equal(b.shim, "EFI/debian/shimx64.efi");
+        assert_null(b.critical);
+        boot_start_done(&b);
+        start_of(e->esp1, "\\EFI\\DEBIAN\\GRUBX64.EFI", &b);
+        assert_int_equal(b.kind, START_GRUB);
+        assert_null(b.shim);
+        boot_start_done(&b);
+        start_of(e->esp1, "\\EFI\\refind\\refind_x64.efi", &b);
+        assert_int_equal(b.kind, START_REFIND);
+        assert_string_equal(b.config, "EFI/refind/refind.conf");
+        boot_start_done(&b);
+        start_of(e->esp1, "\\EFI\\systemd\\systemd-bootx64.efi", &b);
+        assert_int_equal(b.kind, START_UNKNOWN);
+        assert_null(b.config);
+        boot_start_done(&b);
+
+        /* The fallback: shim with GRUB beside it, no fb: shim's second stage in EFI/BOOT. */
+        put_efi(e->esp1, "EFI/BOOT/BOOTX64.EFI");
+        put_efi(e->esp1, "EFI/BOOT/grubx64.efi");
+        put(e->esp1, "EFI/BOOT/grub.cfg", "configfile /grub/grub.cfg\n");
+        start_of(e->esp1, EFI_FALLBACK_PATH, &b);
+        assert_int_equal(b.kind, START_GRUB);
+        assert_string_equal(b.config, "EFI/BOOT/grub.cfg");
+        assert_string_equal(b.shim, "EFI/BOOT/BOOTX64.EFI");
+        boot_start_done(&b);
+
+        /* With fb beside it: the first CSV (by directory name) names the loader. */
+        put_efi(e->esp1, "EFI/BOOT/fbx64.efi");
+        start_of(e->esp1, EFI_FALLBACK_PATH, &b);
+        assert_int_equal(b.kind, START_UNKNOWN);
+        assert_non_null(b.critical);
+        assert_non_null(strstr(b.critical, "no EFI/<vendor>/BOOTX64.CSV"));
+        boot_start_done(&b);
+        {
+                /* "refind_x64.efi,rEFInd\n" in UCS-2 with its byte order mark */
+                const char *t = "refind_x64.efi,rEFInd\n";
+                _cleanup_free_ char *p = join(e->esp1, "EFI/refind/BOOTX64.CSV");
+                FILE *f = fopen(p, "we");
+
+                assert_non_null(f);
+                fputc(0xff, f);
+                fputc(0xfe, f);
+                for (const char *c = t; *c; c++) {
+                        fputc(*c, f);
+                        fputc(0, f);
+                }
+                assert_int_equal(fclose(f), 0);
+        }
+        start_of(e->esp1, EFI_FALLBACK_PATH, &b);
+        assert_null(b.critical);
+        assert_int_equal(b.kind, START_REFIND);
+        assert_string_equal(b.config, "EFI/refind/refind.conf");
+        assert_int_equal(strv_length(b.links), 2);
+        assert_string_equal(b.links[1], "/efi1/EFI/refind/BOOTX64.CSV:1: the fallback creates the "
+                                        "entry \"rEFInd\" for \\EFI\\refind\\refind_x64.efi");
+        boot_start_done(&b);
+        /* A CSV of a directory before it by name wins; its file missing is the finding. */
+        {
+                _cleanup_free_ char *p = join(e->esp1, "EFI/debian/BOOT.CSV");
+                FILE *f = fopen(p, "we");
+
+                assert_non_null(f);
+                fwrite("\xff\xfeg\0o\0n\0e\0,\0x\0", 1, 14, f);
+                assert_int_equal(fclose(f), 0);
+        }
+        start_of(e->esp1, EFI_FALLBACK_PATH, &b);
+        assert_string_equal(b.critical, "/efi1/EFI/debian/BOOT.CSV:1 names gone, which /efi1 "
+                                        "lacks: shim's fallback creates an entry for a file that "
+                                        "is not there");
+        boot_start_done(&b);
+}
+
 static void test_partition_from_sysfs(void **state)
 {
         struct env *e = *state;
@@ -718,6 +814,7 @@ int main(void)
                 T(test_read_nvram_flags_a_malformed_boot_order),
                 T(test_evaluate_each_level),
                 T(test_evaluate_judges_the_loaders),
+                T(test_start_follows_the_entrys_file),
                 T(test_partition_from_sysfs),
                 T(test_partition_of_a_whole_disk_is_refused),
                 T(test_fix_creates_the_missing_entry_and_appends_it),

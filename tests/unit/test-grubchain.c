@@ -317,8 +317,8 @@ static void test_shim_without_grub(void **state)
         put_image(t->fd[1], "EFI/debian/shimx64.efi", "efi");
         check(t, &c);
         assert_finding(&c, CHAIN_NOTE,
-                       "/efi1/EFI/debian/shimx64.efi: shim (Secure Boot's first stage) starts "
-                       "EFI/debian/grubx64.efi");
+                       "/efi1/EFI/debian/shimx64.efi: shim (Secure Boot in the chain) starts "
+                       "EFI/debian/grubx64.efi beside it");
         chain_result_done(&c);
         assert_int_equal(unlinkat(t->fd[1], "EFI/debian/grubx64.efi", 0), 0);
         check(t, &c);

@@ -348,6 +348,41 @@ static void test_grub_forms(void **state)
                    0);
 }
 
+/* DESIGN.md §11b L10: every command of a line, and a UUID given through a variable, are
+ * swapped; a label through a variable is refused with file, line and the value. */
+static void test_grub_commands_and_variables(void **state)
+{
+        rewrite_ok("insmod fat; search --fs-uuid --set=root 74B3-8D8F\n"
+                   "if search --fs-uuid --set=root 74b3-8d8f; then true; fi\n"
+                   "menuentry 'x' { search.fs_uuid 74B3-8D8F root ; linux /v root=UUID=" A_ROOT_UUID
+                   " ; }\n"
+                   "set uuid=74B3-8D8F\nsearch --fs-uuid --set=root $uuid\n"
+                   "boot_uuid=\"" A_ROOT_UUID "\"\nsearch -u \"${boot_uuid}\" --set=root\n"
+                   "set default=\"0\"; set timeout=5; set x=74B3-8D8F-1\n",
+                   "insmod fat; search --fs-uuid --set=root 1C2D-3E4F\n"
+                   "if search --fs-uuid --set=root 1c2d-3e4f; then true; fi\n"
+                   "menuentry 'x' { search.fs_uuid 1C2D-3E4F root ; linux /v root=UUID=" B_ROOT_UUID
+                   " ; }\n"
+                   "set uuid=1C2D-3E4F\nsearch --fs-uuid --set=root $uuid\n"
+                   "boot_uuid=\"" B_ROOT_UUID "\"\nsearch -u \"${boot_uuid}\" --set=root\n"
+                   "set default=\"0\"; set timeout=5; set x=74B3-8D8F-1\n",
+                   5);
+        {
+                _cleanup_free_ char *why = NULL;
+                struct swapids_result res = { .text = (char *)"untouched" };
+                const char *in = "set l=root0\ninsmod fat; search --label --set=root $l\n";
+
+                assert_int_equal(swapids_rewrite(&map, "grub.cfg", in, strlen(in), &res, &why),
+                                 -EINVAL);
+                assert_string_equal(why,
+                                    "grub.cfg:2: $l: a label GRUB reads from a variable, which "
+                                    "swap_ids cannot follow to the filesystem it names (write the "
+                                    "label itself): swap_ids cannot copy this line to the other "
+                                    "disk");
+                assert_string_equal(res.text, "untouched");
+        }
+}
+
 static void test_grub_label_needs_quotes(void **state)
 {
         _cleanup_free_ char *why = NULL;
@@ -662,6 +697,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_grub_forms, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_grub_label_needs_quotes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_grub_commands_and_variables, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bls_entry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_case_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_word_boundaries, setup, teardown),

@@ -91,6 +91,19 @@ run_case30_alone() {
         grub_booted 1 hd0,gpt1
         grub_status
         check alone "exit $TOOL_RC: $STATUS_LINE" eval '[[ $STATUS_LINE == *"/efi1 (booted) yes"* ]]'
+        # -v: disk 1's chain link by link (DESIGN.md §11b L9), from its entry to the kernel
+        local u1
+        u1=$(grub_uuid 1)
+        tool --status -v
+        sed -n '/its boot chain/,$p' <<<"$TOOL_OUT" | sed 's/^/  chain: /' | log
+        check chain-entry "-v: the entry starts shim on /efi1" \
+                eval 'grep -qF "starts \\EFI\\debian\\shimx64.efi on /efi1" <<<"$TOOL_OUT"'
+        check chain-shim "-v: shim, Secure Boot in the chain, starts GRUB" \
+                eval 'grep -qF -- "-> /efi1/EFI/debian/shimx64.efi: shim (Secure Boot in the chain) starts EFI/debian/grubx64.efi beside it" <<<"$TOOL_OUT"'
+        check chain-stub "-v: the stub's search finds disk 1's ESP" \
+                eval 'grep -qF -- "-> /efi1/EFI/debian/grub.cfg:1: search --fs-uuid $u1 finds /efi1, of this disk: \$root" <<<"$TOOL_OUT"'
+        check chain-kernel "-v: the default entry's kernel is read from disk 1" \
+                eval 'grep -q -- "-> /efi1/grub/grub.cfg:[0-9]* (entry \"Debian GNU/Linux (dual-root VM test)\"): linux /vmlinuz-[^ ]*: on /efi1" <<<"$TOOL_OUT"'
 }
 
 # rEFInd, disk 0 missing: started from disk 1's fallback, booted the kernel its scan found
@@ -101,6 +114,14 @@ run_case31_alone() {
         part=$(jq -r '.booted.partuuid // ""' <<<"$TOOL_OUT" 2>/dev/null | lower)
         check booted "the tool says $part, want disk 1" [ "$part" = "$DRVM_ESP1_PARTUUID" ]
         grub_status
+        # No entry: the fallback is rEFInd itself, which reads the refind.conf beside it
+        # (DESIGN.md §11b L8); -v says so (L9).
         check refind-status "exit $TOOL_RC: $STATUS_LINE" \
-                eval '[[ $STATUS_LINE == *"/efi1 (booted) yes"* ]] && grep -q "OK loader: rEFInd (EFI/refind/refind.conf): 1 entry, 1 complete on this disk" <<<"$TOOL_OUT"'
+                eval '[[ $STATUS_LINE == *"/efi1 (booted) yes"* ]] && grep -q "OK loader: rEFInd (EFI/BOOT/refind.conf): 1 entry, 1 complete on this disk" <<<"$TOOL_OUT"'
+        tool --status -v
+        sed -n '/its boot chain/,$p' <<<"$TOOL_OUT" | sed 's/^/  chain: /' | log
+        check refind-chain "-v: the fallback, rEFInd's refind.conf beside it, the default kernel" \
+                eval 'grep -qF "no boot entry: the firmware starts the removable-media fallback \\EFI\\BOOT\\BOOTX64.EFI on /efi1" <<<"$TOOL_OUT" &&
+                        grep -qF -- "-> rEFInd reads /efi1/EFI/BOOT/refind.conf" <<<"$TOOL_OUT" &&
+                        grep -q -- "-> the default entry \"vmlinuz-[^ ]* on /efi1\": kernel vmlinuz-.* refind_linux.conf.s first line: root=UUID=" <<<"$TOOL_OUT"'
 }
