@@ -23,6 +23,7 @@ static void boot_option_done(struct boot_option *o)
         free(o->file);
         free(o->path_text);
         free(o->error);
+        free(o->optional);
 }
 
 void boot_nvram_done(struct boot_nvram *nv)
@@ -96,6 +97,15 @@ static int read_option(const char *dir, unsigned number, struct boot_option *o)
         r = efi_devpath_find_file(lo.path, lo.path_size, &o->file, NULL);
         if (r == -ENOMEM)
                 goto fail;
+        if (lo.optional_size > 0) {
+                o->optional = malloc(lo.optional_size);
+                if (!o->optional) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                memcpy(o->optional, lo.optional, lo.optional_size);
+                o->optional_size = lo.optional_size;
+        }
         efi_load_option_done(&lo);
         return 0;
 fail:

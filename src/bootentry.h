@@ -52,7 +52,9 @@ struct boot_option {
         char *file;        /* "\EFI\...", NULL when the path has no File() */
         char *path_text;   /* the device path as text, NULL when unparsable */
         char *error;       /* why it could not be parsed, or NULL */
-        int order;         /* index in BootOrder, -1 when not listed */
+        uint8_t *optional; /* OptionalData (a kernel's command line, §11b L11), or NULL */
+        size_t optional_size;
+        int order; /* index in BootOrder, -1 when not listed */
 };
 
 struct boot_nvram {

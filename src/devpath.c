@@ -924,6 +924,8 @@ int efi_parse_load_option(const uint8_t *data, size_t size, struct efi_load_opti
                 .description = TAKE_PTR(description),
                 .path = data + offset,
                 .path_size = path_size,
+                .optional = data + offset + path_size,
+                .optional_size = size - offset - path_size,
         };
         return 0;
 }

@@ -66,9 +66,11 @@ int efi_parse_loader_partuuid(const uint8_t *data, size_t size, char ret[GUID_ST
 /* An EFI_LOAD_OPTION (UEFI 2.10, 3.1.3), validated: every length checked against the data. */
 struct efi_load_option {
         uint32_t attributes;
-        char *description;   /* UTF-8 converted from UCS-2; owned */
-        const uint8_t *path; /* FilePathList, points into the parsed data */
-        size_t path_size;    /* FilePathListLength */
+        char *description;       /* UTF-8 converted from UCS-2; owned */
+        const uint8_t *path;     /* FilePathList, points into the parsed data */
+        size_t path_size;        /* FilePathListLength */
+        const uint8_t *optional; /* OptionalData, points into the parsed data */
+        size_t optional_size;
 };
 
 int efi_parse_load_option(const uint8_t *data, size_t size, struct efi_load_option *ret,

@@ -27,6 +27,7 @@
 #include "rootfs.h"
 #include "status.h"
 #include "swapfiles.h"
+#include "ukichain.h"
 #include "sync.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
@@ -441,7 +442,8 @@ static int check_esp_itself(struct status_esp *e, struct libmnt_table *t, uint64
 /* ---- reachable from the firmware ---- */
 
 static int check_firmware(struct status_esp *e, int fd, const struct boot_nvram *nv,
-                          const char *nv_error, char **ret_start)
+                          const char *nv_error, char **ret_start,
+                          const struct boot_option **ret_entry)
 {
         _cleanup_(bootentry_eval_done) struct bootentry_eval ev = {};
         _cleanup_free_ char *broken = NULL;
@@ -525,6 +527,7 @@ static int check_firmware(struct status_esp *e, int fd, const struct boot_nvram 
         if (k >= 0 && (ev.entry || ev.fallback) &&
             !(*ret_start = strdup(ev.entry ? ev.entry->file : EFI_FALLBACK_PATH)))
                 k = -ENOMEM;
+        *ret_entry = ev.entry; /* points into nv */
         return k;
 }
 
@@ -620,15 +623,12 @@ static int check_loader_file(struct status_esp *e, int fd, const struct bls_entr
         return k < 0 ? k : 2;
 }
 
-/* DESIGN.md §11b: GRUB's or rEFInd's chain on this ESP's disk, as if the other disks were
- * gone. The filesystems known are the ESPs of the set; this one is the disk judged. */
-static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, const char *stub,
-                       const char *refind_conf, const char *shim)
+/* The filesystems a loader chain may name (DESIGN.md §11b): the ESPs of the set, this one
+ * (fss[0]) the disk judged. Returns how many of size were filled. */
+static size_t chain_fss(struct status_esp *e, int fd, const struct esp_model *m,
+                        struct chain_fs *fss, size_t size)
 {
-        _cleanup_(chain_result_done) struct chain_result c = {};
-        struct chain_fs fss[1 + 16];
-        size_t n = 0, self = 0;
-        int k;
+        size_t n = 0;
 
         fss[n++] = (struct chain_fs){ .name = e->mount,
                                       .uuid = e->uuid,
@@ -636,12 +636,12 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                                       .partuuid = e->partuuid,
                                       .fd = fd,
                                       .this_disk = true };
-        if (m->booted.mount && !streq(m->booted.mount, e->mount) && n < ELEMENTSOF(fss))
+        if (m->booted.mount && !streq(m->booted.mount, e->mount) && n < size)
                 fss[n++] = (struct chain_fs){ .name = m->booted.mount,
                                               .uuid = m->booted.uuid,
                                               .partuuid = m->booted.partuuid,
                                               .fd = -1 };
-        for (size_t i = 0; i < m->n_alternates && n < ELEMENTSOF(fss); i++) {
+        for (size_t i = 0; i < m->n_alternates && n < size; i++) {
                 const struct esp *a = &m->alternates[i];
 
                 if (a->mount && !streq(a->mount, e->mount))
@@ -649,29 +649,47 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                                 .name = a->mount, .uuid = a->uuid, .partuuid = a->partuuid, .fd = -1
                         };
         }
-        k = stub ? grub_chain_check_started(fss, n, self, stub, shim, &c)
-                 : refind_chain_check(fss, n, self, refind_conf, &c);
-        if (k < 0)
-                return k;
-        for (size_t i = 0; i < c.n; i++) {
+        return n;
+}
+
+/* Every link in order for -v (L9), problems with their level as findings. */
+static int chain_report(struct status_esp *e, const struct chain_result *c)
+{
+        for (size_t i = 0; i < c->n; i++) {
                 static const enum status_level level[] = {
                         [CHAIN_LINK] = STATUS_OK,           [CHAIN_NOTE] = STATUS_OK,
                         [CHAIN_WARNING] = STATUS_WARNING,   [CHAIN_UNKNOWN] = STATUS_UNKNOWN,
                         [CHAIN_CRITICAL] = STATUS_CRITICAL,
                 };
+                int k = c->findings[i].level <= CHAIN_NOTE
+                                ? strv_extend(&e->chain, c->findings[i].text)
+                                : strv_extendf(&e->chain, "%s %s",
+                                               status_level_to_string(level[c->findings[i].level]),
+                                               c->findings[i].text);
 
-                /* Every link in order for -v (L9), problems with their level. */
-                k = c.findings[i].level <= CHAIN_NOTE
-                            ? strv_extend(&e->chain, c.findings[i].text)
-                            : strv_extendf(&e->chain, "%s %s",
-                                           status_level_to_string(level[c.findings[i].level]),
-                                           c.findings[i].text);
-                if (k >= 0 && c.findings[i].level != CHAIN_LINK)
-                        k = esp_add(e, level[c.findings[i].level], "loader", "%s",
-                                    c.findings[i].text);
+                if (k >= 0 && c->findings[i].level != CHAIN_LINK)
+                        k = esp_add(e, level[c->findings[i].level], "loader", "%s",
+                                    c->findings[i].text);
                 if (k < 0)
                         return k;
         }
+        return 0;
+}
+
+/* DESIGN.md §11b: GRUB's or rEFInd's chain on this ESP's disk, as if the other disks were
+ * gone. The filesystems known are the ESPs of the set; this one is the disk judged. */
+static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, const char *stub,
+                       const char *refind_conf, const char *shim)
+{
+        _cleanup_(chain_result_done) struct chain_result c = {};
+        struct chain_fs fss[1 + 16];
+        size_t n = chain_fss(e, fd, m, fss, ELEMENTSOF(fss)), self = 0;
+        int k;
+
+        k = stub ? grub_chain_check_started(fss, n, self, stub, shim, &c)
+                 : refind_chain_check(fss, n, self, refind_conf, &c);
+        if (k < 0 || (k = chain_report(e, &c)) < 0)
+                return k;
         if (c.worst >= CHAIN_UNKNOWN)
                 return 0;
         return esp_add(e, STATUS_OK, "loader",
@@ -720,10 +738,33 @@ static int sdboot_links(struct status_esp *e, const struct bls_set *s, const cha
         return k;
 }
 
+/* DESIGN.md §11b L11: a UKI or EFI-stub kernel the entry (or the fallback) starts directly,
+ * with the entry's optional data as its command line. 1 when judged, 0 when start is no
+ * kernel, -ENOMEM. */
+static int check_direct(struct status_esp *e, int fd, const struct esp_model *m, const char *start,
+                        const struct boot_option *entry)
+{
+        _cleanup_(chain_result_done) struct chain_result c = {};
+        struct chain_fs fss[1 + 16];
+        size_t n = chain_fss(e, fd, m, fss, ELEMENTSOF(fss));
+        int k = uki_chain_check(fss, n, 0, start, entry ? entry->optional : NULL,
+                                entry ? entry->optional_size : 0, true, &c);
+
+        if (k <= 0 || (k = chain_report(e, &c)) < 0)
+                return k;
+        if (c.worst < CHAIN_UNKNOWN)
+                k = esp_add(e, STATUS_OK, "loader",
+                            "%s: the firmware starts this kernel directly; its root= is on this "
+                            "disk",
+                            c.default_title);
+        return k < 0 ? k : 1;
+}
+
 /* DESIGN.md §11b L8: the loader the firmware's start file leads to (the entry's File(), else the
  * fallback, through shim and its fallback's CSV). 1 when it was judged here (GRUB, rEFInd),
  * 0 when the ESP's contents decide (systemd-boot, a UKI, a loader not recognised), -ENOMEM. */
-static int check_started(struct status_esp *e, int fd, const struct esp_model *m, const char *start)
+static int check_started(struct status_esp *e, int fd, const struct esp_model *m, const char *start,
+                         const struct boot_option *entry)
 {
         _cleanup_(boot_start_done) struct boot_start b = {};
         int k = bootentry_start(fd, e->mount, start, &b);
@@ -740,6 +781,8 @@ static int check_started(struct status_esp *e, int fd, const struct esp_model *m
                                     "%s", b.critical ? b.critical : b.unknown);
                 return k < 0 ? k : 1;
         }
+        if (b.kind == START_UNKNOWN && !b.links)
+                return check_direct(e, fd, m, start, entry);
         if (!b.config)
                 return 0;
         k = check_chain(e, fd, m, b.kind == START_GRUB ? b.config : NULL,
@@ -748,7 +791,8 @@ static int check_started(struct status_esp *e, int fd, const struct esp_model *m
 }
 
 static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
-                        const struct bls_set *s, int load_err, const char *why, const char *start)
+                        const struct bls_set *s, int load_err, const char *why, const char *start,
+                        const struct boot_option *entry)
 {
         size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0, unchecked = 0;
         const char *first_default = NULL;
@@ -761,7 +805,7 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                                        "cannot read %s's boot entries: %s%s", e->mount, why,
                                        denied(load_err) ? " (needs root)" : "");
         if (start) {
-                k = check_started(e, fd, m, start);
+                k = check_started(e, fd, m, start, entry);
                 if (k != 0)
                         return k < 0 ? k : 0;
         }
@@ -1055,6 +1099,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
 {
         _cleanup_(bls_set_done) struct bls_set set = {};
         _cleanup_free_ char *why = NULL, *start = NULL;
+        const struct boot_option *entry = NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int k, err = errno, load;
 
@@ -1094,9 +1139,9 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
                 return load;
         k = check_esp_itself(s, t, min_free ? min_free : 2 * largest_set(fd, &set));
         if (k >= 0)
-                k = check_firmware(s, fd, nv, nv_error, &start);
+                k = check_firmware(s, fd, nv, nv_error, &start, &entry);
         if (k >= 0)
-                k = check_loader(s, fd, m, &set, load, why, start);
+                k = check_loader(s, fd, m, &set, load, why, start, entry);
         if (k >= 0 && !s->booted)
                 k = check_sync(s, fd, booted_fd, booted_err, booted_mount, booted_partuuid,
                                excludes, now);

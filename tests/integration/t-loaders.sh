@@ -275,6 +275,100 @@ fallback_follows_shims_csv() {
         expect_stdout_has "CRITICAL loader: /efi1's removable-media fallback is shim with \\EFI\\BOOT\\fbx64.efi beside it, and no EFI/<vendor>/BOOTX64.CSV: the fallback creates no entry and resets the machine"
 }
 
+# A kernel the firmware starts directly (L11): a UKI named by each disk's Boot####, its
+# .cmdline's root= judged; the same file on both ESPs, as a copy leaves it.
+uki_machine() {
+        reset_machine
+        rm -rf "$R/var/cache/debconf"
+        booted_by_loader "$PU0"
+        efivar bootentry 0001 "Debian UKI" --hd 1 "$PU0" --file '\EFI\Linux\debian.efi'
+        efivar bootentry 0002 "Debian UKI (disk 1)" --hd 1 "$PU1" --file '\EFI\Linux\debian.efi'
+        efivar bootorder 0001,0002
+        for n in 0 1; do
+                find "$R/efi$n" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
+                loader_file uki 65536 "$R/efi$n/EFI/Linux/debian.efi" "$1"
+        done
+        run_tool -b -q
+        expect_status 0
+}
+
+uki_root_naming_the_other_disk_is_critical() {
+        uki_machine "root=UUID=$FS0 ro quiet"
+        run_tool --status -v
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/EFI/Linux/debian.efi: its .cmdline's root=UUID=$FS0 names /efi0, on the other disk: booted alone this disk would not find its root"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 NO"
+        expect_stdout_has "OK loader: /efi0/EFI/Linux/debian.efi: the firmware starts this kernel directly; its root= is on this disk"
+        sed -n '/^\/efi1: its boot chain/,/^$/p' "$OUT" >"$W/chain1"
+        cat >"$W/want1" <<WANT
+/efi1: its boot chain, as if the other disk were gone:
+  Boot0002 "Debian UKI (disk 1)" starts \\EFI\\Linux\\debian.efi on /efi1
+  -> /efi1/EFI/Linux/debian.efi is a unified kernel image: the firmware starts the kernel directly, with the initrd in its .initrd
+  -> its .cmdline: root=UUID=$FS0 ro quiet
+  -> CRITICAL /efi1/EFI/Linux/debian.efi: its .cmdline's root=UUID=$FS0 names /efi0, on the other disk: booted alone this disk would not find its root
+WANT
+        diff -u "$W/want1" <(grep -v '^$' "$W/chain1") >&2 || fail "disk 1's chain is not as expected"
+}
+
+# A root= naming no filesystem --status knows (it knows the ESPs): UNKNOWN, never NO; a
+# UKI cut short is CRITICAL.
+uki_root_unknown_and_cut_uki() {
+        uki_machine "root=UUID=$ROOTFS ro"
+        run_tool --status
+        expect_status 3
+        expect_stdout_has "UNKNOWN loader: /efi1/EFI/Linux/debian.efi: its .cmdline's root=UUID=$ROOTFS is none of the ESPs --status knows: which disk holds it is not checked"
+        expect_stdout_lacks "/efi1 NO"
+        truncate -s 32768 "$R/efi1/EFI/Linux/debian.efi"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "/efi1/EFI/Linux/debian.efi"
+        expect_stdout_has "/efi1 NO"
+}
+
+# A plain EFI-stub kernel: its command line is the entry's optional data (UCS-2, as
+# efibootmgr -u writes it), its initrd= read from the ESP it was started from.
+plain_kernel_takes_the_entrys_command_line() {
+        reset_machine
+        rm -rf "$R/var/cache/debconf"
+        booted_by_loader "$PU0"
+        efivar bootentry 0001 "Debian kernel" --hd 1 "$PU0" --file '\vmlinuz.efi' \
+                --optional-ucs2 "root=PARTUUID=$PU0 ro initrd=\\initrd.img"
+        efivar bootentry 0002 "Debian kernel (disk 1)" --hd 1 "$PU1" --file '\vmlinuz.efi' \
+                --optional-ucs2 "root=PARTUUID=$PU1 ro initrd=\\initrd.img"
+        efivar bootorder 0001,0002
+        for n in 0 1; do
+                find "$R/efi$n" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -r {} +
+                loader_file kernel 65536 "$R/efi$n/vmlinuz.efi"
+                loader_file initrd 4096 "$R/efi$n/initrd.img"
+        done
+        run_tool -b -q
+        expect_status 0
+        run_tool --status -v
+        expect_status 0
+        expect_stdout_has "  -> /efi1/vmlinuz.efi is an EFI-stub kernel: the firmware starts the kernel directly"
+        expect_stdout_has "  -> the boot entry's command line: root=PARTUUID=$PU1 ro initrd=\\initrd.img"
+        expect_stdout_has "  -> the boot entry's command line's root=PARTUUID=$PU1: /efi1, on this disk"
+        expect_stdout_has "  -> initrd=\\initrd.img: on /efi1"
+        expect_stdout_has "boots alone: /efi0 (booted) yes, /efi1 yes"
+        # Disk 1's entry written as a copy of disk 0's: root= on the other disk.
+        efivar bootentry 0002 "Debian kernel (disk 1)" --hd 1 "$PU1" --file '\vmlinuz.efi' \
+                --optional-ucs2 "root=PARTUUID=$PU0 ro initrd=\\initrd.img"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/vmlinuz.efi: the boot entry's command line's root=PARTUUID=$PU0 names /efi0, on the other disk"
+        # The initrd only the other disk holds.
+        efivar bootentry 0002 "Debian kernel (disk 1)" --hd 1 "$PU1" --file '\vmlinuz.efi' \
+                --optional-ucs2 "root=PARTUUID=$PU1 ro initrd=\\initrd-1.img"
+        loader_file initrd 4096 "$R/efi0/initrd-1.img"
+        run_tool --status
+        expect_status 2
+        expect_stdout_has "CRITICAL loader: /efi1/vmlinuz.efi: the command line's initrd=\\initrd-1.img: /efi1 lacks it"
+        expect_stdout_has "/efi1 NO"
+}
+
+run_case uki_root_naming_the_other_disk_is_critical uki_root_naming_the_other_disk_is_critical
+run_case uki_root_unknown_and_cut_uki uki_root_unknown_and_cut_uki
+run_case plain_kernel_takes_the_entrys_command_line plain_kernel_takes_the_entrys_command_line
 run_case verbose_status_shows_each_disks_chain verbose_status_shows_each_disks_chain
 run_case the_entrys_file_chooses_the_loader_judged the_entrys_file_chooses_the_loader_judged
 run_case fallback_follows_shims_csv fallback_follows_shims_csv

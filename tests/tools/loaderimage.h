@@ -12,6 +12,7 @@
  *              sectors, syssize covering the rest), elsewhere a PE image;
  *   bzimage    an x86 bzImage without the PE header (no "MZ");
  *   uki        a PE image with .osrel, .linux (a "kernel" of half its size) and .initrd;
+ *              li_uki_cmdline() adds a .cmdline section (at most 511 bytes of text);
  *   initrd     a newc cpio header, then zeros;
  *   dtb        a flattened devicetree header whose totalsize is the file's size.
  *
@@ -70,7 +71,7 @@ struct li_section {
         uint32_t offset, size; /* in the file */
 };
 
-/* The PE header at LI_PE_OFFSET with the sections given (at most 4, all after byte 0x200). */
+/* The PE header at LI_PE_OFFSET with the sections given (at most 5, all after byte 0x200). */
 static inline void li_pe_header(uint8_t *b, const struct li_section *s, unsigned n,
                                 uint32_t cert_offset, uint32_t cert_size)
 {
@@ -159,20 +160,37 @@ static inline int li_kernel(uint8_t *b, uint32_t size)
 #endif
 }
 
+/* With cmdline (NULL: none), a .cmdline section of 0x200 bytes holding it, NUL-padded, its
+ * VirtualSize the text's length plus its NUL (as ukify writes it). */
+static inline int li_uki_cmdline(uint8_t *b, uint32_t size, const char *cmdline)
+{
+        uint32_t kernel = (size / 2) & ~511u, c = cmdline ? 0x200 : 0;
+        struct li_section s[5] = { { ".text", 0x200, 0x200 },
+                                   { ".osrel", 0x400, 0x200 },
+                                   { ".linux", 0x600 + c, kernel },
+                                   { ".initrd", 0x600 + c + kernel, size - 0x600 - c - kernel },
+                                   { ".cmdline", 0x600, 0x200 } };
+
+        if (size % 512 || kernel < 0xc00 || size < 0x600 + c + kernel + 0x200)
+                return -1;
+        if (cmdline && strlen(cmdline) >= 0x200)
+                return -1;
+        li_pe_header(b, s, cmdline ? 5 : 4, 0, 0);
+        memcpy(b + 0x400, "ID=debian\n", 10);
+        if (cmdline) {
+                /* VirtualSize: the text and its NUL; SizeOfRawData stays the padded 0x200. */
+                li_put32(b + LI_PE_OFFSET + 24 + (LI_PE32PLUS ? 112 : 96) + LI_DIRS * 8 + 4 * 40 +
+                                 8,
+                         (uint32_t)strlen(cmdline) + 1);
+                memcpy(b + 0x600, cmdline, strlen(cmdline));
+        }
+        memcpy(b + 0x600 + c + kernel, "070701", 6);
+        return li_kernel(b + 0x600 + c, kernel);
+}
+
 static inline int li_uki(uint8_t *b, uint32_t size)
 {
-        uint32_t kernel = (size / 2) & ~511u;
-        struct li_section s[4] = { { ".text", 0x200, 0x200 },
-                                   { ".osrel", 0x400, 0x200 },
-                                   { ".linux", 0x600, kernel },
-                                   { ".initrd", 0x600 + kernel, size - 0x600 - kernel } };
-
-        if (size % 512 || kernel < 0xc00 || size < 0x600 + kernel + 0x200)
-                return -1;
-        li_pe_header(b, s, 4, 0, 0);
-        memcpy(b + 0x400, "ID=debian\n", 10);
-        memcpy(b + 0x600 + kernel, "070701", 6);
-        return li_kernel(b + 0x600, kernel);
+        return li_uki_cmdline(b, size, NULL);
 }
 
 static inline int li_initrd(uint8_t *b, uint32_t size)

@@ -7,7 +7,7 @@
  *   mkefivar DIR loader PARTUUID [--upper] [--no-nul]
  *   mkefivar DIR bootcurrent NUM
  *   mkefivar DIR bootentry NUM DESCRIPTION PATH [--full-sata|--full-nvme] [--file EFIPATH]
- *            [--start LBA] [--size SECTORS] [--inactive]
+ *            [--start LBA] [--size SECTORS] [--inactive] [--optional-ucs2 TEXT]
  *       PATH is one of  --hd PARTNUM PARTUUID | --hd-mbr PARTNUM SIGNATURE | --whole-disk
  *   mkefivar DIR bootorder NUM[,NUM...]
  *   mkefivar DIR raw NAME-GUID HEXBYTES
@@ -53,6 +53,8 @@
         "        --file EFIPATH  default \\EFI\\systemd\\systemd-bootx64.efi; \"\" for none\n"     \
         "        --start LBA, --size SECTORS  default 0x800 + (PARTNUM-1)*0x100000, 0x100000\n"    \
         "        --inactive  the load option's LOAD_OPTION_ACTIVE bit cleared\n"                   \
+        "        --optional-ucs2 TEXT  OptionalData: TEXT as NUL-terminated UCS-2 (a kernel's\n"   \
+        "                    command line, as efibootmgr -u writes it)\n"                          \
         "  bootorder NUM[,NUM...]\n"                                                               \
         "        BootOrder-" ENC_GLOBAL_GUID ": the hex numbers as u16s.\n"                        \
         "  raw NAME-GUID HEXBYTES\n"                                                               \
@@ -114,6 +116,7 @@ struct mkefivar_opts {
         size_t n_positional;
         bool upper, no_nul, full_sata, full_nvme, whole_disk, inactive, help;
         const char *hd_num, *hd_uuid, *mbr_num, *mbr_sig, *file, *start, *size, *attr;
+        const char *optional;
 };
 
 static int mkefivar_parse_opts(int argc, char **argv, struct mkefivar_opts *o)
@@ -149,7 +152,7 @@ static int mkefivar_parse_opts(int argc, char **argv, struct mkefivar_opts *o)
                 else if (streq(a, "--hd") || streq(a, "--hd-mbr"))
                         need = 2;
                 else if (streq(a, "--file") || streq(a, "--start") || streq(a, "--size") ||
-                         streq(a, "--attr"))
+                         streq(a, "--attr") || streq(a, "--optional-ucs2"))
                         need = 1;
                 else
                         return mkefivar_usage_error("unknown option '%s'", a);
@@ -171,6 +174,8 @@ static int mkefivar_parse_opts(int argc, char **argv, struct mkefivar_opts *o)
                         o->start = argv[i + 1];
                 else if (streq(a, "--size"))
                         o->size = argv[i + 1];
+                else if (streq(a, "--optional-ucs2"))
+                        o->optional = argv[i + 1];
                 else
                         o->attr = argv[i + 1];
                 i += need;
@@ -277,7 +282,7 @@ static int mkefivar_bootentry(const char *dir, const struct mkefivar_opts *o)
 {
         static const uint8_t zero_eui[8];
         char name[sizeof("Boot0000-" ENC_GLOBAL_GUID)];
-        struct blob path = {}, option = {};
+        struct blob path = {}, option = {}, optional = {};
         const char *file = o->file ? o->file : o->whole_disk ? "" : DEFAULT_EFI_FILE;
         uint64_t num, part = 0, sig = 0, start, size;
         int kinds = !!o->hd_num + !!o->mbr_num + o->whole_disk, r;
@@ -338,8 +343,17 @@ static int mkefivar_bootentry(const char *dir, const struct mkefivar_opts *o)
         }
         dp_end(&path);
 
+        if (o->optional && blob_utf16(&optional, o->optional, true) < 0) {
+                blob_done(&path);
+                blob_done(&optional);
+                return mkefivar_usage_error("--optional-ucs2: '%s' is not valid UTF-8",
+                                            o->optional);
+        }
         r = enc_load_option(&option, o->inactive ? 0 : ENC_LOAD_OPTION_ACTIVE, o->positional[3],
-                            &path, NULL, 0);
+                            &path, optional.data, optional.size);
+        if (r == 0 && optional.failed)
+                r = -ENOMEM;
+        blob_done(&optional);
         if (r == -EINVAL) {
                 blob_done(&path);
                 blob_done(&option);

@@ -4,9 +4,10 @@
  * so the integration tests' ESPs hold images --status accepts, and can then cut them.
  * A test tool; not installed.
  *
- *   mkloaderfile KIND SIZE PATH
+ *   mkloaderfile KIND SIZE PATH [CMDLINE]
  *       KIND: efi, efi-signed, kernel, bzimage, uki, initrd, dtb; SIZE in bytes (a multiple
- *       of 512 for the PE and bzImage kinds).
+ *       of 512 for the PE and bzImage kinds). CMDLINE (uki only): the text of a .cmdline
+ *       section (at most 511 bytes).
  *
  * Exit status: 0 written, 1 could not write, 2 usage error.
  */
@@ -27,8 +28,8 @@ int main(int argc, char **argv)
         size_t done = 0;
         int fd;
 
-        if (argc != 4) {
-                fprintf(stderr, "usage: mkloaderfile KIND SIZE PATH\n");
+        if (argc != 4 && !(argc == 5 && strcmp(argv[1], "uki") == 0)) {
+                fprintf(stderr, "usage: mkloaderfile KIND SIZE PATH [CMDLINE (uki only)]\n");
                 return 2;
         }
         errno = 0;
@@ -40,7 +41,8 @@ int main(int argc, char **argv)
         b = calloc(1, size);
         if (!b)
                 return 1;
-        if (loaderimage_make(argv[1], b, (uint32_t)size) < 0) {
+        if ((argc == 5 ? li_uki_cmdline(b, (uint32_t)size, argv[4])
+                       : loaderimage_make(argv[1], b, (uint32_t)size)) < 0) {
                 fprintf(stderr, "mkloaderfile: cannot make a %s of %lu bytes\n", argv[1], size);
                 free(b);
                 return 2;
