@@ -35,8 +35,9 @@ static int src_read(const struct src *s, uint64_t off, void *buf, size_t n, char
         size_t done = 0;
 
         if (off > s->size || n > s->size - off)
-                return errmsg(why, -EBADMSG, "truncated: bytes %" PRIu64 "-%" PRIu64
-                                             " lie beyond its %" PRIu64 " bytes",
+                return errmsg(why, -EBADMSG,
+                              "truncated: bytes %" PRIu64 "-%" PRIu64 " lie beyond its %" PRIu64
+                              " bytes",
                               off, off + n, s->size);
         if (s->data) {
                 memcpy(buf, s->data + off, n);
@@ -74,7 +75,9 @@ void uki_image_done(struct uki_image *u)
 
 const char *uki_kind_to_string(enum uki_kind k)
 {
-        return k == UKI_UKI ? "unified kernel image" : k == UKI_KERNEL ? "EFI-stub kernel" : "EFI program";
+        return k == UKI_UKI      ? "unified kernel image"
+               : k == UKI_KERNEL ? "EFI-stub kernel"
+                                 : "EFI program";
 }
 
 /* The kernel's own boot signature in its first bytes (the EFI stub is part of the kernel). */
@@ -203,8 +206,8 @@ int uki_read_buffer(const void *data, size_t size, struct uki_image *ret, char *
 {
         static const uint8_t none[1];
 
-        return read_image(&(struct src){ .fd = -1, .data = data ? data : none, .size = size },
-                          ret, why);
+        return read_image(&(struct src){ .fd = -1, .data = data ? data : none, .size = size }, ret,
+                          why);
 }
 
 int uki_optional_cmdline(const uint8_t *data, size_t size, char **ret, char **why)

@@ -26,7 +26,7 @@ enum uki_kind {
 
 struct uki_image {
         enum uki_kind kind;
-        char *cmdline; /* the .cmdline section's text (trailing NULs and newlines cut), or NULL */
+        char *cmdline;   /* the .cmdline section's text (trailing NULs and newlines cut), or NULL */
         bool has_initrd; /* a .initrd section */
 };
 

@@ -179,9 +179,7 @@ int uki_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const
         _cleanup_(uki_image_done) struct uki_image u = {};
         _cleanup_free_ char *why = NULL, *where = NULL, *opt = NULL, *shown = NULL;
         _cleanup_close_ int fd = -EBADF;
-        struct kctx x = {
-                .fss = fss, .n_fs = n_fs, .start = start, .partial = partial, .out = &c
-        };
+        struct kctx x = { .fss = fss, .n_fs = n_fs, .start = start, .partial = partial, .out = &c };
         int r, k;
 
         *ret = (struct chain_result){};
@@ -211,8 +209,8 @@ int uki_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const
         if (!(c.default_title = strdup(where)))
                 return -ENOMEM;
 
-        r = chain_add(&c, CHAIN_LINK, "%s is %s: the firmware starts the kernel directly%s",
-                      where, u.kind == UKI_UKI ? "a unified kernel image" : "an EFI-stub kernel",
+        r = chain_add(&c, CHAIN_LINK, "%s is %s: the firmware starts the kernel directly%s", where,
+                      u.kind == UKI_UKI ? "a unified kernel image" : "an EFI-stub kernel",
                       u.kind == UKI_UKI && u.has_initrd ? ", with the initrd in its .initrd" : "");
         if (r < 0)
                 return r;
@@ -223,9 +221,8 @@ int uki_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const
         if (k == -ENOMEM)
                 return k;
         if (k < 0)
-                r = chain_add(&c, k == -EBADMSG ? CHAIN_CRITICAL : CHAIN_UNKNOWN, "%s: %s%s",
-                              where, k == -EBADMSG ? "not one the firmware can start: " : "",
-                              strna(why));
+                r = chain_add(&c, k == -EBADMSG ? CHAIN_CRITICAL : CHAIN_UNKNOWN, "%s: %s%s", where,
+                              k == -EBADMSG ? "not one the firmware can start: " : "", strna(why));
         if (r < 0)
                 return r;
 
@@ -247,8 +244,7 @@ int uki_chain_check(const struct chain_fs *fss, size_t n_fs, size_t start, const
                 /* systemd-stub takes the entry's command line instead of .cmdline unless
                  * Secure Boot is on: both must lead to this disk. */
                 if (r >= 0 && opt && *opt) {
-                        r = chain_add(&c, CHAIN_LINK,
-                                      "the boot entry's command line%s: %s",
+                        r = chain_add(&c, CHAIN_LINK, "the boot entry's command line%s: %s",
                                       u.cmdline ? " (used instead of .cmdline without Secure "
                                                   "Boot)"
                                                 : "",

@@ -248,8 +248,9 @@ static int setup(void **state)
                 .name = "/efi0", .uuid = "E500-0000", .partuuid = PART0, .fd = t->fd[0]
         };
         t->fs[2] = (struct chain_fs){ .name = "disk 0's root", .uuid = ROOT0, .fd = -1 };
-        t->fs[3] = (struct chain_fs){ .name = "/", .uuid = ROOT1, .label = "root1", .fd = -1,
-                                      .this_disk = true };
+        t->fs[3] = (struct chain_fs){
+                .name = "/", .uuid = ROOT1, .label = "root1", .fd = -1, .this_disk = true
+        };
         *state = t;
         return 0;
 }
@@ -307,9 +308,8 @@ static void test_uki_root_on_this_disk(void **state)
         struct chain_result c = {};
 
         put_uki(t, "EFI/Linux/debian.efi", "root=UUID=" ROOT1 " ro");
-        assert_int_equal(uki_chain_check(t->fs, 4, 0, "\\EFI\\Linux\\debian.efi", NULL, 0, false,
-                                         &c),
-                         1);
+        assert_int_equal(
+                uki_chain_check(t->fs, 4, 0, "\\EFI\\Linux\\debian.efi", NULL, 0, false, &c), 1);
         show(&c);
         assert_true(c.worst < CHAIN_WARNING);
         assert_true(c.default_bootable);
@@ -411,8 +411,9 @@ static void test_plain_kernel(void **state)
         put_image(t->fd[0], "initrd-0.img", "initrd");
         n = ucs2("root=PARTUUID=" PART1 " initrd=\\initrd-0.img", opt);
         assert_int_equal(uki_chain_check(t->fs, 4, 0, "vmlinuz.efi", opt, n, false, &c), 1);
-        assert_finding(&c, CHAIN_CRITICAL,
-                       "/efi1/vmlinuz.efi: the command line's initrd=\\initrd-0.img: /efi1 lacks it");
+        assert_finding(
+                &c, CHAIN_CRITICAL,
+                "/efi1/vmlinuz.efi: the command line's initrd=\\initrd-0.img: /efi1 lacks it");
         assert_false(c.default_bootable);
         chain_result_done(&c);
 
@@ -430,7 +431,8 @@ static void test_plain_kernel(void **state)
 
         /* optional data that is not UCS-2 text (odd length) */
         assert_int_equal(uki_chain_check(t->fs, 4, 0, "vmlinuz.efi", opt, 3, false, &c), 1);
-        assert_finding(&c, CHAIN_CRITICAL, "the boot entry's command line: its optional data is 3 bytes");
+        assert_finding(&c, CHAIN_CRITICAL,
+                       "the boot entry's command line: its optional data is 3 bytes");
         chain_result_done(&c);
 }
 
@@ -442,17 +444,17 @@ static void test_not_a_kernel_or_broken(void **state)
 
         /* systemd-boot: judged elsewhere */
         put_image(t->fd[1], "EFI/systemd/systemd-bootx64.efi", "efi");
-        assert_int_equal(uki_chain_check(t->fs, 4, 0, "EFI/systemd/systemd-bootx64.efi", NULL, 0,
-                                         false, &c),
-                         0);
+        assert_int_equal(
+                uki_chain_check(t->fs, 4, 0, "EFI/systemd/systemd-bootx64.efi", NULL, 0, false, &c),
+                0);
         assert_int_equal(c.n, 0);
         /* missing: the entry's own check says so */
-        assert_int_equal(uki_chain_check(t->fs, 4, 0, "EFI/Linux/none.efi", NULL, 0, false, &c),
-                         0);
+        assert_int_equal(uki_chain_check(t->fs, 4, 0, "EFI/Linux/none.efi", NULL, 0, false, &c), 0);
         /* a UKI cut inside its .linux section: not startable */
         tree_write(t->fd[1], "EFI/Linux/cut.efi", b, SIZE / 2);
         assert_int_equal(uki_chain_check(t->fs, 4, 0, "EFI/Linux/cut.efi", NULL, 0, false, &c), 1);
-        assert_finding(&c, CHAIN_CRITICAL, "/efi1/EFI/Linux/cut.efi: not one the firmware can start: ");
+        assert_finding(&c, CHAIN_CRITICAL,
+                       "/efi1/EFI/Linux/cut.efi: not one the firmware can start: ");
         assert_false(c.default_bootable);
         chain_result_done(&c);
 }
