@@ -218,6 +218,20 @@ int uki_optional_cmdline(const uint8_t *data, size_t size, char **ret, char **wh
         *ret = NULL;
         if (size == 0)
                 return 0;
+        /* efibootmgr without -u writes the arguments as bytes: the kernel's stub reads them as
+         * UCS-2 and finds no "root=" but CJK characters. */
+        if (size >= 4 && data[1] != 0 && data[3] != 0) {
+                size_t ascii = 0;
+
+                while (ascii < size && data[ascii] >= 0x20 && data[ascii] < 0x7f)
+                        ascii++;
+                if (ascii == size || (ascii > 0 && data[ascii] == 0))
+                        return errmsg(why, -EBADMSG,
+                                      "its optional data is ASCII text (\"%.*s\"), not UCS-2: "
+                                      "the kernel's EFI stub reads it as UCS-2 (write it with "
+                                      "efibootmgr -u)",
+                                      (int)(ascii < 64 ? ascii : 64), (const char *)data);
+        }
         if (size % 2 != 0)
                 return errmsg(why, -EBADMSG,
                               "its optional data is %zu bytes, an odd number: not UCS-2 text "

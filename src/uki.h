@@ -43,8 +43,9 @@ int uki_read_buffer(const void *data, size_t size, struct uki_image *ret, char *
 
 /* A Boot#### entry's optional data as a kernel command line: UCS-2 little endian up to the
  * first NUL (or the end), converted to UTF-8. *ret is NULL when there is none (0 bytes).
- * -EBADMSG with *why when its length is odd, it holds a surrogate or a control character
- * other than tab and newline, or exceeds UKI_CMDLINE_MAX. */
+ * -EBADMSG with *why when it is ASCII text (efibootmgr without -u), its length is odd, it
+ * holds a surrogate or a control character other than tab and newline, or exceeds
+ * UKI_CMDLINE_MAX. */
 int uki_optional_cmdline(const uint8_t *data, size_t size, char **ret, char **why);
 
 /* "unified kernel image", "EFI-stub kernel", "EFI program". */

@@ -212,6 +212,12 @@ static void test_optional_cmdline(void **state)
         assert_non_null(strstr(why, "U+D800 at character 1"));
         assert_int_equal(uki_optional_cmdline(control, sizeof(control), &t, &why), -EBADMSG);
         assert_non_null(strstr(why, "U+0007"));
+        /* efibootmgr without -u: bytes, with or without a NUL */
+        assert_int_equal(uki_optional_cmdline((const uint8_t *)"root=/dev/sda2 ro", 17, &t, &why),
+                         -EBADMSG);
+        assert_non_null(strstr(why, "ASCII text (\"root=/dev/sda2 ro\"), not UCS-2"));
+        assert_int_equal(uki_optional_cmdline((const uint8_t *)"root=x\0", 8, &t, &why), -EBADMSG);
+        assert_non_null(strstr(why, "ASCII text (\"root=x\")"));
         free(why);
 }
 
