@@ -222,7 +222,8 @@ struct libmnt_fs *disk_part_fstab_line(const struct disk_part *p, struct libmnt_
                 if (mnt_fs_get_tag(fs, &name, &value) == 0 && value) {
                         if ((streq_ptr(name, "PARTUUID") && p->partuuid &&
                              strcasecmp(value, p->partuuid) == 0) ||
-                            (streq_ptr(name, "UUID") && p->uuid && strcasecmp(value, p->uuid) == 0) ||
+                            (streq_ptr(name, "UUID") && p->uuid &&
+                             strcasecmp(value, p->uuid) == 0) ||
                             (streq_ptr(name, "LABEL") && streq_ptr(value, p->label)) ||
                             (streq_ptr(name, "PARTLABEL") && streq_ptr(value, p->partlabel)))
                                 found = fs;
