@@ -885,10 +885,10 @@ static int check_xbootldr(struct status_esp *s, int esp_fd, const struct esp_dis
                                        "cannot read the boot entries of %s: %s%s", x->name,
                                        strna(why), denied(k) ? " (needs root)" : "");
         x->loaded = true;
-        return esp_add(s, STATUS_OK, "xbootldr", "%s, %s%s%s, in fstab: systemd-boot reads it%s%s",
-                       x->name, strna(fstype), p->partuuid ? ", PARTUUID " : "",
-                       p->partuuid ? p->partuuid : "", via ? " through " : " (FAT)",
-                       via ? via : "");
+        return esp_add(s, STATUS_OK, "xbootldr", "%s, %s%s%s%s: systemd-boot reads it%s%s", x->name,
+                       strna(fstype), p->partuuid ? ", PARTUUID " : "",
+                       p->partuuid ? p->partuuid : "", line ? ", in fstab" : "",
+                       via ? " through " : " (FAT)", via ? via : "");
 }
 
 /* X5: the filesystems of the other disks (those not also on this one: a btrfs across both

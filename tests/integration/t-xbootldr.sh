@@ -158,6 +158,7 @@ xbootldr_not_in_fstab_or_not_mounted() {
         expect_status 1
         expect_stdout_has "WARNING xbootldr: $(xname 1) is mounted on /mnt/root1/boot, but fstab does not mount it"
         expect_stdout_has "PARTUUID=$XPU1 with nofail"
+        expect_stdout_has "OK xbootldr: $(xname 1), ext4, PARTUUID $XPU1: systemd-boot reads it through"
         expect_stdout_has "/mnt/root1/efi yes"
         # not mounted, fstab mounts it: its entries could not be looked at (never CRITICAL)
         table1
