@@ -45,6 +45,7 @@ struct chain_result {
         size_t n_bootable;     /* of these, entries whose every file this disk holds */
         char *default_title;   /* the entry booted without a key press, NULL if none */
         bool default_bootable; /* and whether this disk holds all it needs */
+        bool root_unchecked;   /* a root= the chain could not place on a disk (L11) */
         enum chain_level worst;
 };
 

@@ -787,9 +787,9 @@ static int check_direct(struct status_esp *e, int fd, const struct esp_model *m,
                 return k;
         if (c.worst < CHAIN_UNKNOWN)
                 k = esp_add(e, STATUS_OK, "loader",
-                            "%s: the firmware starts this kernel directly; its root= is on this "
-                            "disk",
-                            c.default_title);
+                            "%s: the firmware starts this kernel directly; %s", c.default_title,
+                            c.root_unchecked ? "which disk its root= names is not checked (-v)"
+                                             : "its root= is on this disk");
         return k < 0 ? k : 1;
 }
 

@@ -101,11 +101,13 @@ static int judge_root(struct kctx *x, const char *source, const char *cmdline)
 
         if (r < 0)
                 return r;
-        if (r == 0)
-                return chain_add(x->out, CHAIN_UNKNOWN,
+        if (r == 0) {
+                x->out->root_unchecked = true;
+                return chain_add(x->out, CHAIN_LINK,
                                  "%s: %s has no root=: which root the initrd mounts (systemd's "
                                  "partition discovery, a built-in command line) is not checked",
                                  x->where, source);
+        }
         for (size_t k = 0; k < ELEMENTSOF(tags); k++) {
                 size_t tl = strlen(tags[k].tag);
                 _cleanup_free_ char *v = NULL;
@@ -125,14 +127,16 @@ static int judge_root(struct kctx *x, const char *source, const char *cmdline)
                                          "%s: %s's root=%s names %s, on the other disk: booted "
                                          "alone this disk would not find its root",
                                          x->where, source, root, x->fss[i].name);
-                return chain_add(x->out, x->partial ? CHAIN_UNKNOWN : CHAIN_CRITICAL,
+                x->out->root_unchecked = true;
+                return chain_add(x->out, x->partial ? CHAIN_LINK : CHAIN_CRITICAL,
                                  x->partial ? "%s: %s's root=%s is none of the ESPs --status "
                                               "knows: which disk holds it is not checked"
                                             : "%s: %s's root=%s names no filesystem of this "
                                               "disk: booted alone it would not find its root",
                                  x->where, source, root);
         }
-        return chain_add(x->out, CHAIN_UNKNOWN,
+        x->out->root_unchecked = true;
+        return chain_add(x->out, CHAIN_LINK,
                          "%s: %s's root=%s names a device, not a filesystem identifier: which "
                          "disk it is depends on the disks present, not checked",
                          x->where, source, root);
