@@ -900,6 +900,7 @@ static const struct config_key keys[] = {
           .print = print_duration,
           .def.usec = 300 * USEC_PER_SEC,
           .doc = "how long -s waits for another sync of the same destination" },
+        { .name = "alternate_root", .kind = KIND_STRING, .offset = OFFSET(alternate_root), .parse = parse_program, .print = print_string, .def.s = "/mnt/root1", .doc = "where --add-disk mounts an approach-2 twin's root" },
         { .name = "esp_mounts",
           .kind = KIND_STRV,
           .offset = OFFSET(esp_mounts),
