@@ -17,14 +17,14 @@
 
 /* One partition of the booted disk that the twin gets a filesystem on (§12b A2). */
 struct twin_part {
-        size_t partno;  /* 0-based, as struct gpt_part */
-        char *fstype;   /* the booted partition's: "ext4", "swap", ... */
-        char *label;    /* the booted partition's, or NULL */
+        size_t partno;   /* 0-based, as struct gpt_part */
+        char *fstype;    /* the booted partition's: "ext4", "swap", ... */
+        char *label;     /* the booted partition's, or NULL */
         char *new_label; /* the twin's (A3), or NULL */
-        char *mount;    /* where the booted partition is mounted ("/", "/boot"), or NULL */
-        char *target;   /* the twin's mount point (A4): alt_root + mount, or NULL */
-        char *dev;      /* the new disk's partition device, once known */
-        bool xbootldr;  /* GPT type XBOOTLDR */
+        char *mount;     /* where the booted partition is mounted ("/", "/boot"), or NULL */
+        char *target;    /* the twin's mount point (A4): alt_root + mount, or NULL */
+        char *dev;       /* the new disk's partition device, once known */
+        bool xbootldr;   /* GPT type XBOOTLDR */
 };
 
 /* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
@@ -66,11 +66,10 @@ struct ad {
         /* Approach 2 (DESIGN.md §12b): the root is neither btrfs nor on md, so the new disk
          * becomes the booted disk's twin (adddisk-twin.c), decided at step 1. */
         bool twin;
-        char *alt_root;        /* where the twin's root is mounted: "/mnt/root1" */
-        struct twin_part *tw;  /* the booted disk's partitions with a filesystem, but the ESP */
+        char *alt_root;       /* where the twin's root is mounted: "/mnt/root1" */
+        struct twin_part *tw; /* the booted disk's partitions with a filesystem, but the ESP */
         size_t n_tw;
 };
-
 
 void part_devs_free(struct part_dev *p, size_t n);
 _printf_(2, 3) void say(struct ad *d, const char *fmt, ...);

@@ -191,8 +191,7 @@ int twin_check_driver(struct ad *d, const char *esp, char **why)
                                       "then run the same command again",
                                       esp, p->partno + 1, p->fstype, strna(p->mount), p->fstype,
                                       esp, startswith(p->fstype, "ext") ? "ext2" : p->fstype);
-                say(d, "%s/EFI/systemd/drivers/ has a driver for the %s XBOOTLDR", esp,
-                    p->fstype);
+                say(d, "%s/EFI/systemd/drivers/ has a driver for the %s XBOOTLDR", esp, p->fstype);
         }
         return 0;
 }
@@ -203,7 +202,8 @@ static bool on_root_fs(const char *dir)
 {
         struct stat a, b;
 
-        return stat("/", &a) == 0 && stat(dir, &b) == 0 && S_ISDIR(b.st_mode) && a.st_dev == b.st_dev;
+        return stat("/", &a) == 0 && stat(dir, &b) == 0 && S_ISDIR(b.st_mode) &&
+               a.st_dev == b.st_dev;
 }
 
 /* The loader entry directories of the booted disk (ESP, XBOOTLDR or /boot): swap_ids. */
@@ -252,8 +252,8 @@ static int wanted_items(struct ad *d, char ***ret)
  * own and scratch directories' contents (the directories stay: the twin mounts on them). */
 static int root_excludes(struct ad *d, char *const *items, char ***ret)
 {
-        static const char *const sys[] = { "/dev/*", "/proc/*", "/sys/*", "/run/*", "/tmp/*",
-                                           "/mnt/*" };
+        static const char *const sys[] = { "/dev/*", "/proc/*", "/sys/*",
+                                           "/run/*", "/tmp/*",  "/mnt/*" };
         _cleanup_strv_free_ char **l = NULL;
 
         STRV_FOREACH(i, items)
@@ -330,8 +330,8 @@ static bool has_item(const struct config *c, const char *src, const char *dest)
         for (size_t i = 0; i < c->n_items; i++)
                 if (same_path(c->items[i].source, src))
                         STRV_FOREACH(x, c->items[i].dests)
-                if (same_path(*x, dest))
-                        return true;
+        if (same_path(*x, dest))
+                return true;
         return false;
 }
 
@@ -355,8 +355,8 @@ static int check_config(struct ad *d, char **why)
                 return -ENOMEM;
 
         if (!strv_contains(c->esp_mounts, d->m->booted.mount) || !strv_contains(c->esp_mounts, esp))
-                if (strv_extendf(&missing, "esp_mounts naming %s and %s", d->m->booted.mount,
-                                  esp) < 0)
+                if (strv_extendf(&missing, "esp_mounts naming %s and %s", d->m->booted.mount, esp) <
+                    0)
                         return -ENOMEM;
         STRV_FOREACH(i, items)
         {
@@ -384,12 +384,12 @@ static int check_config(struct ad *d, char **why)
                     0)
                 return -ENOMEM;
         STRV_FOREACH(x, ids)
-        if (!strv_contains(c->swap_ids, *x) &&
-            strv_extendf(&missing, "%s in swap_ids", *x) < 0)
+        if (!strv_contains(c->swap_ids, *x) && strv_extendf(&missing, "%s in swap_ids", *x) < 0)
                 return -ENOMEM;
         if (strv_length(missing) == 0) {
-                say(d, "the config %s keeps the twin in sync: esp_mounts, sync and swap_ids as "
-                       "§12b A5 asks",
+                say(d,
+                    "the config %s keeps the twin in sync: esp_mounts, sync and swap_ids as "
+                    "§12b A5 asks",
                     strna(c->path));
                 return 0;
         }
@@ -413,8 +413,7 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
         int r;
 
         d->twin = true;
-        d->alt_root = strdup(d->a->config->alternate_root ? d->a->config->alternate_root
-                                                          : DEFAULT_ALT_ROOT);
+        d->alt_root = strdup(d->a->config->alt_root ? d->a->config->alt_root : DEFAULT_ALT_ROOT);
         if (!d->alt_root)
                 return -ENOMEM;
         r = partitions_of(d->boot_disk_name, &parts, &n_parts);
@@ -444,7 +443,8 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
                         if (parts[k].start * 512 == bp->start * d->boot.sector_size)
                                 pd = &parts[k];
                 if (!pd) {
-                        r = errmsg(why, -ENODEV, "partition %zu of the booted disk %s has no device",
+                        r = errmsg(why, -ENODEV,
+                                   "partition %zu of the booted disk %s has no device",
                                    bp->partno + 1, d->boot_disk);
                         goto out;
                 }
@@ -492,7 +492,9 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
                 say(d, "partition %zu: %s%s%s%s%s on %s -> the twin's: %s%s%s%s on %s",
                     bp->partno + 1, tp->xbootldr ? "XBOOTLDR, " : "", tp->fstype,
                     tp->label ? " '" : "", str_empty(tp->label), tp->label ? "'" : "",
-                    tp->mount ? tp->mount : streq(tp->fstype, "swap") ? "swap" : "nothing",
+                    tp->mount                   ? tp->mount
+                    : streq(tp->fstype, "swap") ? "swap"
+                                                : "nothing",
                     tp->fstype, tp->new_label ? " '" : "", str_empty(tp->new_label),
                     tp->new_label ? "'" : "",
                     tp->target ? tp->target
@@ -678,10 +680,9 @@ int twin_filesystems(struct ad *d, struct libmnt_table *t, char **why)
                 if (!p->dev) {
                         r = partition_node(d, np, &p->dev);
                         if (r < 0 && !d->a->test)
-                                return errmsg(why, r,
-                                              "partition %zu of %s (PARTUUID %s): %s/%s %s",
-                                              np->partno + 1, d->disk, np->uuid,
-                                              BY_PARTUUID_DIR, np->uuid,
+                                return errmsg(why, r, "partition %zu of %s (PARTUUID %s): %s/%s %s",
+                                              np->partno + 1, d->disk, np->uuid, BY_PARTUUID_DIR,
+                                              np->uuid,
                                               r == -ENOENT ? "does not exist (has the kernel "
                                                              "re-read the table? partprobe, "
                                                              "then run again)"
@@ -754,7 +755,7 @@ int twin_first_copy(struct ad *d, char **why)
                 .fstab = fstab,
                 .test = d->a->test,
                 /* A7: an hour's copy says how far it is (bytes, files, rate, time left) */
-                .progress = !d->out ? RSYNC_PROGRESS_NONE
+                .progress = !d->out                 ? RSYNC_PROGRESS_NONE
                             : isatty(STDERR_FILENO) ? RSYNC_PROGRESS_TTY
                                                     : RSYNC_PROGRESS_LOG,
         };
@@ -795,7 +796,7 @@ int twin_first_copy(struct ad *d, char **why)
 
 char *adddisk_esp_hint(const struct esp_model *m, const struct config *c, const char *device)
 {
-        const char *alt = c && c->alternate_root ? c->alternate_root : DEFAULT_ALT_ROOT;
+        const char *alt = c && c->alt_root ? c->alt_root : DEFAULT_ALT_ROOT;
         const char *on = NULL;
         char *r;
 

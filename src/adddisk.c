@@ -1566,7 +1566,7 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
 /* --- steps 5 and 6: the ESP's content and its boot entry ---------------------------------- */
 
 int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
-                      char **why)
+               char **why)
 {
         int r = mounts_load(NULL, ret_t);
 
@@ -2239,7 +2239,8 @@ static int fail_at(struct ad *d, int r, char **why)
                 char *buf = s < d->step ? done : todo;
                 size_t n = strlen(buf);
 
-                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1, step_title(d, s));
+                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1,
+                         step_title(d, s));
         }
         return errmsg(why, r, "step %d/%d (%s) failed: %s. Done: %s. Not done: %s. %s", d->step + 1,
                       ADDDISK_STEPS, step_title(d, d->step), cause ? cause : strerror(-r),

@@ -900,7 +900,6 @@ static const struct config_key keys[] = {
           .print = print_duration,
           .def.usec = 300 * USEC_PER_SEC,
           .doc = "how long -s waits for another sync of the same destination" },
-        { .name = "alternate_root", .kind = KIND_STRING, .offset = OFFSET(alternate_root), .parse = parse_program, .print = print_string, .def.s = "/mnt/root1", .doc = "where --add-disk mounts an approach-2 twin's root" },
         { .name = "esp_mounts",
           .kind = KIND_STRV,
           .offset = OFFSET(esp_mounts),
@@ -956,6 +955,13 @@ static const struct config_key keys[] = {
           .print = print_list,
           .unset = "(none)",
           .doc = "files and directories/ copied with the disks' filesystem identifiers swapped" },
+        { .name = "alt_root",
+          .kind = KIND_STRING,
+          .offset = OFFSET(alt_root),
+          .parse = parse_program,
+          .print = print_string,
+          .def.s = "/mnt/root1",
+          .doc = "where --add-disk mounts an approach-2 twin's root" },
 };
 
 /* The row that holds the value: an alias's target, found by name. */
