@@ -1102,6 +1102,9 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
 
                         if (is_esp && on && esp_name_is_default(on + 1))
                                 ours = true;
+                        /* a twin's filesystem, ESP included, mounted by us (§12b A4) */
+                        if (on && twin_mounted_here(d, on))
+                                ours = true;
                         if (!is_esp && root_fsid[0] && startswith(u, BTRFS_USE) &&
                             streq(u + strlen(BTRFS_USE), root_fsid))
                                 ours = true; /* a replace or device add we ran */
