@@ -558,7 +558,7 @@ static int depth_cmp(const void *a, const void *b)
         return nx < ny ? -1 : nx > ny ? 1 : 0;
 }
 
-static int mkdir_under(const char *path)
+int mkdir_under(const char *path)
 {
         _cleanup_free_ char *p = strdup(path);
 

@@ -1557,8 +1557,10 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                 say(d, "would create %s and mount it as %s says", d->esp_mount, fstab);
                 return 0;
         }
-        if (mkdir(d->esp_mount, 0755) < 0 && errno != EEXIST)
-                return errmsg(why, negative_errno(), "cannot create %s: %m", d->esp_mount);
+        /* a twin's /mnt/root1/boot/efi: its parents are made on the twin's root (§12b A4) */
+        r = mkdir_under(d->esp_mount);
+        if (r < 0)
+                return errmsg(why, r, "cannot create %s: %s", d->esp_mount, strerror(-r));
         r = mount_from_fstab(fstab, d->esp_mount, why);
         if (r < 0)
                 return r;

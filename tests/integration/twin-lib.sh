@@ -19,8 +19,10 @@ S3=149504 M3=100
 S4=354304 M4=8
 
 twin_image() { # IMAGE [PARTUUID-OF-THE-ESP]
+        local t2=ea00
+        [ "${TWIN_LAYOUT:-}" != bootefi ] || t2=8300
         truncate -s 200M "$1"
-        sgdisk -n "1:$S1:+${M1}M" -t 1:ef00 ${2:+-u "1:$2"} -n "2:$S2:+${M2}M" -t 2:ea00 \
+        sgdisk -n "1:$S1:+${M1}M" -t 1:ef00 ${2:+-u "1:$2"} -n "2:$S2:+${M2}M" -t "2:$t2" \
                 -n "3:$S3:+${M3}M" -t 3:8304 -n "4:$S4:+${M4}M" -t 4:8200 "$1" >/dev/null
 }
 
@@ -43,6 +45,7 @@ twin_machine() {
         ESPDIR=/efi
         if [ "${TWIN_LAYOUT:-}" = bootefi ]; then
                 ESPDIR=/boot/efi
+                PART2=$(attach "$IMG0" $S2 $M2) # a partition holding no filesystem
         else
                 BOOT0=$(attach "$IMG0" $S2 $M2)
                 mkfs.ext4 -q -L boot0 "$BOOT0"
