@@ -1604,7 +1604,14 @@ static int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why)
         r = load_model(d->a->config, &t, &m, why);
         if (r < 0)
                 return r;
-        r = bootentry_fix(m, d->esp_mount, d->a->test, d->out, why);
+        {
+                /* bootentry_fix() always tells what it does: with -q, to nowhere */
+                _cleanup_fclose_ FILE *null = d->out ? NULL : fopen("/dev/null", "we");
+
+                if (!d->out && !null)
+                        return errmsg(why, negative_errno(), "cannot open /dev/null: %m");
+                r = bootentry_fix(m, d->esp_mount, d->a->test, d->out ? d->out : null, why);
+        }
         if (r < 0)
                 return r;
         if (r > 0)

@@ -67,13 +67,15 @@ int prog_reap(pid_t pid, const char *what, bool nohang, char **why)
 
         while ((k = waitpid(pid, &st, nohang ? WNOHANG : 0)) < 0)
                 if (errno != EINTR)
-                        return errmsg(why, negative_errno(), "cannot wait for '%s': %m", strna(what));
+                        return errmsg(why, negative_errno(), "cannot wait for '%s': %m",
+                                      strna(what));
         if (k == 0)
                 return 0;
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
                 return 1;
         if (WIFEXITED(st))
-                return errmsg(why, -EIO, "'%s' exited with status %d", strna(what), WEXITSTATUS(st));
+                return errmsg(why, -EIO, "'%s' exited with status %d", strna(what),
+                              WEXITSTATUS(st));
         return errmsg(why, -EIO, "'%s' was killed by signal %d", strna(what),
                       WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }

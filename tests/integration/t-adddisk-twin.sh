@@ -111,6 +111,14 @@ the_twin_is_made_once() {
         expect_stdout_has "kept: $P3 already holds ext4 'root1'"
         expect_stdout_has "kept: $P2 is mounted on /mnt/root1/boot"
         expect_stdout_has "kept: /mnt/root1/efi already has its boot entry"
+
+        # -q, its boot entry gone meanwhile: made again, nothing said
+        booted_by_loader "$PU0"
+        add_disk --add-disk "$NEW" -q
+        expect_status 0
+        [ ! -s "$OUT" ] || fail "-q said something on stdout"
+        ls "$R"/efivars/Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-* >/dev/null 2>&1 ||
+                fail "-q did not make the boot entry again"
 }
 
 run_case "a running one-disk machine gets its approach-2 twin, once" the_twin_is_made_once
