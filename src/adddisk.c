@@ -8,7 +8,6 @@
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <sys/ioctl.h>
@@ -20,6 +19,7 @@
 #include <blkid.h>
 
 #include "adddisk.h"
+#include "adddisk-internal.h"
 #include "blockdev.h"
 #include "bootentry.h"
 #include "efivars.h"
@@ -31,11 +31,10 @@
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
+#include "util/prog.h"
 #include "util/strv.h"
 #include "util/progress.h"
 #include "util/time-util.h"
-
-extern char **environ;
 
 /* How long the partition devices and their udev links get to appear after the table is
  * written (udev under TCG in the VM suite: well under a second once the kernel re-read it). */
@@ -56,42 +55,15 @@ const char *adddisk_step_name(int step)
         return step >= 0 && step < ADDDISK_STEPS ? step_names[step] : "?";
 }
 
-/* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
- * this kernel makes no partition devices for loop devices) a loop device at the partition's
- * offset over the same file or over the loop disk itself (DESIGN.md §12 rule 3). */
-struct part_dev {
-        char *name; /* kernel name, "vdb1", "loop7" */
-        dev_t devnum;
-        uint64_t start, size; /* 512-byte sectors */
-};
-
-struct ad {
-        const struct adddisk_args *a;
-        const struct esp_model *m;
-        FILE *out;
-
-        char *disk; /* "/dev/vdb" */
-        char *disk_name;
-        dev_t disk_devnum;
-        uint64_t disk_bytes;
-        char *boot_disk;
-        char *boot_disk_name;
-
-        struct gpt_layout boot;
-        struct gpt_layout layout; /* the new disk's, once read or written */
-        bool resume;              /* the disk already has the booted disk's layout */
-        bool wrote_table;
-
-        size_t esp_partno, root_partno;
-        bool have_root_part;
-        char *esp_dev, *root_dev; /* the new disk's partition devices */
-        char *esp_mount;          /* "/efi2", or the missing disk's "/efi0" (step 1) */
-        bool esp_mounted;         /* there, by an earlier run */
-        char *replace_src;        /* the missing ESP's fstab source, "PARTUUID=..." */
-
-        int step;
-        usec_t step_started;
-};
+/* A twin's steps 4 and 7 do more than approach 1's (DESIGN.md §12b). */
+static const char *step_title(const struct ad *d, int step)
+{
+        if (d->twin && step == ADDDISK_STEP_ESP)
+                return "filesystems and mounts";
+        if (d->twin && step == ADDDISK_STEP_ROOT)
+                return "first copy";
+        return adddisk_step_name(step);
+}
 
 static void ad_done(struct ad *d)
 {
@@ -105,16 +77,17 @@ static void ad_done(struct ad *d)
         free(d->root_dev);
         free(d->esp_mount);
         free(d->replace_src);
+        twin_done(d);
 }
 
-static void part_devs_free(struct part_dev *p, size_t n)
+void part_devs_free(struct part_dev *p, size_t n)
 {
         for (size_t i = 0; i < n; i++)
                 free(p[i].name);
         free(p);
 }
 
-_printf_(2, 3) static void say(struct ad *d, const char *fmt, ...)
+void say(struct ad *d, const char *fmt, ...)
 {
         va_list ap;
 
@@ -132,7 +105,7 @@ static void step_begin(struct ad *d, int step)
         d->step = step;
         d->step_started = now_usec(CLOCK_MONOTONIC);
         if (d->out)
-                fprintf(d->out, "step %d/%d, %s:\n", step + 1, ADDDISK_STEPS, step_names[step]);
+                fprintf(d->out, "step %d/%d, %s:\n", step + 1, ADDDISK_STEPS, step_title(d, step));
 }
 
 static void step_end(struct ad *d)
@@ -143,95 +116,22 @@ static void step_end(struct ad *d)
 
 /* --- running a program ------------------------------------------------------------------- */
 
-static char *find_prog(const char *name)
-{
-        static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
-
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                char *p;
-
-                if (asprintf(&p, "%s/%s", dirs[i], name) < 0)
-                        return NULL;
-                if (access(p, X_OK) == 0)
-                        return p;
-                free(p);
-        }
-        return NULL;
-}
-
-static char *argv_to_string(char *const *argv)
+char *argv_to_string(char *const *argv)
 {
         return rsync_argv_to_string(argv);
 }
 
-/* Runs argv (argv[0] a name found in the system directories, never $PATH) to completion, its
- * output on ours, stdin /dev/null. 0 when it exits 0; else -errno with *why. */
-/* Starts argv, its stdout on ours when show, else on /dev/null (its stderr always ours). */
-static int spawn_prog(char *const *argv, bool show, pid_t *ret, char **why)
-{
-        _cleanup_free_ char *path = find_prog(argv[0]);
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none;
-        int r;
-
-        if (!path)
-                return errmsg(why, -ENOENT,
-                              "cannot run %s: not installed in /usr/sbin, /usr/bin, "
-                              "/sbin or /bin",
-                              argv[0]);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        if (!show)
-                posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        posix_spawnattr_init(&attr);
-        sigemptyset(&none);
-        posix_spawnattr_setsigmask(&attr, &none);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-        fflush(stdout);
-        r = posix_spawn(ret, path, &fa, &attr, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&attr);
-        if (r != 0)
-                return errmsg(why, -r, "cannot run %s: %s", path, strerror(r));
-        return 0;
-}
-
-/* Reaps pid (argv's), blocking unless nohang: 1 when it exited 0, 0 when it still runs (nohang),
- * else -errno with *why. */
-static int reap_prog(pid_t pid, char *const *argv, bool nohang, char **why)
+/* The process runner is util/prog.h's; the command line in its messages is quoted as a shell
+ * would read it. */
+int run_prog(char *const *argv, bool show, char **why)
 {
         _cleanup_free_ char *line = argv_to_string(argv);
-        pid_t k;
-        int st;
 
-        while ((k = waitpid(pid, &st, nohang ? WNOHANG : 0)) < 0)
-                if (errno != EINTR)
-                        return errmsg(why, negative_errno(), "cannot wait for %s: %m", argv[0]);
-        if (k == 0)
-                return 0;
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-                return 1;
-        if (WIFEXITED(st))
-                return errmsg(why, -EIO, "'%s' exited with status %d", strna(line),
-                              WEXITSTATUS(st));
-        return errmsg(why, -EIO, "'%s' was killed by signal %d", strna(line),
-                      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-static int run_prog(char *const *argv, bool show, char **why)
-{
-        pid_t pid;
-        int r = spawn_prog(argv, show, &pid, why);
-
-        if (r < 0)
-                return r;
-        r = reap_prog(pid, argv, false, why);
-        return r < 0 ? r : 0;
+        return prog_run(argv, line, show, why);
 }
 
 /* Runs argv, or in test mode says it would. */
-static int run_or_show(struct ad *d, char *const *argv, char **why)
+int run_or_show(struct ad *d, char *const *argv, char **why)
 {
         _cleanup_free_ char *line = argv_to_string(argv);
 
@@ -244,12 +144,12 @@ static int run_or_show(struct ad *d, char *const *argv, char **why)
 }
 
 /* Progress of long steps (util/progress.h) on stderr: nothing with -q, more with -v. */
-static FILE *progress_out(const struct ad *d)
+FILE *progress_out(const struct ad *d)
 {
         return d->out ? stderr : NULL;
 }
 
-static enum progress_level progress_level(const struct ad *d)
+enum progress_level progress_level(const struct ad *d)
 {
         return !d->out ? PROGRESS_QUIET : d->a->verbose ? PROGRESS_VERBOSE : PROGRESS_NORMAL;
 }
@@ -636,7 +536,7 @@ out:
 }
 
 /* The partitions of a whole disk: sysfs children, or loop stand-ins over its file. */
-static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
+int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
 {
         _cleanup_closedir_ DIR *dir = NULL;
         _cleanup_free_ char *bdir = NULL, *file = NULL;
@@ -1127,6 +1027,9 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
 
                         if (is_esp && on && esp_name_is_default(on + 1))
                                 ours = true;
+                        /* a twin's filesystem, ESP included, mounted by us (§12b A4) */
+                        if (on && twin_mounted_here(d, on))
+                                ours = true;
                         if (!is_esp && root_fsid[0] && startswith(u, BTRFS_USE) &&
                             streq(u + strlen(BTRFS_USE), root_fsid))
                                 ours = true; /* a replace or device add we ran */
@@ -1274,7 +1177,7 @@ static int step_gpt(struct ad *d, struct libmnt_table *t, char **why)
 
 /* /dev/disk/by-partuuid/<uuid> -> a device that is partition p of our disk (a kernel partition
  * of it, or a loop stand-in over its file at p's offset and size). */
-static int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
+int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
 {
         _cleanup_free_ char *link = NULL, *dname = NULL, *name = NULL, *bdir = NULL;
         uint64_t start = 0, size = 0;
@@ -1452,7 +1355,7 @@ static int choose_mount(struct ad *d, struct libmnt_table *t, const char *fstab_
         return errmsg(why, -ENOSPC, "no free /efi<N> mount point (0-999)");
 }
 
-static int mount_from_fstab(const char *fstab, const char *target, char **why)
+int mount_from_fstab(const char *fstab, const char *target, char **why)
 {
         struct libmnt_context *cxt = mnt_new_context();
         struct libmnt_table *tb = mnt_new_table();
@@ -1496,6 +1399,13 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
         /* Where: decided at step 1 (plan_mount), so that -t and the esp_mounts check see it. */
         if (!d->esp_mount)
                 return errmsg(why, -EINVAL, "no ESP mount point was chosen at step 1");
+        /* A twin's root and its other filesystems first: the ESP is mounted below its root
+         * (DESIGN.md §12b A4). */
+        if (d->twin) {
+                r = twin_filesystems(d, t, why);
+                if (r < 0)
+                        return r;
+        }
 
         /* The line first: a run cut after the filesystem is made finds the line and knows
          * the filesystem is its own (resume_check). */
@@ -1572,8 +1482,10 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                 say(d, "would create %s and mount it as %s says", d->esp_mount, fstab);
                 return 0;
         }
-        if (mkdir(d->esp_mount, 0755) < 0 && errno != EEXIST)
-                return errmsg(why, negative_errno(), "cannot create %s: %m", d->esp_mount);
+        /* a twin's /mnt/root1/boot/efi: its parents are made on the twin's root (§12b A4) */
+        r = mkdir_under(d->esp_mount);
+        if (r < 0)
+                return errmsg(why, r, "cannot create %s: %s", d->esp_mount, strerror(-r));
         r = mount_from_fstab(fstab, d->esp_mount, why);
         if (r < 0)
                 return r;
@@ -1583,8 +1495,8 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
 
 /* --- steps 5 and 6: the ESP's content and its boot entry ---------------------------------- */
 
-static int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
-                      char **why)
+int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
+               char **why)
 {
         int r = mounts_load(NULL, ret_t);
 
@@ -1692,7 +1604,14 @@ static int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why)
         r = load_model(d->a->config, &t, &m, why);
         if (r < 0)
                 return r;
-        r = bootentry_fix(m, d->esp_mount, d->a->test, d->out, why);
+        {
+                /* bootentry_fix() always tells what it does: with -q, to nowhere */
+                _cleanup_fclose_ FILE *null = d->out ? NULL : fopen("/dev/null", "we");
+
+                if (!d->out && !null)
+                        return errmsg(why, negative_errno(), "cannot open /dev/null: %m");
+                r = bootentry_fix(m, d->esp_mount, d->a->test, d->out ? d->out : null, why);
+        }
         if (r < 0)
                 return r;
         if (r > 0)
@@ -1944,6 +1863,7 @@ enum follow { FOLLOW_REPLACE, FOLLOW_BALANCE };
 static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char *const *argv,
                         char **why)
 {
+        _cleanup_free_ char *line = argv ? argv_to_string(argv) : NULL;
         struct progress p;
         int r = 0;
 
@@ -1955,7 +1875,7 @@ static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char 
         for (;;) {
                 usec_t now;
 
-                if (pid > 0 && (r = reap_prog(pid, argv, true, why)) != 0)
+                if (pid > 0 && (r = prog_reap(pid, line, true, why)) != 0)
                         break;
                 now = now_usec(CLOCK_MONOTONIC);
                 if (kind == FOLLOW_REPLACE) {
@@ -2003,37 +1923,18 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         pid_t pid;
         int r;
 
+        if (d->twin)
+                return twin_first_copy(d, why);
         if (!streq_ptr(type, "btrfs")) {
                 _cleanup_strv_free_ char **arrays = NULL;
 
                 if (root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0)
                         return step_root_md(d, arrays, why);
+                /* On the booted disk it is a twin's (§12b A1): this root is elsewhere. */
                 say(d,
-                    "not touched: the root filesystem is %s, not btrfs (approach 1 keeps the "
-                    "root on btrfs RAID1 across the disks)",
-                    strna(type));
-                if (!rp) {
-                        say(d,
-                            "the root is not on the booted disk %s: the new disk has no "
-                            "partition for it",
-                            d->boot_disk);
-                        return 0;
-                }
-                /* Approach 2: the new disk's own root, kept in sync by the sync list. */
-                say(d,
-                    "its partition %zu on %s (%s, PARTUUID %s) is left blank; for approach 2 "
-                    "(a root per disk, synced), the steps are:",
-                    rp->partno + 1, d->disk, part, rp->uuid);
-                say(d, "  mkfs.%s %s", strna(type), part);
-                say(d,
-                    "  mkdir /mnt/root1 and add to %s: PARTUUID=%s /mnt/root1 %s "
-                    "defaults,nofail,x-systemd.device-timeout=30s 0 2",
-                    fstab_path(), rp->uuid, strna(type));
-                say(d, "  mount /mnt/root1, copy the root: rsync -aHAXx / /mnt/root1/");
-                say(d,
-                    "  in %s, a sync list naming it, e.g. sync = [[\"/etc\", "
-                    "\"/mnt/root1/\", [\"/etc/fstab\"]]] (see sync-daemon.conf(5))",
-                    d->a->config->path ? d->a->config->path : CONFIG_DEFAULT_PATH);
+                    "not touched: the root filesystem (%s) is not on the booted disk %s: the "
+                    "new disk has no partition for it",
+                    strna(type), d->boot_disk);
                 return 0;
         }
         if (!rp) {
@@ -2081,7 +1982,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                  * replace belongs to the kernel: an interrupted run finds it running and
                  * follows it again. */
                 say(d, "running: %s", strna(line));
-                r = spawn_prog(start, d->out != NULL, &pid, why);
+                r = prog_spawn(start, d->out != NULL, &pid, why);
                 if (r < 0)
                         return r;
                 r = follow_btrfs(d, fd, FOLLOW_REPLACE, pid, start, why);
@@ -2161,7 +2062,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                         pid_t bpid;
 
                         say(d, "running: %s", strna(bline));
-                        r = spawn_prog(balance, d->out != NULL, &bpid, attempt ? why : &failed);
+                        r = prog_spawn(balance, d->out != NULL, &bpid, attempt ? why : &failed);
                         if (r >= 0)
                                 r = follow_btrfs(d, fd, FOLLOW_BALANCE, bpid, balance,
                                                  attempt ? why : &failed);
@@ -2255,10 +2156,11 @@ static int fail_at(struct ad *d, int r, char **why)
                 char *buf = s < d->step ? done : todo;
                 size_t n = strlen(buf);
 
-                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1, step_names[s]);
+                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1,
+                         step_title(d, s));
         }
         return errmsg(why, r, "step %d/%d (%s) failed: %s. Done: %s. Not done: %s. %s", d->step + 1,
-                      ADDDISK_STEPS, step_names[d->step], cause ? cause : strerror(-r),
+                      ADDDISK_STEPS, step_title(d, d->step), cause ? cause : strerror(-r),
                       *done ? done : "nothing", todo,
                       d->step == ADDDISK_STEP_CHECK
                               ? "Nothing was changed."
@@ -2402,6 +2304,14 @@ static int plan_mount(struct ad *d, struct libmnt_table *t, char **why)
                 say(d,
                     "the new ESP's mount point: %s (%s mounts PARTUUID=%s there: an earlier run)",
                     d->esp_mount, fstab, esp->uuid);
+        } else if (d->twin) {
+                /* §12b A4: below the twin's root, where the booted one is below ours */
+                if (asprintf(&d->esp_mount, "%s%s", d->alt_root, d->m->booted.mount) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                say(d, "the new ESP's mount point: %s (the twin's root is mounted on %s)",
+                    d->esp_mount, d->alt_root);
         } else {
                 r = fstab_text_foreach(text, scan_missing, &s);
                 if (s.error) {
@@ -2494,11 +2404,29 @@ out:
         return r;
 }
 
+/* Approach 2 (DESIGN.md §12b A1): a root on the booted disk that is neither btrfs nor on md. */
+static bool wants_twin(struct ad *d, struct libmnt_table *t)
+{
+        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        _cleanup_strv_free_ char **arrays = NULL;
+
+        if (!rootfs || streq_ptr(mnt_fs_get_fstype(rootfs), "btrfs") || !d->have_root_part)
+                return false;
+        return !(root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0);
+}
+
 static int step_check_and_plan(struct ad *d, struct libmnt_table *t, char **why)
 {
         int r = step_check(d, t, why);
 
-        return r < 0 ? r : plan_mount(d, t, why);
+        if (r < 0)
+                return r;
+        if (wants_twin(d, t)) {
+                r = twin_plan(d, t, why);
+                if (r < 0)
+                        return r;
+        }
+        return plan_mount(d, t, why);
 }
 
 /* The steps, in the order of the ADDDISK_STEP_* values: each finds what an earlier run did. */
@@ -2523,11 +2451,14 @@ int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **
                               "cannot add a disk: the booted ESP is unknown (%s); the layout "
                               "and the ESP content come from the booted disk",
                               strna(m->why));
-        if (!m->booted.mount)
+        if (!m->booted.mount) {
+                _cleanup_free_ char *hint = adddisk_esp_hint(m, a->config, a->device);
+
                 return errmsg(why, -ENOENT,
                               "cannot add a disk: the booted ESP %s is not mounted on an ESP "
-                              "mount point",
-                              m->booted.device);
+                              "mount point%s%s",
+                              m->booted.device, hint ? ": " : "", hint ? hint : "");
+        }
         r = mounts_load(NULL, &t);
         if (r < 0)
                 return errmsg(why, r, "cannot read the mount table: %s", strerror(-r));

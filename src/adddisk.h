@@ -15,8 +15,10 @@
  *   6 boot entry     its NVRAM boot entry (bootentry_fix)
  *   7 root           approach 1's btrfs root: replace a missing device, or (raid1) add and
  *                    convert; an md root: add the new disk's twin partition to each
- *                    degraded array and follow the recovery; any other root is not
- *                    touched and the steps are printed
+ *                    degraded array and follow the recovery
+ * Any other root on the booted disk makes the new disk its approach-2 twin (DESIGN.md §12b,
+ * adddisk-twin.c): step 4 ("filesystems and mounts") makes and mounts every filesystem like
+ * the booted disk's before the ESP, step 7 ("first copy") runs the sync list onto it.
  * The boot-readiness report (--status) is main.c's, after the last step.
  */
 
@@ -56,4 +58,12 @@ const char *adddisk_step_name(int step);
  * 0 when every step is done (or, in test mode, shown), else -errno with *why saying which step
  * failed and why, which steps are done and which are not.
  */
+/*
+ * When the booted ESP is mounted, but on no ESP mount point (a distribution's /boot/efi):
+ * the way on as a sentence naming the config line to set and the next command, for --add-disk
+ * (device, or NULL: "DEVICE"), -b and -s (DESIGN.md §12b A8). NULL when it is not so (or on
+ * ENOMEM).
+ */
+char *adddisk_esp_hint(const struct esp_model *m, const struct config *c, const char *device);
+
 int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **why);

@@ -1042,6 +1042,13 @@ static const struct config_key keys[] = {
           .print = print_boot_trees,
           .doc = "sync sources copied as boot trees (\"auto\": judged by content and partition "
                  "type)" },
+        { .name = "alt_root",
+          .kind = KIND_STRING,
+          .offset = OFFSET(alt_root),
+          .parse = parse_program,
+          .print = print_string,
+          .def.s = "/mnt/root1",
+          .doc = "where --add-disk mounts an approach-2 twin's root" },
 };
 
 /* The row that holds the value: an alias's target, found by name. */

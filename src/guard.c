@@ -100,6 +100,10 @@ static int walk(int dfd, const char *rel, unsigned depth, char *const *excludes,
                         break;
                 }
                 if (fstatat(dirfd(d), *n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        /* gone since it was listed (a process's /proc/PID in a "/" item's
+                         * tree, §12b): as if it had not been there */
+                        if (errno == ENOENT)
+                                continue;
                         r = errmsg(why, negative_errno(), "cannot stat '%s': %m", path);
                         break;
                 }
