@@ -412,14 +412,15 @@ static void finish_round(struct daemon *d, usec_t now)
 
 /* Going idle after work: hand back what the rounds' allocations (rsync argv, probes, mount
  * tables) left in the heap, and the pages of code and read-only data they touched (DESIGN.md
- * §6 N7, §15): each comes back by a minor fault when next needed. */
+ * §6 N2, §15): each comes back by a minor fault when next needed. */
 static void go_idle(struct daemon *d)
 {
         uint64_t released = 0;
         int r;
 
+        /* first: what reading smaps allocates is then handed back too */
+        r = mappings_release_clean(&released);
         malloc_trim(0);
-        r = mappings_release_clean(NULL, &released);
         if (r < 0)
                 log_debug("cannot release clean pages: %s", strerror(-r));
         else

@@ -3,18 +3,19 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "util/fileio.h"
 #include "util/macro.h"
 #include "util/mapping.h"
 
 struct vma {
-        uintptr_t start, end;
+        struct mapping_range r;
         bool candidate; /* private, read-only, of a file */
         bool anonymous; /* holds pages of its own */
-        bool locked;    /* mlock'd or a device (pfn) mapping: never touched */
-        uint64_t rss;   /* kB */
+        bool locked;    /* mlock'd or a device (pfn, io) mapping: never touched */
 };
 
 /* A header line: "start-end perms offset major:minor inode [path]". */
@@ -29,8 +30,7 @@ static bool parse_header(const char *line, struct vma *ret)
                    &inode, &path_at) < 4)
                 return false;
         *ret = (struct vma){
-                .start = start,
-                .end = end,
+                .r = { .start = start, .end = end },
                 /* a file (inode, absolute path: not [vdso], [heap] or an anonymous map) */
                 .candidate = perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' && inode != 0 &&
                              path_at > 0 && line[path_at] == '/',
@@ -38,59 +38,48 @@ static bool parse_header(const char *line, struct vma *ret)
         return true;
 }
 
-/* v's range when nothing of it is its own: appended to *ranges. */
-static int vma_keep(const struct vma *v, struct vma **ranges, size_t *n)
+/* v's range, when nothing of it is its own: appended to *ranges. */
+static int vma_keep(const struct vma *v, struct mapping_range **ranges, size_t *n)
 {
-        struct vma *t;
+        struct mapping_range *t;
 
-        if (!v->candidate || v->anonymous || v->locked || v->rss == 0 || v->end <= v->start)
+        if (!v->candidate || v->anonymous || v->locked || v->r.rss_kb == 0 ||
+            v->r.end <= v->r.start)
                 return 0;
         t = reallocarray(*ranges, *n + 1, sizeof(**ranges));
         if (!t)
                 return -ENOMEM;
         *ranges = t;
-        t[(*n)++] = *v;
+        t[(*n)++] = v->r;
         return 0;
 }
 
-int mappings_release_clean(const char *smaps, uint64_t *ret_bytes)
+int mappings_parse_clean(const char *text, struct mapping_range **ret, size_t *ret_n)
 {
-        _cleanup_fclose_ FILE *f = fopen(smaps ?: "/proc/self/smaps", "re");
-        _cleanup_free_ char *line = NULL;
-        _cleanup_free_ struct vma *ranges = NULL;
-        size_t alloc = 0, n_ranges = 0;
+        _cleanup_free_ struct mapping_range *ranges = NULL;
+        size_t n_ranges = 0;
         struct vma v = {};
         bool have = false;
-        uint64_t released = 0;
         int r;
 
-        if (!f)
-                return negative_errno();
-        /* The whole file read and checked before anything is released. */
-        for (;;) {
-                ssize_t n;
+        for (const char *line = text; *line;) {
+                const char *eol = strchrnul(line, '\n');
+                _cleanup_free_ char *l = strndup(line, (size_t)(eol - line));
                 uint64_t kb;
 
-                errno = 0;
-                n = getline(&line, &alloc, f);
-                if (n < 0) {
-                        if (errno != 0)
-                                return negative_errno();
-                        break;
-                }
-                if (n > 0 && line[n - 1] == '\n')
-                        line[n - 1] = 0;
+                if (!l)
+                        return -ENOMEM;
+                line = *eol ? eol + 1 : eol;
                 /* a field line starts with a capital: "Rss:", "Anonymous:", "VmFlags:" */
-                if (line[0] >= 'A' && line[0] <= 'Z') {
+                if (l[0] >= 'A' && l[0] <= 'Z') {
                         if (!have)
                                 return -EBADMSG;
-                        if (sscanf(line, "Rss: %" SCNu64 " kB", &kb) == 1)
-                                v.rss = kb;
-                        else if (sscanf(line, "Anonymous: %" SCNu64 " kB", &kb) == 1)
+                        if (sscanf(l, "Rss: %" SCNu64 " kB", &kb) == 1)
+                                v.r.rss_kb = kb;
+                        else if (sscanf(l, "Anonymous: %" SCNu64 " kB", &kb) == 1)
                                 v.anonymous = kb > 0;
-                        else if (startswith(line, "VmFlags:"))
-                                v.locked = strstr(line, " lo") || strstr(line, " pf") ||
-                                           strstr(line, " io");
+                        else if (startswith(l, "VmFlags:"))
+                                v.locked = strstr(l, " lo") || strstr(l, " pf") || strstr(l, " io");
                         continue;
                 }
                 if (have) {
@@ -98,7 +87,7 @@ int mappings_release_clean(const char *smaps, uint64_t *ret_bytes)
                         if (r < 0)
                                 return r;
                 }
-                if (!parse_header(line, &v))
+                if (!parse_header(l, &v))
                         return -EBADMSG;
                 have = true;
         }
@@ -107,10 +96,30 @@ int mappings_release_clean(const char *smaps, uint64_t *ret_bytes)
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < n_ranges; i++)
+        *ret = TAKE_PTR(ranges);
+        *ret_n = n_ranges;
+        return 0;
+}
+
+int mappings_release_clean(uint64_t *ret_bytes)
+{
+        _cleanup_free_ struct mapping_range *ranges = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        uint64_t released = 0;
+        int r;
+
+        /* The whole file read and parsed before anything is released. */
+        r = read_full_file("/proc/self/smaps", 64 << 20, &text, NULL);
+        if (r < 0)
+                return r;
+        r = mappings_parse_clean(text, &ranges, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
                 if (madvise((void *)ranges[i].start, ranges[i].end - ranges[i].start,
                             MADV_DONTNEED) == 0)
-                        released += ranges[i].rss * 1024;
+                        released += ranges[i].rss_kb * 1024;
         if (ret_bytes)
                 *ret_bytes = released;
         return 0;
