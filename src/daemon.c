@@ -72,7 +72,7 @@ struct daemon {
         usec_t job_deadline;
 
         bool remodel;      /* the mount table changed: rebuild when idle */
-        bool worked;       /* woken since going idle: a round ran, or an event was handled */
+        bool worked;       /* a round ran since the daemon last went idle */
         bool ready;        /* every item's first round has finished */
         size_t first_done; /* items whose first round had finished when STATUS= last said */
         bool terminating;
@@ -802,7 +802,6 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
                         log_error_errno(errno, "epoll_wait failed: %m");
                         goto out;
                 }
-                d.worked |= n > 0;
                 for (int i = 0; i < n; i++) {
                         switch (evs[i].data.u32) {
                         case TAG_SIGNAL:
