@@ -75,6 +75,32 @@ static DIR *opendir_dup(int fd)
         return dir;
 }
 
+/* The type (S_IFDIR, S_IFREG, ...) of de, an entry of d: as readdir says it, or from fstatat()
+ * where the filesystem does not say (DT_UNKNOWN). A walk of a few hundred names so costs one
+ * getdents a directory, not a stat a name (DESIGN.md §15). -errno: gone meanwhile, say. */
+static int entry_type(DIR *d, const struct dirent *de, mode_t *ret)
+{
+        struct stat st;
+
+        switch (de->d_type) {
+        case DT_DIR:
+                *ret = S_IFDIR;
+                return 0;
+        case DT_REG:
+                *ret = S_IFREG;
+                return 0;
+        case DT_LNK:
+                *ret = S_IFLNK;
+                return 0;
+        default:
+                break;
+        }
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        *ret = st.st_mode & S_IFMT;
+        return 0;
+}
+
 /* Removes name below dir_fd, a directory with everything in it. */
 static int remove_tree(int dir_fd, const char *name, unsigned depth)
 {
@@ -166,7 +192,8 @@ static int leftovers(int sfd, int dfd, const char *rel, unsigned depth, char *co
         }
         while (r >= 0 && (errno = 0, de = readdir(d))) {
                 _cleanup_free_ char *path = NULL;
-                struct stat st, sst;
+                struct stat sst;
+                mode_t type;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
@@ -177,11 +204,11 @@ static int leftovers(int sfd, int dfd, const char *rel, unsigned depth, char *co
                         r = -ENOMEM;
                         break;
                 }
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (entry_type(d, de, &type) < 0)
                         continue; /* gone meanwhile */
                 if (espcopy_is_leftover_name(de->d_name) &&
                     !(sfd >= 0 && fstatat(sfd, de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0) &&
-                    !exclude_match(protect, path, S_ISDIR(st.st_mode))) {
+                    !exclude_match(protect, path, S_ISDIR(type))) {
                         *bytes += tree_bytes(dirfd(d), de->d_name, depth);
                         (*count)++;
                         if (!dry) {
@@ -192,11 +219,13 @@ static int leftovers(int sfd, int dfd, const char *rel, unsigned depth, char *co
                         }
                         continue;
                 }
-                if (S_ISDIR(st.st_mode)) {
+                if (S_ISDIR(type)) {
                         _cleanup_close_ int dsub = -1, ssub = -1;
 
                         dsub = openat(dirfd(d), de->d_name,
                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (dsub < 0 && errno == ENOENT)
+                                continue; /* gone meanwhile */
                         if (dsub < 0) {
                                 r = errmsg(why, negative_errno(), "cannot open '%s': %m", path);
                                 break;
@@ -557,7 +586,8 @@ static int prune(const struct espcopy_args *a, int sfd, int dfd, const char *rel
         }
         while (r >= 0 && (errno = 0, de = readdir(d))) {
                 _cleanup_free_ char *path = NULL;
-                struct stat st, sst;
+                struct stat sst;
+                mode_t type;
                 bool src_has;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
@@ -573,9 +603,9 @@ static int prune(const struct espcopy_args *a, int sfd, int dfd, const char *rel
                         r = -ENOMEM;
                         break;
                 }
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (entry_type(d, de, &type) < 0)
                         continue; /* gone meanwhile */
-                if (exclude_match(a->excludes, path, S_ISDIR(st.st_mode)))
+                if (exclude_match(a->excludes, path, S_ISDIR(type)))
                         continue;
                 /* Absent from the source only when it says so: a file it cannot look at is
                  * never deleted (a real file named like a leftover is the source's too). */
@@ -591,19 +621,21 @@ static int prune(const struct espcopy_args *a, int sfd, int dfd, const char *rel
                                 break;
                         }
                 }
-                if (!src_has && !top && exclude_match(a->protect, path, S_ISDIR(st.st_mode)))
+                if (!src_has && !top && exclude_match(a->protect, path, S_ISDIR(type)))
                         continue; /* DESIGN.md §5b: an entry there still names it */
-                if (!src_has && !S_ISDIR(st.st_mode)) {
+                if (!src_has && !S_ISDIR(type)) {
                         tell(a, top ? ENTRIES_LABEL : DELETIONS_LABEL, "delete", path, false);
                         if (!a->test && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
                                 r = errmsg(why, negative_errno(), "cannot remove '%s': %m", path);
                         continue;
                 }
-                if (S_ISDIR(st.st_mode) && (!src_has || S_ISDIR(sst.st_mode))) {
+                if (S_ISDIR(type) && (!src_has || S_ISDIR(sst.st_mode))) {
                         _cleanup_close_ int ssub = -1, dsub = -1;
 
                         dsub = openat(dirfd(d), de->d_name,
                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (dsub < 0 && errno == ENOENT)
+                                continue; /* gone meanwhile */
                         if (src_has)
                                 ssub = openat(sfd, de->d_name,
                                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

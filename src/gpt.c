@@ -6,6 +6,7 @@
 
 #include <libfdisk.h>
 
+#include "fdisk-dl.h"
 #include "gpt.h"
 #include "util/errmsg.h"
 
@@ -114,9 +115,13 @@ static int layout_of(struct fdisk_context *cxt, const char *dev, struct gpt_layo
 
 int gpt_read(const char *dev, struct gpt_layout *ret, char **why)
 {
-        _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context();
+        _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
         int r;
 
+        r = fdisk_dl_open(why);
+        if (r < 0)
+                return r;
+        cxt = fdisk_new_context();
         if (!cxt)
                 return -ENOMEM;
         fdisk_set_ask(cxt, ask_nothing, NULL);
@@ -196,11 +201,15 @@ const struct gpt_part *gpt_layout_find_partno(const struct gpt_layout *l, size_t
 int gpt_write_like(const char *dev, const struct gpt_layout *src, bool test, struct gpt_layout *ret,
                    char **why)
 {
-        _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context();
+        _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = NULL;
         struct fdisk_label *lb;
         uint64_t need;
         int r;
 
+        r = fdisk_dl_open(why);
+        if (r < 0)
+                return r;
+        cxt = fdisk_new_context();
         if (!cxt)
                 return -ENOMEM;
         fdisk_set_ask(cxt, ask_nothing, NULL);
