@@ -10,6 +10,7 @@
 #include <blkid.h>
 
 #include "blockdev.h"
+#include "disk.h"
 #include "util/errmsg.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -82,40 +83,6 @@ int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret)
         return 0;
 }
 
-int blockdev_node_of(dev_t devnum, char **ret)
-{
-        _cleanup_free_ char *sys = NULL, *link = NULL;
-        char *node;
-        const char *name;
-        ssize_t n;
-        size_t size = 256;
-
-        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(devnum), minor(devnum)) < 0)
-                return -ENOMEM;
-        for (;;) {
-                link = malloc(size);
-                if (!link)
-                        return -ENOMEM;
-                n = readlink(sys, link, size);
-                if (n < 0)
-                        return negative_errno();
-                if ((size_t)n < size)
-                        break;
-                free(link);
-                link = NULL;
-                size *= 2;
-                if (size > PATH_MAX * 4)
-                        return -ENAMETOOLONG;
-        }
-        link[n] = 0;
-        name = strrchr(link, '/');
-        name = name ? name + 1 : link;
-        if (asprintf(&node, "/dev/%s", name) < 0)
-                return -ENOMEM;
-        *ret = node;
-        return 0;
-}
-
 /* Lower-cases a GUID into a new string, checking it only holds GUID characters so it is
  * safe as a file name. */
 static int partuuid_normalize(const char *partuuid, char **ret)
@@ -183,7 +150,7 @@ int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_dev
         if (stat(link, &st) == 0) {
                 if (!S_ISBLK(st.st_mode))
                         return errmsg(why, -ENOTBLK, "%s is not a block device", link);
-                r = blockdev_node_of(st.st_rdev, &node);
+                r = disk_node_of(st.st_rdev, &node);
                 if (r < 0) {
                         /* Keep the link's own name: still a valid path to the device. */
                         node = TAKE_PTR(link);
@@ -371,33 +338,6 @@ static int disk_partuuid_scan(const char *node, const char *partuuid, char ***li
         return 0;
 }
 
-/* True when sysfs_root/block/NAME has a partition the kernel knows (a subdirectory with a
- * "partition" file): a disk with a partition table, not a CD, a RAM disk or a bare loop. */
-static bool disk_has_partitions(int block_fd, const char *name)
-{
-        _cleanup_close_ int fd = openat(block_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct dirent *de;
-        bool found = false;
-        DIR *d;
-
-        if (fd < 0)
-                return false;
-        d = fdopendir(fd);
-        if (!d)
-                return false;
-        fd = -1;
-        while (!found && (de = readdir(d))) {
-                char p[NAME_MAX + 16];
-
-                if (de->d_name[0] == '.' ||
-                    (size_t)snprintf(p, sizeof(p), "%s/partition", de->d_name) >= sizeof(p))
-                        continue;
-                found = faccessat(dirfd(d), p, F_OK, 0) == 0;
-        }
-        closedir(d);
-        return found;
-}
-
 int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, const char *disks,
                               char ***ret)
 {
@@ -416,29 +356,20 @@ int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, cons
                      n = strtok_r(NULL, ":", &save))
                         r = disk_partuuid_scan(n, partuuid, &list);
         } else if (sysfs_root) {
-                _cleanup_free_ char *path = NULL;
-                _cleanup_close_ int bfd = -1;
-                struct dirent *de;
-                DIR *d;
+                _cleanup_strv_free_ char **names = NULL;
 
-                if (asprintf(&path, "%s/block", sysfs_root) < 0)
-                        return -ENOMEM;
-                bfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                d = bfd >= 0 ? fdopendir(bfd) : NULL;
-                if (!d)
-                        return 0; /* no sysfs: nothing to compare with */
-                bfd = -1;
-                while (r >= 0 && (de = readdir(d))) {
+                r = disk_list_partitioned(sysfs_root, &names);
+                STRV_FOREACH(n, names)
+                {
                         _cleanup_free_ char *node = NULL;
 
-                        if (de->d_name[0] == '.' || !disk_has_partitions(dirfd(d), de->d_name))
-                                continue;
-                        if (asprintf(&node, "/dev/%s", de->d_name) < 0)
+                        if (r < 0)
+                                break;
+                        if (asprintf(&node, "/dev/%s", *n) < 0)
                                 r = -ENOMEM;
                         else
                                 r = disk_partuuid_scan(node, partuuid, &list);
                 }
-                closedir(d);
         }
         if (r < 0)
                 return r;

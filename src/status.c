@@ -1349,7 +1349,7 @@ static int esp_disks(const struct status_report *r, const char *sysfs, char ***r
                 if (!r->esps[i].present || !r->esps[i].device || stat(r->esps[i].device, &st) < 0 ||
                     !S_ISBLK(st.st_mode))
                         continue;
-                if (md_disk_of(sysfs, st.st_rdev, &l[i]) == -ENOMEM) {
+                if (disk_whole_name(sysfs, st.st_rdev, &l[i]) == -ENOMEM) {
                         for (size_t k = 0; k < r->n_esps; k++)
                                 free(l[k]);
                         free(l);
@@ -1427,7 +1427,7 @@ static int check_root_btrfs(int fd, const char *sysfs, struct status_report *r)
                 struct stat st;
 
                 if (b.devices[i].path && stat(b.devices[i].path, &st) == 0 && S_ISBLK(st.st_mode))
-                        (void)md_disk_of(sysfs, st.st_rdev, &devdisks[i]);
+                        (void)disk_whole_name(sysfs, st.st_rdev, &devdisks[i]);
         }
         for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
                 _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
@@ -1718,7 +1718,7 @@ static int check_root(const struct config *c, struct status_report *r)
 {
         _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_strv_free_ char **arrays = NULL;
-        const char *sysfs = md_sysfs_root();
+        const char *sysfs = disk_sysfs_root();
         struct statfs sfs;
         struct stat st;
         int k;
