@@ -23,6 +23,7 @@
 #include "efivars.h"
 #include "esp.h"
 #include "fstab.h"
+#include "machine.h"
 #include "prio.h"
 #include "report.h"
 #include "status.h"
@@ -524,9 +525,8 @@ static void print_report_text(const struct esp_model *m, struct libmnt_table *fs
 
 /* What the verbs work on, loaded once before the first of them runs. */
 struct context {
-        struct config *config;       /* verb_syncd takes it */
-        struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
-        struct esp_model *model;     /* with VERB_NEEDS_MODEL */
+        struct config *config; /* verb_syncd takes it */
+        struct machine m;      /* with VERB_NEEDS_MODEL (fstab: VERB_FSTAB) */
         /* A monitoring verb whose context could not be loaded: which part ("config", "mounts",
          * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S14). */
         const char *error_check;
@@ -537,8 +537,7 @@ struct context {
 static void context_done(struct context *c)
 {
         config_free(c->config);
-        mnt_unref_table(c->mounts);
-        esp_model_free(c->model);
+        machine_done(&c->m);
         free(c->error);
 }
 
@@ -636,7 +635,6 @@ static void print_job(const struct sync_job *j, void *userdata)
  * earlier OK stays in place (DESIGN.md §11 rule S14). */
 static int verb_status(struct context *cx)
 {
-        _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
         _cleanup_free_ char *why = NULL, *failed = NULL;
         struct status_report rep = {};
         int r;
@@ -644,8 +642,7 @@ static int verb_status(struct context *cx)
         if (cx->error)
                 r = status_report_failed(cx->error_check, cx->error, &rep);
         else {
-                fstab = report_load_fstab();
-                r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(),
+                r = status_check(cx->config, cx->m.model, cx->m.mounts, cx->m.fstab, efi_vars_dir(),
                                  arg.efi_mount, &rep);
                 if (r < 0 && asprintf(&failed, "cannot check the status: %s", strerror(-r)) >= 0)
                         r = status_report_failed("status", failed, &rep);
@@ -673,7 +670,7 @@ static int verb_status(struct context *cx)
 /* --fix-boot-entries: exit 0 when every ESP has its entry (now; with -t, after the plan). */
 static int verb_fix_boot_entries(struct context *cx)
 {
-        const struct esp_model *m = cx->model;
+        const struct esp_model *m = cx->m.model;
         _cleanup_fclose_ FILE *null = NULL;
         _cleanup_free_ char *why = NULL;
         FILE *out = stdout;
@@ -704,9 +701,8 @@ static int verb_fix_boot_entries(struct context *cx)
 static int verb_sync(struct context *cx)
 {
         const struct config *c = cx->config;
-        const struct esp_model *m = cx->model;
-        struct libmnt_table *t = cx->mounts;
-        _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
+        const struct esp_model *m = cx->m.model;
+        struct libmnt_table *t = cx->m.mounts;
         _cleanup_free_ char *why = NULL;
         struct sync_plan plan = {};
         size_t n_failed, n_done = 0, n_skipped = 0;
@@ -715,18 +711,6 @@ static int verb_sync(struct context *cx)
         r = prio_apply(c->nice, c->ionice_class, c->ionice_level, &why);
         if (r < 0)
                 log_warning("%s, ignoring", strna(why));
-
-        /* rsync's exit (SIGCHLD) and a request to stop (SIGINT, SIGTERM, SIGHUP) are waited
-         * for with sigtimedwait(): blocked from before the first rsync starts, none is lost,
-         * and an interrupted sync stops its rsync instead of leaving it running. */
-        sigset_t mask;
-        rsync_wait_signals(&mask);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(errno, "cannot block signals: %m");
-                return EXIT_FAILED;
-        }
-
-        fstab = report_load_fstab();
 
         r = sync_plan_build(c, m, t, &plan);
         if (r < 0) {
@@ -741,24 +725,30 @@ static int verb_sync(struct context *cx)
                 .config = c,
                 .model = m,
                 .mounts = t,
-                .fstab = fstab,
+                .fstab = cx->m.fstab,
                 .test = arg.test,
                 .force = arg.force,
                 .progress = arg.quiet               ? RSYNC_PROGRESS_NONE
                             : isatty(STDERR_FILENO) ? RSYNC_PROGRESS_TTY
                                                     : RSYNC_PROGRESS_LOG,
         };
-        (void)sync_plan_run(&ctx, &plan, print_start, print_job, NULL);
+        r = machine_run_plan(&ctx, &plan, print_start, print_job, NULL, false, &n_failed);
+        if (r < 0) {
+                log_error_errno(r, "cannot block signals: %m");
+                sync_plan_done(&plan);
+                return EXIT_FAILED;
+        }
         for (size_t i = 0; i < plan.n_jobs; i++) {
-                if (plan.jobs[i].state == SYNC_PENDING) /* after an interruption */
+                if (plan.jobs[i].state == SYNC_PENDING) { /* after an interruption */
                         log_error("not run %s: interrupted",
                                   plan.jobs[i].dest ? plan.jobs[i].dest : plan.jobs[i].item);
+                        n_failed++;
+                }
                 if (plan.jobs[i].state == SYNC_DONE || plan.jobs[i].state == SYNC_TESTED)
                         n_done++;
                 else if (plan.jobs[i].state == SYNC_SKIPPED)
                         n_skipped++;
         }
-        n_failed = plan.n_jobs - n_done - n_skipped;
         if (plan.n_jobs > 0 && !arg.quiet)
                 printf("%zu %s, %zu skipped, %zu failed\n", n_done, arg.test ? "tested" : "synced",
                        n_skipped, n_failed);
@@ -769,26 +759,14 @@ static int verb_sync(struct context *cx)
 /* With swap_ids: the identifier map and every line each job would change, as -t shows
  * them. A file that cannot be swapped is a config error (exit 2). With errors (--json), each
  * error is added there instead of printed, and nothing else is printed. */
-static int check_swap_ids(const struct config *c, char ***errors)
+static int check_swap_ids(const struct config *c, const struct machine *mc, char ***errors)
 {
-        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
-        _cleanup_esp_model_ struct esp_model *m = NULL;
+        const struct esp_model *m = mc->model;
+        struct libmnt_table *t = mc->mounts;
         struct sync_plan plan = {};
         int r, ret = EXIT_OK;
 
-        r = mounts_load(NULL, &t);
-        if (r < 0) {
-                if (errors)
-                        return strv_extendf(errors, "cannot read the mount table %s: %s",
-                                            MOUNTINFO_DEFAULT, strerror(-r)) < 0
-                                       ? EXIT_FAILED
-                                       : EXIT_USAGE;
-                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return EXIT_USAGE;
-        }
-        r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), false, t, &m);
-        if (r >= 0)
-                r = sync_plan_build(c, m, t, &plan);
+        r = sync_plan_build(c, m, t, &plan);
         if (r < 0) {
                 if (errors)
                         return strv_extendf(errors, "cannot plan the sync: %s", strerror(-r)) < 0
@@ -854,9 +832,9 @@ static int verb_check_config(struct context *c)
         if (!arg.json) {
                 if (!arg.quiet)
                         config_print(c->config, stdout);
-                return c->config->swap_ids ? check_swap_ids(c->config, NULL) : EXIT_OK;
+                return c->config->swap_ids ? check_swap_ids(c->config, &c->m, NULL) : EXIT_OK;
         }
-        r = c->config->swap_ids ? check_swap_ids(c->config, &errors) : EXIT_OK;
+        r = c->config->swap_ids ? check_swap_ids(c->config, &c->m, &errors) : EXIT_OK;
         if (r == EXIT_FAILED) {
                 log_error_errno(ENOMEM, "cannot check the config: %m");
                 return r;
@@ -868,9 +846,8 @@ static int verb_check_config(struct context *c)
 /* No action: how the booted ESP was found, and the alternates. */
 static int verb_info(struct context *c)
 {
-        const struct esp_model *m = c->model;
-        _cleanup_mnt_table_ struct libmnt_table *fstab =
-                arg.json || !arg.quiet ? report_load_fstab() : NULL;
+        const struct esp_model *m = c->m.model;
+        struct libmnt_table *fstab = c->m.fstab;
 
         if (arg.json)
                 print_report_json(m, fstab);
@@ -915,7 +892,7 @@ static void drill_boot_step(struct context *c)
 
         if (!out)
                 return;
-        r = drill_at_boot(c->config, c->model, NULL, arg.test, out, &warnings, &why);
+        r = drill_at_boot(c->config, c->m.model, NULL, arg.test, out, &warnings, &why);
         print_warnings(warnings);
         if (r < 0)
                 log_warning("the failover drill step: %s, ignoring", why ? why : strerror(-r));
@@ -929,9 +906,9 @@ static int verb_bind(struct context *c)
         int r;
 
         /* announce_booted() said why. */
-        if (!c->model->boot_ok || !c->model->device_ok)
+        if (!c->m.model->boot_ok || !c->m.model->device_ok)
                 return EXIT_FAILED;
-        r = bind_booted(c->model, c->mounts);
+        r = bind_booted(c->m.model, c->m.mounts);
         drill_boot_step(c);
         return r;
 }
@@ -949,7 +926,7 @@ static int verb_prove(struct context *c)
 
         if (!out)
                 return EXIT_FAILED;
-        r = drill_prove(c->model, arg.prove_disk, NULL, arg.test, out, &refused, &why);
+        r = drill_prove(c->m.model, arg.prove_disk, NULL, arg.test, out, &refused, &why);
         if (r < 0 && refused) {
                 log_error("the firmware's NVRAM is write-protected: %s. No drill is possible on "
                           "this machine; each disk must then start through its fallback %s "
@@ -989,13 +966,13 @@ static int verb_assert_entries(struct context *c)
         FILE *out = action_output(&null);
         int r;
 
-        if (!c->model->boot_ok || !c->model->device_ok) {
-                log_error("cannot identify the booted ESP: %s", strna(c->model->why));
+        if (!c->m.model->boot_ok || !c->m.model->device_ok) {
+                log_error("cannot identify the booted ESP: %s", strna(c->m.model->why));
                 return EXIT_FAILED;
         }
         if (!out)
                 return EXIT_FAILED;
-        r = drill_assert_entries(c->config, c->model, arg.test, out, &warnings, &why);
+        r = drill_assert_entries(c->config, c->m.model, arg.test, out, &warnings, &why);
         print_warnings(warnings);
         if (r < 0) {
                 log_error("%s", why ? why : strerror(-r));
@@ -1017,8 +994,7 @@ static int verb_syncd(struct context *c)
         if (prio_apply(c->config->nice, c->config->ionice_class, c->config->ionice_level, &why) < 0)
                 log_warning("%s, ignoring", strna(why));
         /* The daemon builds its own model; drop ours so it holds nothing twice. */
-        esp_model_free(TAKE_PTR(c->model));
-        mnt_unref_table(TAKE_PTR(c->mounts));
+        machine_done(&c->m);
         return daemon_run(TAKE_PTR(c->config), &da);
 }
 
@@ -1037,12 +1013,13 @@ static int verb_add_disk(struct context *cx)
                 .verbose = arg.verbose,
         };
         struct context now = { .config = cx->config };
+        enum machine_part part;
         int r;
 
         if (!arg.quiet)
                 printf("%s %s as a member of this machine:\n",
                        arg.test ? "would prepare" : "preparing", arg.add_disk);
-        r = adddisk_run(&a, cx->model, &why);
+        r = adddisk_run(&a, cx->m.model, &why);
         if (r < 0) {
                 log_error("--add-disk %s: %s", arg.add_disk, why ? why : strerror(-r));
                 return EXIT_FAILED;
@@ -1050,32 +1027,31 @@ static int verb_add_disk(struct context *cx)
         if (!arg.quiet)
                 printf("%s %s; boot readiness%s:\n", arg.test ? "shown every step for" : "added",
                        arg.add_disk, arg.test ? " as it is now" : "");
-        if (mounts_load(NULL, &now.mounts) < 0 ||
-            esp_model_load(cx->config, efi_vars_dir(), esp_sysfs_root(), true, now.mounts,
-                           &now.model) < 0) {
+        r = machine_load(cx->config, MACHINE_PROBE | MACHINE_FSTAB, &now.m, &part, NULL);
+        if (r < 0) {
                 log_error("cannot build the report: the mount table or the ESP model cannot be "
                           "read");
-                mnt_unref_table(now.mounts);
                 return EXIT_FAILED;
         }
+        if (now.m.fstab_warning)
+                log_warning("%s", now.m.fstab_warning);
         /* An ESP still missing after the run (a replacement took its place otherwise, DESIGN.md
          * §12 rule 9; -t said at step 1 where the new one goes): say so once, here. */
-        for (size_t i = 0; !arg.quiet && !arg.test && i < now.model->n_alternates; i++)
-                if (!now.model->alternates[i].mounted)
+        for (size_t i = 0; !arg.quiet && !arg.test && i < now.m.model->n_alternates; i++)
+                if (!now.m.model->alternates[i].mounted)
                         printf("note: %s is an ESP mount point with nothing mounted (the disk "
                                "this one replaces?); once that disk is gone for good, remove "
                                "its line from %s\n",
-                               now.model->alternates[i].mount, fstab_path());
+                               now.m.model->alternates[i].mount, fstab_path());
         (void)verb_status(&now);
-        mnt_unref_table(now.mounts);
-        esp_model_free(now.model);
+        machine_done(&now.m);
         return EXIT_OK;
 }
 
 /* Said once before the first verb that acts on the booted ESP (-b, -s, -d). */
 static void announce_booted(const struct context *c)
 {
-        const struct esp_model *m = c->model;
+        const struct esp_model *m = c->m.model;
 
         if (m->boot_ok && m->device_ok) {
                 /* -s and -d say a missing alternate with its skipped job */
@@ -1097,6 +1073,7 @@ enum {
         VERB_BOOTED = 1 << 2,      /* acts on the booted ESP: announce_booted() first */
         VERB_OWN_EXIT = 1 << 3,    /* its exit status is the run's (the daemon outlives -b) */
         VERB_MONITOR = 1 << 4,     /* a monitoring check: not being able to look is UNKNOWN */
+        VERB_FSTAB = 1 << 5,       /* reads fstab: mount checks, a missing ESP's source */
 };
 
 static const struct verb {
@@ -1104,14 +1081,14 @@ static const struct verb {
         unsigned flags;
 } verbs[_VERB_MAX] = {
         /* The model: rule 11 needs the booted ESP (DESIGN.md §7 C7). */
-        [VERB_CHECK_CONFIG] = { verb_check_config, VERB_NEEDS_MODEL },
+        [VERB_CHECK_CONFIG] = { verb_check_config, VERB_NEEDS_MODEL | VERB_FSTAB },
         /* Both name ESPs by PARTUUID, which only a probing model knows for the alternates. */
-        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR },
+        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR | VERB_FSTAB },
         [VERB_FIX_BOOT_ENTRIES] = { verb_fix_boot_entries, VERB_NEEDS_MODEL | VERB_PROBES },
-        [VERB_INFO] = { verb_info, VERB_NEEDS_MODEL | VERB_PROBES },
+        [VERB_INFO] = { verb_info, VERB_NEEDS_MODEL | VERB_PROBES | VERB_FSTAB },
         [VERB_BIND] = { verb_bind, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
-        [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED },
-        [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT },
+        [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_FSTAB },
+        [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT | VERB_FSTAB },
         [VERB_ADD_DISK] = { verb_add_disk, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
         [VERB_PROVE] = { verb_prove, VERB_NEEDS_MODEL | VERB_PROBES },
         [VERB_ASSERT_ENTRIES] = { verb_assert_entries, VERB_NEEDS_MODEL | VERB_PROBES },
@@ -1173,6 +1150,7 @@ static int load_failed(int exit_status, const char *format, ...)
 static int context_load(struct context *c, unsigned flags)
 {
         _cleanup_free_ char *why = NULL;
+        enum machine_part part;
         int r;
 
         r = config_load(arg.config_path, arg.config_given, &c->config, &why);
@@ -1203,23 +1181,18 @@ static int context_load(struct context *c, unsigned flags)
         }
         if (!(flags & VERB_NEEDS_MODEL))
                 return EXIT_OK;
-        r = mounts_load(NULL, &c->mounts);
-        if (r < 0) {
-                if (flags & VERB_MONITOR)
-                        return context_failed(c, "mounts", "cannot read the mount table %s: %s",
-                                              MOUNTINFO_DEFAULT, strerror(-r));
-                return load_failed(EXIT_FAILED, "cannot read the mount table %s: %s",
-                                   MOUNTINFO_DEFAULT, strerror(-r));
-        }
         /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
-        r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
-                           c->mounts, &c->model);
-        if (r < 0) {
-                if (flags & VERB_MONITOR)
-                        return context_failed(c, "model", "cannot build the ESP model: %s",
-                                              strerror(-r));
-                return load_failed(EXIT_FAILED, "cannot build the ESP model: %s", strerror(-r));
-        }
+        r = machine_load(c->config,
+                         (flags & VERB_PROBES ? MACHINE_PROBE : 0) |
+                                 (flags & VERB_FSTAB ? MACHINE_FSTAB : 0),
+                         &c->m, &part, &why);
+        if (r < 0 && flags & VERB_MONITOR)
+                return context_failed(c, part == MACHINE_PART_MOUNTS ? "mounts" : "model", "%s",
+                                      strna(why));
+        if (r < 0)
+                return load_failed(EXIT_FAILED, "%s", strna(why));
+        if (c->m.fstab_warning)
+                log_warning("%s", c->m.fstab_warning);
         return EXIT_OK;
 }
 
@@ -1239,6 +1212,8 @@ static int run(int argc, char *argv[])
         for (unsigned v = 0; v < _VERB_MAX; v++)
                 if (verb_given(v))
                         flags |= verbs[v].flags;
+        if (arg.verbs == 1u << VERB_INFO && arg.quiet && !arg.json)
+                flags &= ~VERB_FSTAB; /* the report is not printed */
 
         r = context_load(&c, flags);
         if (r != EXIT_OK)
@@ -1248,10 +1223,9 @@ static int run(int argc, char *argv[])
 
                 /* DESIGN.md §7 C7: what --check-config refuses, -s and -d refuse, before
                  * anything runs, with the same message. */
-                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
-                struct config_check_context cx = { .model = c.model,
-                                                   .mounts = c.mounts,
-                                                   .fstab = fstab };
+                struct config_check_context cx = { .model = c.m.model,
+                                                   .mounts = c.m.mounts,
+                                                   .fstab = c.m.fstab };
 
                 if (config_check(c.config, &cx, &why) < 0)
                         /* --check-config --json: JSON still, the refusal as its error */
