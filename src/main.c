@@ -23,6 +23,7 @@
 #include "efivars.h"
 #include "esp.h"
 #include "fstab.h"
+#include "info-print.h"
 #include "machine.h"
 #include "prio.h"
 #include "report.h"
@@ -180,58 +181,67 @@ static int parse_efi_mount(int n, char *const *args)
         return 0;
 }
 
-/* Options that make no sense together. */
+/* The options beside the verbs' bits (1 << enum verb_id) in what check_combination() sees. */
+enum {
+        OPT_JSON = 1u << 16,
+        OPT_TEXTFILE = 1u << 17,
+        OPT_REBOOT = 1u << 18,
+        OPT_RAID1 = 1u << 19,
+        OPT_FORCE = 1u << 20,
+};
+#define V(verb) (1u << (verb))
+#define V_SYNCS (V(VERB_SYNC) | V(VERB_SYNCD))
+#define V_ALL ((1u << _VERB_MAX) - 1)
+
+/* Options that make no sense together: the first row that applies is said. A row applies when
+ * what it names is given with any of others, or (requires) with none of them. */
+static const struct exclusion {
+        unsigned given;
+        unsigned others;
+        bool requires;
+        const char *message;
+} exclusions[] = {
+        { OPT_JSON, V(VERB_BIND) | V_SYNCS, false,
+          "--json applies to the report printed when no action is given; it cannot be "
+          "combined with --bind or --sync" },
+        { V(VERB_STATUS), V(VERB_BIND) | V_SYNCS | V(VERB_CHECK_CONFIG), false,
+          "--status is a report of its own; it cannot be combined with --bind, --sync, "
+          "--syncd or --check-config" },
+        { V(VERB_FIX_BOOT_ENTRIES),
+          V(VERB_BIND) | V_SYNCS | V(VERB_CHECK_CONFIG) | V(VERB_STATUS) | OPT_JSON, false,
+          "--fix-boot-entries is an action of its own; it cannot be combined with --bind, "
+          "--sync, --syncd, --status, --check-config or --json" },
+        { OPT_TEXTFILE, V(VERB_STATUS), true, "--textfile only applies to --status" },
+        { V(VERB_ADD_DISK), V_ALL & ~V(VERB_ADD_DISK), false,
+          "--add-disk is an action of its own; it cannot be combined with --bind, --sync, "
+          "--syncd, --status, --fix-boot-entries or --check-config" },
+        { V(VERB_ADD_DISK), OPT_JSON, false, "--json cannot be combined with --add-disk" },
+        { V(VERB_PROVE), (V_ALL & ~V(VERB_PROVE)) | OPT_JSON, false,
+          "--prove and --assert-boot-entries are actions of their own; they cannot be "
+          "combined with another action or --json" },
+        { V(VERB_ASSERT_ENTRIES), (V_ALL & ~V(VERB_ASSERT_ENTRIES)) | OPT_JSON, false,
+          "--prove and --assert-boot-entries are actions of their own; they cannot be "
+          "combined with another action or --json" },
+        { OPT_REBOOT, V(VERB_PROVE), true, "--reboot only applies to --prove" },
+        { OPT_RAID1, V(VERB_ADD_DISK), true, "--raid1 only applies to --add-disk" },
+        { OPT_FORCE, V_SYNCS | V(VERB_ADD_DISK), true,
+          "--force only applies to --sync and --add-disk" },
+};
+
 static int check_combination(void)
 {
         bool bind = verb_given(VERB_BIND), sync = verb_given(VERB_SYNC) || verb_given(VERB_SYNCD);
+        unsigned given = arg.verbs | (arg.json ? OPT_JSON : 0) | (arg.textfile ? OPT_TEXTFILE : 0) |
+                         (arg.reboot ? OPT_REBOOT : 0) | (arg.raid1 ? OPT_RAID1 : 0) |
+                         (arg.force ? OPT_FORCE : 0);
 
-        if (arg.json && (bind || sync)) {
-                log_error("--json applies to the report printed when no action is given; it "
-                          "cannot be combined with --bind or --sync");
-                return -EINVAL;
-        }
-        if (verb_given(VERB_STATUS) && (bind || sync || verb_given(VERB_CHECK_CONFIG))) {
-                log_error("--status is a report of its own; it cannot be combined with --bind, "
-                          "--sync, --syncd or --check-config");
-                return -EINVAL;
-        }
-        if (verb_given(VERB_FIX_BOOT_ENTRIES) && (bind || sync || verb_given(VERB_CHECK_CONFIG) ||
-                                                  verb_given(VERB_STATUS) || arg.json)) {
-                log_error("--fix-boot-entries is an action of its own; it cannot be combined with "
-                          "--bind, --sync, --syncd, --status, --check-config or --json");
-                return -EINVAL;
-        }
-        if (arg.textfile && !verb_given(VERB_STATUS)) {
-                log_error("--textfile only applies to --status");
-                return -EINVAL;
-        }
-        if (arg.add_disk && arg.verbs != 1u << VERB_ADD_DISK) {
-                log_error("--add-disk is an action of its own; it cannot be combined with --bind, "
-                          "--sync, --syncd, --status, --fix-boot-entries or --check-config");
-                return -EINVAL;
-        }
-        if (arg.add_disk && arg.json) {
-                log_error("--json cannot be combined with --add-disk");
-                return -EINVAL;
-        }
-        if ((verb_given(VERB_PROVE) || verb_given(VERB_ASSERT_ENTRIES)) &&
-            (arg.verbs & ~(1u << VERB_PROVE | 1u << VERB_ASSERT_ENTRIES) || arg.json ||
-             (verb_given(VERB_PROVE) && verb_given(VERB_ASSERT_ENTRIES)))) {
-                log_error("--prove and --assert-boot-entries are actions of their own; they "
-                          "cannot be combined with another action or --json");
-                return -EINVAL;
-        }
-        if (arg.reboot && !verb_given(VERB_PROVE)) {
-                log_error("--reboot only applies to --prove");
-                return -EINVAL;
-        }
-        if (arg.raid1 && !arg.add_disk) {
-                log_error("--raid1 only applies to --add-disk");
-                return -EINVAL;
-        }
-        if (arg.force && !sync && !arg.add_disk) {
-                log_error("--force only applies to --sync and --add-disk");
-                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(exclusions); i++) {
+                const struct exclusion *x = &exclusions[i];
+
+                if ((given & x->given) && !(given & x->others) == x->requires) {
+                        log_error("%s", x->message);
+                        return -EINVAL;
+                }
         }
         /* EFI_MOUNT is where -b binds the booted ESP, which --status (and --add-disk's report)
          * checks; nothing else reads it: said rather than ignored. The default given again
@@ -397,130 +407,6 @@ static int parse_argv(int argc, char *argv[])
         if (arg.verbs == 0)
                 arg.verbs = 1u << VERB_INFO;
         return 1;
-}
-
-static const char *method_text(const struct efi_boot *b, char *buf, size_t size)
-{
-        if (b->method != BOOT_METHOD_LOADER && b->boot_entry >= 0)
-                snprintf(buf, size, "%s: Boot%04X \"%s\"", boot_method_to_string(b->method),
-                         (unsigned)b->boot_entry, b->entry_description ? b->entry_description : "");
-        else
-                snprintf(buf, size, "%s", boot_method_to_string(b->method));
-        return buf;
-}
-
-/* What fstab mounts on an ESP mount point, or NULL: named when that ESP is missing. */
-static const char *fstab_source(struct libmnt_table *fstab, const char *mount)
-{
-        struct libmnt_fs *fs =
-                fstab && mount ? mnt_table_find_target(fstab, mount, MNT_ITER_FORWARD) : NULL;
-
-        return fs ? mnt_fs_get_source(fs) : NULL;
-}
-
-static void print_esp_json(FILE *f, const struct esp *e, bool booted, struct libmnt_table *fstab)
-{
-        fputs("{", f);
-        if (!booted) {
-                fputs("\"mount\": ", f);
-                json_write_string(f, e->mount);
-                fprintf(f, ", \"mounted\": %s, ", e->mounted ? "true" : "false");
-                /* a missing disk: what should be there (DESIGN.md §11 rule S1) */
-                fputs("\"fstab_source\": ", f);
-                json_write_string(f, fstab_source(fstab, e->mount));
-                fputs(", ", f);
-        }
-        fputs("\"device\": ", f);
-        json_write_string(f, e->device);
-        fputs(", \"partuuid\": ", f);
-        json_write_string(f, e->partuuid);
-        fputs(", \"uuid\": ", f);
-        json_write_string(f, e->uuid);
-        fputs(", \"fstype\": ", f);
-        json_write_string(f, e->fstype);
-        if (booted) {
-                fputs(", \"mounts\": ", f);
-                json_write_strv(f, e->mounts);
-                fputs(", \"esp_mount\": ", f);
-                json_write_string(f, e->mount);
-        }
-        fputs("}", f);
-}
-
-static void print_report_json(const struct esp_model *m, struct libmnt_table *fstab)
-{
-        FILE *f = stdout;
-
-        fputs("{\"method\": ", f);
-        json_write_string(f, m->boot_ok ? boot_method_to_string(m->boot.method) : NULL);
-        if (m->boot_ok && m->boot.method != BOOT_METHOD_LOADER) {
-                char entry[16];
-
-                snprintf(entry, sizeof(entry), "Boot%04X", (unsigned)m->boot.boot_entry);
-                fputs(", \"boot_entry\": ", f);
-                json_write_string(f, entry);
-                fputs(", \"boot_entry_description\": ", f);
-                json_write_string(f, m->boot.entry_description);
-                fputs(", \"device_path\": ", f);
-                json_write_string(f, m->boot.device_path);
-        }
-        fputs(", \"booted\": ", f);
-        if (m->boot_ok)
-                print_esp_json(f, &m->booted, true, fstab);
-        else
-                fputs("null", f);
-        fputs(", \"alternates\": [", f);
-        for (size_t i = 0; i < m->n_alternates; i++) {
-                if (i > 0)
-                        fputs(", ", f);
-                print_esp_json(f, &m->alternates[i], false, fstab);
-        }
-        fputs("], \"error\": ", f);
-        json_write_string(f, m->boot_ok && m->device_ok ? NULL : m->why);
-        fputs("}\n", f);
-}
-
-static void print_report_text(const struct esp_model *m, struct libmnt_table *fstab)
-{
-        char buf[512];
-
-        if (m->boot_ok && m->device_ok) {
-                _cleanup_free_ char *mounts = strv_join(m->booted.mounts, ", ");
-                const struct esp *b = &m->booted;
-
-                printf("Booted ESP: %s (found by %s)\n", b->device,
-                       method_text(&m->boot, buf, sizeof(buf)));
-                printf("  PARTUUID:  %s\n", b->partuuid);
-                printf("  UUID:      %s\n", strna(b->uuid));
-                printf("  Type:      %s\n", strna(b->fstype));
-                printf("  Mounts:    %s\n", !isempty(mounts) ? mounts : "not mounted");
-                printf("  ESP mount: %s\n", b->mount ? b->mount : "none of the ESP mount points");
-                if (m->boot.method != BOOT_METHOD_LOADER && m->boot.device_path)
-                        printf("  Path:      %s\n", m->boot.device_path);
-        } else if (m->boot_ok) {
-                printf("Booted ESP: PARTUUID %s (found by %s), no such device\n", m->boot.partuuid,
-                       method_text(&m->boot, buf, sizeof(buf)));
-        } else {
-                printf("Booted ESP: unknown\n");
-        }
-
-        printf("%s:%s\n", m->boot_ok && m->device_ok ? "Alternate ESPs" : "ESP mount points",
-               m->n_alternates == 0 ? " none" : "");
-        for (size_t i = 0; i < m->n_alternates; i++) {
-                const struct esp *a = &m->alternates[i];
-                const char *want = fstab_source(fstab, a->mount);
-
-                if (!a->mounted && want)
-                        printf("  %s: not mounted: fstab mounts %s there, which is not present "
-                               "(disk missing or replaced?); on a replacement disk run: "
-                               "dual-root-tool --add-disk DEVICE\n",
-                               a->mount, want);
-                else if (!a->mounted)
-                        printf("  %s: not mounted (disk missing?)\n", a->mount);
-                else
-                        printf("  %s: %s, PARTUUID %s, UUID %s, %s\n", a->mount, strna(a->device),
-                               strna(a->partuuid), strna(a->uuid), strna(a->fstype));
-        }
 }
 
 /* What the verbs work on, loaded once before the first of them runs. */
@@ -761,50 +647,22 @@ static int verb_sync(struct context *cx)
  * error is added there instead of printed, and nothing else is printed. */
 static int check_swap_ids(const struct config *c, const struct machine *mc, char ***errors)
 {
-        const struct esp_model *m = mc->model;
-        struct libmnt_table *t = mc->mounts;
-        struct sync_plan plan = {};
-        int r, ret = EXIT_OK;
+        _cleanup_strv_free_ char **lines = NULL, **errs = NULL;
 
-        r = sync_plan_build(c, m, t, &plan);
-        if (r < 0) {
-                if (errors)
-                        return strv_extendf(errors, "cannot plan the sync: %s", strerror(-r)) < 0
-                                       ? EXIT_FAILED
-                                       : EXIT_USAGE;
-                log_error_errno(r, "cannot plan the sync: %m");
-                return EXIT_USAGE;
+        if (config_check_swap_ids(c, mc->model, mc->mounts, &lines, &errs) < 0) {
+                if (!errors)
+                        log_error_errno(ENOMEM, "cannot check swap_ids: %m");
+                return EXIT_FAILED;
         }
-        for (size_t i = 0; i < plan.n_jobs; i++) {
-                struct sync_job *j = &plan.jobs[i];
-                _cleanup_strv_free_ char **notes = NULL;
-                _cleanup_free_ char *why = NULL;
-                struct swapids_map *map = NULL;
-
-                if (!j->source || !j->swap_excludes || !*j->swap_excludes)
-                        continue;
-                r = swapfiles_job_prepare(c, m, t, j->source, j->dest, j->excludes, true, &map,
-                                          &notes, &why);
-                if (r < 0) {
-                        if (!errors)
-                                log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
-                                          why ? why : strerror(-r));
-                        else if (strv_extendf(errors, "%s %s -> %s: %s", j->item, j->source,
-                                              j->dest, why ? why : strerror(-r)) < 0)
-                                ret = EXIT_FAILED;
-                        if (ret == EXIT_OK)
-                                ret = EXIT_USAGE;
-                        continue;
-                }
-                swapids_map_freep(&map);
-                if (!arg.quiet && !errors) {
-                        printf("%s %s -> %s:\n", j->item, j->source, j->dest);
-                        STRV_FOREACH(n, notes)
-                        printf("  %s\n", *n);
-                }
-        }
-        sync_plan_done(&plan);
-        return ret;
+        if (errors)
+                return strv_extend_strv(errors, errs) < 0 ? EXIT_FAILED
+                       : errs                             ? EXIT_USAGE
+                                                          : EXIT_OK;
+        STRV_FOREACH(e, errs)
+        log_error("%s", *e);
+        for (char **l = lines; !arg.quiet && l && *l; l++)
+                printf("%s\n", *l);
+        return errs ? EXIT_USAGE : EXIT_OK;
 }
 
 /* --check-config --json: {"config", "valid", "errors": [...], "values": {...} or null}; a
@@ -850,9 +708,9 @@ static int verb_info(struct context *c)
         struct libmnt_table *fstab = c->m.fstab;
 
         if (arg.json)
-                print_report_json(m, fstab);
+                info_print_json(stdout, m, fstab);
         else if (!arg.quiet)
-                print_report_text(m, fstab);
+                info_print_text(stdout, m, fstab);
         if (!m->boot_ok || !m->device_ok) {
                 log_error("cannot identify the booted ESP: %s", strna(m->why));
                 return EXIT_FAILED;
@@ -1060,7 +918,7 @@ static void announce_booted(const struct context *c)
                         char buf[512];
 
                         printf("booted ESP: %s (found by %s), ESP mount %s\n", m->booted.device,
-                               method_text(&m->boot, buf, sizeof(buf)),
+                               info_method_text(&m->boot, buf, sizeof(buf)),
                                m->booted.mount ? m->booted.mount : "none");
                 }
         } else if (verb_given(VERB_BIND) || c->config->dualroot)
@@ -1137,10 +995,7 @@ static int load_failed(int exit_status, const char *format, ...)
 
                 print_check_config_json(arg.config_path, NULL, errors);
         } else if (arg.json && verb_given(VERB_INFO)) {
-                fputs("{\"method\": null, \"booted\": null, \"alternates\": [], \"error\": ",
-                      stdout);
-                json_write_string(stdout, why);
-                fputs("}\n", stdout);
+                info_print_json_error(stdout, why);
         } else
                 log_error("%s", why);
         return exit_status;
