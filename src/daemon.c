@@ -260,11 +260,13 @@ static void check_presence(struct daemon *d, usec_t now)
                 for (size_t k = 0; k < it->n; k++) {
                         const struct sync_job *j = &d->plan.jobs[it->first + k];
                         _cleanup_free_ char *why = NULL;
+                        enum sync_state state;
                         bool present;
 
                         if (j->refusal)
                                 continue;
-                        present = sync_job_check(&ctx, j, &why) != SYNC_SKIPPED;
+                        present =
+                                sync_job_check(&ctx, j, &state, &why) < 0 || state != SYNC_SKIPPED;
                         if (present && !it->present[k] && it->done_once) {
                                 log_info("%s is available again: syncing it", j->dest);
                                 sched_event(&it->s, now);

@@ -1774,7 +1774,8 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                 _cleanup_free_ char *why = NULL;
                 const struct sync_job *j = &plan.jobs[i];
                 const char *unreadable = NULL;
-                int s, err = 0;
+                enum sync_state s;
+                int err = 0;
                 struct status_dest *d;
 
                 /* Could not look (a user cannot read a root-only tree): UNKNOWN, not the refusal
@@ -1798,11 +1799,11 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                                      err_suffix(err, suffix, sizeof(suffix)));
                         continue;
                 }
-                s = sync_job_check(&ctx, j, &why);
-                if (s == SYNC_SKIPPED || s == SYNC_REFUSED) {
+                if (sync_job_check(&ctx, j, &s, &why) >= 0 &&
+                    (s == SYNC_SKIPPED || s == SYNC_REFUSED)) {
                         k = item_add(r, STATUS_WARNING, false, "sync-list", j->source, j->dest,
                                      "%s %s -> %s would be %s: %s", j->item, j->source, j->dest,
-                                     sync_state_to_string((enum sync_state)s), strna(why));
+                                     sync_state_to_string(s), strna(why));
                         continue;
                 }
                 d = reallocarray(r->dests, r->n_dests + 1, sizeof(*d));
