@@ -806,10 +806,14 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
                                 break;
                         case TAG_WATCH: {
                                 int r = watcher_process(d.watcher, on_watch_event, &d);
+                                _cleanup_strv_free_ char **warned =
+                                        watcher_take_warnings(d.watcher);
 
                                 if (r < 0)
                                         log_error_errno(r, "cannot read file-change events "
                                                            "(inotify or fanotify): %m");
+                                STRV_FOREACH(x, warned)
+                                log_warning("%s", *x);
                                 break;
                         }
                         }
