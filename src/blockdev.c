@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@ int mounts_load(const char *path, struct libmnt_table **ret)
         _cleanup_mnt_table_ struct libmnt_table *t = mnt_new_table();
         int r;
 
+        assert(ret);
         if (!t)
                 return -ENOMEM;
         r = mnt_table_parse_file(t, path ? path : MOUNTINFO_DEFAULT);
@@ -35,6 +37,8 @@ struct libmnt_fs *mounts_find_target(struct libmnt_table *t, const char *target)
         struct libmnt_iter *it;
         struct libmnt_fs *fs, *found = NULL;
 
+        assert(t);
+        assert(target);
         if (!p)
                 return NULL;
         /* Walk backwards: the last entry for a target is the one on top (mount order). We
@@ -62,6 +66,8 @@ int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret)
         struct libmnt_fs *fs;
         int r = 0;
 
+        assert(t);
+        assert(ret);
         if (!l)
                 return -ENOMEM;
         it = mnt_new_iter(MNT_ITER_FORWARD);
@@ -141,6 +147,9 @@ int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_dev
         struct stat st;
         int r;
 
+        assert(partuuid);
+        assert(ret_node);
+        assert(ret_devnum);
         r = partuuid_normalize(partuuid, &lower);
         if (r < 0)
                 return errmsg(why, r, "'%s' is not a PARTUUID", partuuid);
@@ -239,6 +248,7 @@ int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
         _cleanup_free_ char *v = NULL;
         int r;
 
+        assert(ret);
         r = partuuid_from_links(devnum, ret);
         if (r != -ENOENT)
                 return r;
@@ -252,6 +262,7 @@ int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
 
 void blockdev_probe_done(struct blockdev_probe *p)
 {
+        assert(p);
         free(p->uuid);
         free(p->fstype);
         free(p->label);
@@ -276,6 +287,8 @@ int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_pr
         struct blockdev_probe p = {};
         int r = 1;
 
+        assert(node);
+        assert(ret);
         errno = 0;
         pr = blkid_new_probe_from_filename(node);
         if (!pr)
@@ -344,6 +357,8 @@ int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, cons
         _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
         int r = 0;
 
+        assert(partuuid);
+        assert(ret);
         if (!list)
                 return -ENOMEM;
         if (disks) {
@@ -379,5 +394,7 @@ int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, cons
 
 int blockdev_part_type(const char *node, char **ret)
 {
+        assert(node);
+        assert(ret);
         return part_entry_value(node, "PART_ENTRY_TYPE", ret);
 }

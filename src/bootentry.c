@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -346,6 +347,8 @@ int bootentry_partition_of(const char *sysfs_root, dev_t devnum, struct bootentr
         uint64_t per_block;
         int r;
 
+        assert(sysfs_root);
+        assert(ret);
         r = disk_partition_of(sysfs_root, devnum, &p, why);
         if (r < 0)
                 return r;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +39,7 @@ static int parse_u64(const char *s, uint64_t *ret)
 
 void md_array_done(struct md_array *a)
 {
+        assert(a);
         for (size_t i = 0; i < a->n_members; i++) {
                 free(a->members[i].name);
                 free(a->members[i].disk);
@@ -142,6 +144,9 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
         uint64_t v;
         int r, k;
 
+        assert(sysfs);
+        assert(name);
+        assert(ret);
         if (asprintf(&mddir, "%s/block/%s/md", sysfs, name) < 0)
                 return -ENOMEM;
         dir = opendir(mddir);
@@ -299,6 +304,8 @@ int md_arrays_under(const char *sysfs, dev_t dev, char ***ret)
         _cleanup_free_ char *dir = NULL;
         int r;
 
+        assert(sysfs);
+        assert(ret);
         if (asprintf(&dir, "%s/dev/block/%u:%u", sysfs, major(dev), minor(dev)) < 0)
                 return -ENOMEM;
         l = calloc(1, sizeof(char *));
@@ -320,6 +327,7 @@ bool md_uuid_equal(const char *a, const char *b)
 
 const struct md_member *md_member_in_slot(const struct md_array *a, int slot)
 {
+        assert(a);
         for (size_t i = 0; i < a->n_members; i++)
                 if (a->members[i].slot == slot)
                         return &a->members[i];
@@ -391,11 +399,13 @@ static bool survives(const struct md_array *a, char *const *gone_disks,
 
 bool md_survives(const struct md_array *a, char *const *gone_disks)
 {
+        assert(a);
         return survives(a, gone_disks, NULL);
 }
 
 bool md_redundant(const struct md_array *a)
 {
+        assert(a);
         if (!survives(a, NULL, NULL))
                 return false;
         for (size_t i = 0; i < a->n_members; i++)
@@ -407,6 +417,7 @@ bool md_redundant(const struct md_array *a)
 
 int64_t md_sync_seconds_left(const struct md_array *a, unsigned *ret_permille)
 {
+        assert(a);
         if (!a->sync_running)
                 return -1;
         if (ret_permille)
@@ -469,6 +480,8 @@ int md_conf_find(const char *text, const char *uuid, unsigned *ret_line, char **
         unsigned phys = 0, line = 0;
         int r;
 
+        assert(text);
+        assert(uuid);
         if (!want)
                 return 0;
         for (;;) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A whole disk named by its PCI function -> its only ESP (sysfs, libblkid). */
+#include <assert.h>
 #include <blkid.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -287,6 +288,10 @@ int efi_resolve_disk_esp(const struct efi_pci_chain *chain, const char *sysfs_ro
         const char *pci;
         int r, partno = 0;
 
+        assert(chain);
+        assert(sysfs_root);
+        assert(dev_root);
+        assert(ret);
         if (chain->n == 0 || chain->n > EFI_PCI_CHAIN_MAX)
                 return -EINVAL;
         r = find_pci_root(sysfs_root, chain->root_uid, &root, why);
