@@ -5,7 +5,7 @@
  * The helpers of the unit tests that build a machine in a directory of their own (test-bootentry,
  * test-drill, test-status): paths, text files with their directories, efivars written in process
  * (tests/tools/mkefivar.c, included first with MKEFIVAR_NO_MAIN) and, for nftw(), the removal of
- * each file. Include after cmocka.h.
+ * each file. Include after cmocka.h. test-bls uses its files too.
  */
 
 #include <stdarg.h>
@@ -45,6 +45,7 @@ static inline int rm_one(const char *p, const struct stat *st, int flag, struct 
         return remove(p);
 }
 
+#ifdef MKEFIVAR_NO_MAIN
 /* mkefivar DIR ARGS... (NULL-terminated) in process. */
 static inline void mkefivar(const char *dir, ...)
 {
@@ -58,3 +59,4 @@ static inline void mkefivar(const char *dir, ...)
         va_end(ap);
         assert_int_equal(mkefivar_run(argc, argv), 0);
 }
+#endif
