@@ -56,6 +56,9 @@ struct config {
         char **swap_ids;      /* files ("/etc/fstab") and directories ("/boot/loader/entries/",
                                * a trailing '/') copied with identifiers swapped (swapids.h);
                                * no doubled '/'; NULL = none */
+        char **boot_trees;    /* DESIGN.md §5c T2: the sync sources copied as boot trees,
+                               * normalized; NULL = "auto" (each tree judged by what it holds
+                               * and its partition type), empty = none */
 
         struct sync_item *items;
         size_t n_items;

@@ -137,30 +137,45 @@ static int field_end(struct line_parser *lp)
         return 0;
 }
 
-static int parse_pending(struct line_parser *lp, struct drill_pending *p)
+/* A Boot#### number: 4 upper-case hex digits. */
+static int field_entry(struct line_parser *lp, unsigned *ret)
 {
         const char *s;
         size_t n;
         unsigned v = 0;
         int r;
 
-        r = field_guid(lp, "the target PARTUUID", false, p->target);
-        if (r < 0)
-                return r;
         r = next_field(lp, "the Boot#### number", &s, &n);
         if (r < 0)
                 return r;
         if (n != 4)
-                goto bad_entry;
+                goto bad;
         for (size_t i = 0; i < 4; i++) {
                 int d = (s[i] >= '0' && s[i] <= '9')   ? s[i] - '0'
                         : (s[i] >= 'A' && s[i] <= 'F') ? s[i] - 'A' + 10
                                                        : -1;
                 if (d < 0)
-                        goto bad_entry;
+                        goto bad;
                 v = v << 4 | (unsigned)d;
         }
-        p->entry = v;
+        *ret = v;
+        return 0;
+bad:
+        return errmsg(lp->why, -EBADMSG,
+                      "line %u: the Boot#### number is '%.*s', expected 4 upper-case hex digits",
+                      lp->line, (int)(n > 40 ? 40 : n), s);
+}
+
+static int parse_pending(struct line_parser *lp, struct drill_pending *p)
+{
+        int r;
+
+        r = field_guid(lp, "the target PARTUUID", false, p->target);
+        if (r < 0)
+                return r;
+        r = field_entry(lp, &p->entry);
+        if (r < 0)
+                return r;
         r = field_time(lp, "the time it was set", false, &p->since);
         if (r >= 0)
                 r = field_guid(lp, "the PARTUUID it was set from", false, p->from);
@@ -170,10 +185,6 @@ static int parse_pending(struct line_parser *lp, struct drill_pending *p)
                 r = field_end(lp);
         p->set = r >= 0;
         return r;
-bad_entry:
-        return errmsg(lp->why, -EBADMSG,
-                      "line %u: the Boot#### number is '%.*s', expected 4 upper-case hex digits",
-                      lp->line, (int)(n > 40 ? 40 : n), s);
 }
 
 static int parse_disk(struct line_parser *lp, struct drill_state *st)
@@ -271,10 +282,20 @@ int drill_state_parse(const char *text, size_t size, struct drill_state *ret, ch
                         r = field_time(&lp, "the time of the refusal", false, &st.nvram_refused);
                         if (r >= 0)
                                 r = field_end(&lp);
+                } else if (n == 15 && memcmp(kw, "stale-boot-next", 15) == 0) {
+                        if (st.stale_set) {
+                                r = errmsg(why, -EBADMSG, "line %u: a second stale-boot-next",
+                                           line);
+                                break;
+                        }
+                        r = field_entry(&lp, &st.stale_entry);
+                        if (r >= 0)
+                                r = field_end(&lp);
+                        st.stale_set = r >= 0;
                 } else {
                         r = errmsg(why, -EBADMSG,
                                    "line %u: unknown keyword '%.*s', expected generation, "
-                                   "pending, disk or nvram-refused",
+                                   "pending, disk, nvram-refused or stale-boot-next",
                                    line, (int)(n > 40 ? 40 : n), kw);
                 }
         }
@@ -324,6 +345,8 @@ int drill_state_format(const struct drill_state *s, char **ret)
         }
         if (s->nvram_refused >= 0)
                 fprintf(f, "nvram-refused %" PRId64 "\n", s->nvram_refused);
+        if (s->stale_set)
+                fprintf(f, "stale-boot-next %04X\n", s->stale_entry & 0xffff);
         if (fclose(f) != 0 || !buf) {
                 free(buf);
                 return -ENOMEM;
@@ -385,6 +408,8 @@ int drill_state_merge(struct drill_state *s, const struct drill_state *o)
                 s->generation = o->generation;
                 s->pending = o->pending;
                 s->nvram_refused = o->nvram_refused;
+                s->stale_set = o->stale_set;
+                s->stale_entry = o->stale_entry;
         }
         return 0;
 }
@@ -515,13 +540,23 @@ enum drill_outcome drill_resolve(struct drill_state *s, const struct drill_facts
         struct drill_disk *d;
 
         *ret_delete_boot_next = false;
+        if (s->stale_set) {
+                /* Ours from a judged drill: deleted again while it is there, forgotten once
+                 * it is gone or points elsewhere (the firmware used it, or someone else set
+                 * it). */
+                if (f->boot_next >= 0 && (unsigned)f->boot_next == s->stale_entry)
+                        *ret_delete_boot_next = true;
+                else
+                        s->stale_set = false;
+        }
         if (!p->set)
                 return DRILL_NONE;
         if (f->boot_id && streq(f->boot_id, p->boot_id))
                 return DRILL_WAITING;
         /* The drill's boot has happened. BootNext pointing at its entry now is ours, left over
          * (the firmware did not consume it): never left set (P3). */
-        *ret_delete_boot_next = f->boot_next >= 0 && (unsigned)f->boot_next == p->entry;
+        if (f->boot_next >= 0 && (unsigned)f->boot_next == p->entry)
+                *ret_delete_boot_next = true;
         if (!f->booted)
                 return DRILL_UNKNOWN;
         d = drill_state_disk(s, p->target, true);
@@ -552,7 +587,7 @@ int drill_plan(struct drill_state *s, const struct drill_facts *f, const char *t
                 return errmsg(why, -EINVAL,
                               "%s is the booted ESP: a drill starts another disk (name it)",
                               target);
-        if (f->boot_next >= 0) {
+        if (f->boot_next >= 0 && !(s->stale_set && (unsigned)f->boot_next == s->stale_entry)) {
                 if (p->set && (unsigned)f->boot_next == p->entry && streq(p->boot_id, f->boot_id))
                         return errmsg(why, -EALREADY,
                                       "a drill of %s is already pending: BootNext is Boot%04X, "

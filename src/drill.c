@@ -229,6 +229,7 @@ int drill_prove(const struct esp_model *m, const char *disk, const char *boot_id
                 return r;
         }
         s.nvram_refused = -1;
+        s.stale_set = false; /* a stale BootNext of ours is overwritten now */
         r = drill_state_save(dirs, &s, why);
         if (r < 0) {
                 /* Without the record the drill's boot could not be judged: undo BootNext. */
@@ -301,7 +302,7 @@ static int judge_at_boot(const struct esp_model *m, const char *boot_id_given, b
         struct drill_facts f = { .now = (int64_t)time(NULL) };
         char target[GUID_STRING_MAX];
         enum drill_outcome o;
-        bool del = false;
+        bool del = false, stale_before;
         int r;
 
         r = drill_esp_dirs(m, &dirs);
@@ -321,15 +322,25 @@ static int judge_at_boot(const struct esp_model *m, const char *boot_id_given, b
         f.booted = m->boot_ok ? m->boot.partuuid : NULL;
 
         memcpy(target, s.pending.target, sizeof(target));
+        stale_before = s.stale_set;
         o = drill_resolve(&s, &f, &del);
         if (del) {
                 fprintf(out, "%s BootNext (Boot%04X, the drill's, still set after its boot)\n",
                         test ? "would delete" : "deleting", (unsigned)f.boot_next);
                 if (!test) {
                         r = efi_delete_var(efivars, "BootNext", EFI_GLOBAL_GUID, &w);
-                        if (r < 0 && r != -ENOENT && push(warnings, TAKE_PTR(w)) < 0)
+                        /* Left set: recorded as ours, so that the next -b deletes it again
+                         * and --prove never calls it someone else's (§13 P3). */
+                        s.stale_set = r < 0 && r != -ENOENT;
+                        s.stale_entry = (unsigned)f.boot_next;
+                        if (s.stale_set && push(warnings, TAKE_PTR(w)) < 0)
                                 return -ENOMEM;
                 }
+        }
+        if (!test && o != DRILL_PROVEN && o != DRILL_FAILED && s.stale_set != stale_before) {
+                r = drill_state_save(dirs, &s, why);
+                if (r < 0)
+                        return r;
         }
         if (o == DRILL_PROVEN || o == DRILL_FAILED) {
                 char current[16] = "unknown";

@@ -16,6 +16,8 @@
  *   pending TARGET ENTRY SINCE FROM BOOT_ID      (at most one)
  *   disk PARTUUID PROVEN FAILED FAILED_ON        (at most one per PARTUUID)
  *   nvram-refused SINCE                          (at most one: a write was refused)
+ *   stale-boot-next ENTRY                        (at most one: BootNext of ours that could not
+ *                                                 be deleted after the drill's boot)
  *
  * PARTUUIDs, FROM, FAILED_ON and BOOT_ID are lower-case GUIDs ("-" for FAILED_ON: none);
  * ENTRY is the Boot#### number, 4 hex digits; SINCE, PROVEN and FAILED are seconds since the
@@ -54,6 +56,11 @@ struct drill_state {
         int64_t nvram_refused; /* when the NVRAM last refused a write of ours, -1: never (or a
                                 * write succeeded since) */
         struct drill_pending pending;
+        /* BootNext left pointing at the entry of a judged drill because deleting it failed:
+         * still ours (P3), deleted at the next -b and overwritten by the next --prove, never
+         * called someone else's. */
+        bool stale_set;
+        unsigned stale_entry;
         struct drill_disk *disks;
         size_t n_disks;
 };
@@ -108,14 +115,16 @@ const char *drill_outcome_to_string(enum drill_outcome o);
 
 /* At boot: judges a pending drill against f and records the outcome in s (the target's
  * proven or failed time, the pending drill dropped). *ret_delete_boot_next: BootNext is still
- * set to the drill's entry after the drill's boot, and must be deleted (DESIGN.md §13 P3).
- * Returns the outcome. */
+ * set to the drill's entry after the drill's boot, or to the stale entry of s, and must be
+ * deleted (DESIGN.md §13 P3); a stale entry no longer in BootNext is forgotten. The caller
+ * sets the stale entry when that deletion fails. Returns the outcome. */
 enum drill_outcome drill_resolve(struct drill_state *s, const struct drill_facts *f,
                                  bool *ret_delete_boot_next);
 
 /* --prove: records a drill of target through Boot#### entry, or refuses: -EALREADY when
  * this very drill is already pending (BootNext is ours), -EBUSY when BootNext is set by
- * someone else, -EINVAL when target is the booted ESP or unknown facts; *why says which. */
+ * someone else (a stale entry of s is ours: overwritten, the caller clears it), -EINVAL when target
+ * is the booted ESP or unknown facts; *why says which. */
 int drill_plan(struct drill_state *s, const struct drill_facts *f, const char *target,
                unsigned entry, char **why);
 

@@ -24,7 +24,7 @@ static char *tmpdir;
 #define KNOWN_KEYS                                                                                 \
         "dualroot, rsync_opts, nice, ionice_class, ionice_level, ionice_value, sync_delay, "       \
         "settle_time, max_wait, rsync_path, rsync_timeout, lock_timeout, esp_mounts, "             \
-        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids"
+        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids, boot_trees"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -461,8 +461,8 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
                 s += n;
         }
         *w = 0;
-        /* 18 settings (ionice_value is the alias of ionice_level) and the second sync example. */
-        assert_int_equal(settings, 19);
+        /* 19 settings (ionice_value is the alias of ionice_level) and the second sync example. */
+        assert_int_equal(settings, 20);
         if (config_parse("sample", text, strlen(text), &c, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
 
@@ -536,7 +536,10 @@ static void test_check_config_prints_every_default(void **state)
                                  "esp_min_free:  0\n"
                                  "prove_max_age: 2160h0m\n"
                                  "fix_boot_entries:  warn\n"
-                                 "swap_ids:      (none)\n");
+                                 "swap_ids:      (none)\n"
+                                 "boot_trees:    auto (a sync tree holding loader/entries, "
+                                 "EFI/Linux or a file an ESP's entry names, or on an XBOOTLDR "
+                                 "partition)\n");
 }
 
 static void test_check_config_prints_set_values(void **state)
@@ -565,7 +568,10 @@ static void test_check_config_prints_set_values(void **state)
                                  "fix_boot_entries:  warn\n"
                                  "sync[0]:       /a -> /b, /c  excluding x, y\n"
                                  "sync[1]:       /d -> /e\n"
-                                 "swap_ids:      (none)\n");
+                                 "swap_ids:      (none)\n"
+                                 "boot_trees:    auto (a sync tree holding loader/entries, "
+                                 "EFI/Linux or a file an ESP's entry names, or on an XBOOTLDR "
+                                 "partition)\n");
 }
 
 /*
@@ -621,7 +627,7 @@ static void test_sample_config_documents_every_key(void **state)
                         fail_msg("the sample shows %s with a value that is not its default: %s",
                                  name, setting);
         }
-        assert_int_equal(i, 18);
+        assert_int_equal(i, 19);
 }
 
 static void test_original_approach2_sample_parses(void **state)
@@ -691,6 +697,7 @@ static void test_every_key_is_applied(void **state)
         assert_strv(c->items[0].excludes, "*.tmp", "/cache/");
         assert_item(&c->items[1], 19, "/opt");
         assert_strv(c->items[1].dests, "/mnt/root1/");
+        assert_strv(c->boot_trees, "/opt");
 }
 
 static void test_sync_list_of_one_item(void **state)
@@ -1700,6 +1707,40 @@ static void test_swap_ids_errors(void **state)
                     "an ESP, expected a path that a sync copies");
 }
 
+/* DESIGN.md §5c T2: "auto", the sources that are boot trees, or none. */
+static void test_boot_trees_values(void **state)
+{
+        _cleanup_config_free_ struct config *a = NULL, *l = NULL, *n = NULL;
+
+        a = parse_ok("boot_trees = \"auto\"");
+        assert_null(a->boot_trees);
+        l = parse_ok("sync = [[\"/boot/\", \"/mnt/root1/boot/\"], [\"/srv\", \"/mnt/x/\"]]\n"
+                     "boot_trees = [\"/boot\", \"/srv/\"]");
+        assert_strv(l->boot_trees, "/boot", "/srv");
+        n = parse_ok("boot_trees = []");
+        assert_non_null(n->boot_trees);
+        assert_null(n->boot_trees[0]);
+}
+
+static void test_boot_trees_errors(void **state)
+{
+        check_error("boot_trees = \"on\"", "x.conf:1:14: boot_trees = 'on' is not a mode, "
+                                           "expected \"auto\" or an array of sync sources such "
+                                           "as [\"/boot/\"]");
+        check_error("boot_trees = true", "x.conf:1:14: boot_trees must be \"auto\" or an array of "
+                                         "sync sources such as [\"/boot/\"], found a boolean");
+        check_error("boot_trees = [1]", "x.conf:1:15: boot_trees entry must be a string (a sync "
+                                        "item's source), found an integer");
+        check_error("boot_trees = [\"boot\"]", "x.conf:1:15: boot_trees entry 'boot' is not an "
+                                               "absolute path, expected a path starting with '/'");
+        check_error("sync = [\"/boot/\", \"/mnt/b/\"]\nboot_trees = [\"/boot\", \"/boot/\"]",
+                    "x.conf:2:24: boot_trees entry '/boot/' names the same directory as the one "
+                    "at line 2, column 15, expected distinct paths");
+        check_error("sync = [\"/boot/\", \"/mnt/b/\"]\nboot_trees = [\"/efi\"]",
+                    "x.conf:2:15: boot_trees entry '/efi' is no sync item's source, expected the "
+                    "source of an item of the sync list");
+}
+
 /* DESIGN.md §4 B2: what -b takes from a file config_load() refuses. */
 static void check_salvage(const char *name, const char *text, mode_t mode, bool must_exist,
                           const char *expected_esp0, const char *expected_esp1)
@@ -1786,6 +1827,8 @@ int main(void)
                 cmocka_unit_test(test_sample_config_parses_to_defaults),
                 cmocka_unit_test(test_sample_config_shows_every_key_with_its_default),
                 cmocka_unit_test(test_sample_config_documents_every_key),
+                cmocka_unit_test(test_boot_trees_values),
+                cmocka_unit_test(test_boot_trees_errors),
                 cmocka_unit_test(test_check_config_prints_every_default),
                 cmocka_unit_test(test_check_config_prints_set_values),
                 cmocka_unit_test(test_original_approach2_sample_parses),

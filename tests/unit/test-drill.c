@@ -252,8 +252,8 @@ static void test_parser_is_strict_and_names_the_line(void **state)
                 { "dual-root-drill 1\ngeneration 1\ngeneration 2\n",
                   "line 3: a second generation" },
                 { "dual-root-drill 1\ngeneration 1\n# late\n",
-                  "line 3: unknown keyword '#', expected generation, pending, disk or "
-                  "nvram-refused" },
+                  "line 3: unknown keyword '#', expected generation, pending, disk, "
+                  "nvram-refused or stale-boot-next" },
                 { "dual-root-drill 1\ngeneration 1\ndisk " PU0 " - -\n",
                   "line 3: the PARTUUID the failed drill came up on missing" },
                 { "dual-root-drill 1\ngeneration 1\ndisk C0FFEE00-1234-4ABC-8DEF-0123456789AB - "
@@ -434,6 +434,69 @@ static void test_someone_elses_boot_next_is_refused(void **state)
         assert_int_equal(drill_resolve(&s, &f, &del), DRILL_PROVEN);
         assert_false(del);
         drill_state_done(&s);
+}
+
+/* A BootNext of ours that could not be deleted after the drill's boot stays ours: deleted at
+ * the next boot while it is there, forgotten once gone, overwritten by --prove (§13 P3). */
+static void test_a_stale_boot_next_stays_ours(void **state)
+{
+        struct drill_state s = { .nvram_refused = -1,
+                                 .generation = 2,
+                                 .stale_set = true,
+                                 .stale_entry = 3 },
+                           back = {};
+        struct drill_facts f = { .booted = PU0, .boot_next = 3, .boot_id = BID2, .now = 5 };
+        _cleanup_free_ char *text = NULL, *why = NULL;
+        bool del = false;
+
+        assert_int_equal(drill_state_format(&s, &text), 0);
+        assert_non_null(strstr(text, "\nstale-boot-next 0003\n"));
+        if (drill_state_parse(text, strlen(text), &back, &why) < 0)
+                fail_msg("%s", strna(why));
+        assert_true(back.stale_set);
+        assert_int_equal(back.stale_entry, 3);
+        drill_state_done(&back);
+
+        /* still set: deleted again; --prove may overwrite it */
+        assert_int_equal(drill_resolve(&s, &f, &del), DRILL_NONE);
+        assert_true(del);
+        assert_true(s.stale_set);
+        assert_int_equal(drill_plan(&s, &f, PU1, 3, &why), 0);
+        assert_true(s.pending.set);
+        /* someone else's BootNext is still refused */
+        s.pending = (struct drill_pending){};
+        f.boot_next = 5;
+        free(why);
+        why = NULL;
+        assert_int_equal(drill_plan(&s, &f, PU1, 3, &why), -EBUSY);
+        /* gone or pointing elsewhere: forgotten, never deleted */
+        del = true;
+        assert_int_equal(drill_resolve(&s, &f, &del), DRILL_NONE);
+        assert_false(del);
+        assert_false(s.stale_set);
+        drill_state_done(&s);
+
+        /* a second line or a malformed entry is refused with its line */
+        static const struct {
+                const char *text, *line;
+        } bad[] = {
+                { "dual-root-drill 1\ngeneration 1\nstale-boot-next 0003\nstale-boot-next 0004\n",
+                  "line 4: a second stale-boot-next" },
+                { "dual-root-drill 1\ngeneration 1\nstale-boot-next 3\n",
+                  "line 3: the Boot#### number is '3'" },
+                { "dual-root-drill 1\ngeneration 1\nstale-boot-next 00x3\n",
+                  "line 3: the Boot#### number is '00x3'" },
+                { "dual-root-drill 1\ngeneration 1\nstale-boot-next 0003 x\n",
+                  "line 3: unexpected 'x' at the end" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                free(why);
+                why = NULL;
+                assert_int_equal(drill_state_parse(bad[i].text, strlen(bad[i].text), &back, &why),
+                                 -EBADMSG);
+                if (!strstr(why, bad[i].line))
+                        fail_msg("case %zu: got '%s', expected '%s'", i, why, bad[i].line);
+        }
 }
 
 static void test_unknown_booted_esp_keeps_the_drill(void **state)
@@ -694,6 +757,7 @@ int main(void)
                 cmocka_unit_test(test_failure_is_critical_until_a_drill_succeeds),
                 cmocka_unit_test(test_stale_success_warns_past_the_age),
                 cmocka_unit_test(test_someone_elses_boot_next_is_refused),
+                cmocka_unit_test(test_a_stale_boot_next_stays_ours),
                 cmocka_unit_test(test_unknown_booted_esp_keeps_the_drill),
                 cmocka_unit_test(test_plan_refuses_the_booted_disk),
                 cmocka_unit_test_setup_teardown(test_prove_writes_boot_next_and_the_record_on_both,
