@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <blkid.h>
 
 #include "blockdev.h"
+#include "disk.h"
 #include "util/errmsg.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -19,6 +21,7 @@ int mounts_load(const char *path, struct libmnt_table **ret)
         _cleanup_mnt_table_ struct libmnt_table *t = mnt_new_table();
         int r;
 
+        assert(ret);
         if (!t)
                 return -ENOMEM;
         r = mnt_table_parse_file(t, path ? path : MOUNTINFO_DEFAULT);
@@ -34,6 +37,8 @@ struct libmnt_fs *mounts_find_target(struct libmnt_table *t, const char *target)
         struct libmnt_iter *it;
         struct libmnt_fs *fs, *found = NULL;
 
+        assert(t);
+        assert(target);
         if (!p)
                 return NULL;
         /* Walk backwards: the last entry for a target is the one on top (mount order). We
@@ -61,6 +66,8 @@ int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret)
         struct libmnt_fs *fs;
         int r = 0;
 
+        assert(t);
+        assert(ret);
         if (!l)
                 return -ENOMEM;
         it = mnt_new_iter(MNT_ITER_FORWARD);
@@ -79,40 +86,6 @@ int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret)
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(l);
-        return 0;
-}
-
-int blockdev_node_of(dev_t devnum, char **ret)
-{
-        _cleanup_free_ char *sys = NULL, *link = NULL;
-        char *node;
-        const char *name;
-        ssize_t n;
-        size_t size = 256;
-
-        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(devnum), minor(devnum)) < 0)
-                return -ENOMEM;
-        for (;;) {
-                link = malloc(size);
-                if (!link)
-                        return -ENOMEM;
-                n = readlink(sys, link, size);
-                if (n < 0)
-                        return negative_errno();
-                if ((size_t)n < size)
-                        break;
-                free(link);
-                link = NULL;
-                size *= 2;
-                if (size > PATH_MAX * 4)
-                        return -ENAMETOOLONG;
-        }
-        link[n] = 0;
-        name = strrchr(link, '/');
-        name = name ? name + 1 : link;
-        if (asprintf(&node, "/dev/%s", name) < 0)
-                return -ENOMEM;
-        *ret = node;
         return 0;
 }
 
@@ -174,6 +147,9 @@ int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_dev
         struct stat st;
         int r;
 
+        assert(partuuid);
+        assert(ret_node);
+        assert(ret_devnum);
         r = partuuid_normalize(partuuid, &lower);
         if (r < 0)
                 return errmsg(why, r, "'%s' is not a PARTUUID", partuuid);
@@ -183,7 +159,7 @@ int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_dev
         if (stat(link, &st) == 0) {
                 if (!S_ISBLK(st.st_mode))
                         return errmsg(why, -ENOTBLK, "%s is not a block device", link);
-                r = blockdev_node_of(st.st_rdev, &node);
+                r = disk_node_of(st.st_rdev, &node);
                 if (r < 0) {
                         /* Keep the link's own name: still a valid path to the device. */
                         node = TAKE_PTR(link);
@@ -272,6 +248,7 @@ int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
         _cleanup_free_ char *v = NULL;
         int r;
 
+        assert(ret);
         r = partuuid_from_links(devnum, ret);
         if (r != -ENOENT)
                 return r;
@@ -285,6 +262,7 @@ int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret)
 
 void blockdev_probe_done(struct blockdev_probe *p)
 {
+        assert(p);
         free(p->uuid);
         free(p->fstype);
         free(p->label);
@@ -309,6 +287,8 @@ int blockdev_probe(const char *node, const char *fstype_hint, struct blockdev_pr
         struct blockdev_probe p = {};
         int r = 1;
 
+        assert(node);
+        assert(ret);
         errno = 0;
         pr = blkid_new_probe_from_filename(node);
         if (!pr)
@@ -371,39 +351,14 @@ static int disk_partuuid_scan(const char *node, const char *partuuid, char ***li
         return 0;
 }
 
-/* True when sysfs_root/block/NAME has a partition the kernel knows (a subdirectory with a
- * "partition" file): a disk with a partition table, not a CD, a RAM disk or a bare loop. */
-static bool disk_has_partitions(int block_fd, const char *name)
-{
-        _cleanup_close_ int fd = openat(block_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct dirent *de;
-        bool found = false;
-        DIR *d;
-
-        if (fd < 0)
-                return false;
-        d = fdopendir(fd);
-        if (!d)
-                return false;
-        fd = -1;
-        while (!found && (de = readdir(d))) {
-                char p[NAME_MAX + 16];
-
-                if (de->d_name[0] == '.' ||
-                    (size_t)snprintf(p, sizeof(p), "%s/partition", de->d_name) >= sizeof(p))
-                        continue;
-                found = faccessat(dirfd(d), p, F_OK, 0) == 0;
-        }
-        closedir(d);
-        return found;
-}
-
 int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, const char *disks,
                               char ***ret)
 {
         _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
         int r = 0;
 
+        assert(partuuid);
+        assert(ret);
         if (!list)
                 return -ENOMEM;
         if (disks) {
@@ -416,29 +371,20 @@ int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, cons
                      n = strtok_r(NULL, ":", &save))
                         r = disk_partuuid_scan(n, partuuid, &list);
         } else if (sysfs_root) {
-                _cleanup_free_ char *path = NULL;
-                _cleanup_close_ int bfd = -1;
-                struct dirent *de;
-                DIR *d;
+                _cleanup_strv_free_ char **names = NULL;
 
-                if (asprintf(&path, "%s/block", sysfs_root) < 0)
-                        return -ENOMEM;
-                bfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                d = bfd >= 0 ? fdopendir(bfd) : NULL;
-                if (!d)
-                        return 0; /* no sysfs: nothing to compare with */
-                bfd = -1;
-                while (r >= 0 && (de = readdir(d))) {
+                r = disk_list_partitioned(sysfs_root, &names);
+                STRV_FOREACH(n, names)
+                {
                         _cleanup_free_ char *node = NULL;
 
-                        if (de->d_name[0] == '.' || !disk_has_partitions(dirfd(d), de->d_name))
-                                continue;
-                        if (asprintf(&node, "/dev/%s", de->d_name) < 0)
+                        if (r < 0)
+                                break;
+                        if (asprintf(&node, "/dev/%s", *n) < 0)
                                 r = -ENOMEM;
                         else
                                 r = disk_partuuid_scan(node, partuuid, &list);
                 }
-                closedir(d);
         }
         if (r < 0)
                 return r;
@@ -448,5 +394,7 @@ int blockdev_partuuid_holders(const char *partuuid, const char *sysfs_root, cons
 
 int blockdev_part_type(const char *node, char **ret)
 {
+        assert(node);
+        assert(ret);
         return part_entry_value(node, "PART_ENTRY_TYPE", ret);
 }

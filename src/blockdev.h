@@ -49,9 +49,6 @@ int mounts_of_devnum(struct libmnt_table *t, dev_t devnum, char ***ret);
  */
 int blockdev_from_partuuid(const char *partuuid, char **ret_node, dev_t *ret_devnum, char **why);
 
-/* Device number -> node name "/dev/<kernel name>" via /sys/dev/block/MAJ:MIN. */
-int blockdev_node_of(dev_t devnum, char **ret);
-
 /* The PARTUUID of a device: a BY_PARTUUID_DIR link pointing at it, else libblkid's
  * PART_ENTRY_UUID. -ENOENT when neither knows it. */
 int blockdev_partuuid_of(const char *node, dev_t devnum, char **ret);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -7,6 +8,7 @@
 
 #include "bls.h"
 #include "bootentry.h"
+#include "disk.h"
 #include "efiwrite.h"
 #include "esp.h"
 #include "loaderfile.h"
@@ -580,86 +582,25 @@ int bootentry_start(int esp_fd, const char *name, const char *file, struct boot_
         return 0;
 }
 
-static int read_number(const char *dir, const char *name, uint64_t *ret, char **why)
-{
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        char *end;
-        size_t size;
-        int r;
-
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
-        r = read_full_file(path, 64, &text, &size);
-        if (r < 0)
-                return errmsg(why, r, "cannot read %s: %s", path, strerror(-r));
-        errno = 0;
-        *ret = strtoull(text, &end, 10);
-        if (errno != 0 || end == text || (*end && *end != '\n'))
-                return errmsg(why, -EBADMSG, "%s holds \"%.20s\", not a number", path, text);
-        return 0;
-}
-
 int bootentry_partition_of(const char *sysfs_root, dev_t devnum, struct bootentry_partition *ret,
                            char **why)
 {
-        _cleanup_free_ char *link = NULL, *real = NULL, *disk_dir = NULL;
-        uint64_t number, start, size, lbs = 512;
-        const char *slash;
+        _cleanup_(disk_partition_done) struct disk_partition p = {};
+        /* sysfs counts 512-byte sectors; the Hard Drive node counts the disk's logical blocks. */
+        uint64_t per_block;
         int r;
 
-        if (asprintf(&link, "%s/dev/block/%u:%u", sysfs_root, major(devnum), minor(devnum)) < 0)
-                return -ENOMEM;
-        real = realpath(link, NULL);
-        if (!real)
-                return errmsg(why, negative_errno(), "cannot resolve %s: %m", link);
-        r = read_number(real, "partition", &number, why);
-        if (r == -ENOENT)
-                return errmsg(why, -ENOTBLK,
-                              "%s is not a partition (%s/partition does not exist): a boot entry "
-                              "needs the partition's number, start and size",
-                              real, real);
+        assert(sysfs_root);
+        assert(ret);
+        r = disk_partition_of(sysfs_root, devnum, &p, why);
         if (r < 0)
                 return r;
-        r = read_number(real, "start", &start, why);
-        if (r < 0)
-                return r;
-        r = read_number(real, "size", &size, why);
-        if (r < 0)
-                return r;
-        slash = strrchr(real, '/');
-        disk_dir = strndup(real, slash ? (size_t)(slash - real) : strlen(real));
-        if (!disk_dir)
-                return -ENOMEM;
-        /* sysfs counts 512-byte sectors; the Hard Drive node counts the disk's logical blocks. */
-        {
-                _cleanup_free_ char *q = NULL;
-                _cleanup_free_ char *ignored = NULL;
-
-                if (asprintf(&q, "%s/queue", disk_dir) < 0)
-                        return -ENOMEM;
-                r = read_number(q, "logical_block_size", &lbs, &ignored);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0 || lbs < 512 || lbs % 512 != 0)
-                        lbs = 512;
-        }
-        if (number == 0 || number > UINT32_MAX)
-                return errmsg(why, -EBADMSG,
-                              "%s/partition holds %" PRIu64 ", not a partition number", real,
-                              number);
-        ret->number = (uint32_t)number;
-        ret->start = start / (lbs / 512);
-        ret->size = size / (lbs / 512);
-        slash = strrchr(disk_dir, '/');
-        ret->disk = strdup(slash ? slash + 1 : disk_dir);
-        return ret->disk ? 0 : -ENOMEM;
-}
-
-static const char *sysfs_for_partitions(void)
-{
-        const char *s = esp_sysfs_root();
-
-        return s ? s : "/sys";
+        per_block = p.logical_block_size / 512;
+        ret->number = p.number;
+        ret->start = p.start / per_block;
+        ret->size = p.size / per_block;
+        ret->disk = TAKE_PTR(p.disk);
+        return 0;
 }
 
 /* The lowest #### no Boot#### uses. */
@@ -784,7 +725,7 @@ static int fix_one(struct fix_state *s, const struct esp *e, char **why)
                               "from the booted ESP first",
                               e->mount, EFI_SDBOOT_PATH, EFI_FALLBACK_PATH);
 
-        r = bootentry_partition_of(sysfs_for_partitions(), e->devnum, &part, why);
+        r = bootentry_partition_of(disk_sysfs_root(), e->devnum, &part, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "%s (%s)", e->mount, strna(e->device));
         r = asprintf(&label, BOOTENTRY_LABEL_PREFIX "%s (%s)", e->mount, part.disk);

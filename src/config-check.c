@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <sys/stat.h>
 
 #include "config-check.h"
+#include "swapfiles.h"
 #include "sync.h"
 #include "util/errmsg.h"
 #include "util/strv.h"
@@ -110,4 +112,42 @@ int config_check(const struct config *c, const struct config_check_context *cx, 
                         return errmsg_prefix(why, r, "%s:%u: sync item %zu", file, it->line, i);
         }
         return 0;
+}
+
+int config_check_swap_ids(const struct config *c, const struct esp_model *m,
+                          struct libmnt_table *mounts, char ***lines, char ***errors)
+{
+        struct sync_plan plan = {};
+        int r;
+
+        assert(c);
+        assert(m);
+        assert(lines);
+        assert(errors);
+        r = sync_plan_build(c, m, mounts, &plan);
+        if (r < 0)
+                return strv_extendf(errors, "cannot plan the sync: %s", strerror(-r)) < 0 ? -ENOMEM
+                                                                                          : 0;
+        for (size_t i = 0; i < plan.n_jobs && r >= 0; i++) {
+                struct sync_job *j = &plan.jobs[i];
+                _cleanup_strv_free_ char **notes = NULL;
+                _cleanup_free_ char *why = NULL;
+                struct swapids_map *map = NULL;
+
+                if (!j->source || !j->swap_excludes || !*j->swap_excludes)
+                        continue;
+                r = swapfiles_job_prepare(c, m, mounts, j->source, j->dest, j->excludes, true, &map,
+                                          &notes, &why);
+                if (r < 0) {
+                        r = strv_extendf(errors, "%s %s -> %s: %s", j->item, j->source, j->dest,
+                                         why ? why : strerror(-r));
+                        continue;
+                }
+                swapids_map_freep(&map);
+                r = strv_extendf(lines, "%s %s -> %s:", j->item, j->source, j->dest);
+                for (char **n = notes; r >= 0 && n && *n; n++)
+                        r = strv_extendf(lines, "  %s", *n);
+        }
+        sync_plan_done(&plan);
+        return r < 0 ? -ENOMEM : 0;
 }

@@ -28,3 +28,12 @@ struct config_check_context {
  * line), the key or item, the path and what was expected; the caller exits 2.
  */
 int config_check(const struct config *c, const struct config_check_context *cx, char **why);
+
+/*
+ * --check-config with swap_ids (DESIGN.md §5b): for each job that swaps identifiers, what -t
+ * would change, appended to *lines ("ITEM SOURCE -> DEST:" then a line a note, indented), or
+ * why its files cannot be swapped, appended to *errors ("ITEM SOURCE -> DEST: WHY"), as is a
+ * plan that cannot be made. Returns 0 (a config error when *errors grew) or -ENOMEM.
+ */
+int config_check_swap_ids(const struct config *c, const struct esp_model *m,
+                          struct libmnt_table *mounts, char ***lines, char ***errors);

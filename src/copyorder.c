@@ -15,13 +15,12 @@
 
 #define MAX_DEPTH 128
 
-void copy_passes_free(char ***passes)
+void copy_passes_done(struct copy_passes *p)
 {
-        if (!passes)
-                return;
-        for (size_t i = 0; passes[i]; i++)
-                strv_free(passes[i]);
-        free(passes);
+        for (size_t i = 0; p->argv && p->argv[i]; i++)
+                strv_free(p->argv[i]);
+        free(p->argv);
+        p->argv = NULL;
 }
 
 const char *copy_order_breaker(char *const *opts)
@@ -46,15 +45,15 @@ const char *copy_order_breaker(char *const *opts)
         return NULL;
 }
 
-int copy_order_passes(const struct copy_args *a, char ****ret)
+int copy_order_passes(const struct copy_args *a, struct copy_passes *ret)
 {
         /* Pass 1, the files: rsync's one run. Passes 2 and 3 are espcopy.c's. */
         const char *extra[5] = {}, *filters[] = { "--exclude=/" COPY_ENTRIES_DIR "/", NULL };
-        char ***p = calloc(2, sizeof(char **));
+        struct copy_passes p = { .argv = calloc(2, sizeof(char **)) };
         size_t n = 0;
         int r;
 
-        if (!p)
+        if (!p.argv)
                 return -ENOMEM;
         extra[n++] = "--delay-updates";
         if (a->verify)
@@ -65,9 +64,9 @@ int copy_order_passes(const struct copy_args *a, char ****ret)
                 extra[n++] = "--info=progress2";
         r = rsync_build_argv_full(a->rsync_path, a->opts, (char *const *)extra, a->excludes,
                                   (char *const *)filters, a->test, false, a->source, a->dest,
-                                  &p[0]);
+                                  &p.argv[0]);
         if (r < 0) {
-                copy_passes_free(p);
+                copy_passes_done(&p);
                 return r;
         }
         *ret = p;

@@ -45,9 +45,14 @@ struct copy_args {
         bool progress; /* --info=progress2 */
 };
 
-/* rsync's argv for pass 1, as a NULL-terminated list of one. */
-int copy_order_passes(const struct copy_args *a, char ****ret);
-void copy_passes_free(char ***passes);
+/* rsync's argvs, one a pass, run in turn (rsync_spawn_passes_then()). */
+struct copy_passes {
+        char ***argv; /* NULL-terminated */
+};
+void copy_passes_done(struct copy_passes *p);
+
+/* rsync's argv for pass 1, as a list of one. */
+int copy_order_passes(const struct copy_args *a, struct copy_passes *ret);
 
 /*
  * Every file a type #1 loader entry under dst_fd names (linux, efi, initrd, devicetree,

@@ -13,6 +13,7 @@
 #include "efivars.h"
 #include "esp.h"
 #include "config-check.h"
+#include "machine.h"
 #include "notify.h"
 #include "prio.h"
 #include "report.h"
@@ -261,11 +262,13 @@ static void check_presence(struct daemon *d, usec_t now)
                 for (size_t k = 0; k < it->n; k++) {
                         const struct sync_job *j = &d->plan.jobs[it->first + k];
                         _cleanup_free_ char *why = NULL;
+                        enum sync_state state;
                         bool present;
 
                         if (j->refusal)
                                 continue;
-                        present = sync_job_check(&ctx, j, &why) != SYNC_SKIPPED;
+                        present =
+                                sync_job_check(&ctx, j, &state, &why) < 0 || state != SYNC_SKIPPED;
                         if (present && !it->present[k] && it->done_once) {
                                 log_info("%s is available again: syncing it", j->dest);
                                 sched_event(&it->s, now);
@@ -284,18 +287,22 @@ static int rebuild(struct daemon *d, usec_t now)
 {
         _cleanup_mnt_table_ struct libmnt_table *mounts = NULL, *fstab = NULL;
         _cleanup_esp_model_ struct esp_model *model = NULL;
+        _cleanup_(machine_done) struct machine m = {};
+        _cleanup_free_ char *why = NULL;
+        enum machine_part part;
         struct sync_plan plan = {};
         struct ditem *items = NULL;
         size_t n_items = 0;
         int r;
 
-        r = mounts_load(NULL, &mounts);
+        r = machine_load(d->cfg, MACHINE_FSTAB, &m, &part, &why);
         if (r < 0)
-                return log_error_errno(r, "cannot read the mount table: %m");
-        fstab = report_load_fstab();
-        r = esp_model_load(d->cfg, efi_vars_dir(), esp_sysfs_root(), false, mounts, &model);
-        if (r < 0)
-                return log_error_errno(r, "cannot build the ESP model: %m");
+                return log_error_errno(r, "%s", why ? why : strerror(-r));
+        if (m.fstab_warning)
+                log_warning("%s", m.fstab_warning);
+        mounts = TAKE_PTR(m.mounts);
+        fstab = TAKE_PTR(m.fstab);
+        model = TAKE_PTR(m.model);
         r = sync_plan_build(d->cfg, model, mounts, &plan);
         if (r < 0)
                 return log_error_errno(r, "cannot plan the syncs: %m");
@@ -821,10 +828,14 @@ int daemon_run(struct config *cfg, const struct daemon_args *args)
                                 break;
                         case TAG_WATCH: {
                                 int r = watcher_process(d.watcher, on_watch_event, &d);
+                                _cleanup_strv_free_ char **warned =
+                                        watcher_take_warnings(d.watcher);
 
                                 if (r < 0)
                                         log_error_errno(r, "cannot read file-change events "
                                                            "(inotify or fanotify): %m");
+                                STRV_FOREACH(x, warned)
+                                log_warning("%s", *x);
                                 break;
                         }
                         }

@@ -10,6 +10,7 @@
 
 #include "blockdev.h"
 #include "config.h"
+#include "disk.h"
 #include "esp.h"
 #include "md.h"
 #include "util/errmsg.h"
@@ -141,7 +142,7 @@ static int esp_fill_from_devnum(struct esp *e, struct libmnt_table *t, struct li
         int r;
 
         if (!e->device) {
-                r = blockdev_node_of(e->devnum, &e->device);
+                r = disk_node_of(e->devnum, &e->device);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0 && fs && mnt_fs_get_srcpath(fs)) {
@@ -171,7 +172,7 @@ int esp_md_of(const char *node, dev_t devnum, char **ret_array)
 {
         _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
         _cleanup_free_ char *dir = NULL, *md = NULL, *holders = NULL;
-        const char *sysfs = md_sysfs_root();
+        const char *sysfs = disk_sysfs_root();
         char *only[] = { "linux_raid_member", NULL };
         DIR *d;
         struct dirent *de;
@@ -230,7 +231,7 @@ static int md_refusal(struct esp_model *m, const char *what, const char *node, c
         const char *arr = array ? array : "mdX";
         size_t len = 0;
         FILE *f;
-        int r = array ? md_array_read(md_sysfs_root(), array, &a, NULL) : -ENOENT;
+        int r = array ? md_array_read(disk_sysfs_root(), array, &a, NULL) : -ENOENT;
 
         f = open_memstream(&steps, &len);
         if (!f)
@@ -314,11 +315,11 @@ static int md_refusal(struct esp_model *m, const char *what, const char *node, c
 
 const char *esp_sysfs_root(void)
 {
-        const char *e = secure_getenv("DUAL_ROOT_SYSFS");
+        const char *e = disk_sysfs_seam();
 
-        if (!isempty(e))
+        if (e)
                 return e;
-        return secure_getenv("DUAL_ROOT_EFIVARS") ? NULL : "/sys";
+        return secure_getenv("DUAL_ROOT_EFIVARS") ? NULL : disk_sysfs_root();
 }
 
 static int esp_model_find_booted(struct esp_model *m, const char *efivars_dir,

@@ -56,8 +56,8 @@ struct esp_model {
 int esp_model_load(const struct config *c, const char *efivars_dir, const char *sysfs_root,
                    bool probe, struct libmnt_table *t, struct esp_model **ret);
 
-/* Where whole-disk boot entries are resolved: $DUAL_ROOT_SYSFS when set (secure_getenv),
- * else "/sys" with the real efivars, else NULL (no resolution: variables from
+/* Where whole-disk boot entries are resolved: disk_sysfs_seam() when set, else
+ * disk_sysfs_root() with the real efivars, else NULL (no resolution: variables from
  * $DUAL_ROOT_EFIVARS need not describe this machine's hardware). */
 const char *esp_sysfs_root(void);
 struct esp_model *esp_model_free(struct esp_model *m);

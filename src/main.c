@@ -1,86 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dual-root-tool: command line, verbs and exit codes. This is the only place that decides
- * what the user sees; modules return errors with context (char **why).
- *
- * Each action is a verb_*() function and a row of verbs[]: its options set its bit, run()
- * loads what the given verbs need once (config, mount table, ESP model) and runs them in
- * table order. Adding an action: an enum verb_id entry, a getopt case, a function, a row.
+ * dual-root-tool: the command line (DESIGN.md §10). Options are parsed into arg, refused
+ * together by the exclusion table, and each action runs as a row of verbs[]: its options set
+ * its bit, run() loads what the given verbs need once (config, machine.c's mount table, fstab
+ * and ESP model) and runs them in table order. The verbs themselves (verb_*(), what they print)
+ * are verbs.c's. Adding an action: an enum verb_id entry, a getopt case, a function, a row.
  */
 #include <getopt.h>
 #include <stdarg.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
-#include "adddisk.h"
-#include "bind.h"
-#include "blockdev.h"
-#include "bootentry.h"
 #include "config-check.h"
 #include "config.h"
-#include "daemon.h"
-#include "drill.h"
-#include "efivars.h"
-#include "esp.h"
-#include "fstab.h"
-#include "prio.h"
-#include "report.h"
+#include "info-print.h"
+#include "machine.h"
 #include "status.h"
-#include "swapfiles.h"
-#include "sync.h"
-#include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
+#include "verbs.h"
 
 #define EFI_MOUNT_DEFAULT "/boot"
 
-/* Exit status (DESIGN.md §2). */
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,
-        EXIT_USAGE = 2,
-};
-
-/* The actions, in the order they run when several are given (-b before -s or -d). */
-enum verb_id {
-        VERB_CHECK_CONFIG,
-        VERB_STATUS,
-        VERB_FIX_BOOT_ENTRIES,
-        VERB_INFO,
-        VERB_BIND,
-        VERB_SYNC,
-        VERB_SYNCD,
-        VERB_ADD_DISK,
-        VERB_PROVE,
-        VERB_ASSERT_ENTRIES,
-        _VERB_MAX,
-};
-
-static struct {
-        unsigned verbs; /* 1 << enum verb_id; none given means VERB_INFO */
-        bool test;
-        bool force;
-        bool quiet;
-        bool verbose;
-        bool json;
-        const char *textfile;
-        const char *add_disk;
-        bool raid1;
-        const char *config_path;
-        bool config_given;
-        const char *efi_mount;
-        bool efi_mount_given;
-        const char *prove_disk; /* --prove's DISK, the positional argument */
-        bool reboot;
-} arg = {
+struct options arg = {
         .config_path = CONFIG_DEFAULT_PATH,
         .efi_mount = EFI_MOUNT_DEFAULT,
 };
-
-static bool verb_given(enum verb_id v)
-{
-        return arg.verbs & (1u << v);
-}
 
 static void help(void)
 {
@@ -182,58 +125,67 @@ static int parse_efi_mount(int n, char *const *args)
         return 0;
 }
 
-/* Options that make no sense together. */
+/* The options beside the verbs' bits (1 << enum verb_id) in what check_combination() sees. */
+enum {
+        OPT_JSON = 1u << 16,
+        OPT_TEXTFILE = 1u << 17,
+        OPT_REBOOT = 1u << 18,
+        OPT_RAID1 = 1u << 19,
+        OPT_FORCE = 1u << 20,
+};
+#define V(verb) (1u << (verb))
+#define V_SYNCS (V(VERB_SYNC) | V(VERB_SYNCD))
+#define V_ALL ((1u << _VERB_MAX) - 1)
+
+/* Options that make no sense together: the first row that applies is said. A row applies when
+ * what it names is given with any of others, or (requires) with none of them. */
+static const struct exclusion {
+        unsigned given;
+        unsigned others;
+        bool requires;
+        const char *message;
+} exclusions[] = {
+        { OPT_JSON, V(VERB_BIND) | V_SYNCS, false,
+          "--json applies to the report printed when no action is given; it cannot be "
+          "combined with --bind or --sync" },
+        { V(VERB_STATUS), V(VERB_BIND) | V_SYNCS | V(VERB_CHECK_CONFIG), false,
+          "--status is a report of its own; it cannot be combined with --bind, --sync, "
+          "--syncd or --check-config" },
+        { V(VERB_FIX_BOOT_ENTRIES),
+          V(VERB_BIND) | V_SYNCS | V(VERB_CHECK_CONFIG) | V(VERB_STATUS) | OPT_JSON, false,
+          "--fix-boot-entries is an action of its own; it cannot be combined with --bind, "
+          "--sync, --syncd, --status, --check-config or --json" },
+        { OPT_TEXTFILE, V(VERB_STATUS), true, "--textfile only applies to --status" },
+        { V(VERB_ADD_DISK), V_ALL & ~V(VERB_ADD_DISK), false,
+          "--add-disk is an action of its own; it cannot be combined with --bind, --sync, "
+          "--syncd, --status, --fix-boot-entries or --check-config" },
+        { V(VERB_ADD_DISK), OPT_JSON, false, "--json cannot be combined with --add-disk" },
+        { V(VERB_PROVE), (V_ALL & ~V(VERB_PROVE)) | OPT_JSON, false,
+          "--prove and --assert-boot-entries are actions of their own; they cannot be "
+          "combined with another action or --json" },
+        { V(VERB_ASSERT_ENTRIES), (V_ALL & ~V(VERB_ASSERT_ENTRIES)) | OPT_JSON, false,
+          "--prove and --assert-boot-entries are actions of their own; they cannot be "
+          "combined with another action or --json" },
+        { OPT_REBOOT, V(VERB_PROVE), true, "--reboot only applies to --prove" },
+        { OPT_RAID1, V(VERB_ADD_DISK), true, "--raid1 only applies to --add-disk" },
+        { OPT_FORCE, V_SYNCS | V(VERB_ADD_DISK), true,
+          "--force only applies to --sync and --add-disk" },
+};
+
 static int check_combination(void)
 {
         bool bind = verb_given(VERB_BIND), sync = verb_given(VERB_SYNC) || verb_given(VERB_SYNCD);
+        unsigned given = arg.verbs | (arg.json ? OPT_JSON : 0) | (arg.textfile ? OPT_TEXTFILE : 0) |
+                         (arg.reboot ? OPT_REBOOT : 0) | (arg.raid1 ? OPT_RAID1 : 0) |
+                         (arg.force ? OPT_FORCE : 0);
 
-        if (arg.json && (bind || sync)) {
-                log_error("--json applies to the report printed when no action is given; it "
-                          "cannot be combined with --bind or --sync");
-                return -EINVAL;
-        }
-        if (verb_given(VERB_STATUS) && (bind || sync || verb_given(VERB_CHECK_CONFIG))) {
-                log_error("--status is a report of its own; it cannot be combined with --bind, "
-                          "--sync, --syncd or --check-config");
-                return -EINVAL;
-        }
-        if (verb_given(VERB_FIX_BOOT_ENTRIES) && (bind || sync || verb_given(VERB_CHECK_CONFIG) ||
-                                                  verb_given(VERB_STATUS) || arg.json)) {
-                log_error("--fix-boot-entries is an action of its own; it cannot be combined with "
-                          "--bind, --sync, --syncd, --status, --check-config or --json");
-                return -EINVAL;
-        }
-        if (arg.textfile && !verb_given(VERB_STATUS)) {
-                log_error("--textfile only applies to --status");
-                return -EINVAL;
-        }
-        if (arg.add_disk && arg.verbs != 1u << VERB_ADD_DISK) {
-                log_error("--add-disk is an action of its own; it cannot be combined with --bind, "
-                          "--sync, --syncd, --status, --fix-boot-entries or --check-config");
-                return -EINVAL;
-        }
-        if (arg.add_disk && arg.json) {
-                log_error("--json cannot be combined with --add-disk");
-                return -EINVAL;
-        }
-        if ((verb_given(VERB_PROVE) || verb_given(VERB_ASSERT_ENTRIES)) &&
-            (arg.verbs & ~(1u << VERB_PROVE | 1u << VERB_ASSERT_ENTRIES) || arg.json ||
-             (verb_given(VERB_PROVE) && verb_given(VERB_ASSERT_ENTRIES)))) {
-                log_error("--prove and --assert-boot-entries are actions of their own; they "
-                          "cannot be combined with another action or --json");
-                return -EINVAL;
-        }
-        if (arg.reboot && !verb_given(VERB_PROVE)) {
-                log_error("--reboot only applies to --prove");
-                return -EINVAL;
-        }
-        if (arg.raid1 && !arg.add_disk) {
-                log_error("--raid1 only applies to --add-disk");
-                return -EINVAL;
-        }
-        if (arg.force && !sync && !arg.add_disk) {
-                log_error("--force only applies to --sync and --add-disk");
-                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(exclusions); i++) {
+                const struct exclusion *x = &exclusions[i];
+
+                if ((given & x->given) && !(given & x->others) == x->requires) {
+                        log_error("%s", x->message);
+                        return -EINVAL;
+                }
         }
         /* EFI_MOUNT is where -b binds the booted ESP, which --status (and --add-disk's report)
          * checks; nothing else reads it: said rather than ignored. The default given again
@@ -401,709 +353,13 @@ static int parse_argv(int argc, char *argv[])
         return 1;
 }
 
-static const char *method_text(const struct efi_boot *b, char *buf, size_t size)
-{
-        if (b->method != BOOT_METHOD_LOADER && b->boot_entry >= 0)
-                snprintf(buf, size, "%s: Boot%04X \"%s\"", boot_method_to_string(b->method),
-                         (unsigned)b->boot_entry, b->entry_description ? b->entry_description : "");
-        else
-                snprintf(buf, size, "%s", boot_method_to_string(b->method));
-        return buf;
-}
-
-/* What fstab mounts on an ESP mount point, or NULL: named when that ESP is missing. */
-static const char *fstab_source(struct libmnt_table *fstab, const char *mount)
-{
-        struct libmnt_fs *fs =
-                fstab && mount ? mnt_table_find_target(fstab, mount, MNT_ITER_FORWARD) : NULL;
-
-        return fs ? mnt_fs_get_source(fs) : NULL;
-}
-
-static void print_esp_json(FILE *f, const struct esp *e, bool booted, struct libmnt_table *fstab)
-{
-        fputs("{", f);
-        if (!booted) {
-                fputs("\"mount\": ", f);
-                json_write_string(f, e->mount);
-                fprintf(f, ", \"mounted\": %s, ", e->mounted ? "true" : "false");
-                /* a missing disk: what should be there (DESIGN.md §11 rule S1) */
-                fputs("\"fstab_source\": ", f);
-                json_write_string(f, fstab_source(fstab, e->mount));
-                fputs(", ", f);
-        }
-        fputs("\"device\": ", f);
-        json_write_string(f, e->device);
-        fputs(", \"partuuid\": ", f);
-        json_write_string(f, e->partuuid);
-        fputs(", \"uuid\": ", f);
-        json_write_string(f, e->uuid);
-        fputs(", \"fstype\": ", f);
-        json_write_string(f, e->fstype);
-        if (booted) {
-                fputs(", \"mounts\": ", f);
-                json_write_strv(f, e->mounts);
-                fputs(", \"esp_mount\": ", f);
-                json_write_string(f, e->mount);
-        }
-        fputs("}", f);
-}
-
-static void print_report_json(const struct esp_model *m, struct libmnt_table *fstab)
-{
-        FILE *f = stdout;
-
-        fputs("{\"method\": ", f);
-        json_write_string(f, m->boot_ok ? boot_method_to_string(m->boot.method) : NULL);
-        if (m->boot_ok && m->boot.method != BOOT_METHOD_LOADER) {
-                char entry[16];
-
-                snprintf(entry, sizeof(entry), "Boot%04X", (unsigned)m->boot.boot_entry);
-                fputs(", \"boot_entry\": ", f);
-                json_write_string(f, entry);
-                fputs(", \"boot_entry_description\": ", f);
-                json_write_string(f, m->boot.entry_description);
-                fputs(", \"device_path\": ", f);
-                json_write_string(f, m->boot.device_path);
-        }
-        fputs(", \"booted\": ", f);
-        if (m->boot_ok)
-                print_esp_json(f, &m->booted, true, fstab);
-        else
-                fputs("null", f);
-        fputs(", \"alternates\": [", f);
-        for (size_t i = 0; i < m->n_alternates; i++) {
-                if (i > 0)
-                        fputs(", ", f);
-                print_esp_json(f, &m->alternates[i], false, fstab);
-        }
-        fputs("], \"error\": ", f);
-        json_write_string(f, m->boot_ok && m->device_ok ? NULL : m->why);
-        fputs("}\n", f);
-}
-
-static void print_report_text(const struct esp_model *m, struct libmnt_table *fstab)
-{
-        char buf[512];
-
-        if (m->boot_ok && m->device_ok) {
-                _cleanup_free_ char *mounts = strv_join(m->booted.mounts, ", ");
-                const struct esp *b = &m->booted;
-
-                printf("Booted ESP: %s (found by %s)\n", b->device,
-                       method_text(&m->boot, buf, sizeof(buf)));
-                printf("  PARTUUID:  %s\n", b->partuuid);
-                printf("  UUID:      %s\n", strna(b->uuid));
-                printf("  Type:      %s\n", strna(b->fstype));
-                printf("  Mounts:    %s\n", !isempty(mounts) ? mounts : "not mounted");
-                printf("  ESP mount: %s\n", b->mount ? b->mount : "none of the ESP mount points");
-                if (m->boot.method != BOOT_METHOD_LOADER && m->boot.device_path)
-                        printf("  Path:      %s\n", m->boot.device_path);
-        } else if (m->boot_ok) {
-                printf("Booted ESP: PARTUUID %s (found by %s), no such device\n", m->boot.partuuid,
-                       method_text(&m->boot, buf, sizeof(buf)));
-        } else {
-                printf("Booted ESP: unknown\n");
-        }
-
-        printf("%s:%s\n", m->boot_ok && m->device_ok ? "Alternate ESPs" : "ESP mount points",
-               m->n_alternates == 0 ? " none" : "");
-        for (size_t i = 0; i < m->n_alternates; i++) {
-                const struct esp *a = &m->alternates[i];
-                const char *want = fstab_source(fstab, a->mount);
-
-                if (!a->mounted && want)
-                        printf("  %s: not mounted: fstab mounts %s there, which is not present "
-                               "(disk missing or replaced?); on a replacement disk run: "
-                               "dual-root-tool --add-disk DEVICE\n",
-                               a->mount, want);
-                else if (!a->mounted)
-                        printf("  %s: not mounted (disk missing?)\n", a->mount);
-                else
-                        printf("  %s: %s, PARTUUID %s, UUID %s, %s\n", a->mount, strna(a->device),
-                               strna(a->partuuid), strna(a->uuid), strna(a->fstype));
-        }
-}
-
-/* What the verbs work on, loaded once before the first of them runs. */
-struct context {
-        struct config *config;       /* verb_syncd takes it */
-        struct libmnt_table *mounts; /* with VERB_NEEDS_MODEL */
-        struct esp_model *model;     /* with VERB_NEEDS_MODEL */
-        /* A monitoring verb whose context could not be loaded: which part ("config", "mounts",
-         * "model") and why; the verb still reports, as UNKNOWN (DESIGN.md §11 rule S14). */
-        const char *error_check;
-        char *error;
-        bool config_error; /* -b runs on what config_salvage_bind() read: exit 2 */
-};
-
-static void context_done(struct context *c)
-{
-        config_free(c->config);
-        mnt_unref_table(c->mounts);
-        esp_model_free(c->model);
-        free(c->error);
-}
-
-/* Warnings about the model that every verb shares. A missing alternate is said by whatever
- * else reports it (the info report, a skipped sync job), else here: once either way. */
-static void warn_model(const struct esp_model *m, bool missing_alternates)
-{
-        if (m->boot_ok && !isempty(m->boot.note))
-                log_warning("%s", m->boot.note);
-        if (m->boot_ok && m->device_ok && !m->booted.mount) {
-                _cleanup_free_ char *set = strv_join(m->esp_set, ", ");
-                _cleanup_free_ char *hint = adddisk_esp_hint(m, NULL, NULL); /* §12b A8 */
-
-                log_warning("the booted ESP %s is not mounted on any ESP mount point (%s)%s%s",
-                            m->booted.device, !isempty(set) ? set : "there are none",
-                            hint ? ": " : "", hint ? hint : "");
-        }
-        for (size_t i = 0; missing_alternates && i < m->n_alternates; i++)
-                if (!m->alternates[i].mounted && m->boot_ok && m->device_ok)
-                        log_warning("alternate ESP '%s' is not mounted (disk missing?)",
-                                    m->alternates[i].mount);
-}
-
-static int bind_booted(const struct esp_model *m, struct libmnt_table *t)
-{
-        _cleanup_free_ char *why = NULL;
-        struct bind_plan plan = {};
-        int r;
-
-        r = bind_prepare(m, t, arg.efi_mount, &plan, &why);
-        if (r < 0) {
-                log_error("%s", why ? why : strerror(-r));
-                return EXIT_FAILED;
-        }
-        if (r == BIND_ALREADY) {
-                if (!arg.quiet)
-                        printf("'%s' already holds the booted ESP %s (UUID %s), nothing to do\n",
-                               arg.efi_mount, m->booted.device, strna(m->booted.uuid));
-                return EXIT_OK;
-        }
-
-        if (strv_length(plan.shadowed) > 0) {
-                _cleanup_free_ char *names = NULL;
-                size_t n = strv_length(plan.shadowed);
-                char *saved = NULL;
-
-                /* Show at most 8 names: enough to recognise a kernel and an initrd. */
-                if (n > 8) {
-                        saved = plan.shadowed[8];
-                        plan.shadowed[8] = NULL;
-                }
-                names = strv_join(plan.shadowed, ", ");
-                if (saved)
-                        plan.shadowed[8] = saved;
-                log_warning("'%s' is not a mount point but holds %zu file(s): %s%s. Something "
-                            "(a kernel install?) wrote there while the ESP was not bound, so the "
-                            "ESP may be stale; these files will be hidden by the bind mount",
-                            plan.target, n, strna(names), n > 8 ? ", ..." : "");
-        }
-
-        if (arg.test) {
-                printf("would run: mount --bind %s %s\n", plan.source, plan.target);
-                bind_plan_done(&plan);
-                return EXIT_OK;
-        }
-
-        r = bind_execute(&plan, m->booted.devnum, NULL, &why);
-        if (r < 0) {
-                log_error("%s", why ? why : strerror(-r));
-                bind_plan_done(&plan);
-                return EXIT_FAILED;
-        }
-        if (!arg.quiet)
-                printf("mounted the booted ESP %s: mount --bind %s %s\n", m->booted.device,
-                       plan.source, plan.target);
-        bind_plan_done(&plan);
-        return EXIT_OK;
-}
-
-static void print_start(const struct sync_job *j, char *const *argv, void *userdata)
-{
-        _cleanup_free_ char *line = NULL;
-
-        if (!arg.test)
-                return;
-        line = rsync_argv_to_string(argv);
-        printf("would sync %s -> %s: %s\n", j->source, j->dest, strna(line));
-}
-
-static void print_job(const struct sync_job *j, void *userdata)
-{
-        report_job(j, REPORT_ONE_SHOT, arg.quiet);
-}
-
-/* --status: the report on every outcome, also when it could not run (the config, the mount
- * table): UNKNOWN with the reason, in the text, the JSON and the textfile alike, so that no
- * earlier OK stays in place (DESIGN.md §11 rule S14). */
-static int verb_status(struct context *cx)
-{
-        _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
-        _cleanup_free_ char *why = NULL, *failed = NULL;
-        struct status_report rep = {};
-        int r;
-
-        if (cx->error)
-                r = status_report_failed(cx->error_check, cx->error, &rep);
-        else {
-                fstab = report_load_fstab();
-                r = status_check(cx->config, cx->model, cx->mounts, fstab, efi_vars_dir(),
-                                 arg.efi_mount, &rep);
-                if (r < 0 && asprintf(&failed, "cannot check the status: %s", strerror(-r)) >= 0)
-                        r = status_report_failed("status", failed, &rep);
-        }
-        if (r < 0) {
-                log_error_errno(r, "cannot check the status: %m");
-                return STATUS_UNKNOWN;
-        }
-        if (arg.json)
-                status_print_json(stdout, &rep);
-        else if (!arg.quiet) {
-                status_print_text(stdout, &rep);
-                if (arg.verbose)
-                        status_print_chains(stdout, &rep);
-        } else if (rep.error)
-                /* -q: stdout says nothing, so the reason goes to stderr, once */
-                log_error("%s", rep.error);
-        r = (int)rep.level;
-        if (arg.textfile && status_write_textfile(arg.textfile, &rep, &why) < 0) {
-                log_error("%s", strna(why));
-                r = STATUS_UNKNOWN;
-        }
-        status_report_done(&rep);
-        return r;
-}
-
-/* --fix-boot-entries: exit 0 when every ESP has its entry (now; with -t, after the plan). */
-static int verb_fix_boot_entries(struct context *cx)
-{
-        const struct esp_model *m = cx->model;
-        _cleanup_fclose_ FILE *null = NULL;
-        _cleanup_free_ char *why = NULL;
-        FILE *out = stdout;
-        int r;
-
-        if (!m->boot_ok || !m->device_ok) {
-                log_error("cannot identify the booted ESP: %s", strna(m->why));
-                return EXIT_FAILED;
-        }
-        if (arg.quiet) {
-                out = null = fopen("/dev/null", "we");
-                if (!null) {
-                        log_error_errno(errno, "cannot open /dev/null: %m");
-                        return EXIT_FAILED;
-                }
-        }
-        r = bootentry_fix(m, NULL, arg.test, out, &why);
-        if (r < 0) {
-                log_error("%s", why ? why : strerror(-r));
-                return EXIT_FAILED;
-        }
-        if (!arg.quiet)
-                printf("%d boot entr%s %s\n", r, r == 1 ? "y" : "ies",
-                       arg.test ? "would be created" : "created");
-        return EXIT_OK;
-}
-
-static int verb_sync(struct context *cx)
-{
-        const struct config *c = cx->config;
-        const struct esp_model *m = cx->model;
-        struct libmnt_table *t = cx->mounts;
-        _cleanup_mnt_table_ struct libmnt_table *fstab = NULL;
-        _cleanup_free_ char *why = NULL;
-        struct sync_plan plan = {};
-        size_t n_failed, n_done = 0, n_skipped = 0;
-        int r;
-
-        r = prio_apply(c->nice, c->ionice_class, c->ionice_level, &why);
-        if (r < 0)
-                log_warning("%s, ignoring", strna(why));
-
-        /* rsync's exit (SIGCHLD) and a request to stop (SIGINT, SIGTERM, SIGHUP) are waited
-         * for with sigtimedwait(): blocked from before the first rsync starts, none is lost,
-         * and an interrupted sync stops its rsync instead of leaving it running. */
-        sigset_t mask;
-        rsync_wait_signals(&mask);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(errno, "cannot block signals: %m");
-                return EXIT_FAILED;
-        }
-
-        fstab = report_load_fstab();
-
-        r = sync_plan_build(c, m, t, &plan);
-        if (r < 0) {
-                log_error_errno(r, "cannot plan the sync: %m");
-                return EXIT_FAILED;
-        }
-        if (plan.n_jobs == 0 && !arg.quiet)
-                printf("nothing to sync: no alternate ESP%s and no sync list in %s\n",
-                       c->dualroot ? "" : " (dualroot = false)", c->path ? c->path : "the config");
-
-        struct sync_context ctx = {
-                .config = c,
-                .model = m,
-                .mounts = t,
-                .fstab = fstab,
-                .test = arg.test,
-                .force = arg.force,
-                .progress = arg.quiet               ? RSYNC_PROGRESS_NONE
-                            : isatty(STDERR_FILENO) ? RSYNC_PROGRESS_TTY
-                                                    : RSYNC_PROGRESS_LOG,
-        };
-        (void)sync_plan_run(&ctx, &plan, print_start, print_job, NULL);
-        for (size_t i = 0; i < plan.n_jobs; i++) {
-                if (plan.jobs[i].state == SYNC_PENDING) /* after an interruption */
-                        log_error("not run %s: interrupted",
-                                  plan.jobs[i].dest ? plan.jobs[i].dest : plan.jobs[i].item);
-                if (plan.jobs[i].state == SYNC_DONE || plan.jobs[i].state == SYNC_TESTED)
-                        n_done++;
-                else if (plan.jobs[i].state == SYNC_SKIPPED)
-                        n_skipped++;
-        }
-        n_failed = plan.n_jobs - n_done - n_skipped;
-        if (plan.n_jobs > 0 && !arg.quiet)
-                printf("%zu %s, %zu skipped, %zu failed\n", n_done, arg.test ? "tested" : "synced",
-                       n_skipped, n_failed);
-        sync_plan_done(&plan);
-        return n_failed > 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-/* With swap_ids: the identifier map and every line each job would change, as -t shows
- * them. A file that cannot be swapped is a config error (exit 2). With errors (--json), each
- * error is added there instead of printed, and nothing else is printed. */
-static int check_swap_ids(const struct config *c, char ***errors)
-{
-        _cleanup_mnt_table_ struct libmnt_table *t = NULL;
-        _cleanup_esp_model_ struct esp_model *m = NULL;
-        struct sync_plan plan = {};
-        int r, ret = EXIT_OK;
-
-        r = mounts_load(NULL, &t);
-        if (r < 0) {
-                if (errors)
-                        return strv_extendf(errors, "cannot read the mount table %s: %s",
-                                            MOUNTINFO_DEFAULT, strerror(-r)) < 0
-                                       ? EXIT_FAILED
-                                       : EXIT_USAGE;
-                log_error_errno(r, "cannot read the mount table %s: %m", MOUNTINFO_DEFAULT);
-                return EXIT_USAGE;
-        }
-        r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), false, t, &m);
-        if (r >= 0)
-                r = sync_plan_build(c, m, t, &plan);
-        if (r < 0) {
-                if (errors)
-                        return strv_extendf(errors, "cannot plan the sync: %s", strerror(-r)) < 0
-                                       ? EXIT_FAILED
-                                       : EXIT_USAGE;
-                log_error_errno(r, "cannot plan the sync: %m");
-                return EXIT_USAGE;
-        }
-        for (size_t i = 0; i < plan.n_jobs; i++) {
-                struct sync_job *j = &plan.jobs[i];
-                _cleanup_strv_free_ char **notes = NULL;
-                _cleanup_free_ char *why = NULL;
-                struct swapids_map *map = NULL;
-
-                if (!j->source || !j->swap_excludes || !*j->swap_excludes)
-                        continue;
-                r = swapfiles_job_prepare(c, m, t, j->source, j->dest, j->excludes, true, &map,
-                                          &notes, &why);
-                if (r < 0) {
-                        if (!errors)
-                                log_error("%s %s -> %s: %s", j->item, j->source, j->dest,
-                                          why ? why : strerror(-r));
-                        else if (strv_extendf(errors, "%s %s -> %s: %s", j->item, j->source,
-                                              j->dest, why ? why : strerror(-r)) < 0)
-                                ret = EXIT_FAILED;
-                        if (ret == EXIT_OK)
-                                ret = EXIT_USAGE;
-                        continue;
-                }
-                swapids_map_freep(&map);
-                if (!arg.quiet && !errors) {
-                        printf("%s %s -> %s:\n", j->item, j->source, j->dest);
-                        STRV_FOREACH(n, notes)
-                        printf("  %s\n", *n);
-                }
-        }
-        sync_plan_done(&plan);
-        return ret;
-}
-
-/* --check-config --json: {"config", "valid", "errors": [...], "values": {...} or null}; a
- * config that cannot be read is valid false with its error, exit 2 (DESIGN.md §7). */
-static void print_check_config_json(const char *path, const struct config *c, char *const *errors)
-{
-        fputs("{\"config\": ", stdout);
-        json_write_string(stdout, c ? c->path : path);
-        fprintf(stdout,
-                ", \"valid\": %s, \"errors\": ", strv_length(errors) == 0 ? "true" : "false");
-        json_write_strv(stdout, errors ? errors : (char *[]){ NULL });
-        fputs(", \"values\": ", stdout);
-        if (c)
-                config_print_json_values(c, stdout);
-        else
-                fputs("null", stdout);
-        fputs("}\n", stdout);
-}
-
-static int verb_check_config(struct context *c)
-{
-        _cleanup_strv_free_ char **errors = NULL;
-        int r;
-
-        if (!arg.json) {
-                if (!arg.quiet)
-                        config_print(c->config, stdout);
-                return c->config->swap_ids ? check_swap_ids(c->config, NULL) : EXIT_OK;
-        }
-        r = c->config->swap_ids ? check_swap_ids(c->config, &errors) : EXIT_OK;
-        if (r == EXIT_FAILED) {
-                log_error_errno(ENOMEM, "cannot check the config: %m");
-                return r;
-        }
-        print_check_config_json(arg.config_path, c->config, errors);
-        return r;
-}
-
-/* No action: how the booted ESP was found, and the alternates. */
-static int verb_info(struct context *c)
-{
-        const struct esp_model *m = c->model;
-        _cleanup_mnt_table_ struct libmnt_table *fstab =
-                arg.json || !arg.quiet ? report_load_fstab() : NULL;
-
-        if (arg.json)
-                print_report_json(m, fstab);
-        else if (!arg.quiet)
-                print_report_text(m, fstab);
-        if (!m->boot_ok || !m->device_ok) {
-                log_error("cannot identify the booted ESP: %s", strna(m->why));
-                return EXIT_FAILED;
-        }
-        warn_model(m, false); /* the report names a missing alternate */
-        return EXIT_OK;
-}
-
-/* stdout, or /dev/null under -q (-t always shows what it would do). NULL if that cannot be
- * opened. */
-static FILE *action_output(FILE **null)
-{
-        if (!arg.quiet || arg.test)
-                return stdout;
-        *null = fopen("/dev/null", "we");
-        if (!*null)
-                log_error_errno(errno, "cannot open /dev/null: %m");
-        return *null;
-}
-
-/* What the drill and the entries steps said; never the run's exit status. */
-static void print_warnings(char **warnings)
-{
-        STRV_FOREACH(w, warnings)
-        log_warning("%s", *w);
-}
-
-/* At every boot, after the bind (DESIGN.md §13 P3, P4): a pending drill judged and recorded,
- * the ESPs' firmware entries checked. A problem here is a warning: -b's job is the bind. */
-static void drill_boot_step(struct context *c)
-{
-        _cleanup_strv_free_ char **warnings = NULL;
-        _cleanup_fclose_ FILE *null = NULL;
-        _cleanup_free_ char *why = NULL;
-        FILE *out = action_output(&null);
-        int r;
-
-        if (!out)
-                return;
-        r = drill_at_boot(c->config, c->model, NULL, arg.test, out, &warnings, &why);
-        print_warnings(warnings);
-        if (r < 0)
-                log_warning("the failover drill step: %s, ignoring", why ? why : strerror(-r));
-        else if (r == DRILL_FAILED)
-                log_warning("the failover drill FAILED: the firmware did not start the disk "
-                            "BootNext named (see dual-root-tool --status)");
-}
-
-static int verb_bind(struct context *c)
-{
-        int r;
-
-        /* announce_booted() said why. */
-        if (!c->model->boot_ok || !c->model->device_ok)
-                return EXIT_FAILED;
-        r = bind_booted(c->model, c->mounts);
-        drill_boot_step(c);
-        return r;
-}
-
-/* --prove [DISK] (DESIGN.md §13 P1, P2); with --reboot, then systemctl reboot (exec'd). */
-static int verb_prove(struct context *c)
-{
-        static char *const reboot_argv[] = { (char *)"systemctl", (char *)"reboot", NULL };
-        _cleanup_free_ char *why = NULL;
-        bool refused = false;
-        int r;
-
-        _cleanup_fclose_ FILE *null = NULL;
-        FILE *out = action_output(&null);
-
-        if (!out)
-                return EXIT_FAILED;
-        r = drill_prove(c->model, arg.prove_disk, NULL, arg.test, out, &refused, &why);
-        if (r < 0 && refused) {
-                log_error("the firmware's NVRAM is write-protected: %s. No drill is possible on "
-                          "this machine; each disk must then start through its fallback %s "
-                          "(dual-root-tool --status checks it)",
-                          why ? why : strerror(-r), EFI_FALLBACK_PATH);
-                return EXIT_FAILED;
-        }
-        if (r < 0) {
-                log_error("--prove: %s", why ? why : strerror(-r));
-                return EXIT_FAILED;
-        }
-        if (r == 1 && !arg.quiet)
-                printf("%s\n", strna(why));
-        else if (!arg.quiet && !arg.test)
-                printf("drill set: the next boot starts the other disk once; -b at that boot "
-                       "records whether it came up (dual-root-tool --status)\n");
-        if (!arg.reboot)
-                return EXIT_OK;
-        if (arg.test) {
-                printf("would run: systemctl reboot\n");
-                return EXIT_OK;
-        }
-        fflush(stdout);
-        execv("/usr/bin/systemctl", reboot_argv);
-        execv("/bin/systemctl", reboot_argv);
-        log_error_errno(errno, "cannot run systemctl reboot: %m; the drill stays set for the "
-                               "next reboot");
-        return EXIT_FAILED;
-}
-
-/* --assert-boot-entries: the entries step of -b alone, for the package hooks. */
-static int verb_assert_entries(struct context *c)
-{
-        _cleanup_strv_free_ char **warnings = NULL;
-        _cleanup_fclose_ FILE *null = NULL;
-        _cleanup_free_ char *why = NULL;
-        FILE *out = action_output(&null);
-        int r;
-
-        if (!c->model->boot_ok || !c->model->device_ok) {
-                log_error("cannot identify the booted ESP: %s", strna(c->model->why));
-                return EXIT_FAILED;
-        }
-        if (!out)
-                return EXIT_FAILED;
-        r = drill_assert_entries(c->config, c->model, arg.test, out, &warnings, &why);
-        print_warnings(warnings);
-        if (r < 0) {
-                log_error("%s", why ? why : strerror(-r));
-                return EXIT_FAILED;
-        }
-        return EXIT_OK;
-}
-
-static int verb_syncd(struct context *c)
-{
-        _cleanup_free_ char *why = NULL;
-        struct daemon_args da = {
-                .config_path = arg.config_path,
-                .config_given = arg.config_given,
-                .test = arg.test,
-                .force = arg.force,
-        };
-
-        if (prio_apply(c->config->nice, c->config->ionice_class, c->config->ionice_level, &why) < 0)
-                log_warning("%s, ignoring", strna(why));
-        /* The daemon builds its own model; drop ours so it holds nothing twice. */
-        esp_model_free(TAKE_PTR(c->model));
-        mnt_unref_table(TAKE_PTR(c->mounts));
-        return daemon_run(TAKE_PTR(c->config), &da);
-}
-
-/* --add-disk: the steps (adddisk.c), then the boot-readiness report of the machine as it is
- * now (DESIGN.md §12). */
-static int verb_add_disk(struct context *cx)
-{
-        _cleanup_free_ char *why = NULL;
-        struct adddisk_args a = {
-                .device = arg.add_disk,
-                .config = cx->config,
-                .test = arg.test,
-                .force = arg.force,
-                .raid1 = arg.raid1,
-                .out = arg.quiet ? NULL : stdout,
-                .verbose = arg.verbose,
-        };
-        struct context now = { .config = cx->config };
-        int r;
-
-        if (!arg.quiet)
-                printf("%s %s as a member of this machine:\n",
-                       arg.test ? "would prepare" : "preparing", arg.add_disk);
-        r = adddisk_run(&a, cx->model, &why);
-        if (r < 0) {
-                log_error("--add-disk %s: %s", arg.add_disk, why ? why : strerror(-r));
-                return EXIT_FAILED;
-        }
-        if (!arg.quiet)
-                printf("%s %s; boot readiness%s:\n", arg.test ? "shown every step for" : "added",
-                       arg.add_disk, arg.test ? " as it is now" : "");
-        if (mounts_load(NULL, &now.mounts) < 0 ||
-            esp_model_load(cx->config, efi_vars_dir(), esp_sysfs_root(), true, now.mounts,
-                           &now.model) < 0) {
-                log_error("cannot build the report: the mount table or the ESP model cannot be "
-                          "read");
-                mnt_unref_table(now.mounts);
-                return EXIT_FAILED;
-        }
-        /* An ESP still missing after the run (a replacement took its place otherwise, DESIGN.md
-         * §12 rule 9; -t said at step 1 where the new one goes): say so once, here. */
-        for (size_t i = 0; !arg.quiet && !arg.test && i < now.model->n_alternates; i++)
-                if (!now.model->alternates[i].mounted)
-                        printf("note: %s is an ESP mount point with nothing mounted (the disk "
-                               "this one replaces?); once that disk is gone for good, remove "
-                               "its line from %s\n",
-                               now.model->alternates[i].mount, fstab_path());
-        (void)verb_status(&now);
-        mnt_unref_table(now.mounts);
-        esp_model_free(now.model);
-        return EXIT_OK;
-}
-
-/* Said once before the first verb that acts on the booted ESP (-b, -s, -d). */
-static void announce_booted(const struct context *c)
-{
-        const struct esp_model *m = c->model;
-
-        if (m->boot_ok && m->device_ok) {
-                /* -s and -d say a missing alternate with its skipped job */
-                warn_model(m, !verb_given(VERB_SYNC) && !verb_given(VERB_SYNCD));
-                if (!arg.quiet) {
-                        char buf[512];
-
-                        printf("booted ESP: %s (found by %s), ESP mount %s\n", m->booted.device,
-                               method_text(&m->boot, buf, sizeof(buf)),
-                               m->booted.mount ? m->booted.mount : "none");
-                }
-        } else if (verb_given(VERB_BIND) || c->config->dualroot)
-                log_error("cannot identify the booted ESP: %s", strna(m->why));
-}
-
 enum {
         VERB_NEEDS_MODEL = 1 << 0, /* the mount table and the ESP model */
         VERB_PROBES = 1 << 1,      /* the model reads superblocks: the verb shows UUIDs */
         VERB_BOOTED = 1 << 2,      /* acts on the booted ESP: announce_booted() first */
         VERB_OWN_EXIT = 1 << 3,    /* its exit status is the run's (the daemon outlives -b) */
         VERB_MONITOR = 1 << 4,     /* a monitoring check: not being able to look is UNKNOWN */
+        VERB_FSTAB = 1 << 5,       /* reads fstab: mount checks, a missing ESP's source */
 };
 
 static const struct verb {
@@ -1111,14 +367,14 @@ static const struct verb {
         unsigned flags;
 } verbs[_VERB_MAX] = {
         /* The model: rule 11 needs the booted ESP (DESIGN.md §7 C7). */
-        [VERB_CHECK_CONFIG] = { verb_check_config, VERB_NEEDS_MODEL },
+        [VERB_CHECK_CONFIG] = { verb_check_config, VERB_NEEDS_MODEL | VERB_FSTAB },
         /* Both name ESPs by PARTUUID, which only a probing model knows for the alternates. */
-        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR },
+        [VERB_STATUS] = { verb_status, VERB_NEEDS_MODEL | VERB_PROBES | VERB_MONITOR | VERB_FSTAB },
         [VERB_FIX_BOOT_ENTRIES] = { verb_fix_boot_entries, VERB_NEEDS_MODEL | VERB_PROBES },
-        [VERB_INFO] = { verb_info, VERB_NEEDS_MODEL | VERB_PROBES },
+        [VERB_INFO] = { verb_info, VERB_NEEDS_MODEL | VERB_PROBES | VERB_FSTAB },
         [VERB_BIND] = { verb_bind, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
-        [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED },
-        [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT },
+        [VERB_SYNC] = { verb_sync, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_FSTAB },
+        [VERB_SYNCD] = { verb_syncd, VERB_NEEDS_MODEL | VERB_BOOTED | VERB_OWN_EXIT | VERB_FSTAB },
         [VERB_ADD_DISK] = { verb_add_disk, VERB_NEEDS_MODEL | VERB_PROBES | VERB_BOOTED },
         [VERB_PROVE] = { verb_prove, VERB_NEEDS_MODEL | VERB_PROBES },
         [VERB_ASSERT_ENTRIES] = { verb_assert_entries, VERB_NEEDS_MODEL | VERB_PROBES },
@@ -1167,10 +423,7 @@ static int load_failed(int exit_status, const char *format, ...)
 
                 print_check_config_json(arg.config_path, NULL, errors);
         } else if (arg.json && verb_given(VERB_INFO)) {
-                fputs("{\"method\": null, \"booted\": null, \"alternates\": [], \"error\": ",
-                      stdout);
-                json_write_string(stdout, why);
-                fputs("}\n", stdout);
+                info_print_json_error(stdout, why);
         } else
                 log_error("%s", why);
         return exit_status;
@@ -1180,6 +433,7 @@ static int load_failed(int exit_status, const char *format, ...)
 static int context_load(struct context *c, unsigned flags)
 {
         _cleanup_free_ char *why = NULL;
+        enum machine_part part;
         int r;
 
         r = config_load(arg.config_path, arg.config_given, &c->config, &why);
@@ -1210,23 +464,18 @@ static int context_load(struct context *c, unsigned flags)
         }
         if (!(flags & VERB_NEEDS_MODEL))
                 return EXIT_OK;
-        r = mounts_load(NULL, &c->mounts);
-        if (r < 0) {
-                if (flags & VERB_MONITOR)
-                        return context_failed(c, "mounts", "cannot read the mount table %s: %s",
-                                              MOUNTINFO_DEFAULT, strerror(-r));
-                return load_failed(EXIT_FAILED, "cannot read the mount table %s: %s",
-                                   MOUNTINFO_DEFAULT, strerror(-r));
-        }
         /* Superblock probes only for what shows UUIDs: the report and -b's messages. */
-        r = esp_model_load(c->config, efi_vars_dir(), esp_sysfs_root(), flags & VERB_PROBES,
-                           c->mounts, &c->model);
-        if (r < 0) {
-                if (flags & VERB_MONITOR)
-                        return context_failed(c, "model", "cannot build the ESP model: %s",
-                                              strerror(-r));
-                return load_failed(EXIT_FAILED, "cannot build the ESP model: %s", strerror(-r));
-        }
+        r = machine_load(c->config,
+                         (flags & VERB_PROBES ? MACHINE_PROBE : 0) |
+                                 (flags & VERB_FSTAB ? MACHINE_FSTAB : 0),
+                         &c->m, &part, &why);
+        if (r < 0 && flags & VERB_MONITOR)
+                return context_failed(c, part == MACHINE_PART_MOUNTS ? "mounts" : "model", "%s",
+                                      strna(why));
+        if (r < 0)
+                return load_failed(EXIT_FAILED, "%s", strna(why));
+        if (c->m.fstab_warning)
+                log_warning("%s", c->m.fstab_warning);
         return EXIT_OK;
 }
 
@@ -1246,6 +495,8 @@ static int run(int argc, char *argv[])
         for (unsigned v = 0; v < _VERB_MAX; v++)
                 if (verb_given(v))
                         flags |= verbs[v].flags;
+        if (arg.verbs == 1u << VERB_INFO && arg.quiet && !arg.json)
+                flags &= ~VERB_FSTAB; /* the report is not printed */
 
         r = context_load(&c, flags);
         if (r != EXIT_OK)
@@ -1255,10 +506,9 @@ static int run(int argc, char *argv[])
 
                 /* DESIGN.md §7 C7: what --check-config refuses, -s and -d refuse, before
                  * anything runs, with the same message. */
-                _cleanup_mnt_table_ struct libmnt_table *fstab = report_load_fstab();
-                struct config_check_context cx = { .model = c.model,
-                                                   .mounts = c.mounts,
-                                                   .fstab = fstab };
+                struct config_check_context cx = { .model = c.m.model,
+                                                   .mounts = c.m.mounts,
+                                                   .fstab = c.m.fstab };
 
                 if (config_check(c.config, &cx, &why) < 0)
                         /* --check-config --json: JSON still, the refusal as its error */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "md.h"
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
@@ -19,13 +21,6 @@
 #include "util/strv.h"
 
 const char *const md_conf_paths[] = { "/etc/mdadm/mdadm.conf", "/etc/mdadm.conf", NULL };
-
-const char *md_sysfs_root(void)
-{
-        const char *e = secure_getenv("DUAL_ROOT_SYSFS");
-
-        return isempty(e) ? "/sys" : e;
-}
 
 static int parse_u64(const char *s, uint64_t *ret)
 {
@@ -44,6 +39,7 @@ static int parse_u64(const char *s, uint64_t *ret)
 
 void md_array_done(struct md_array *a)
 {
+        assert(a);
         for (size_t i = 0; i < a->n_members; i++) {
                 free(a->members[i].name);
                 free(a->members[i].disk);
@@ -56,43 +52,6 @@ void md_array_done(struct md_array *a)
         free(a->sync_action);
         free(a->uuid);
         *a = (struct md_array){};
-}
-
-/* The kernel name of the device whose sysfs directory is dir, and of its disk: the parent
- * directory's name when dir is a partition (it has a "partition" attribute). */
-static int names_of_dir(const char *dir, char **ret_name, char **ret_disk, unsigned *ret_partno)
-{
-        _cleanup_free_ char *real = realpath(dir, NULL), *part = NULL, *pn = NULL;
-        char *slash;
-
-        if (!real)
-                return -errno;
-        if (asprintf(&part, "%s/partition", real) < 0)
-                return -ENOMEM;
-        if (ret_partno) {
-                uint64_t v;
-
-                *ret_partno = 0;
-                if (read_first_line_at(real, "partition", &pn) == 0 && parse_u64(pn, &v) > 0 &&
-                    v < UINT_MAX)
-                        *ret_partno = (unsigned)v;
-        }
-        slash = strrchr(real, '/');
-        if (!slash || !slash[1])
-                return -EINVAL;
-        if (ret_name) {
-                *ret_name = strdup(slash + 1);
-                if (!*ret_name)
-                        return -ENOMEM;
-        }
-        if (access(part, F_OK) == 0) {
-                *slash = 0;
-                slash = strrchr(real, '/');
-                if (!slash || !slash[1])
-                        return -EINVAL;
-        }
-        *ret_disk = strdup(slash + 1);
-        return *ret_disk ? 0 : -ENOMEM;
 }
 
 static int read_member(const char *mddir, const char *entry, struct md_member *m, char **why)
@@ -141,7 +100,7 @@ static int read_member(const char *mddir, const char *entry, struct md_member *m
         /* "block" links to the member's own sysfs directory: its name, and its disk. */
         if (asprintf(&link, "%s/block", dir) < 0)
                 return -ENOMEM;
-        r = names_of_dir(link, NULL, &m->disk, &m->partno);
+        r = disk_names_of_dir(link, NULL, &m->disk, &m->partno);
         if (r == -ENOMEM)
                 return r;
         return 0;
@@ -185,6 +144,9 @@ int md_array_read(const char *sysfs, const char *name, struct md_array *ret, cha
         uint64_t v;
         int r, k;
 
+        assert(sysfs);
+        assert(name);
+        assert(ret);
         if (asprintf(&mddir, "%s/block/%s/md", sysfs, name) < 0)
                 return -ENOMEM;
         dir = opendir(mddir);
@@ -342,6 +304,8 @@ int md_arrays_under(const char *sysfs, dev_t dev, char ***ret)
         _cleanup_free_ char *dir = NULL;
         int r;
 
+        assert(sysfs);
+        assert(ret);
         if (asprintf(&dir, "%s/dev/block/%u:%u", sysfs, major(dev), minor(dev)) < 0)
                 return -ENOMEM;
         l = calloc(1, sizeof(char *));
@@ -354,15 +318,6 @@ int md_arrays_under(const char *sysfs, dev_t dev, char ***ret)
         return 0;
 }
 
-int md_disk_of(const char *sysfs, dev_t dev, char **ret)
-{
-        _cleanup_free_ char *dir = NULL;
-
-        if (asprintf(&dir, "%s/dev/block/%u:%u", sysfs, major(dev), minor(dev)) < 0)
-                return -ENOMEM;
-        return names_of_dir(dir, NULL, ret, NULL);
-}
-
 bool md_uuid_equal(const char *a, const char *b)
 {
         _cleanup_free_ char *x = a ? uuid_digits(a) : NULL, *y = b ? uuid_digits(b) : NULL;
@@ -372,6 +327,7 @@ bool md_uuid_equal(const char *a, const char *b)
 
 const struct md_member *md_member_in_slot(const struct md_array *a, int slot)
 {
+        assert(a);
         for (size_t i = 0; i < a->n_members; i++)
                 if (a->members[i].slot == slot)
                         return &a->members[i];
@@ -443,11 +399,13 @@ static bool survives(const struct md_array *a, char *const *gone_disks,
 
 bool md_survives(const struct md_array *a, char *const *gone_disks)
 {
+        assert(a);
         return survives(a, gone_disks, NULL);
 }
 
 bool md_redundant(const struct md_array *a)
 {
+        assert(a);
         if (!survives(a, NULL, NULL))
                 return false;
         for (size_t i = 0; i < a->n_members; i++)
@@ -459,6 +417,7 @@ bool md_redundant(const struct md_array *a)
 
 int64_t md_sync_seconds_left(const struct md_array *a, unsigned *ret_permille)
 {
+        assert(a);
         if (!a->sync_running)
                 return -1;
         if (ret_permille)
@@ -521,6 +480,8 @@ int md_conf_find(const char *text, const char *uuid, unsigned *ret_line, char **
         unsigned phys = 0, line = 0;
         int r;
 
+        assert(text);
+        assert(uuid);
         if (!want)
                 return 0;
         for (;;) {

@@ -5,7 +5,7 @@
  * Linux md (software RAID) arrays as the kernel shows them in sysfs (DESIGN.md §11 rule S10):
  * /sys/block/mdX/md/{level,layout,raid_disks,degraded,array_state,sync_action,sync_completed,
  * sync_speed,uuid} and, per member, md/dev-NAME/{state,slot,block}, where "block" links to the
- * member's block device (and so to its disk). Read through one sysfs root, md_sysfs_root():
+ * member's block device (and so to its disk). Read through one sysfs root, disk_sysfs_root():
  * $DUAL_ROOT_SYSFS or /sys. Not mdadm's text output, nor /proc/mdstat.
  *
  * Also the initrd's view: whether mdadm.conf has an ARRAY line for the array's UUID, and the
@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "disk.h"
 
 struct md_member {
         char *name;      /* kernel name of the member's block device, "vda3" */
@@ -44,8 +46,12 @@ struct md_array {
         size_t n_members;
 };
 
-/* $DUAL_ROOT_SYSFS (secure_getenv) or "/sys". */
-const char *md_sysfs_root(void);
+/* disk_sysfs_root(), under the name adddisk.c still uses (DESIGN.md §10: its sysfs readers are
+ * the next to move to disk.c). */
+static inline const char *md_sysfs_root(void)
+{
+        return disk_sysfs_root();
+}
 
 /* Reads array name ("md0") under sysfs/block. -ENOENT when it is no md array; -errno with *why
  * naming the attribute otherwise. */
@@ -56,10 +62,6 @@ void md_array_done(struct md_array *a);
  * partition's parent and "slaves/": LUKS or LVM on md), depth first; *ret NULL-terminated,
  * possibly empty. Returns 0, or -errno when the device's sysfs directory cannot be read. */
 int md_arrays_under(const char *sysfs, dev_t dev, char ***ret);
-
-/* A block device's whole disk, by kernel name, from sysfs/dev/block/MAJ:MIN (its parent when
- * it is a partition). Returns 0, -errno. */
-int md_disk_of(const char *sysfs, dev_t dev, char **ret);
 
 /* Whether two UUIDs name the same array, in any of the forms mdadm, blkid and sysfs print
  * (colons or dashes, any case): 32 hex digits compared. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A whole disk named by its PCI function -> its only ESP (sysfs, libblkid). */
+#include <assert.h>
 #include <blkid.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "blockdev.h"
+#include "disk.h"
 #include "pcidisk.h"
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
@@ -19,23 +21,6 @@
 /* Deep enough for AHCI (ata1/host0/target0:0:0/0:0:0:0/block/sda) and virtio
  * (virtio2/block/vda) below the PCI function; a bound on a walk of a kernel tree. */
 #define DISK_SEARCH_DEPTH 10
-
-/* A sysfs attribute's first line. */
-static int read_attr(int dirfd, const char *name, char **ret)
-{
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        _cleanup_free_ char *s = NULL;
-        int r;
-
-        if (fd < 0)
-                return negative_errno();
-        r = read_full_fd(fd, 4096, &s, NULL);
-        if (r < 0)
-                return r;
-        s[strcspn(s, "\n")] = 0;
-        *ret = TAKE_PTR(s);
-        return 0;
-}
 
 static bool hex_digits(const char *s, size_t n)
 {
@@ -103,7 +88,7 @@ static int find_pci_root(const char *sysfs_root, uint32_t uid, char **ret, char 
                 roots++;
                 if (asprintf(&attr, "%s/firmware_node/uid", de->d_name) < 0)
                         return -ENOMEM;
-                if (read_attr(dirfd(d), attr, &text) < 0)
+                if (disk_read_attr(dirfd(d), attr, &text) < 0)
                         continue;
                 with_uid++;
                 /* ACPICA shows an integer _UID in decimal; accept 0x too, never octal. */
@@ -214,7 +199,7 @@ static int collect_disks(int dirfd_, unsigned depth, char ***disks)
                 if (is_block_device(sub)) {
                         if (faccessat(sub, "partition", F_OK, 0) >= 0)
                                 continue;
-                        if (read_attr(sub, "hidden", &hidden) >= 0 && streq(hidden, "1"))
+                        if (disk_read_attr(sub, "hidden", &hidden) >= 0 && streq(hidden, "1"))
                                 continue;
                         r = strv_extend(disks, de->d_name);
                         if (r < 0)
@@ -303,6 +288,10 @@ int efi_resolve_disk_esp(const struct efi_pci_chain *chain, const char *sysfs_ro
         const char *pci;
         int r, partno = 0;
 
+        assert(chain);
+        assert(sysfs_root);
+        assert(dev_root);
+        assert(ret);
         if (chain->n == 0 || chain->n > EFI_PCI_CHAIN_MAX)
                 return -EINVAL;
         r = find_pci_root(sysfs_root, chain->root_uid, &root, why);

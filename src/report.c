@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 
-#include "fstab.h"
 #include "notify.h"
 #include "report.h"
 #include "util/log.h"
@@ -88,21 +87,4 @@ void report_job(const struct sync_job *j, enum report_mode mode, bool quiet)
                 notify_sendf("STATUS=%s %s -> %s: %s", state, j->source, j->dest, strna(j->why));
         else if (mode == REPORT_DAEMON)
                 notify_sendf("STATUS=%s %s: %s", state, j->item, strna(j->why));
-}
-
-struct libmnt_table *report_load_fstab(void)
-{
-        struct libmnt_table *fstab = mnt_new_table();
-        int r = fstab ? mnt_table_parse_fstab(fstab, fstab_path()) : -ENOMEM;
-
-        if (r < 0) {
-                if (r != -ENOENT)
-                        log_warning_errno(r,
-                                          "cannot read %s: %m; mount checks use the "
-                                          "mount table only",
-                                          fstab_path());
-                mnt_unref_table(fstab);
-                return NULL;
-        }
-        return fstab;
 }

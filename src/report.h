@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * What the command layer (main.c's -s and the daemon) tells the user about a sync job, and
- * the inputs both read the same way. Only these two callers print; modules do not.
+ * What the command layer (main.c's -s and the daemon) tells the user about a sync job. Only
+ * these two callers print; modules do not (machine.c reads their inputs).
  */
 
 #include <stdbool.h>
@@ -23,9 +23,3 @@ enum report_mode {
  * naming the job and the cause. SYNC_PENDING says nothing.
  */
 void report_job(const struct sync_job *j, enum report_mode mode, bool quiet);
-
-/*
- * fstab (fstab_path()) for the mount checks of sync and --status: NULL when there is none, or (with
- * a warning) when it cannot be read; the checks then use the mount table only.
- */
-struct libmnt_table *report_load_fstab(void);

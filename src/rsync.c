@@ -7,6 +7,7 @@
 #include "rsync.h"
 #include "util/errmsg.h"
 #include "util/macro.h"
+#include "util/progress.h"
 #include "util/strv.h"
 
 extern char **environ;
@@ -349,14 +350,14 @@ int rsync_progress_line(const struct rsync_progress *p, const char *what, char *
 }
 
 /* In the runner: what run i's rsync printed on fd. Progress reports (--info=progress2) are
- * shown on stderr: on a terminal as one line rewritten in place, in a log at most one line
- * a minute. Other lines go to stdout: worded after "label: " with a label (a dry run's
- * changes, rsync_itemized_change()), else as they are (an itemized list for the caller). */
+ * shown on stderr (util/progress.h): on a terminal as one line rewritten in place, in a log at
+ * most one line a minute. Other lines go to stdout: worded after "label: " with a label (a dry
+ * run's changes, rsync_itemized_change()), else as they are (an itemized list for the
+ * caller). */
 static void relay(int fd, const char *label, const struct rsync_show *show)
 {
         _cleanup_fclose_ FILE *in = fdopen(fd, "r");
-        usec_t started = now_usec(CLOCK_MONOTONIC), last_log = started;
-        bool drawn = false;
+        struct progress prog;
         char *line = NULL;
         size_t size = 0, len = 0;
         int ch;
@@ -365,6 +366,8 @@ static void relay(int fd, const char *label, const struct rsync_show *show)
                 close(fd);
                 return;
         }
+        progress_begin_lines(&prog, show->progress != RSYNC_PROGRESS_NONE ? stderr : NULL,
+                             show->progress == RSYNC_PROGRESS_TTY, now_usec(CLOCK_MONOTONIC));
         for (;;) {
                 struct rsync_progress p;
 
@@ -386,24 +389,13 @@ static void relay(int fd, const char *label, const struct rsync_show *show)
                 if (len > 0 && show->progress != RSYNC_PROGRESS_NONE &&
                     rsync_parse_progress(line, &p)) {
                         _cleanup_free_ char *said = NULL;
-                        usec_t now = now_usec(CLOCK_MONOTONIC);
 
-                        if (rsync_progress_line(&p, show->what ? show->what : "", &said) < 0)
-                                ;
-                        else if (show->progress == RSYNC_PROGRESS_TTY) {
-                                (void)!dprintf(STDERR_FILENO, "\r\033[K%s", said);
-                                drawn = true;
-                        } else if (usec_sub(now, last_log) >= 60 * USEC_PER_SEC) {
-                                (void)!dprintf(STDERR_FILENO, "%s\n", said);
-                                last_log = now;
-                        }
+                        if (rsync_progress_line(&p, show->what ? show->what : "", &said) >= 0)
+                                progress_show(&prog, said, now_usec(CLOCK_MONOTONIC));
                 } else if (len > 0 || ch == '\n') {
                         _cleanup_free_ char *said = NULL;
 
-                        if (drawn) {
-                                (void)!dprintf(STDERR_FILENO, "\r\033[K");
-                                drawn = false;
-                        }
+                        progress_clear(&prog);
                         if (!label)
                                 (void)!dprintf(STDOUT_FILENO, "%s\n", line ? line : "");
                         else if (len > 0 && rsync_itemized_change(line, &said) > 0)
@@ -413,9 +405,7 @@ static void relay(int fd, const char *label, const struct rsync_show *show)
                 if (ch == EOF)
                         break;
         }
-        if (drawn)
-                (void)!dprintf(STDERR_FILENO, "\r\033[K");
-        (void)started;
+        progress_clear(&prog);
         free(line);
 }
 

@@ -17,6 +17,7 @@
 #include "bls.h"
 #include "bootentry.h"
 #include "debconf.h"
+#include "disk.h"
 #include "drill.h"
 #include "grubchain.h"
 #include "guard.h"
@@ -867,7 +868,7 @@ static int esp_disk_read(const struct esp *e, struct libmnt_table *t, struct esp
         *ret = (struct esp_disk){ .err = -ENODEV };
         if (!e->device || !e->devnum)
                 return 0;
-        ret->err = disk_parts_of(md_sysfs_root(), e->devnum, t, &ret->parts, &ret->why);
+        ret->err = disk_parts_of(disk_sysfs_root(), e->devnum, t, &ret->parts, &ret->why);
         return ret->err == -ENOMEM ? -ENOMEM : 0;
 }
 
@@ -1983,7 +1984,7 @@ static int esp_disks(const struct status_report *r, const char *sysfs, char ***r
                 if (!r->esps[i].present || !r->esps[i].device || stat(r->esps[i].device, &st) < 0 ||
                     !S_ISBLK(st.st_mode))
                         continue;
-                if (md_disk_of(sysfs, st.st_rdev, &l[i]) == -ENOMEM) {
+                if (disk_whole_name(sysfs, st.st_rdev, &l[i]) == -ENOMEM) {
                         for (size_t k = 0; k < r->n_esps; k++)
                                 free(l[k]);
                         free(l);
@@ -2061,7 +2062,7 @@ static int check_root_btrfs(int fd, const char *sysfs, struct status_report *r)
                 struct stat st;
 
                 if (b.devices[i].path && stat(b.devices[i].path, &st) == 0 && S_ISBLK(st.st_mode))
-                        (void)md_disk_of(sysfs, st.st_rdev, &devdisks[i]);
+                        (void)disk_whole_name(sysfs, st.st_rdev, &devdisks[i]);
         }
         for (size_t i = 0; i < r->n_esps && k >= 0; i++) {
                 _cleanup_free_ char **gone = disks[i] ? gone_without(r, disks, i) : NULL;
@@ -2352,7 +2353,7 @@ static int check_root(const struct config *c, struct status_report *r)
 {
         _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_strv_free_ char **arrays = NULL;
-        const char *sysfs = md_sysfs_root();
+        const char *sysfs = disk_sysfs_root();
         struct statfs sfs;
         struct stat st;
         int k;
@@ -2408,7 +2409,8 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                 _cleanup_free_ char *why = NULL;
                 const struct sync_job *j = &plan.jobs[i];
                 const char *unreadable = NULL;
-                int s, err = 0;
+                enum sync_state s;
+                int err = 0;
                 struct status_dest *d;
 
                 /* Could not look (a user cannot read a root-only tree): UNKNOWN, not the refusal
@@ -2432,11 +2434,11 @@ static int check_items(const struct config *c, const struct esp_model *m, struct
                                      err_suffix(err, suffix, sizeof(suffix)));
                         continue;
                 }
-                s = sync_job_check(&ctx, j, &why);
-                if (s == SYNC_SKIPPED || s == SYNC_REFUSED) {
+                if (sync_job_check(&ctx, j, &s, &why) >= 0 &&
+                    (s == SYNC_SKIPPED || s == SYNC_REFUSED)) {
                         k = item_add(r, STATUS_WARNING, false, "sync-list", j->source, j->dest,
                                      "%s %s -> %s would be %s: %s", j->item, j->source, j->dest,
-                                     sync_state_to_string((enum sync_state)s), strna(why));
+                                     sync_state_to_string(s), strna(why));
                         continue;
                 }
                 d = reallocarray(r->dests, r->n_dests + 1, sizeof(*d));

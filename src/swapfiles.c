@@ -18,6 +18,7 @@
 
 #include "blockdev.h"
 #include "config.h"
+#include "disk.h"
 #include "esp.h"
 #include "swapfiles.h"
 #include "util/errmsg.h"
@@ -329,29 +330,17 @@ static void probe_cache_done(struct probe_cache *c)
         free(c->p);
 }
 
-/* Where the disks' layout is read: $DUAL_ROOT_SYSFS in tests (secure_getenv; loop devices
- * are no partitions, so t-approach2 gives them a fake layout), else /sys. */
-static const char *layout_sysfs(void)
-{
-        const char *e = secure_getenv("DUAL_ROOT_SYSFS");
-
-        return isempty(e) ? "/sys" : e;
-}
-
 /* The block device holding the filesystem path is on: st_dev when it is one, else (btrfs
  * and other filesystems with anonymous device numbers) the mount table's source device. */
 static int block_devnum_of(struct libmnt_table *mounts, const char *path, dev_t *ret, char **why)
 {
-        _cleanup_free_ char *sys = NULL;
         struct libmnt_fs *fs;
         struct stat st, bst;
         const char *src;
 
         if (stat(path, &st) < 0)
                 return errmsg(why, negative_errno(), "cannot stat '%s': %m", path);
-        if (asprintf(&sys, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev)) < 0)
-                return -ENOMEM;
-        if (access(sys, F_OK) == 0) {
+        if (disk_known(st.st_dev)) {
                 *ret = st.st_dev;
                 return 0;
         }
@@ -364,67 +353,6 @@ static int block_devnum_of(struct libmnt_table *mounts, const char *path, dev_t 
                               path, major(st.st_dev), minor(st.st_dev), src ? src : "nothing");
         *ret = bst.st_rdev;
         return 0;
-}
-
-/* The devnum in the sysfs directory dir's "dev" file, or 0. */
-static dev_t dev_at(const char *dir)
-{
-        _cleanup_free_ char *dev = NULL, *buf = NULL;
-        unsigned ma, mi;
-
-        if (asprintf(&dev, "%s/dev", dir) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
-            sscanf(buf, "%u:%u", &ma, &mi) != 2)
-                return 0;
-        return makedev(ma, mi);
-}
-
-/* The whole disk of a partition (sysfs: a partition's directory has a "partition" file and
- * sits in its disk's); of a device-mapper device over one device (a LUKS container's
- * plaintext, W8), that device's disk; else devnum itself (an md array over both disks has
- * no one disk). */
-static dev_t disk_of(dev_t devnum)
-{
-        for (unsigned depth = 0; depth < 8; depth++) {
-                _cleanup_free_ char *sys = NULL, *real = NULL, *part = NULL, *slaves = NULL;
-                _cleanup_free_ char *slave = NULL;
-                struct dirent *de;
-                unsigned n = 0;
-                dev_t d;
-                DIR *dir;
-                char *slash;
-
-                if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(devnum),
-                             minor(devnum)) < 0)
-                        return devnum;
-                real = realpath(sys, NULL);
-                if (!real || asprintf(&part, "%s/partition", real) < 0)
-                        return devnum;
-                if (access(part, F_OK) == 0) {
-                        slash = strrchr(real, '/');
-                        if (!slash)
-                                return devnum;
-                        *slash = 0;
-                        d = dev_at(real);
-                        return d ? d : devnum;
-                }
-                if (asprintf(&slaves, "%s/slaves", real) < 0)
-                        return devnum;
-                dir = opendir(slaves);
-                if (!dir)
-                        return devnum;
-                while ((de = readdir(dir)))
-                        if (de->d_name[0] != '.' && n++ == 0 &&
-                            asprintf(&slave, "%s/%s", slaves, de->d_name) < 0)
-                                slave = NULL;
-                closedir(dir);
-                if (n != 1 || !slave)
-                        return devnum;
-                d = dev_at(slave);
-                if (!d)
-                        return devnum;
-                devnum = d;
-        }
-        return devnum;
 }
 
 /* A partition's GPT name (PARTLABEL): udev's /dev/disk/by-partlabel link to the device (its
@@ -497,7 +425,7 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
                         *ret = i;
                         return 0;
                 }
-        r = blockdev_node_of(devnum, &node);
+        r = disk_node_of(devnum, &node);
         if (r < 0)
                 return errmsg(why, r, "cannot find the device node of %u:%u: %s", major(devnum),
                               minor(devnum), strerror(-r));
@@ -506,7 +434,7 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
                 return -ENOMEM;
         c->p = t;
         n = &c->p[c->n];
-        *n = (struct probed){ .devnum = devnum, .disk = disk_of(devnum) };
+        *n = (struct probed){ .devnum = devnum, .disk = disk_holding(disk_sysfs_root(), devnum) };
         r = blockdev_probe(node, NULL, &bp);
         if (r < 0 && r != -ENODATA)
                 return errmsg(why, r, "cannot read the identifiers of %s: %s", node, strerror(-r));
@@ -541,60 +469,32 @@ static int probe(struct probe_cache *c, dev_t devnum, const char *where, size_t 
 }
 
 /* One partition of a disk: its probe_cache index and its number in the partition table. */
-struct disk_part {
+struct probed_part {
         size_t idx;
         unsigned number;
 };
 
-/* Every partition of the disk disk (sysfs: a subdirectory with a "partition" file), probed. */
-static int disk_parts(struct probe_cache *c, dev_t disk, struct disk_part **ret, size_t *ret_n,
+/* Every partition of the disk disk (disk_partitions()), probed. */
+static int disk_parts(struct probe_cache *c, dev_t disk, struct probed_part **ret, size_t *ret_n,
                       char **why)
 {
-        _cleanup_free_ char *sys = NULL, *real = NULL;
-        _cleanup_free_ struct disk_part *l = NULL;
+        _cleanup_free_ struct disk_slot *parts = NULL;
+        _cleanup_free_ struct probed_part *l = NULL;
         size_t n = 0;
-        DIR *d;
-        struct dirent *de;
-        int r = 0;
+        int r;
 
-        if (asprintf(&sys, "%s/dev/block/%u:%u", layout_sysfs(), major(disk), minor(disk)) < 0)
-                return -ENOMEM;
-        real = realpath(sys, NULL);
-        d = real ? opendir(real) : NULL;
-        /* Else not a disk sysfs knows: its one filesystem is all there is. */
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *part = NULL, *dev = NULL, *buf = NULL, *num = NULL;
-                struct disk_part *t;
-                unsigned ma, mi, number;
-                size_t i;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                if (asprintf(&part, "%s/%s/partition", real, de->d_name) < 0 ||
-                    asprintf(&dev, "%s/%s/dev", real, de->d_name) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
-                if (access(part, F_OK) < 0 || read_full_file(dev, 64, &buf, NULL) < 0 ||
-                    sscanf(buf, "%u:%u", &ma, &mi) != 2)
-                        continue;
-                if (read_full_file(part, 64, &num, NULL) < 0 || sscanf(num, "%u", &number) != 1)
-                        number = 0; /* unknown: pairs by no place */
-                r = probe(c, makedev(ma, mi), NULL, &i, why);
-                if (r < 0)
-                        break;
-                t = reallocarray(l, n + 1, sizeof(*t));
-                if (!t) {
-                        r = -ENOMEM;
-                        break;
-                }
-                l = t;
-                l[n++] = (struct disk_part){ .idx = i, .number = number };
-        }
-        if (d)
-                closedir(d);
+        r = disk_partitions(disk_sysfs_root(), disk, &parts, &n);
         if (r < 0)
                 return r;
+        l = calloc(n + 1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                r = probe(c, parts[k].devnum, NULL, &l[k].idx, why);
+                if (r < 0)
+                        return r;
+                l[k].number = parts[k].number;
+        }
         *ret = TAKE_PTR(l);
         *ret_n = n;
         return 0;
@@ -613,7 +513,7 @@ static bool is_paired(size_t idx, const size_t *src_idx, const size_t *dst_idx, 
 static int add_disks(struct swapids_map *map, struct probe_cache *c, dev_t sd, dev_t dd,
                      const size_t *src_idx, const size_t *dst_idx, size_t n_pairs, char **why)
 {
-        _cleanup_free_ struct disk_part *sl = NULL, *dl = NULL;
+        _cleanup_free_ struct probed_part *sl = NULL, *dl = NULL;
         _cleanup_free_ struct swapids_part *sp = NULL, *dp = NULL;
         size_t sn = 0, dn = 0;
         int r;
@@ -629,7 +529,7 @@ static int add_disks(struct swapids_map *map, struct probe_cache *c, dev_t sd, d
         if (!sp || !dp)
                 return -ENOMEM;
         for (size_t side = 0; side < 2; side++) {
-                const struct disk_part *l = side ? dl : sl;
+                const struct probed_part *l = side ? dl : sl;
                 struct swapids_part *p = side ? dp : sp;
 
                 for (size_t i = 0; i < (side ? dn : sn); i++)

@@ -41,8 +41,8 @@ struct sync_kind {
         /* Under the lock, before the copy: guard (rule 4), room and intent (rules 9, 10). */
         int (*prepare)(const struct sync_context *ctx, struct sync_job *j, char **why);
         /* The rsync runs of the copy: as shown to the user, and as run. */
-        int (*operands)(const struct sync_context *ctx, struct sync_job *j, char ****shown,
-                        char ****run);
+        int (*operands)(const struct sync_context *ctx, struct sync_job *j,
+                        struct copy_passes *shown, struct copy_passes *run);
         /* After every run succeeded: flush (rule 6), record (rule 4). */
         int (*finish)(const struct sync_context *ctx, struct sync_job *j, char **why);
 };
@@ -588,9 +588,15 @@ static int check_tree(const struct sync_context *ctx, const struct sync_job *j, 
         return check_pair(ctx, j, false, why);
 }
 
-int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, char **why)
+int sync_job_check(const struct sync_context *ctx, const struct sync_job *j,
+                   enum sync_state *ret_state, char **why)
 {
-        return j->kind->check(ctx, j, why);
+        int r = j->kind->check(ctx, j, why);
+
+        if (r < 0)
+                return r;
+        *ret_state = r > 0 ? (enum sync_state)r : SYNC_PENDING;
+        return 0;
 }
 
 static int job_finish(struct sync_job *j, enum sync_state s, char *why)
@@ -747,7 +753,7 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
 {
         static const char *const esp_labels[] = { "pass 1 (files)", NULL };
         static const char *const tree_labels[] = { "copy", NULL };
-        char ***shown = NULL, ***run = NULL;
+        struct copy_passes shown = {}, run = {};
         struct esp_after e = {};
         struct rsync_after after = { esp_after_run, &e };
         struct rsync_show show;
@@ -756,13 +762,13 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
 
         r = j->kind->operands(ctx, j, &shown, &run);
         if (r < 0) {
-                copy_passes_free(shown);
-                copy_passes_free(run);
+                copy_passes_done(&shown);
+                copy_passes_done(&run);
                 return errmsg(why, SYNC_FAILED, "cannot build rsync's command line for '%s': %s",
                               j->dest, strerror(-r));
         }
-        for (size_t i = 0; cb && shown[i]; i++)
-                cb(j, shown[i], userdata);
+        for (size_t i = 0; cb && shown.argv[i]; i++)
+                cb(j, shown.argv[i], userdata);
         if (job_ordered(j)) {
                 /* Changes told where rsync's go: the itemized list, a dry run's output, or a
                  * verbose rsync's. */
@@ -791,15 +797,15 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                         close(j->msg_fd);
                 j->msg_fd = memfd_create("dual-root-copy-error", MFD_CLOEXEC);
                 if (j->msg_fd < 0) {
-                        copy_passes_free(shown);
-                        copy_passes_free(run);
+                        copy_passes_done(&shown);
+                        copy_passes_done(&run);
                         return errmsg(why, SYNC_FAILED, "cannot prepare the copy: %m");
                 }
                 e.msg_fd = j->msg_fd;
         }
         if (asprintf(&what, "%s -> %s", j->source, j->dest) < 0) {
-                copy_passes_free(shown);
-                copy_passes_free(run);
+                copy_passes_done(&shown);
+                copy_passes_done(&run);
                 return -ENOMEM;
         }
         /* A dry run tells each change, labelled by its pass (the others' labels are
@@ -813,20 +819,21 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         if (job_ordered(j) && !ctx->test)
                 /* Run in the directories the checks and the lock hold (a boot tree: the
                  * tree below the locked destination, §5c T3). */
-                r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
-                                            &show, j->out_fd, j->src_fd, copy_dst_fd(j), j->lock_fd,
-                                            &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run.argv,
+                                            e.passes ? &after : NULL, &show, j->out_fd, j->src_fd,
+                                            copy_dst_fd(j), j->lock_fd, &j->child, why);
         else if (job_ordered(j))
-                r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
-                                            &show, j->out_fd, -1, -1, -1, &j->child, why);
+                r = rsync_spawn_passes_then((char *const *const *)run.argv,
+                                            e.passes ? &after : NULL, &show, j->out_fd, -1, -1, -1,
+                                            &j->child, why);
         else if (j->copy_src_fd >= 0)
-                r = rsync_spawn_passes_then((char *const *const *)run, NULL, &show, j->out_fd,
+                r = rsync_spawn_passes_then((char *const *const *)run.argv, NULL, &show, j->out_fd,
                                             j->copy_src_fd, j->lock_fd, j->lock_fd, &j->child, why);
         else
-                r = rsync_spawn_passes_then((char *const *const *)run, NULL, &show, j->out_fd, -1,
-                                            -1, ctx->test ? -1 : j->lock_fd, &j->child, why);
-        copy_passes_free(shown);
-        copy_passes_free(run);
+                r = rsync_spawn_passes_then((char *const *const *)run.argv, NULL, &show, j->out_fd,
+                                            -1, -1, ctx->test ? -1 : j->lock_fd, &j->child, why);
+        copy_passes_done(&shown);
+        copy_passes_done(&run);
         return r < 0 ? SYNC_FAILED : 0;
 }
 
@@ -1184,8 +1191,8 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
         return 0;
 }
 
-static int operands_esp(const struct sync_context *ctx, struct sync_job *j, char ****shown,
-                        char ****run)
+static int operands_esp(const struct sync_context *ctx, struct sync_job *j,
+                        struct copy_passes *shown, struct copy_passes *run)
 {
         struct copy_args a = {
                 .rsync_path = ctx->config->rsync_path,
@@ -1415,8 +1422,8 @@ static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char
         return 0;
 }
 
-static int operands_tree(const struct sync_context *ctx, struct sync_job *j, char ****shown,
-                         char ****run)
+static int operands_tree(const struct sync_context *ctx, struct sync_job *j,
+                         struct copy_passes *shown, struct copy_passes *run)
 {
         const struct config *c = ctx->config;
         _cleanup_strv_free_ char **opts = strv_copy(c->rsync_opts);
@@ -1454,8 +1461,8 @@ static int operands_tree(const struct sync_context *ctx, struct sync_job *j, cha
                                             &p[i][0])
                          : -ENOMEM;
         }
-        *shown = p[0];
-        *run = p[1];
+        shown->argv = p[0];
+        run->argv = p[1];
         return r;
 }
 
@@ -1747,8 +1754,8 @@ static int prepare_boot(const struct sync_context *ctx, struct sync_job *j, char
 }
 
 /* Pass 1 as an ESP's (T3): shown with the trees' paths, run in the trees held open. */
-static int operands_boot(const struct sync_context *ctx, struct sync_job *j, char ****shown,
-                         char ****run)
+static int operands_boot(const struct sync_context *ctx, struct sync_job *j,
+                         struct copy_passes *shown, struct copy_passes *run)
 {
         _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL, *src_c = NULL, *dst_c = NULL;
         struct copy_args a = {

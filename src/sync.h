@@ -124,11 +124,12 @@ char *unmounted_fstab_target(struct libmnt_table *mounts, struct libmnt_table *f
                              const char *path);
 
 /*
- * Safety rules 1-3 for one job against the current mount table: returns 0 when it may run,
- * or the positive state SYNC_SKIPPED / SYNC_REFUSED with *why. (Rule 4 runs under the
- * lock, in sync_job_begin.)
+ * Safety rules 1-3 for one job against the current mount table: returns 0 with *ret_state
+ * SYNC_PENDING when it may run, or SYNC_SKIPPED / SYNC_REFUSED with *why; -errno when it cannot
+ * be checked. (Rule 4 runs under the lock, in sync_job_begin.)
  */
-int sync_job_check(const struct sync_context *ctx, const struct sync_job *j, char **why);
+int sync_job_check(const struct sync_context *ctx, const struct sync_job *j,
+                   enum sync_state *ret_state, char **why);
 
 /* Called with the exact argv just before rsync starts. */
 typedef void (*sync_start_cb)(const struct sync_job *j, char *const *argv, void *userdata);

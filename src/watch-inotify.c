@@ -9,7 +9,6 @@
 
 #include "util/errmsg.h"
 #include "util/exclude.h"
-#include "util/log.h"
 #include "util/macro.h"
 #include "util/strv.h"
 #include "watch-internal.h"
@@ -458,8 +457,10 @@ static void rewatch_all(struct watcher *w)
                 it->count = 0;
                 it->root_wd = -1;
                 if (add_tree(w, it, it->root, it->root, 0, it->prefix, 0, 0, &why) < 0)
-                        log_warning("cannot watch '%s' again after an event-queue overflow: %s",
-                                    it->root, strna(why));
+                        (void)strv_extendf(&w->warnings,
+                                           "cannot watch '%s' again after an event-queue "
+                                           "overflow: %s",
+                                           it->root, strna(why));
                 free(why);
         }
 }
@@ -509,8 +510,10 @@ static bool handle_event(struct watcher *w, struct item *it, struct entry *e,
                 if (asprintf(&sub, "%s/%s", path, ev->name) < 0 || stat(path, &st) < 0)
                         return true;
                 if (add_tree(w, it, sub, ev->name, wd, subrel, st.st_dev, 1, &why) < 0)
-                        log_warning("%s; changes below it may go unnoticed until the next sync",
-                                    strna(why));
+                        (void)strv_extendf(&w->warnings,
+                                           "%s; changes below it may go unnoticed until the next "
+                                           "sync",
+                                           strna(why));
                 free(why);
         }
         return true;

@@ -56,6 +56,7 @@ struct watcher {
         size_t n_items;
         struct cached_dir cache[PATH_CACHE];
         size_t cache_next;
+        char **warnings; /* what watcher_process() noticed, for watcher_take_warnings() */
 };
 
 struct item *watch_find_item(const struct watcher *w, unsigned id);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The items and the API of watch.h; the back ends are watch-inotify.c and watch-fanotify.c. */
+#include <assert.h>
 #include <unistd.h>
 
 #include "ignore.h"
@@ -46,8 +47,15 @@ struct watcher *watcher_free(struct watcher *w)
         for (size_t i = 0; i < w->n_items; i++)
                 item_done(&w->items[i]);
         free(w->items);
+        strv_free(w->warnings);
         free(w);
         return NULL;
+}
+
+char **watcher_take_warnings(struct watcher *w)
+{
+        assert(w);
+        return TAKE_PTR(w->warnings);
 }
 
 int watcher_fd(const struct watcher *w)

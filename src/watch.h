@@ -68,3 +68,7 @@ typedef void (*watcher_event_cb)(unsigned id, void *userdata);
  * WATCH_ALL_ITEMS when the kernel's queue overflowed (events were lost). Returns 0 or
  * -errno. */
 int watcher_process(struct watcher *w, watcher_event_cb cb, void *userdata);
+
+/* What watcher_process() could not do and went on without (a directory it could not watch),
+ * one sentence each, for the caller to say; NULL when nothing. The caller frees it. */
+char **watcher_take_warnings(struct watcher *w);

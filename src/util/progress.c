@@ -127,16 +127,17 @@ static size_t terminal_width(FILE *f)
         return ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
 }
 
-void progress_update(struct progress *p, uint64_t done, uint64_t total, usec_t now)
+static bool due(const struct progress *p, usec_t now)
 {
-        _cleanup_free_ char *nums = NULL, *line = NULL;
-        size_t width;
+        return p->out && (!p->printed || usec_sub(now, p->printed) >= p->interval);
+}
 
-        if (!p->out || (p->printed && usec_sub(now, p->printed) < p->interval))
+void progress_show(struct progress *p, const char *line, usec_t now)
+{
+        size_t width, n = strlen(line);
+
+        if (!due(p, now))
                 return;
-        nums = progress_format(p->unit, done, total, usec_sub(now, p->started));
-        if (!nums || asprintf(&line, "%s: %s", p->what, nums) < 0)
-                return; /* progress is a courtesy: no memory, no line */
         p->printed = now;
         if (!p->live) {
                 fprintf(p->out, "%s\n", line);
@@ -144,12 +145,44 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total, usec_t n
                 return;
         }
         width = terminal_width(p->out);
-        if (width > 1 && strlen(line) > width - 1)
-                line[width - 1] = 0;
+        if (width > 1 && n > width - 1)
+                n = width - 1;
         /* \r, the line, then erase what a longer previous line left (ECMA-48 EL). */
-        fprintf(p->out, "\r%s\033[K", line);
+        fprintf(p->out, "\r%.*s\033[K", (int)n, line);
         fflush(p->out);
         p->on_screen = true;
+}
+
+void progress_update(struct progress *p, uint64_t done, uint64_t total, usec_t now)
+{
+        _cleanup_free_ char *nums = NULL, *line = NULL;
+
+        if (!due(p, now))
+                return;
+        nums = progress_format(p->unit, done, total, usec_sub(now, p->started));
+        if (!nums || asprintf(&line, "%s: %s", p->what, nums) < 0)
+                return; /* progress is a courtesy: no memory, no line */
+        progress_show(p, line, now);
+}
+
+void progress_begin_lines(struct progress *p, FILE *out, bool live, usec_t now)
+{
+        *p = (struct progress){
+                .out = out,
+                .live = live,
+                .interval = live ? PROGRESS_REDRAW_INTERVAL : PROGRESS_LINE_INTERVAL,
+                .started = now,
+                .printed = live ? 0 : now,
+        };
+}
+
+void progress_clear(struct progress *p)
+{
+        if (!p->out || !p->on_screen)
+                return;
+        fputs("\r\033[K", p->out);
+        fflush(p->out);
+        p->on_screen = false;
 }
 
 void progress_end(struct progress *p, const char *result, usec_t now)

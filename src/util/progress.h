@@ -56,6 +56,17 @@ int progress_begin(struct progress *p, FILE *out, enum progress_level level,
 /* done of total (total 0: unknown) at now: drawn or printed if its interval has passed. */
 void progress_update(struct progress *p, uint64_t done, uint64_t total, usec_t now);
 
+/* Starts progress whose begin and end the caller tells (a sync's copy: its result is the job's
+ * report): no line of its own, only progress_show()'s, live (rewritten in place) or not (at
+ * most one a minute, the first a minute after now). */
+void progress_begin_lines(struct progress *p, FILE *out, bool live, usec_t now);
+
+/* A line made by the caller, at now: drawn or printed if its interval has passed. */
+void progress_show(struct progress *p, const char *line, usec_t now);
+
+/* Erases a live line (before other output, or at the end of progress_begin_lines()'s). */
+void progress_clear(struct progress *p);
+
 /* Ends: "what: result (in 3m10s)" on its own line (clearing a live one); frees p's memory. */
 void progress_end(struct progress *p, const char *result, usec_t now);
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "bls.h"
+#include "env-fixture.h"
 #include "util/strv.h"
 
 static char *fixture(const char *rel)
@@ -249,32 +250,10 @@ static char *make_tree(void)
         return d;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(p);
-}
-
 static void rm_tree(char *d)
 {
         nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         free(d);
-}
-
-static void put(const char *root, const char *rel, const char *text)
-{
-        _cleanup_free_ char *p = NULL;
-        FILE *f;
-
-        assert_true(asprintf(&p, "%s/%s", root, rel) >= 0);
-        for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-                *s = 0;
-                (void)mkdir(p, 0755);
-                *s = '/';
-        }
-        f = fopen(p, "we");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
 }
 
 static void test_load_matches_directories_in_any_case(void **state)

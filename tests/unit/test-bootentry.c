@@ -21,6 +21,7 @@
 
 #define MKEFIVAR_NO_MAIN
 #include "../tools/mkefivar.c"
+#include "env-fixture.h"
 #include "../tools/loaderimage.h"
 
 #include "bootentry.h"
@@ -38,30 +39,6 @@ struct env {
         char *base, *efivars, *sys, *esp0, *esp1;
 };
 
-static char *join(const char *a, const char *b)
-{
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", a, b) >= 0);
-        return p;
-}
-
-static void put(const char *root, const char *rel, const char *text)
-{
-        _cleanup_free_ char *p = join(root, rel);
-        FILE *f;
-
-        for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-                *s = 0;
-                (void)mkdir(p, 0755);
-                *s = '/';
-        }
-        f = fopen(p, "we");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
-}
-
 /* A plausible EFI program (tests/tools/loaderimage.h) of 8 KiB. */
 static void put_efi(const char *root, const char *rel)
 {
@@ -75,11 +52,6 @@ static void put_efi(const char *root, const char *rel)
         assert_non_null(f);
         assert_int_equal(fwrite(b, 1, sizeof(b), f), sizeof(b));
         assert_int_equal(fclose(f), 0);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(p);
 }
 
 /* A fake sysfs partition: <sys>/dev/block/MAJ:MIN -> devices/virtual/block/DISK/PART, holding
@@ -146,20 +118,6 @@ static int teardown(void **state)
         unsetenv("DUAL_ROOT_EFIVARS");
         unsetenv("DUAL_ROOT_SYSFS");
         return 0;
-}
-
-/* mkefivar DIR ARGS... in process. */
-static void mkefivar(const char *dir, ...)
-{
-        char *argv[16] = { (char *)"mkefivar", (char *)dir };
-        int argc = 2;
-        va_list ap;
-
-        va_start(ap, dir);
-        for (char *a; (a = va_arg(ap, char *));)
-                argv[argc++] = a;
-        va_end(ap);
-        assert_int_equal(mkefivar_run(argc, argv), 0);
 }
 
 static void read_file(const char *dir, const char *name, char **ret, size_t *ret_size)

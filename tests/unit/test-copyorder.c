@@ -35,12 +35,12 @@ static void test_files_pass_is_rsyncs_one_run(void **state)
                 .source = "/efi0/",
                 .dest = "/efi1/",
         };
-        char ***p = NULL;
+        struct copy_passes p = {};
         (void)state;
 
         assert_int_equal(copy_order_passes(&a, &p), 0);
         {
-                _cleanup_free_ char *one = joined(p[0]);
+                _cleanup_free_ char *one = joined(p.argv[0]);
 
                 /* everything but /loader/, under temporary names, nothing deleted: passes
                  * 2 and 3 are the runner's own (espcopy.c) */
@@ -49,9 +49,9 @@ static void test_files_pass_is_rsyncs_one_run(void **state)
                                          "--exclude=/loader/random-seed --exclude=/loader/ /efi0/ "
                                          "/efi1/");
         }
-        assert_null(p[1]);
-        assert_false(strv_contains(p[0], "--delete"));
-        copy_passes_free(p);
+        assert_null(p.argv[1]);
+        assert_false(strv_contains(p.argv[0], "--delete"));
+        copy_passes_done(&p);
 }
 
 static void test_verify_compares_content_where_files_are_copied(void **state)
@@ -64,15 +64,15 @@ static void test_verify_compares_content_where_files_are_copied(void **state)
                 .source = "s/",
                 .dest = "d",
         };
-        char ***p = NULL;
+        struct copy_passes p = {};
         (void)state;
 
         assert_int_equal(copy_order_passes(&a, &p), 0);
-        assert_true(strv_contains(p[0], "--checksum"));
-        assert_true(strv_contains(p[0], "--itemize-changes"));
-        assert_true(strv_contains(p[0], "--info=progress2"));
-        assert_null(p[1]);
-        copy_passes_free(p);
+        assert_true(strv_contains(p.argv[0], "--checksum"));
+        assert_true(strv_contains(p.argv[0], "--itemize-changes"));
+        assert_true(strv_contains(p.argv[0], "--info=progress2"));
+        assert_null(p.argv[1]);
+        copy_passes_done(&p);
 }
 
 static void test_breakers(void **state)

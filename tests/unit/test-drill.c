@@ -19,6 +19,7 @@
 
 #define MKEFIVAR_NO_MAIN
 #include "../tools/mkefivar.c"
+#include "env-fixture.h"
 
 #include "bootentry.h"
 #include "config.h"
@@ -43,30 +44,6 @@ struct env {
         char *base, *efivars, *esp0, *esp1;
 };
 
-static char *join(const char *a, const char *b)
-{
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", a, b) >= 0);
-        return p;
-}
-
-static void put(const char *root, const char *rel, const char *text)
-{
-        _cleanup_free_ char *p = join(root, rel);
-        FILE *f;
-
-        for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-                *s = 0;
-                (void)mkdir(p, 0755);
-                *s = '/';
-        }
-        f = fopen(p, "we");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
-}
-
 /* A plausible EFI program of size bytes (tests/tools/loaderimage.h): the firmware's entries
  * count only such a loader (DESIGN.md §11 S8); the same size gives the same bytes. */
 static void put_efi(const char *root, const char *rel, uint32_t size)
@@ -87,24 +64,6 @@ static void put_efi(const char *root, const char *rel, uint32_t size)
         assert_int_equal(fwrite(b, 1, size, f), size);
         assert_int_equal(fclose(f), 0);
         free(b);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(p);
-}
-
-static void mkefivar(const char *dir, ...)
-{
-        char *argv[16] = { (char *)"mkefivar", (char *)dir };
-        int argc = 2;
-        va_list ap;
-
-        va_start(ap, dir);
-        for (char *a; (a = va_arg(ap, char *));)
-                argv[argc++] = a;
-        va_end(ap);
-        assert_int_equal(mkefivar_run(argc, argv), 0);
 }
 
 /* A fresh efivars directory (a new boot's), used by efi_vars_dir(). */

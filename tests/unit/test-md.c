@@ -189,7 +189,7 @@ static void faulty_member_and_luks_on_md(void **state)
         l = NULL;
         assert_int_equal(md_arrays_under(dir, makedev(9, 0), &l), 0);
         assert_string_equal(l[0], "md0");
-        assert_int_equal(md_disk_of(dir, makedev(9, 0), &disk), 0);
+        assert_int_equal(disk_whole_name(dir, makedev(9, 0), &disk), 0);
         assert_string_equal(disk, "md0");
 }
 

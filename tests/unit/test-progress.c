@@ -189,6 +189,51 @@ static void test_terminal_line_is_rewritten_in_place(void **state)
         close(master);
 }
 
+/* Lines the caller makes (a sync's copy, rsync.c): off a terminal none of its own, the first
+ * a minute after the start, then one a minute. */
+static void test_caller_lines_off_a_terminal_are_a_minute_apart(void **state)
+{
+        FILE *f = tmpfile();
+        struct progress p;
+        _cleanup_free_ char *s = NULL;
+
+        assert_non_null(f);
+        progress_begin_lines(&p, f, false, SEC(1));
+        for (usec_t t = SEC(2); t <= SEC(130); t += SEC(1)) {
+                char line[32];
+
+                snprintf(line, sizeof(line), "copying: %u s", (unsigned)(t / USEC_PER_SEC));
+                progress_show(&p, line, t);
+        }
+        progress_clear(&p); /* nothing drawn in place: nothing to erase */
+        s = contents(f);
+        assert_string_equal(s, "copying: 61 s\ncopying: 121 s\n");
+        fclose(f);
+        /* No stream: nothing, and no crash. */
+        progress_begin_lines(&p, NULL, true, SEC(1));
+        progress_show(&p, "x", SEC(2));
+        progress_clear(&p);
+}
+
+/* Live: drawn at once, then at most every 200 ms; cleared once before other output. */
+static void test_caller_lines_live_are_drawn_and_cleared(void **state)
+{
+        FILE *f = tmpfile();
+        struct progress p;
+        _cleanup_free_ char *s = NULL;
+
+        assert_non_null(f);
+        progress_begin_lines(&p, f, true, SEC(1));
+        progress_show(&p, "one", SEC(1));
+        progress_show(&p, "two", SEC(1) + MSEC(100)); /* too soon */
+        progress_show(&p, "three", SEC(1) + MSEC(250));
+        progress_clear(&p);
+        progress_clear(&p); /* erased already */
+        s = contents(f);
+        assert_string_equal(s, "\rone\033[K\rthree\033[K\r\033[K");
+        fclose(f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -198,6 +243,8 @@ int main(void)
                 cmocka_unit_test(test_journal_lines_are_a_minute_apart),
                 cmocka_unit_test(test_verbose_lines_are_ten_seconds_apart),
                 cmocka_unit_test(test_quiet_prints_nothing),
+                cmocka_unit_test(test_caller_lines_off_a_terminal_are_a_minute_apart),
+                cmocka_unit_test(test_caller_lines_live_are_drawn_and_cleared),
                 cmocka_unit_test(test_terminal_line_is_rewritten_in_place),
         };
 

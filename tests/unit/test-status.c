@@ -20,6 +20,7 @@
 
 #define MKEFIVAR_NO_MAIN
 #include "../tools/mkefivar.c"
+#include "env-fixture.h"
 #include "../tools/loaderimage.h"
 
 #include "blockdev.h"
@@ -41,30 +42,6 @@ struct env {
         struct esp_model *model;
         struct status_report report;
 };
-
-static char *join(const char *a, const char *b)
-{
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", a, b) >= 0);
-        return p;
-}
-
-static void put(const char *root, const char *rel, const char *text)
-{
-        _cleanup_free_ char *p = join(root, rel);
-        FILE *f;
-
-        for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-                *s = 0;
-                (void)mkdir(p, 0755);
-                *s = '/';
-        }
-        f = fopen(p, "we");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
-}
 
 /* A plausible file of a kind a loader starts (tests/tools/loaderimage.h), size bytes. */
 static void put_image(const char *root, const char *rel, const char *kind, uint32_t size)
@@ -97,11 +74,6 @@ static void rm(const char *root, const char *rel)
         assert_int_equal(unlink(p), 0);
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(p);
-}
-
 /* Every file's modification time fixed, so two trees built alike fingerprint alike (the
  * rollback guard's fingerprint counts seconds). */
 static int touch_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -127,19 +99,6 @@ static void write_record(struct env *e, const char *extra)
                              "\nsynced=2026-01-02T03:04:05Z\nsource=" PU0 "\n%s",
                              fp, extra) >= 0);
         put(e->esp1, ".dual-root-state", text);
-}
-
-static void mkefivar(const char *dir, ...)
-{
-        char *argv[16] = { (char *)"mkefivar", (char *)dir };
-        int argc = 2;
-        va_list ap;
-
-        va_start(ap, dir);
-        for (char *a; (a = va_arg(ap, char *));)
-                argv[argc++] = a;
-        va_end(ap);
-        assert_int_equal(mkefivar_run(argc, argv), 0);
 }
 
 /* The mount table: /efi0 and /boot hold 252:1, /efi1 252:17; fstype and root per test. */
