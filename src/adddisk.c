@@ -20,6 +20,7 @@
 #include <blkid.h>
 
 #include "adddisk.h"
+#include "adddisk-internal.h"
 #include "blockdev.h"
 #include "bootentry.h"
 #include "efivars.h"
@@ -56,42 +57,15 @@ const char *adddisk_step_name(int step)
         return step >= 0 && step < ADDDISK_STEPS ? step_names[step] : "?";
 }
 
-/* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
- * this kernel makes no partition devices for loop devices) a loop device at the partition's
- * offset over the same file or over the loop disk itself (DESIGN.md §12 rule 3). */
-struct part_dev {
-        char *name; /* kernel name, "vdb1", "loop7" */
-        dev_t devnum;
-        uint64_t start, size; /* 512-byte sectors */
-};
-
-struct ad {
-        const struct adddisk_args *a;
-        const struct esp_model *m;
-        FILE *out;
-
-        char *disk; /* "/dev/vdb" */
-        char *disk_name;
-        dev_t disk_devnum;
-        uint64_t disk_bytes;
-        char *boot_disk;
-        char *boot_disk_name;
-
-        struct gpt_layout boot;
-        struct gpt_layout layout; /* the new disk's, once read or written */
-        bool resume;              /* the disk already has the booted disk's layout */
-        bool wrote_table;
-
-        size_t esp_partno, root_partno;
-        bool have_root_part;
-        char *esp_dev, *root_dev; /* the new disk's partition devices */
-        char *esp_mount;          /* "/efi2", or the missing disk's "/efi0" (step 1) */
-        bool esp_mounted;         /* there, by an earlier run */
-        char *replace_src;        /* the missing ESP's fstab source, "PARTUUID=..." */
-
-        int step;
-        usec_t step_started;
-};
+/* A twin's steps 4 and 7 do more than approach 1's (DESIGN.md §12b). */
+static const char *step_title(const struct ad *d, int step)
+{
+        if (d->twin && step == ADDDISK_STEP_ESP)
+                return "filesystems and mounts";
+        if (d->twin && step == ADDDISK_STEP_ROOT)
+                return "first copy";
+        return adddisk_step_name(step);
+}
 
 static void ad_done(struct ad *d)
 {
@@ -105,16 +79,17 @@ static void ad_done(struct ad *d)
         free(d->root_dev);
         free(d->esp_mount);
         free(d->replace_src);
+        twin_done(d);
 }
 
-static void part_devs_free(struct part_dev *p, size_t n)
+void part_devs_free(struct part_dev *p, size_t n)
 {
         for (size_t i = 0; i < n; i++)
                 free(p[i].name);
         free(p);
 }
 
-_printf_(2, 3) static void say(struct ad *d, const char *fmt, ...)
+void say(struct ad *d, const char *fmt, ...)
 {
         va_list ap;
 
@@ -132,7 +107,7 @@ static void step_begin(struct ad *d, int step)
         d->step = step;
         d->step_started = now_usec(CLOCK_MONOTONIC);
         if (d->out)
-                fprintf(d->out, "step %d/%d, %s:\n", step + 1, ADDDISK_STEPS, step_names[step]);
+                fprintf(d->out, "step %d/%d, %s:\n", step + 1, ADDDISK_STEPS, step_title(d, step));
 }
 
 static void step_end(struct ad *d)
@@ -159,7 +134,7 @@ static char *find_prog(const char *name)
         return NULL;
 }
 
-static char *argv_to_string(char *const *argv)
+char *argv_to_string(char *const *argv)
 {
         return rsync_argv_to_string(argv);
 }
@@ -219,7 +194,7 @@ static int reap_prog(pid_t pid, char *const *argv, bool nohang, char **why)
                       WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-static int run_prog(char *const *argv, bool show, char **why)
+int run_prog(char *const *argv, bool show, char **why)
 {
         pid_t pid;
         int r = spawn_prog(argv, show, &pid, why);
@@ -231,7 +206,7 @@ static int run_prog(char *const *argv, bool show, char **why)
 }
 
 /* Runs argv, or in test mode says it would. */
-static int run_or_show(struct ad *d, char *const *argv, char **why)
+int run_or_show(struct ad *d, char *const *argv, char **why)
 {
         _cleanup_free_ char *line = argv_to_string(argv);
 
@@ -244,12 +219,12 @@ static int run_or_show(struct ad *d, char *const *argv, char **why)
 }
 
 /* Progress of long steps (util/progress.h) on stderr: nothing with -q, more with -v. */
-static FILE *progress_out(const struct ad *d)
+FILE *progress_out(const struct ad *d)
 {
         return d->out ? stderr : NULL;
 }
 
-static enum progress_level progress_level(const struct ad *d)
+enum progress_level progress_level(const struct ad *d)
 {
         return !d->out ? PROGRESS_QUIET : d->a->verbose ? PROGRESS_VERBOSE : PROGRESS_NORMAL;
 }
@@ -636,7 +611,7 @@ out:
 }
 
 /* The partitions of a whole disk: sysfs children, or loop stand-ins over its file. */
-static int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
+int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
 {
         _cleanup_closedir_ DIR *dir = NULL;
         _cleanup_free_ char *bdir = NULL, *file = NULL;
@@ -1274,7 +1249,7 @@ static int step_gpt(struct ad *d, struct libmnt_table *t, char **why)
 
 /* /dev/disk/by-partuuid/<uuid> -> a device that is partition p of our disk (a kernel partition
  * of it, or a loop stand-in over its file at p's offset and size). */
-static int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
+int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
 {
         _cleanup_free_ char *link = NULL, *dname = NULL, *name = NULL, *bdir = NULL;
         uint64_t start = 0, size = 0;
@@ -1452,7 +1427,7 @@ static int choose_mount(struct ad *d, struct libmnt_table *t, const char *fstab_
         return errmsg(why, -ENOSPC, "no free /efi<N> mount point (0-999)");
 }
 
-static int mount_from_fstab(const char *fstab, const char *target, char **why)
+int mount_from_fstab(const char *fstab, const char *target, char **why)
 {
         struct libmnt_context *cxt = mnt_new_context();
         struct libmnt_table *tb = mnt_new_table();
@@ -1496,6 +1471,13 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
         /* Where: decided at step 1 (plan_mount), so that -t and the esp_mounts check see it. */
         if (!d->esp_mount)
                 return errmsg(why, -EINVAL, "no ESP mount point was chosen at step 1");
+        /* A twin's root and its other filesystems first: the ESP is mounted below its root
+         * (DESIGN.md §12b A4). */
+        if (d->twin) {
+                r = twin_filesystems(d, t, why);
+                if (r < 0)
+                        return r;
+        }
 
         /* The line first: a run cut after the filesystem is made finds the line and knows
          * the filesystem is its own (resume_check). */
@@ -1583,8 +1565,8 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
 
 /* --- steps 5 and 6: the ESP's content and its boot entry ---------------------------------- */
 
-static int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
-                      char **why)
+int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
+               char **why)
 {
         int r = mounts_load(NULL, ret_t);
 
@@ -2003,6 +1985,8 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
         pid_t pid;
         int r;
 
+        if (d->twin)
+                return twin_first_copy(d, why);
         if (!streq_ptr(type, "btrfs")) {
                 _cleanup_strv_free_ char **arrays = NULL;
 
@@ -2255,10 +2239,11 @@ static int fail_at(struct ad *d, int r, char **why)
                 char *buf = s < d->step ? done : todo;
                 size_t n = strlen(buf);
 
-                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1, step_names[s]);
+                snprintf(buf + n, sizeof(done) - n, "%s%d %s", n ? ", " : "", s + 1,
+                         step_title(d, s));
         }
         return errmsg(why, r, "step %d/%d (%s) failed: %s. Done: %s. Not done: %s. %s", d->step + 1,
-                      ADDDISK_STEPS, step_names[d->step], cause ? cause : strerror(-r),
+                      ADDDISK_STEPS, step_title(d, d->step), cause ? cause : strerror(-r),
                       *done ? done : "nothing", todo,
                       d->step == ADDDISK_STEP_CHECK
                               ? "Nothing was changed."
@@ -2402,6 +2387,14 @@ static int plan_mount(struct ad *d, struct libmnt_table *t, char **why)
                 say(d,
                     "the new ESP's mount point: %s (%s mounts PARTUUID=%s there: an earlier run)",
                     d->esp_mount, fstab, esp->uuid);
+        } else if (d->twin) {
+                /* §12b A4: below the twin's root, where the booted one is below ours */
+                if (asprintf(&d->esp_mount, "%s%s", d->alt_root, d->m->booted.mount) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                say(d, "the new ESP's mount point: %s (the twin's root is mounted on %s)",
+                    d->esp_mount, d->alt_root);
         } else {
                 r = fstab_text_foreach(text, scan_missing, &s);
                 if (s.error) {
@@ -2494,11 +2487,29 @@ out:
         return r;
 }
 
+/* Approach 2 (DESIGN.md §12b A1): a root on the booted disk that is neither btrfs nor on md. */
+static bool wants_twin(struct ad *d, struct libmnt_table *t)
+{
+        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        _cleanup_strv_free_ char **arrays = NULL;
+
+        if (!rootfs || streq_ptr(mnt_fs_get_fstype(rootfs), "btrfs") || !d->have_root_part)
+                return false;
+        return !(root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0);
+}
+
 static int step_check_and_plan(struct ad *d, struct libmnt_table *t, char **why)
 {
         int r = step_check(d, t, why);
 
-        return r < 0 ? r : plan_mount(d, t, why);
+        if (r < 0)
+                return r;
+        if (wants_twin(d, t)) {
+                r = twin_plan(d, t, why);
+                if (r < 0)
+                        return r;
+        }
+        return plan_mount(d, t, why);
 }
 
 /* The steps, in the order of the ADDDISK_STEP_* values: each finds what an earlier run did. */
@@ -2523,11 +2534,14 @@ int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **
                               "cannot add a disk: the booted ESP is unknown (%s); the layout "
                               "and the ESP content come from the booted disk",
                               strna(m->why));
-        if (!m->booted.mount)
+        if (!m->booted.mount) {
+                _cleanup_free_ char *hint = adddisk_esp_hint(m, a->config, a->device);
+
                 return errmsg(why, -ENOENT,
                               "cannot add a disk: the booted ESP %s is not mounted on an ESP "
-                              "mount point",
-                              m->booted.device);
+                              "mount point%s%s",
+                              m->booted.device, hint ? ": " : "", hint ? hint : "");
+        }
         r = mounts_load(NULL, &t);
         if (r < 0)
                 return errmsg(why, r, "cannot read the mount table: %s", strerror(-r));

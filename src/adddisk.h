@@ -56,4 +56,12 @@ const char *adddisk_step_name(int step);
  * 0 when every step is done (or, in test mode, shown), else -errno with *why saying which step
  * failed and why, which steps are done and which are not.
  */
+/*
+ * When the booted ESP is mounted, but on no ESP mount point (a distribution's /boot/efi):
+ * the way on as a sentence naming the config line to set and the next command, for --add-disk
+ * (device, or NULL: "DEVICE"), -b and -s (DESIGN.md §12b A8). NULL when it is not so (or on
+ * ENOMEM).
+ */
+char *adddisk_esp_hint(const struct esp_model *m, const struct config *c, const char *device);
+
 int adddisk_run(const struct adddisk_args *a, const struct esp_model *m, char **why);

@@ -955,6 +955,13 @@ static const struct config_key keys[] = {
           .print = print_list,
           .unset = "(none)",
           .doc = "files and directories/ copied with the disks' filesystem identifiers swapped" },
+        { .name = "alt_root",
+          .kind = KIND_STRING,
+          .offset = OFFSET(alt_root),
+          .parse = parse_program,
+          .print = print_string,
+          .def.s = "/mnt/root1",
+          .doc = "where --add-disk mounts an approach-2 twin's root" },
 };
 
 /* The row that holds the value: an alias's target, found by name. */

@@ -56,6 +56,7 @@ struct config {
         char **swap_ids;      /* files ("/etc/fstab") and directories ("/boot/loader/entries/",
                                * a trailing '/') copied with identifiers swapped (swapids.h);
                                * no doubled '/'; NULL = none */
+        char *alt_root;       /* --add-disk's approach-2 twin root mount; "/mnt/root1" */
 
         struct sync_item *items;
         size_t n_items;

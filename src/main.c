@@ -550,9 +550,11 @@ static void warn_model(const struct esp_model *m, bool missing_alternates)
                 log_warning("%s", m->boot.note);
         if (m->boot_ok && m->device_ok && !m->booted.mount) {
                 _cleanup_free_ char *set = strv_join(m->esp_set, ", ");
+                _cleanup_free_ char *hint = adddisk_esp_hint(m, NULL, NULL); /* §12b A8 */
 
-                log_warning("the booted ESP %s is not mounted on any ESP mount point (%s)",
-                            m->booted.device, !isempty(set) ? set : "there are none");
+                log_warning("the booted ESP %s is not mounted on any ESP mount point (%s)%s%s",
+                            m->booted.device, !isempty(set) ? set : "there are none",
+                            hint ? ": " : "", hint ? hint : "");
         }
         for (size_t i = 0; missing_alternates && i < m->n_alternates; i++)
                 if (!m->alternates[i].mounted && m->boot_ok && m->device_ok)

@@ -24,7 +24,7 @@ static char *tmpdir;
 #define KNOWN_KEYS                                                                                 \
         "dualroot, rsync_opts, nice, ionice_class, ionice_level, ionice_value, sync_delay, "       \
         "settle_time, max_wait, rsync_path, rsync_timeout, lock_timeout, esp_mounts, "             \
-        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids"
+        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids, alt_root"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -461,8 +461,8 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
                 s += n;
         }
         *w = 0;
-        /* 18 settings (ionice_value is the alias of ionice_level) and the second sync example. */
-        assert_int_equal(settings, 19);
+        /* 19 settings (ionice_value is the alias of ionice_level) and the second sync example. */
+        assert_int_equal(settings, 20);
         if (config_parse("sample", text, strlen(text), &c, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
 
@@ -536,7 +536,8 @@ static void test_check_config_prints_every_default(void **state)
                                  "esp_min_free:  0\n"
                                  "prove_max_age: 2160h0m\n"
                                  "fix_boot_entries:  warn\n"
-                                 "swap_ids:      (none)\n");
+                                 "swap_ids:      (none)\n"
+                                 "alt_root:      /mnt/root1\n");
 }
 
 static void test_check_config_prints_set_values(void **state)
@@ -565,7 +566,8 @@ static void test_check_config_prints_set_values(void **state)
                                  "fix_boot_entries:  warn\n"
                                  "sync[0]:       /a -> /b, /c  excluding x, y\n"
                                  "sync[1]:       /d -> /e\n"
-                                 "swap_ids:      (none)\n");
+                                 "swap_ids:      (none)\n"
+                                 "alt_root:      /mnt/root1\n");
 }
 
 /*
@@ -621,7 +623,7 @@ static void test_sample_config_documents_every_key(void **state)
                         fail_msg("the sample shows %s with a value that is not its default: %s",
                                  name, setting);
         }
-        assert_int_equal(i, 18);
+        assert_int_equal(i, 19);
 }
 
 static void test_original_approach2_sample_parses(void **state)

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What adddisk.c and adddisk-twin.c share: the run's state and the helpers both use. Not an
+ * interface for anything else. */
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <libmount.h>
+
+#include "adddisk.h"
+#include "gpt.h"
+#include "util/macro.h"
+#include "util/progress.h"
+#include "util/time-util.h"
+
+/* One partition of the booted disk that the twin gets a filesystem on (§12b A2). */
+struct twin_part {
+        size_t partno;   /* 0-based, as struct gpt_part */
+        char *fstype;    /* the booted partition's: "ext4", "swap", ... */
+        char *label;     /* the booted partition's, or NULL */
+        char *new_label; /* the twin's (A3), or NULL */
+        char *mount;     /* where the booted partition is mounted ("/", "/boot"), or NULL */
+        char *target;    /* the twin's mount point (A4): alt_root + mount, or NULL */
+        char *dev;       /* the new disk's partition device, once known */
+        bool xbootldr;   /* GPT type XBOOTLDR */
+};
+
+/* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
+ * this kernel makes no partition devices for loop devices) a loop device at the partition's
+ * offset over the same file or over the loop disk itself (DESIGN.md §12 rule 3). */
+struct part_dev {
+        char *name; /* kernel name, "vdb1", "loop7" */
+        dev_t devnum;
+        uint64_t start, size; /* 512-byte sectors */
+};
+
+struct ad {
+        const struct adddisk_args *a;
+        const struct esp_model *m;
+        FILE *out;
+
+        char *disk; /* "/dev/vdb" */
+        char *disk_name;
+        dev_t disk_devnum;
+        uint64_t disk_bytes;
+        char *boot_disk;
+        char *boot_disk_name;
+
+        struct gpt_layout boot;
+        struct gpt_layout layout; /* the new disk's, once read or written */
+        bool resume;              /* the disk already has the booted disk's layout */
+        bool wrote_table;
+
+        size_t esp_partno, root_partno;
+        bool have_root_part;
+        char *esp_dev, *root_dev; /* the new disk's partition devices */
+        char *esp_mount;          /* "/efi2", or the missing disk's "/efi0" (step 1) */
+        bool esp_mounted;         /* there, by an earlier run */
+        char *replace_src;        /* the missing ESP's fstab source, "PARTUUID=..." */
+
+        int step;
+        usec_t step_started;
+
+        /* Approach 2 (DESIGN.md §12b): the root is neither btrfs nor on md, so the new disk
+         * becomes the booted disk's twin (adddisk-twin.c), decided at step 1. */
+        bool twin;
+        char *alt_root;       /* where the twin's root is mounted: "/mnt/root1" */
+        struct twin_part *tw; /* the booted disk's partitions with a filesystem, but the ESP */
+        size_t n_tw;
+};
+
+void part_devs_free(struct part_dev *p, size_t n);
+_printf_(2, 3) void say(struct ad *d, const char *fmt, ...);
+char *argv_to_string(char *const *argv);
+int run_prog(char *const *argv, bool show, char **why);
+int run_or_show(struct ad *d, char *const *argv, char **why);
+FILE *progress_out(const struct ad *d);
+enum progress_level progress_level(const struct ad *d);
+int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n);
+int partition_node(struct ad *d, const struct gpt_part *p, char **ret);
+int mount_from_fstab(const char *fstab, const char *target, char **why);
+int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
+               char **why);
+
+/* adddisk-twin.c (DESIGN.md §12b) */
+int twin_plan(struct ad *d, struct libmnt_table *t, char **why);
+int twin_filesystems(struct ad *d, struct libmnt_table *t, char **why);
+int twin_check_driver(struct ad *d, const char *esp, char **why);
+int twin_first_copy(struct ad *d, char **why);
+void twin_done(struct ad *d);
