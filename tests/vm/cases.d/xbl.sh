@@ -157,7 +157,7 @@ xbl_console_menu() {
 }
 
 case14() {
-        local d e0 e1 blank
+        local d e0 e1 blank long=$((DRVM_BOOT_TIMEOUT > 900 ? DRVM_BOOT_TIMEOUT : 900))
         d=$(xbl_disk) || { not_run 14 "the Table 1 disk cannot be built"; return; }
         e0=$(fresh c14.disk0 "$d/disk0.img")
         e1=$work/c14.disk1
@@ -165,14 +165,15 @@ case14() {
         blank=$work/c14.blank.qcow2
         qemu-img create -q -f qcow2 "$blank" 1M
         # 1: disk 0 (BootOrder) and a blank disk 1: --add-disk makes it the twin; --status
-        boot case14-add 14 "$DRVM_VARS_DIR/esp0first.fd" "$e0" "$e1" "$blank" || return 0
+        # (the first copy of the whole root, the syncs of boot 3: more than the default limit)
+        DRVM_BOOT_TIMEOUT=$long boot case14-add 14 "$DRVM_VARS_DIR/esp0first.fd" "$e0" "$e1" "$blank" || return 0
         xbl_console_menu case14-add
         # 2: disk 0 pulled: disk 1 alone boots its own root (NVRAM as --add-disk left it)
         boot case14-alone 14 "$work/case14-add.fd" - "$e1" "$blank" || return 0
         xbl_console_menu case14-alone
         # 3: both, disk 0 booted: a kernel update mirrored by -s, then the power goes during
         # the next update's mirror
-        boot_cut case14-cut 14 "$work/case14-add.fd" "$e0" "$e1" "$blank" || return 0
+        DRVM_BOOT_TIMEOUT=$long boot_cut case14-cut 14 "$work/case14-add.fd" "$e0" "$e1" "$blank" || return 0
         xbl_console_menu case14-cut
         # 4: disk 0 pulled: disk 1 alone still boots, as the cut left it
         boot case14-after 14 "$work/case14-add.fd" - "$e1" "$blank" || return 0
