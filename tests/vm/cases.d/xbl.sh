@@ -54,12 +54,25 @@ xbl_build_disk() {
         mmd -i "$esp" ::/EFI/systemd/drivers
         mcopy -i "$esp" "$x/usr/share/refind/refind/drivers_x64/$XBL_DRIVER" "::/EFI/systemd/drivers/$XBL_DRIVER"
 
-        # XBOOTLDR: kernel, initrd, the entry
-        mkdir -p "$w/boot/loader/entries"
-        cp "$DRVM_ROOT_DIR/vmlinuz-$kver" "$DRVM_ROOT_DIR/initrd.img-$kver" "$w/boot/"
-        xbl_entry "$kver" >"$w/boot/loader/entries/debian-$kver.conf"
-        mkfs.ext4 -q -F -L "$XBL_BOOT0_LABEL" -U "$XBL_BOOT0_UUID" -d "$w/boot" "$boot" "${XBL_BOOT_MIB}M" >/dev/null ||
+        # XBOOTLDR: kernel, initrd, the entry. Written through a mount (in a private mount
+        # namespace, the loop device detached with the unmount), not with mkfs.ext4 -d or
+        # debugfs: those leave every all-zero block of a file a hole, and rEFInd's ext4 driver
+        # maps no hole in an extent-mapped file (systemd-boot: "Error loading
+        # \vmlinuz-...: Not Found"). A kernel package writes its files whole.
+        xbl_entry "$kver" >"$w/entry"
+        mkfs.ext4 -q -F -L "$XBL_BOOT0_LABEL" -U "$XBL_BOOT0_UUID" "$boot" "${XBL_BOOT_MIB}M" >/dev/null ||
                 drvm_die "mkfs.ext4 of the XBOOTLDR partition failed"
+        mkdir "$w/mnt"
+        unshare --mount --propagation private -- sh -ec '
+                mount -o loop "$1" "$2"
+                mkdir -p "$2/loader/entries"
+                cp --sparse=never "$3" "$4" "$2/"
+                cp "$5" "$2/loader/entries/debian-$6.conf"
+                umount "$2"' sh "$boot" "$w/mnt" "$DRVM_ROOT_DIR/vmlinuz-$kver" \
+                "$DRVM_ROOT_DIR/initrd.img-$kver" "$w/entry" "$kver" ||
+                drvm_die "cannot fill the XBOOTLDR partition"
+        debugfs -R "cat /vmlinuz-$kver" "$boot" 2>/dev/null | cmp -s - "$DRVM_ROOT_DIR/vmlinuz-$kver" ||
+                drvm_die "the XBOOTLDR partition does not hold the kernel"
 
         # root: its own UUID, label and fstab; /efi and /boot its mount points; no /efiN (a
         # stock machine has none, and they would be approach 1's ESP set); mkfs.vfat, which
@@ -116,7 +129,7 @@ xbl_disk() {
                 sha256sum | cut -c1-16)
         dir=$DRVM_CACHE/xbl-$key
         if [ ! -f "$dir/ok" ]; then
-                drvm_require_tools mdel mmd mcopy mkfs.ext4 mkswap tune2fs e2fsck debugfs sgdisk
+                drvm_require_tools mdel mmd mcopy mkfs.ext4 mkswap tune2fs e2fsck debugfs sgdisk unshare
                 drvm_log "building the Table 1 disk ($dir) ..."
                 w=$(mktemp -d "$DRVM_CACHE/xbl-build.XXXXXX")
                 xbl_build_disk "$w" "$x" "$t" >&2 || { rm -rf "$w"; return 1; }

@@ -290,8 +290,9 @@ run_case14_alone() {
 xbl_kernel() {
         local k=$1 cur
         cur=$(uname -r)
-        cp "/boot/vmlinuz-$cur" "/boot/vmlinuz-$k"
-        cp "/boot/initrd.img-$cur" "/boot/initrd.img-$k"
+        # whole files, as a package writes them (rEFInd's ext4 driver reads no holes)
+        cp --sparse=never "/boot/vmlinuz-$cur" "/boot/vmlinuz-$k"
+        cp --sparse=never "/boot/initrd.img-$cur" "/boot/initrd.img-$k"
         sed -e "s/^title .*/title   Debian $k (XBOOTLDR)/" -e "s/^version .*/version $k/" \
                 -e "s|/vmlinuz-$cur|/vmlinuz-$k|" -e "s|/initrd.img-$cur|/initrd.img-$k|" \
                 -e "s/ $XBL_MARK=[^ ]*/ $XBL_MARK=$k/" \
