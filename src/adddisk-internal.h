@@ -24,6 +24,7 @@ struct twin_part {
         char *mount;     /* where the booted partition is mounted ("/", "/boot"), or NULL */
         char *target;    /* the twin's mount point (A4): alt_root + mount, or NULL */
         char *dev;       /* the new disk's partition device, once known */
+        char *uuid;      /* the twin's filesystem UUID, once made */
         bool xbootldr;   /* GPT type XBOOTLDR */
 };
 
@@ -90,3 +91,6 @@ int twin_filesystems(struct ad *d, struct libmnt_table *t, char **why);
 int twin_check_driver(struct ad *d, const char *esp, char **why);
 int twin_first_copy(struct ad *d, char **why);
 void twin_done(struct ad *d);
+/* mkdir -p path (mode 0755) */
+int mkdir_under(const char *path);
+bool twin_mounted_here(const struct ad *d, const char *target);

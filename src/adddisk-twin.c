@@ -20,6 +20,7 @@
 #include "rsync.h"
 #include "sync.h"
 #include "util/errmsg.h"
+#include "util/fileio.h"
 #include "util/path.h"
 #include "util/strv.h"
 
@@ -41,6 +42,7 @@ void twin_done(struct ad *d)
                 free(d->tw[i].mount);
                 free(d->tw[i].target);
                 free(d->tw[i].dev);
+                free(d->tw[i].uuid);
         }
         free(d->tw);
         free(d->alt_root);
@@ -212,7 +214,7 @@ static char **entry_dirs(struct ad *d)
         _cleanup_strv_free_ char **l = NULL;
         const char *roots[3] = { d->m->booted.mount, "/boot", NULL };
 
-        if (strv_extend(&l, "/etc/fstab") < 0)
+        if (strv_extend(&l, fstab_path()) < 0)
                 return NULL;
         for (size_t i = 0; i < d->n_tw; i++)
                 if (d->tw[i].xbootldr && d->tw[i].mount && !streq(d->tw[i].mount, "/boot"))
@@ -556,7 +558,7 @@ static int depth_cmp(const void *a, const void *b)
         return nx < ny ? -1 : nx > ny ? 1 : 0;
 }
 
-static int mkdir_under(const char *path)
+int mkdir_under(const char *path)
 {
         _cleanup_free_ char *p = strdup(path);
 
@@ -589,6 +591,7 @@ static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part
                         say(d, "kept: %s already holds %s%s%s%s (UUID %s)", dev, pr.fstype,
                             pr.label ? " '" : "", str_empty(pr.label), pr.label ? "'" : "",
                             strna(pr.uuid));
+                        p->uuid = TAKE_PTR(pr.uuid);
                         blockdev_probe_done(&pr);
                         return 0;
                 }
@@ -616,8 +619,77 @@ static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part
                 }
                 argv[n++] = (char *)dev;
                 argv[n] = NULL;
-                return run_or_show(d, argv, why);
+                r = run_or_show(d, argv, why);
+                if (r < 0 || d->a->test)
+                        return r;
         }
+        /* A4: the line names the filesystem by the UUID mkfs gave it */
+        r = blockdev_probe(dev, p->fstype, &pr);
+        if (r < 0 || !streq_ptr(pr.fstype, p->fstype) || !pr.uuid) {
+                blockdev_probe_done(&pr);
+                return errmsg(why, r < 0 ? r : -EIO, "%s holds no %s with a UUID after %s", dev,
+                              p->fstype, makers[m].prog);
+        }
+        p->uuid = TAKE_PTR(pr.uuid);
+        blockdev_probe_done(&pr);
+        return 0;
+}
+
+struct uuid_find {
+        const char *uuid;
+        char *target;
+};
+
+static int match_uuid(const char *src, const char *target, const char *line, void *u)
+{
+        struct uuid_find *f = u;
+        const char *v = strncasecmp(src, "UUID=", 5) == 0 ? src + 5 : NULL;
+
+        (void)line;
+        if (!v || strcasecmp(v, f->uuid) != 0)
+                return 0;
+        f->target = strdup(target);
+        return f->target ? 1 : -ENOMEM;
+}
+
+/* A4: fstab gets line for the filesystem uuid on target, unless a line mounts it there (0);
+ * 1 added (test: would be); -EEXIST when it is mounted elsewhere or target holds another. */
+static int add_uuid_line(const char *path, const char *uuid, const char *target, const char *line,
+                         bool test, char **why)
+{
+        _cleanup_free_ char *text = NULL, *new_text = NULL;
+        struct uuid_find f = { .uuid = uuid };
+        int r;
+
+        r = read_full_file(path, 1024 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                text = strdup("");
+        else if (r < 0)
+                return errmsg(why, r, "cannot read %s: %s", path, strerror(-r));
+        if (!text)
+                return -ENOMEM;
+        if (uuid) {
+                r = fstab_text_foreach(text, match_uuid, &f);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        _cleanup_free_ char *where = TAKE_PTR(f.target);
+
+                        if (fstab_same_target(where, target))
+                                return 0;
+                        return errmsg(why, -EEXIST, "%s already mounts UUID=%s on %s, not %s", path,
+                                      uuid, where, target);
+                }
+        }
+        if (fstab_text_has_target(text, target))
+                return errmsg(why, -EEXIST, "%s already mounts something else on %s", path, target);
+        if (test)
+                return 1;
+        new_text = fstab_text_append(text, line);
+        if (!new_text)
+                return -ENOMEM;
+        r = fstab_write_atomic(path, new_text, why);
+        return r < 0 ? r : 1;
 }
 
 static int twin_part_mount(struct ad *d, struct libmnt_table *t, struct twin_part *p,
@@ -628,14 +700,16 @@ static int twin_part_mount(struct ad *d, struct libmnt_table *t, struct twin_par
         struct libmnt_fs *fs;
         int r;
 
-        if (asprintf(&line, "PARTUUID=%s %s %s " TWIN_MOUNT_OPTIONS " 0 %d", np->uuid, p->target,
-                     p->fstype, streq(p->mount, "/") ? 1 : 2) < 0)
+        (void)np;
+        if (asprintf(&line, "UUID=%s %s %s " TWIN_MOUNT_OPTIONS " 0 %d",
+                     p->uuid ? p->uuid : "<the new filesystem's>", p->target, p->fstype,
+                     streq(p->mount, "/") ? 1 : 2) < 0)
                 return -ENOMEM;
-        r = fstab_add_line(fstab, np->uuid, p->target, line, d->a->test, why);
+        r = add_uuid_line(fstab, p->uuid, p->target, line, d->a->test, why);
         if (r < 0)
                 return r;
         if (r == 0)
-                say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, np->uuid, p->target);
+                say(d, "kept: %s already mounts UUID=%s on %s", fstab, p->uuid, p->target);
         else
                 say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
                     d->a->test ? "would add to" : "added to", fstab, line, fstab);
@@ -700,6 +774,16 @@ int twin_filesystems(struct ad *d, struct libmnt_table *t, char **why)
         return 0;
 }
 
+/* Step 1 of a run to continue: target is the alternate root or below it (A4): where an earlier
+ * run mounted the twin's filesystems. */
+bool twin_mounted_here(const struct ad *d, const char *target)
+{
+        const char *alt = d->a->config->alt_root ? d->a->config->alt_root : DEFAULT_ALT_ROOT;
+        const char *s = startswith(target, alt);
+
+        return s && (*s == 0 || *s == '/');
+}
+
 /* --- step 7: the first copy --------------------------------------------------------------- */
 
 static bool under(const char *path, const char *dir)
@@ -707,6 +791,24 @@ static bool under(const char *path, const char *dir)
         const char *s = startswith(path, dir);
 
         return s && (*s == 0 || *s == '/');
+}
+
+/* A7: a destination the root's item does not make (its tree is another item's, excluded
+ * there) is made like its source: mode and owner. */
+static int make_dest(const char *source, const char *dest, char **why)
+{
+        struct stat st;
+
+        if (access(dest, F_OK) == 0)
+                return 0;
+        if (stat(source, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot stat %s: %m", source);
+        if (mkdir(dest, st.st_mode & 07777) < 0)
+                return errmsg(why, negative_errno(), "cannot create %s: %m", dest);
+        if (chown(dest, st.st_uid, st.st_gid) < 0 || chmod(dest, st.st_mode & 07777) < 0)
+                return errmsg(why, negative_errno(), "cannot give %s the owner and mode of %s: %m",
+                              dest, source);
+        return 0;
 }
 
 int twin_first_copy(struct ad *d, char **why)
@@ -766,12 +868,19 @@ int twin_first_copy(struct ad *d, char **why)
                 return errmsg(why, negative_errno(), "cannot block signals: %m");
         }
         r = 0;
-        for (size_t i = 0; i < plan.n_jobs && r == 0; i++) {
-                struct sync_job *job = &plan.jobs[i];
+        /* the root's item first, then those of the trees on it and below it */
+        for (size_t k = 0; k < 2 * plan.n_jobs && r == 0; k++) {
+                struct sync_job *job = &plan.jobs[k % plan.n_jobs];
                 struct sync_plan one = { .jobs = job, .n_jobs = 1 };
 
-                if (sync_job_is_esp(job) || !job->dest || !under(job->dest, d->alt_root))
+                if (sync_job_is_esp(job) || !job->dest || !under(job->dest, d->alt_root) ||
+                    same_path(job->dest, d->alt_root) != (k < plan.n_jobs))
                         continue;
+                if (!d->a->test) {
+                        r = make_dest(job->source, job->dest, why);
+                        if (r < 0)
+                                break;
+                }
                 say(d, "%s %s -> %s", d->a->test ? "testing" : "copying", strna(job->source),
                     job->dest);
                 (void)sync_plan_run(&ctx, &one, NULL, NULL, NULL);

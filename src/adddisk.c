@@ -1102,6 +1102,9 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
 
                         if (is_esp && on && esp_name_is_default(on + 1))
                                 ours = true;
+                        /* a twin's filesystem, ESP included, mounted by us (§12b A4) */
+                        if (on && twin_mounted_here(d, on))
+                                ours = true;
                         if (!is_esp && root_fsid[0] && startswith(u, BTRFS_USE) &&
                             streq(u + strlen(BTRFS_USE), root_fsid))
                                 ours = true; /* a replace or device add we ran */
@@ -1554,8 +1557,10 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                 say(d, "would create %s and mount it as %s says", d->esp_mount, fstab);
                 return 0;
         }
-        if (mkdir(d->esp_mount, 0755) < 0 && errno != EEXIST)
-                return errmsg(why, negative_errno(), "cannot create %s: %m", d->esp_mount);
+        /* a twin's /mnt/root1/boot/efi: its parents are made on the twin's root (§12b A4) */
+        r = mkdir_under(d->esp_mount);
+        if (r < 0)
+                return errmsg(why, r, "cannot create %s: %s", d->esp_mount, strerror(-r));
         r = mount_from_fstab(fstab, d->esp_mount, why);
         if (r < 0)
                 return r;

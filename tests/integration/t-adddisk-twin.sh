@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# --add-disk on a running one-disk machine of approach 2 (DESIGN.md §12b, twin-lib.sh): the
+# config it asks for, -t changing nothing, a non-blank disk refused, then the twin made (its
+# filesystems like the booted disk's with the disk's label suffix, mounted under /mnt/root1
+# from nofail fstab lines, the first copy through the sync with the identifiers swapped), and a
+# second run keeping everything.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/twin-lib.sh"
+
+twin_machine
+
+the_twin_is_made_once() {
+        before=$(untouched)
+        # no config yet: the booted ESP's mount point is no ESP mount point: the line to set
+        # and the next command (A8)
+        add_disk --add-disk "$NEW" -t
+        expect_status 1
+        expect_stderr_has 'it is mounted on /efi, which the config does not name'
+        expect_stderr_has "set in $CONF: esp_mounts = [\"/efi\", \"/mnt/root1/efi\"], then run: dual-root-tool --add-disk $NEW -t"
+        [ "$(untouched)" = "$before" ] || fail "a refused -t changed something"
+        echo 'esp_mounts = ["/efi", "/mnt/root1/efi"]' >"$R$CONF"
+        # then: refused at step 1, the whole text to set printed, nothing changed (A5)
+        add_disk --add-disk "$NEW" -t
+        expect_status 1
+        expect_stderr_has "step 1/7 (check) failed: the config $CONF does not keep the twin in sync"
+        expect_stderr_has 'esp_mounts = ["/efi", "/mnt/root1/efi"]'
+        expect_stderr_has '["/boot/", "/mnt/root1/boot/"],'
+        expect_stderr_has '["/etc/", "/mnt/root1/etc/"],'
+        expect_stderr_has '["/", "/mnt/root1/", ["/boot/", "/etc/", "/efi/", "/dev/*", "/proc/*", "/sys/*", "/run/*", "/tmp/*", "/mnt/*"]],'
+        expect_stderr_has "swap_ids = [\"$FSTAB\", \"/boot/loader/entries/\"]"
+        expect_stderr_has "Nothing was changed."
+        [ "$(untouched)" = "$before" ] || fail "a refused -t changed something"
+        # the printed text is the config to use
+        printed_config >"$R$CONF"
+        grep -q '^swap_ids' "$R$CONF" || fail "no config text was printed"
+
+        # -t: the whole plan, nothing changed (A9)
+        add_disk --add-disk "$NEW" -t
+        expect_status 0
+        expect_stdout_has "approach 2: the root is neither btrfs nor on md, so $NEW becomes the twin"
+        expect_stdout_has "partition 2: XBOOTLDR, ext4 'boot0' on /boot -> the twin's: ext4 'boot1' on /mnt/root1/boot"
+        expect_stdout_has "partition 3: ext4 'root0' on / -> the twin's: ext4 'root1' on /mnt/root1"
+        expect_stdout_has "partition 4: swap 'swap0' on swap -> the twin's: swap 'swap1' on swap"
+        expect_stdout_has "/efi/EFI/systemd/drivers/ has a driver for the ext4 XBOOTLDR"
+        expect_stdout_has "the new ESP's mount point: /mnt/root1/efi (the twin's root is mounted on /mnt/root1)"
+        expect_stdout_has "step 4/7, filesystems and mounts:"
+        expect_stdout_has "would run: mkfs.ext4 -L root1 '<partition 3 of the new disk>'"
+        expect_stdout_has "would run: mkfs.ext4 -L boot1 '<partition 2 of the new disk>'"
+        expect_stdout_has "would run: mkswap -L swap1 '<partition 4 of the new disk>'"
+        expect_stdout_has "UUID=<the new filesystem's> /mnt/root1 ext4 defaults,nofail,x-systemd.device-timeout=30s 0 1"
+        expect_stdout_has "UUID=<the new filesystem's> /mnt/root1/boot ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2"
+        expect_stdout_has "would run: mkfs.vfat -F 32 '<the new ESP partition>'"
+        expect_stdout_has "step 7/7, first copy:"
+        expect_stdout_has "would copy / -> /mnt/root1/ (the normal sync"
+        expect_stdout_has "would copy /boot/ -> /mnt/root1/boot/ (the normal sync"
+        [ "$(untouched)" = "$before" ] || fail "-t changed something"
+
+        # a disk holding a filesystem: refused without --force, nothing changed
+        mkfs.ext4 -q -L old "$NEW"
+        before=$(untouched)
+        add_disk --add-disk "$NEW"
+        expect_status 1
+        expect_stderr_has "$NEW is not blank: it holds an ext4 signature"
+        [ "$(untouched)" = "$before" ] || fail "a refused run changed something"
+
+        # --force: the table, then the partition devices do not appear (as udev would make them)
+        add_disk --add-disk "$NEW" --force
+        expect_status 1
+        expect_stderr_has "step 3/7 (partition devices) failed"
+        twin_devices
+        add_disk --add-disk "$NEW"
+        expect_status 1
+        expect_stdout_has "running: mkfs.ext4 -L root1 $P3"
+        expect_stdout_has "mounted $P3 on /mnt/root1"
+        expect_stdout_has "running: mkfs.ext4 -L boot1 $P2"
+        expect_stdout_has "mounted $P2 on /mnt/root1/boot"
+        expect_stdout_has "running: mkswap -L swap1 $P4"
+        expect_stderr_has "step 4/7 (filesystems and mounts) failed: cannot mount /mnt/root1/efi"
+        [ "$(blkid -o value -s LABEL "$P3")" = root1 ] || fail "the twin's root is not labelled root1"
+        [ "$(blkid -o value -s LABEL "$P4")" = swap1 ] || fail "the twin's swap is not labelled swap1"
+        [ "$(blkid -o value -s TYPE "$P4")" = swap ] || fail "the twin's swap is not swap"
+        grep -q "^UUID=$(blkid -o value -s UUID "$P3") /mnt/root1 ext4 defaults,nofail" "$R$FSTAB" ||
+                fail "fstab lacks the twin root's nofail line: $(cat "$R$FSTAB")"
+        [ -f "$R$FSTAB.dual-root.bak" ] || fail "the old fstab was not kept"
+        # the FAT was made; this kernel cannot mount it: its ext4 stand-in is mounted instead
+        mkfs_esp "$P1" "$FS1" ESP1
+        mount "$P1" "$R/mnt/root1/efi"
+        fake_partition "$P1" "$(basename "$NEW")" 1 $S1 $((M1 * 2048))
+
+        add_disk --add-disk "$NEW"
+        expect_status 0
+        expect_stdout_has "kept: $P3 is mounted on /mnt/root1"
+        expect_stdout_has "synced /efi/ -> /mnt/root1/efi/"
+        expect_stdout_has "copied / -> /mnt/root1/"
+        expect_stdout_has "copied /boot/ -> /mnt/root1/boot/"
+        cmp -s "$R/srv/data/blob" "$R/mnt/root1/srv/data/blob" || fail "the root's files were not copied"
+        cmp -s "$R/etc/marker" "$R/mnt/root1/etc/marker" || fail "/etc was not copied"
+        cmp -s "$R/boot/vmlinuz-6.1" "$R/mnt/root1/boot/vmlinuz-6.1" || fail "/boot was not copied"
+        [ -f "$R/mnt/root1/efi/EFI/systemd/drivers/ext4_x64.efi" ] || fail "the driver is not on the new ESP"
+        root1=$(blkid -o value -s UUID "$P3")
+        grep -q "root=UUID=$root1 " "$R/mnt/root1/boot/loader/entries/debian.conf" ||
+                fail "the twin's entry does not name its own root: $(cat "$R/mnt/root1/boot/loader/entries/debian.conf")"
+        grep -q "^UUID=$root1 / ext4" "$R/mnt/root1$FSTAB" ||
+                fail "the twin's fstab does not mount its own root: $(cat "$R/mnt/root1$FSTAB")"
+
+        # once more: every step keeps what is there
+        add_disk --add-disk "$NEW"
+        expect_status 0
+        expect_stdout_lacks "running: mk"
+        expect_stdout_has "kept: $P3 already holds ext4 'root1'"
+        expect_stdout_has "kept: $P2 is mounted on /mnt/root1/boot"
+        expect_stdout_has "kept: /mnt/root1/efi already has its boot entry"
+}
+
+run_case "a running one-disk machine gets its approach-2 twin, once" the_twin_is_made_once
+finish
