@@ -227,6 +227,17 @@ void status_print_json(FILE *f, const struct status_report *r)
                 json_time(f, "last_proven", e->last_proven);
                 json_time(f, "last_prove_failed", e->last_prove_failed);
                 fprintf(f, ", \"prove_failed\": %s", e->prove_failed ? "true" : "false");
+                /* DESIGN.md §11c X8: the disk's XBOOTLDR */
+                json_member(f, "disk", e->disk);
+                if (e->xbootldr) {
+                        fprintf(f, ", \"xbootldr\": {\"partno\": %u", e->xbootldr_partno);
+                        json_member(f, "device", e->xbootldr_device);
+                        json_member(f, "partuuid", e->xbootldr_partuuid);
+                        json_member(f, "fstype", e->xbootldr_fstype);
+                        json_member(f, "mount", e->xbootldr_mount);
+                        fputs("}", f);
+                } else
+                        fputs(", \"xbootldr\": null", f);
                 fputs(", \"checks\": ", f);
                 json_findings(f, e->findings, e->n);
                 fputs("}", f);
@@ -358,7 +369,7 @@ static void prom_overall(FILE *f, const struct status_report *r)
 
 static void prom_esps(FILE *f, const struct status_report *r)
 {
-        static const char *const checks[] = { "esp",  "firmware", "loader",
+        static const char *const checks[] = { "esp",  "firmware", "loader", "xbootldr",
                                               "sync", "swap_ids", "root" };
 
         prom_family(f, "dualroot_esp_bootable",
@@ -386,6 +397,28 @@ static void prom_esps(FILE *f, const struct status_report *r)
                         prom_esp_labels(f, &r->esps[i]);
                         fprintf(f, ",check=\"%s\"} %d\n", checks[c], level);
                 }
+}
+
+/* DESIGN.md §11c X8: the XBOOTLDR of each ESP's disk, labelled by its ESP as every per-disk
+ * series, and by its own PARTUUID (left out when the table names none). */
+static void prom_xbootldr(FILE *f, const struct status_report *r)
+{
+        prom_family(f, "dualroot_xbootldr_mounted",
+                    "1 when the XBOOTLDR partition of this ESP's disk is mounted (its entries "
+                    "checked), 0 when not; absent when the disk has none.");
+        for (size_t i = 0; i < r->n_esps; i++) {
+                const struct status_esp *e = &r->esps[i];
+
+                if (!e->xbootldr)
+                        continue;
+                fputs("dualroot_xbootldr_mounted", f);
+                prom_esp_labels(f, e);
+                if (e->xbootldr_partuuid) {
+                        fputs(",xbootldr_partuuid=", f);
+                        prom_label(f, e->xbootldr_partuuid);
+                }
+                fprintf(f, "} %d\n", e->xbootldr_mount != NULL);
+        }
 }
 
 /* One series per system-wide check (boot, root, esp-set, booted, privileges, config, ...) and
@@ -479,6 +512,7 @@ void status_print_prometheus(FILE *f, const struct status_report *r)
 {
         prom_overall(f, r);
         prom_esps(f, r);
+        prom_xbootldr(f, r);
         prom_system_checks(f, r);
         prom_last_sync(f, r);
         prom_drills(f, r);

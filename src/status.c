@@ -27,11 +27,13 @@
 #include "rootfs.h"
 #include "status.h"
 #include "swapfiles.h"
+#include "swapids.h"
 #include "sync.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
 #include "util/time-util.h"
+#include "xbootldr.h"
 
 #define ESP_GPT_TYPE "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
 #define BTRFS_MAGIC 0x9123683EUL
@@ -95,6 +97,11 @@ void status_report_done(struct status_report *r)
                 free(e->uuid);
                 free(e->last_sync_from);
                 free(e->unknown_why);
+                free(e->disk);
+                free(e->xbootldr_device);
+                free(e->xbootldr_partuuid);
+                free(e->xbootldr_fstype);
+                free(e->xbootldr_mount);
                 findings_free(e->findings, e->n);
         }
         free(r->esps);
@@ -559,12 +566,26 @@ static bool has_grub(int fd)
 /* A file an entry needs is there and plausible for what it is (DESIGN.md §11 rules S3, S8):
  * returns 1 when it is, 0 after a CRITICAL finding naming entry, file and ESP, 2 after an
  * UNKNOWN one when it could not be read (not known to be broken), or -ENOMEM. */
-static int check_loader_file(struct status_esp *e, int fd, const struct bls_entry *b,
-                             const struct bls_file *f)
+/* A partition systemd-boot reads entries from (DESIGN.md §11c X2): the ESP, or its disk's
+ * XBOOTLDR. where names it in messages ("/efi1", or "XBOOTLDR /boot (/dev/vda2, partition 2
+ * of vda)"); other is the other one of the disk, -1 when there is none. */
+struct entry_source {
+        int fd;
+        const struct bls_set *set;
+        const char *where;
+        const char *on; /* " on XBOOTLDR ..." after an entry's name, or "" on the ESP */
+        int other_fd;
+        const char *other_where;
+};
+
+static int check_loader_file(struct status_esp *e, const struct entry_source *src,
+                             const struct bls_entry *b, const struct bls_file *f)
 {
         _cleanup_free_ char *why = NULL;
         const char *what = loaderfile_kind_to_string(f->kind);
+        int fd = src->fd;
         int r = bls_path_check(fd, f->path, f->kind, &why), k;
+        struct stat st;
 
         if (r == 0)
                 return 1;
@@ -575,10 +596,10 @@ static int check_loader_file(struct status_esp *e, int fd, const struct bls_entr
                         k = esp_add(e, STATUS_CRITICAL, "loader",
                                     "unified kernel image %s/%s is not one systemd-boot can start: "
                                     "%s",
-                                    e->mount, f->path, strna(why));
+                                    src->where, f->path, strna(why));
                 else
-                        k = esp_add(e, STATUS_UNKNOWN, "loader", "cannot judge %s/%s: %s", e->mount,
-                                    f->path, strna(why));
+                        k = esp_add(e, STATUS_UNKNOWN, "loader", "cannot judge %s/%s: %s",
+                                    src->where, f->path, strna(why));
                 return k < 0 ? k : r == -EBADMSG ? 0 : 2;
         }
         if (r == -EBADMSG) {
@@ -590,19 +611,29 @@ static int check_loader_file(struct status_esp *e, int fd, const struct bls_entr
                         if (*p == '\\')
                                 *p = '/';
                 k = esp_add(e, STATUS_CRITICAL, "loader",
-                            "entry %s names %s, but %s/%s is not a usable %s: %s", b->filename,
-                            f->path, e->mount, shown + strspn(shown, "/"), what, strna(why));
+                            "entry %s%s names %s, but %s/%s is not a usable %s: %s", b->filename,
+                            src->on, f->path, src->where, shown + strspn(shown, "/"), what,
+                            strna(why));
                 return k < 0 ? k : 0;
         }
         if (r == -ENOENT || r == -EMEDIUMTYPE) {
-                k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s names %s, which %s %s",
-                            b->filename, f->path, e->mount,
-                            r == -ENOENT ? "lacks" : "holds as something other than a file");
+                /* X2: resolved on the entry's own partition only, whatever the other holds */
+                bool elsewhere = r == -ENOENT && src->other_fd >= 0 &&
+                                 bls_path_stat(src->other_fd, f->path, &st) == 0;
+
+                k = esp_add(e, STATUS_CRITICAL, "loader", "entry %s%s names %s, which %s %s%s%s%s",
+                            b->filename, src->on, f->path, src->where,
+                            r == -ENOENT ? "lacks" : "holds as something other than a file",
+                            elsewhere ? " (" : "", elsewhere ? src->other_where : "",
+                            elsewhere ? " has it, but systemd-boot reads an entry's files from "
+                                        "the partition that holds the entry)"
+                                      : "");
                 return k < 0 ? k : 0;
         }
         k = esp_add_flagged(e, STATUS_UNKNOWN, denied(r), "loader",
-                            "entry %s names %s, which on %s cannot be judged: %s%s", b->filename,
-                            f->path, e->mount, strna(why), denied(r) ? " (needs root)" : "");
+                            "entry %s%s names %s, which on %s cannot be judged: %s%s", b->filename,
+                            src->on, f->path, src->where, strna(why),
+                            denied(r) ? " (needs root)" : "");
         return k < 0 ? k : 2;
 }
 
@@ -660,20 +691,299 @@ static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, 
                        c.n_entries == 1 ? "y" : "ies", c.n_bootable, strna(c.default_title));
 }
 
-static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
-                        const struct bls_set *s, int load_err, const char *why)
+/* The XBOOTLDR of an ESP's disk as the loader on that ESP sees it (DESIGN.md §11c). */
+struct xbl_view {
+        const struct disk_part *p; /* NULL: none, or not looked for */
+        char *name;                /* "XBOOTLDR /boot (/dev/vda2, partition 2 of vda)" */
+        char *on;                  /* " on " name */
+        int fd;                    /* its mount's root, -1 when its entries are not read */
+        struct bls_set set;
+        bool loaded;   /* set holds its entries, as the loader reads them */
+        char *unknown; /* why the disk's partitions could not be looked at, or NULL */
+        bool unknown_denied;
+};
+
+static void xbl_view_done(struct xbl_view *x)
 {
-        size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0, unchecked = 0;
+        free(x->name);
+        free(x->on);
+        if (x->fd >= 0)
+                close(x->fd);
+        bls_set_done(&x->set);
+        free(x->unknown);
+        *x = (struct xbl_view){ .fd = -1 };
+}
+
+/* The ESP's disk and its partitions, read once per report (X1). err: 0 when read, -ENOTBLK
+ * when the ESP is no partition (a loop device standing in for one: no disk to look at),
+ * -ENODEV when the ESP is not mounted, another -errno when the table cannot be read. */
+struct esp_disk {
+        struct disk_parts parts;
+        int err;
+        char *why;
+};
+
+static void esp_disk_done(struct esp_disk *d)
+{
+        disk_parts_done(&d->parts);
+        free(d->why);
+        *d = (struct esp_disk){ .err = -ENODEV };
+}
+
+static int esp_disk_read(const struct esp *e, struct libmnt_table *t, struct esp_disk *ret)
+{
+        *ret = (struct esp_disk){ .err = -ENODEV };
+        if (!e->device || !e->devnum)
+                return 0;
+        ret->err = disk_parts_of(md_sysfs_root(), e->devnum, t, &ret->parts, &ret->why);
+        return ret->err == -ENOMEM ? -ENOMEM : 0;
+}
+
+/* X3: systemd-boot reads a non-FAT XBOOTLDR only through a driver for its filesystem in
+ * EFI/systemd/drivers/ of the ESP it runs from. Returns 1 when it can read it, 0 after a
+ * CRITICAL or UNKNOWN finding, or -ENOMEM. *via: the driver's path, NULL for FAT. */
+static int check_xbootldr_driver(struct status_esp *s, int esp_fd, const struct xbl_view *x,
+                                 const char *fstype, char **via)
+{
+        _cleanup_free_ char *drv = NULL, *path = NULL, *why = NULL;
+        int r, k;
+
+        if (!fstype) {
+                k = esp_add(s, STATUS_UNKNOWN, "xbootldr",
+                            "%s: its filesystem is not known (not probed): whether systemd-boot "
+                            "can read it is not checked",
+                            x->name);
+                return k < 0 ? k : 0;
+        }
+        if (xbootldr_driver_name(fstype, &drv) < 0)
+                return -ENOMEM;
+        if (!drv)
+                return 1;
+        if (asprintf(&path, SDBOOT_DRIVERS_DIR "/%s", drv) < 0)
+                return -ENOMEM;
+        r = bls_path_check(esp_fd, path, LOADERFILE_EFI, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0) {
+                *via = TAKE_PTR(path);
+                return 1;
+        }
+        if (r == -ENOENT || r == -EMEDIUMTYPE)
+                k = esp_add(s, STATUS_CRITICAL, "xbootldr",
+                            "systemd-boot on %s cannot read %s: it is %s, the firmware reads FAT "
+                            "only, and %s/%s is missing (systemd-boot loads filesystem drivers "
+                            "from " SDBOOT_DRIVERS_DIR "/ on its ESP): no entry there is shown",
+                            s->mount, x->name, fstype, s->mount, path);
+        else if (r == -EBADMSG)
+                k = esp_add(s, STATUS_CRITICAL, "xbootldr",
+                            "systemd-boot on %s cannot read %s (%s): %s/%s is not a usable EFI "
+                            "driver: %s",
+                            s->mount, x->name, fstype, s->mount, path, strna(why));
+        else
+                k = esp_add_flagged(s, STATUS_UNKNOWN, denied(r), "xbootldr",
+                                    "whether systemd-boot on %s can read %s (%s) is not known: "
+                                    "%s/%s: %s",
+                                    s->mount, x->name, fstype, s->mount, path, strna(why));
+        return k < 0 ? k : 0;
+}
+
+/* X1, X3, X4: the XBOOTLDR of this ESP's disk, found by partition type wherever it is
+ * mounted; its entries read into x when the loader and we can both read them. */
+static int check_xbootldr(struct status_esp *s, int esp_fd, const struct esp_disk *d,
+                          struct libmnt_table *t, struct libmnt_table *fstab, struct xbl_view *x)
+{
+        _cleanup_free_ char *via = NULL, *why = NULL;
+        const struct disk_part *p;
+        struct libmnt_fs *line;
+        const char *fstype;
+        char suffix[128];
+        int k, fd;
+
+        if (d->err == -ENOTBLK || d->err == -ENODEV)
+                return 0;
+        if (d->err < 0) {
+                /* Could not look (S13): said, and used only if the ESP alone does not boot. */
+                x->unknown_denied = denied(d->err);
+                if (asprintf(&x->unknown, "%s%s", strna(d->why),
+                             x->unknown_denied ? " (needs root)" : "") < 0)
+                        return -ENOMEM;
+                return esp_add(s, STATUS_OK, "xbootldr",
+                               "an XBOOTLDR partition was not looked for: %s", x->unknown);
+        }
+        s->disk = strdup(d->parts.disk);
+        if (!s->disk)
+                return -ENOMEM;
+        p = disk_parts_xbootldr(&d->parts);
+        if (!p)
+                return 0;
+        x->p = p;
+        s->xbootldr = true;
+        s->xbootldr_partno = p->partno;
+        if ((p->node && !(s->xbootldr_device = strdup(p->node))) ||
+            (p->partuuid && !(s->xbootldr_partuuid = strdup(p->partuuid))) ||
+            (p->mount && !(s->xbootldr_mount = strdup(p->mount))))
+                return -ENOMEM;
+        fstype = p->fstype;
+        if (!fstype && p->mount) {
+                struct libmnt_fs *fs = mounts_find_target(t, p->mount);
+
+                fstype = fs ? mnt_fs_get_fstype(fs) : NULL;
+        }
+        if (fstype && !(s->xbootldr_fstype = strdup(fstype)))
+                return -ENOMEM;
+        if (asprintf(&x->name, "XBOOTLDR %s (%s, partition %u of %s)",
+                     p->mount ? p->mount : "(not mounted)", p->node ? p->node : "no device node",
+                     p->partno, d->parts.disk) < 0 ||
+            asprintf(&x->on, " on %s", x->name) < 0)
+                return -ENOMEM;
+
+        k = check_xbootldr_driver(s, esp_fd, x, fstype, &via);
+        if (k <= 0)
+                return k; /* the loader cannot read it (or may not): its entries do not count */
+        if (!p->node)
+                return esp_add(s, STATUS_UNKNOWN, "xbootldr",
+                               "the XBOOTLDR partition %u (PARTUUID %s) of %s has no device node "
+                               "(no " BY_PARTUUID_DIR " link): its entries are not checked",
+                               p->partno, strna(p->partuuid), d->parts.disk);
+        line = disk_part_fstab_line(p, fstab);
+        if (!p->mount) {
+                if (line)
+                        return esp_add(s, STATUS_UNKNOWN, "xbootldr",
+                                       "%s is not mounted (fstab mounts it on %s): its entries "
+                                       "are not checked",
+                                       x->name, strna(mnt_fs_get_target(line)));
+                k = esp_add(s, STATUS_WARNING, "xbootldr",
+                            "%s is mounted nowhere and fstab does not mount it: kernel updates "
+                            "and syncs cannot reach it (add an fstab line PARTUUID=%s with "
+                            "nofail)",
+                            x->name, strna(p->partuuid));
+                if (k >= 0)
+                        k = esp_add(s, STATUS_UNKNOWN, "xbootldr",
+                                    "%s is not mounted: its entries are not checked", x->name);
+                return k;
+        }
+        if (!line) {
+                k = esp_add(s, STATUS_WARNING, "xbootldr",
+                            "%s is mounted on %s, but fstab does not mount it: after a reboot it "
+                            "is not, and kernel updates and syncs miss it (add an fstab line "
+                            "PARTUUID=%s with nofail)",
+                            x->name, p->mount, strna(p->partuuid));
+                if (k < 0)
+                        return k;
+        }
+        fd = open(p->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return esp_add_flagged(s, STATUS_UNKNOWN, denied(errno), "xbootldr",
+                                       "%s: its entries are not checked: cannot open %s%s", x->name,
+                                       p->mount, err_suffix(errno, suffix, sizeof(suffix)));
+        x->fd = fd;
+        k = bls_load(fd, &x->set, &why);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                return esp_add_flagged(s, STATUS_UNKNOWN, denied(k), "xbootldr",
+                                       "cannot read the boot entries of %s: %s%s", x->name,
+                                       strna(why), denied(k) ? " (needs root)" : "");
+        x->loaded = true;
+        return esp_add(s, STATUS_OK, "xbootldr", "%s, %s%s%s%s: systemd-boot reads it%s%s", x->name,
+                       strna(fstype), p->partuuid ? ", PARTUUID " : "",
+                       p->partuuid ? p->partuuid : "", line ? ", in fstab" : "",
+                       via ? " through " : " (FAT)", via ? via : "");
+}
+
+/* X5: the filesystems of the other disks (those not also on this one: a btrfs across both
+ * disks is this disk's too), which no entry may name as its root. */
+static int foreign_map(const struct esp_disk *disks, size_t n, size_t self, struct swapids_map *ret)
+{
+        _cleanup_(swapids_map_done) struct swapids_map m = {};
+        const struct disk_parts *own = &disks[self].parts;
+
+        if (disks[self].err < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct disk_parts *d = &disks[i].parts;
+
+                if (i == self || disks[i].err < 0 || streq_ptr(d->disk, own->disk))
+                        continue;
+                for (size_t j = 0; j < d->n; j++) {
+                        const struct disk_part *p = &d->parts[j];
+                        _cleanup_free_ char *name = NULL;
+                        bool shared = false;
+
+                        for (size_t o = 0; o < own->n && p->uuid; o++)
+                                shared = shared || (own->parts[o].uuid &&
+                                                    strcasecmp(own->parts[o].uuid, p->uuid) == 0);
+                        if (shared)
+                                continue;
+                        if (asprintf(&name, "%s (partition %u of %s)",
+                                     p->node ? p->node : "no device node", p->partno, d->disk) < 0)
+                                return -ENOMEM;
+                        if (swapids_map_add_fs(&m,
+                                               &(struct swapids_fs){ .name = name,
+                                                                     .uuid = p->uuid,
+                                                                     .partuuid = p->partuuid,
+                                                                     .label = p->label,
+                                                                     .partlabel = p->partlabel },
+                                               true) < 0)
+                                return -ENOMEM;
+                }
+        }
+        *ret = m;
+        m = (struct swapids_map){};
+        return 0;
+}
+
+/* X5: an entry's kernel command line names the other disk's root: CRITICAL (booted alone,
+ * this disk stops in the initramfs). Returns 1 when it does, 0 when not, -ENOMEM. */
+static int check_entry_root(struct status_esp *e, const struct entry_source *src,
+                            const struct bls_entry *b, const struct swapids_map *foreign)
+{
+        _cleanup_free_ char *text = NULL;
+        const struct swapids_entry *hit = NULL;
+        unsigned line = 0;
+        int r, k;
+
+        if (!foreign || foreign->n == 0 || !b->options)
+                return 0;
+        text = strv_join(b->options, "\n");
+        if (!text)
+                return -ENOMEM;
+        r = swapids_find_roots(foreign, text, strlen(text), true, &line, &hit);
+        if (r <= 0)
+                return r == -ENOMEM ? r : 0;
+        k = esp_add(e, STATUS_CRITICAL, "loader",
+                    "entry %s%s names as its root %s=%s, which is %s on another disk: booted "
+                    "alone, this disk stops in the initramfs (each disk's entries must name its "
+                    "own root: swap_ids)",
+                    b->filename, src->on, swapids_kind_to_string(hit->kind), hit->value,
+                    strna(hit->fs));
+        return k < 0 ? k : 1;
+}
+
+static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
+                        const struct bls_set *s, int load_err, const char *why,
+                        const struct xbl_view *x, const struct swapids_map *foreign)
+{
+        size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0, unchecked = 0, total = s->n;
+        size_t on_xbl = 0;
         const char *first_default = NULL;
         struct stat st;
         bool sdboot = bls_path_stat(fd, EFI_SDBOOT_PATH, &st) == 0;
+        bool xbl = x && x->loaded;
+        const struct entry_source srcs[2] = {
+                { fd, s, e->mount, "", xbl ? x->fd : -1, e->mount },
+                { xbl ? x->fd : -1, xbl ? &x->set : NULL, xbl ? x->name : NULL, xbl ? x->on : "",
+                  fd, e->mount },
+        };
         int k;
 
         if (why)
                 return esp_add_flagged(e, STATUS_UNKNOWN, denied(load_err), "loader",
                                        "cannot read %s's boot entries: %s%s", e->mount, why,
                                        denied(load_err) ? " (needs root)" : "");
-        if (!sdboot && s->n == 0 && !s->have_loader_conf) {
+        if (xbl)
+                total += x->set.n;
+        if (!sdboot && total == 0 && !s->have_loader_conf) {
                 const char *stub = grub_find_stub(fd), *refind = refind_find_conf(fd);
 
                 if (stub || refind)
@@ -700,6 +1010,12 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                                        "not checked further",
                                        EFI_FALLBACK_PATH);
                 }
+                if (x && (x->unknown || (x->p && !x->loaded)))
+                        return esp_add_flagged(e, STATUS_UNKNOWN, x->unknown_denied, "loader",
+                                               "%s holds no boot loader and no entries; its "
+                                               "disk's XBOOTLDR was not read%s%s",
+                                               e->mount, x->unknown ? ": " : "",
+                                               x->unknown ? x->unknown : "");
                 return esp_add(e, STATUS_CRITICAL, "loader",
                                "%s holds no boot loader (no %s, no %s, no loader entries)",
                                e->mount, EFI_SDBOOT_PATH, EFI_FALLBACK_PATH);
@@ -711,60 +1027,85 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                         return k;
         }
 
-        for (size_t i = 0; i < s->n; i++) {
-                const struct bls_entry *b = &s->entries[i];
-                _cleanup_free_ struct bls_file *files = NULL;
-                size_t n_files = 0;
-                bool complete = true;
+        /* X2: the ESP's entries, then the XBOOTLDR's, each read from its own partition; the
+         * ESP's loader.conf default chooses among both. */
+        for (size_t si = 0; si < (xbl ? 2u : 1u); si++) {
+                const struct entry_source *src = &srcs[si];
 
-                if (b->error) {
-                        k = esp_add(e, STATUS_WARNING, "loader",
-                                    "entry %s is skipped by systemd-boot: %s", b->filename,
-                                    b->error);
+                for (size_t i = 0; i < src->set->n; i++) {
+                        const struct bls_entry *b = &src->set->entries[i];
+                        _cleanup_free_ struct bls_file *files = NULL;
+                        size_t n_files = 0;
+                        bool complete = true;
+
+                        if (b->error) {
+                                k = esp_add(e, STATUS_WARNING, "loader",
+                                            "entry %s%s is skipped by systemd-boot: %s",
+                                            b->filename, src->on, b->error);
+                                if (k < 0)
+                                        return k;
+                                continue;
+                        }
+                        if (b->uki) {
+                                ukis++;
+                        } else if (!b->linux_path && !b->efi) {
+                                k = esp_add(e, STATUS_WARNING, "loader",
+                                            "entry %s%s names no linux or efi file: systemd-boot "
+                                            "skips it",
+                                            b->filename, src->on);
+                                if (k < 0)
+                                        return k;
+                                continue;
+                        }
+                        k = bls_entry_typed_files(b, &files, &n_files);
                         if (k < 0)
                                 return k;
-                        continue;
-                }
-                if (b->uki) {
-                        ukis++;
-                } else if (!b->linux_path && !b->efi) {
-                        k = esp_add(e, STATUS_WARNING, "loader",
-                                    "entry %s names no linux or efi file: systemd-boot skips it",
-                                    b->filename);
+                        for (size_t j = 0; j < n_files; j++) {
+                                k = check_loader_file(e, src, b, &files[j]);
+                                if (k == 2)
+                                        unchecked++; /* could not look (DESIGN.md §11 S13) */
+                                if (k < 0)
+                                        return k;
+                                if (k != 1)
+                                        complete = false;
+                        }
+                        k = check_entry_root(e, src, b, foreign);
                         if (k < 0)
                                 return k;
-                        continue;
-                }
-                k = bls_entry_typed_files(b, &files, &n_files);
-                if (k < 0)
-                        return k;
-                for (size_t j = 0; j < n_files; j++) {
-                        k = check_loader_file(e, fd, b, &files[j]);
-                        if (k == 2)
-                                unchecked++; /* could not look (DESIGN.md §11 S13) */
-                        if (k < 0)
-                                return k;
-                        if (k != 1)
-                                complete = false;
-                }
-                if (!complete)
-                        continue;
-                usable++;
-                if (b->tries_left == 0)
-                        exhausted++;
-                if (s->default_pattern && !bls_pattern_is_special(s->default_pattern) &&
-                    bls_pattern_matches(s->default_pattern, b)) {
-                        if (!first_default)
-                                first_default = b->id;
-                        n_default++;
+                        if (k > 0 || !complete)
+                                continue;
+                        usable++;
+                        on_xbl += si;
+                        if (b->tries_left == 0)
+                                exhausted++;
+                        if (s->default_pattern && !bls_pattern_is_special(s->default_pattern) &&
+                            bls_pattern_matches(s->default_pattern, b)) {
+                                if (!first_default)
+                                        first_default = b->id;
+                                n_default++;
+                        }
                 }
         }
 
-        if (s->n == 0 || (usable == 0 && unchecked == 0 && e->level != STATUS_CRITICAL))
+        if (total == 0 || (usable == 0 && unchecked == 0 && e->level != STATUS_CRITICAL)) {
+                /* S13: the XBOOTLDR not read could hold what the ESP lacks */
+                if (x && (x->unknown || (x->p && !x->loaded)) && e->level != STATUS_CRITICAL)
+                        return esp_add_flagged(e, STATUS_UNKNOWN, x->unknown_denied, "loader",
+                                               "systemd-boot on %s: no usable entry on the ESP; "
+                                               "its disk's XBOOTLDR was not read%s%s",
+                                               e->mount, x->unknown ? ": " : "",
+                                               x->unknown ? x->unknown : "");
+                if (xbl)
+                        return esp_add(e, STATUS_CRITICAL, "loader",
+                                       "systemd-boot on %s has no entry to boot (neither the ESP "
+                                       "nor %s holds a usable entry in " BLS_ENTRIES_DIR
+                                       " or image in " BLS_UKI_DIR ")",
+                                       e->mount, x->name);
                 return esp_add(e, STATUS_CRITICAL, "loader",
                                "systemd-boot on %s has no entry to boot (" BLS_ENTRIES_DIR
                                " holds no usable entry, " BLS_UKI_DIR " no image)",
                                e->mount);
+        }
         if (s->default_pattern && !bls_pattern_is_special(s->default_pattern) && n_default == 0 &&
             usable > 0) {
                 k = esp_add(e, STATUS_WARNING, "loader",
@@ -784,15 +1125,23 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
         }
         if (e->level == STATUS_CRITICAL || usable == 0)
                 return 0;
-        if (first_default)
+        {
+                char where[64] = "";
+
+                if (xbl)
+                        snprintf(where, sizeof(where), ", %zu on the XBOOTLDR", on_xbl);
+                if (first_default)
+                        return esp_add(e, STATUS_OK, "loader",
+                                       "systemd-boot: %zu complete entr%s (%zu unified kernel "
+                                       "image%s%s), default \"%s\" is %s",
+                                       usable, usable == 1 ? "y" : "ies", ukis,
+                                       ukis == 1 ? "" : "s", where, s->default_pattern,
+                                       first_default);
                 return esp_add(e, STATUS_OK, "loader",
-                               "systemd-boot: %zu complete entr%s (%zu unified kernel image%s), "
-                               "default \"%s\" is %s",
+                               "systemd-boot: %zu complete entr%s (%zu unified kernel image%s%s)",
                                usable, usable == 1 ? "y" : "ies", ukis, ukis == 1 ? "" : "s",
-                               s->default_pattern, first_default);
-        return esp_add(e, STATUS_OK, "loader",
-                       "systemd-boot: %zu complete entr%s (%zu unified kernel image%s)", usable,
-                       usable == 1 ? "y" : "ies", ukis, ukis == 1 ? "" : "s");
+                               where);
+        }
 }
 
 /* ---- in sync with the booted ESP ---- */
@@ -952,13 +1301,24 @@ static int check_missing(struct status_esp *s, struct libmnt_table *fstab)
                        s->mount);
 }
 
+/* What check_one_esp() needs of the whole set: the disks of all ESPs (esps[0] the booted's),
+ * whether alternates are compared with the booted ESP (S4: approach 1 only). */
+struct esp_set_view {
+        const struct esp_disk *disks;
+        size_t n_disks;
+        struct libmnt_table *fstab;
+        bool compare;
+};
+
 static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, int booted_err,
                          const char *booted_mount, const char *booted_partuuid,
                          struct libmnt_table *t, const struct boot_nvram *nv, const char *nv_error,
                          char *const *excludes, uint64_t min_free, int64_t now,
-                         const struct esp_model *m)
+                         const struct esp_model *m, const struct esp_set_view *v, size_t idx)
 {
         _cleanup_(bls_set_done) struct bls_set set = {};
+        _cleanup_(xbl_view_done) struct xbl_view x = { .fd = -1 };
+        _cleanup_(swapids_map_done) struct swapids_map foreign = {};
         _cleanup_free_ char *why = NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int k, err = errno, load;
@@ -989,7 +1349,7 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
                         k = esp_unknown(s, "loader", err,
                                         "%s's loader and entries are not checked: cannot open it",
                                         path);
-                if (k >= 0 && !s->booted)
+                if (k >= 0 && !s->booted && v->compare)
                         k = esp_unknown(s, "sync", err,
                                         "not compared with the booted ESP: cannot open %s", path);
                 return k;
@@ -1000,9 +1360,13 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
         k = check_esp_itself(s, t, min_free ? min_free : 2 * largest_set(fd, &set));
         if (k >= 0)
                 k = check_firmware(s, fd, nv, nv_error);
+        if (k >= 0 && idx < v->n_disks)
+                k = check_xbootldr(s, fd, &v->disks[idx], t, v->fstab, &x);
+        if (k >= 0 && idx < v->n_disks)
+                k = foreign_map(v->disks, v->n_disks, idx, &foreign);
         if (k >= 0)
-                k = check_loader(s, fd, m, &set, load, why);
-        if (k >= 0 && !s->booted)
+                k = check_loader(s, fd, m, &set, load, why, &x, &foreign);
+        if (k >= 0 && !s->booted && v->compare)
                 k = check_sync(s, fd, booted_fd, booted_err, booted_mount, booted_partuuid,
                                excludes, now);
         return k;
@@ -1038,20 +1402,82 @@ static bool source_is_booted(const struct esp_model *m, const char *src)
         return false;
 }
 
-/* EFI_MOUNT (/boot) holds the booted ESP. An automount (x-systemd.automount: autofs on
- * EFI_MOUNT, the real mount stacked on it once accessed) is judged by what it mounts: the
- * mount on top when there is one, else its fstab line's source (rule S3). */
-static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
-                            struct libmnt_table *fstab, const char *efi_mount,
+/* X6: the sync-list item that copies path (approach 2's /boot on the root), or NULL. */
+static const struct sync_item *item_of_source(const struct config *c, const char *path)
+{
+        for (size_t i = 0; i < c->n_items; i++) {
+                const char *s = c->items[i].source;
+                size_t n = strlen(s);
+
+                while (n > 1 && s[n - 1] == '/')
+                        n--;
+                if (strlen(path) == n && strncmp(s, path, n) == 0)
+                        return &c->items[i];
+        }
+        return NULL;
+}
+
+/* The XBOOTLDR of the ESP i's disk, when its table was read and it has one. */
+static const struct disk_part *disk_xbootldr(const struct esp_disk *disks, size_t n, size_t i)
+{
+        return i < n && disks[i].err == 0 ? disk_parts_xbootldr(&disks[i].parts) : NULL;
+}
+
+/* Whether an fstab source names partition p (PARTUUID=, UUID=, or its device). */
+static bool source_is_part(const struct disk_part *p, const char *src)
+{
+        const char *v;
+        struct stat st;
+
+        if (!p || !src)
+                return false;
+        if ((v = startswith(src, "PARTUUID=")))
+                return p->partuuid && strcasecmp(v, p->partuuid) == 0;
+        if ((v = startswith(src, "UUID=")))
+                return p->uuid && strcasecmp(v, p->uuid) == 0;
+        if (src[0] == '/')
+                return p->node && stat(src, &st) == 0 && S_ISBLK(st.st_mode) &&
+                       st.st_rdev == p->devnum;
+        return false;
+}
+
+/* EFI_MOUNT (/boot) per approach (S3, X6): approach 1, a mount (bind) of the booted ESP;
+ * approach 2, the booted disk's own XBOOTLDR, or (no XBOOTLDR) a directory of its root that a
+ * sync-list item copies. An automount (x-systemd.automount: autofs on EFI_MOUNT, the real
+ * mount stacked on it once accessed) is judged by what it mounts: the mount on top when there
+ * is one, else its fstab line's source (rule S3). */
+static int check_boot_mount(const struct config *c, const struct esp_model *m,
+                            struct libmnt_table *t, struct libmnt_table *fstab,
+                            const char *efi_mount, const struct esp_disk *disks, size_t n_disks,
                             struct status_report *r)
 {
         struct libmnt_fs *fs = mounts_find_target(t, efi_mount);
+        const struct disk_part *xp = disk_xbootldr(disks, n_disks, 0);
+        const struct sync_item *item = item_of_source(c, efi_mount);
+        _cleanup_free_ char *xname = NULL;
 
-        if (!fs)
+        if (xp && asprintf(&xname, "XBOOTLDR %s (partition %u of %s)",
+                           xp->node ? xp->node : "with no device node", xp->partno,
+                           disks[0].parts.disk) < 0)
+                return -ENOMEM;
+        if (!fs) {
+                if (xp)
+                        return add(r, STATUS_WARNING, "boot",
+                                   "%s is not a mount point, but the booted disk has the %s%s%s: "
+                                   "kernels installed now land on the root, which systemd-boot "
+                                   "does not read (mount it on %s)",
+                                   efi_mount, xname, xp->mount ? ", mounted on " : "",
+                                   xp->mount ? xp->mount : "", efi_mount);
+                if (item)
+                        return add(r, STATUS_OK, "boot",
+                                   "%s is a directory of the root (approach 2), copied by the "
+                                   "sync list from %s",
+                                   efi_mount, item->source);
                 return add(r, STATUS_WARNING, "boot",
                            "%s is not a mount point: kernels installed now do not reach the "
                            "booted ESP (is bind-mount-efi.service enabled?)",
                            efi_mount);
+        }
         if (streq_ptr(mnt_fs_get_fstype(fs), "autofs")) {
                 struct libmnt_fs *line =
                         fstab ? mnt_table_find_target(fstab, efi_mount, MNT_ITER_FORWARD) : NULL;
@@ -1062,22 +1488,51 @@ static int check_boot_mount(const struct esp_model *m, struct libmnt_table *t,
                                    "%s is an automount with no fstab line: what it mounts is "
                                    "not known until it is accessed",
                                    efi_mount);
+                if (source_is_part(xp, src))
+                        return add(r, STATUS_OK, "boot",
+                                   "%s is an automount (x-systemd.automount) of the booted "
+                                   "disk's %s (fstab: %s): each access mounts it",
+                                   efi_mount, xname, src);
                 if (!source_is_booted(m, src))
-                        return add(r, STATUS_CRITICAL, "boot",
-                                   "%s is an automount of %s (fstab), not of the booted ESP %s: "
-                                   "kernels installed now land on the wrong ESP",
-                                   efi_mount, strna(src), m->booted.device);
+                        return add(
+                                r, STATUS_CRITICAL, "boot",
+                                "%s is an automount of %s (fstab), not of the booted ESP %s%s%s: "
+                                "kernels installed now land on the wrong %s",
+                                efi_mount, strna(src), m->booted.device, xp ? " nor of the " : "",
+                                xp ? xname : "", xp ? "partition" : "ESP");
                 return add(r, STATUS_OK, "boot",
                            "%s is an automount (x-systemd.automount) of the booted ESP %s "
                            "(fstab: %s): each access mounts it",
                            efi_mount, m->booted.device, src);
         }
-        if (mnt_fs_get_devno(fs) != m->booted.devnum)
-                return add(r, STATUS_CRITICAL, "boot",
-                           "%s holds %s, not the booted ESP %s: kernels installed now land on "
-                           "the wrong ESP",
-                           efi_mount, strna(mnt_fs_get_source(fs)), m->booted.device);
-        return add(r, STATUS_OK, "boot", "%s holds the booted ESP %s", efi_mount, m->booted.device);
+        if (mnt_fs_get_devno(fs) == m->booted.devnum)
+                return add(r, STATUS_OK, "boot", "%s holds the booted ESP %s", efi_mount,
+                           m->booted.device);
+        if (xp && xp->node && mnt_fs_get_devno(fs) == xp->devnum)
+                return add(r, STATUS_OK, "boot", "%s holds the booted disk's %s (approach 2)",
+                           efi_mount, xname);
+        if (n_disks > 0 && disks[0].err < 0 && disks[0].err != -ENOTBLK && disks[0].err != -ENODEV)
+                /* S13: it may be the booted disk's XBOOTLDR, which could not be looked for */
+                return item_add(r, STATUS_UNKNOWN, denied(disks[0].err), "boot", NULL, NULL,
+                                "%s holds %s, not the booted ESP %s; whether it is the booted "
+                                "disk's XBOOTLDR is not known: %s%s",
+                                efi_mount, strna(mnt_fs_get_source(fs)), m->booted.device,
+                                strna(disks[0].why), denied(disks[0].err) ? " (needs root)" : "");
+        for (size_t i = 1; i < n_disks; i++) {
+                const struct disk_part *o = disk_xbootldr(disks, n_disks, i);
+
+                if (o && o->node && mnt_fs_get_devno(fs) == o->devnum &&
+                    !streq_ptr(disks[i].parts.disk, disks[0].parts.disk))
+                        return add(r, STATUS_CRITICAL, "boot",
+                                   "%s holds %s, the XBOOTLDR of disk %s, not the booted disk's: "
+                                   "kernels installed now land on the other disk",
+                                   efi_mount, o->node, disks[i].parts.disk);
+        }
+        return add(r, STATUS_CRITICAL, "boot",
+                   "%s holds %s, not the booted ESP %s%s%s: kernels installed now land on "
+                   "the wrong %s",
+                   efi_mount, strna(mnt_fs_get_source(fs)), m->booted.device,
+                   xp ? " nor the booted disk's " : "", xp ? xname : "", xp ? "partition" : "ESP");
 }
 
 /* The free space an ESP should keep: the config's esp_min_free, or 0 for "twice the largest
@@ -1121,9 +1576,9 @@ static int swapped_findings(const struct config *c, const struct esp_model *m,
         return k;
 }
 
-static int check_esps(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
-                      struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
-                      struct status_report *r)
+static int check_esps_on(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
+                         struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
+                         const struct esp_set_view *v, struct status_report *r)
 {
         _cleanup_strv_free_ char **x = NULL;
         _cleanup_(boot_nvram_done) struct boot_nvram nv = {};
@@ -1166,13 +1621,13 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 if (k < 0)
                         return k;
         } else {
-                k = check_boot_mount(m, t, fstab, efi_mount, r);
+                k = check_boot_mount(c, m, t, fstab, efi_mount, v->disks, v->n_disks, r);
                 if (k < 0)
                         return k;
                 booted_fd = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 booted_err = booted_fd < 0 ? errno : 0;
                 k = check_one_esp(&r->esps[0], m->booted.mount, -1, 0, NULL, NULL, t, &nv, nv_error,
-                                  x, min_free, r->now, m);
+                                  x, min_free, r->now, m, v, 0);
                 if (k < 0)
                         return k;
         }
@@ -1200,8 +1655,8 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                 else
                         k = check_one_esp(s, a->mount, booted_fd, booted_err, m->booted.mount,
                                           m->booted.partuuid, t, &nv, nv_error, x, min_free, r->now,
-                                          m);
-                if (k >= 0 && a->mounted && src && swapped && *swapped) {
+                                          m, v, i + 1);
+                if (k >= 0 && v->compare && a->mounted && src && swapped && *swapped) {
                         _cleanup_free_ char *dst = NULL;
 
                         if (asprintf(&dst, "%s/", a->mount) < 0)
@@ -1212,6 +1667,40 @@ static int check_esps(const struct config *c, const struct esp_model *m, struct 
                         return k;
         }
         return 0;
+}
+
+/* The ESPs of the set with their disks (DESIGN.md §11c X1): each ESP's disk read once. With
+ * dualroot = false (approach 2 alone) the ESPs of esp_mounts are judged all the same (X7),
+ * but not compared with the booted one: nothing mirrors them. */
+static int check_esps(const struct config *c, const struct esp_model *m, struct libmnt_table *t,
+                      struct libmnt_table *fstab, const char *efivars_dir, const char *efi_mount,
+                      struct status_report *r)
+{
+        size_t n = 1 + m->n_alternates;
+        struct esp_disk *disks = calloc(n, sizeof(*disks));
+        int k = 0;
+
+        if (!disks)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                disks[i] = (struct esp_disk){ .err = -ENODEV };
+        for (size_t i = 0; i < n && k >= 0; i++) {
+                const struct esp *e = i == 0 ? &m->booted : &m->alternates[i - 1];
+
+                if (i == 0 ? !!e->mount : e->mounted)
+                        k = esp_disk_read(e, t, &disks[i]);
+        }
+        if (k >= 0)
+                k = check_esps_on(c, m, t, fstab, efivars_dir, efi_mount,
+                                  &(struct esp_set_view){ .disks = disks,
+                                                          .n_disks = n,
+                                                          .fstab = fstab,
+                                                          .compare = c->dualroot },
+                                  r);
+        for (size_t i = 0; i < n; i++)
+                esp_disk_done(&disks[i]);
+        free(disks);
+        return k;
 }
 
 /* ---- failover drills (DESIGN.md §13 P5, P6) ---- */
@@ -1954,7 +2443,7 @@ int status_check(const struct config *c, const struct esp_model *m, struct libmn
         else if (!m->boot_ok || !m->device_ok)
                 k = item_add(&r, STATUS_UNKNOWN, loader_var_denied(efivars_dir), "booted", NULL,
                              NULL, "cannot identify the booted ESP: %s", strna(m->why));
-        else if (c->dualroot)
+        else if (c->dualroot || m->esp_set_from_config) /* X7 */
                 k = check_esps(c, m, t, fstab, efivars_dir, efi_mount, &r);
         if (k >= 0 && m->boot_ok && m->device_ok && c->dualroot)
                 k = check_drills(c, m, efivars_dir, &r);

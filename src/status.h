@@ -16,7 +16,10 @@
  *   "esp"       mounted read-write at its own mount point, vfat, GPT type ESP, space left;
  *   "firmware"  a Boot#### naming its PARTUUID whose File() it holds, in BootOrder; else the
  *               removable-media fallback;
- *   "loader"    systemd-boot's entries complete on this ESP (every file present);
+ *   "loader"    systemd-boot's entries complete on this ESP and its disk's XBOOTLDR (every
+ *               file present on the partition holding the entry, root= naming this disk's);
+ *   "xbootldr"  the XBOOTLDR partition of this ESP's disk: mounted, in fstab, readable by
+ *               the loader (DESIGN.md §11c);
  *   "sync"      (alternates) equal to the booted ESP, when and from where it was last synced;
  *   "root"      whether the root assembles from this ESP's disk alone (btrfs, md);
  *   "drill"     its failover drills (--prove, DESIGN.md §13): last success and failure, a
@@ -79,6 +82,14 @@ struct status_esp {
         int64_t last_proven;       /* its last successful drill (--prove), -1: never (§13) */
         int64_t last_prove_failed; /* its last failed drill, -1: never */
         bool prove_failed;         /* its last drill failed (CRITICAL until one succeeds) */
+        /* The XBOOTLDR partition of this ESP's disk (DESIGN.md §11c X1), when one was found. */
+        char *disk; /* the ESP's disk ("vda"), NULL when not known */
+        bool xbootldr;
+        unsigned xbootldr_partno;
+        char *xbootldr_device;   /* NULL without a device node */
+        char *xbootldr_partuuid; /* NULL when the table names none */
+        char *xbootldr_fstype;   /* NULL when unknown */
+        char *xbootldr_mount;    /* NULL when not mounted */
         struct status_finding *findings;
         size_t n;
 };
