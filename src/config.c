@@ -369,6 +369,58 @@ static int get_swap_ids(const struct toml *p, const struct toml_entry *e, char *
         return 0;
 }
 
+/* boot_trees (DESIGN.md §5c T2): "auto", or the sync sources that are boot trees (an empty
+ * array: none), each an absolute path, stored normalized, compared with the sources after. */
+static int get_boot_trees(const struct toml *p, const struct toml_entry *e, char ***ret)
+{
+        const struct toml_value *v = &e->value;
+        _cleanup_free_ const struct toml_value **items = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        size_t dup, first;
+        int r;
+
+        if (v->type == TOML_STRING && streq(v->string, "auto")) {
+                *ret = NULL;
+                return 0;
+        }
+        if (v->type == TOML_STRING) {
+                _cleanup_free_ char *q = toml_quote(v->string);
+
+                return toml_error(p, v->pos,
+                                  "boot_trees = %s is not a mode, expected \"auto\" or an array "
+                                  "of sync sources such as [\"/boot/\"]",
+                                  strna(q));
+        }
+        if (v->type != TOML_ARRAY)
+                return type_error(p, v, "boot_trees",
+                                  "\"auto\" or an array of sync sources such as [\"/boot/\"]");
+        items = calloc(v->array.n + 1, sizeof(*items));
+        l = calloc(v->array.n + 1, sizeof(char *));
+        if (!items || !l)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->array.n; i++) {
+                const struct toml_value *m = &v->array.items[i];
+
+                if (m->type != TOML_STRING)
+                        return type_error(p, m, "boot_trees entry",
+                                          "a string (a sync item's source)");
+                r = check_absolute_path(p, m, "boot_trees entry", PATH_LOCAL);
+                if (r < 0)
+                        return r;
+                l[i] = path_normalize(m->string);
+                if (!l[i])
+                        return -ENOMEM;
+                items[i] = m;
+        }
+        r = find_duplicate(items, v->array.n, &dup, &first);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return duplicate_error(p, items, dup, first, "boot_trees entry", "distinct paths");
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int get_string_list(const struct toml *p, const struct toml_value *v, const char *what,
                            const char *expected, char ***ret)
 {
@@ -722,6 +774,22 @@ static int parse_swap_ids(const struct toml *t, const struct toml_entry *e, cons
         return r;
 }
 
+static int parse_boot_trees(const struct toml *t, const struct toml_entry *e, const char *name,
+                            const struct config_key *k, struct config *c)
+{
+        char **l = NULL;
+        int r = get_boot_trees(t, e, &l);
+
+        if (r < 0)
+                return r;
+        strv_replace(FIELD(c, k, char **), l);
+        /* [] is "none": kept as an empty list, apart from NULL ("auto") */
+        if (!l && e->value.type == TOML_ARRAY &&
+            !(*FIELD(c, k, char **) = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        return 0;
+}
+
 static int parse_sync(const struct toml *t, const struct toml_entry *e, const char *name,
                       const struct config_key *k, struct config *c)
 {
@@ -785,6 +853,18 @@ static void print_list(const struct config_key *k, const struct config *c, FILE 
         _cleanup_free_ char *s = strv_length(l) > 0 ? strv_join(l, ", ") : NULL;
 
         print_line(f, k->name, "%s", s ? s : k->unset);
+}
+
+static void print_boot_trees(const struct config_key *k, const struct config *c, FILE *f)
+{
+        char *const *l = *CFIELD(c, k, char **);
+        _cleanup_free_ char *s = strv_length(l) > 0 ? strv_join(l, ", ") : NULL;
+
+        print_line(f, k->name, "%s",
+                   s   ? s
+                   : l ? "(none)"
+                       : "auto (a sync tree holding loader/entries, EFI/Linux or a file an ESP's "
+                         "entry names, or on an XBOOTLDR partition)");
 }
 
 static void print_ionice(const struct config_key *k, const struct config *c, FILE *f)
@@ -962,6 +1042,13 @@ static const struct config_key keys[] = {
           .print = print_string,
           .def.s = "/mnt/root1",
           .doc = "where --add-disk mounts an approach-2 twin's root" },
+        { .name = "boot_trees",
+          .kind = KIND_STRV,
+          .offset = OFFSET(boot_trees),
+          .parse = parse_boot_trees,
+          .print = print_boot_trees,
+          .doc = "sync sources copied as boot trees (\"auto\": judged by content and partition "
+                 "type)" },
 };
 
 /* The row that holds the value: an alias's target, found by name. */
@@ -1061,6 +1148,31 @@ static int check_swap_ids(const struct toml *p, const struct config *c)
                                           "swap_ids entry '%s' is under no sync item's source%s, "
                                           "expected a path that a sync copies",
                                           c->swap_ids[i], c->dualroot ? " nor an ESP" : "");
+        }
+        return 0;
+}
+
+/* A rule between keys (DESIGN.md §5c T2): every boot_trees entry is a sync item's source,
+ * otherwise it would silently do nothing. */
+static int check_boot_trees(const struct toml *p, const struct config *c)
+{
+        const struct toml_entry *e = find_entry(p, "boot_trees");
+
+        for (size_t i = 0; e && c->boot_trees && c->boot_trees[i]; i++) {
+                bool found = false;
+
+                for (size_t k = 0; !found && k < c->n_items; k++) {
+                        _cleanup_free_ char *src = path_normalize(c->items[k].source);
+
+                        if (!src)
+                                return -ENOMEM;
+                        found = streq(src, c->boot_trees[i]);
+                }
+                if (!found)
+                        return toml_error(p, e->value.array.items[i].pos,
+                                          "boot_trees entry '%s' is no sync item's source, "
+                                          "expected the source of an item of the sync list",
+                                          c->boot_trees[i]);
         }
         return 0;
 }
@@ -1336,6 +1448,9 @@ int config_parse(const char *path, const char *text, size_t size, struct config 
         if (r < 0)
                 return r;
         r = check_swap_ids(&t, c);
+        if (r < 0)
+                return r;
+        r = check_boot_trees(&t, c);
         if (r < 0)
                 return r;
         c->path = strdup(t.path);

@@ -57,6 +57,9 @@ struct config {
                                * a trailing '/') copied with identifiers swapped (swapids.h);
                                * no doubled '/'; NULL = none */
         char *alt_root;       /* --add-disk's approach-2 twin root mount; "/mnt/root1" */
+        char **boot_trees;    /* DESIGN.md §5c T2: the sync sources copied as boot trees,
+                               * normalized; NULL = "auto" (each tree judged by what it holds
+                               * and its partition type), empty = none */
 
         struct sync_item *items;
         size_t n_items;

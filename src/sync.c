@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "blockdev.h"
+#include "bls.h"
 #include "copyorder.h"
 #include "espcopy.h"
 #include "guard.h"
@@ -45,16 +46,28 @@ struct sync_kind {
         int (*finish)(const struct sync_context *ctx, struct sync_job *j, char **why);
 };
 
-static const struct sync_kind kind_esp, kind_tree;
+static const struct sync_kind kind_esp, kind_tree, kind_boot;
 
 bool sync_job_is_esp(const struct sync_job *j)
 {
         return j->kind == &kind_esp;
 }
 
+bool sync_job_is_boot_tree(const struct sync_job *j)
+{
+        return j->kind == &kind_boot;
+}
+
+/* Copied in the order of rule 9 (an ESP, a boot tree: DESIGN.md §5c T3). */
+static bool job_ordered(const struct sync_job *j)
+{
+        return j->kind == &kind_esp || j->kind == &kind_boot;
+}
+
 static void job_done(struct sync_job *j)
 {
         free(j->item);
+        free(j->boot_reason);
         free(j->note);
         free(j->source);
         free(j->dest);
@@ -104,6 +117,7 @@ static struct sync_job *plan_add(struct sync_plan *p, const char *item,
         *j = (struct sync_job){
                 .kind = kind,
                 .line = line,
+                .boot_mode = -1,
                 .lock_fd = -1,
                 .src_fd = -1,
                 .out_fd = -1,
@@ -250,6 +264,14 @@ int sync_plan_build(const struct config *c, const struct esp_model *m, struct li
 
                         if (!j)
                                 goto nomem;
+                        /* DESIGN.md §5c T2: the config says, or what the tree holds. */
+                        if (c->boot_trees) {
+                                _cleanup_free_ char *n = path_normalize(it->source);
+
+                                if (!n)
+                                        goto nomem;
+                                j->boot_mode = strv_contains(c->boot_trees, n) ? 1 : 0;
+                        }
                         if (!booted && (on_an_esp(m, t, it->source) || on_an_esp(m, t, *d))) {
                                 errmsg(&j->refusal, 0,
                                        "not syncing '%s' to '%s': it involves an ESP and the "
@@ -432,6 +454,14 @@ int sync_config_validate(const struct config *c, const struct esp_model *m, char
                               "(new files under temporary names, deletions last): a cut sync "
                               "could leave an alternate ESP that does not boot",
                               bad);
+        /* DESIGN.md §5c T4: a tree the config calls a boot tree, the same. */
+        if (strv_length(c->boot_trees) > 0 && (bad = copy_order_breaker(c->rsync_opts)))
+                return errmsg(why, -EINVAL,
+                              "rsync_opts holds '%s', which breaks the order a boot tree is "
+                              "copied in (boot_trees lists '%s'; new files under temporary "
+                              "names, deletions last): a cut sync could leave an alternate tree "
+                              "with no entry",
+                              bad, c->boot_trees[0]);
         for (size_t i = 0; c->dualroot && m->boot_ok && m->device_ok && i < m->n_alternates; i++) {
                 r = rule11_destination(m, m->booted.mount, m->alternates[i].mount, why);
                 if (r < 0)
@@ -660,6 +690,15 @@ static int step_lock(const struct sync_context *ctx, struct sync_job *j, bool wa
         return 0;
 }
 
+static int step_classify(const struct sync_context *ctx, struct sync_job *j, char **why);
+
+/* The directory the ordered copy writes: an ESP's the locked destination, a boot tree's the
+ * tree rsync writes below it (DESIGN.md §5c T3). */
+static int copy_dst_fd(const struct sync_job *j)
+{
+        return sync_job_is_esp(j) ? j->lock_fd : j->tree_fd;
+}
+
 /* The runner's exit status when an in-process pass failed, or found the source changed
  * (rule 12); the message is in the job's msg_fd. */
 #define SYNC_STATUS_COPY_FAILED 120
@@ -669,22 +708,32 @@ struct esp_after {
         struct espcopy_args a;
         unsigned passes;
         int msg_fd;
+        bool dst_cwd; /* a boot tree: the destination is the runner's working directory */
 };
 
 /* In the runner, after rsync's pass 1 (DESIGN.md §5 rule 9): passes 2 and 3. */
 static int esp_after_run(void *userdata)
 {
         const struct esp_after *e = userdata;
+        struct espcopy_args a = e->a;
+        _cleanup_close_ int cwd = -1;
         char *why = NULL;
         int r = 0;
 
-        if (e->passes & COPY_PASS_ENTRIES)
-                r = espcopy_entries(&e->a, &why);
-        else if (e->a.flush && syncfs(e->a.dst_fd) < 0)
+        if (e->dst_cwd) {
+                /* a boot tree's tree, where rsync ran (DESIGN.md §5c T3) */
+                cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (cwd < 0)
+                        r = errmsg(&why, negative_errno(), "cannot open the destination: %m");
+                a.dst_fd = cwd;
+        }
+        if (r == 0 && (e->passes & COPY_PASS_ENTRIES))
+                r = espcopy_entries(&a, &why);
+        else if (r == 0 && a.flush && syncfs(a.dst_fd) < 0)
                 /* pass 1's files on the disk before pass 3 deletes anything */
                 r = errmsg(&why, negative_errno(), "flushing the destination failed: %m");
         if (r == 0 && (e->passes & COPY_PASS_DELETIONS))
-                r = espcopy_deletions(&e->a, &why);
+                r = espcopy_deletions(&a, &why);
         if (r == 0)
                 return 0;
         if (e->msg_fd >= 0)
@@ -713,7 +762,7 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         }
         for (size_t i = 0; cb && shown[i]; i++)
                 cb(j, shown[i], userdata);
-        if (sync_job_is_esp(j)) {
+        if (job_ordered(j)) {
                 /* Changes told where rsync's go: the itemized list, a dry run's output, or a
                  * verbose rsync's. */
                 bool tell =
@@ -724,7 +773,9 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                                 /* in the runner, where a real run's descriptors are set
                                  * up as rsync gets them (a dry run's are as they are) */
                                 .src_fd = ctx->test ? j->src_fd : RSYNC_SOURCE_FD,
-                                .dst_fd = ctx->test ? j->lock_fd : RSYNC_LOCK_FD,
+                                .dst_fd = ctx->test          ? copy_dst_fd(j)
+                                          : sync_job_is_esp(j) ? RSYNC_LOCK_FD
+                                                               : -1,
                                 .excludes = j->run_excludes,
                                 .protect = j->protect,
                                 .test = ctx->test,
@@ -733,6 +784,7 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                         },
                         .passes = j->passes & (COPY_PASS_ENTRIES | COPY_PASS_DELETIONS),
                         .msg_fd = -1,
+                        .dst_cwd = !ctx->test && !sync_job_is_esp(j),
                 };
                 if (j->msg_fd >= 0)
                         close(j->msg_fd);
@@ -752,17 +804,18 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         /* A dry run tells each change, labelled by its pass (the others' labels are
          * espcopy.c's); a real one may show its progress (17.6). */
         show = (struct rsync_show){
-                .labels = ctx->test ? (char *const *)(sync_job_is_esp(j) ? esp_labels : tree_labels)
+                .labels = ctx->test ? (char *const *)(job_ordered(j) ? esp_labels : tree_labels)
                                     : NULL,
                 .progress = ctx->test ? RSYNC_PROGRESS_NONE : ctx->progress,
                 .what = what,
         };
-        if (sync_job_is_esp(j) && !ctx->test)
-                /* Run in the directories the checks and the lock hold. */
+        if (job_ordered(j) && !ctx->test)
+                /* Run in the directories the checks and the lock hold (a boot tree: the
+                 * tree below the locked destination, §5c T3). */
                 r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
-                                            &show, j->out_fd, j->src_fd, j->lock_fd, j->lock_fd,
+                                            &show, j->out_fd, j->src_fd, copy_dst_fd(j), j->lock_fd,
                                             &j->child, why);
-        else if (sync_job_is_esp(j))
+        else if (job_ordered(j))
                 r = rsync_spawn_passes_then((char *const *const *)run, e.passes ? &after : NULL,
                                             &show, j->out_fd, -1, -1, -1, &j->child, why);
         else if (j->copy_src_fd >= 0)
@@ -829,7 +882,9 @@ int sync_job_begin(const struct sync_context *ctx, struct sync_job *j, bool wait
         j->dry_refusal = NULL;
         j->started = now_usec(CLOCK_MONOTONIC);
 
-        r = j->kind->check(ctx, j, &why);
+        r = step_classify(ctx, j, &why);
+        if (r == 0)
+                r = j->kind->check(ctx, j, &why);
         if (r == 0)
                 r = step_lock(ctx, j, wait_lock, &why);
         if (r == 0)
@@ -883,7 +938,7 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                        format_duration(c->rsync_timeout, d, sizeof(d)));
                 return job_finish(j, SYNC_FAILED, why);
         }
-        if (sync_job_is_esp(j) && code == CLD_EXITED &&
+        if (job_ordered(j) && code == CLD_EXITED &&
             (status == SYNC_STATUS_COPY_FAILED || status == SYNC_STATUS_SOURCE_CHANGED)) {
                 _cleanup_free_ char *msg = read_msg(j->msg_fd);
 
@@ -1394,6 +1449,337 @@ static const struct sync_kind kind_tree = {
         .prepare = prepare_tree,
         .operands = operands_tree,
         .finish = finish_tree,
+};
+
+/* --- a boot tree: a sync-list pair a boot loader reads kernels from (DESIGN.md §5c) ------- */
+
+#define XBOOTLDR_GPT_TYPE "bc13c2ff-59e6-4262-a352-b275fd6f7172"
+#define XBOOTLDR_MBR_TYPE "0xea"
+
+/* T1: what in the tree at dir_fd makes it a boot tree ("loader/entries"), or NULL. */
+static const char *boot_tree_content(int dir_fd)
+{
+        static const char *const dirs[] = { "loader/entries", "EFI/Linux" };
+        struct stat st;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (fstatat(dir_fd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+                        return dirs[i];
+        return NULL;
+}
+
+/* T1: true when path's filesystem is a partition typed XBOOTLDR (the partition table read
+ * through the device the mount table names; a device whose table cannot be read is judged
+ * by what it holds alone). */
+static bool on_xbootldr(struct libmnt_table *mounts, const char *path)
+{
+        _cleanup_free_ char *type = NULL;
+        struct libmnt_fs *fs;
+        struct stat st;
+        const char *node;
+
+        if (!mounts || stat(path, &st) < 0)
+                return false;
+        fs = mnt_table_find_devno(mounts, st.st_dev, MNT_ITER_BACKWARD);
+        node = fs ? mnt_fs_get_srcpath(fs) : NULL;
+        if (!node || node[0] != '/' || blockdev_part_type(node, &type) < 0)
+                return false;
+        return streq(type, XBOOTLDR_GPT_TYPE) || streq(type, XBOOTLDR_MBR_TYPE);
+}
+
+/* T1: a file of src_fd's tree that an entry on the booted ESP names (the entries there may
+ * name kernels on the XBOOTLDR partition or a /boot tree), as "'PATH' (named by ENTRY)". */
+static int named_by_esp_entry(const struct esp_model *m, int src_fd, char **ret)
+{
+        _cleanup_(bls_set_done) struct bls_set s = {};
+        _cleanup_close_ int esp = -1;
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!m || !m->boot_ok || !m->booted.mount)
+                return 0;
+        esp = open(m->booted.mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (esp < 0 || bls_load(esp, &s, &why) < 0)
+                return 0; /* nothing to learn there; the tree's own content still counts */
+        for (size_t i = 0; i < s.n; i++) {
+                _cleanup_strv_free_ char **files = NULL;
+
+                if (s.entries[i].uki || s.entries[i].error)
+                        continue;
+                r = bls_entry_files(&s.entries[i], &files);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(f, files)
+                {
+                        struct stat st;
+
+                        if (bls_path_stat(src_fd, *f, &st) == 0 && S_ISREG(st.st_mode))
+                                return asprintf(ret, "'%s' (named by the booted ESP's entry %s)",
+                                                *f, s.entries[i].id) < 0
+                                               ? -ENOMEM
+                                               : 0;
+                }
+        }
+        return 0;
+}
+
+/*
+ * DESIGN.md §5c T1, T2: whether a sync-list pair is a boot tree this run, and why (the
+ * config's boot_trees, else what the tree holds on either side and its partition type),
+ * checked before each run: a tree that gains its first kernel is copied in order from then
+ * on. A boot tree whose rsync_opts would break the order is refused (T4).
+ */
+static int step_classify(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL, *reason = NULL;
+        _cleanup_strv_free_ char **inside = NULL;
+        const char *bad;
+        int r;
+
+        if (j->kind != &kind_tree && j->kind != &kind_boot)
+                return 0;
+        j->kind = &kind_tree;
+        free(j->boot_reason);
+        j->boot_reason = NULL;
+        if (j->refusal || j->boot_mode == 0)
+                return 0;
+        r = tree_of(j, &src, &dst, &base);
+        if (r < 0)
+                return r;
+        r = tree_excludes(j->run_excludes, base, &inside);
+        if (r == -EDOM)
+                return 0; /* the whole tree excluded: nothing to order */
+        if (r < 0)
+                return r;
+        if (j->boot_mode > 0)
+                reason = strdup("boot_trees lists it");
+        else {
+                const char *sides[] = { src, dst };
+
+                for (size_t i = 0; !reason && i < ELEMENTSOF(sides); i++) {
+                        _cleanup_close_ int fd = open(sides[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        const char *what = fd >= 0 ? boot_tree_content(fd) : NULL;
+                        _cleanup_free_ char *named = NULL;
+
+                        if (what) {
+                                if (asprintf(&reason, "'%s' holds %s", sides[i], what) < 0)
+                                        return -ENOMEM;
+                        } else if (on_xbootldr(ctx->mounts, sides[i])) {
+                                if (asprintf(&reason, "'%s' is on an XBOOTLDR partition",
+                                             sides[i]) < 0)
+                                        return -ENOMEM;
+                        } else if (fd >= 0 && i == 0 && !streq(src, "/")) {
+                                r = named_by_esp_entry(ctx->model, fd, &named);
+                                if (r < 0)
+                                        return r;
+                                if (named && asprintf(&reason, "'%s' holds %s", src, named) < 0)
+                                        return -ENOMEM;
+                        }
+                }
+                if (!reason)
+                        return 0;
+        }
+        if (!reason)
+                return -ENOMEM;
+        if ((bad = copy_order_breaker(ctx->config->rsync_opts)))
+                return errmsg(why, SYNC_REFUSED,
+                              "'%s' is a boot tree (%s), and rsync_opts holds '%s', which breaks "
+                              "the order a boot tree is copied in (new files under temporary "
+                              "names, deletions last)",
+                              src, reason, bad);
+        j->kind = &kind_boot;
+        j->boot_reason = TAKE_PTR(reason);
+        return 0;
+}
+
+/* Rules 4, 9, 10 for a boot tree, as for an ESP (T3): the guard and the intent at the tree's
+ * root (as a sync-list pair's), our leftovers cleared, then the room check. */
+static int prepare_boot(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        const struct config *c = ctx->config;
+        const struct esp_model *m = ctx->model;
+        const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
+        struct copy_survey survey = {};
+        uint64_t need, avail, left_bytes = 0;
+        unsigned left_count = 0;
+        bool src_fp_known = false;
+        int r;
+
+        j->verify = false;
+        j->guard_excludes = strv_free(j->guard_excludes);
+        j->protect = strv_free(j->protect);
+        r = tree_of(j, &src, &dst, &base);
+        if (r < 0)
+                return r;
+        r = tree_excludes(j->run_excludes, base, &j->guard_excludes);
+        if (r < 0)
+                return r; /* (-EDOM is not a boot tree: step_classify) */
+        j->src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (j->src_fd < 0)
+                return errmsg(why, SYNC_FAILED, "cannot open source '%s': %m", src);
+        j->tree_fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (j->tree_fd < 0 && errno == ENOENT && base && !ctx->test) {
+                /* A first sync of "/x/BASE": the tree made, then copied in order. */
+                if (mkdirat(j->lock_fd, base, 0755) < 0 && errno != EEXIST)
+                        return errmsg(why, SYNC_FAILED, "cannot create '%s': %m", dst);
+                j->tree_fd =
+                        openat(j->lock_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (j->tree_fd < 0) {
+                if (errno == ENOENT && ctx->test) {
+                        j->passes = COPY_PASS_FILES; /* the dry run shows rsync's part */
+                        return 0;
+                }
+                return errmsg(why, SYNC_FAILED, "cannot open '%s': %m", dst);
+        }
+        r = step_guard(ctx, j, src, j->tree_fd, dst, j->guard_excludes, &src_fp_known, why);
+        if (r != 0)
+                return r;
+        /* §5b: swapped entries are written after the deletions: what the tree's own entries
+         * name stays until then. */
+        if (j->swap_excludes && *j->swap_excludes) {
+                r = copy_entries_named(j->tree_fd, &j->protect, why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return errmsg_prefix(why, SYNC_FAILED,
+                                             "cannot tell which files the entries on '%s' name",
+                                             dst);
+        }
+        /* Rule 10: our leftovers of a cut copy go before the room is judged. */
+        r = espcopy_clear_leftovers(j->src_fd, j->tree_fd, j->protect, ctx->test, &left_bytes,
+                                    &left_count, why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED,
+                                     "cannot remove what an interrupted sync left on '%s'", dst);
+        if (left_count > 0 && !ctx->test)
+                j->dst_fp_known = false;
+        /* Rule 9, T3: the new set beside the old one, or nothing is touched. */
+        r = copy_survey(j->src_fd, j->tree_fd, j->guard_excludes, &survey, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
+        need = survey.need;
+        avail = survey.avail + (ctx->test ? left_bytes : 0);
+        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
+        if (need > avail) {
+                const uint64_t mib = 1024 * 1024;
+
+                return errmsg(why, SYNC_FAILED,
+                              "not enough room on '%s' for the new files beside the old ones "
+                              "(a boot tree's old set is removed only once the new one is "
+                              "complete): %" PRIu64 " MiB needed, %" PRIu64 " MiB free, %" PRIu64
+                              " MiB missing; nothing was changed, the old set still boots",
+                              dst, (need + mib - 1) / mib, avail / mib,
+                              (need - avail + mib - 1) / mib);
+        }
+        if (!ctx->test && j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
+                j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
+                if (j->out_fd < 0)
+                        j->dst_fp_known = false;
+        }
+        if (ctx->test) {
+                _cleanup_free_ char *was = TAKE_PTR(j->note);
+
+                /* -s -t says how the tree is copied, and why (T1) */
+                return set_note(j,
+                                "%s%sa boot tree (%s): copied in order, files, entries, "
+                                "deletions",
+                                was ? was : "", was ? "; " : "", j->boot_reason);
+        }
+        /* Rule 10: the intent, on the tree, before anything is written. */
+        if (!src_fp_known) {
+                r = guard_fingerprint(j->src_fd, j->guard_excludes, &j->src_fp, why);
+                if (r < 0)
+                        return errmsg_prefix(why, SYNC_FAILED, "source '%s'", src);
+        }
+        r = guard_intent(j->tree_fd, src_id, j->src_fp, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "'%s'", dst);
+        return 0;
+}
+
+/* Pass 1 as an ESP's (T3): shown with the trees' paths, run in the trees held open. */
+static int operands_boot(const struct sync_context *ctx, struct sync_job *j, char ****shown,
+                         char ****run)
+{
+        _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL, *src_c = NULL, *dst_c = NULL;
+        struct copy_args a = {
+                .rsync_path = ctx->config->rsync_path,
+                .opts = ctx->config->rsync_opts,
+                .excludes = j->guard_excludes,
+                .test = ctx->test,
+                .verify = j->verify,
+                .itemize = j->out_fd >= 0,
+                .progress = ctx->progress != RSYNC_PROGRESS_NONE && !ctx->test,
+        };
+        int r;
+
+        r = tree_of(j, &src, &dst, &base);
+        if (r < 0)
+                return r;
+        /* the tree's contents on both sides: "/x/BASE" -> "/y/" is "/x/BASE/" -> "/y/BASE/" */
+        if (asprintf(&src_c, "%s%s", src, src[strlen(src) - 1] == '/' ? "" : "/") < 0 ||
+            asprintf(&dst_c, "%s%s", dst, dst[strlen(dst) - 1] == '/' ? "" : "/") < 0)
+                return -ENOMEM;
+        a.source = src_c;
+        a.dest = dst_c;
+        r = copy_order_passes(&a, shown);
+        if (r < 0)
+                return r;
+        if (!ctx->test) {
+                a.source = RSYNC_SOURCE_FD_PATH;
+                a.dest = ".";
+        }
+        return copy_order_passes(&a, run);
+}
+
+static int finish_boot(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        const struct esp_model *m = ctx->model;
+        const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
+        struct stat changes;
+        uint64_t src_now;
+        int r;
+
+        /* Rule 6. */
+        if (syncfs(j->tree_fd) < 0)
+                return errmsg(why, SYNC_FAILED,
+                              "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+        /* Rule 12: a source written to meanwhile is not called synced; the intent stays. */
+        r = guard_fingerprint(j->src_fd, j->guard_excludes, &src_now, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "source '%s'", j->source);
+        if (src_now != j->src_fp) {
+                j->source_changed = true;
+                return errmsg(why, SYNC_FAILED,
+                              "the source changed during the sync (written to while it was "
+                              "copied); the alternate boots, but is not recorded as synced (the "
+                              "next sync completes it)");
+        }
+        if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
+            changes.st_size == 0)
+                r = guard_record_fp(j->src_fd, j->tree_fd, j->dst_fp, j->guard_excludes, src_id,
+                                    j->verify, why);
+        else
+                r = guard_record_verified(j->src_fd, j->tree_fd, j->guard_excludes, src_id,
+                                          j->verify, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED,
+                                     "rsync finished, but the rollback-guard state cannot be "
+                                     "recorded");
+        return 0;
+}
+
+static const struct sync_kind kind_boot = {
+        .name = "boot tree",
+        .check = check_tree,
+        .prepare = prepare_boot,
+        .operands = operands_boot,
+        .finish = finish_boot,
 };
 
 size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_start_cb cb,

@@ -4,8 +4,9 @@
 /*
  * The sync engine (DESIGN.md §5): items -> one job per (item, destination) -> a sequence of
  * named steps: check (rules 1-3, 11), lock (rule 7), prepare (guard, space, intent: rules 4,
- * 9, 10), copy (rsync, in passes for an ESP: rule 9), finish (flush, record: rules 6, 4).
- * What a step does depends on the destination's kind (an ESP, a sync-list tree), a small
+ * 9, 10), copy (rsync, in passes for an ESP and a boot tree: rule 9, §5c), finish (flush,
+ * record: rules 6, 4). What a step does depends on the destination's kind (an ESP, a boot
+ * tree, a sync-list tree), a small
  * table of operations in sync.c. Shared by the one-shot -s and the daemon.
  */
 
@@ -37,6 +38,9 @@ struct sync_job {
         char *dest;
         char **excludes;
         unsigned line;        /* config line of the item, 0 for the ESP item */
+        int boot_mode;        /* a sync-list pair: the config's boot_trees says it is a boot
+                               * tree (1) or not (0), or leaves it to what it holds (-1) */
+        char *boot_reason;    /* why it is copied as a boot tree this run (DESIGN.md §5c T1) */
         char *refusal;        /* set when planned: this job must never run (rule 0) */
         char **swap_excludes; /* its swap_ids files' rsync patterns (swapfiles.h), maybe none */
         char **run_excludes;  /* excludes + swap_excludes: what rsync and the guard skip */
@@ -70,6 +74,8 @@ struct sync_job {
 
 /* True for a job that mirrors the booted ESP onto an alternate. */
 bool sync_job_is_esp(const struct sync_job *j);
+/* True for a sync-list pair copied as a boot tree in its last run (DESIGN.md §5c). */
+bool sync_job_is_boot_tree(const struct sync_job *j);
 
 /* How often an ESP pair's content is compared (--checksum) even when nothing says it must
  * be: a sync that finds the record of the last content comparison older does one. */

@@ -24,7 +24,8 @@ static char *tmpdir;
 #define KNOWN_KEYS                                                                                 \
         "dualroot, rsync_opts, nice, ionice_class, ionice_level, ionice_value, sync_delay, "       \
         "settle_time, max_wait, rsync_path, rsync_timeout, lock_timeout, esp_mounts, "             \
-        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids, alt_root"
+        "esp_excludes, esp_min_free, prove_max_age, fix_boot_entries, sync, swap_ids, alt_root, "  \
+        "boot_trees"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -537,7 +538,10 @@ static void test_check_config_prints_every_default(void **state)
                                  "prove_max_age: 2160h0m\n"
                                  "fix_boot_entries:  warn\n"
                                  "swap_ids:      (none)\n"
-                                 "alt_root:      /mnt/root1\n");
+                                 "alt_root:      /mnt/root1\n"
+                                 "boot_trees:    auto (a sync tree holding loader/entries, "
+                                 "EFI/Linux or a file an ESP's entry names, or on an XBOOTLDR "
+                                 "partition)\n");
 }
 
 static void test_check_config_prints_set_values(void **state)
@@ -567,7 +571,10 @@ static void test_check_config_prints_set_values(void **state)
                                  "sync[0]:       /a -> /b, /c  excluding x, y\n"
                                  "sync[1]:       /d -> /e\n"
                                  "swap_ids:      (none)\n"
-                                 "alt_root:      /mnt/root1\n");
+                                 "alt_root:      /mnt/root1\n"
+                                 "boot_trees:    auto (a sync tree holding loader/entries, "
+                                 "EFI/Linux or a file an ESP's entry names, or on an XBOOTLDR "
+                                 "partition)\n");
 }
 
 /*
@@ -1702,6 +1709,40 @@ static void test_swap_ids_errors(void **state)
                     "an ESP, expected a path that a sync copies");
 }
 
+/* DESIGN.md §5c T2: "auto", the sources that are boot trees, or none. */
+static void test_boot_trees_values(void **state)
+{
+        _cleanup_config_free_ struct config *a = NULL, *l = NULL, *n = NULL;
+
+        a = parse_ok("boot_trees = \"auto\"");
+        assert_null(a->boot_trees);
+        l = parse_ok("sync = [[\"/boot/\", \"/mnt/root1/boot/\"], [\"/srv\", \"/mnt/x/\"]]\n"
+                     "boot_trees = [\"/boot\", \"/srv/\"]");
+        assert_strv(l->boot_trees, "/boot", "/srv");
+        n = parse_ok("boot_trees = []");
+        assert_non_null(n->boot_trees);
+        assert_null(n->boot_trees[0]);
+}
+
+static void test_boot_trees_errors(void **state)
+{
+        check_error("boot_trees = \"on\"", "x.conf:1:14: boot_trees = 'on' is not a mode, "
+                                           "expected \"auto\" or an array of sync sources such "
+                                           "as [\"/boot/\"]");
+        check_error("boot_trees = true", "x.conf:1:14: boot_trees must be \"auto\" or an array of "
+                                         "sync sources such as [\"/boot/\"], found a boolean");
+        check_error("boot_trees = [1]", "x.conf:1:15: boot_trees entry must be a string (a sync "
+                                        "item's source), found an integer");
+        check_error("boot_trees = [\"boot\"]", "x.conf:1:15: boot_trees entry 'boot' is not an "
+                                               "absolute path, expected a path starting with '/'");
+        check_error("sync = [\"/boot/\", \"/mnt/b/\"]\nboot_trees = [\"/boot\", \"/boot/\"]",
+                    "x.conf:2:24: boot_trees entry '/boot/' names the same directory as the one "
+                    "at line 2, column 15, expected distinct paths");
+        check_error("sync = [\"/boot/\", \"/mnt/b/\"]\nboot_trees = [\"/efi\"]",
+                    "x.conf:2:15: boot_trees entry '/efi' is no sync item's source, expected the "
+                    "source of an item of the sync list");
+}
+
 /* DESIGN.md §4 B2: what -b takes from a file config_load() refuses. */
 static void check_salvage(const char *name, const char *text, mode_t mode, bool must_exist,
                           const char *expected_esp0, const char *expected_esp1)
@@ -1788,6 +1829,8 @@ int main(void)
                 cmocka_unit_test(test_sample_config_parses_to_defaults),
                 cmocka_unit_test(test_sample_config_shows_every_key_with_its_default),
                 cmocka_unit_test(test_sample_config_documents_every_key),
+                cmocka_unit_test(test_boot_trees_values),
+                cmocka_unit_test(test_boot_trees_errors),
                 cmocka_unit_test(test_check_config_prints_every_default),
                 cmocka_unit_test(test_check_config_prints_set_values),
                 cmocka_unit_test(test_original_approach2_sample_parses),
