@@ -462,8 +462,8 @@ static void test_sample_config_shows_every_key_with_its_default(void **state)
                 s += n;
         }
         *w = 0;
-        /* 19 settings (ionice_value is the alias of ionice_level) and the second sync example. */
-        assert_int_equal(settings, 20);
+        /* 20 settings (ionice_value is the alias of ionice_level) and the second sync example. */
+        assert_int_equal(settings, 21);
         if (config_parse("sample", text, strlen(text), &c, &why) < 0)
                 fail_msg("%s\n%s", strna(why), text);
 
@@ -630,7 +630,7 @@ static void test_sample_config_documents_every_key(void **state)
                         fail_msg("the sample shows %s with a value that is not its default: %s",
                                  name, setting);
         }
-        assert_int_equal(i, 19);
+        assert_int_equal(i, 20);
 }
 
 static void test_original_approach2_sample_parses(void **state)
