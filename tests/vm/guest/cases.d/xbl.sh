@@ -118,6 +118,18 @@ xbl_tree_bootable() {
         [ "$n" -ge 1 ] || { echo "no loader entry"; return 1; }
 }
 
+# xbl_bootnext_disk1 ESPDEV: BootNext = the firmware entry of disk 1's ESP ESPDEV, so that the
+# next boot starts that very entry whatever stands before it in BootOrder (OVMF's own shell
+# and its whole-disk entries, re-made at each boot, stand there)
+xbl_bootnext_disk1() {
+        local pu entry
+        pu=$(xbl_blkid "$1" PART_ENTRY_UUID)
+        efibootmgr_refresh
+        entry=$(grep -i "HD(1,GPT,$pu," "$WORK/efibootmgr" | sed -n 's/^Boot\([0-9A-Fa-f]\{4\}\).*/\1/p' | head -n 1)
+        check xbl-bootnext "BootNext = Boot${entry:-?}, disk 1's entry ($pu)" \
+                eval '[ -n "$entry" ] && efibootmgr -q -n "$entry"'
+}
+
 # xbl_conf: the machine's config back in place (see XBL_CONF_KEEP); the suite's daemon,
 # started at boot with the suite's config, stopped: this case syncs by hand
 xbl_conf() {
@@ -232,8 +244,8 @@ run_case14_add() {
                 [ "$(xbl_blkid "$d0$n" UUID)" != "$(xbl_blkid "$p" UUID)" ] || { st=no; bad="$bad $n:same-uuid"; }
         done
         check xbl-twin-gpt "disk 1: disk 0's partitions (type, size, filesystem) with GUIDs and UUIDs of its own${bad:+; wrong:$bad}" [ "$st" = ok ]
-        check xbl-twin-labels "labels with disk 1's suffix: $(for n in 1 2 3 4; do printf '%s ' "$(xbl_blkid "${dev1}$n" LABEL)"; done)" \
-                eval '[ "$(xbl_blkid "${dev1}2" LABEL)" = boot1 ] && [ "$(xbl_blkid "${dev1}3" LABEL)" = root1 ] && [ "$(xbl_blkid "${dev1}4" LABEL)" = swap1 ]'
+        check xbl-twin-labels "labels with disk 1's suffix: $(for n in 1 2 3 4; do printf '%s ' "$(xbl_blkid "${dev1}$n" LABEL)"; done)(want esp1 boot1 root1 swap1)" \
+                eval '[ "$(xbl_blkid "${dev1}1" LABEL)" = esp1 ] && [ "$(xbl_blkid "${dev1}2" LABEL)" = boot1 ] && [ "$(xbl_blkid "${dev1}3" LABEL)" = root1 ] && [ "$(xbl_blkid "${dev1}4" LABEL)" = swap1 ]'
         check xbl-twin-mounted "$XBL_ALT $(findmnt -n -o SOURCE "$XBL_ALT"), $XBL_ALT/boot $(findmnt -n -o SOURCE "$XBL_ALT/boot"), $XBL_ALT/efi $(findmnt -n -o SOURCE "$XBL_ALT/efi")" \
                 eval '[ "$(findmnt -n -o SOURCE "$XBL_ALT")" = "${dev1}3" ] && [ "$(findmnt -n -o SOURCE "$XBL_ALT/boot")" = "${dev1}2" ] &&
                       [ "$(findmnt -n -o SOURCE "$XBL_ALT/efi")" = "${dev1}1" ]'
@@ -268,15 +280,29 @@ run_case14_add() {
         info "--status: exit $TOOL_RC: $(grep -m1 -E '^(OK|WARNING|CRITICAL|UNKNOWN)' <<<"$TOOL_OUT")"
         check xbl-status "--status after the twin was made: exit $TOOL_RC, want 0 (OK)" [ "$TOOL_RC" = 0 ]
 
+        tool -b -t
+        info "-b -t (bind-mount-efi.service, approach 1's, is enabled by the suite) with this config: exit $TOOL_RC: $(head -c 300 <<<"$TOOL_OUT$TOOL_ERR" | paste -sd' ')"
+        xbl_bootnext_disk1 "${dev1}1"
+
         # the machine's config, kept on both disks for the later boots
         cp /etc/dual-root/sync-daemon.conf "$XBL_CONF_KEEP"
         cp /etc/dual-root/sync-daemon.conf "$XBL_ALT$XBL_CONF_KEEP"
         sync
 }
 
+# xbl_bootcurrent_own: BootCurrent is the entry of the booted ESP (the one BootNext named)
+xbl_bootcurrent_own() {
+        local cur path
+        cur=$(boot_current)
+        path=$(boot_path "$cur")
+        check xbl-bootcurrent "BootCurrent=Boot$cur '$(boot_label "$cur")' $path: the entry of the booted ESP" \
+                eval '[[ $(lower <<<"$path") == *"$(loader_partuuid)"* ]]'
+}
+
 run_case14_alone() {
         check xbl-disk0-absent "no device for disk 0's ESP $DRVM_ESP0_PARTUUID" [ ! -e "/dev/disk/by-partuuid/$DRVM_ESP0_PARTUUID" ]
         xbl_expect_booted 1
+        xbl_bootcurrent_own
         check xbl-alone-tree "the XBOOTLDR it booted from: $(xbl_tree_bootable /boot "$XBL_ROOT_UUID" || true)" \
                 xbl_tree_bootable /boot "$XBL_ROOT_UUID"
         check xbl-alone-alt "$XBL_ALT not mounted (disk 0 is gone)" eval '! mountpoint -q "$XBL_ALT"'
@@ -328,6 +354,9 @@ run_case14_cut() {
         info "--status after the update: exit $TOOL_RC: $(grep -m1 -E '^(OK|WARNING|CRITICAL|UNKNOWN)' <<<"$TOOL_OUT")"
         check xbl-upd1-status "--status after the mirrored update: exit $TOOL_RC, want 0 (OK)" [ "$TOOL_RC" = 0 ]
 
+        # the boot after the cut starts disk 1's entry
+        xbl_bootnext_disk1 "$(findmnt -n -o SOURCE "$XBL_ALT/efi")"
+
         # Kernel update 2: a new set, the older ones removed (disk 0 then boots only the new
         # one); its mirror is cut by a power failure.
         k2=$(uname -r)-$XBL_UPD2
@@ -365,6 +394,7 @@ run_case14_after() {
         local sel
         check xbl-after-disk0-absent "no device for disk 0's ESP" [ ! -e "/dev/disk/by-partuuid/$DRVM_ESP0_PARTUUID" ]
         xbl_expect_booted 1
+        xbl_bootcurrent_own
         sel=$(xbl_efi_list "LoaderEntrySelected-$LOADER_GUID" | head -n 1)
         info "after the cut disk 1 booted '$sel' ($(grep -o "$XBL_MARK=[^ ]*" /proc/cmdline))"
         info "disk 1's XBOOTLDR: $(ls -A /boot /boot/loader/entries | paste -sd' ')"
