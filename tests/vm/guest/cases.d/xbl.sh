@@ -32,6 +32,7 @@ xbl_tool_long() {
 # xbl_efi_list NAME-GUID: a UTF-16LE string or string list variable, one string a line
 xbl_efi_list() {
         [ -f "$EFIVARS/$1" ] || return 0
+        # (read whole through a pipe: efivarfs files cannot seek)
         cat "$EFIVARS/$1" | od -An -v -j4 -tu2 | tr -s ' ' '\n' |
                 awk 'NF { if ($1 == 0) printf "\n"; else printf "%c", $1 }'
 }
