@@ -219,6 +219,13 @@ static char **entry_dirs(struct ad *d)
         for (size_t i = 0; i < d->n_tw; i++)
                 if (d->tw[i].xbootldr && d->tw[i].mount && !streq(d->tw[i].mount, "/boot"))
                         roots[2] = d->tw[i].mount;
+        /* the other files the manual's layout has naming the root (§5b W8), where they are */
+        static const char *const files[] = { "/etc/crypttab", "/etc/kernel/cmdline",
+                                             "/etc/initramfs-tools/conf.d/resume",
+                                             "/boot/grub/grub.cfg" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                if (access(files[i], F_OK) == 0 && strv_extend(&l, files[i]) < 0)
+                        return NULL;
         for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
                 _cleanup_free_ char *p = NULL;
 

@@ -1997,32 +1997,11 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
 
                 if (root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0)
                         return step_root_md(d, arrays, why);
+                /* On the booted disk it is a twin's (§12b A1): this root is elsewhere. */
                 say(d,
-                    "not touched: the root filesystem is %s, not btrfs (approach 1 keeps the "
-                    "root on btrfs RAID1 across the disks)",
-                    strna(type));
-                if (!rp) {
-                        say(d,
-                            "the root is not on the booted disk %s: the new disk has no "
-                            "partition for it",
-                            d->boot_disk);
-                        return 0;
-                }
-                /* Approach 2: the new disk's own root, kept in sync by the sync list. */
-                say(d,
-                    "its partition %zu on %s (%s, PARTUUID %s) is left blank; for approach 2 "
-                    "(a root per disk, synced), the steps are:",
-                    rp->partno + 1, d->disk, part, rp->uuid);
-                say(d, "  mkfs.%s %s", strna(type), part);
-                say(d,
-                    "  mkdir /mnt/root1 and add to %s: PARTUUID=%s /mnt/root1 %s "
-                    "defaults,nofail,x-systemd.device-timeout=30s 0 2",
-                    fstab_path(), rp->uuid, strna(type));
-                say(d, "  mount /mnt/root1, copy the root: rsync -aHAXx / /mnt/root1/");
-                say(d,
-                    "  in %s, a sync list naming it, e.g. sync = [[\"/etc\", "
-                    "\"/mnt/root1/\", [\"/etc/fstab\"]]] (see sync-daemon.conf(5))",
-                    d->a->config->path ? d->a->config->path : CONFIG_DEFAULT_PATH);
+                    "not touched: the root filesystem (%s) is not on the booted disk %s: the "
+                    "new disk has no partition for it",
+                    strna(type), d->boot_disk);
                 return 0;
         }
         if (!rp) {

@@ -15,8 +15,10 @@
  *   6 boot entry     its NVRAM boot entry (bootentry_fix)
  *   7 root           approach 1's btrfs root: replace a missing device, or (raid1) add and
  *                    convert; an md root: add the new disk's twin partition to each
- *                    degraded array and follow the recovery; any other root is not
- *                    touched and the steps are printed
+ *                    degraded array and follow the recovery
+ * Any other root on the booted disk makes the new disk its approach-2 twin (DESIGN.md §12b,
+ * adddisk-twin.c): step 4 ("filesystems and mounts") makes and mounts every filesystem like
+ * the booted disk's before the ESP, step 7 ("first copy") runs the sync list onto it.
  * The boot-readiness report (--status) is main.c's, after the last step.
  */
 

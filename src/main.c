@@ -113,6 +113,8 @@ static void help(void)
                "                      disk's /efi<N> (its fstab line given the new PARTUUID)\n"
                "                      or the next free one (line added), synced, boot entry,\n"
                "                      and a btrfs root's missing device replaced by it;\n"
+               "                      any other root: the booted disk's approach-2 twin\n"
+               "                      (its filesystems alike under alt_root, first copy);\n"
                "                      then the --status report. Run again to continue\n"
                "      --prove [DISK]  failover drill: set the one-shot BootNext to the boot\n"
                "                      entry of the other disk (or DISK: mount point, PARTUUID\n"

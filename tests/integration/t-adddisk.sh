@@ -194,7 +194,7 @@ test_mode_changes_nothing() {
         expect_stdout_has "would add to $FSTAB: PARTUUID="
         expect_stdout_has " /efi1 vfat $ESPOPT 0 2"
         expect_stdout_has "would sync the booted ESP /efi0/ onto /efi1/"
-        expect_stdout_has "not touched: the root filesystem is tmpfs, not btrfs"
+        expect_stdout_has "not touched: the root filesystem (tmpfs) is not on the booted disk"
         [ "$(sha256sum <"$W/dual-root-test-dry.img")" = "$sum" ] || fail "-t changed the disk"
         [ "$(sfdisk --dump "$IMG0")" = "$(cat "$W/img0.dump")" ] || fail "-t changed the booted disk's table"
         cmp -s "$R$FSTAB" "$W/fstab.orig" || fail "-t changed $FSTAB"
