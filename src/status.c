@@ -563,9 +563,6 @@ static bool has_grub(int fd)
         return false;
 }
 
-/* A file an entry needs is there and plausible for what it is (DESIGN.md §11 rules S3, S8):
- * returns 1 when it is, 0 after a CRITICAL finding naming entry, file and ESP, 2 after an
- * UNKNOWN one when it could not be read (not known to be broken), or -ENOMEM. */
 /* A partition systemd-boot reads entries from (DESIGN.md §11c X2): the ESP, or its disk's
  * XBOOTLDR. where names it in messages ("/efi1", or "XBOOTLDR /boot (/dev/vda2, partition 2
  * of vda)"); other is the other one of the disk, -1 when there is none. */
@@ -578,6 +575,10 @@ struct entry_source {
         const char *other_where;
 };
 
+/* A file an entry needs is there and plausible for what it is (DESIGN.md §11 rules S3, S8):
+ * returns 1 when it is, 0 after a CRITICAL finding naming entry, file and partition (X2: the
+ * entry's own; the other is named when it holds the file), 2 after an UNKNOWN one when it
+ * could not be read (not known to be broken), or -ENOMEM. */
 static int check_loader_file(struct status_esp *e, const struct entry_source *src,
                              const struct bls_entry *b, const struct bls_file *f)
 {

@@ -299,6 +299,20 @@ json_and_textfile_carry_the_xbootldr() {
         out=$("$promtool" check metrics <"$f" 2>&1) || fail "promtool check metrics: $out"
 }
 
+fat_xbootldr_needs_no_driver() {
+        command -v mkfs.vfat >/dev/null || { echo "# no mkfs.vfat: skipped"; return 0; }
+        table1
+        umount "$R/mnt/root1/boot"
+        mkfs.vfat -i 7ab1b001 "$DEVX1" >/dev/null
+        rm "$R/mnt/root1/efi/EFI/systemd/drivers/ext4_x64.efi"
+        run_tool --status
+        # this kernel cannot mount FAT: not mounted, but never "cannot read" for want of a driver
+        expect_stdout_lacks "cannot read XBOOTLDR"
+        expect_stdout_has "UNKNOWN xbootldr: XBOOTLDR (not mounted) ($DEVX1, partition 2 of $(basename "$WHOLE1")) is not mounted (fstab mounts it on /mnt/root1/boot)"
+        expect_stdout_lacks "CRITICAL"
+        mkfs.ext4 -q -F -U "$XFS1" -L boot1 "$DEVX1"
+}
+
 run_case "healthy Table 1 machine: OK, entries read from each disk's XBOOTLDR" healthy_table1_is_ok
 run_case "a kernel or initrd missing or cut on an XBOOTLDR: CRITICAL naming it" alternate_boot_missing_a_kernel_is_critical
 run_case "XBOOTLDR missing from fstab: WARNING; not mounted: UNKNOWN, never CRITICAL" xbootldr_not_in_fstab_or_not_mounted
@@ -309,4 +323,5 @@ run_case "dualroot = false still judges the ESPs of esp_mounts" dualroot_false_s
 run_case "/boot judged per approach" boot_is_judged_per_approach
 run_case "the disk's partition table unreadable (a user): UNKNOWN, never CRITICAL" partition_table_unreadable_is_unknown
 run_case "JSON and the textfile carry each disk's XBOOTLDR" json_and_textfile_carry_the_xbootldr
+run_case "a FAT XBOOTLDR needs no driver" fat_xbootldr_needs_no_driver
 finish
