@@ -30,8 +30,10 @@ XB1=$(losetup --find --show --offset $(((2048 + 48 * 2048) * 512)) --sizelimit $
         "$W/dual-root-test-xb.img")
 ROOT1=$(losetup --find --show --offset $(((2048 + 96 * 2048) * 512)) --sizelimit $((64 << 20)) \
         "$W/dual-root-test-xb.img")
-mkfs.ext4 -q -F -L xboot0 "$XB0"
-mkfs.ext4 -q -F -L xboot1 "$XB1"
+XU0=b007b007-0000-4000-8000-0000000000b0
+XU1=b007b007-1111-4000-8000-0000000000b1
+mkfs.ext4 -q -F -U "$XU0" -L xboot0 "$XB0"
+mkfs.ext4 -q -F -U "$XU1" -L xboot1 "$XB1"
 mkfs.ext4 -q -F -L root1 "$ROOT1"
 mount "$ROOT1" "$R/mnt/root1"
 
@@ -55,7 +57,7 @@ make_set new 6.2 4
 find "$W/set-old" -exec touch -d "@$(($(date +%s) - 86400))" {} +
 
 # The source tree and the alternate's, set by each case.
-SRC= DST=
+SRC='' DST=''
 install_set() {
         rsync -a --checksum --delete --exclude=/lost+found/ --exclude='/.dual-root-state*' \
                 "$W/set-$1/" "$SRC/"
@@ -255,6 +257,70 @@ enospc_fails_before_deleting() {
         complete_plainly
 }
 
+# A source without a trailing slash: rsync writes the destination's "boot"; the ordered copy
+# runs in that tree (its own filesystem here), the lock on the destination above it.
+directory_form_is_ordered_in_the_tree_below() {
+        use_xbootldr
+        printf 'dualroot = false\nrsync_path = "/opt/rsync-cut"\nsync = [["/boot", "/mnt/root1/"]]\n' >"$CONF"
+        baseline
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "/boot/ /mnt/root1/boot/"
+        expect_stdout_has "pass 2 (entries): create loader/entries/debian-6.2.conf"
+        expect_stdout_has "; a boot tree ('/boot' holds loader/entries)"
+        echo 3 >"$R/tmp/cut-rename"
+        run_tool -s
+        expect_status 1
+        [ "$(which_set "$DST")" = old ] || fail "cut at rsync's rename 3: $DST holds $(which_set "$DST")"
+        after_cut "rsync's rename 3 (/boot -> /mnt/root1/)"
+        [ ! -e "$R/mnt/root1/.dual-root-state" ] || fail "a record above the tree"
+        # a first sync makes the tree
+        umount "$R/mnt/root1/boot"
+        find "$R/mnt/root1/boot" -delete
+        run_tool -s
+        expect_status 0
+        same_tree "$SRC" "$DST" || fail "the first sync left $DST unlike $SRC: $(cat "$W/diff")"
+        find "$DST" -mindepth 1 -delete
+        mount "$XB1" "$DST"
+}
+
+# swap_ids with a boot tree (the manual's approach 2: the entries on the XBOOTLDR name each
+# disk's own filesystems): written after the deletions pass, which keeps what the alternate's
+# own entries name; a cut leaves its own entry and kernel; the next sync completes it.
+swapped_entries_in_a_boot_tree() {
+        use_xbootldr
+        printf 'dualroot = false\nrsync_path = "/opt/rsync-cut"\nsync = [["/boot/", "/mnt/root1/boot/"]]\nswap_ids = ["/boot/loader/entries/"]\n' >"$CONF"
+        clear_markers
+        install_set old
+        sed -i "s/root=UUID=x/root=UUID=$XU0/" "$SRC/loader/entries/debian-6.1.conf"
+        # (the guard's record was made without swap_ids: what it covers changed)
+        run_tool -s --force
+        expect_status 0
+        # what only the alternate's own old entry named goes at the next sync (§5b)
+        run_tool -s
+        expect_status 0
+        [ "$(which_set "$DST")" = old ] && [ ! -e "$DST/vmlinuz-6.2" ] || fail "not the old set alone: $(ls "$DST")"
+        grep -q "root=UUID=$XU1" "$DST/loader/entries/debian-6.1.conf" || fail "the entry was not swapped: $(cat "$DST/loader/entries/debian-6.1.conf")"
+        install_set new
+        sed -i "s/root=UUID=x/root=UUID=$XU0/" "$SRC/loader/entries/debian-6.2.conf"
+        echo 3 >"$R/tmp/cut-rename"
+        run_tool -s
+        expect_status 1
+        [ -f "$DST/vmlinuz-6.1" ] && grep -q "root=UUID=$XU1" "$DST/loader/entries/debian-6.1.conf" ||
+                fail "after the cut the alternate's own entry or kernel is gone: $(ls -R "$DST")"
+        echo "rsync's rename 3 (swap_ids)" >>"$W/cuts"
+        clear_markers
+        run_tool -s
+        expect_status 0
+        [ "$(which_set "$DST")" = new ] || fail "not completed: $DST holds $(which_set "$DST")"
+        grep -q "root=UUID=$XU1" "$DST/loader/entries/debian-6.2.conf" || fail "the new entry was not swapped"
+        [ -f "$DST/vmlinuz-6.2" ] && [ -f "$DST/initrd.img-6.2" ] || fail "the new kernel is missing"
+        # what only the old entry named goes at the next sync (§5b)
+        run_tool -s
+        expect_status 0
+        [ ! -e "$DST/vmlinuz-6.1" ] || fail "the old kernel outlived its entry by two syncs"
+}
+
 # boot_trees = [] says the /boot tree is none: one rsync run with --delete, as every
 # sync-list item was before §5c.
 plain_tree_is_one_rsync_run() {
@@ -356,9 +422,11 @@ config_key_and_its_errors() {
 rm -f "$W/cuts"
 run_case "an XBOOTLDR tree's kernel update cut at each rename and flush and at moments: the alternate holds a complete set; a plain sync completes it" xbootldr_kernel_update_survives_every_cut
 run_case "a /boot directory on the root, the same cuts: the same" boot_directory_kernel_update_survives_every_cut
+run_case "a source without a trailing slash: ordered in the tree below the destination, made by a first sync" directory_form_is_ordered_in_the_tree_below
 run_case "ENOSPC: fails before deleting, names the MiB missing, the old kernel and entry intact" enospc_fails_before_deleting
 run_case "a tree that is no boot tree is one rsync run; boot_trees says so either way" plain_tree_is_one_rsync_run
 run_case "kernels named by the booted ESP's entries make a boot tree" kernels_named_by_an_esp_entry_make_a_boot_tree
 run_case "the boot_trees key, its values and its errors (--check-config), and a breaking rsync_opts" config_key_and_its_errors
+run_case "swap_ids in a boot tree: entries swapped, written after the deletions, a cut leaves the alternate's own" swapped_entries_in_a_boot_tree
 echo "# cut points tested: $(wc -l <"$W/cuts" 2>/dev/null || echo 0)"
 finish

@@ -700,6 +700,7 @@ static void test_every_key_is_applied(void **state)
         assert_strv(c->items[0].excludes, "*.tmp", "/cache/");
         assert_item(&c->items[1], 19, "/opt");
         assert_strv(c->items[1].dests, "/mnt/root1/");
+        assert_strv(c->boot_trees, "/opt");
 }
 
 static void test_sync_list_of_one_item(void **state)
