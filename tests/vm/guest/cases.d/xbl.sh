@@ -245,8 +245,10 @@ run_case14_add() {
                 [ "$(xbl_blkid "$d0$n" UUID)" != "$(xbl_blkid "$p" UUID)" ] || { st=no; bad="$bad $n:same-uuid"; }
         done
         check xbl-twin-gpt "disk 1: disk 0's partitions (type, size, filesystem) with GUIDs and UUIDs of its own${bad:+; wrong:$bad}" [ "$st" = ok ]
-        check xbl-twin-labels "labels with disk 1's suffix: $(for n in 1 2 3 4; do printf '%s ' "$(xbl_blkid "${dev1}$n" LABEL)"; done)(want esp1 boot1 root1 swap1)" \
-                eval '[ "$(xbl_blkid "${dev1}1" LABEL)" = esp1 ] && [ "$(xbl_blkid "${dev1}2" LABEL)" = boot1 ] && [ "$(xbl_blkid "${dev1}3" LABEL)" = root1 ] && [ "$(xbl_blkid "${dev1}4" LABEL)" = swap1 ]'
+        check xbl-twin-esp-label "disk 1's ESP label '$(xbl_blkid "${dev1}1" LABEL)', want esp1 (disk 0's: esp0)" \
+                [ "$(xbl_blkid "${dev1}1" LABEL)" = esp1 ]
+        check xbl-twin-labels "labels with disk 1's suffix: $(for n in 2 3 4; do printf '%s ' "$(xbl_blkid "${dev1}$n" LABEL)"; done)(want boot1 root1 swap1)" \
+                eval '[ "$(xbl_blkid "${dev1}2" LABEL)" = boot1 ] && [ "$(xbl_blkid "${dev1}3" LABEL)" = root1 ] && [ "$(xbl_blkid "${dev1}4" LABEL)" = swap1 ]'
         check xbl-twin-mounted "$XBL_ALT $(findmnt -n -o SOURCE "$XBL_ALT"), $XBL_ALT/boot $(findmnt -n -o SOURCE "$XBL_ALT/boot"), $XBL_ALT/efi $(findmnt -n -o SOURCE "$XBL_ALT/efi")" \
                 eval '[ "$(findmnt -n -o SOURCE "$XBL_ALT")" = "${dev1}3" ] && [ "$(findmnt -n -o SOURCE "$XBL_ALT/boot")" = "${dev1}2" ] &&
                       [ "$(findmnt -n -o SOURCE "$XBL_ALT/efi")" = "${dev1}1" ]'
@@ -380,9 +382,10 @@ run_case14_cut() {
                 [ -n "$(find "$XBL_ALT/boot" -newer "$WORK/stamp" ! -name lost+found 2>/dev/null | head -n 1)" ] && break
                 sleep 0.5
         done
-        # a cut point that varies from run to run: 0 to 7 s after the copy to disk 1's
-        # XBOOTLDR began
-        delay=$((RANDOM % 8))
+        # a cut point that varies from run to run: 0 to 15 s after the copy to disk 1's
+        # XBOOTLDR began (the new kernel and initrd take ~10 s at this rate, then the entry,
+        # the deletions, the other items)
+        delay=$((RANDOM % 16))
         sleep "$delay"
         info "power cut ${delay}s after the first write on disk 1's /boot; there: $(ls -A "$XBL_ALT/boot" "$XBL_ALT/boot/loader/entries" | paste -sd' ')"
         pass xbl-mid-copy "-s was copying kernel update $k2 to disk 1"
