@@ -82,18 +82,25 @@ xbl_build_disk() {
         e2fsck -fy "$root" >/dev/null 2>&1 || true
         tune2fs -U "$XBL_ROOT0_UUID" -L "$XBL_ROOT0_LABEL" "$root" >/dev/null || drvm_die "tune2fs failed on the root"
         xbl_fstab >"$w/fstab"
+        # systemd-boot's menu, which OVMF draws on every serial port, leaves the result port
+        # (ttyS1) in mid-line: a line break before the case script's first line
+        printf '[Service]\nExecStartPre=/bin/sh -c "echo >/dev/ttyS1"\n' >"$w/vmtest-newline.conf"
         debugfs -w -f - "$root" >"$w/debugfs.log" 2>&1 <<EOF
 rm /etc/fstab
 write $w/fstab /etc/fstab
 mkdir /efi
 rmdir /efi0
 rmdir /efi1
+mkdir /etc/systemd/system/dual-root-vmtest.service.d
+write $w/vmtest-newline.conf /etc/systemd/system/dual-root-vmtest.service.d/xbl-newline.conf
 $(for f in mkfs.fat fsck.fat fatlabel sgdisk; do printf 'write %s /usr/sbin/%s\nsif /usr/sbin/%s mode 0100755\n' "$t/sbin/$f" "$f" "$f"; done)
 symlink /usr/sbin/mkfs.vfat mkfs.fat
 symlink /usr/sbin/fsck.vfat fsck.fat
 EOF
         debugfs -R 'cat /etc/fstab' "$root" 2>/dev/null | cmp -s - "$w/fstab" ||
                 { cat "$w/debugfs.log" >&2; drvm_die "cannot write the root's fstab"; }
+        debugfs -R 'cat /etc/systemd/system/dual-root-vmtest.service.d/xbl-newline.conf' "$root" 2>/dev/null |
+                cmp -s - "$w/vmtest-newline.conf" || { cat "$w/debugfs.log" >&2; drvm_die "cannot write the vmtest drop-in"; }
         for f in mkfs.fat sgdisk; do
                 debugfs -R "cat /usr/sbin/$f" "$root" 2>/dev/null | cmp -s - "$t/sbin/$f" ||
                         { cat "$w/debugfs.log" >&2; drvm_die "cannot write /usr/sbin/$f into the root"; }
