@@ -8,7 +8,6 @@
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <sys/ioctl.h>
@@ -32,11 +31,10 @@
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
+#include "util/prog.h"
 #include "util/strv.h"
 #include "util/progress.h"
 #include "util/time-util.h"
-
-extern char **environ;
 
 /* How long the partition devices and their udev links get to appear after the table is
  * written (udev under TCG in the VM suite: well under a second once the kernel re-read it). */
@@ -118,91 +116,18 @@ static void step_end(struct ad *d)
 
 /* --- running a program ------------------------------------------------------------------- */
 
-static char *find_prog(const char *name)
-{
-        static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
-
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                char *p;
-
-                if (asprintf(&p, "%s/%s", dirs[i], name) < 0)
-                        return NULL;
-                if (access(p, X_OK) == 0)
-                        return p;
-                free(p);
-        }
-        return NULL;
-}
-
 char *argv_to_string(char *const *argv)
 {
         return rsync_argv_to_string(argv);
 }
 
-/* Runs argv (argv[0] a name found in the system directories, never $PATH) to completion, its
- * output on ours, stdin /dev/null. 0 when it exits 0; else -errno with *why. */
-/* Starts argv, its stdout on ours when show, else on /dev/null (its stderr always ours). */
-static int spawn_prog(char *const *argv, bool show, pid_t *ret, char **why)
-{
-        _cleanup_free_ char *path = find_prog(argv[0]);
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none;
-        int r;
-
-        if (!path)
-                return errmsg(why, -ENOENT,
-                              "cannot run %s: not installed in /usr/sbin, /usr/bin, "
-                              "/sbin or /bin",
-                              argv[0]);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        if (!show)
-                posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        posix_spawnattr_init(&attr);
-        sigemptyset(&none);
-        posix_spawnattr_setsigmask(&attr, &none);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-        fflush(stdout);
-        r = posix_spawn(ret, path, &fa, &attr, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&attr);
-        if (r != 0)
-                return errmsg(why, -r, "cannot run %s: %s", path, strerror(r));
-        return 0;
-}
-
-/* Reaps pid (argv's), blocking unless nohang: 1 when it exited 0, 0 when it still runs (nohang),
- * else -errno with *why. */
-static int reap_prog(pid_t pid, char *const *argv, bool nohang, char **why)
-{
-        _cleanup_free_ char *line = argv_to_string(argv);
-        pid_t k;
-        int st;
-
-        while ((k = waitpid(pid, &st, nohang ? WNOHANG : 0)) < 0)
-                if (errno != EINTR)
-                        return errmsg(why, negative_errno(), "cannot wait for %s: %m", argv[0]);
-        if (k == 0)
-                return 0;
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-                return 1;
-        if (WIFEXITED(st))
-                return errmsg(why, -EIO, "'%s' exited with status %d", strna(line),
-                              WEXITSTATUS(st));
-        return errmsg(why, -EIO, "'%s' was killed by signal %d", strna(line),
-                      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
+/* The process runner is util/prog.h's; the command line in its messages is quoted as a shell
+ * would read it. */
 int run_prog(char *const *argv, bool show, char **why)
 {
-        pid_t pid;
-        int r = spawn_prog(argv, show, &pid, why);
+        _cleanup_free_ char *line = argv_to_string(argv);
 
-        if (r < 0)
-                return r;
-        r = reap_prog(pid, argv, false, why);
-        return r < 0 ? r : 0;
+        return prog_run(argv, line, show, why);
 }
 
 /* Runs argv, or in test mode says it would. */
@@ -1931,6 +1856,7 @@ enum follow { FOLLOW_REPLACE, FOLLOW_BALANCE };
 static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char *const *argv,
                         char **why)
 {
+        _cleanup_free_ char *line = argv ? argv_to_string(argv) : NULL;
         struct progress p;
         int r = 0;
 
@@ -1942,7 +1868,7 @@ static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char 
         for (;;) {
                 usec_t now;
 
-                if (pid > 0 && (r = reap_prog(pid, argv, true, why)) != 0)
+                if (pid > 0 && (r = prog_reap(pid, line, true, why)) != 0)
                         break;
                 now = now_usec(CLOCK_MONOTONIC);
                 if (kind == FOLLOW_REPLACE) {
@@ -2049,7 +1975,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                  * replace belongs to the kernel: an interrupted run finds it running and
                  * follows it again. */
                 say(d, "running: %s", strna(line));
-                r = spawn_prog(start, d->out != NULL, &pid, why);
+                r = prog_spawn(start, d->out != NULL, &pid, why);
                 if (r < 0)
                         return r;
                 r = follow_btrfs(d, fd, FOLLOW_REPLACE, pid, start, why);
@@ -2129,7 +2055,7 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                         pid_t bpid;
 
                         say(d, "running: %s", strna(bline));
-                        r = spawn_prog(balance, d->out != NULL, &bpid, attempt ? why : &failed);
+                        r = prog_spawn(balance, d->out != NULL, &bpid, attempt ? why : &failed);
                         if (r >= 0)
                                 r = follow_btrfs(d, fd, FOLLOW_BALANCE, bpid, balance,
                                                  attempt ? why : &failed);

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "swapfiles.h"
 #include "sync.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -1325,6 +1326,47 @@ static int tree_excludes(char *const *excludes, const char *base, char ***ret)
         return 0;
 }
 
+/* 1 when the tree at fd holds directories alone on its own filesystem (lost+found and other
+ * filesystems' mount points aside): nothing there can be a torn copy, so like a missing tree
+ * it needs no guard, intent or content comparison (DESIGN.md §12b A7); 0 otherwise or when it
+ * cannot be read (the guard then judges it). */
+static int tree_holds_no_file(int fd, unsigned depth)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        struct stat top;
+        int dfd;
+
+        if (depth > 32 || fstat(fd, &top) < 0 || (dfd = dup(fd)) < 0)
+                return 0;
+        d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return 0;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                struct stat st;
+                int sub, r;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+                    (depth == 0 && streq(de->d_name, "lost+found")))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISDIR(st.st_mode))
+                        return 0;
+                if (st.st_dev != top.st_dev)
+                        continue; /* a mount point: another filesystem's, not this copy's */
+                sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0)
+                        return 0;
+                r = tree_holds_no_file(sub, depth + 1);
+                close(sub);
+                if (r <= 0)
+                        return 0;
+        }
+        return errno == 0 ? 1 : 0;
+}
+
 /* Rules 4 and 10 for a sync-list pair, the same as an ESP's: the record lives at the root of
  * the tree rsync writes, on both sides; the booted ESP's PARTUUID names the booted disk. */
 static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char **why)
@@ -1350,6 +1392,8 @@ static int prepare_tree(const struct sync_context *ctx, struct sync_job *j, char
         if (j->src_fd < 0)
                 return errmsg(why, SYNC_FAILED, "cannot open source '%s': %m", src);
         j->tree_fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (j->tree_fd >= 0 && tree_holds_no_file(j->tree_fd, 0) > 0)
+                return 0; /* as a missing one: a first copy onto a new filesystem (§12b A7) */
         if (j->tree_fd < 0) {
                 if (errno == ENOENT)
                         return 0; /* a first sync creates it; recorded after */
