@@ -33,7 +33,7 @@ at() { # IMAGE START SECTORS -> a loop device over those bytes
 for n in 0 1; do
         img="$W/dual-root-test-table1-$n.img"
         truncate -s 48M "$img"
-        eval "esp=\$ESP$n xpu=\$XPU$n rpu=\$RPU$n spu=\$SPU$n"
+        v=ESP$n esp=${!v} v=XPU$n xpu=${!v} v=RPU$n rpu=${!v} v=SPU$n spu=${!v}
         sgdisk -n "1:$P1:+16M" -t 1:ef00 -u "1:$esp" -c 1:esp \
                 -n "2:$P2:+16M" -t 2:ea00 -u "2:$xpu" -c "2:boot$n" \
                 -n "3:$P3:+8M" -t 3:8300 -u "3:$rpu" -c "3:root$n" \
