@@ -89,6 +89,11 @@ int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_m
 int twin_plan(struct ad *d, struct libmnt_table *t, char **why);
 int twin_filesystems(struct ad *d, struct libmnt_table *t, char **why);
 int twin_check_driver(struct ad *d, const char *esp, char **why);
+
+/* A twin's label: label's trailing number replaced by the one ending number_from ("/efi1",
+ * "/mnt/root1"), else incremented ("root0" -> "root1"); label itself without a number. NULL:
+ * label NULL or out of memory. */
+char *twin_label(const char *label, const char *number_from);
 int twin_first_copy(struct ad *d, char **why);
 void twin_done(struct ad *d);
 /* mkdir -p path (mode 0755) */

@@ -60,7 +60,7 @@ static const char *trailing_digits(const char *s)
 
 /* A3: "root0" -> "root1" (the twin's number: the alternate root's; else the label's + 1); a
  * label with no number is kept as it is. */
-static char *twin_label(const char *label, const char *alt_root)
+char *twin_label(const char *label, const char *alt_root)
 {
         const char *num, *k;
         char *r;
@@ -541,7 +541,7 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
                     d->m->booted.mount, esp, d->m->booted.mount);
                 say(d,
                     "/boot: %s; nothing is bound on /boot (approach 1's bind of the ESP is not "
-                    "used: do not enable dual-root-bind.service)",
+                    "used: do not enable bind-mount-efi.service)",
                     boot_part ? "a partition of each disk, synced as its own item"
                               : "a directory of each disk's root, synced with it");
         }

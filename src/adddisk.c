@@ -1466,10 +1466,22 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                 blockdev_probe_done(&pr);
                 return r;
         } else {
-                char *argv[] = { "mkfs.vfat", "-F", "32",
-                                 d->esp_dev ? d->esp_dev : (char *)"<the new ESP partition>",
-                                 NULL };
+                _cleanup_(blockdev_probe_done) struct blockdev_probe bp = {};
+                _cleanup_free_ char *label = NULL;
+                char *argv[6] = { "mkfs.vfat", "-F", "32" };
+                size_t n = 3;
 
+                /* Labelled like the booted ESP with this disk's number ("ESP0" -> "ESP1"),
+                 * as the twin's other filesystems are (§12b A2). */
+                if (blockdev_probe(d->m->booted.device, "vfat", &bp) == 0 && bp.label) {
+                        label = twin_label(bp.label, d->esp_mount);
+                        if (!label)
+                                return -ENOMEM;
+                        argv[n++] = "-n";
+                        argv[n++] = label;
+                }
+                argv[n++] = d->esp_dev ? d->esp_dev : (char *)"<the new ESP partition>";
+                argv[n] = NULL;
                 r = run_or_show(d, argv, why);
                 if (r < 0) {
                         blockdev_probe_done(&pr);

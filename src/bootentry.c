@@ -663,18 +663,39 @@ struct fix_state {
         FILE *out;
 };
 
+/* Whether BootOrder's entry number starts a file on a GPT partition (a disk's loader), not a
+ * firmware application, a network or a removable device. */
+static bool order_is_disk_entry(const struct fix_state *s, uint16_t number)
+{
+        for (size_t i = 0; i < s->nv.n; i++)
+                if (s->nv.options[i].number == number)
+                        return s->nv.options[i].partuuid && s->nv.options[i].file;
+        return false;
+}
+
+/* Adds number to BootOrder right after the last entry that starts a disk's loader, so that
+ * the firmware tries it before what it falls back to last (OVMF's shell, network boot),
+ * which may never return; at the end when there is none. */
 static int order_append(struct fix_state *s, unsigned number)
 {
         uint16_t *t;
+        size_t at = s->n_order;
 
         for (size_t i = 0; i < s->n_order; i++)
                 if (s->order[i] == number)
                         return 0;
+        for (size_t i = s->n_order; i > 0; i--)
+                if (order_is_disk_entry(s, s->order[i - 1])) {
+                        at = i;
+                        break;
+                }
         t = reallocarray(s->order, s->n_order + 1, sizeof(uint16_t));
         if (!t)
                 return -ENOMEM;
         s->order = t;
-        s->order[s->n_order++] = (uint16_t)number;
+        memmove(s->order + at + 1, s->order + at, (s->n_order - at) * sizeof(uint16_t));
+        s->order[at] = (uint16_t)number;
+        s->n_order++;
         s->order_changed = true;
         return 0;
 }
@@ -709,7 +730,7 @@ static int fix_one(struct fix_state *s, const struct esp *e, char **why)
         if (ev.reach == REACH_NOT_IN_ORDER) {
                 fprintf(s->out, "%s: Boot%04X \"%s\" starts it but is not in BootOrder: %s it\n",
                         e->mount, ev.entry->number, strna(ev.entry->description),
-                        s->test ? "would append" : "appending");
+                        s->test ? "would add" : "adding");
                 return order_append(s, ev.entry->number) < 0 ? -ENOMEM : 0;
         }
         if (!ev.loader && (ev.sdboot_problem || ev.fallback_problem))

@@ -566,6 +566,39 @@ static int fix(const struct esp_model *m, bool test, char **ret_out, char **why)
         return r;
 }
 
+/* DESIGN.md §11 E3: a new entry goes right after the last entry starting a disk's loader, before
+ * what the firmware falls back to last (OVMF's shell, which never returns). */
+static void test_fix_adds_the_entry_before_the_firmwares_own(void **state)
+{
+        struct env *e = *state;
+        struct esp_model *m = two_esps(e);
+        _cleanup_free_ char *out = NULL, *why = NULL, *order = NULL;
+        size_t n;
+
+        mkefivar(e->efivars, "bootentry", "0005", "EFI Internal Shell", "--whole-disk", "--file",
+                 "", NULL);
+        mkefivar(e->efivars, "bootorder", "1,5", NULL);
+        assert_int_equal(fix(m, false, &out, &why), 1);
+        assert_non_null(strstr(out, "setting BootOrder 0001,0000,0005\n"));
+        read_file(e->efivars, "BootOrder" GUID, &order, &n);
+        assert_int_equal(n, 10);
+        assert_memory_equal(order, "\x07\x00\x00\x00\x01\x00\x00\x00\x05\x00", 10);
+        /* nothing starts a disk's loader: at the end */
+        free(out);
+        out = NULL;
+        mkefivar(e->efivars, "bootorder", "5", NULL);
+        {
+                _cleanup_free_ char *b0 = join(e->efivars, "Boot0000" GUID),
+                                    *b1 = join(e->efivars, "Boot0001" GUID);
+
+                assert_int_equal(unlink(b0), 0);
+                assert_int_equal(unlink(b1), 0);
+        }
+        assert_true(fix(m, false, &out, &why) >= 0);
+        assert_non_null(strstr(out, "setting BootOrder 0005,"));
+        esp_model_free(m);
+}
+
 static void test_fix_creates_the_missing_entry_and_appends_it(void **state)
 {
         struct env *e = *state;
@@ -672,7 +705,7 @@ static void test_fix_appends_a_valid_entry_missing_from_boot_order(void **state)
         mkefivar(e->efivars, "bootentry", "0004", "Disk 1", "--hd", "1", PU1, NULL);
         assert_int_equal(fix(m, false, &out, &why), 0);
         assert_non_null(strstr(out, "Boot0004 \"Disk 1\" starts it but is not in BootOrder: "
-                                    "appending it\n"));
+                                    "adding it\n"));
         assert_non_null(strstr(out, "setting BootOrder 0001,0004\n"));
         esp_model_free(m);
 }
@@ -770,6 +803,7 @@ int main(void)
                 T(test_write_names_the_directory_it_cannot_use),
                 T(test_read_nvram_lists_entries_and_order),
                 T(test_read_nvram_flags_a_malformed_boot_order),
+                T(test_fix_adds_the_entry_before_the_firmwares_own),
                 T(test_evaluate_each_level),
                 T(test_evaluate_judges_the_loaders),
                 T(test_start_follows_the_entrys_file),

@@ -75,8 +75,12 @@ run_case8_fix() {
         check fix-efibootmgr "Boot$new: $path" \
                 eval '[ -n "$new" ] && [[ $(lower <<<"$path") == "hd(1,gpt,$p1,0x800,$size)/file(\\efi\\systemd\\systemd-bootx64.efi)"* ]]'
         order_after=$(boot_order)
-        check fix-boot-order "BootOrder $order_before -> $order_after: first kept, Boot$new last" \
-                eval '[ "${order_after%%,*}" = "${order_before%%,*}" ] && [ "${order_after##*,}" = "$new" ]'
+        # DESIGN.md §11 E3: the others keep their order; the new entry stands right after the
+        # last entry starting a disk's loader, before what OVMF falls back to (its shell)
+        rest=$(tr , '\n' <<<"$order_after" | grep -vx "$new" | paste -sd,)
+        prev=$(tr , '\n' <<<"$order_after" | grep -x -B1 "$new" | head -n1)
+        check fix-boot-order "BootOrder $order_before -> $order_after: first kept, the others in order, Boot$new right after Boot$prev '$(boot_label "$prev")' (a disk's loader)" \
+                eval '[ "${order_after%%,*}" = "${order_before%%,*}" ] && [ "$rest" = "$order_before" ] && [[ $(lower <<<"$(boot_path "$prev")") == *"hd("*"file("* ]]'
         status_run
         check status-ok-again "exit $TOOL_RC: $STATUS_LINE" [ "$TOOL_RC" = 0 ]
 
