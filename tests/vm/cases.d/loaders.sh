@@ -128,7 +128,7 @@ grub_disks() {
                 rm -rf "$w"
                 touch "$dir/ok"
                 for d in "$DRVM_CACHE"/grub-*; do
-                        case "$d" in "$dir" | "$DRVM_CACHE"/grub-debs-*) continue ;; esac
+                        case "$d" in "$dir" | "$DRVM_CACHE"/grub-debs-* | "$DRVM_CACHE"/grub-a2-*) continue ;; esac
                         [ -d "$d" ] && rm -rf --one-file-system "$d"
                 done
         fi
