@@ -656,10 +656,32 @@ static int check_loader_file(struct status_esp *e, const struct entry_source *sr
         return k < 0 ? k : 2;
 }
 
+/* The ESP's disk and its partitions, read once per report (X1). err: 0 when read, -ENOTBLK
+ * when the ESP is no partition (a loop device standing in for one: no disk to look at),
+ * -ENODEV when the ESP is not mounted, another -errno when the table cannot be read. */
+struct esp_disk {
+        struct disk_parts parts;
+        int err;
+        char *why;
+};
+
+static void esp_disk_done(struct esp_disk *d)
+{
+        disk_parts_done(&d->parts);
+        free(d->why);
+        *d = (struct esp_disk){ .err = -ENODEV };
+}
+
+/* The disks' partitions for a loader chain (DESIGN.md §11b L1c): the ESP's own disk first. */
+struct chain_disks {
+        const struct esp_disk *disks; /* NULL: none read */
+        size_t n, self;
+};
+
 /* The filesystems a loader chain may name (DESIGN.md §11b): the ESPs of the set, this one
  * (fss[0]) the disk judged. Returns how many of size were filled. */
 static size_t chain_fss(struct status_esp *e, int fd, const struct esp_model *m,
-                        struct chain_fs *fss, size_t size)
+                        const struct chain_disks *dk, struct chain_fs *fss, size_t size)
 {
         size_t n = 0;
 
@@ -682,7 +704,54 @@ static size_t chain_fss(struct status_esp *e, int fd, const struct esp_model *m,
                                 .name = a->mount, .uuid = a->uuid, .partuuid = a->partuuid, .fd = -1
                         };
         }
+        /* L1c: the other filesystems of the disks (approach 2: each disk's root, its /boot),
+         * this disk's first, so that one on both disks (a btrfs raid1 root) is this disk's.
+         * This disk's mounted ones are opened: a chain may read its files there. */
+        for (size_t pass = 0; dk && dk->disks && pass < 2; pass++)
+                for (size_t i = 0; i < dk->n; i++) {
+                        const struct esp_disk *d = &dk->disks[i];
+                        bool own = i == dk->self ||
+                                   (dk->self < dk->n && dk->disks[dk->self].err == 0 &&
+                                    streq_ptr(d->parts.disk, dk->disks[dk->self].parts.disk));
+
+                        if (d->err < 0 || own != (pass == 0))
+                                continue;
+                        for (size_t j = 0; j < d->parts.n && n < size; j++) {
+                                const struct disk_part *p = &d->parts.parts[j];
+                                bool listed = false;
+
+                                for (size_t k = 0; k < n && p->partuuid; k++)
+                                        listed = listed ||
+                                                 (fss[k].partuuid &&
+                                                  strcasecmp(fss[k].partuuid, p->partuuid) == 0);
+                                if (listed || (!p->uuid && !p->partuuid))
+                                        continue;
+                                fss[n++] = (struct chain_fs){
+                                        .name = p->mount  ? p->mount
+                                                : p->node ? p->node
+                                                          : "?",
+                                        .uuid = p->uuid,
+                                        .label = p->label,
+                                        .partuuid = p->partuuid,
+                                        .partlabel = p->partlabel,
+                                        .fstype = p->fstype,
+                                        .fd = own && p->mount
+                                                      ? open(p->mount,
+                                                             O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                                      : -1,
+                                        .this_disk = own,
+                                };
+                        }
+                }
         return n;
+}
+
+/* Closes what chain_fss() opened (every descriptor but the ESP's, the first). */
+static void chain_fss_close(struct chain_fs *fss, size_t n)
+{
+        for (size_t i = 1; i < n; i++)
+                if (fss[i].fd >= 0)
+                        close(fss[i].fd);
 }
 
 /* Every link in order for -v (L9), problems with their level as findings. */
@@ -711,16 +780,18 @@ static int chain_report(struct status_esp *e, const struct chain_result *c)
 
 /* DESIGN.md §11b: GRUB's or rEFInd's chain on this ESP's disk, as if the other disks were
  * gone. The filesystems known are the ESPs of the set; this one is the disk judged. */
-static int check_chain(struct status_esp *e, int fd, const struct esp_model *m, const char *stub,
-                       const char *refind_conf, const char *shim)
+static int check_chain(struct status_esp *e, int fd, const struct esp_model *m,
+                       const struct chain_disks *dk, const char *stub, const char *refind_conf,
+                       const char *shim)
 {
         _cleanup_(chain_result_done) struct chain_result c = {};
-        struct chain_fs fss[1 + 16];
-        size_t n = chain_fss(e, fd, m, fss, ELEMENTSOF(fss)), self = 0;
+        struct chain_fs fss[1 + 64];
+        size_t n = chain_fss(e, fd, m, dk, fss, ELEMENTSOF(fss)), self = 0;
         int k;
 
         k = stub ? grub_chain_check_started(fss, n, self, stub, shim, &c)
                  : refind_chain_check(fss, n, self, refind_conf, &c);
+        chain_fss_close(fss, n);
         if (k < 0 || (k = chain_report(e, &c)) < 0)
                 return k;
         if (c.worst >= CHAIN_UNKNOWN)
@@ -775,15 +846,17 @@ static int sdboot_links(struct status_esp *e, const struct bls_set *s, const cha
 /* DESIGN.md §11b L11: a UKI or EFI-stub kernel the entry (or the fallback) starts directly,
  * with the entry's optional data as its command line. 1 when judged, 0 when start is no
  * kernel, -ENOMEM. */
-static int check_direct(struct status_esp *e, int fd, const struct esp_model *m, const char *start,
+static int check_direct(struct status_esp *e, int fd, const struct esp_model *m,
+                        const struct chain_disks *dk, const char *start,
                         const struct boot_option *entry)
 {
         _cleanup_(chain_result_done) struct chain_result c = {};
-        struct chain_fs fss[1 + 16];
-        size_t n = chain_fss(e, fd, m, fss, ELEMENTSOF(fss));
+        struct chain_fs fss[1 + 64];
+        size_t n = chain_fss(e, fd, m, dk, fss, ELEMENTSOF(fss));
         int k = uki_chain_check(fss, n, 0, start, entry ? entry->optional : NULL,
                                 entry ? entry->optional_size : 0, true, &c);
 
+        chain_fss_close(fss, n);
         if (k <= 0 || (k = chain_report(e, &c)) < 0)
                 return k;
         if (c.worst < CHAIN_UNKNOWN)
@@ -797,7 +870,8 @@ static int check_direct(struct status_esp *e, int fd, const struct esp_model *m,
 /* DESIGN.md §11b L8: the loader the firmware's start file leads to (the entry's File(), else the
  * fallback, through shim and its fallback's CSV). 1 when it was judged here (GRUB, rEFInd),
  * 0 when the ESP's contents decide (systemd-boot, a UKI, a loader not recognised), -ENOMEM. */
-static int check_started(struct status_esp *e, int fd, const struct esp_model *m, const char *start,
+static int check_started(struct status_esp *e, int fd, const struct esp_model *m,
+                         const struct chain_disks *dk, const char *start,
                          const struct boot_option *entry)
 {
         _cleanup_(boot_start_done) struct boot_start b = {};
@@ -816,10 +890,10 @@ static int check_started(struct status_esp *e, int fd, const struct esp_model *m
                 return k < 0 ? k : 1;
         }
         if (b.kind == START_UNKNOWN && !b.links)
-                return check_direct(e, fd, m, start, entry);
+                return check_direct(e, fd, m, dk, start, entry);
         if (!b.config)
                 return 0;
-        k = check_chain(e, fd, m, b.kind == START_GRUB ? b.config : NULL,
+        k = check_chain(e, fd, m, dk, b.kind == START_GRUB ? b.config : NULL,
                         b.kind == START_REFIND ? b.config : NULL, b.shim ? b.shim : "");
         return k < 0 ? k : 1;
 }
@@ -845,22 +919,6 @@ static void xbl_view_done(struct xbl_view *x)
         bls_set_done(&x->set);
         free(x->unknown);
         *x = (struct xbl_view){ .fd = -1 };
-}
-
-/* The ESP's disk and its partitions, read once per report (X1). err: 0 when read, -ENOTBLK
- * when the ESP is no partition (a loop device standing in for one: no disk to look at),
- * -ENODEV when the ESP is not mounted, another -errno when the table cannot be read. */
-struct esp_disk {
-        struct disk_parts parts;
-        int err;
-        char *why;
-};
-
-static void esp_disk_done(struct esp_disk *d)
-{
-        disk_parts_done(&d->parts);
-        free(d->why);
-        *d = (struct esp_disk){ .err = -ENODEV };
 }
 
 static int esp_disk_read(const struct esp *e, struct libmnt_table *t, struct esp_disk *ret)
@@ -1096,7 +1154,7 @@ static int check_entry_root(struct status_esp *e, const struct entry_source *src
 static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                         const struct bls_set *s, int load_err, const char *why, const char *start,
                         const struct boot_option *entry, const struct xbl_view *x,
-                        const struct swapids_map *foreign)
+                        const struct swapids_map *foreign, const struct chain_disks *dk)
 {
         size_t usable = 0, ukis = 0, exhausted = 0, n_default = 0, unchecked = 0, total = s->n;
         size_t on_xbl = 0;
@@ -1116,7 +1174,7 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                                        "cannot read %s's boot entries: %s%s", e->mount, why,
                                        denied(load_err) ? " (needs root)" : "");
         if (start) {
-                k = check_started(e, fd, m, start, entry);
+                k = check_started(e, fd, m, dk, start, entry);
                 if (k != 0)
                         return k < 0 ? k : 0;
         }
@@ -1126,7 +1184,7 @@ static int check_loader(struct status_esp *e, int fd, const struct esp_model *m,
                 const char *stub = grub_find_stub(fd), *refind = refind_find_conf(fd);
 
                 if (stub || refind)
-                        return check_chain(e, fd, m, stub, refind, NULL);
+                        return check_chain(e, fd, m, dk, stub, refind, NULL);
                 if (has_grub(fd))
                         return esp_add(e, STATUS_UNKNOWN, "loader",
                                        "not systemd-boot: a GRUB configuration is present, but "
@@ -1511,7 +1569,9 @@ static int check_one_esp(struct status_esp *s, const char *path, int booted_fd, 
         if (k >= 0 && idx < v->n_disks)
                 k = foreign_map(v->disks, v->n_disks, idx, &foreign);
         if (k >= 0)
-                k = check_loader(s, fd, m, &set, load, why, start, entry, &x, &foreign);
+                k = check_loader(
+                        s, fd, m, &set, load, why, start, entry, &x, &foreign,
+                        &(struct chain_disks){ .disks = v->disks, .n = v->n_disks, .self = idx });
         if (k >= 0 && !s->booted && v->compare)
                 k = check_sync(s, fd, booted_fd, booted_err, booted_mount, booted_partuuid,
                                excludes, now);

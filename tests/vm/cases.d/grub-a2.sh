@@ -27,8 +27,14 @@ GRUB_A2_PKGS="grub-common grub2-common gettext-base libfreetype6 libfuse2 libbro
 grub_a2_debs() {
         local key dir w p
         # shellcheck disable=SC2086 # a word list
-        key=$(for p in $GRUB_A2_PKGS; do printf '%s %s\n' "$p" "$(apt-cache policy "$p" | sed -n 's/^ *Candidate: //p')"; done |
-                sha256sum | cut -c1-16)
+        local v versions=
+        for p in $GRUB_A2_PKGS; do
+                v=$(apt-cache policy "$p" | sed -n 's/^ *Candidate: //p')
+                case "$v" in "" | "(none)") drvm_log "apt-cache names no candidate of $p"; return 1 ;; esac
+                versions="$versions$p $v
+"
+        done
+        key=$(printf '%s' "$versions" | sha256sum | cut -c1-16)
         dir=$DRVM_CACHE/grub-a2-debs-$key
         if [ ! -f "$dir/ok" ]; then
                 w=$(mktemp -d "$DRVM_CACHE/grub-a2-debs.XXXXXX")

@@ -19,7 +19,16 @@ title[30]="GRUB through shim: the alternate's copy named disk 0's ESP (CRITICAL)
 loader_debs_dir() {
         local name=$1 key dir w p
         shift
-        key=$(for p in "$@"; do apt-cache policy "$p" | sed -n 's/^ *Candidate: //p'; done | sha256sum | cut -c1-16)
+        local v versions=
+        # The key: each package's candidate version. One apt-cache cannot tell (its lists
+        # being rewritten) is an error, never the key of an empty list.
+        for p in "$@"; do
+                v=$(apt-cache policy "$p" | sed -n 's/^ *Candidate: //p')
+                case "$v" in "" | "(none)") drvm_log "apt-cache names no candidate of $p"; return 1 ;; esac
+                versions="$versions$p $v
+"
+        done
+        key=$(printf '%s' "$versions" | sha256sum | cut -c1-16)
         dir=$DRVM_CACHE/$name-$key
         if [ ! -f "$dir/ok" ]; then
                 w=$(mktemp -d "$DRVM_CACHE/$name.XXXXXX")

@@ -91,15 +91,15 @@ run_case32_install() {
         check menu-on-disk0 "disk 0's menu still names disk 0's root only" \
                 eval 'grep -q "root=UUID=$r0 " /boot/grub/grub.cfg && ! grep -q "$r1" /boot/grub/grub.cfg'
         # The tool's report: both copies name the alternate's own filesystems (the swap
-        # check); the GRUB chain past the stub is not followed (DESIGN.md §11b L1b: the
-        # chain checkers get the ESPs only, and the stub searches a root): unknown, never NO.
+        # check); the GRUB chain past the stub is followed onto each disk's root (DESIGN.md
+        # §11b L1c: the chain checkers get the disks' partitions, this disk's first).
         grub_a2_status
         info "--status: exit $TOOL_RC: $STATUS_LINE"
         check status-swapped "--status: disk 1's stub and menu name disk 1's own filesystems" \
                 eval 'grep -qF "OK swap_ids: 1 swapped file on /mnt/root1/boot/ names the alternate'"'"'s own filesystems" <<<"$TOOL_OUT" &&
                         grep -qF "OK swap_ids: 1 swapped file on /mnt/root1/efi/ names the alternate'"'"'s own filesystems" <<<"$TOOL_OUT"'
-        check status-verdict "--status: exit $TOOL_RC, no CRITICAL, disk 1 not NO" \
-                eval '[ "$TOOL_RC" -lt 2 ] && [[ $STATUS_LINE != *"/mnt/root1/efi NO"* ]]'
+        check status-verdict "--status: exit $TOOL_RC, OK, both disks boot alone (the chain followed onto each disk's root, L1c)" \
+                eval '[ "$TOOL_RC" = 0 ] && [[ $STATUS_LINE == *"/efi (booted) yes, /mnt/root1/efi yes"* ]]'
 }
 
 run_case32_alone() {
