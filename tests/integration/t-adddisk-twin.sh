@@ -50,7 +50,7 @@ the_twin_is_made_once() {
         expect_stdout_has "would run: mkswap -L swap1 '<partition 4 of the new disk>'"
         expect_stdout_has "UUID=<the new filesystem's> /mnt/root1 ext4 defaults,nofail,x-systemd.device-timeout=30s 0 1"
         expect_stdout_has "UUID=<the new filesystem's> /mnt/root1/boot ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2"
-        expect_stdout_has "would run: mkfs.vfat -F 32 '<the new ESP partition>'"
+        expect_stdout_has "would run: mkfs.vfat -F 32 -n ESP1 '<the new ESP partition>'"
         expect_stdout_has "step 7/7, first copy:"
         expect_stdout_has "would copy / -> /mnt/root1/ (the normal sync"
         expect_stdout_has "would copy /boot/ -> /mnt/root1/boot/ (the normal sync"

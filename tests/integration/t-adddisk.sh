@@ -236,8 +236,10 @@ writes_the_gpt_then_continues() {
         add_disk --add-disk "$d"
         expect_stdout_has "kept: $d already has the booted disk's layout"
         expect_stdout_has "ESP: $p1 (PARTUUID $NEWPU1)"
-        expect_stdout_has "running: mkfs.vfat -F 32 $p1"
+        # labelled like the booted ESP, with its mount point's number (§12b A2)
+        expect_stdout_has "running: mkfs.vfat -F 32 -n ESP1 $p1"
         [ "$(blkid -o value -s TYPE "$p1")" = vfat ] || fail "no FAT on $p1"
+        [ "$(blkid -o value -s LABEL "$p1")" = ESP1 ] || fail "$p1's label is $(blkid -o value -s LABEL "$p1"), expected ESP1"
         line="PARTUUID=$NEWPU1 /efi1 vfat $ESPOPT 0 2"
         [ "$(tail -n 1 "$R$FSTAB")" = "$line" ] || fail "last fstab line is '$(tail -n 1 "$R$FSTAB")', expected '$line'"
         [ "$(head -n -1 "$R$FSTAB")" = "$(cat "$W/fstab.orig")" ] || fail "fstab lost or changed lines"
