@@ -1222,21 +1222,24 @@ static int operands_esp(const struct sync_context *ctx, struct sync_job *j,
         return copy_order_passes(&a, run);
 }
 
-static int finish_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
+/* Rules 6 and 12, then the guard's record (rule 4): what an ESP's and a boot tree's jobs end
+ * with. flush_fd: a descriptor on the destination's filesystem, record_fd: the tree the record
+ * is written at. */
+static int finish_flushed(struct sync_job *j, int flush_fd, int record_fd, char *const *excludes,
+                          const char *src_id, char **why)
 {
         struct stat changes;
+        uint64_t src_now;
         int r;
 
-        uint64_t src_now;
-
         /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
-        if (syncfs(j->lock_fd) < 0)
+        if (syncfs(flush_fd) < 0)
                 return errmsg(why, SYNC_FAILED,
                               "rsync finished but flushing '%s' to disk failed: %m", j->dest);
         /* Rule 12: a source that changed while it was copied is not called synced: the
          * alternate holds a mix of what it held then (each entry with its files), the
          * intent stays, and the sync runs again. */
-        r = guard_fingerprint(j->src_fd, j->run_excludes, &src_now, why);
+        r = guard_fingerprint(j->src_fd, excludes, &src_now, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED, "source '%s'", j->source);
         if (src_now != j->src_fp) {
@@ -1250,16 +1253,21 @@ static int finish_esp(const struct sync_context *ctx, struct sync_job *j, char *
          * in between leaves the intent, and the next sync completes and compares. */
         if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
             changes.st_size == 0)
-                r = guard_record_fp(j->src_fd, j->lock_fd, j->dst_fp, j->run_excludes,
-                                    ctx->model->booted.partuuid, j->verify, why);
+                r = guard_record_fp(j->src_fd, record_fd, j->dst_fp, excludes, src_id, j->verify,
+                                    why);
         else
-                r = guard_record_verified(j->src_fd, j->lock_fd, j->run_excludes,
-                                          ctx->model->booted.partuuid, j->verify, why);
+                r = guard_record_verified(j->src_fd, record_fd, excludes, src_id, j->verify, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED,
                                      "rsync finished, but the rollback-guard state cannot be "
                                      "recorded");
         return 0;
+}
+
+static int finish_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
+{
+        return finish_flushed(j, j->lock_fd, j->lock_fd, j->run_excludes,
+                              ctx->model->booted.partuuid, why);
 }
 
 static const struct sync_kind kind_esp = {
@@ -1791,38 +1799,9 @@ static int operands_boot(const struct sync_context *ctx, struct sync_job *j,
 static int finish_boot(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
         const struct esp_model *m = ctx->model;
-        const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
-        struct stat changes;
-        uint64_t src_now;
-        int r;
 
-        /* Rule 6. */
-        if (syncfs(j->tree_fd) < 0)
-                return errmsg(why, SYNC_FAILED,
-                              "rsync finished but flushing '%s' to disk failed: %m", j->dest);
-        /* Rule 12: a source written to meanwhile is not called synced; the intent stays. */
-        r = guard_fingerprint(j->src_fd, j->guard_excludes, &src_now, why);
-        if (r < 0)
-                return errmsg_prefix(why, SYNC_FAILED, "source '%s'", j->source);
-        if (src_now != j->src_fp) {
-                j->source_changed = true;
-                return errmsg(why, SYNC_FAILED,
-                              "the source changed during the sync (written to while it was "
-                              "copied); the alternate boots, but is not recorded as synced (the "
-                              "next sync completes it)");
-        }
-        if (j->out_fd >= 0 && j->dst_fp_known && fstat(j->out_fd, &changes) == 0 &&
-            changes.st_size == 0)
-                r = guard_record_fp(j->src_fd, j->tree_fd, j->dst_fp, j->guard_excludes, src_id,
-                                    j->verify, why);
-        else
-                r = guard_record_verified(j->src_fd, j->tree_fd, j->guard_excludes, src_id,
-                                          j->verify, why);
-        if (r < 0)
-                return errmsg_prefix(why, SYNC_FAILED,
-                                     "rsync finished, but the rollback-guard state cannot be "
-                                     "recorded");
-        return 0;
+        return finish_flushed(j, j->tree_fd, j->tree_fd, j->guard_excludes,
+                              m && m->boot_ok ? m->booted.partuuid : NULL, why);
 }
 
 static const struct sync_kind kind_boot = {
