@@ -88,6 +88,22 @@ int bind_prepare(const struct esp_model *m, struct libmnt_table *t, const char *
                                                        : "no /efi<N> directory exists");
         }
 
+        /* The booted ESP mounted inside the target (Debian's installer: /boot/efi): this
+         * machine keeps its kernels in the target (approach 2, DESIGN.md §12b); binding the ESP
+         * over it would hide them and the ESP's own mount point. */
+        {
+                size_t n = strlen(tg);
+
+                if (strncmp(m->booted.mount, tg, n) == 0 &&
+                    (m->booted.mount[n] == '/' || streq(tg, "/")))
+                        return errmsg(why, -EBUSY,
+                                      "not binding the booted ESP onto '%s': it is mounted on "
+                                      "%s, inside it, so this machine keeps its kernels in '%s' "
+                                      "(approach 2): nothing is bound here (disable "
+                                      "bind-mount-efi.service)",
+                                      tg, m->booted.mount, tg);
+        }
+
         /* B1: the target resolved first. A symlinked /boot (-> /efi0, say) would put the
          * booted ESP over whatever it points at, an alternate's mount point included. */
         {

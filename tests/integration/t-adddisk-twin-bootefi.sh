@@ -64,6 +64,11 @@ the_installer_layout_gets_its_twin() {
                 fail "the twin's entry does not name its own root"
         grep -q "^UUID=$root1 / ext4" "$R/mnt/root1$FSTAB" || fail "the twin's fstab does not mount its own root"
         ! findmnt -rn "$R/boot" >/dev/null || fail "something was mounted on /boot"
+        # -b (bind-mount-efi.service) never binds the ESP over the /boot that holds it
+        run_tool -b
+        expect_status 1
+        expect_stderr_has "not binding the booted ESP onto '/boot': it is mounted on /boot/efi, inside it, so this machine keeps its kernels in '/boot' (approach 2)"
+        ! findmnt -rn "$R/boot" >/dev/null || fail "-b mounted something on /boot"
 }
 
 run_case "a distribution's one-disk layout (ESP on /boot/efi) is told the way and gets its twin" the_installer_layout_gets_its_twin
