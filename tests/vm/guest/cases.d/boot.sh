@@ -78,9 +78,10 @@ run_case8_fix() {
         # DESIGN.md §11 E3: the others keep their order; the new entry stands right after the
         # last entry starting a disk's loader, before what OVMF falls back to (its shell)
         rest=$(tr , '\n' <<<"$order_after" | grep -vx "$new" | paste -sd,)
+        rest_before=$(tr , '\n' <<<"$order_before" | grep -vx "$new" | paste -sd,)
         prev=$(tr , '\n' <<<"$order_after" | grep -x -B1 "$new" | head -n1)
         check fix-boot-order "BootOrder $order_before -> $order_after: first kept, the others in order, Boot$new right after Boot$prev '$(boot_label "$prev")' (a disk's loader)" \
-                eval '[ "${order_after%%,*}" = "${order_before%%,*}" ] && [ "$rest" = "$order_before" ] && [[ $(lower <<<"$(boot_path "$prev")") == *"hd("*"file("* ]]'
+                eval '[ "${order_after%%,*}" = "${order_before%%,*}" ] && [ "$rest" = "$rest_before" ] && [[ $(lower <<<"$(boot_path "$prev")") == *"hd("*"file("* ]]'
         status_run
         check status-ok-again "exit $TOOL_RC: $STATUS_LINE" [ "$TOOL_RC" = 0 ]
 

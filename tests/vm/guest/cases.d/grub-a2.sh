@@ -98,8 +98,9 @@ run_case32_install() {
         check status-swapped "--status: disk 1's stub and menu name disk 1's own filesystems" \
                 eval 'grep -qF "OK swap_ids: 1 swapped file on /mnt/root1/boot/ names the alternate'"'"'s own filesystems" <<<"$TOOL_OUT" &&
                         grep -qF "OK swap_ids: 1 swapped file on /mnt/root1/efi/ names the alternate'"'"'s own filesystems" <<<"$TOOL_OUT"'
-        check status-verdict "--status: exit $TOOL_RC, OK, both disks boot alone (the chain followed onto each disk's root, L1c)" \
-                eval '[ "$TOOL_RC" = 0 ] && [[ $STATUS_LINE == *"/efi (booted) yes, /mnt/root1/efi yes"* ]]'
+        # (a WARNING at most: booted through the fallback, no Boot#### names disk 0's ESP)
+        check status-verdict "--status: exit $TOOL_RC, no CRITICAL, both disks boot alone (the chain followed onto each disk's root, L1c)" \
+                eval '[ "$TOOL_RC" -le 1 ] && [[ $STATUS_LINE == *"/efi (booted) yes, /mnt/root1/efi yes"* ]]'
 }
 
 run_case32_alone() {
