@@ -45,7 +45,7 @@ static void help(void)
                "                      alone (ESP, firmware entry, loader entries, sync, root)?\n"
                "                      Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not\n"
                "                      look: e.g. the ESPs, readable by root only)\n"
-               "      --fix-boot-entries  create a firmware boot entry (Boot####, appended to\n"
+               "      --fix-boot-entries  create a firmware boot entry (Boot####, added to\n"
                "                      BootOrder) for each ESP that has none; -t shows them\n"
                "      --check-config  parse and check the config file (it refuses what -s, -d\n"
                "                      and a reload refuse), print the values (with swap_ids:\n"
