@@ -613,7 +613,7 @@ static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part
                         return errmsg(why, r, "cannot probe %s: %s", dev, strerror(-r));
         }
         {
-                char *argv[6] = { (char *)makers[m].prog };
+                char *argv[7] = { (char *)makers[m].prog }; /* prog [-F 32] [-L label] dev NULL */
                 size_t n = 1;
 
                 if (streq(p->fstype, "vfat")) {

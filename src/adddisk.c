@@ -1468,7 +1468,8 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
         } else {
                 _cleanup_(blockdev_probe_done) struct blockdev_probe bp = {};
                 _cleanup_free_ char *label = NULL;
-                char *argv[6] = { "mkfs.vfat", "-F", "32" };
+                /* mkfs.vfat -F 32 [-n LABEL] DEVICE, and the NULL */
+                char *argv[7] = { "mkfs.vfat", "-F", "32" };
                 size_t n = 3;
 
                 /* Labelled like the booted ESP with this disk's number ("ESP0" -> "ESP1"),
