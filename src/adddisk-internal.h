@@ -11,6 +11,7 @@
 
 #include "adddisk.h"
 #include "gpt.h"
+#include "sync.h"
 #include "util/macro.h"
 #include "util/progress.h"
 #include "util/time-util.h"
@@ -89,6 +90,12 @@ int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_m
 int twin_plan(struct ad *d, struct libmnt_table *t, char **why);
 int twin_filesystems(struct ad *d, struct libmnt_table *t, char **why);
 int twin_check_driver(struct ad *d, const char *esp, char **why);
+
+/* The sync as -s plans it: fstab into *ret_fstab (NULL when unreadable; the caller unrefs
+ * it), the config checked (§5 rule 11), the plan into *ret_plan (done by the caller, also
+ * after an error). */
+int ad_sync_plan(struct ad *d, const struct esp_model *m, struct libmnt_table *t,
+                 struct libmnt_table **ret_fstab, struct sync_plan *ret_plan, char **why);
 
 /* A twin's label: label's trailing number replaced by the one ending number_from ("/efi1",
  * "/mnt/root1"), else incremented ("root0" -> "root1"); label itself without a number. NULL:

@@ -642,30 +642,12 @@ static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part
         return 0;
 }
 
-struct uuid_find {
-        const char *uuid;
-        char *target;
-};
-
-static int match_uuid(const char *src, const char *target, const char *line, void *u)
-{
-        struct uuid_find *f = u;
-        const char *v = strncasecmp(src, "UUID=", 5) == 0 ? src + 5 : NULL;
-
-        (void)line;
-        if (!v || strcasecmp(v, f->uuid) != 0)
-                return 0;
-        f->target = strdup(target);
-        return f->target ? 1 : -ENOMEM;
-}
-
 /* A4: fstab gets line for the filesystem uuid on target, unless a line mounts it there (0);
  * 1 added (test: would be); -EEXIST when it is mounted elsewhere or target holds another. */
 static int add_uuid_line(const char *path, const char *uuid, const char *target, const char *line,
                          bool test, char **why)
 {
         _cleanup_free_ char *text = NULL, *new_text = NULL;
-        struct uuid_find f = { .uuid = uuid };
         int r;
 
         r = read_full_file(path, 1024 * 1024, &text, NULL);
@@ -676,12 +658,12 @@ static int add_uuid_line(const char *path, const char *uuid, const char *target,
         if (!text)
                 return -ENOMEM;
         if (uuid) {
-                r = fstab_text_foreach(text, match_uuid, &f);
+                _cleanup_free_ char *where = NULL;
+
+                r = fstab_text_find_tagged(text, "UUID=", uuid, &where);
                 if (r < 0)
                         return r;
                 if (r > 0) {
-                        _cleanup_free_ char *where = TAKE_PTR(f.target);
-
                         if (fstab_same_target(where, target))
                                 return 0;
                         return errmsg(why, -EEXIST, "%s already mounts UUID=%s on %s, not %s", path,
@@ -845,17 +827,9 @@ int twin_first_copy(struct ad *d, char **why)
                 if (r < 0)
                         return r;
         }
-        fstab = mnt_new_table();
-        if (fstab && mnt_table_parse_fstab(fstab, fstab_path()) < 0) {
-                mnt_unref_table(fstab);
-                fstab = NULL;
-        }
-        r = sync_config_validate(d->a->config, m, why);
+        r = ad_sync_plan(d, m, t, &fstab, &plan, why);
         if (r < 0)
                 return r;
-        r = sync_plan_build(d->a->config, m, t, &plan);
-        if (r < 0)
-                return errmsg(why, r, "cannot plan the sync: %s", strerror(-r));
 
         struct sync_context ctx = {
                 .config = d->a->config,

@@ -1524,6 +1524,29 @@ int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_m
         return 0;
 }
 
+/* The sync as -s plans it, for --add-disk's copies: fstab (NULL when unreadable, as -s reads
+ * it), the config checked as -s checks it before anything runs (DESIGN.md §5 rule 11), the
+ * plan built. */
+int ad_sync_plan(struct ad *d, const struct esp_model *m, struct libmnt_table *t,
+                 struct libmnt_table **ret_fstab, struct sync_plan *ret_plan, char **why)
+{
+        struct libmnt_table *fstab = mnt_new_table();
+        int r;
+
+        if (fstab && mnt_table_parse_fstab(fstab, fstab_path()) < 0) {
+                mnt_unref_table(fstab);
+                fstab = NULL;
+        }
+        *ret_fstab = fstab;
+        r = sync_config_validate(d->a->config, m, why);
+        if (r < 0)
+                return r;
+        r = sync_plan_build(d->a->config, m, t, ret_plan);
+        if (r < 0)
+                return errmsg(why, r, "cannot plan the sync: %s", strerror(-r));
+        return 0;
+}
+
 static int step_sync(struct ad *d, struct libmnt_table *mounts, char **why)
 {
         _cleanup_mnt_table_ struct libmnt_table *t = NULL, *fstab = NULL;
@@ -1546,18 +1569,9 @@ static int step_sync(struct ad *d, struct libmnt_table *mounts, char **why)
         r = load_model(d->a->config, &t, &m, why);
         if (r < 0)
                 return r;
-        fstab = mnt_new_table();
-        if (fstab && mnt_table_parse_fstab(fstab, fstab_path()) < 0) {
-                mnt_unref_table(fstab);
-                fstab = NULL;
-        }
-        /* DESIGN.md §5 rule 11, as -s checks it before anything runs. */
-        r = sync_config_validate(d->a->config, m, why);
+        r = ad_sync_plan(d, m, t, &fstab, &plan, why);
         if (r < 0)
                 return r;
-        r = sync_plan_build(d->a->config, m, t, &plan);
-        if (r < 0)
-                return errmsg(why, r, "cannot plan the sync: %s", strerror(-r));
 
         struct sync_context ctx = {
                 .config = d->a->config,

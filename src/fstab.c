@@ -99,33 +99,38 @@ int fstab_text_foreach(const char *text, fstab_line_func f, void *u)
         return 0;
 }
 
-struct find_partuuid {
-        const char *partuuid;
+struct find_tagged {
+        const char *tag; /* "PARTUUID=", "UUID=" */
+        const char *value;
         char *target;
 };
 
-static int match_partuuid(const char *src, const char *target, const char *line, void *u)
+static int match_tagged(const char *src, const char *target, const char *line, void *u)
 {
-        struct find_partuuid *f = u;
+        struct find_tagged *f = u;
+        size_t n = strlen(f->tag);
 
         (void)line;
-        const char *v = strncasecmp(src, "PARTUUID=", 9) == 0 ? src + 9 : NULL;
-
-        if (!v || strcasecmp(v, f->partuuid) != 0)
+        if (strncasecmp(src, f->tag, n) != 0 || strcasecmp(src + n, f->value) != 0)
                 return 0;
         f->target = strdup(target);
         return f->target ? 1 : -ENOMEM;
 }
 
-int fstab_text_find_partuuid(const char *text, const char *partuuid, char **ret_target)
+int fstab_text_find_tagged(const char *text, const char *tag, const char *value, char **ret_target)
 {
-        struct find_partuuid f = { .partuuid = partuuid };
-        int r = fstab_text_foreach(text, match_partuuid, &f);
+        struct find_tagged f = { .tag = tag, .value = value };
+        int r = fstab_text_foreach(text, match_tagged, &f);
 
         if (r > 0 && ret_target)
                 *ret_target = TAKE_PTR(f.target);
         free(f.target);
         return r;
+}
+
+int fstab_text_find_partuuid(const char *text, const char *partuuid, char **ret_target)
+{
+        return fstab_text_find_tagged(text, "PARTUUID=", partuuid, ret_target);
 }
 
 static int match_target(const char *src, const char *target, const char *line, void *u)

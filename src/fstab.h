@@ -32,6 +32,9 @@ char *fstab_esp_line(const char *partuuid, const char *target);
  */
 int fstab_text_find_partuuid(const char *text, const char *partuuid, char **ret_target);
 
+/* The same for a source TAG VALUE ("UUID=", "PARTUUID=", ...; both compared in any case). */
+int fstab_text_find_tagged(const char *text, const char *tag, const char *value, char **ret_target);
+
 /* True when an active line of text mounts something on target (trailing slashes ignored). */
 bool fstab_text_has_target(const char *text, const char *target);
 

@@ -51,6 +51,17 @@ static void test_find_partuuid(void **state)
         assert_int_equal(
                 fstab_text_find_partuuid(text, "6a1e0c5b-1111-4a4a-8000-00000000e1e1", NULL), 1);
         assert_int_equal(fstab_text_find_partuuid("", PU, NULL), 0);
+        /* by another tag: UUID= never matches PARTUUID= (nor the reverse) */
+        free(t);
+        t = NULL;
+        assert_int_equal(fstab_text_find_tagged("uuid=ABCD-1234 /efi vfat defaults 0 2\n"
+                                                "PARTUUID=abcd-1234 /x ext4 defaults 0 2\n",
+                                                "UUID=", "abcd-1234", &t),
+                         1);
+        assert_string_equal(t, "/efi");
+        assert_int_equal(fstab_text_find_tagged("PARTUUID=abcd-1234 /x ext4 defaults 0 2\n",
+                                                "UUID=", "abcd-1234", NULL),
+                         0);
 }
 
 static void test_has_target(void **state)
