@@ -222,39 +222,68 @@ static int esp_loader(int esp_fd, const char *efi_path, bool started, char **pro
         return 0;
 }
 
+/* The directories of the ESP's EFI/ but BOOT (the vendors'), sorted by name, into *ret: none
+ * when there is no EFI/. Returns 0, or -errno when EFI/ cannot be read (-ENOMEM). */
+static int vendor_dirs(int esp_fd, char ***ret)
+{
+        _cleanup_strv_free_ char **dirs = NULL;
+        _cleanup_close_ int efi = bls_path_open(esp_fd, "EFI", O_RDONLY | O_DIRECTORY);
+        struct dirent *de;
+        DIR *d;
+        int fd;
+
+        if (efi == -ENOENT || efi == -ENOTDIR) {
+                *ret = NULL;
+                return 0;
+        }
+        if (efi < 0)
+                return efi;
+        fd = openat(efi, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+
+                close(fd);
+                return r;
+        }
+        errno = 0;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] != '.' && strcasecmp(de->d_name, "BOOT") != 0 &&
+                    strv_extend(&dirs, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                errno = 0;
+        }
+        if (errno != 0) {
+                int r = negative_errno();
+
+                closedir(d);
+                return r;
+        }
+        closedir(d);
+        strv_sort(dirs);
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
 /* A distributor's loader as grub-install and rEFInd's installer leave it: the first (by
  * name) EFI/<distributor>/ holding shim, else one holding GRUB, else EFI/refind/; as an EFI
  * path in *ret, NULL when none. Returns 0 or -ENOMEM. */
 static int distributor_loader(int esp_fd, char **ret)
 {
         static const char *const kinds[] = { "shim" EFI_ARCH ".efi", "grub" EFI_ARCH ".efi" };
-        _cleanup_close_ int efi = -1;
         _cleanup_strv_free_ char **dirs = NULL;
-        DIR *d;
-        struct dirent *de;
-        int fd, r;
+        int r;
 
         *ret = NULL;
-        fd = bls_path_open(esp_fd, "EFI", O_RDONLY | O_DIRECTORY);
-        if (fd == -ENOMEM)
-                return fd;
-        if (fd < 0)
-                return 0;
-        efi = fd;
-        fd = openat(efi, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || !(d = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
-                return 0;
-        }
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.' && strcasecmp(de->d_name, "BOOT") != 0 &&
-                    strv_extend(&dirs, de->d_name) < 0) {
-                        closedir(d);
-                        return -ENOMEM;
-                }
-        closedir(d);
-        strv_sort(dirs);
+        r = vendor_dirs(esp_fd, &dirs);
+        if (r == -ENOMEM)
+                return r;
+        /* EFI/ unreadable: no distributor's loader known (the fallback path is judged on its
+         * own, by the same reads) */
         for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
                 STRV_FOREACH(v, dirs)
                 {
@@ -382,29 +411,19 @@ static int first_csv(int esp_fd, struct shimcsv *ret_csv, char **ret_path, char 
                      bool *ret_unreadable)
 {
         _cleanup_strv_free_ char **dirs = NULL;
-        _cleanup_close_ int efi = bls_path_open(esp_fd, "EFI", O_RDONLY | O_DIRECTORY);
-        int fd, r;
-        DIR *d;
-        struct dirent *de;
+        int r;
 
-        if (efi == -ENOMEM)
-                return efi;
-        if (efi < 0)
-                return 0;
-        fd = openat(efi, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || !(d = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
-                return 0;
-        }
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.' && strcasecmp(de->d_name, "BOOT") != 0 &&
-                    strv_extend(&dirs, de->d_name) < 0) {
-                        closedir(d);
+        r = vendor_dirs(esp_fd, &dirs);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* could not look: never "no CSV" (S13) */
+                *ret_unreadable = true;
+                *ret_path = strdup("EFI");
+                if (!*ret_path || asprintf(why, "cannot read it: %s", strerror(-r)) < 0)
                         return -ENOMEM;
-                }
-        closedir(d);
-        strv_sort(dirs);
+                return 1;
+        }
         STRV_FOREACH(v, dirs)
         {
                 static const char *const names[] = { "BOOT" EFI_ARCH_UPPER ".CSV", "BOOT.CSV" };
