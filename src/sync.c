@@ -1089,12 +1089,38 @@ static int step_guard(const struct sync_context *ctx, struct sync_job *j, const 
         return r;
 }
 
+/* Rule 9 (and §5c T3): the copy's survey sets the passes that run; the new set must fit
+ * beside the old one. 0, or SYNC_FAILED with *why naming the MiB needed, free and missing. */
+static int room_check(const struct sync_context *ctx, struct sync_job *j, int dst_fd,
+                      char *const *excludes, const char *dst, uint64_t left_bytes, char **why)
+{
+        const uint64_t mib = 1024 * 1024;
+        struct copy_survey survey = {};
+        uint64_t need, avail;
+        int r;
+
+        r = copy_survey(j->src_fd, dst_fd, excludes, &survey, why);
+        if (r < 0)
+                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
+        need = survey.need;
+        avail = survey.avail + (ctx->test ? left_bytes : 0);
+        /* Only the passes with work run; a content comparison runs them all. */
+        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
+        if (need <= avail)
+                return 0;
+        return errmsg(why, SYNC_FAILED,
+                      "not enough room on '%s' for the new files beside the old ones (the old "
+                      "set is removed only once the new one is complete): %" PRIu64
+                      " MiB needed, %" PRIu64 " MiB free, %" PRIu64
+                      " MiB missing; nothing was changed, the old set still boots",
+                      dst, (need + mib - 1) / mib, avail / mib, (need - avail + mib - 1) / mib);
+}
+
 static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char **why)
 {
         const struct config *c = ctx->config;
         const struct esp_model *m = ctx->model;
-        struct copy_survey survey = {};
-        uint64_t need = 0, avail = 0, left_bytes = 0;
+        uint64_t left_bytes = 0;
         unsigned left_count = 0;
         bool src_fp_known = false;
         struct stat now;
@@ -1148,24 +1174,9 @@ static int prepare_esp(const struct sync_context *ctx, struct sync_job *j, char 
                 j->dst_fp_known = false; /* the guard's walk saw them */
 
         /* Rule 9: the new set is complete before the old one goes, so both must fit. */
-        r = copy_survey(j->src_fd, j->lock_fd, j->run_excludes, &survey, why);
-        if (r < 0)
-                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
-        need = survey.need;
-        avail = survey.avail + (ctx->test ? left_bytes : 0);
-        /* Only the passes with work run; a content comparison runs them all. */
-        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
-        if (need > avail) {
-                const uint64_t mib = 1024 * 1024;
-
-                return errmsg(why, SYNC_FAILED,
-                              "not enough room on '%s' for the new files beside the old ones "
-                              "(the old set is removed only once the new one is complete): "
-                              "%" PRIu64 " MiB needed, %" PRIu64 " MiB free, %" PRIu64
-                              " MiB missing; nothing was changed, the old set still boots",
-                              j->dest, (need + mib - 1) / mib, avail / mib,
-                              (need - avail + mib - 1) / mib);
-        }
+        r = room_check(ctx, j, j->lock_fd, j->run_excludes, j->dest, left_bytes, why);
+        if (r != 0)
+                return r;
 
         /* A quiet rsync may itemize its changes into a memfd: none means the destination
          * is as the guard just saw it, and recording needs no second walk of it (the
@@ -1660,8 +1671,7 @@ static int prepare_boot(const struct sync_context *ctx, struct sync_job *j, char
         const struct esp_model *m = ctx->model;
         const char *src_id = m && m->boot_ok ? m->booted.partuuid : NULL;
         _cleanup_free_ char *src = NULL, *dst = NULL, *base = NULL;
-        struct copy_survey survey = {};
-        uint64_t need, avail, left_bytes = 0;
+        uint64_t left_bytes = 0;
         unsigned left_count = 0;
         bool src_fp_known = false;
         int r;
@@ -1718,23 +1728,9 @@ static int prepare_boot(const struct sync_context *ctx, struct sync_job *j, char
         if (left_count > 0 && !ctx->test)
                 j->dst_fp_known = false;
         /* Rule 9, T3: the new set beside the old one, or nothing is touched. */
-        r = copy_survey(j->src_fd, j->tree_fd, j->guard_excludes, &survey, why);
-        if (r < 0)
-                return errmsg_prefix(why, SYNC_FAILED, "cannot tell what the copy needs");
-        need = survey.need;
-        avail = survey.avail + (ctx->test ? left_bytes : 0);
-        j->passes = j->verify ? COPY_PASSES_ALL : survey.passes;
-        if (need > avail) {
-                const uint64_t mib = 1024 * 1024;
-
-                return errmsg(why, SYNC_FAILED,
-                              "not enough room on '%s' for the new files beside the old ones "
-                              "(a boot tree's old set is removed only once the new one is "
-                              "complete): %" PRIu64 " MiB needed, %" PRIu64 " MiB free, %" PRIu64
-                              " MiB missing; nothing was changed, the old set still boots",
-                              dst, (need + mib - 1) / mib, avail / mib,
-                              (need - avail + mib - 1) / mib);
-        }
+        r = room_check(ctx, j, j->tree_fd, j->guard_excludes, dst, left_bytes, why);
+        if (r != 0)
+                return r;
         if (!ctx->test && j->dst_fp_known && rsync_opts_quiet(c->rsync_opts)) {
                 j->out_fd = memfd_create("dual-root-rsync-changes", MFD_CLOEXEC);
                 if (j->out_fd < 0)
