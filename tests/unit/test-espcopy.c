@@ -233,7 +233,7 @@ static void test_files_pass_copies_what_differs_and_deletes_nothing(void **state
 {
         struct dirs *d = *state;
         _cleanup_close_ int out = memfd_create("out", MFD_CLOEXEC);
-        _cleanup_free_ char *said = NULL, *k = NULL, *n = NULL, *t = NULL, *lnk = NULL;
+        _cleanup_free_ char *said = NULL, *k = NULL, *n = NULL, *t = NULL;
         char *ex[] = { "/loader/random-seed", "/skip", NULL };
         struct espcopy_args a = {
                 .src_fd = d->sfd,
