@@ -812,7 +812,8 @@ int espcopy_files(const struct espcopy_args *a, char **why)
         r = plan_dir(a, &pl, a->src_fd, a->dst_fd, "", 0, &c, why);
         if (r < 0)
                 return r;
-        qsort(c.v, c.n, sizeof(*c.v), change_cmp);
+        if (c.n > 1)
+                qsort(c.v, c.n, sizeof(*c.v), change_cmp);
         /* Each whole under a temporary name no loader reads (rsync's --delay-updates). */
         for (size_t i = 0; i < c.n && !a->test; i++) {
                 r = write_tmp(a, &c.v[i], why);
