@@ -556,7 +556,10 @@ static int write_tmp(const struct espcopy_args *a, const struct change *ch, char
                         return errmsg(why, negative_errno(), "cannot create '%s': %m", tmp);
                 return 0;
         }
-        in = openat(a->src_fd, ch->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* the source's access time left as it was (rsync --open-noatime), where we may */
+        in = openat(a->src_fd, ch->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+        if (in < 0 && errno == EPERM)
+                in = openat(a->src_fd, ch->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (in < 0)
                 return errmsg(why, negative_errno(), "cannot open source '%s': %m", ch->rel);
         out = openat(a->dst_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
