@@ -163,9 +163,10 @@ cut_rsync_rename() {
         after_cut "rsync's rename $1"
 }
 
-# cut_runner SYSCALL N EXPECTED: the runner killed at its Nth SYSCALL (renameat2 1: the new
-# entry; syncfs 1: after pass 1 and the entry's temporary copy, 2: before the old entry goes,
-# 3: after pass 2).
+# cut_runner SYSCALL N EXPECTED [WHO]: the runner killed at its Nth SYSCALL (renameat2 1: the
+# new entry; syncfs 1: after pass 1 and the entry's temporary copy, 2: before the old entry
+# goes, 3: after pass 2). WHO: what the failure names ("rsync", or "the copy" where the tool
+# copies alone).
 cut_runner() {
         baseline
         set +e
@@ -176,9 +177,9 @@ cut_runner() {
         STATUS=$?
         set -e
         expect_status 1
-        expect_stderr_has "rsync was killed by signal 9"
+        expect_stderr_has "${4:-rsync} was killed by signal 9"
         [ "$(which_set "$DST")" = "$3" ] || fail "cut at the runner's $1 $2: $DST holds $(which_set "$DST"), expected $3"
-        after_cut "the runner's $1 $2"
+        after_cut "the runner's $1 $2 (${4:-rsync})"
 }
 
 # cut_at SECONDS: every process of a slowed sync stopped and killed at once.
@@ -241,20 +242,7 @@ boot_directory_kernel_update_survives_every_cut() {
 # pass 1 is in-process"): the runner's renameat2 1-2 put pass 1's files in place
 # (initrd.img-6.2, vmlinuz-6.2; nothing replaced, so no flush before), 3 the entry; syncfs 1
 # before the entry's rename, 2 before the old entry goes, 3 after pass 2.
-cut_in_process() {
-        baseline
-        set +e
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
-                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-                strace -f -qq -o /dev/null -e trace="$1" \
-                -e inject="$1":error=EIO:signal=KILL:when="$2" "$TOOL" -s >"$OUT" 2>"$ERR"
-        STATUS=$?
-        set -e
-        expect_status 1
-        expect_stderr_has "the copy was killed by signal 9"
-        [ "$(which_set "$DST")" = "$3" ] || fail "cut at the in-process copy's $1 $2: $DST holds $(which_set "$DST"), expected $3"
-        after_cut "the in-process copy's $1 $2"
-}
+cut_in_process() { cut_runner "$1" "$2" "$3" "the copy"; }
 
 in_process_cuts_and_a_mount_inside_the_source() {
         use_xbootldr

@@ -190,24 +190,30 @@ cut_rsync_rename() {
         after_cut "rsync's rename $1"
 }
 
-# cut_runner SYSCALL N EXPECTED: the runner (rsync's parent, which does passes 2 and 3)
-# killed as it makes its Nth SYSCALL: syncfs (1 after pass 1 and the entries' temporary
-# files, 2 before loader.conf goes in, 3 before the old entries are removed, 4 after pass 2,
-# before pass 3) or renameat2 (1 the new entry, 2 loader.conf). Nothing else of ours, nor rsync, makes these calls before.
-cut_runner() {
-        baseline
+# traced_run STRACE-ARGS...: the sync, the tool under strace with those arguments.
+traced_run() {
         set +e
         # LeakSanitizer cannot run under ptrace: off for this one run of an ASan build.
         chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
                 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-                strace -f -qq -o /dev/null -e trace="$1" \
-                -e inject="$1":error=EIO:signal=KILL:when="$2" "$TOOL" -s >"$OUT" 2>"$ERR"
+                strace -f -qq -o /dev/null "$@" "$TOOL" -s >"$OUT" 2>"$ERR"
         STATUS=$?
         set -e
+}
+
+# cut_runner SYSCALL N EXPECTED [WHO]: the runner (rsync's parent, which does passes 2 and 3)
+# killed as it makes its Nth SYSCALL: syncfs (1 after pass 1 and the entries' temporary
+# files, 2 before loader.conf goes in, 3 before the old entries are removed, 4 after pass 2,
+# before pass 3) or renameat2 (1 the new entry, 2 loader.conf). Nothing else of ours, nor
+# rsync, makes these calls before. WHO: what the failure names ("rsync", or "the copy" where
+# the tool copies alone).
+cut_runner() {
+        baseline
+        traced_run -e trace="$1" -e inject="$1":error=EIO:signal=KILL:when="$2"
         expect_status 1
-        expect_stderr_has "failed /efi0/ -> /efi1/: rsync was killed by signal 9"
+        expect_stderr_has "failed /efi0/ -> /efi1/: ${4:-rsync} was killed by signal 9"
         [ "$(which_set "$R/efi1")" = "$3" ] || fail "cut at the runner's $1 $2: /efi1 holds $(which_set "$R/efi1"), expected $3"
-        after_cut "the runner's $1 $2"
+        after_cut "the runner's $1 $2 (${4:-rsync})"
 }
 
 cuts_at_every_boundary_and_rename_leave_a_bootable_alternate() {
@@ -414,25 +420,8 @@ WRAP
 
 IN_PROCESS_CONF='lock_timeout = 60\n'
 
-# in_process_run STRACE-ARGS...: the sync, the tool under strace with those arguments.
-in_process_run() {
-        set +e
-        chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
-                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-                strace -f -qq -o /dev/null "$@" "$TOOL" -s >"$OUT" 2>"$ERR"
-        STATUS=$?
-        set -e
-}
-
 # cut_in_process SYSCALL N EXPECTED: the runner killed as it makes its Nth SYSCALL.
-cut_in_process() {
-        baseline
-        in_process_run -e trace="$1" -e inject="$1":error=EIO:signal=KILL:when="$2"
-        expect_status 1
-        expect_stderr_has "failed /efi0/ -> /efi1/: the copy was killed by signal 9"
-        [ "$(which_set "$R/efi1")" = "$3" ] || fail "cut at the in-process copy's $1 $2: /efi1 holds $(which_set "$R/efi1"), expected $3"
-        after_cut "the in-process copy's $1 $2"
-}
+cut_in_process() { cut_runner "$1" "$2" "$3" "the copy"; }
 
 in_process_cuts_at_every_boundary_and_rename_leave_a_bootable_alternate() {
         printf "$IN_PROCESS_CONF" >"$CONF"
@@ -473,7 +462,7 @@ in_process_enospc_and_unreadable_leave_a_bootable_alternate() {
         # ENOSPC at the third copy call (something else filled the disk after the room
         # check): pass 1 stops before any rename; its temporary files are ours to remove.
         baseline
-        in_process_run -e trace=copy_file_range -e inject=copy_file_range:error=ENOSPC:when=3
+        traced_run -e trace=copy_file_range -e inject=copy_file_range:error=ENOSPC:when=3
         expect_status 1
         expect_stderr_has "failed /efi0/ -> /efi1/: the copy failed: cannot copy '"
         expect_stderr_has "No space left on device"
@@ -510,7 +499,7 @@ in_process_source_changed_between_passes_is_synced_again() {
                         >"$R/efi0/loader/entries/debian-6.3.1.conf"
         ) &
         writer=$!
-        in_process_run -e trace=renameat2 -e inject=renameat2:delay_exit=2000000:when=4
+        traced_run -e trace=renameat2 -e inject=renameat2:delay_exit=2000000:when=4
         wait "$writer" || fail "pass 1 never placed vmlinuz-6.2"
         expect_status 0
         expect_stdout_has "the source changed during the sync; synced again"
