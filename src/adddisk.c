@@ -3,16 +3,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/btrfs.h>
-#include <linux/btrfs_tree.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -21,6 +17,7 @@
 #include "adddisk.h"
 #include "adddisk-internal.h"
 #include "blockdev.h"
+#include "disk.h"
 #include "bootentry.h"
 #include "efivars.h"
 #include "fstab.h"
@@ -78,13 +75,6 @@ static void ad_done(struct ad *d)
         free(d->esp_mount);
         free(d->replace_src);
         twin_done(d);
-}
-
-void part_devs_free(struct part_dev *p, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(p[i].name);
-        free(p);
 }
 
 void say(struct ad *d, const char *fmt, ...)
@@ -154,364 +144,27 @@ enum progress_level progress_level(const struct ad *d)
         return !d->out ? PROGRESS_QUIET : d->a->verbose ? PROGRESS_VERBOSE : PROGRESS_NORMAL;
 }
 
-/* --- sysfs: disks, partitions, holders ---------------------------------------------------- */
-
-static int read_u64_at(const char *dir, const char *file, uint64_t *ret)
-{
-        _cleanup_free_ char *s = NULL;
-        char *end;
-        int r = read_first_line_at(dir, file, &s);
-
-        if (r < 0)
-                return r;
-        errno = 0;
-        *ret = strtoull(s, &end, 10);
-        return errno || end == s ? -EBADMSG : 0;
-}
-
-static int parse_devnum(const char *s, dev_t *ret)
-{
-        unsigned ma, mi;
-
-        if (sscanf(s, "%u:%u", &ma, &mi) != 2)
-                return -EBADMSG;
-        *ret = makedev(ma, mi);
-        return 0;
-}
-
-/* /sys/class/block/<name> resolved. */
-static int block_dir(const char *name, char **ret)
-{
-        _cleanup_free_ char *p = NULL;
-        char *rp;
-
-        if (asprintf(&p, "/sys/class/block/%s", name) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        *ret = rp;
-        return 0;
-}
-
-static int name_of_devnum(dev_t d, char **ret)
-{
-        _cleanup_free_ char *p = NULL, *rp = NULL;
-        const char *b;
-
-        if (asprintf(&p, "/sys/dev/block/%u:%u", major(d), minor(d)) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        b = strrchr(rp, '/');
-        *ret = strdup(b ? b + 1 : rp);
-        return *ret ? 0 : -ENOMEM;
-}
-
-static bool is_loop(const char *name)
-{
-        return startswith(name, "loop") != NULL;
-}
-
-/* A loop device's backing file and offset/size (bytes). */
-static int loop_info(const char *name, char **ret_file, uint64_t *ret_off, uint64_t *ret_size)
-{
-        _cleanup_free_ char *dir = NULL;
-        int r;
-
-        if (asprintf(&dir, "/sys/class/block/%s/loop", name) < 0)
-                return -ENOMEM;
-        r = read_first_line_at(dir, "backing_file", ret_file);
-        if (r < 0)
-                return r;
-        if (read_u64_at(dir, "offset", ret_off) < 0)
-                *ret_off = 0;
-        if (read_u64_at(dir, "sizelimit", ret_size) < 0)
-                *ret_size = 0;
-        return 0;
-}
-
-/* Every loop device over file: offset 0 and no size limit (a whole-disk stand-in) when whole,
- * else the partition stand-ins. */
-static int loops_over(const char *file, bool whole, struct part_dev **ret, size_t *ret_n)
-{
-        _cleanup_closedir_ DIR *dir = NULL;
-        struct part_dev *l = NULL;
-        size_t n = 0;
-        struct dirent *de;
-
-        dir = opendir("/sys/class/block");
-        if (!dir)
-                return negative_errno();
-        while ((de = readdir(dir))) {
-                _cleanup_free_ char *f = NULL, *bdir = NULL, *dev = NULL;
-                uint64_t off, size;
-                struct part_dev *nl;
-                dev_t dn;
-
-                if (!is_loop(de->d_name) || loop_info(de->d_name, &f, &off, &size) < 0 ||
-                    !streq(f, file) || whole != (off == 0 && size == 0))
-                        continue;
-                if (block_dir(de->d_name, &bdir) < 0 || read_first_line_at(bdir, "dev", &dev) < 0 ||
-                    parse_devnum(dev, &dn) < 0)
-                        continue;
-                nl = realloc(l, (n + 1) * sizeof(*l));
-                if (!nl) {
-                        part_devs_free(l, n);
-                        return -ENOMEM;
-                }
-                l = nl;
-                l[n] = (struct part_dev){ .name = strdup(de->d_name),
-                                          .devnum = dn,
-                                          .start = off / 512,
-                                          .size = size / 512 };
-                if (!l[n++].name) {
-                        part_devs_free(l, n);
-                        return -ENOMEM;
-                }
-        }
-        *ret = l;
-        *ret_n = n;
-        return 0;
-}
-
-/* The whole disk a block device is on (itself when it is one): for a partition its parent in
- * sysfs, for a loop partition stand-in the whole loop device over the same file. */
-static int disk_of(dev_t d, char **ret_name, dev_t *ret_devnum)
-{
-        _cleanup_free_ char *p = NULL, *rp = NULL, *dev = NULL, *file = NULL;
-        uint64_t off, size;
-        char *slash;
-        int r;
-
-        if (asprintf(&p, "/sys/dev/block/%u:%u", major(d), minor(d)) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        free(p);
-        if (asprintf(&p, "%s/partition", rp) < 0)
-                return -ENOMEM;
-        if (access(p, F_OK) == 0) {
-                slash = strrchr(rp, '/');
-                if (!slash)
-                        return -EBADMSG;
-                *slash = 0;
-        }
-        slash = strrchr(rp, '/');
-        if (is_loop(slash + 1) && loop_info(slash + 1, &file, &off, &size) == 0 &&
-            (off != 0 || size != 0)) {
-                struct part_dev *l = NULL;
-                struct stat st;
-                size_t n = 0;
-
-                /* over the whole loop disk itself */
-                if (startswith(file, "/dev/") && stat(file, &st) == 0 && S_ISBLK(st.st_mode)) {
-                        *ret_devnum = st.st_rdev;
-                        return name_of_devnum(st.st_rdev, ret_name);
-                }
-
-                r = loops_over(file, true, &l, &n);
-                if (r < 0)
-                        return r;
-                if (n == 1) {
-                        *ret_name = TAKE_PTR(l[0].name);
-                        *ret_devnum = l[0].devnum;
-                        part_devs_free(l, n);
-                        return 0;
-                }
-                part_devs_free(l, n);
-        }
-        r = read_first_line_at(rp, "dev", &dev);
-        if (r < 0)
-                return r;
-        r = parse_devnum(dev, ret_devnum);
-        if (r < 0)
-                return r;
-        *ret_name = strdup(slash + 1);
-        return *ret_name ? 0 : -ENOMEM;
-}
-
-/*
- * §12 rule 8: what a block device is backed by, down to what no block device is under: a
- * partition by its disk, a loop device by its backing block device or, for a file, by that
- * file (the device and inode LOOP_GET_STATUS64 reports), a device-mapper or md device by each
- * of its sysfs slaves. Two devices sharing a leaf share storage: a device whose leaves meet the
- * booted ESP's is the booted disk under another name.
- */
-struct backing_leaf {
-        bool file; /* a loop device's backing file (dev, ino); else a whole disk (dev) */
-        dev_t dev;
-        ino_t ino;
-        char *path; /* how it was reached, "loop9 -> loop3 -> /img/disk0.img" */
-};
-
-static void leaves_free(struct backing_leaf *l, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(l[i].path);
-        free(l);
-}
-
-static int leaf_add(struct backing_leaf **l, size_t *n, bool file, dev_t dev, ino_t ino,
-                    const char *path, const char *last)
-{
-        struct backing_leaf *nl = realloc(*l, (*n + 1) * sizeof(**l));
-
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        nl[*n] = (struct backing_leaf){ .file = file, .dev = dev, .ino = ino };
-        if (last ? asprintf(&nl[*n].path, "%s -> %s", path, last) < 0
-                 : !(nl[*n].path = strdup(path))) {
-                nl[*n].path = NULL;
-                return -ENOMEM;
-        }
-        (*n)++;
-        return 0;
-}
-
-static int leaves_of(dev_t d, const char *path, unsigned depth, struct backing_leaf **l, size_t *n,
-                     char **why)
-{
-        _cleanup_free_ char *p = NULL, *rp = NULL, *name = NULL, *via = NULL, *slaves = NULL;
-        _cleanup_closedir_ DIR *dir = NULL;
-        struct dirent *de;
-        int r;
-
-        if (depth > 16)
-                return errmsg(why, -ELOOP, "%s: devices stacked more than 16 deep", path);
-        if (asprintf(&p, "/sys/dev/block/%u:%u", major(d), minor(d)) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return errmsg(why, negative_errno(), "cannot resolve %s: %m", p);
-        name = strdup(strrchr(rp, '/') + 1);
-        if (!name)
-                return -ENOMEM;
-        if (asprintf(&via, depth ? "%s -> %s" : "%.0s%s", path, name) < 0)
-                return -ENOMEM;
-
-        /* A partition: its disk. */
-        free(p);
-        p = NULL;
-        if (asprintf(&p, "%s/partition", rp) < 0)
-                return -ENOMEM;
-        if (access(p, F_OK) == 0) {
-                _cleanup_free_ char *dev = NULL;
-                dev_t parent;
-
-                *strrchr(rp, '/') = 0;
-                r = read_first_line_at(rp, "dev", &dev);
-                if (r < 0 || parse_devnum(dev, &parent) < 0)
-                        return errmsg(why, r < 0 ? r : -EBADMSG, "cannot read %s/dev", rp);
-                return leaves_of(parent, via, depth + 1, l, n, why);
-        }
-
-        /* A loop device: its backing block device, or its file. */
-        if (is_loop(name)) {
-                _cleanup_free_ char *file = NULL, *node = NULL;
-                struct loop_info64 li = {};
-                _cleanup_close_ int fd = -EBADF;
-                uint64_t off, size;
-                struct stat st;
-                dev_t fdev;
-
-                r = loop_info(name, &file, &off, &size);
-                if (r == -ENOENT)
-                        return leaf_add(l, n, false, d, 0, via, NULL); /* unbound */
-                if (r < 0)
-                        return errmsg(why, r, "cannot read the backing file of %s: %s", name,
-                                      strerror(-r));
-                if (asprintf(&node, "/dev/%s", name) < 0)
-                        return -ENOMEM;
-                fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-                if (fd < 0)
-                        return errmsg(why, negative_errno(), "cannot open %s: %m", node);
-                if (ioctl(fd, LOOP_GET_STATUS64, &li) < 0)
-                        return errmsg(why, negative_errno(), "cannot read %s's status: %m", node);
-                /* The kernel's encoding (new_encode_dev) */
-                fdev = makedev(
-                        (unsigned)((li.lo_device & 0xfff00) >> 8),
-                        (unsigned)((li.lo_device & 0xff) | ((li.lo_device >> 12) & 0xfff00)));
-                /* Over a block device: the node it names (its path here is that node's, and
-                 * its inode the one the loop device holds). */
-                if (stat(file, &st) == 0 && S_ISBLK(st.st_mode) && st.st_dev == fdev &&
-                    st.st_ino == li.lo_inode)
-                        return leaves_of(st.st_rdev, via, depth + 1, l, n, why);
-                r = leaf_add(l, n, true, fdev, (ino_t)li.lo_inode, via, file);
-                if (r < 0)
-                        return r;
-                /* A file on a block device's filesystem is stored on that device too: a loop
-                 * over an image on the booted disk is on the booted disk. (A filesystem with
-                 * an anonymous device number, tmpfs or btrfs, names no block device here.) */
-                free(p);
-                p = NULL;
-                if (asprintf(&p, "/sys/dev/block/%u:%u", major(fdev), minor(fdev)) < 0)
-                        return -ENOMEM;
-                if (access(p, F_OK) == 0) {
-                        _cleanup_free_ char *via_file = NULL;
-
-                        if (asprintf(&via_file, "%s -> %s", via, file) < 0)
-                                return -ENOMEM;
-                        return leaves_of(fdev, via_file, depth + 1, l, n, why);
-                }
-                return 0;
-        }
-
-        /* Device-mapper, md: each slave. */
-        if (asprintf(&slaves, "%s/slaves", rp) < 0)
-                return -ENOMEM;
-        dir = opendir(slaves);
-        if (dir) {
-                size_t before = *n;
-
-                while ((de = readdir(dir))) {
-                        _cleanup_free_ char *bdir = NULL, *dev = NULL;
-                        dev_t sd;
-
-                        if (de->d_name[0] == '.')
-                                continue;
-                        r = block_dir(de->d_name, &bdir);
-                        if (r >= 0)
-                                r = read_first_line_at(bdir, "dev", &dev);
-                        if (r < 0 || parse_devnum(dev, &sd) < 0)
-                                return errmsg(why, r < 0 ? r : -EBADMSG,
-                                              "cannot read the device of %s's member %s", name,
-                                              de->d_name);
-                        r = leaves_of(sd, via, depth + 1, l, n, why);
-                        if (r < 0)
-                                return r;
-                }
-                if (*n > before)
-                        return 0;
-        } else if (errno != ENOENT)
-                return errmsg(why, negative_errno(), "cannot read %s: %m", slaves);
-
-        /* A whole disk. */
-        return leaf_add(l, n, false, d, 0, via, NULL);
-}
+/* --- what the machine uses (disk.c's sysfs answers, rootfs.c's btrfs) ---------------------- */
 
 /* §12 rule 8: whether the device (devnum dev, given as arg) is backed by the booted disk: -EBUSY
  * naming the shared storage when it is, or the reason it cannot be told. */
-static int check_not_booted(struct ad *d, dev_t dev, char **why)
+static int check_not_booted_disk(struct ad *d, dev_t dev, char **why)
 {
-        struct backing_leaf *cand = NULL, *boot = NULL;
+        struct disk_leaf *cand = NULL, *boot = NULL;
         _cleanup_free_ char *boot_name = NULL;
         size_t n_cand = 0, n_boot = 0;
         dev_t boot_disk;
         int r;
 
         /* The booted disk itself, by the name §3 found it under. */
-        if (disk_of(d->m->booted.devnum, &boot_name, &boot_disk) >= 0 && boot_disk == dev)
+        if (disk_of_device(d->m->booted.devnum, &boot_name, &boot_disk) >= 0 && boot_disk == dev)
                 return errmsg(why, -EBUSY,
                               "%s is the booted disk (it holds the booted ESP %s): give the new "
                               "or replacement disk",
                               d->a->device, d->m->booted.device);
-        r = leaves_of(dev, "", 0, &cand, &n_cand, why);
+        r = disk_leaves(dev, &cand, &n_cand, why);
         if (r >= 0)
-                r = leaves_of(d->m->booted.devnum, "", 0, &boot, &n_boot, why);
+                r = disk_leaves(d->m->booted.devnum, &boot, &n_boot, why);
         if (r < 0) {
                 r = errmsg_prefix(why, r, "cannot tell whether %s is backed by the booted disk",
                                   d->a->device);
@@ -530,86 +183,9 @@ static int check_not_booted(struct ad *d, dev_t dev, char **why)
                                 goto out;
                         }
 out:
-        leaves_free(cand, n_cand);
-        leaves_free(boot, n_boot);
+        disk_leaves_free(cand, n_cand);
+        disk_leaves_free(boot, n_boot);
         return r;
-}
-
-/* The partitions of a whole disk: sysfs children, or loop stand-ins over its file. */
-int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
-{
-        _cleanup_closedir_ DIR *dir = NULL;
-        _cleanup_free_ char *bdir = NULL, *file = NULL;
-        struct part_dev *l = NULL;
-        size_t n = 0;
-        uint64_t off, size;
-        struct dirent *de;
-        int r;
-
-        if (is_loop(disk_name) && loop_info(disk_name, &file, &off, &size) == 0) {
-                _cleanup_free_ char *node = NULL;
-                struct part_dev *l2 = NULL;
-                size_t n2 = 0;
-
-                r = loops_over(file, false, &l, &n);
-                if (r < 0)
-                        return r;
-                if (asprintf(&node, "/dev/%s", disk_name) < 0 ||
-                    loops_over(node, false, &l2, &n2) < 0) {
-                        part_devs_free(l, n);
-                        return -ENOMEM;
-                }
-                if (n2 > 0) {
-                        struct part_dev *nl = realloc(l, (n + n2) * sizeof(*l));
-
-                        if (!nl) {
-                                part_devs_free(l, n);
-                                part_devs_free(l2, n2);
-                                return -ENOMEM;
-                        }
-                        l = nl;
-                        memcpy(l + n, l2, n2 * sizeof(*l));
-                        n += n2;
-                }
-                free(l2);
-                *ret = l;
-                *ret_n = n;
-                return 0;
-        }
-        r = block_dir(disk_name, &bdir);
-        if (r < 0)
-                return r;
-        dir = opendir(bdir);
-        if (!dir)
-                return negative_errno();
-        while ((de = readdir(dir))) {
-                _cleanup_free_ char *sub = NULL, *dev = NULL;
-                uint64_t start, sz;
-                struct part_dev *nl;
-                dev_t dn;
-
-                if (de->d_name[0] == '.' || asprintf(&sub, "%s/%s", bdir, de->d_name) < 0)
-                        continue;
-                if (read_u64_at(sub, "start", &start) < 0 || read_u64_at(sub, "size", &sz) < 0 ||
-                    read_first_line_at(sub, "dev", &dev) < 0 || parse_devnum(dev, &dn) < 0)
-                        continue;
-                nl = realloc(l, (n + 1) * sizeof(*l));
-                if (!nl) {
-                        part_devs_free(l, n);
-                        return -ENOMEM;
-                }
-                l = nl;
-                l[n] = (struct part_dev){
-                        .name = strdup(de->d_name), .devnum = dn, .start = start, .size = sz
-                };
-                if (!l[n++].name) {
-                        part_devs_free(l, n);
-                        return -ENOMEM;
-                }
-        }
-        *ret = l;
-        *ret_n = n;
-        return 0;
 }
 
 #define BTRFS_USE "a device of the mounted btrfs filesystem "
@@ -617,31 +193,20 @@ int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n)
 /* The fsid of the btrfs mounted on /, as sysfs names it; "" when / is not btrfs. */
 static void root_btrfs_fsid(char ret[GUID_STRING_MAX])
 {
-        struct btrfs_ioctl_fs_info_args fi = {};
         _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        const uint8_t *u = fi.fsid;
 
         ret[0] = 0;
-        if (fd < 0 || ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
-                return;
-        snprintf(ret, GUID_STRING_MAX,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-                 u[15]);
+        if (fd >= 0)
+                (void)rootfs_btrfs_fsid(fd, ret);
 }
 
-/* What uses the block device (name, devnum), or NULL: a mount, a holder (RAID, device-mapper),
- * swap, or a mounted btrfs filesystem it belongs to. */
-static char *device_use(const char *name, dev_t devnum, struct libmnt_table *t)
+/* "mounted on X" when a mount of the table is the block device devnum, else NULL. */
+static char *mount_use(dev_t devnum, struct libmnt_table *t)
 {
-        _cleanup_free_ char *bdir = NULL, *swaps = NULL;
-        struct libmnt_iter *it;
+        struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
         struct libmnt_fs *fs;
         char *use = NULL;
-        DIR *dir;
-        struct dirent *de;
 
-        it = mnt_new_iter(MNT_ITER_FORWARD);
         while (it && mnt_table_next_fs(t, it, &fs) == 0) {
                 const char *src = mnt_fs_get_source(fs);
                 struct stat st;
@@ -655,56 +220,50 @@ static char *device_use(const char *name, dev_t devnum, struct libmnt_table *t)
                 }
         }
         mnt_free_iter(it);
+        return use;
+}
+
+/* "in use as swap (X)" when /proc/swaps names the block device devnum, else NULL. */
+static char *swap_use(dev_t devnum)
+{
+        _cleanup_free_ char *swaps = NULL;
+        char *use = NULL;
+
+        if (read_full_file("/proc/swaps", 1024 * 1024, &swaps, NULL) < 0)
+                return NULL;
+        for (char *l = strchr(swaps, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+                _cleanup_free_ char *path = strndup(l + 1, strcspn(l + 1, " \t\n"));
+                struct stat st;
+
+                if (path && stat(path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == devnum) {
+                        if (asprintf(&use, "in use as swap (%s)", path) < 0)
+                                use = NULL;
+                        return use;
+                }
+        }
+        return NULL;
+}
+
+/* What uses the block device (name, devnum), or NULL: a mount, a holder (RAID, device-mapper),
+ * swap, or a mounted btrfs filesystem it belongs to. */
+static char *device_use(const char *name, dev_t devnum, struct libmnt_table *t)
+{
+        _cleanup_free_ char *holder = NULL, *fsid = NULL;
+        char *use = mount_use(devnum, t);
+
         if (use)
                 return use;
-
-        if (block_dir(name, &bdir) == 0) {
-                _cleanup_free_ char *h = NULL;
-
-                if (asprintf(&h, "%s/holders", bdir) >= 0 && (dir = opendir(h))) {
-                        while ((de = readdir(dir)))
-                                if (de->d_name[0] != '.') {
-                                        if (asprintf(&use, "held by %s (RAID or device-mapper)",
-                                                     de->d_name) < 0)
-                                                use = NULL;
-                                        break;
-                                }
-                        closedir(dir);
-                        if (use)
-                                return use;
-                }
+        if (disk_holder(name, &holder) == 0 && holder) {
+                if (asprintf(&use, "held by %s (RAID or device-mapper)", holder) < 0)
+                        use = NULL;
+                return use;
         }
-
-        if (read_full_file("/proc/swaps", 1024 * 1024, &swaps, NULL) == 0) {
-                for (char *l = strchr(swaps, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
-                        _cleanup_free_ char *path = strndup(l + 1, strcspn(l + 1, " \t\n"));
-                        struct stat st;
-
-                        if (path && stat(path, &st) == 0 && S_ISBLK(st.st_mode) &&
-                            st.st_rdev == devnum) {
-                                if (asprintf(&use, "in use as swap (%s)", path) < 0)
-                                        use = NULL;
-                                return use;
-                        }
-                }
-        }
-
-        dir = opendir("/sys/fs/btrfs");
-        while (dir && (de = readdir(dir))) {
-                _cleanup_free_ char *p = NULL;
-
-                if (de->d_name[0] == '.' || streq(de->d_name, "features"))
-                        continue;
-                if (asprintf(&p, "/sys/fs/btrfs/%s/devices/%s", de->d_name, name) < 0)
-                        continue;
-                if (access(p, F_OK) == 0) {
-                        if (asprintf(&use, BTRFS_USE "%s", de->d_name) < 0)
-                                use = NULL;
-                        break;
-                }
-        }
-        if (dir)
-                closedir(dir);
+        use = swap_use(devnum);
+        if (use)
+                return use;
+        if (rootfs_btrfs_of_device(name, &fsid) == 0 && fsid &&
+            asprintf(&use, BTRFS_USE "%s", fsid) < 0)
+                use = NULL;
         return use;
 }
 
@@ -872,65 +431,74 @@ static int resume_check(struct ad *d, const char *fstab_text, const char *root_f
         return 0;
 }
 
-static int step_check(struct ad *d, struct libmnt_table *t, char **why)
+/* What step 1 learns of the machine for its checks. */
+struct check_facts {
+        char root_fsid[GUID_STRING_MAX]; /* the root btrfs's, "" when none */
+        char **md_uuids;                 /* the root's md arrays' UUIDs */
+        char **md_arrays;                /* and kernel names */
+        char **foreign;                  /* what is on a disk with the booted disk's layout */
+        char *diff;                      /* how its layout differs from the booted disk's */
+};
+
+static void check_facts_done(struct check_facts *f)
 {
-        _cleanup_strv_free_ char **sigs = NULL;
-        _cleanup_free_ char *use = NULL, *diff = NULL;
-        struct part_dev *parts = NULL;
-        _cleanup_strv_free_ char **foreign = NULL;
-        char root_fsid[GUID_STRING_MAX];
-        _cleanup_strv_free_ char **md_uuids = NULL, **md_arrays = NULL;
-        size_t n_parts = 0;
+        strv_free(f->md_uuids);
+        strv_free(f->md_arrays);
+        strv_free(f->foreign);
+        free(f->diff);
+}
+
+/* The device given is a whole disk that may be written: a block device, not the booted disk
+ * under any name (rule 8: refused before anything else is looked at), not a partition nor a
+ * loop device over part of a file, not read-only. */
+static int check_whole_disk(struct ad *d, char **why)
+{
         struct stat st;
-        dev_t bdev;
         int r;
 
         if (stat(d->a->device, &st) < 0)
                 return errmsg(why, negative_errno(), "cannot open %s: %m", d->a->device);
         if (!S_ISBLK(st.st_mode))
                 return errmsg(why, -ENOTBLK, "%s is not a block device", d->a->device);
-        r = name_of_devnum(st.st_rdev, &d->disk_name);
+        r = disk_name_of(st.st_rdev, &d->disk_name);
         if (r < 0)
                 return errmsg(why, r, "cannot find %s in /sys/dev/block: %s", d->a->device,
                               strerror(-r));
-        /* Rule 8: the booted disk under any name is refused before anything else is looked at. */
-        r = check_not_booted(d, st.st_rdev, why);
+        r = check_not_booted_disk(d, st.st_rdev, why);
         if (r < 0)
                 return r;
-        {
-                _cleanup_free_ char *bdir = NULL, *p = NULL;
-                uint64_t ro = 0;
+        r = disk_is_partition(d->disk_name);
+        if (r < 0)
+                return errmsg(why, r, "cannot find %s in /sys/class/block: %s", d->disk_name,
+                              strerror(-r));
+        if (r > 0)
+                return errmsg(why, -EINVAL,
+                              "%s is a partition, not a whole disk: give the disk (the layout is "
+                              "copied from the booted disk)",
+                              d->a->device);
+        if (disk_is_loop(d->disk_name)) {
+                _cleanup_free_ char *f = NULL;
+                uint64_t off, size;
 
-                r = block_dir(d->disk_name, &bdir);
-                if (r < 0)
-                        return errmsg(why, r, "cannot find %s in /sys/class/block: %s",
-                                      d->disk_name, strerror(-r));
-                if (asprintf(&p, "%s/partition", bdir) < 0)
-                        return -ENOMEM;
-                if (access(p, F_OK) == 0)
+                if (disk_loop_backing(d->disk_name, &f, &off, &size) == 0 && (off || size))
                         return errmsg(why, -EINVAL,
-                                      "%s is a partition, not a whole disk: give the disk "
-                                      "(the layout is copied from the booted disk)",
-                                      d->a->device);
-                if (is_loop(d->disk_name)) {
-                        _cleanup_free_ char *f = NULL;
-                        uint64_t off, size;
-
-                        if (loop_info(d->disk_name, &f, &off, &size) == 0 && (off || size))
-                                return errmsg(why, -EINVAL,
-                                              "%s is a loop device over part of %s, not a "
-                                              "whole disk",
-                                              d->a->device, f);
-                }
-                if (read_u64_at(bdir, "ro", &ro) == 0 && ro)
-                        return errmsg(why, -EROFS, "%s is read-only", d->a->device);
+                                      "%s is a loop device over part of %s, not a whole disk",
+                                      d->a->device, f);
         }
+        if (disk_read_only(d->disk_name))
+                return errmsg(why, -EROFS, "%s is read-only", d->a->device);
         d->disk_devnum = st.st_rdev;
-        if (asprintf(&d->disk, "/dev/%s", d->disk_name) < 0)
-                return -ENOMEM;
+        return asprintf(&d->disk, "/dev/%s", d->disk_name) < 0 ? -ENOMEM : 0;
+}
 
-        /* The booted disk and its layout. */
-        r = disk_of(d->m->booted.devnum, &d->boot_disk_name, &bdev);
+/* The booted disk, its layout, and which of its partitions is the booted ESP. */
+static int check_booted_disk(struct ad *d, char **why)
+{
+        const struct gpt_part *e;
+        dev_t bdev;
+        int r;
+
+        r = disk_of_device(d->m->booted.devnum, &d->boot_disk_name, &bdev);
         if (r < 0)
                 return errmsg(why, r, "cannot find the disk of the booted ESP %s: %s",
                               d->m->booted.device, strerror(-r));
@@ -944,126 +512,124 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
         r = gpt_read(d->boot_disk, &d->boot, why);
         if (r < 0)
                 return errmsg_prefix(why, r, "cannot read the booted disk's layout");
-        {
-                const struct gpt_part *e = gpt_layout_find_type(&d->boot, GPT_TYPE_ESP);
-
-                if (!e || !streq_ptr(e->uuid, d->m->booted.partuuid)) {
-                        e = NULL;
-                        for (size_t i = 0; i < d->boot.n; i++)
-                                if (streq_ptr(d->boot.parts[i].uuid, d->m->booted.partuuid))
-                                        e = &d->boot.parts[i];
-                }
-                if (!e)
-                        return errmsg(why, -ENOENT,
-                                      "the booted ESP (PARTUUID %s) is not in the partition "
-                                      "table of %s",
-                                      d->m->booted.partuuid, d->boot_disk);
-                d->esp_partno = e->partno;
+        e = gpt_layout_find_type(&d->boot, GPT_TYPE_ESP);
+        if (!e || !streq_ptr(e->uuid, d->m->booted.partuuid)) {
+                e = NULL;
+                for (size_t i = 0; i < d->boot.n; i++)
+                        if (streq_ptr(d->boot.parts[i].uuid, d->m->booted.partuuid))
+                                e = &d->boot.parts[i];
         }
+        if (!e)
+                return errmsg(why, -ENOENT,
+                              "the booted ESP (PARTUUID %s) is not in the partition table of %s",
+                              d->m->booted.partuuid, d->boot_disk);
+        d->esp_partno = e->partno;
+        return 0;
+}
 
-        /* Size. */
-        {
-                _cleanup_close_ int fd = open(d->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-                uint64_t need = gpt_layout_min_bytes(&d->boot);
+/* The new disk holds the booted disk's layout. */
+static int check_size(struct ad *d, char **why)
+{
+        _cleanup_close_ int fd = open(d->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        uint64_t need = gpt_layout_min_bytes(&d->boot);
 
-                if (fd < 0 || ioctl(fd, BLKGETSIZE64, &d->disk_bytes) < 0)
-                        return errmsg(why, negative_errno(), "cannot read the size of %s: %m",
-                                      d->disk);
-                if (d->disk_bytes < need)
-                        return errmsg(why, -ENOSPC,
-                                      "%s is too small: %" PRIu64 " bytes (%" PRIu64
-                                      " MiB), the booted disk's layout needs %" PRIu64
-                                      " bytes (%" PRIu64 " MiB)",
-                                      d->a->device, d->disk_bytes, d->disk_bytes >> 20, need,
-                                      (need + (1 << 20) - 1) >> 20);
-        }
+        if (fd < 0 || ioctl(fd, BLKGETSIZE64, &d->disk_bytes) < 0)
+                return errmsg(why, negative_errno(), "cannot read the size of %s: %m", d->disk);
+        if (d->disk_bytes < need)
+                return errmsg(why, -ENOSPC,
+                              "%s is too small: %" PRIu64 " bytes (%" PRIu64
+                              " MiB), the booted disk's layout needs %" PRIu64 " bytes (%" PRIu64
+                              " MiB)",
+                              d->a->device, d->disk_bytes, d->disk_bytes >> 20, need,
+                              (need + (1 << 20) - 1) >> 20);
+        return 0;
+}
 
-        /* Already laid out like the booted disk, holding only what we make: a run to
-         * continue. */
+/* Already laid out like the booted disk, holding only what we make: a run to continue
+ * (d->resume). Else the layout read is dropped, and what is on the disk is in f->foreign. */
+static int check_resume(struct ad *d, struct libmnt_table *t, struct check_facts *f, char **why)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
         find_root_part(d, t);
-        root_btrfs_fsid(root_fsid);
-        md_uuids = root_md_uuids(t);
-        if (!md_uuids ||
-            (root_md_arrays(t, &md_arrays) < 0 && !(md_arrays = calloc(1, sizeof(char *)))))
+        root_btrfs_fsid(f->root_fsid);
+        f->md_uuids = root_md_uuids(t);
+        if (!f->md_uuids ||
+            (root_md_arrays(t, &f->md_arrays) < 0 && !(f->md_arrays = calloc(1, sizeof(char *)))))
                 return -ENOMEM;
-        if (gpt_read(d->disk, &d->layout, NULL) == 0) {
-                _cleanup_free_ char *text = NULL;
-
-                r = read_full_file(fstab_path(), 1024 * 1024, &text, NULL);
-                if (r < 0 && r != -ENOENT)
-                        return errmsg(why, r, "cannot read %s: %s", fstab_path(), strerror(-r));
-                if (gpt_layout_same(&d->boot, &d->layout, &diff)) {
-                        r = resume_check(d, text ? text : "", root_fsid, md_uuids, &foreign);
-                        if (r < 0)
-                                return errmsg(why, r, "cannot probe the partitions of %s: %s",
-                                              d->disk, strerror(-r));
-                        d->resume = strv_length(foreign) == 0;
-                }
-                if (!d->resume)
-                        gpt_layout_done(&d->layout);
+        if (gpt_read(d->disk, &d->layout, NULL) < 0)
+                return 0;
+        r = read_full_file(fstab_path(), 1024 * 1024, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return errmsg(why, r, "cannot read %s: %s", fstab_path(), strerror(-r));
+        if (gpt_layout_same(&d->boot, &d->layout, &f->diff)) {
+                r = resume_check(d, text ? text : "", f->root_fsid, f->md_uuids, &f->foreign);
+                if (r < 0)
+                        return errmsg(why, r, "cannot probe the partitions of %s: %s", d->disk,
+                                      strerror(-r));
+                d->resume = strv_length(f->foreign) == 0;
         }
+        if (!d->resume)
+                gpt_layout_done(&d->layout);
+        return 0;
+}
 
-        /* Nothing the machine uses: the disk itself and every partition. In a run to continue,
-         * the ESP may be mounted on an ESP mount point and the root partition a device of the
-         * root btrfs: what an earlier run made of them. */
-        use = device_use(d->disk_name, d->disk_devnum, t);
-        if (use)
-                return errmsg(why, -EBUSY, "%s is in use: %s", d->a->device, use);
-        r = partitions_of(d->disk_name, &parts, &n_parts);
-        if (r < 0)
-                return errmsg(why, r, "cannot list the partitions of %s: %s", d->disk,
-                              strerror(-r));
+/* In a run to continue, whether the use u of partition p is what an earlier run made of it:
+ * the ESP mounted on an ESP mount point, a twin's filesystem mounted by us (§12b A4), a device
+ * of the root btrfs (a replace or device add we ran), a member of the root's md array (an
+ * mdadm --add we ran, rule 9). */
+static bool use_is_earlier_runs(struct ad *d, const struct check_facts *f,
+                                const struct disk_part_dev *p, const char *u)
+{
+        const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
+        bool is_esp = esp && esp->start == p->start;
+        const char *on = startswith(u, "mounted on ");
+
+        if (is_esp && on && esp_name_is_default(on + 1))
+                return true;
+        if (on && twin_mounted_here(d, on))
+                return true;
+        if (!is_esp && f->root_fsid[0] && startswith(u, BTRFS_USE) &&
+            streq(u + strlen(BTRFS_USE), f->root_fsid))
+                return true;
+        if (!is_esp && startswith(u, "held by ")) {
+                const char *h = u + strlen("held by ");
+                _cleanup_free_ char *holder = strndup(h, strcspn(h, " "));
+
+                if (holder && strv_contains(f->md_arrays, holder))
+                        return true;
+        }
+        return false;
+}
+
+/* Nothing the machine uses is on a partition of the disk, but what an earlier run made. */
+static int check_partitions_unused(struct ad *d, struct libmnt_table *t,
+                                   const struct check_facts *f, const struct disk_part_dev *parts,
+                                   size_t n_parts, char **why)
+{
         for (size_t i = 0; i < n_parts; i++) {
                 _cleanup_free_ char *u = device_use(parts[i].name, parts[i].devnum, t);
-                bool ours = false;
 
                 if (!u)
                         continue;
-                if (d->resume) {
-                        const struct gpt_part *esp =
-                                gpt_layout_find_partno(&d->layout, d->esp_partno);
-                        bool is_esp = esp && esp->start == parts[i].start;
-                        const char *on = startswith(u, "mounted on ");
-
-                        if (is_esp && on && esp_name_is_default(on + 1))
-                                ours = true;
-                        /* a twin's filesystem, ESP included, mounted by us (§12b A4) */
-                        if (on && twin_mounted_here(d, on))
-                                ours = true;
-                        if (!is_esp && root_fsid[0] && startswith(u, BTRFS_USE) &&
-                            streq(u + strlen(BTRFS_USE), root_fsid))
-                                ours = true; /* a replace or device add we ran */
-                        if (!is_esp && startswith(u, "held by ")) {
-                                /* an mdadm --add we ran (rule 9): held by the root's array */
-                                const char *h = u + strlen("held by ");
-                                _cleanup_free_ char *holder = strndup(h, strcspn(h, " "));
-
-                                if (holder && strv_contains(md_arrays, holder))
-                                        ours = true;
-                        }
-                }
-                if (!ours) {
-                        r = errmsg(why, -EBUSY, "%s is in use: its partition /dev/%s is %s",
-                                   d->a->device, parts[i].name, u);
-                        part_devs_free(parts, n_parts);
-                        return r;
-                }
+                if (!d->resume || !use_is_earlier_runs(d, f, &parts[i], u))
+                        return errmsg(why, -EBUSY, "%s is in use: its partition /dev/%s is %s",
+                                      d->a->device, parts[i].name, u);
                 say(d, "/dev/%s is %s (an earlier run of --add-disk)", parts[i].name, u);
         }
+        return 0;
+}
 
-        if (d->resume) {
-                say(d, "%s already has the booted disk's layout (GUID %s): continuing", d->disk,
-                    d->layout.disk_guid);
-                part_devs_free(parts, n_parts);
-                return 0;
-        }
+/* What libblkid finds on the disk and on each of its partitions, named, with what
+ * check_resume() found; into *sigs. */
+static int signatures_on_disk(struct ad *d, const struct disk_part_dev *parts, size_t n_parts,
+                              char ***sigs, char **why)
+{
+        int r = signatures_in(d->disk, 0, 0, true, sigs);
 
-        /* Anything on it is destroyed: only with --force, and named first. */
-        r = signatures_in(d->disk, 0, 0, true, &sigs);
-        if (r < 0) {
-                part_devs_free(parts, n_parts);
+        if (r < 0)
                 return errmsg(why, r, "cannot probe %s for signatures: %s", d->disk, strerror(-r));
-        }
         for (size_t i = 0; i < n_parts; i++) {
                 _cleanup_strv_free_ char **ps = NULL;
                 _cleanup_free_ char *node = NULL;
@@ -1075,29 +641,78 @@ static int step_check(struct ad *d, struct libmnt_table *t, char **why)
                 {
                         char *x;
 
-                        if (asprintf(&x, "%s on %s", *s, node) < 0 || strv_push(&sigs, x) < 0) {
-                                part_devs_free(parts, n_parts);
+                        if (asprintf(&x, "%s on %s", *s, node) < 0 || strv_push(sigs, x) < 0)
                                 return -ENOMEM;
-                        }
                 }
         }
-        part_devs_free(parts, n_parts);
-        if (strv_extend_strv(&sigs, foreign) < 0)
-                return -ENOMEM;
-        if (strv_length(sigs) > 0) {
-                _cleanup_free_ char *list = strv_join(sigs, ", ");
+        return 0;
+}
 
-                if (!d->a->force)
-                        return errmsg(why, -EEXIST,
-                                      "%s is not blank: it holds %s%s%s. --force destroys it",
-                                      d->a->device, strna(list),
-                                      diff ? "; its partition table differs from "
-                                             "the booted disk's: "
-                                           : "",
-                                      diff ? diff : "");
-                say(d, "%s: --force: %s destroys %s", d->a->device,
-                    d->a->test ? "a real run" : "this run", strna(list));
-        }
+/* Anything on the disk is destroyed: only with --force, and named first. */
+static int check_blank_or_forced(struct ad *d, const struct check_facts *f,
+                                 const struct disk_part_dev *parts, size_t n_parts, char **why)
+{
+        _cleanup_strv_free_ char **sigs = NULL;
+        _cleanup_free_ char *list = NULL;
+        int r;
+
+        r = signatures_on_disk(d, parts, n_parts, &sigs, why);
+        if (r < 0)
+                return r;
+        if (strv_extend_strv(&sigs, f->foreign) < 0)
+                return -ENOMEM;
+        if (strv_length(sigs) == 0)
+                return 0;
+        list = strv_join(sigs, ", ");
+        if (!d->a->force)
+                return errmsg(why, -EEXIST, "%s is not blank: it holds %s%s%s. --force destroys it",
+                              d->a->device, strna(list),
+                              f->diff ? "; its partition table differs from the booted disk's: "
+                                      : "",
+                              f->diff ? f->diff : "");
+        say(d, "%s: --force: %s destroys %s", d->a->device, d->a->test ? "a real run" : "this run",
+            strna(list));
+        return 0;
+}
+
+/* Step 1 (DESIGN.md §12 rules 1-3, 8): the disk given may be written, and what is on it. */
+static int step_check(struct ad *d, struct libmnt_table *t, char **why)
+{
+        _cleanup_(check_facts_done) struct check_facts f = {};
+        _cleanup_free_ char *use = NULL;
+        struct disk_part_dev *parts = NULL;
+        size_t n_parts = 0;
+        int r;
+
+        r = check_whole_disk(d, why);
+        if (r >= 0)
+                r = check_booted_disk(d, why);
+        if (r >= 0)
+                r = check_size(d, why);
+        if (r >= 0)
+                r = check_resume(d, t, &f, why);
+        if (r < 0)
+                return r;
+
+        /* Nothing the machine uses: the disk itself and every partition. In a run to continue,
+         * the ESP may be mounted on an ESP mount point and the root partition a device of the
+         * root btrfs: what an earlier run made of them. */
+        use = device_use(d->disk_name, d->disk_devnum, t);
+        if (use)
+                return errmsg(why, -EBUSY, "%s is in use: %s", d->a->device, use);
+        r = disk_part_devs(d->disk_name, &parts, &n_parts);
+        if (r < 0)
+                return errmsg(why, r, "cannot list the partitions of %s: %s", d->disk,
+                              strerror(-r));
+        r = check_partitions_unused(d, t, &f, parts, n_parts, why);
+        if (r >= 0 && d->resume)
+                say(d, "%s already has the booted disk's layout (GUID %s): continuing", d->disk,
+                    d->layout.disk_guid);
+        else if (r >= 0)
+                r = check_blank_or_forced(d, &f, parts, n_parts, why);
+        disk_part_devs_free(parts, n_parts);
+        if (r < 0 || d->resume)
+                return r;
         say(d, "%s: a whole disk of %" PRIu64 " MiB, nothing on it in use; the booted disk is %s",
             d->disk, d->disk_bytes >> 20, d->boot_disk);
         return 0;
@@ -1179,7 +794,7 @@ static int step_gpt(struct ad *d, struct libmnt_table *t, char **why)
  * of it, or a loop stand-in over its file at p's offset and size). */
 int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
 {
-        _cleanup_free_ char *link = NULL, *dname = NULL, *name = NULL, *bdir = NULL;
+        _cleanup_free_ char *link = NULL, *dname = NULL, *name = NULL;
         uint64_t start = 0, size = 0;
         struct stat st;
         dev_t disk;
@@ -1191,28 +806,17 @@ int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
                 return negative_errno();
         if (!S_ISBLK(st.st_mode))
                 return -ENOTBLK;
-        r = disk_of(st.st_rdev, &dname, &disk);
+        r = disk_of_device(st.st_rdev, &dname, &disk);
         if (r < 0)
                 return r;
         if (disk != d->disk_devnum)
                 return -EXDEV;
-        r = name_of_devnum(st.st_rdev, &name);
+        r = disk_name_of(st.st_rdev, &name);
         if (r < 0)
                 return r;
-        r = block_dir(name, &bdir);
+        r = disk_extent(name, &start, &size);
         if (r < 0)
                 return r;
-        if (read_u64_at(bdir, "start", &start) < 0) {
-                _cleanup_free_ char *f = NULL;
-                uint64_t off, sz;
-
-                if (loop_info(name, &f, &off, &sz) < 0)
-                        return -EBADMSG;
-                start = off / 512;
-                size = sz / 512;
-        } else if (read_u64_at(bdir, "size", &size) < 0) {
-                return -EBADMSG;
-        }
         /* sysfs counts 512-byte sectors whatever the disk's sector size. */
         if (start * 512 != p->start * d->layout.sector_size ||
             size * 512 != p->size * d->layout.sector_size)
@@ -1667,7 +1271,6 @@ static void btrfs_root_done(struct btrfs_root *b)
 
 static int btrfs_root_info(int fd, dev_t newdev, struct btrfs_root *ret, char **why)
 {
-        struct btrfs_ioctl_dev_replace_args rp = { .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS };
         struct btrfs_root b = {};
         int r;
 
@@ -1687,8 +1290,7 @@ static int btrfs_root_info(int fd, dev_t newdev, struct btrfs_root *ret, char **
                         b.has_dev = true;
                 }
         }
-        if (ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rp) == 0)
-                b.replacing = rp.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED;
+        (void)rootfs_btrfs_replace_status(fd, &b.replacing, NULL);
         btrfs_root_done(ret);
         *ret = b;
         return 0;
@@ -1872,7 +1474,7 @@ static int step_root_md(struct ad *d, char *const *arrays, char **why)
                         _cleanup_free_ char *kname = NULL;
                         struct stat st;
 
-                        if (stat(node, &st) < 0 || name_of_devnum(st.st_rdev, &kname) < 0)
+                        if (stat(node, &st) < 0 || disk_name_of(st.st_rdev, &kname) < 0)
                                 return errmsg(why, -EIO, "cannot name %s in sysfs", node);
                         r = md_follow(d, a.name, kname, why);
                         if (r < 0)
@@ -1906,28 +1508,27 @@ static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char 
                         break;
                 now = now_usec(CLOCK_MONOTONIC);
                 if (kind == FOLLOW_REPLACE) {
-                        struct btrfs_ioctl_dev_replace_args rq = {
-                                .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS
-                        };
+                        uint64_t permille = 0;
+                        bool running = false;
+                        int q = rootfs_btrfs_replace_status(fd, &running, &permille);
 
-                        if (ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rq) < 0) {
+                        if (q < 0) {
                                 if (pid <= 0) {
-                                        r = errmsg(why, negative_errno(),
-                                                   "cannot follow the replace: %m");
+                                        r = errmsg(why, q, "cannot follow the replace: %s",
+                                                   strerror(-q));
                                         break;
                                 }
-                        } else if (rq.status.replace_state ==
-                                   BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED) {
-                                progress_update(&p, rq.status.progress_1000, 1000, now);
+                        } else if (running) {
+                                progress_update(&p, permille, 1000, now);
                         } else if (pid <= 0) {
                                 break; /* the replace we followed has ended */
                         }
                 } else {
-                        struct btrfs_ioctl_balance_args ba = {};
+                        uint64_t done, expected;
 
                         /* ENOTCONN until the balance starts: nothing to show yet. */
-                        if (ioctl(fd, BTRFS_IOC_BALANCE_PROGRESS, &ba) == 0)
-                                progress_update(&p, ba.stat.completed, ba.stat.expected, now);
+                        if (rootfs_btrfs_balance_progress(fd, &done, &expected) == 0)
+                                progress_update(&p, done, expected, now);
                 }
                 (void)usleep(100 * 1000);
         }
@@ -2118,21 +1719,13 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
 /* If dev is a partition of the booted disk, that partition is the root's. */
 static bool root_part_from(struct ad *d, dev_t dev)
 {
-        _cleanup_free_ char *dname = NULL, *name = NULL, *bdir = NULL;
+        _cleanup_free_ char *dname = NULL, *name = NULL;
         uint64_t start = 0;
         dev_t disk;
 
-        if (disk_of(dev, &dname, &disk) < 0 || !streq(dname, d->boot_disk_name) ||
-            name_of_devnum(dev, &name) < 0 || block_dir(name, &bdir) < 0)
+        if (disk_of_device(dev, &dname, &disk) < 0 || !streq(dname, d->boot_disk_name) ||
+            disk_name_of(dev, &name) < 0 || disk_extent(name, &start, NULL) < 0)
                 return false;
-        if (read_u64_at(bdir, "start", &start) < 0) {
-                _cleanup_free_ char *f = NULL;
-                uint64_t off, sz;
-
-                if (loop_info(name, &f, &off, &sz) < 0)
-                        return false;
-                start = off / 512;
-        }
         for (size_t i = 0; i < d->boot.n; i++)
                 if (d->boot.parts[i].start * d->boot.sector_size == start * 512) {
                         d->root_partno = d->boot.parts[i].partno;
@@ -2147,8 +1740,8 @@ static void find_root_part(struct ad *d, struct libmnt_table *t)
 {
         struct libmnt_fs *rootfs = mounts_find_target(t, "/");
         const char *src = rootfs ? mnt_fs_get_source(rootfs) : NULL;
+        _cleanup_(rootfs_btrfs_done) struct rootfs_btrfs b = {};
         _cleanup_close_ int fd = -1;
-        struct btrfs_ioctl_fs_info_args fi = {};
         struct stat st;
 
         if (!rootfs)
@@ -2159,17 +1752,12 @@ static void find_root_part(struct ad *d, struct libmnt_table *t)
                 return;
         }
         fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
+        if (fd < 0 || rootfs_btrfs_read(fd, &b, NULL) < 0)
                 return;
-        for (uint64_t id = 1; id <= fi.max_id; id++) {
-                struct btrfs_ioctl_dev_info_args di = { .devid = id };
-
-                if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di) < 0 || di.path[0] == 0 ||
-                    stat((const char *)di.path, &st) < 0)
-                        continue;
-                if (root_part_from(d, st.st_rdev))
+        for (size_t i = 0; i < b.n_devices; i++)
+                if (b.devices[i].path && stat(b.devices[i].path, &st) == 0 &&
+                    root_part_from(d, st.st_rdev))
                         return;
-        }
 }
 
 /* --- the run ----------------------------------------------------------------------------- */
