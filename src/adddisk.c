@@ -22,6 +22,7 @@
 #include "efivars.h"
 #include "fstab.h"
 #include "gpt.h"
+#include "machine.h"
 #include "md.h"
 #include "rootfs.h"
 #include "sync.h"
@@ -824,6 +825,44 @@ int partition_node(struct ad *d, const struct gpt_part *p, char **ret)
         return asprintf(ret, "/dev/%s", name) < 0 ? -ENOMEM : 0;
 }
 
+/* -t: a run to continue may have the partition devices already; the later steps then show
+ * what they would do with them. */
+static int devices_shown(struct ad *d, const struct gpt_part *esp, const struct gpt_part *root)
+{
+        if (d->resume && partition_node(d, esp, &d->esp_dev) == 0 &&
+            (!root || partition_node(d, root, &d->root_dev) == 0)) {
+                say(d, "ESP: %s (PARTUUID %s)", d->esp_dev, esp->uuid);
+                if (root)
+                        say(d, "root partition: %s (PARTUUID %s)", d->root_dev, root->uuid);
+                return 0;
+        }
+        free(d->esp_dev);
+        d->esp_dev = NULL;
+        say(d, "would wait up to %llus for %s/<PARTUUID> of each new partition",
+            (unsigned long long)(DEVICES_TIMEOUT / USEC_PER_SEC), BY_PARTUUID_DIR);
+        return 0;
+}
+
+/* Why partition p's device is not there (r, from partition_node()), and what to do. */
+static int devices_gave_up(struct ad *d, const struct gpt_part *p, int r, char **why)
+{
+        bool known = r == -ENOENT || r == -EXDEV || r == -ERANGE || r == -ENOTBLK;
+
+        return errmsg(why, r == -ENOENT ? -ETIMEDOUT : r,
+                      "partition %zu of %s (PARTUUID %s): %s/%s %s%s", p->partno + 1, d->disk,
+                      p->uuid, BY_PARTUUID_DIR, p->uuid,
+                      r == -ENOENT    ? "did not appear"
+                      : r == -EXDEV   ? "is a partition of another disk"
+                      : r == -ERANGE  ? "is not at the partition's offset and size"
+                      : r == -ENOTBLK ? "is not a block device"
+                                      : "cannot be resolved: ",
+                      !known           ? strerror(-r)
+                      : d->wrote_table ? " (udev did not create the link in time; run again once "
+                                         "it exists)"
+                                       : " (has the kernel re-read the table? partprobe, then run "
+                                         "again)");
+}
+
 static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
 {
         const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
@@ -834,22 +873,8 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
         bool waiting = false;
         int r_esp, r_root = 0;
 
-        if (d->a->test) {
-                /* A run to continue may have them already: the later steps show what they
-                 * would do with them. */
-                if (d->resume && partition_node(d, esp, &d->esp_dev) == 0 &&
-                    (!root || partition_node(d, root, &d->root_dev) == 0)) {
-                        say(d, "ESP: %s (PARTUUID %s)", d->esp_dev, esp->uuid);
-                        if (root)
-                                say(d, "root partition: %s (PARTUUID %s)", d->root_dev, root->uuid);
-                        return 0;
-                }
-                free(d->esp_dev);
-                d->esp_dev = NULL;
-                say(d, "would wait up to %llus for %s/<PARTUUID> of each new partition",
-                    (unsigned long long)(DEVICES_TIMEOUT / USEC_PER_SEC), BY_PARTUUID_DIR);
-                return 0;
-        }
+        if (d->a->test)
+                return devices_shown(d, esp, root);
         for (;;) {
                 usec_t now;
 
@@ -875,28 +900,10 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
                 if (waiting)
                         progress_update(&wait, 0, DEVICES_TIMEOUT, now);
                 if (now >= deadline) {
-                        const struct gpt_part *p = r_esp < 0 ? esp : root;
-                        int r = r_esp < 0 ? r_esp : r_root;
-
                         if (waiting)
                                 progress_end(&wait, "gave up", now);
-
-                        return errmsg(why, r == -ENOENT ? -ETIMEDOUT : r,
-                                      "partition %zu of %s (PARTUUID %s): %s/%s %s%s",
-                                      p->partno + 1, d->disk, p->uuid, BY_PARTUUID_DIR, p->uuid,
-                                      r == -ENOENT    ? "did not appear"
-                                      : r == -EXDEV   ? "is a partition of another disk"
-                                      : r == -ERANGE  ? "is not at the partition's offset and size"
-                                      : r == -ENOTBLK ? "is not a block device"
-                                                      : "cannot be resolved: ",
-                                      r == -ENOENT || r == -EXDEV || r == -ERANGE || r == -ENOTBLK
-                                              ? (d->wrote_table ? " (udev did not create the "
-                                                                  "link in time; run again once "
-                                                                  "it exists)"
-                                                                : " (has the kernel re-read the "
-                                                                  "table? partprobe, then run "
-                                                                  "again)")
-                                              : strerror(-r));
+                        return devices_gave_up(d, r_esp < 0 ? esp : root,
+                                               r_esp < 0 ? r_esp : r_root, why);
                 }
                 (void)usleep(50 * 1000);
         }
@@ -917,6 +924,21 @@ static int step_devices(struct ad *d, struct libmnt_table *t, char **why)
 
 /* --- step 4: the ESP's filesystem, fstab line and mount ------------------------------------ */
 
+/* 1 when the directory path holds a file, 0 when it is empty or absent, -errno when it cannot
+ * be read. */
+static int dir_has_files(const char *path)
+{
+        _cleanup_closedir_ DIR *dir = opendir(path);
+        struct dirent *de;
+
+        if (!dir)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(dir)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        return 1;
+        return 0;
+}
+
 /* The ESP mount point to use: where fstab already mounts this PARTUUID, where it is mounted,
  * else the first /efi<N> with no fstab line, nothing mounted, and no files. */
 static int choose_mount(struct ad *d, struct libmnt_table *t, const char *fstab_text,
@@ -935,23 +957,13 @@ static int choose_mount(struct ad *d, struct libmnt_table *t, const char *fstab_
         }
         for (unsigned n = 0; n < 1000; n++) {
                 _cleanup_free_ char *p = NULL;
-                DIR *dir;
-                struct dirent *de;
-                bool empty = true;
 
                 if (asprintf(&p, "/efi%u", n) < 0)
                         return -ENOMEM;
                 if (fstab_text_has_target(fstab_text, p) || mounts_find_target(t, p))
                         continue;
-                dir = opendir(p);
-                if (!dir && errno != ENOENT)
-                        continue;
-                while (dir && (de = readdir(dir)))
-                        if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                                empty = false;
-                if (dir)
-                        closedir(dir);
-                if (!empty)
+                r = dir_has_files(p);
+                if (r != 0)
                         continue;
                 *ret = TAKE_PTR(p);
                 return 0;
@@ -991,13 +1003,87 @@ int mount_from_fstab(const char *fstab, const char *target, char **why)
         return r;
 }
 
+/* The ESP's fstab line: the missing disk's line given the new PARTUUID (rule 9), else a line
+ * of its own. Written first: a run cut after the filesystem is made finds the line and knows
+ * the filesystem is its own (resume_check). */
+static int esp_fstab_line(struct ad *d, const struct gpt_part *esp, char **why)
+{
+        const char *fstab = fstab_path();
+        _cleanup_free_ char *line = NULL, *o = NULL, *n = NULL;
+        int r;
+
+        if (!d->replace_src) {
+                line = fstab_esp_line(esp->uuid, d->esp_mount);
+                if (!line)
+                        return -ENOMEM;
+                r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
+        } else
+                r = fstab_replace_source(fstab, d->esp_mount, d->replace_src, esp->uuid, d->a->test,
+                                         &o, &n, why);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid, d->esp_mount);
+        else if (!d->replace_src)
+                say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
+                    d->a->test ? "would add to" : "added to", fstab, line, fstab);
+        else {
+                say(d,
+                    "%s in %s the missing ESP's line:", d->a->test ? "would replace" : "replaced",
+                    fstab);
+                say(d, "  old: %s", o);
+                say(d, "  new: %s", n);
+                say(d, "(previous version %s as %s" FSTAB_BACKUP_SUFFIX ")",
+                    d->a->test ? "would be kept" : "kept", fstab);
+        }
+        return 0;
+}
+
+/* mkfs.vfat -F 32 on the new ESP, labelled like the booted ESP with this disk's number
+ * ("ESP0" -> "ESP1"), as the twin's other filesystems are (§12b A2). */
+static int esp_mkfs(struct ad *d, char **why)
+{
+        _cleanup_(blockdev_probe_done) struct blockdev_probe bp = {};
+        _cleanup_free_ char *label = NULL;
+        /* mkfs.vfat -F 32 [-n LABEL] DEVICE, and the NULL */
+        char *argv[7] = { "mkfs.vfat", "-F", "32" };
+        size_t n = 3;
+
+        if (blockdev_probe(d->m->booted.device, "vfat", &bp) == 0 && bp.label) {
+                label = twin_label(bp.label, d->esp_mount);
+                if (!label)
+                        return -ENOMEM;
+                argv[n++] = "-n";
+                argv[n++] = label;
+        }
+        argv[n++] = d->esp_dev ? d->esp_dev : (char *)"<the new ESP partition>";
+        argv[n] = NULL;
+        return run_or_show(d, argv, why);
+}
+
+/* FAT32 on the new ESP, unless an earlier run made it; anything else there is not ours to
+ * destroy. */
+static int esp_filesystem(struct ad *d, char **why)
+{
+        _cleanup_(blockdev_probe_done) struct blockdev_probe pr = {};
+
+        if (d->esp_dev && blockdev_probe(d->esp_dev, "vfat", &pr) == 0 &&
+            streq_ptr(pr.fstype, "vfat")) {
+                say(d, "kept: %s already holds a FAT filesystem (UUID %s)", d->esp_dev,
+                    strna(pr.uuid));
+                return 0;
+        }
+        if (d->esp_dev && pr.fstype)
+                return errmsg(why, -EEXIST, "%s holds a %s filesystem, not FAT", d->esp_dev,
+                              pr.fstype);
+        return esp_mkfs(d, why);
+}
+
 static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
 {
         const struct gpt_part *esp = gpt_layout_find_partno(&d->layout, d->esp_partno);
-        const char *fstab = fstab_path();
-        _cleanup_free_ char *line = NULL;
-        struct blockdev_probe pr = {};
         struct libmnt_fs *fs;
+        struct stat st;
         int r;
 
         /* Where: decided at step 1 (plan_mount), so that -t and the esp_mounts check see it. */
@@ -1010,47 +1096,13 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                 if (r < 0)
                         return r;
         }
-
-        /* The line first: a run cut after the filesystem is made finds the line and knows
-         * the filesystem is its own (resume_check). */
-        if (d->replace_src) {
-                _cleanup_free_ char *o = NULL, *n = NULL;
-
-                r = fstab_replace_source(fstab, d->esp_mount, d->replace_src, esp->uuid, d->a->test,
-                                         &o, &n, why);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid,
-                            d->esp_mount);
-                else {
-                        say(d, "%s in %s the missing ESP's line:",
-                            d->a->test ? "would replace" : "replaced", fstab);
-                        say(d, "  old: %s", o);
-                        say(d, "  new: %s", n);
-                        say(d, "(previous version %s as %s" FSTAB_BACKUP_SUFFIX ")",
-                            d->a->test ? "would be kept" : "kept", fstab);
-                }
-        } else {
-                line = fstab_esp_line(esp->uuid, d->esp_mount);
-                if (!line)
-                        return -ENOMEM;
-                r = fstab_add_line(fstab, esp->uuid, d->esp_mount, line, d->a->test, why);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        say(d, "kept: %s already mounts PARTUUID=%s on %s", fstab, esp->uuid,
-                            d->esp_mount);
-                else
-                        say(d, "%s %s: %s (previous version kept as %s" FSTAB_BACKUP_SUFFIX ")",
-                            d->a->test ? "would add to" : "added to", fstab, line, fstab);
-        }
+        r = esp_fstab_line(d, esp, why);
+        if (r < 0)
+                return r;
 
         /* Mounted there by an earlier run: done. */
         fs = mounts_find_target(t, d->esp_mount);
         if (fs) {
-                struct stat st;
-
                 if (!d->esp_dev || stat(d->esp_dev, &st) < 0 || mnt_fs_get_devno(fs) != st.st_rdev)
                         return errmsg(why, -EBUSY, "%s holds %s, not the new ESP %s", d->esp_mount,
                                       strna(mnt_fs_get_source(fs)), strna(d->esp_dev));
@@ -1058,52 +1110,18 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
                 d->esp_mounted = true;
                 return 0;
         }
-
-        /* FAT32, unless an earlier run made it; anything else there is not ours to destroy. */
-        if (d->esp_dev && blockdev_probe(d->esp_dev, "vfat", &pr) == 0 &&
-            streq_ptr(pr.fstype, "vfat")) {
-                say(d, "kept: %s already holds a FAT filesystem (UUID %s)", d->esp_dev,
-                    strna(pr.uuid));
-        } else if (d->esp_dev && pr.fstype) {
-                r = errmsg(why, -EEXIST, "%s holds a %s filesystem, not FAT", d->esp_dev,
-                           pr.fstype);
-                blockdev_probe_done(&pr);
+        r = esp_filesystem(d, why);
+        if (r < 0)
                 return r;
-        } else {
-                _cleanup_(blockdev_probe_done) struct blockdev_probe bp = {};
-                _cleanup_free_ char *label = NULL;
-                /* mkfs.vfat -F 32 [-n LABEL] DEVICE, and the NULL */
-                char *argv[7] = { "mkfs.vfat", "-F", "32" };
-                size_t n = 3;
-
-                /* Labelled like the booted ESP with this disk's number ("ESP0" -> "ESP1"),
-                 * as the twin's other filesystems are (§12b A2). */
-                if (blockdev_probe(d->m->booted.device, "vfat", &bp) == 0 && bp.label) {
-                        label = twin_label(bp.label, d->esp_mount);
-                        if (!label)
-                                return -ENOMEM;
-                        argv[n++] = "-n";
-                        argv[n++] = label;
-                }
-                argv[n++] = d->esp_dev ? d->esp_dev : (char *)"<the new ESP partition>";
-                argv[n] = NULL;
-                r = run_or_show(d, argv, why);
-                if (r < 0) {
-                        blockdev_probe_done(&pr);
-                        return r;
-                }
-        }
-        blockdev_probe_done(&pr);
-
         if (d->a->test) {
-                say(d, "would create %s and mount it as %s says", d->esp_mount, fstab);
+                say(d, "would create %s and mount it as %s says", d->esp_mount, fstab_path());
                 return 0;
         }
         /* a twin's /mnt/root1/boot/efi: its parents are made on the twin's root (§12b A4) */
         r = mkdir_under(d->esp_mount);
         if (r < 0)
                 return errmsg(why, r, "cannot create %s: %s", d->esp_mount, strerror(-r));
-        r = mount_from_fstab(fstab, d->esp_mount, why);
+        r = mount_from_fstab(fstab_path(), d->esp_mount, why);
         if (r < 0)
                 return r;
         say(d, "mounted %s on %s", d->esp_dev, d->esp_mount);
@@ -1112,19 +1130,19 @@ static int step_esp(struct ad *d, struct libmnt_table *t, char **why)
 
 /* --- steps 5 and 6: the ESP's content and its boot entry ---------------------------------- */
 
+/* The machine as it is now (the ESP is mounted since step 4), loaded as every verb loads it
+ * (machine.c): the mount table and the ESP model, the superblocks probed. */
 int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
                char **why)
 {
-        int r = mounts_load(NULL, ret_t);
+        _cleanup_(machine_done) struct machine mc = {};
+        enum machine_part part;
+        int r = machine_load(c, MACHINE_PROBE, &mc, &part, why);
 
         if (r < 0)
-                return errmsg(why, r, "cannot read the mount table: %s", strerror(-r));
-        r = esp_model_load(c, efi_vars_dir(), esp_sysfs_root(), true, *ret_t, ret_m);
-        if (r < 0) {
-                mnt_unref_table(*ret_t);
-                *ret_t = NULL;
-                return errmsg(why, r, "cannot build the ESP model: %s", strerror(-r));
-        }
+                return r;
+        *ret_t = TAKE_PTR(mc.mounts);
+        *ret_m = TAKE_PTR(mc.model);
         return 0;
 }
 
@@ -1157,7 +1175,6 @@ static int step_sync(struct ad *d, struct libmnt_table *mounts, char **why)
         _cleanup_esp_model_ struct esp_model *m = NULL;
         _cleanup_free_ char *dest = NULL;
         struct sync_plan plan = {};
-        sigset_t mask, old;
         int r;
 
         if (asprintf(&dest, "%s/", d->esp_mount) < 0)
@@ -1197,15 +1214,14 @@ static int step_sync(struct ad *d, struct libmnt_table *mounts, char **why)
                 return r;
         }
         struct sync_plan one = { .jobs = job, .n_jobs = 1 };
+        size_t failed;
 
-        rsync_wait_signals(&mask);
-        if (sigprocmask(SIG_BLOCK, &mask, &old) < 0) {
-                sync_plan_done(&plan);
-                return errmsg(why, negative_errno(), "cannot block signals: %m");
-        }
         say(d, "syncing %s -> %s", strna(job->source), dest);
-        (void)sync_plan_run(&ctx, &one, NULL, NULL, NULL);
-        (void)sigprocmask(SIG_SETMASK, &old, NULL);
+        r = machine_run_plan(&ctx, &one, NULL, NULL, NULL, true, &failed);
+        if (r < 0) {
+                sync_plan_done(&plan);
+                return errmsg(why, r, "cannot block signals: %s", strerror(-r));
+        }
         if (job->state == SYNC_DONE || job->state == SYNC_TESTED) {
                 say(d, "%s %s -> %s (%.2fs)", job->state == SYNC_DONE ? "synced" : "tested",
                     job->source, dest, (double)job->duration / USEC_PER_SEC);
@@ -1363,123 +1379,144 @@ static int md_follow(struct ad *d, const char *array, const char *member, char *
         }
 }
 
-static int step_root_md(struct ad *d, char *const *arrays, char **why)
+/* An md array of the root, as step 7 sees it: its members on the booted disk (here) and on the
+ * new one (ours), how many are in sync, whether a slot lacks one. */
+struct md_view {
+        struct md_array a;
+        char *dev; /* "/dev/md0" */
+        const struct md_member *here, *ours;
+        unsigned in_sync;
+        bool degraded;
+};
+
+static void md_view_done(struct md_view *v)
 {
+        md_array_done(&v->a);
+        free(v->dev);
+}
+
+static int md_view_read(struct ad *d, const char *name, struct md_view *v, char **why)
+{
+        int r = md_array_read(md_sysfs_root(), name, &v->a, why);
+
+        if (r < 0)
+                return r;
+        if (asprintf(&v->dev, "/dev/%s", v->a.name) < 0) {
+                v->dev = NULL;
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < v->a.n_members; i++) {
+                const struct md_member *m = &v->a.members[i];
+
+                if (streq_ptr(m->disk, d->boot_disk_name) && m->partno > 0)
+                        v->here = m;
+                if (streq_ptr(m->disk, d->disk_name))
+                        v->ours = m;
+                v->in_sync += m->in_sync;
+        }
+        for (unsigned s = 0; s < v->a.raid_disks; s++) {
+                const struct md_member *m = md_member_in_slot(&v->a, (int)s);
+
+                if (!m || !m->in_sync)
+                        v->degraded = true;
+        }
+        return 0;
+}
+
+/* The new disk's partition is a member already: kept in sync, or its rebuild followed. */
+static int md_member_ours(struct ad *d, const struct md_view *v, char **why)
+{
+        if (v->ours->in_sync) {
+                say(d, "kept: /dev/%s is a member of %s, in sync", v->ours->name, v->dev);
+                return 0;
+        }
+        say(d, "/dev/%s is a member of %s being rebuilt: following it", v->ours->name, v->dev);
+        if (d->a->test) {
+                say(d, "would follow it: cat /proc/mdstat, or mdadm --detail %s", v->dev);
+                return 0;
+        }
+        return md_follow(d, v->a.name, v->ours->name, why);
+}
+
+/* The new disk's twin of the booted disk's member goes in: mdadm --add to a degraded array, or
+ * --grow to a raid1 of one member with --raid1. Returns 1 when the array is left alone. */
+static int md_add_twin(struct ad *d, const struct md_view *v, char *node, char **why)
+{
+        if (v->degraded) {
+                char *add[] = { "mdadm", "--manage", v->dev, "--add", node, NULL };
+
+                say(d, "%s (%s) is degraded: %u of %u members in sync; adding %s", v->dev,
+                    strna(v->a.level), v->in_sync, v->a.raid_disks, node);
+                return run_or_show(d, add, why);
+        }
+        if (!(streq_ptr(v->a.level, "raid1") && v->a.raid_disks == 1)) {
+                say(d, "not touched: %s (%s) is not degraded: %u of %u members in sync", v->dev,
+                    strna(v->a.level), v->in_sync, v->a.raid_disks);
+                return 1;
+        }
+        /* A raid1 of one member (made with --force): a second only when asked. */
+        if (!d->a->raid1) {
+                say(d,
+                    "not touched: %s is a raid1 of a single member; --raid1 adds %s as its "
+                    "second (mdadm --grow %s --raid-devices=2 --add %s)",
+                    v->dev, node, v->dev, node);
+                return 1;
+        }
+        char *grow[] = { "mdadm", "--grow", v->dev, "--raid-devices=2", "--add", node, NULL };
+
+        return run_or_show(d, grow, why);
+}
+
+/* Step 7 for one array of the root (rule 9). */
+static int root_md_array(struct ad *d, const char *name, char **why)
+{
+        _cleanup_(md_view_done) struct md_view v = {};
+        _cleanup_free_ char *node = NULL, *kname = NULL;
+        const struct gpt_part *twin;
+        struct stat st;
         int r;
 
+        r = md_view_read(d, name, &v, why);
+        if (r < 0)
+                return r;
+        if (!v.here) {
+                say(d, "not touched: %s has no member on the booted disk %s", v.dev, d->boot_disk);
+                return 0;
+        }
+        if (v.ours)
+                return md_member_ours(d, &v, why);
+        /* The new disk's twin of the booted disk's member: same partition number. */
+        twin = gpt_layout_find_partno(&d->layout, v.here->partno - 1);
+        if (!twin)
+                return errmsg(why, -ENOENT,
+                              "the new disk has no partition %u, the twin of %s's member /dev/%s",
+                              v.here->partno, v.dev, v.here->name);
+        r = partition_node(d, twin, &node);
+        if (r < 0 && !d->a->test)
+                return errmsg(why, r, "cannot find the new disk's partition %u: %s", v.here->partno,
+                              strerror(-r));
+        if (!node && asprintf(&node, "<partition %u of %s>", v.here->partno, d->disk) < 0)
+                return -ENOMEM;
+        r = md_add_twin(d, &v, node, why);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (d->a->test) {
+                say(d, "would follow the recovery: cat /proc/mdstat, or mdadm --detail %s", v.dev);
+                return 0;
+        }
+        if (stat(node, &st) < 0 || disk_name_of(st.st_rdev, &kname) < 0)
+                return errmsg(why, -EIO, "cannot name %s in sysfs", node);
+        return md_follow(d, v.a.name, kname, why);
+}
+
+static int step_root_md(struct ad *d, char *const *arrays, char **why)
+{
         STRV_FOREACH(name, arrays)
         {
-                _cleanup_(md_array_done) struct md_array a = {};
-                _cleanup_free_ char *dev = NULL, *node = NULL;
-                const struct md_member *here = NULL, *ours = NULL;
-                const struct gpt_part *twin;
-                unsigned in_sync = 0;
-                bool degraded = false;
+                int r = root_md_array(d, *name, why);
 
-                r = md_array_read(md_sysfs_root(), *name, &a, why);
                 if (r < 0)
                         return r;
-                if (asprintf(&dev, "/dev/%s", a.name) < 0)
-                        return -ENOMEM;
-                for (size_t i = 0; i < a.n_members; i++) {
-                        const struct md_member *m = &a.members[i];
-
-                        if (streq_ptr(m->disk, d->boot_disk_name) && m->partno > 0)
-                                here = m;
-                        if (streq_ptr(m->disk, d->disk_name))
-                                ours = m;
-                        in_sync += m->in_sync;
-                }
-                for (unsigned s = 0; s < a.raid_disks; s++) {
-                        const struct md_member *m = md_member_in_slot(&a, (int)s);
-
-                        if (!m || !m->in_sync)
-                                degraded = true;
-                }
-                if (!here) {
-                        say(d, "not touched: %s has no member on the booted disk %s", dev,
-                            d->boot_disk);
-                        continue;
-                }
-                if (ours) {
-                        if (ours->in_sync) {
-                                say(d, "kept: /dev/%s is a member of %s, in sync", ours->name, dev);
-                                continue;
-                        }
-                        say(d, "/dev/%s is a member of %s being rebuilt: following it", ours->name,
-                            dev);
-                        if (d->a->test) {
-                                say(d, "would follow it: cat /proc/mdstat, or mdadm --detail %s",
-                                    dev);
-                                continue;
-                        }
-                        r = md_follow(d, a.name, ours->name, why);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                /* The new disk's twin of the booted disk's member: same partition number. */
-                twin = gpt_layout_find_partno(&d->layout, here->partno - 1);
-                if (!twin)
-                        return errmsg(why, -ENOENT,
-                                      "the new disk has no partition %u, the twin of %s's "
-                                      "member /dev/%s",
-                                      here->partno, dev, here->name);
-                r = partition_node(d, twin, &node);
-                if (r < 0 && !d->a->test)
-                        return errmsg(why, r, "cannot find the new disk's partition %u: %s",
-                                      here->partno, strerror(-r));
-                if (!node && asprintf(&node, "<partition %u of %s>", here->partno, d->disk) < 0)
-                        return -ENOMEM;
-
-                if (!degraded) {
-                        if (!(streq_ptr(a.level, "raid1") && a.raid_disks == 1)) {
-                                say(d,
-                                    "not touched: %s (%s) is not degraded: %u of %u members in "
-                                    "sync",
-                                    dev, strna(a.level), in_sync, a.raid_disks);
-                                continue;
-                        }
-                        /* A raid1 of one member (made with --force): a second only when
-                         * asked. */
-                        if (!d->a->raid1) {
-                                say(d,
-                                    "not touched: %s is a raid1 of a single member; --raid1 "
-                                    "adds %s as its second (mdadm --grow %s --raid-devices=2 "
-                                    "--add %s)",
-                                    dev, node, dev, node);
-                                continue;
-                        }
-                        {
-                                char *grow[] = { "mdadm", "--grow", dev, "--raid-devices=2",
-                                                 "--add", node,     NULL };
-
-                                r = run_or_show(d, grow, why);
-                        }
-                } else {
-                        char *add[] = { "mdadm", "--manage", dev, "--add", node, NULL };
-
-                        say(d, "%s (%s) is degraded: %u of %u members in sync; adding %s", dev,
-                            strna(a.level), in_sync, a.raid_disks, node);
-                        r = run_or_show(d, add, why);
-                }
-                if (r < 0)
-                        return r;
-                if (d->a->test) {
-                        say(d, "would follow the recovery: cat /proc/mdstat, or mdadm --detail %s",
-                            dev);
-                        continue;
-                }
-                {
-                        _cleanup_free_ char *kname = NULL;
-                        struct stat st;
-
-                        if (stat(node, &st) < 0 || disk_name_of(st.st_rdev, &kname) < 0)
-                                return errmsg(why, -EIO, "cannot name %s in sysfs", node);
-                        r = md_follow(d, a.name, kname, why);
-                        if (r < 0)
-                                return r;
-                }
         }
         return 0;
 }
@@ -1536,132 +1573,122 @@ static int follow_btrfs(struct ad *d, int fd, enum follow kind, pid_t pid, char 
         return r < 0 ? r : 0;
 }
 
-static int step_root(struct ad *d, struct libmnt_table *t, char **why)
+/* Step 7 on a btrfs root: the root, the new partition and what the kernel says of them. */
+struct root_run {
+        struct ad *d;
+        int fd;           /* "/" */
+        dev_t newdev;     /* the new root partition's, 0: none yet (-t) */
+        const char *part; /* its node, or a placeholder for -t */
+        struct btrfs_root b;
+};
+
+/* A replace found running (an interrupted run's): followed to its end, then read again. */
+static int root_follow_running_replace(struct root_run *rr, char **why)
 {
-        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
-        const char *type = rootfs ? mnt_fs_get_fstype(rootfs) : NULL;
-        const struct gpt_part *rp =
-                d->have_root_part ? gpt_layout_find_partno(&d->layout, d->root_partno) : NULL;
-        const char *part = d->root_dev ? d->root_dev : "<the new root partition>";
-        _cleanup_close_ int fd = -1;
-        _cleanup_(btrfs_root_done) struct btrfs_root b = {};
-        struct stat st = {}; /* st_rdev 0: no new root partition yet (-t) */
+        int r;
+
+        if (!rr->b.replacing)
+                return 0;
+        say(rr->d, "a replace runs already: following it");
+        r = rr->d->a->test ? 0 : follow_btrfs(rr->d, rr->fd, FOLLOW_REPLACE, 0, NULL, why);
+        if (r < 0)
+                return r;
+        return btrfs_root_info(rr->fd, rr->newdev, &rr->b, why);
+}
+
+/* The root misses a device: the new partition replaces it. Returns 1 when -t has shown it all
+ * (the chunks are raised by the real run only). */
+static int root_replace_missing(struct root_run *rr, char **why)
+{
+        struct ad *d = rr->d;
         _cleanup_free_ char *line = NULL;
         char devid[32];
+        char *start[] = { "btrfs", "replace", "start", "-B", devid, (char *)rr->part, "/", NULL };
         pid_t pid;
         int r;
 
-        if (d->twin)
-                return twin_first_copy(d, why);
-        if (!streq_ptr(type, "btrfs")) {
-                _cleanup_strv_free_ char **arrays = NULL;
-
-                if (root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0)
-                        return step_root_md(d, arrays, why);
-                /* On the booted disk it is a twin's (§12b A1): this root is elsewhere. */
-                say(d,
-                    "not touched: the root filesystem (%s) is not on the booted disk %s: the "
-                    "new disk has no partition for it",
-                    strna(type), d->boot_disk);
-                return 0;
+        snprintf(devid, sizeof(devid), "%" PRIu64, rr->b.missing_devid);
+        line = argv_to_string(start);
+        say(d, "the root filesystem misses device %s of %" PRIu64 ": replacing it by %s", devid,
+            rr->b.fs.num_devices, rr->part);
+        if (d->a->test) {
+                say(d, "would run: %s", strna(line));
+                say(d, "would show its progress (as btrfs replace status / does)");
+                return 1;
         }
-        if (!rp) {
-                say(d,
-                    "not touched: the btrfs root has no device on the booted disk %s, so the "
-                    "new disk has no root partition to give it",
-                    d->boot_disk);
-                return 0;
-        }
-        fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errmsg(why, negative_errno(), "cannot open /: %m");
-        if (d->root_dev && stat(d->root_dev, &st) < 0)
-                return errmsg(why, negative_errno(), "cannot open %s: %m", d->root_dev);
-        r = btrfs_root_info(fd, st.st_rdev, &b, why);
+        /* start -B runs until the copy is done, showing nothing: the kernel's progress
+         * (BTRFS_IOC_DEV_REPLACE status) is shown while it runs (DESIGN.md §14). The replace
+         * belongs to the kernel: an interrupted run finds it running and follows it again. */
+        say(d, "running: %s", strna(line));
+        r = prog_spawn(start, d->out != NULL, &pid, why);
         if (r < 0)
                 return r;
+        r = follow_btrfs(d, rr->fd, FOLLOW_REPLACE, pid, start, why);
+        if (r < 0)
+                return r;
+        r = btrfs_root_info(rr->fd, rr->newdev, &rr->b, why);
+        if (r < 0)
+                return r;
+        if (!rr->b.has_dev)
+                return errmsg(why, -EIO,
+                              "the replace of device %s by %s did not finish: see btrfs replace "
+                              "status /",
+                              devid, rr->part);
+        return 0;
+}
 
-        if (b.replacing) {
-                say(d, "a replace runs already: following it");
-                r = d->a->test ? 0 : follow_btrfs(d, fd, FOLLOW_REPLACE, 0, NULL, why);
-                if (r < 0)
-                        return r;
-                r = btrfs_root_info(fd, st.st_rdev, &b, why);
-                if (r < 0)
-                        return r;
+/* A single-device root: the new partition added, with --raid1 only. Returns 1 when not asked. */
+static int root_add_device(struct root_run *rr, char **why)
+{
+        struct ad *d = rr->d;
+        char *add[] = { "btrfs", "device", "add", (char *)rr->part, "/", NULL };
+        int r;
+
+        if (!d->a->raid1) {
+                say(d,
+                    "not touched: the root is a single-device btrfs; --raid1 adds %s and "
+                    "converts it to raid1 (btrfs device add %s /, then btrfs balance start "
+                    "-dconvert=raid1,soft,profiles=single -mconvert=raid1,soft,profiles=dup /)",
+                    rr->part, rr->part);
+                return 1;
         }
-        if (b.has_dev) {
-                say(d, "kept: %s is a device of the root filesystem", part);
-        } else if (b.missing_devid) {
-                char *start[] = {
-                        "btrfs", "replace", "start", "-B", devid, (char *)part, "/", NULL
-                };
-                snprintf(devid, sizeof(devid), "%" PRIu64, b.missing_devid);
-                line = argv_to_string(start);
-                say(d, "the root filesystem misses device %s of %" PRIu64 ": replacing it by %s",
-                    devid, b.fs.num_devices, part);
-                if (d->a->test) {
-                        say(d, "would run: %s", strna(line));
-                        say(d, "would show its progress (as btrfs replace status / does)");
-                        return 0;
-                }
-                /* start -B runs until the copy is done, showing nothing: the kernel's progress
-                 * (BTRFS_IOC_DEV_REPLACE status) is shown while it runs (DESIGN.md §14). The
-                 * replace belongs to the kernel: an interrupted run finds it running and
-                 * follows it again. */
-                say(d, "running: %s", strna(line));
-                r = prog_spawn(start, d->out != NULL, &pid, why);
-                if (r < 0)
-                        return r;
-                r = follow_btrfs(d, fd, FOLLOW_REPLACE, pid, start, why);
-                if (r < 0)
-                        return r;
-                r = btrfs_root_info(fd, st.st_rdev, &b, why);
-                if (r < 0)
-                        return r;
-                if (!b.has_dev)
-                        return errmsg(why, -EIO,
-                                      "the replace of device %s by %s did not finish: see btrfs "
-                                      "replace status /",
-                                      devid, part);
-        } else if (b.fs.num_devices == 1) {
-                char *add[] = { "btrfs", "device", "add", (char *)part, "/", NULL };
+        r = run_or_show(d, add, why);
+        if (r < 0)
+                return r;
+        return d->a->test ? 0 : btrfs_root_info(rr->fd, rr->newdev, &rr->b, why);
+}
 
-                if (!d->a->raid1) {
-                        say(d,
-                            "not touched: the root is a single-device btrfs; --raid1 adds %s "
-                            "and converts it to raid1 (btrfs device add %s /, then btrfs "
-                            "balance start -dconvert=raid1,soft,profiles=single "
-                            "-mconvert=raid1,soft,profiles=dup /)",
-                            part, part);
-                        return 0;
-                }
-                r = run_or_show(d, add, why);
-                if (r < 0)
-                        return r;
-                if (!d->a->test) {
-                        r = btrfs_root_info(fd, st.st_rdev, &b, why);
-                        if (r < 0)
-                                return r;
-                }
-        } else {
-                say(d, "not touched: the root filesystem has %" PRIu64 " devices, none missing",
-                    b.fs.num_devices);
-                return 0;
-        }
+/* One balance run, its progress read from the kernel meanwhile (util/progress.h). */
+static int root_balance(struct root_run *rr, char *const *balance, char **why)
+{
+        _cleanup_free_ char *bline = argv_to_string(balance);
+        pid_t bpid;
+        int r;
 
-        /* Rule 7: chunks written while a device was missing, or before the conversion, are
-         * single (or dup): those, and only those, are raised, to the filesystem's own
-         * redundant profile (raid1 when it has none). A redundant chunk (raid1, raid1c3,
-         * raid1c4, raid10, raid5, raid6) is never converted: a soft convert to raid1 alone
-         * would lower raid1c3 and raid10 chunks. */
+        say(rr->d, "running: %s", strna(bline));
+        r = prog_spawn(balance, rr->d->out != NULL, &bpid, why);
+        if (r < 0)
+                return r;
+        return follow_btrfs(rr->d, rr->fd, FOLLOW_BALANCE, bpid, balance, why);
+}
+
+/*
+ * Rule 7: chunks written while a device was missing, or before the conversion, are single (or
+ * dup): those, and only those, are raised, to the filesystem's own redundant profile (raid1
+ * when it has none). A redundant chunk (raid1, raid1c3, raid1c4, raid10, raid5, raid6) is never
+ * converted: a soft convert to raid1 alone would lower raid1c3 and raid10 chunks.
+ */
+static int root_raise_chunks(struct root_run *rr, char **why)
+{
+        struct ad *d = rr->d;
+        int r;
+
         for (int attempt = 0;; attempt++) {
-                _cleanup_free_ char *dfilter = NULL, *mfilter = NULL;
+                _cleanup_free_ char *dfilter = NULL, *mfilter = NULL, *failed = NULL;
                 char *balance[7] = { "btrfs", "balance", "start" };
-                _cleanup_free_ char *failed = NULL;
                 size_t nb = 3;
 
-                r = rootfs_btrfs_raise_filters(&b.fs, &dfilter, &mfilter);
+                r = rootfs_btrfs_raise_filters(&rr->b.fs, &dfilter, &mfilter);
                 if (r < 0)
                         return r;
                 if (!dfilter && !mfilter) {
@@ -1671,9 +1698,9 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                             "%s: every chunk of the root filesystem is redundant (data %s, "
                             "metadata %s, system %s)",
                             attempt ? "done" : "kept",
-                            rootfs_profiles_to_string(b.fs.data_profiles, dp, sizeof(dp)),
-                            rootfs_profiles_to_string(b.fs.metadata_profiles, mp, sizeof(mp)),
-                            rootfs_profiles_to_string(b.fs.system_profiles, sp, sizeof(sp)));
+                            rootfs_profiles_to_string(rr->b.fs.data_profiles, dp, sizeof(dp)),
+                            rootfs_profiles_to_string(rr->b.fs.metadata_profiles, mp, sizeof(mp)),
+                            rootfs_profiles_to_string(rr->b.fs.system_profiles, sp, sizeof(sp)));
                         return 0;
                 }
                 if (dfilter)
@@ -1684,38 +1711,95 @@ static int step_root(struct ad *d, struct libmnt_table *t, char **why)
                 balance[nb] = NULL;
                 if (d->a->test)
                         return run_or_show(d, balance, why);
-                {
-                        /* its progress read from the kernel meanwhile (util/progress.h) */
-                        _cleanup_free_ char *bline = argv_to_string(balance);
-                        pid_t bpid;
-
-                        say(d, "running: %s", strna(bline));
-                        r = prog_spawn(balance, d->out != NULL, &bpid, attempt ? why : &failed);
-                        if (r >= 0)
-                                r = follow_btrfs(d, fd, FOLLOW_BALANCE, bpid, balance,
-                                                 attempt ? why : &failed);
-                }
+                r = root_balance(rr, balance, attempt ? why : &failed);
                 if (r < 0 && attempt)
                         return r;
                 /* Read back from the kernel (rule 7). A balance on a small, nearly empty
-                 * filesystem can stop with ENOSPC relocating the system chunk and succeed
-                 * when run again on what is left: once more, then the error. */
+                 * filesystem can stop with ENOSPC relocating the system chunk and succeed when
+                 * run again on what is left: once more, then the error. */
                 if (r < 0)
                         say(d, "the balance stopped (%s): once more for the chunks left",
                             strna(failed));
-                r = btrfs_root_info(fd, st.st_rdev, &b, why);
+                r = btrfs_root_info(rr->fd, rr->newdev, &rr->b, why);
                 if (r < 0)
                         return r;
                 if (attempt >= 1 &&
-                    (rootfs_profiles_weak(b.fs.data_profiles) ||
-                     rootfs_profiles_weak(b.fs.metadata_profiles | b.fs.system_profiles)))
+                    (rootfs_profiles_weak(rr->b.fs.data_profiles) ||
+                     rootfs_profiles_weak(rr->b.fs.metadata_profiles | rr->b.fs.system_profiles)))
                         return errmsg(why, -EIO,
                                       "the balance ended but chunks are still single or dup: "
                                       "see btrfs filesystem df /");
         }
 }
 
-/* Which partition of the booted disk holds a device of the btrfs root. */
+/* Step 7 on a btrfs root with a partition on the booted disk (rules 6, 7). */
+static int step_root_btrfs(struct ad *d, char **why)
+{
+        _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct root_run rr = { .d = d,
+                               .fd = fd,
+                               .part = d->root_dev ? d->root_dev : "<the new root partition>" };
+        struct stat st;
+        int r;
+
+        if (fd < 0)
+                return errmsg(why, negative_errno(), "cannot open /: %m");
+        if (d->root_dev) {
+                if (stat(d->root_dev, &st) < 0)
+                        return errmsg(why, negative_errno(), "cannot open %s: %m", d->root_dev);
+                rr.newdev = st.st_rdev;
+        }
+        r = btrfs_root_info(fd, rr.newdev, &rr.b, why);
+        if (r >= 0)
+                r = root_follow_running_replace(&rr, why);
+        if (r < 0)
+                goto out;
+        if (rr.b.has_dev)
+                say(d, "kept: %s is a device of the root filesystem", rr.part);
+        else if (rr.b.missing_devid)
+                r = root_replace_missing(&rr, why);
+        else if (rr.b.fs.num_devices == 1)
+                r = root_add_device(&rr, why);
+        else {
+                say(d, "not touched: the root filesystem has %" PRIu64 " devices, none missing",
+                    rr.b.fs.num_devices);
+                r = 1;
+        }
+        if (r == 0)
+                r = root_raise_chunks(&rr, why);
+out:
+        btrfs_root_done(&rr.b);
+        return r < 0 ? r : 0;
+}
+
+static int step_root(struct ad *d, struct libmnt_table *t, char **why)
+{
+        struct libmnt_fs *rootfs = mounts_find_target(t, "/");
+        const char *type = rootfs ? mnt_fs_get_fstype(rootfs) : NULL;
+        _cleanup_strv_free_ char **arrays = NULL;
+
+        if (d->twin)
+                return twin_first_copy(d, why);
+        if (!streq_ptr(type, "btrfs")) {
+                if (root_md_arrays(t, &arrays) == 0 && strv_length(arrays) > 0)
+                        return step_root_md(d, arrays, why);
+                /* On the booted disk it is a twin's (§12b A1): this root is elsewhere. */
+                say(d,
+                    "not touched: the root filesystem (%s) is not on the booted disk %s: the "
+                    "new disk has no partition for it",
+                    strna(type), d->boot_disk);
+                return 0;
+        }
+        if (!d->have_root_part || !gpt_layout_find_partno(&d->layout, d->root_partno)) {
+                say(d,
+                    "not touched: the btrfs root has no device on the booted disk %s, so the "
+                    "new disk has no root partition to give it",
+                    d->boot_disk);
+                return 0;
+        }
+        return step_root_btrfs(d, why);
+}
+
 /* If dev is a partition of the booted disk, that partition is the root's. */
 static bool root_part_from(struct ad *d, dev_t dev)
 {
@@ -1891,6 +1975,101 @@ static char *esp_mounts_with(char *const *l, const char *target)
         return TAKE_PTR(s);
 }
 
+/* The fstab lines, one an indented line: "\n  LINE\n  LINE". NULL: out of memory. */
+static char *lines_list(char *const *lines)
+{
+        _cleanup_free_ char *list = strdup("");
+
+        STRV_FOREACH(l, lines)
+        {
+                char *n;
+
+                if (!list || asprintf(&n, "%s\n  %s", list, *l) < 0)
+                        return NULL;
+                free(list);
+                list = n;
+        }
+        return TAKE_PTR(list);
+}
+
+/* The new ESP takes the missing disk's place: the one line of s, whose mount point must hold
+ * no files. More than one missing is refused: which is replaced is the user's to say. */
+static int plan_take_missing(struct ad *d, const struct missing_scan *s, const char *fstab,
+                             char **why)
+{
+        if (strv_length(s->lines) > 1) {
+                _cleanup_free_ char *list = lines_list(s->lines);
+
+                if (!list)
+                        return -ENOMEM;
+                return errmsg(why, -ENOTUNIQ,
+                              "%s has %zu ESP lines whose disk is missing, and a new disk takes "
+                              "the place of one:%s\nComment out in %s the line of each disk you "
+                              "are not replacing now (keep exactly one; or none, for the next "
+                              "free /efi<N>), then run the same command again",
+                              fstab, strv_length(s->lines), list, fstab);
+        }
+        if (dir_has_files(s->targets[0]) > 0)
+                return errmsg(why, -ENOTEMPTY,
+                              "%s, the missing ESP's mount point, holds files though nothing is "
+                              "mounted there: move them away (the new ESP would hide them), "
+                              "then run the same command again",
+                              s->targets[0]);
+        d->esp_mount = strdup(s->targets[0]);
+        d->replace_src = strdup(s->sources[0]);
+        if (!d->esp_mount || !d->replace_src)
+                return -ENOMEM;
+        say(d,
+            "the new ESP's mount point: %s, the missing disk's: no present disk holds %s, which "
+            "%s mounts there; its line gets the new ESP's PARTUUID at step 4",
+            d->esp_mount, d->replace_src, fstab);
+        return 0;
+}
+
+/* Approach 1 with no line of an earlier run: the missing disk's mount point, else the next
+ * free /efi<N>. */
+static int plan_mount_point(struct ad *d, struct libmnt_table *t, const char *fstab,
+                            const char *text, char **why)
+{
+        struct missing_scan s = { .d = d, .t = t };
+        int r;
+
+        r = fstab_text_foreach(text, scan_missing, &s);
+        if (s.error)
+                r = errmsg(why, s.error, "cannot tell whether %s of %s is on a present disk: %s",
+                           strna(s.error_src), fstab, strerror(-s.error));
+        else if (r >= 0 && strv_length(s.lines) > 0)
+                r = plan_take_missing(d, &s, fstab, why);
+        else if (r >= 0) {
+                r = choose_mount(d, t, text, NULL, &d->esp_mount, why);
+                if (r >= 0)
+                        say(d,
+                            "the new ESP's mount point: %s (no ESP of %s is missing: the next "
+                            "free /efi<N>)",
+                            d->esp_mount, fstab);
+        }
+        strv_free(s.lines);
+        strv_free(s.sources);
+        strv_free(s.targets);
+        free(s.error_src);
+        return r < 0 ? r : 0;
+}
+
+/* A mount point the sync does not know would fail step 5, after the disk is written. */
+static int check_esp_mounts_names(struct ad *d, char **why)
+{
+        _cleanup_free_ char *want = NULL;
+
+        if (!d->m->esp_set_from_config || !d->a->config->esp_mounts ||
+            strv_contains(d->a->config->esp_mounts, d->esp_mount))
+                return 0;
+        want = esp_mounts_with(d->a->config->esp_mounts, d->esp_mount);
+        return errmsg(why, -EINVAL,
+                      "esp_mounts in %s does not name %s, where the new ESP goes, so no sync "
+                      "would reach it. Set there: %s",
+                      strna(d->a->config->path), d->esp_mount, strna(want));
+}
+
 /*
  * DESIGN.md §12 rule 9: the new ESP's mount point, decided at step 1 so that -t shows it and a
  * config that would not sync it stops the run before anything is written. An earlier run's line
@@ -1904,7 +2083,6 @@ static int plan_mount(struct ad *d, struct libmnt_table *t, char **why)
         const struct gpt_part *esp =
                 d->resume ? gpt_layout_find_partno(&d->layout, d->esp_partno) : NULL;
         _cleanup_free_ char *text = NULL;
-        struct missing_scan s = { .d = d, .t = t };
         int r;
 
         r = read_full_file(fstab, 1024 * 1024, &text, NULL);
@@ -1922,101 +2100,17 @@ static int plan_mount(struct ad *d, struct libmnt_table *t, char **why)
         } else if (d->twin) {
                 /* §12b A4: below the twin's root, where the booted one is below ours */
                 if (asprintf(&d->esp_mount, "%s%s", d->alt_root, d->m->booted.mount) < 0) {
-                        r = -ENOMEM;
-                        goto out;
+                        d->esp_mount = NULL;
+                        return -ENOMEM;
                 }
                 say(d, "the new ESP's mount point: %s (the twin's root is mounted on %s)",
                     d->esp_mount, d->alt_root);
         } else {
-                r = fstab_text_foreach(text, scan_missing, &s);
-                if (s.error) {
-                        r = errmsg(why, s.error,
-                                   "cannot tell whether %s of %s is on a present disk: %s",
-                                   strna(s.error_src), fstab, strerror(-s.error));
-                        goto out;
-                }
+                r = plan_mount_point(d, t, fstab, text, why);
                 if (r < 0)
-                        goto out;
-                if (strv_length(s.lines) > 1) {
-                        _cleanup_free_ char *list = NULL;
-
-                        STRV_FOREACH(l, s.lines)
-                        {
-                                char *n;
-
-                                if (asprintf(&n, "%s\n  %s", list ? list : "", *l) < 0) {
-                                        r = -ENOMEM;
-                                        goto out;
-                                }
-                                free(list);
-                                list = n;
-                        }
-                        r = errmsg(why, -ENOTUNIQ,
-                                   "%s has %zu ESP lines whose disk is missing, and a new disk "
-                                   "takes the place of one:%s\nComment out in %s the line of "
-                                   "each disk you are not replacing now (keep exactly one; or "
-                                   "none, for the next free /efi<N>), then run the same "
-                                   "command again",
-                                   fstab, strv_length(s.lines), strna(list), fstab);
-                        goto out;
-                }
-                if (strv_length(s.lines) == 1) {
-                        DIR *dir = opendir(s.targets[0]);
-                        struct dirent *de;
-
-                        while (dir && (de = readdir(dir)))
-                                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
-                                        closedir(dir);
-                                        r = errmsg(why, -ENOTEMPTY,
-                                                   "%s, the missing ESP's mount point, holds "
-                                                   "files though nothing is mounted there: "
-                                                   "move them away (the new ESP would hide "
-                                                   "them), then run the same command again",
-                                                   s.targets[0]);
-                                        goto out;
-                                }
-                        if (dir)
-                                closedir(dir);
-                        d->esp_mount = strdup(s.targets[0]);
-                        d->replace_src = strdup(s.sources[0]);
-                        if (!d->esp_mount || !d->replace_src) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        say(d,
-                            "the new ESP's mount point: %s, the missing disk's: no present "
-                            "disk holds %s, which %s mounts there; its line gets the new ESP's "
-                            "PARTUUID at step 4",
-                            d->esp_mount, d->replace_src, fstab);
-                } else {
-                        r = choose_mount(d, t, text, NULL, &d->esp_mount, why);
-                        if (r < 0)
-                                goto out;
-                        say(d,
-                            "the new ESP's mount point: %s (no ESP of %s is missing: the next "
-                            "free /efi<N>)",
-                            d->esp_mount, fstab);
-                }
+                        return r;
         }
-
-        /* A mount point the sync does not know would fail step 5, after the disk is written. */
-        if (d->m->esp_set_from_config && d->a->config->esp_mounts &&
-            !strv_contains(d->a->config->esp_mounts, d->esp_mount)) {
-                _cleanup_free_ char *want = esp_mounts_with(d->a->config->esp_mounts, d->esp_mount);
-
-                r = errmsg(why, -EINVAL,
-                           "esp_mounts in %s does not name %s, where the new ESP goes, so no "
-                           "sync would reach it. Set there: %s",
-                           strna(d->a->config->path), d->esp_mount, strna(want));
-                goto out;
-        }
-        r = 0;
-out:
-        strv_free(s.lines);
-        strv_free(s.sources);
-        strv_free(s.targets);
-        free(s.error_src);
-        return r;
+        return check_esp_mounts_names(d, why);
 }
 
 /* Approach 2 (DESIGN.md §12b A1): a root on the booted disk that is neither btrfs nor on md. */
