@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Disks and partitions from sysfs (disk.h). */
 #include <assert.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,19 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <blkid.h>
+
+#include "blockdev.h"
 #include "disk.h"
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
-
-/* The kernel's sysfs, for what is of this machine whatever the seam says: device names. */
-#define KERNEL_SYSFS "/sys"
 
 const char *disk_sysfs_seam(void)
 {
@@ -34,7 +36,7 @@ const char *disk_sysfs_root(void)
 {
         const char *e = disk_sysfs_seam();
 
-        return e ? e : KERNEL_SYSFS;
+        return e ? e : DISK_KERNEL_SYSFS;
 }
 
 int disk_read_attr(int dirfd, const char *name, char **ret)
@@ -78,8 +80,7 @@ int disk_read_u64(const char *dir, const char *name, uint64_t *ret, char **why)
         return 0;
 }
 
-/* sysfs/dev/block/MAJ:MIN, the device's directory (a link). */
-static int dev_dir(const char *sysfs, dev_t devnum, char **ret)
+int disk_dev_dir(const char *sysfs, dev_t devnum, char **ret)
 {
         return asprintf(ret, "%s/dev/block/%u:%u", sysfs, major(devnum), minor(devnum)) < 0
                        ? -ENOMEM
@@ -95,7 +96,7 @@ int disk_node_of(dev_t devnum, char **ret)
         size_t size = 256;
 
         assert(ret);
-        if (dev_dir(KERNEL_SYSFS, devnum, &sys) < 0)
+        if (disk_dev_dir(DISK_KERNEL_SYSFS, devnum, &sys) < 0)
                 return -ENOMEM;
         for (;;) {
                 link = malloc(size);
@@ -125,7 +126,7 @@ bool disk_known(dev_t devnum)
 {
         _cleanup_free_ char *sys = NULL;
 
-        return dev_dir(KERNEL_SYSFS, devnum, &sys) == 0 && access(sys, F_OK) == 0;
+        return disk_dev_dir(DISK_KERNEL_SYSFS, devnum, &sys) == 0 && access(sys, F_OK) == 0;
 }
 
 int disk_names_of_dir(const char *dir, char **ret_name, char **ret_disk, unsigned *ret_partno)
@@ -171,7 +172,7 @@ int disk_whole_name(const char *sysfs, dev_t dev, char **ret)
 
         assert(sysfs);
         assert(ret);
-        if (dev_dir(sysfs, dev, &dir) < 0)
+        if (disk_dev_dir(sysfs, dev, &dir) < 0)
                 return -ENOMEM;
         return disk_names_of_dir(dir, NULL, ret, NULL);
 }
@@ -200,7 +201,7 @@ dev_t disk_holding(const char *sysfs, dev_t devnum)
                 dev_t d;
                 char *slash;
 
-                if (dev_dir(sysfs, devnum, &sys) < 0)
+                if (disk_dev_dir(sysfs, devnum, &sys) < 0)
                         return devnum;
                 real = realpath(sys, NULL);
                 if (!real || asprintf(&part, "%s/partition", real) < 0)
@@ -247,7 +248,7 @@ int disk_partition_of(const char *sysfs, dev_t devnum, struct disk_partition *re
 
         assert(sysfs);
         assert(ret);
-        if (dev_dir(sysfs, devnum, &link) < 0)
+        if (disk_dev_dir(sysfs, devnum, &link) < 0)
                 return -ENOMEM;
         real = realpath(link, NULL);
         if (!real)
@@ -306,7 +307,7 @@ int disk_partitions(const char *sysfs, dev_t disk, struct disk_slot **ret, size_
         assert(sysfs);
         assert(ret);
         assert(ret_n);
-        if (dev_dir(sysfs, disk, &sys) < 0)
+        if (disk_dev_dir(sysfs, disk, &sys) < 0)
                 return -ENOMEM;
         real = realpath(sys, NULL);
         d = real ? opendir(real) : NULL;
@@ -391,537 +392,212 @@ int disk_list_partitioned(const char *sysfs, char ***ret)
         return 0;
 }
 
-/* --- this machine's block devices, for --add-disk (the kernel's /sys) ---------------------- */
+/* --- the partitions of the disk holding a partition (DESIGN.md §11c X1) ------------------- */
 
-static int parse_devnum(const char *s, dev_t *ret)
+void disk_parts_done(struct disk_parts *d)
 {
-        unsigned ma, mi;
+        for (size_t i = 0; i < d->n; i++) {
+                struct disk_part *p = &d->parts[i];
 
-        if (sscanf(s, "%u:%u", &ma, &mi) != 2)
-                return -EBADMSG;
-        *ret = makedev(ma, mi);
-        return 0;
-}
-
-/* The devnum in the sysfs directory dir's "dev" file. Returns 0, -EBADMSG or -errno. */
-static int read_devnum(const char *dir, dev_t *ret)
-{
-        _cleanup_free_ char *dev = NULL;
-        int r = read_first_line_at(dir, "dev", &dev);
-
-        return r < 0 ? r : parse_devnum(dev, ret);
-}
-
-/* /sys/class/block/<name> resolved. */
-static int class_dir(const char *name, char **ret)
-{
-        _cleanup_free_ char *p = NULL;
-        char *rp;
-
-        if (asprintf(&p, KERNEL_SYSFS "/class/block/%s", name) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        *ret = rp;
-        return 0;
-}
-
-/* /sys/dev/block/MAJ:MIN resolved. */
-static int devnum_dir(dev_t devnum, char **ret)
-{
-        _cleanup_free_ char *p = NULL;
-        char *rp;
-
-        if (dev_dir(KERNEL_SYSFS, devnum, &p) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        *ret = rp;
-        return 0;
-}
-
-int disk_name_of(dev_t devnum, char **ret)
-{
-        _cleanup_free_ char *rp = NULL;
-        const char *b;
-        int r;
-
-        assert(ret);
-        r = devnum_dir(devnum, &rp);
-        if (r < 0)
-                return r;
-        b = strrchr(rp, '/');
-        *ret = strdup(b ? b + 1 : rp);
-        return *ret ? 0 : -ENOMEM;
-}
-
-bool disk_is_loop(const char *name)
-{
-        assert(name);
-        return startswith(name, "loop") != NULL;
-}
-
-int disk_loop_backing(const char *name, char **ret_file, uint64_t *ret_off, uint64_t *ret_size)
-{
-        _cleanup_free_ char *dir = NULL;
-        int r;
-
-        assert(name);
-        assert(ret_file);
-        assert(ret_off);
-        assert(ret_size);
-        if (asprintf(&dir, KERNEL_SYSFS "/class/block/%s/loop", name) < 0)
-                return -ENOMEM;
-        r = read_first_line_at(dir, "backing_file", ret_file);
-        if (r < 0)
-                return r;
-        if (disk_read_u64(dir, "offset", ret_off, NULL) < 0)
-                *ret_off = 0;
-        if (disk_read_u64(dir, "sizelimit", ret_size, NULL) < 0)
-                *ret_size = 0;
-        return 0;
-}
-
-/* Whether the sysfs directory dir is a partition's. */
-static bool dir_is_partition(const char *dir)
-{
-        _cleanup_free_ char *p = NULL;
-
-        return asprintf(&p, "%s/partition", dir) >= 0 && access(p, F_OK) == 0;
-}
-
-int disk_is_partition(const char *name)
-{
-        _cleanup_free_ char *dir = NULL;
-        int r;
-
-        assert(name);
-        r = class_dir(name, &dir);
-        if (r < 0)
-                return r;
-        return dir_is_partition(dir);
-}
-
-bool disk_read_only(const char *name)
-{
-        _cleanup_free_ char *dir = NULL;
-        uint64_t ro = 0;
-
-        assert(name);
-        return class_dir(name, &dir) == 0 && disk_read_u64(dir, "ro", &ro, NULL) == 0 && ro;
-}
-
-int disk_extent(const char *name, uint64_t *ret_start, uint64_t *ret_size)
-{
-        _cleanup_free_ char *dir = NULL, *file = NULL;
-        uint64_t start, size = 0, off, limit;
-        int r;
-
-        assert(name);
-        assert(ret_start);
-        r = class_dir(name, &dir);
-        if (r < 0)
-                return r;
-        if (disk_read_u64(dir, "start", &start, NULL) < 0) {
-                if (disk_loop_backing(name, &file, &off, &limit) < 0)
-                        return -EBADMSG;
-                start = off / 512;
-                size = limit / 512;
-        } else if (ret_size && disk_read_u64(dir, "size", &size, NULL) < 0) {
-                return -EBADMSG;
+                free(p->type);
+                free(p->partuuid);
+                free(p->partlabel);
+                free(p->node);
+                free(p->fstype);
+                free(p->uuid);
+                free(p->label);
+                free(p->mount);
         }
-        *ret_start = start;
-        if (ret_size)
-                *ret_size = size;
-        return 0;
+        free(d->parts);
+        free(d->disk);
+        free(d->node);
+        *d = (struct disk_parts){};
 }
 
-void disk_part_devs_free(struct disk_part_dev *p, size_t n)
+static char *lower_dup(const char *s)
 {
-        for (size_t i = 0; i < n; i++)
-                free(p[i].name);
-        free(p);
+        char *d = s ? strdup(s) : NULL;
+
+        for (char *p = d; p && *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        return d;
 }
 
-static int part_devs_add(struct disk_part_dev **l, size_t *n, const char *name, dev_t devnum,
-                         uint64_t start, uint64_t size)
+/* The kernel name of the disk holding partition devnum: sysfs's dev/block/MAJ:MIN resolves to
+ * the partition's directory, which has a "partition" attribute and sits in its disk's.
+ * -ENOTBLK when devnum is no partition. */
+static int disk_of_partition(const char *sysfs, dev_t devnum, char **ret)
 {
-        struct disk_part_dev *nl = reallocarray(*l, *n + 1, sizeof(**l));
+        _cleanup_free_ char *link = NULL, *disk = NULL;
+        unsigned partno;
+        int r;
 
-        if (!nl)
+        if (disk_dev_dir(sysfs, devnum, &link) < 0)
                 return -ENOMEM;
-        *l = nl;
-        nl[*n] = (struct disk_part_dev){
-                .name = strdup(name), .devnum = devnum, .start = start, .size = size
-        };
-        if (!nl[*n].name)
-                return -ENOMEM;
-        (*n)++;
+        r = disk_names_of_dir(link, NULL, &disk, &partno);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || partno == 0)
+                return -ENOTBLK;
+        *ret = TAKE_PTR(disk);
         return 0;
 }
 
-/* Every loop device over file: offset 0 and no size limit (a whole-disk stand-in) when whole,
- * else the partition stand-ins; appended to *l. */
-static int loops_over(const char *file, bool whole, struct disk_part_dev **l, size_t *n)
+/* udev's link for a PARTUUID, when it is a block device; no scan of every disk. */
+static int node_of_partuuid(const char *partuuid, char **ret, dev_t *ret_devnum)
 {
-        _cleanup_closedir_ DIR *dir = NULL;
-        struct dirent *de;
-
-        dir = opendir(KERNEL_SYSFS "/class/block");
-        if (!dir)
-                return negative_errno();
-        while ((de = readdir(dir))) {
-                _cleanup_free_ char *f = NULL, *bdir = NULL;
-                uint64_t off, size;
-                dev_t dn;
-
-                if (!disk_is_loop(de->d_name) ||
-                    disk_loop_backing(de->d_name, &f, &off, &size) < 0 || !streq(f, file) ||
-                    whole != (off == 0 && size == 0))
-                        continue;
-                if (class_dir(de->d_name, &bdir) < 0 || read_devnum(bdir, &dn) < 0)
-                        continue;
-                if (part_devs_add(l, n, de->d_name, dn, off / 512, size / 512) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-/* The disk under a loop partition stand-in over file: the loop disk file names, or the one
- * whole loop device over file. Returns 1 with the answer, 0 when there is none. */
-static int loop_disk_of(const char *file, char **ret_name, dev_t *ret_devnum)
-{
-        struct disk_part_dev *l = NULL;
+        _cleanup_free_ char *link = NULL;
         struct stat st;
-        size_t n = 0;
-        int r;
 
-        /* over the whole loop disk itself */
-        if (startswith(file, "/dev/") && stat(file, &st) == 0 && S_ISBLK(st.st_mode)) {
-                *ret_devnum = st.st_rdev;
-                r = disk_name_of(st.st_rdev, ret_name);
-                return r < 0 ? r : 1;
-        }
-        r = loops_over(file, true, &l, &n);
-        if (r >= 0 && n == 1) {
-                *ret_name = TAKE_PTR(l[0].name);
-                *ret_devnum = l[0].devnum;
-                r = 1;
-        } else if (r >= 0)
-                r = 0;
-        disk_part_devs_free(l, n);
-        return r;
-}
-
-int disk_of_device(dev_t devnum, char **ret_name, dev_t *ret_devnum)
-{
-        _cleanup_free_ char *rp = NULL, *file = NULL;
-        uint64_t off, size;
-        char *slash;
-        int r;
-
-        assert(ret_name);
-        assert(ret_devnum);
-        r = devnum_dir(devnum, &rp);
-        if (r < 0)
-                return r;
-        if (dir_is_partition(rp)) {
-                slash = strrchr(rp, '/');
-                if (!slash)
-                        return -EBADMSG;
-                *slash = 0;
-        }
-        slash = strrchr(rp, '/');
-        if (disk_is_loop(slash + 1) && disk_loop_backing(slash + 1, &file, &off, &size) == 0 &&
-            (off != 0 || size != 0)) {
-                r = loop_disk_of(file, ret_name, ret_devnum);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-        }
-        r = read_devnum(rp, ret_devnum);
-        if (r < 0)
-                return r;
-        *ret_name = strdup(slash + 1);
-        return *ret_name ? 0 : -ENOMEM;
-}
-
-/* The partitions of a loop disk: the stand-ins over its backing file and over itself. */
-static int loop_part_devs(const char *disk_name, const char *file, struct disk_part_dev **l,
-                          size_t *n)
-{
-        _cleanup_free_ char *node = NULL;
-        int r;
-
-        r = loops_over(file, false, l, n);
-        if (r < 0)
-                return r;
-        if (asprintf(&node, "/dev/%s", disk_name) < 0 || loops_over(node, false, l, n) < 0)
+        if (asprintf(&link, BY_PARTUUID_DIR "/%s", partuuid) < 0)
                 return -ENOMEM;
+        if (stat(link, &st) < 0 || !S_ISBLK(st.st_mode))
+                return 0;
+        *ret = realpath(link, NULL);
+        if (!*ret)
+                return errno == ENOMEM ? -ENOMEM : 0;
+        *ret_devnum = st.st_rdev;
         return 0;
 }
 
-/* The partitions of a disk sysfs lists as its children. */
-static int sysfs_part_devs(const char *disk_name, struct disk_part_dev **l, size_t *n)
+/* Its own mount (the filesystem's root mounted), else the first mount of the device. */
+static int mount_of(struct libmnt_table *t, dev_t devnum, char **ret)
 {
-        _cleanup_closedir_ DIR *dir = NULL;
-        _cleanup_free_ char *bdir = NULL;
-        struct dirent *de;
-        int r;
+        struct libmnt_iter *it;
+        struct libmnt_fs *fs;
+        const char *first = NULL, *own = NULL;
 
-        r = class_dir(disk_name, &bdir);
-        if (r < 0)
-                return r;
-        dir = opendir(bdir);
-        if (!dir)
-                return negative_errno();
-        while ((de = readdir(dir))) {
-                _cleanup_free_ char *sub = NULL;
-                uint64_t start, sz;
-                dev_t dn;
-
-                if (de->d_name[0] == '.' || asprintf(&sub, "%s/%s", bdir, de->d_name) < 0)
+        if (!t)
+                return 0;
+        it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!it)
+                return -ENOMEM;
+        while (mnt_table_next_fs(t, it, &fs) == 0) {
+                if (mnt_fs_get_devno(fs) != devnum)
                         continue;
-                if (disk_read_u64(sub, "start", &start, NULL) < 0 ||
-                    disk_read_u64(sub, "size", &sz, NULL) < 0 || read_devnum(sub, &dn) < 0)
-                        continue;
-                if (part_devs_add(l, n, de->d_name, dn, start, sz) < 0)
+                if (!first)
+                        first = mnt_fs_get_target(fs);
+                if (!own && streq_ptr(mnt_fs_get_root(fs), "/"))
+                        own = mnt_fs_get_target(fs);
+        }
+        mnt_free_iter(it);
+        if (own || first) {
+                *ret = strdup(own ? own : first);
+                if (!*ret)
                         return -ENOMEM;
         }
         return 0;
 }
 
-int disk_part_devs(const char *disk_name, struct disk_part_dev **ret, size_t *ret_n)
+static int fill_part(blkid_partition bp, struct libmnt_table *t, struct disk_part *p)
 {
-        _cleanup_free_ char *file = NULL;
-        struct disk_part_dev *l = NULL;
-        uint64_t off, size;
-        size_t n = 0;
+        const char *v;
+        struct blockdev_probe pr = {};
         int r;
 
-        assert(disk_name);
-        assert(ret);
-        assert(ret_n);
-        if (disk_is_loop(disk_name) && disk_loop_backing(disk_name, &file, &off, &size) == 0)
-                r = loop_part_devs(disk_name, file, &l, &n);
-        else
-                r = sysfs_part_devs(disk_name, &l, &n);
-        if (r < 0) {
-                disk_part_devs_free(l, n);
-                return r;
-        }
-        *ret = l;
-        *ret_n = n;
-        return 0;
-}
-
-int disk_holder(const char *name, char **ret)
-{
-        _cleanup_free_ char *bdir = NULL, *h = NULL;
-        _cleanup_closedir_ DIR *dir = NULL;
-        struct dirent *de;
-
-        assert(name);
-        assert(ret);
-        *ret = NULL;
-        if (class_dir(name, &bdir) < 0)
+        p->partno = (unsigned)blkid_partition_get_partno(bp);
+        if (((v = blkid_partition_get_type_string(bp)) && !(p->type = lower_dup(v))) ||
+            ((v = blkid_partition_get_uuid(bp)) && !(p->partuuid = lower_dup(v))) ||
+            ((v = blkid_partition_get_name(bp)) && !(p->partlabel = strdup(v))))
+                return -ENOMEM;
+        if (!p->type && asprintf(&p->type, "0x%x", blkid_partition_get_type(bp)) < 0)
+                return -ENOMEM;
+        if (!p->partuuid)
                 return 0;
-        if (asprintf(&h, "%s/holders", bdir) < 0)
-                return -ENOMEM;
-        dir = opendir(h);
-        while (dir && (de = readdir(dir)))
-                if (de->d_name[0] != '.') {
-                        *ret = strdup(de->d_name);
-                        return *ret ? 0 : -ENOMEM;
-                }
-        return 0;
-}
-
-/* --- §12 rule 8: the leaves under a device ------------------------------------------------- */
-
-struct leaves {
-        struct disk_leaf *l;
-        size_t n;
-        char **why;
-};
-
-void disk_leaves_free(struct disk_leaf *l, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(l[i].path);
-        free(l);
-}
-
-static int leaf_add(struct leaves *s, bool file, dev_t dev, ino_t ino, const char *path,
-                    const char *last)
-{
-        struct disk_leaf *nl = reallocarray(s->l, s->n + 1, sizeof(*s->l));
-
-        if (!nl)
-                return -ENOMEM;
-        s->l = nl;
-        nl[s->n] = (struct disk_leaf){ .file = file, .dev = dev, .ino = ino };
-        if (last ? asprintf(&nl[s->n].path, "%s -> %s", path, last) < 0
-                 : !(nl[s->n].path = strdup(path))) {
-                nl[s->n].path = NULL;
-                return -ENOMEM;
+        r = node_of_partuuid(p->partuuid, &p->node, &p->devnum);
+        if (r < 0 || !p->node)
+                return r;
+        r = blockdev_probe(p->node, NULL, &pr);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
+                p->fstype = pr.fstype;
+                p->uuid = pr.uuid;
+                p->label = pr.label;
         }
-        s->n++;
-        return 0;
+        return mount_of(t, p->devnum, &p->mount);
 }
 
-static int leaves_of(struct leaves *s, dev_t d, const char *path, unsigned depth);
-
-/* A partition: its disk (rp, the partition's sysfs directory, is cut to the disk's). */
-static int leaves_of_partition(struct leaves *s, char *rp, const char *via, unsigned depth)
+int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
+                  struct disk_parts *ret, char **why)
 {
-        dev_t parent;
-        int r;
+        _cleanup_(disk_parts_done) struct disk_parts d = {};
+        _cleanup_close_ int fd = -1; /* declared before pr: freed after it */
+        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+        blkid_partlist pl;
+        int r, n;
 
-        *strrchr(rp, '/') = 0;
-        r = read_devnum(rp, &parent);
+        r = disk_of_partition(sysfs, part_devnum, &d.disk);
         if (r < 0)
-                return errmsg(s->why, r, "cannot read %s/dev", rp);
-        return leaves_of(s, parent, via, depth + 1);
-}
-
-/* The device number of a loop device's backing file, from LOOP_GET_STATUS64 (the kernel's
- * new_encode_dev), and its inode. */
-static int loop_status(const char *node, dev_t *ret_dev, ino_t *ret_ino, char **why)
-{
-        struct loop_info64 li = {};
-        _cleanup_close_ int fd = -EBADF;
-
-        fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                return r;
+        if (asprintf(&d.node, "/dev/%s", d.disk) < 0)
+                return -ENOMEM;
+        /* opened here, not by libblkid, for the errno of a refusal */
+        fd = open(d.node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
-                return errmsg(why, negative_errno(), "cannot open %s: %m", node);
-        if (ioctl(fd, LOOP_GET_STATUS64, &li) < 0)
-                return errmsg(why, negative_errno(), "cannot read %s's status: %m", node);
-        *ret_dev = makedev((unsigned)((li.lo_device & 0xfff00) >> 8),
-                           (unsigned)((li.lo_device & 0xff) | ((li.lo_device >> 12) & 0xfff00)));
-        *ret_ino = (ino_t)li.lo_inode;
-        return 0;
-}
-
-/* A loop device: its backing block device, or its file and what holds the file. */
-static int leaves_of_loop(struct leaves *s, dev_t d, const char *name, const char *via,
-                          unsigned depth)
-{
-        _cleanup_free_ char *file = NULL, *node = NULL, *p = NULL, *via_file = NULL;
-        uint64_t off, size;
-        struct stat st;
-        dev_t fdev = 0;
-        ino_t fino = 0;
-        int r;
-
-        r = disk_loop_backing(name, &file, &off, &size);
-        if (r == -ENOENT)
-                return leaf_add(s, false, d, 0, via, NULL); /* unbound */
-        if (r < 0)
-                return errmsg(s->why, r, "cannot read the backing file of %s: %s", name,
-                              strerror(-r));
-        if (asprintf(&node, "/dev/%s", name) < 0)
+                return errmsg(why, negative_errno(), "cannot read %s's partition table: %m",
+                              d.node);
+        pr = blkid_new_probe();
+        if (!pr)
                 return -ENOMEM;
-        r = loop_status(node, &fdev, &fino, s->why);
-        if (r < 0)
-                return r;
-        /* Over a block device: the node it names (its path here is that node's, and its inode
-         * the one the loop device holds). */
-        if (stat(file, &st) == 0 && S_ISBLK(st.st_mode) && st.st_dev == fdev && st.st_ino == fino)
-                return leaves_of(s, st.st_rdev, via, depth + 1);
-        r = leaf_add(s, true, fdev, fino, via, file);
-        if (r < 0)
-                return r;
-        /* A file on a block device's filesystem is stored on that device too: a loop over an
-         * image on the booted disk is on the booted disk. (A filesystem with an anonymous
-         * device number, tmpfs or btrfs, names no block device here.) */
-        if (dev_dir(KERNEL_SYSFS, fdev, &p) < 0)
+        if (blkid_probe_set_device(pr, fd, 0, 0) < 0)
+                return errmsg(why, -EIO, "cannot read %s's partition table", d.node);
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        pl = blkid_probe_get_partitions(pr);
+        if (!pl)
+                return errmsg(why, -ENODATA, "%s has no partition table libblkid reads", d.node);
+        n = blkid_partlist_numof_partitions(pl);
+        d.parts = calloc(n > 0 ? (size_t)n : 1, sizeof(*d.parts));
+        if (!d.parts)
                 return -ENOMEM;
-        if (access(p, F_OK) < 0)
-                return 0;
-        if (asprintf(&via_file, "%s -> %s", via, file) < 0)
-                return -ENOMEM;
-        return leaves_of(s, fdev, via_file, depth + 1);
-}
+        for (int i = 0; i < n; i++) {
+                blkid_partition bp = blkid_partlist_get_partition(pl, i);
 
-/* Device-mapper, md: each slave. Returns 1 when it has any, 0 when none. */
-static int leaves_of_slaves(struct leaves *s, const char *rp, const char *name, const char *via,
-                            unsigned depth)
-{
-        _cleanup_free_ char *slaves = NULL;
-        _cleanup_closedir_ DIR *dir = NULL;
-        struct dirent *de;
-        size_t before = s->n;
-        int r;
-
-        if (asprintf(&slaves, "%s/slaves", rp) < 0)
-                return -ENOMEM;
-        dir = opendir(slaves);
-        if (!dir)
-                return errno == ENOENT
-                               ? 0
-                               : errmsg(s->why, negative_errno(), "cannot read %s: %m", slaves);
-        while ((de = readdir(dir))) {
-                _cleanup_free_ char *bdir = NULL;
-                dev_t sd;
-
-                if (de->d_name[0] == '.')
+                if (!bp)
                         continue;
-                r = class_dir(de->d_name, &bdir);
-                if (r >= 0)
-                        r = read_devnum(bdir, &sd);
-                if (r < 0)
-                        return errmsg(s->why, r, "cannot read the device of %s's member %s", name,
-                                      de->d_name);
-                r = leaves_of(s, sd, via, depth + 1);
+                r = fill_part(bp, t, &d.parts[d.n++]);
                 if (r < 0)
                         return r;
         }
-        return s->n > before;
-}
-
-static int leaves_of(struct leaves *s, dev_t d, const char *path, unsigned depth)
-{
-        _cleanup_free_ char *p = NULL, *rp = NULL, *name = NULL, *via = NULL;
-        int r;
-
-        if (depth > 16)
-                return errmsg(s->why, -ELOOP, "%s: devices stacked more than 16 deep", path);
-        if (dev_dir(KERNEL_SYSFS, d, &p) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return errmsg(s->why, negative_errno(), "cannot resolve %s: %m", p);
-        name = strdup(strrchr(rp, '/') + 1);
-        if (!name)
-                return -ENOMEM;
-        if (asprintf(&via, depth ? "%s -> %s" : "%.0s%s", path, name) < 0)
-                return -ENOMEM;
-        if (dir_is_partition(rp))
-                return leaves_of_partition(s, rp, via, depth);
-        if (disk_is_loop(name))
-                return leaves_of_loop(s, d, name, via, depth);
-        r = leaves_of_slaves(s, rp, name, via, depth);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        /* A whole disk. */
-        return leaf_add(s, false, d, 0, via, NULL);
-}
-
-int disk_leaves(dev_t devnum, struct disk_leaf **ret, size_t *ret_n, char **why)
-{
-        struct leaves s = { .why = why };
-        int r;
-
-        assert(ret);
-        assert(ret_n);
-        r = leaves_of(&s, devnum, "", 0);
-        if (r < 0) {
-                disk_leaves_free(s.l, s.n);
-                return r;
-        }
-        *ret = s.l;
-        *ret_n = s.n;
+        *ret = d;
+        d = (struct disk_parts){};
         return 0;
+}
+
+struct libmnt_fs *disk_part_fstab_line(const struct disk_part *p, struct libmnt_table *fstab)
+{
+        struct libmnt_iter *it;
+        struct libmnt_fs *fs, *found = NULL;
+
+        if (!fstab)
+                return NULL;
+        it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!it)
+                return NULL;
+        while (!found && mnt_table_next_fs(fstab, it, &fs) == 0) {
+                const char *name = NULL, *value = NULL, *src = mnt_fs_get_source(fs), *v;
+                struct stat st;
+
+                if (mnt_fs_get_tag(fs, &name, &value) == 0 && value) {
+                        if ((streq_ptr(name, "PARTUUID") && p->partuuid &&
+                             strcasecmp(value, p->partuuid) == 0) ||
+                            (streq_ptr(name, "UUID") && p->uuid &&
+                             strcasecmp(value, p->uuid) == 0) ||
+                            (streq_ptr(name, "LABEL") && streq_ptr(value, p->label)) ||
+                            (streq_ptr(name, "PARTLABEL") && streq_ptr(value, p->partlabel)))
+                                found = fs;
+                        continue;
+                }
+                if (!src)
+                        continue;
+                if ((v = startswith(src, BY_PARTUUID_DIR "/")) && p->partuuid &&
+                    strcasecmp(v, p->partuuid) == 0)
+                        found = fs;
+                else if (src[0] == '/' && p->node && stat(src, &st) == 0 && S_ISBLK(st.st_mode) &&
+                         st.st_rdev == p->devnum)
+                        found = fs;
+        }
+        mnt_free_iter(it);
+        return found;
 }

@@ -14,6 +14,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <libmount.h>
+
+/* The kernel's sysfs, for what is of this machine whatever the seam says: device names, and the
+ * devices --add-disk writes (disk-stack.c). */
+#define DISK_KERNEL_SYSFS "/sys"
+
+/* sysfs/dev/block/MAJ:MIN, a device's directory (a link), into *ret. Returns 0 or -ENOMEM. */
+int disk_dev_dir(const char *sysfs, dev_t devnum, char **ret);
+
 /* The one reader of the seam: $DUAL_ROOT_SYSFS (secure_getenv), NULL when unset or empty. */
 const char *disk_sysfs_seam(void);
 
@@ -145,3 +154,39 @@ void disk_leaves_free(struct disk_leaf *l, size_t n);
 
 /* The leaves under devnum. Returns 0, or -errno with *why. */
 int disk_leaves(dev_t devnum, struct disk_leaf **ret, size_t *ret_n, char **why);
+
+/* --- the partitions of the disk holding a partition, as the loader sees them (§11c X1) --- */
+
+struct disk_part {
+        unsigned partno;
+        char *type;      /* GPT type GUID (lower case), or MBR "0x83" */
+        char *partuuid;  /* lower case, or NULL */
+        char *partlabel; /* or NULL */
+        char *node;      /* "/dev/vda2" when udev links it by PARTUUID, else NULL */
+        dev_t devnum;    /* with node */
+        char *fstype;    /* probed on node: NULL when unknown */
+        char *uuid;
+        char *label;
+        char *mount; /* where it is mounted (its own mount, else a bind), NULL: nowhere */
+};
+
+struct disk_parts {
+        char *disk; /* kernel name of the whole disk, "vda" */
+        char *node; /* "/dev/vda" */
+        struct disk_part *parts;
+        size_t n;
+};
+
+void disk_parts_done(struct disk_parts *d);
+
+/* The partitions of the disk that holds partition part_devnum, the kernel's view through
+ * sysfs (e.g. $DUAL_ROOT_SYSFS) and the table read from /dev/DISK. Returns 0; -ENOTBLK when
+ * part_devnum is no partition (a loop device standing in for one: no disk to read); -errno
+ * with *why when the disk's table cannot be read (-EACCES as a user). t: the mount table, for
+ * each partition's mount point (may be NULL). */
+int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
+                  struct disk_parts *ret, char **why);
+
+/* The fstab line that mounts p (PARTUUID=, UUID=, LABEL=, PARTLABEL=, its by-partuuid link or
+ * its node), or NULL. */
+struct libmnt_fs *disk_part_fstab_line(const struct disk_part *p, struct libmnt_table *fstab);
