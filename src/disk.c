@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -18,7 +17,6 @@
 
 #include <blkid.h>
 
-#include "blockdev.h"
 #include "disk.h"
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
@@ -443,57 +441,16 @@ static int disk_of_partition(const char *sysfs, dev_t devnum, char **ret)
         return 0;
 }
 
-/* udev's link for a PARTUUID, when it is a block device; no scan of every disk. */
-static int node_of_partuuid(const char *partuuid, char **ret, dev_t *ret_devnum)
+static void probe_freep(blkid_probe *pr)
 {
-        _cleanup_free_ char *link = NULL;
-        struct stat st;
-
-        if (asprintf(&link, BY_PARTUUID_DIR "/%s", partuuid) < 0)
-                return -ENOMEM;
-        if (stat(link, &st) < 0 || !S_ISBLK(st.st_mode))
-                return 0;
-        *ret = realpath(link, NULL);
-        if (!*ret)
-                return errno == ENOMEM ? -ENOMEM : 0;
-        *ret_devnum = st.st_rdev;
-        return 0;
+        if (*pr)
+                blkid_free_probe(*pr);
 }
 
-/* Its own mount (the filesystem's root mounted), else the first mount of the device. */
-static int mount_of(struct libmnt_table *t, dev_t devnum, char **ret)
-{
-        struct libmnt_iter *it;
-        struct libmnt_fs *fs;
-        const char *first = NULL, *own = NULL;
-
-        if (!t)
-                return 0;
-        it = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!it)
-                return -ENOMEM;
-        while (mnt_table_next_fs(t, it, &fs) == 0) {
-                if (mnt_fs_get_devno(fs) != devnum)
-                        continue;
-                if (!first)
-                        first = mnt_fs_get_target(fs);
-                if (!own && streq_ptr(mnt_fs_get_root(fs), "/"))
-                        own = mnt_fs_get_target(fs);
-        }
-        mnt_free_iter(it);
-        if (own || first) {
-                *ret = strdup(own ? own : first);
-                if (!*ret)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-static int fill_part(blkid_partition bp, struct libmnt_table *t, struct disk_part *p)
+/* The table's facts of partition bp into p. */
+static int fill_part(blkid_partition bp, struct disk_part *p)
 {
         const char *v;
-        struct blockdev_probe pr = {};
-        int r;
 
         p->partno = (unsigned)blkid_partition_get_partno(bp);
         if (((v = blkid_partition_get_type_string(bp)) && !(p->type = lower_dup(v))) ||
@@ -502,31 +459,19 @@ static int fill_part(blkid_partition bp, struct libmnt_table *t, struct disk_par
                 return -ENOMEM;
         if (!p->type && asprintf(&p->type, "0x%x", blkid_partition_get_type(bp)) < 0)
                 return -ENOMEM;
-        if (!p->partuuid)
-                return 0;
-        r = node_of_partuuid(p->partuuid, &p->node, &p->devnum);
-        if (r < 0 || !p->node)
-                return r;
-        r = blockdev_probe(p->node, NULL, &pr);
-        if (r == -ENOMEM)
-                return r;
-        if (r >= 0) {
-                p->fstype = pr.fstype;
-                p->uuid = pr.uuid;
-                p->label = pr.label;
-        }
-        return mount_of(t, p->devnum, &p->mount);
+        return 0;
 }
 
-int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
-                  struct disk_parts *ret, char **why)
+int disk_partition_table(const char *sysfs, dev_t part_devnum, struct disk_parts *ret, char **why)
 {
         _cleanup_(disk_parts_done) struct disk_parts d = {};
         _cleanup_close_ int fd = -1; /* declared before pr: freed after it */
-        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+        _cleanup_(probe_freep) blkid_probe pr = NULL;
         blkid_partlist pl;
         int r, n;
 
+        assert(sysfs);
+        assert(ret);
         r = disk_of_partition(sysfs, part_devnum, &d.disk);
         if (r < 0)
                 return r;
@@ -556,48 +501,11 @@ int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
 
                 if (!bp)
                         continue;
-                r = fill_part(bp, t, &d.parts[d.n++]);
+                r = fill_part(bp, &d.parts[d.n++]);
                 if (r < 0)
                         return r;
         }
         *ret = d;
         d = (struct disk_parts){};
         return 0;
-}
-
-struct libmnt_fs *disk_part_fstab_line(const struct disk_part *p, struct libmnt_table *fstab)
-{
-        struct libmnt_iter *it;
-        struct libmnt_fs *fs, *found = NULL;
-
-        if (!fstab)
-                return NULL;
-        it = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!it)
-                return NULL;
-        while (!found && mnt_table_next_fs(fstab, it, &fs) == 0) {
-                const char *name = NULL, *value = NULL, *src = mnt_fs_get_source(fs), *v;
-                struct stat st;
-
-                if (mnt_fs_get_tag(fs, &name, &value) == 0 && value) {
-                        if ((streq_ptr(name, "PARTUUID") && p->partuuid &&
-                             strcasecmp(value, p->partuuid) == 0) ||
-                            (streq_ptr(name, "UUID") && p->uuid &&
-                             strcasecmp(value, p->uuid) == 0) ||
-                            (streq_ptr(name, "LABEL") && streq_ptr(value, p->label)) ||
-                            (streq_ptr(name, "PARTLABEL") && streq_ptr(value, p->partlabel)))
-                                found = fs;
-                        continue;
-                }
-                if (!src)
-                        continue;
-                if ((v = startswith(src, BY_PARTUUID_DIR "/")) && p->partuuid &&
-                    strcasecmp(v, p->partuuid) == 0)
-                        found = fs;
-                else if (src[0] == '/' && p->node && stat(src, &st) == 0 && S_ISBLK(st.st_mode) &&
-                         st.st_rdev == p->devnum)
-                        found = fs;
-        }
-        mnt_free_iter(it);
-        return found;
 }

@@ -14,8 +14,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <libmount.h>
-
 /* The kernel's sysfs, for what is of this machine whatever the seam says: device names, and the
  * devices --add-disk writes (disk-stack.c). */
 #define DISK_KERNEL_SYSFS "/sys"
@@ -155,7 +153,7 @@ void disk_leaves_free(struct disk_leaf *l, size_t n);
 /* The leaves under devnum. Returns 0, or -errno with *why. */
 int disk_leaves(dev_t devnum, struct disk_leaf **ret, size_t *ret_n, char **why);
 
-/* --- the partitions of the disk holding a partition, as the loader sees them (§11c X1) --- */
+/* --- the partitions of the disk holding a partition (DESIGN.md §11c X1) -------------------- */
 
 struct disk_part {
         unsigned partno;
@@ -179,14 +177,10 @@ struct disk_parts {
 
 void disk_parts_done(struct disk_parts *d);
 
-/* The partitions of the disk that holds partition part_devnum, the kernel's view through
- * sysfs (e.g. $DUAL_ROOT_SYSFS) and the table read from /dev/DISK. Returns 0; -ENOTBLK when
- * part_devnum is no partition (a loop device standing in for one: no disk to read); -errno
- * with *why when the disk's table cannot be read (-EACCES as a user). t: the mount table, for
- * each partition's mount point (may be NULL). */
-int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
-                  struct disk_parts *ret, char **why);
-
-/* The fstab line that mounts p (PARTUUID=, UUID=, LABEL=, PARTLABEL=, its by-partuuid link or
- * its node), or NULL. */
-struct libmnt_fs *disk_part_fstab_line(const struct disk_part *p, struct libmnt_table *fstab);
+/* The partitions of the disk that holds partition part_devnum (the siblings of a partition),
+ * the kernel's view through sysfs (e.g. $DUAL_ROOT_SYSFS) and the table read from /dev/DISK:
+ * each partition's number, type, PARTUUID and name; node, devnum, filesystem and mount are the
+ * caller's to fill (xbootldr.c's disk_parts_of()). Returns 0; -ENOTBLK when part_devnum is no
+ * partition (a loop device standing in for one: no disk to read); -errno with *why when the
+ * disk's table cannot be read (-EACCES as a user). */
+int disk_partition_table(const char *sysfs, dev_t part_devnum, struct disk_parts *ret, char **why);
