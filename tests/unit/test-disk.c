@@ -21,7 +21,7 @@
 #include "disk.h"
 #include "util/strv.h"
 
-static void sh(const char *fmt, ...)
+_printf_(1, 2) static void sh(const char *fmt, ...)
 {
         _cleanup_free_ char *cmd = NULL;
         va_list ap;
@@ -82,8 +82,7 @@ static int setup(void **state)
         sh("cd '%s/%s' && ln -s ../../vdx/vdx2 dm-0/slaves/vdx2 && "
            "ln -s ../../vdx/vdx1 md0/slaves/vdx1 && ln -s ../../vdy/vdy1 md0/slaves/vdy1",
            root, dev);
-        sh("cd '%s/block' && for d in vdx vdy dm-0 md0 vdz; do ln -s ../%s/$d $d; done", root,
-           dev);
+        sh("cd '%s/block' && for d in vdx vdy dm-0 md0 vdz; do ln -s ../%s/$d $d; done", root, dev);
         sh("cd '%s/dev/block' && ln -s ../../%s/vdx 252:0 && ln -s ../../%s/vdx/vdx1 252:1 && "
            "ln -s ../../%s/vdx/vdx2 252:2 && ln -s ../../%s/vdy 252:16 && "
            "ln -s ../../%s/vdy/vdy1 252:17 && ln -s ../../%s/dm-0 253:0 && "
@@ -144,7 +143,7 @@ static void test_a_disk_is_no_partition_and_says_why(void **state)
 
         assert_int_equal(disk_partition_of(*state, makedev(252, 0), &p, &why), -ENOTBLK);
         assert_non_null(why);
-        assert_non_null(strstr(why, "/vdx is not a partition (")) ;
+        assert_non_null(strstr(why, "/vdx is not a partition ("));
         assert_null(p.disk);
 }
 
