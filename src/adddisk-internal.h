@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* What adddisk.c and adddisk-twin.c share: the run's state and the helpers both use. Not an
- * interface for anything else. */
+/* What the files of --add-disk (adddisk.c, adddisk-check.c, adddisk-plan.c, adddisk-esp.c,
+ * adddisk-root.c, adddisk-twin.c) share: the run's state, the steps, the helpers they use. Not
+ * an interface for anything else. */
 
 #include <stdio.h>
 #include <sys/types.h>
@@ -87,6 +88,26 @@ int partition_node(struct ad *d, const struct gpt_part *p, char **ret);
 int mount_from_fstab(const char *fstab, const char *target, char **why);
 int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
                char **why);
+
+/* What libblkid recognises on node, in bytes [off, off+size) (size 0: all of it): "a gpt
+ * partition table", "a vfat signature (UUID X)". */
+int signatures_in(const char *node, uint64_t off, uint64_t size, bool whole, char ***ret);
+
+/* adddisk-check.c: step 1, the checks (DESIGN.md §12 rules 1-3, 8) */
+int step_check(struct ad *d, struct libmnt_table *t, char **why);
+/* The md arrays the root is on (directly, or LUKS/LVM on them); empty when none. */
+int root_md_arrays(struct libmnt_table *t, char ***ret);
+
+/* adddisk-plan.c: step 1, where the new ESP goes (§12 rule 9) */
+int plan_mount(struct ad *d, struct libmnt_table *t, char **why);
+
+/* adddisk-esp.c: steps 4 to 6, the new ESP's filesystem and mount, content, boot entry */
+int step_esp(struct ad *d, struct libmnt_table *t, char **why);
+int step_sync(struct ad *d, struct libmnt_table *mounts, char **why);
+int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why);
+
+/* adddisk-root.c: step 7 on a btrfs or md root (§12 rules 6, 7, 9) */
+int step_root(struct ad *d, struct libmnt_table *t, char **why);
 
 /* adddisk-twin.c (DESIGN.md §12b) */
 int twin_plan(struct ad *d, struct libmnt_table *t, char **why);
