@@ -1,40 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* --add-disk's step 1 (DESIGN.md §12 rules 1-3, 8): the disk given may be written, and what
  * is on it. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/fs.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
-#include <blkid.h>
-
-#include "adddisk.h"
 #include "adddisk-internal.h"
 #include "blockdev.h"
-#include "disk.h"
-#include "bootentry.h"
-#include "efivars.h"
 #include "fstab.h"
-#include "gpt.h"
-#include "machine.h"
 #include "md.h"
 #include "rootfs.h"
-#include "sync.h"
-#include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
-#include "util/prog.h"
 #include "util/strv.h"
-#include "util/progress.h"
-#include "util/time-util.h"
 
 /* --- what the machine uses (disk.c's sysfs answers, rootfs.c's btrfs) ---------------------- */
 
@@ -583,4 +564,3 @@ static void find_root_part(struct ad *d, struct libmnt_table *t)
                     root_part_from(d, st.st_rdev))
                         return;
 }
-

@@ -1,40 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* --add-disk's steps 4 to 6 (DESIGN.md §12): the new ESP's filesystem, fstab line and mount,
  * its content (the sync), its boot entry. */
-#include <dirent.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <linux/fs.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <strings.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
-#include <blkid.h>
-
-#include "adddisk.h"
 #include "adddisk-internal.h"
 #include "blockdev.h"
-#include "disk.h"
 #include "bootentry.h"
-#include "efivars.h"
 #include "fstab.h"
-#include "gpt.h"
 #include "machine.h"
-#include "md.h"
-#include "rootfs.h"
-#include "sync.h"
-#include "util/dirent-util.h"
 #include "util/errmsg.h"
-#include "util/fileio.h"
-#include "util/prog.h"
-#include "util/strv.h"
-#include "util/progress.h"
-#include "util/time-util.h"
 
 /* --- step 4: the ESP's filesystem, fstab line and mount ------------------------------------ */
 
@@ -335,4 +309,3 @@ int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why)
                 say(d, "kept: %s already has its boot entry", d->esp_mount);
         return 0;
 }
-

@@ -1,39 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* --add-disk's step 1, continued (DESIGN.md §12 rule 9): where the new ESP goes. */
 #include <dirent.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <linux/fs.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include <blkid.h>
 
-#include "adddisk.h"
 #include "adddisk-internal.h"
 #include "blockdev.h"
-#include "disk.h"
-#include "bootentry.h"
-#include "efivars.h"
 #include "fstab.h"
-#include "gpt.h"
-#include "machine.h"
-#include "md.h"
-#include "rootfs.h"
-#include "sync.h"
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
-#include "util/prog.h"
 #include "util/strv.h"
-#include "util/progress.h"
-#include "util/time-util.h"
 
 /* 1 when the directory path holds a file, 0 when it is empty or absent, -errno when it cannot
  * be read. */
@@ -327,4 +306,3 @@ int plan_mount(struct ad *d, struct libmnt_table *t, char **why)
         }
         return check_esp_mounts_names(d, why);
 }
-

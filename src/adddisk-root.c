@@ -1,40 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* --add-disk's step 7 (DESIGN.md §12 rules 6, 7, 9): the new disk joins a btrfs root or the md
  * arrays of the root. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/fs.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <strings.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
-#include <blkid.h>
-
-#include "adddisk.h"
 #include "adddisk-internal.h"
 #include "blockdev.h"
-#include "disk.h"
-#include "bootentry.h"
-#include "efivars.h"
-#include "fstab.h"
-#include "gpt.h"
-#include "machine.h"
 #include "md.h"
 #include "rootfs.h"
-#include "sync.h"
-#include "util/dirent-util.h"
 #include "util/errmsg.h"
-#include "util/fileio.h"
 #include "util/prog.h"
 #include "util/strv.h"
-#include "util/progress.h"
-#include "util/time-util.h"
 
 /* --- step 7: the root filesystem -------------------------------------------------------- */
 
@@ -566,4 +545,3 @@ int step_root(struct ad *d, struct libmnt_table *t, char **why)
         }
         return step_root_btrfs(d, why);
 }
-

@@ -5,40 +5,21 @@
  * in adddisk-esp.c, 7 in adddisk-root.c, the approach-2 twin's in adddisk-twin.c (§12b). Disks
  * are read through disk.h, btrfs through rootfs.h, md through md.h.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <linux/fs.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include <blkid.h>
 
-#include "adddisk.h"
 #include "adddisk-internal.h"
 #include "blockdev.h"
-#include "disk.h"
-#include "bootentry.h"
-#include "efivars.h"
-#include "fstab.h"
-#include "gpt.h"
-#include "machine.h"
-#include "md.h"
-#include "rootfs.h"
-#include "sync.h"
-#include "util/dirent-util.h"
 #include "util/errmsg.h"
-#include "util/fileio.h"
 #include "util/prog.h"
 #include "util/strv.h"
-#include "util/progress.h"
-#include "util/time-util.h"
 
 /* How long the partition devices and their udev links get to appear after the table is
  * written (udev under TCG in the VM suite: well under a second once the kernel re-read it). */

@@ -17,7 +17,6 @@
 #include "util/dirent-util.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
-#include "util/strv.h"
 
 /* --- this machine's block devices, for --add-disk (the kernel's /sys) ---------------------- */
 

@@ -13,7 +13,6 @@
 
 #include "disk.h"
 #include "util/errmsg.h"
-#include "util/strv.h"
 
 void disk_parts_done(struct disk_parts *d)
 {

@@ -10,7 +10,6 @@
 
 #include "blockdev.h"
 #include "bootentry.h"
-#include "util/strv.h"
 #include "xbootldr.h"
 
 /* udev's link for a PARTUUID, when it is a block device; no scan of every disk. */
