@@ -39,34 +39,32 @@ static int read_devnum(const char *dir, dev_t *ret)
         return r < 0 ? r : parse_devnum(dev, ret);
 }
 
+/* path (asprintf's, NULL when it failed) resolved into *ret; path is freed. */
+static int resolved(char *path, char **ret)
+{
+        _cleanup_free_ char *p = path;
+
+        if (!p)
+                return -ENOMEM;
+        *ret = realpath(p, NULL);
+        return *ret ? 0 : negative_errno();
+}
+
 /* /sys/class/block/<name> resolved. */
 static int class_dir(const char *name, char **ret)
 {
-        _cleanup_free_ char *p = NULL;
-        char *rp;
+        char *p;
 
-        if (asprintf(&p, DISK_KERNEL_SYSFS "/class/block/%s", name) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        *ret = rp;
-        return 0;
+        return resolved(asprintf(&p, DISK_KERNEL_SYSFS "/class/block/%s", name) < 0 ? NULL : p,
+                        ret);
 }
 
 /* /sys/dev/block/MAJ:MIN resolved. */
 static int devnum_dir(dev_t devnum, char **ret)
 {
-        _cleanup_free_ char *p = NULL;
-        char *rp;
+        char *p;
 
-        if (disk_dev_dir(DISK_KERNEL_SYSFS, devnum, &p) < 0)
-                return -ENOMEM;
-        rp = realpath(p, NULL);
-        if (!rp)
-                return negative_errno();
-        *ret = rp;
-        return 0;
+        return resolved(disk_dev_dir(DISK_KERNEL_SYSFS, devnum, &p) < 0 ? NULL : p, ret);
 }
 
 int disk_name_of(dev_t devnum, char **ret)
