@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -534,8 +536,25 @@ static int copy_xattrs(int in, int out, const char *tmp, char **why)
         return 0;
 }
 
+/* The test seam DUAL_ROOT_TEST_COPY_DELAY_MS (docs/TESTING.md): the copy goes by 64 KiB
+ * pieces with a pause after each, so that the VM suite's power cut falls inside a copy on real
+ * FAT. Only ever slows the copy down; 0 when unset or not a number up to 10000. */
+static unsigned copy_delay_ms(void)
+{
+        const char *e = secure_getenv("DUAL_ROOT_TEST_COPY_DELAY_MS");
+        unsigned long v;
+        char *end;
+
+        if (!e || *e < '0' || *e > '9')
+                return 0;
+        errno = 0;
+        v = strtoul(e, &end, 10);
+        return errno == 0 && *end == 0 && v <= 10000 ? (unsigned)v : 0;
+}
+
 static int write_tmp(const struct espcopy_args *a, const struct change *ch, char **why)
 {
+        const unsigned delay_ms = copy_delay_ms();
         _cleanup_free_ char *tmp = tmp_path(ch->rel);
         _cleanup_close_ int in = -1, out = -1;
         char buf[65536];
@@ -568,7 +587,7 @@ static int write_tmp(const struct espcopy_args *a, const struct change *ch, char
                 return errmsg(why, negative_errno(), "cannot create '%s': %m", tmp);
         /* The kernel copies (copy_file_range: no pipe, no buffer of ours, a reflink where the
          * filesystem has them); read and write where it cannot between these two. */
-        for (bool in_kernel = true;;) {
+        for (bool in_kernel = delay_ms == 0;;) {
                 ssize_t n = -1;
 
                 if (in_kernel) {
@@ -598,6 +617,8 @@ static int write_tmp(const struct espcopy_args *a, const struct change *ch, char
                                 return errmsg(why, negative_errno(), "cannot write '%s': %m", tmp);
                         done += w;
                 }
+                if (delay_ms)
+                        (void)usleep(delay_ms * 1000u);
         }
         /* FAT keeps no owner and few modes: what it cannot keep is not an error (rsync
          * -a on vfat warns the same way, and nothing boots differently). */
