@@ -16,6 +16,7 @@
 
 #include "adddisk-internal.h"
 #include "blockdev.h"
+#include "e2fsfeat.h"
 #include "fstab.h"
 #include "rsync.h"
 #include "sync.h"
@@ -581,6 +582,64 @@ int mkdir_under(const char *path)
         return mkdir(p, 0755) < 0 && errno != EEXIST ? negative_errno() : 0;
 }
 
+/* The booted disk's partition partno as a device node ("/dev/vda3"). */
+static int booted_node(struct ad *d, size_t partno, char **ret, char **why)
+{
+        struct part_dev *parts = NULL;
+        size_t n_parts = 0;
+        int r;
+
+        r = partitions_of(d->boot_disk_name, &parts, &n_parts);
+        if (r < 0)
+                return errmsg(why, r, "cannot list the partitions of %s: %s", d->boot_disk,
+                              strerror(-r));
+        r = errmsg(why, -ENODEV, "partition %zu of the booted disk %s has no device", partno + 1,
+                   d->boot_disk);
+        for (size_t i = 0; i < d->boot.n; i++)
+                if (d->boot.parts[i].partno == partno)
+                        for (size_t k = 0; k < n_parts; k++)
+                                if (parts[k].start * 512 ==
+                                    d->boot.parts[i].start * d->boot.sector_size) {
+                                        r = asprintf(ret, "/dev/%s", parts[k].name) < 0 ? -ENOMEM
+                                                                                        : 0;
+                                        break;
+                                }
+        part_devs_free(parts, n_parts);
+        return r;
+}
+
+/* A2: the mkfs options that make the twin's ext2/3/4 like the booted one (its superblock's
+ * block size, inode size, cluster size and features, mke2fs's own defaults not added: "-O
+ * none,..."); none for the other types (their mkfs defaults: known limit). */
+static int mkfs_alike(struct ad *d, const struct twin_part *p, char ***ret, char **why)
+{
+        _cleanup_(e2fs_params_done) struct e2fs_params e = {};
+        _cleanup_free_ char *node = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!startswith(p->fstype, "ext"))
+                return 0;
+        r = booted_node(d, p->partno, &node, why);
+        if (r < 0)
+                return r;
+        r = e2fs_params_read(node, &e, why);
+        if (r < 0)
+                return errmsg_prefix(why, r,
+                                     "cannot make partition %zu's %s like its twin's (partition "
+                                     "%zu of %s)",
+                                     p->partno + 1, p->fstype, p->partno + 1, d->boot_disk);
+        if (e.state) {
+                _cleanup_free_ char *l = strv_join(e.state, ", ");
+
+                if (!l)
+                        return -ENOMEM;
+                say(d, "%s's features %s are its state, not choices made at mkfs: not given", node,
+                    l);
+        }
+        return e2fs_params_mkfs_args(&e, ret);
+}
+
 static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part *np, char **why)
 {
         const char *dev = p->dev;
@@ -613,19 +672,20 @@ static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part
                         return errmsg(why, r, "cannot probe %s: %s", dev, strerror(-r));
         }
         {
-                char *argv[7] = { (char *)makers[m].prog }; /* prog [-F 32] [-L label] dev NULL */
-                size_t n = 1;
+                /* prog [-F 32] [the twin's choices] [-L label] dev */
+                _cleanup_strv_free_ char **argv = NULL, **alike = NULL;
 
-                if (streq(p->fstype, "vfat")) {
-                        argv[n++] = "-F";
-                        argv[n++] = "32";
-                }
-                if (p->new_label) {
-                        argv[n++] = (char *)makers[m].label_opt;
-                        argv[n++] = p->new_label;
-                }
-                argv[n++] = (char *)dev;
-                argv[n] = NULL;
+                r = mkfs_alike(d, p, &alike, why);
+                if (r < 0)
+                        return r;
+                if (strv_extend(&argv, makers[m].prog) < 0 ||
+                    (streq(p->fstype, "vfat") &&
+                     (strv_extend(&argv, "-F") < 0 || strv_extend(&argv, "32") < 0)) ||
+                    strv_extend_strv(&argv, alike) < 0 ||
+                    (p->new_label && (strv_extend(&argv, makers[m].label_opt) < 0 ||
+                                      strv_extend(&argv, p->new_label) < 0)) ||
+                    strv_extend(&argv, dev) < 0)
+                        return -ENOMEM;
                 r = run_or_show(d, argv, why);
                 if (r < 0 || d->a->test)
                         return r;
