@@ -18,6 +18,7 @@
 #include "blockdev.h"
 #include "e2fsfeat.h"
 #include "fstab.h"
+#include "procswaps.h"
 #include "rsync.h"
 #include "sync.h"
 #include "util/errmsg.h"
@@ -258,12 +259,95 @@ static int wanted_items(struct ad *d, char ***ret)
         return 0;
 }
 
-/* The "/" item's exclusions: every other item's tree, the ESP's mount point, the system's
- * own and scratch directories' contents (the directories stay: the twin mounts on them). */
-static int root_excludes(struct ad *d, char *const *items, char ***ret)
+static const char *const sys_excludes[] = { "/dev/*", "/proc/*", "/sys/*",
+                                            "/run/*", "/tmp/*",  "/mnt/*" };
+
+static bool under(const char *path, const char *dir)
 {
-        static const char *const sys[] = { "/dev/*", "/proc/*", "/sys/*",
-                                           "/run/*", "/tmp/*",  "/mnt/*" };
+        const char *s = startswith(path, dir);
+
+        return s && (*s == 0 || *s == '/' || streq(dir, "/"));
+}
+
+/* path as an rsync pattern matching it only: wildcards escaped (rsync takes a backslash as
+ * an escape only in a pattern holding a wildcard). */
+static char *rsync_literal(const char *path)
+{
+        char *r = malloc(strlen(path) * 2 + 1), *o = r;
+
+        if (!r)
+                return NULL;
+        if (!strpbrk(path, "*?["))
+                return strcpy(r, path);
+        for (const char *s = path; *s; s++) {
+                if (strchr("*?[\\", *s))
+                        *o++ = '\\';
+                *o++ = *s;
+        }
+        *o = 0;
+        return r;
+}
+
+/*
+ * A5: the active swap files (/proc/swaps, type file) in the trees the twin's items copy, as
+ * pairs in one vector: the item's source ("/" or one of items), then the pattern excluding
+ * the file, anchored at that item's transfer root. A swap file is a live device's backing
+ * store: copied, it is gigabytes of another machine's memory, and never the same twice. One
+ * under a directory the "/" item excludes already (/tmp, /mnt...) or on no copied tree
+ * needs nothing.
+ */
+static int swap_excludes(struct ad *d, char *const *items, char ***ret, char **why)
+{
+        _cleanup_strv_free_ char **files = NULL, **l = NULL;
+        int r;
+
+        r = procswaps_files(&files, why);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(f, files)
+        {
+                const char *owner = "/";
+                _cleanup_free_ char *pat = NULL;
+                bool skip = false;
+
+                STRV_FOREACH(i, items)
+                if (under(*f, *i) && strlen(*i) > strlen(owner))
+                        owner = *i;
+                if (streq(owner, "/")) {
+                        for (size_t k = 0; k < ELEMENTSOF(sys_excludes); k++)
+                                /* the pattern "/dev/ANY" excludes what starts with "/dev/" */
+                                skip = skip || strncmp(*f, sys_excludes[k],
+                                                       strlen(sys_excludes[k]) - 1) == 0;
+                        skip = skip || (d->m->booted.mount && under(*f, d->m->booted.mount)) ||
+                               under(*f, d->alt_root);
+                }
+                if (skip)
+                        continue;
+                pat = rsync_literal(streq(owner, "/") ? *f : *f + strlen(owner));
+                if (!pat || strv_extend(&l, owner) < 0 || strv_push(&l, TAKE_PTR(pat)) < 0)
+                        return -ENOMEM;
+                say(d, "%s is an active swap file: the %s item excludes it (%s)", *f, owner,
+                    l[strv_length(l) - 1]);
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The patterns of pairs (swap_excludes()) whose item is owner. */
+static int excludes_of(char *const *pairs, const char *owner, char ***l)
+{
+        for (size_t k = 0; pairs && pairs[k] && pairs[k + 1]; k += 2)
+                if (streq(pairs[k], owner) && strv_extend(l, pairs[k + 1]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* The "/" item's exclusions: every other item's tree, the ESP's mount point, the system's
+ * own and scratch directories' contents (the directories stay: the twin mounts on them), the
+ * active swap files on the root's tree. */
+static int root_excludes(struct ad *d, char *const *items, char *const *swaps, char ***ret)
+{
+        const char *const *sys = sys_excludes;
         _cleanup_strv_free_ char **l = NULL;
 
         STRV_FOREACH(i, items)
@@ -271,11 +355,29 @@ static int root_excludes(struct ad *d, char *const *items, char ***ret)
                 return -ENOMEM;
         if (d->m->booted.mount && strv_extendf(&l, "%s/", d->m->booted.mount) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(sys); i++)
+        for (size_t i = 0; i < ELEMENTSOF(sys_excludes); i++)
                 if (strv_extend(&l, sys[i]) < 0)
                         return -ENOMEM;
+        if (excludes_of(swaps, "/", &l) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+/* s in a TOML basic string: '"' and '\\' escaped (a swap file's escaped wildcard). */
+static char *toml_escaped(const char *s)
+{
+        char *r = malloc(strlen(s) * 2 + 1), *o = r;
+
+        if (!r)
+                return NULL;
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        *o++ = '\\';
+                *o++ = *s;
+        }
+        *o = 0;
+        return r;
 }
 
 static char *quoted_list(char *const *l)
@@ -286,7 +388,9 @@ static char *quoted_list(char *const *l)
         {
                 char *n;
 
-                if (!s || asprintf(&n, "%s%s\"%s\"", s, p == l ? "" : ", ", *p) < 0)
+                _cleanup_free_ char *q = toml_escaped(*p);
+
+                if (!s || !q || asprintf(&n, "%s%s\"%s\"", s, p == l ? "" : ", ", q) < 0)
                         return NULL;
                 free(s);
                 s = n;
@@ -303,7 +407,8 @@ static char *quoted_list(char *const *l)
 }
 
 /* The approach-2 part of the config, as text to paste (A5). */
-static char *wanted_config(struct ad *d, char *const *items, char *const *excl, char *const *ids)
+static char *wanted_config(struct ad *d, char *const *items, char *const *excl, char *const *ids,
+                           char *const *swaps)
 {
         _cleanup_free_ char *esp = NULL, *mounts = NULL, *ex = NULL, *sid = NULL, *body = NULL;
         _cleanup_strv_free_ char **em = NULL;
@@ -320,10 +425,14 @@ static char *wanted_config(struct ad *d, char *const *items, char *const *excl, 
                 return NULL;
         STRV_FOREACH(i, items)
         {
+                _cleanup_strv_free_ char **x = NULL;
+                _cleanup_free_ char *xl = NULL;
                 char *n;
 
-                if (asprintf(&n, "%s        [\"%s/\", \"%s%s/\"],\n", body, *i, d->alt_root, *i) <
-                    0)
+                if (excludes_of(swaps, *i, &x) < 0 || (x && !(xl = quoted_list(x))))
+                        return NULL;
+                if (asprintf(&n, "%s        [\"%s/\", \"%s%s/\"%s%s],\n", body, *i, d->alt_root, *i,
+                             xl ? ", " : "", xl ? xl : "") < 0)
                         return NULL;
                 free(body);
                 body = n;
@@ -345,10 +454,27 @@ static bool has_item(const struct config *c, const char *src, const char *dest)
         return false;
 }
 
+/* The item src -> dest excludes pattern exactly. */
+static bool item_excludes(const struct config *c, const char *src, const char *dest,
+                          const char *pattern)
+{
+        for (size_t i = 0; i < c->n_items; i++)
+                if (same_path(c->items[i].source, src)) {
+                        bool here = false;
+
+                        STRV_FOREACH(x, c->items[i].dests)
+                        here = here || same_path(*x, dest);
+                        if (here && strv_contains(c->items[i].excludes, pattern))
+                                return true;
+                }
+        return false;
+}
+
 static int check_config(struct ad *d, char **why)
 {
         const struct config *c = d->a->config;
-        _cleanup_strv_free_ char **items = NULL, **excl = NULL, **ids = NULL, **missing = NULL;
+        _cleanup_strv_free_ char **items = NULL, **excl = NULL, **ids = NULL, **missing = NULL,
+                                 **swaps = NULL;
         _cleanup_free_ char *esp = NULL, *text = NULL, *list = NULL;
         bool root_item = false, mnt_excluded = false;
         int r;
@@ -356,7 +482,10 @@ static int check_config(struct ad *d, char **why)
         r = wanted_items(d, &items);
         if (r < 0)
                 return r;
-        r = root_excludes(d, items, &excl);
+        r = swap_excludes(d, items, &swaps, why);
+        if (r < 0)
+                return r;
+        r = root_excludes(d, items, swaps, &excl);
         if (r < 0)
                 return r;
         ids = entry_dirs(d);
@@ -393,6 +522,17 @@ static int check_config(struct ad *d, char **why)
             strv_extend(&missing, "the \"/\" item's exclusion of /mnt/* (the twin's own mount)") <
                     0)
                 return -ENOMEM;
+        for (size_t k = 0; swaps && swaps[k] && swaps[k + 1]; k += 2) {
+                _cleanup_free_ char *dest = under_alt(d->alt_root, swaps[k]);
+
+                if (!dest)
+                        return -ENOMEM;
+                if (has_item(c, swaps[k], dest) &&
+                    !item_excludes(c, swaps[k], dest, swaps[k + 1]) &&
+                    strv_extendf(&missing, "the %s item's exclusion of %s (an active swap file)",
+                                 swaps[k], swaps[k + 1]) < 0)
+                        return -ENOMEM;
+        }
         STRV_FOREACH(x, ids)
         if (!strv_contains(c->swap_ids, *x) && strv_extendf(&missing, "%s in swap_ids", *x) < 0)
                 return -ENOMEM;
@@ -403,7 +543,7 @@ static int check_config(struct ad *d, char **why)
                     strna(c->path));
                 return 0;
         }
-        text = wanted_config(d, items, excl, ids);
+        text = wanted_config(d, items, excl, ids, swaps);
         list = strv_join(missing, "; ");
         if (!text || !list)
                 return -ENOMEM;
@@ -834,13 +974,6 @@ bool twin_mounted_here(const struct ad *d, const char *target)
 }
 
 /* --- step 7: the first copy --------------------------------------------------------------- */
-
-static bool under(const char *path, const char *dir)
-{
-        const char *s = startswith(path, dir);
-
-        return s && (*s == 0 || *s == '/');
-}
 
 /* A7: a destination the root's item does not make (its tree is another item's, excluded
  * there) is made like its source: mode and owner. */

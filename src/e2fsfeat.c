@@ -80,7 +80,8 @@ static const struct feature {
         { RO_COMPAT, 0x0800, "replica", "not made by mke2fs" },
         { RO_COMPAT, 0x1000, "read-only", "state (the twin is written by every sync)" },
         { RO_COMPAT, 0x2000, "project", NULL },
-        { RO_COMPAT, 0x4000, "shared_blocks", "state (blocks shared by e2fsck -E unshare's opposite)" },
+        { RO_COMPAT, 0x4000, "shared_blocks",
+          "state (blocks shared by e2fsck -E unshare's opposite)" },
         { RO_COMPAT, 0x8000, "verity", NULL },
         { RO_COMPAT, 0x10000, "orphan_present", "state (the orphan file holds inodes)" },
 };
@@ -121,8 +122,8 @@ int e2fs_params_parse(const void *data, size_t size, struct e2fs_params *ret, ch
                               (unsigned)le16(sb + SB_MAGIC), E2FS_MAGIC);
         log_block = le32(sb + SB_LOG_BLOCK_SIZE);
         if (log_block > 6) /* 1024 << 6: 64 KiB, mke2fs's largest */
-                return errmsg(why, -EBADMSG, "s_log_block_size %" PRIu32 " (block size above 64 KiB)",
-                              log_block);
+                return errmsg(why, -EBADMSG,
+                              "s_log_block_size %" PRIu32 " (block size above 64 KiB)", log_block);
         p.block_size = UINT32_C(1024) << log_block;
         rev = le32(sb + SB_REV_LEVEL);
         if (rev > 1)

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     p.inode_size > p.block_size)
                         abort();
                 if (e2fs_params_mkfs_args(&p, &args) >= 0) {
-                        if (strv_length(args) > 8 || strv_length(args) < 6 || strncmp(args[strv_length(args) - 1], "none", 4) != 0)
+                        if (strv_length(args) > 8 || strv_length(args) < 6 ||
+                            strncmp(args[strv_length(args) - 1], "none", 4) != 0)
                                 abort();
                         strv_free(args);
                 }

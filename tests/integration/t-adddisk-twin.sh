@@ -22,6 +22,15 @@ mkfs_alike() {
         fs_choices "$1" | { read -r b i f; printf -- '-b %s -I %s -O none,%s' "$b" "$i" "${f// /,}"; }
 }
 
+# Two active swap files, as /proc/swaps lists them (bound over it in this namespace: no swap is
+# turned on), one on the root's tree, one on the XBOOTLDR's (a name with a space and an rsync
+# wildcard); a swap partition is no file of any tree (§12b A5).
+head -c 1048576 /dev/zero >"$R/swapfile"
+head -c 65536 /dev/zero >"$R/boot/swap file[1]"
+printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n%s\tpartition\t8188\t0\t-2\n%s\tfile\t1020\t0\t-3\n%s\tfile\t60\t0\t-4\n' \
+        "$SWAP0" /swapfile '/boot/swap\040file[1]' >"$W/swaps"
+mount --bind "$W/swaps" "$R/proc/swaps"
+
 the_twin_is_made_once() {
         before=$(untouched)
         # no config yet: the booted ESP's mount point is no ESP mount point: the line to set
@@ -37,15 +46,21 @@ the_twin_is_made_once() {
         expect_status 1
         expect_stderr_has "step 1/7 (check) failed: the config $CONF does not keep the twin in sync"
         expect_stderr_has 'esp_mounts = ["/efi", "/mnt/root1/efi"]'
-        expect_stderr_has '["/boot/", "/mnt/root1/boot/"],'
+        expect_stderr_has '["/boot/", "/mnt/root1/boot/", ["/swap file\\[1]"]],'
         expect_stderr_has '["/etc/", "/mnt/root1/etc/"],'
-        expect_stderr_has '["/", "/mnt/root1/", ["/boot/", "/etc/", "/efi/", "/dev/*", "/proc/*", "/sys/*", "/run/*", "/tmp/*", "/mnt/*"]],'
+        expect_stderr_has '["/", "/mnt/root1/", ["/boot/", "/etc/", "/efi/", "/dev/*", "/proc/*", "/sys/*", "/run/*", "/tmp/*", "/mnt/*", "/swapfile"]],'
         expect_stderr_has "swap_ids = [\"$FSTAB\", \"/boot/loader/entries/\"]"
         expect_stderr_has "Nothing was changed."
         [ "$(untouched)" = "$before" ] || fail "a refused -t changed something"
         # the printed text is the config to use
         printed_config >"$R$CONF"
         grep -q '^swap_ids' "$R$CONF" || fail "no config text was printed"
+        # without an active swap file's exclusion: refused, naming it
+        sed -i 's|, "/swapfile"]|]|' "$R$CONF"
+        add_disk --add-disk "$NEW" -t
+        expect_status 1
+        expect_stderr_has 'it lacks the / item'"'"'s exclusion of /swapfile (an active swap file)'
+        printed_config >"$R$CONF"
 
         # -t: the whole plan, nothing changed (A9)
         add_disk --add-disk "$NEW" -t
@@ -117,6 +132,8 @@ the_twin_is_made_once() {
         cmp -s "$R/srv/data/blob" "$R/mnt/root1/srv/data/blob" || fail "the root's files were not copied"
         cmp -s "$R/etc/marker" "$R/mnt/root1/etc/marker" || fail "/etc was not copied"
         cmp -s "$R/boot/vmlinuz-6.1" "$R/mnt/root1/boot/vmlinuz-6.1" || fail "/boot was not copied"
+        [ ! -e "$R/mnt/root1/swapfile" ] || fail "the root's active swap file was copied"
+        [ ! -e "$R/mnt/root1/boot/swap file[1]" ] || fail "the XBOOTLDR's active swap file was copied"
         [ -f "$R/mnt/root1/efi/EFI/systemd/drivers/ext4_x64.efi" ] || fail "the driver is not on the new ESP"
         root1=$(blkid -o value -s UUID "$P3")
         grep -q "root=UUID=$root1 " "$R/mnt/root1/boot/loader/entries/debian.conf" ||

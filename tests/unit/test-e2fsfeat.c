@@ -188,9 +188,12 @@ static void test_read_device_offset(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_default),         cmocka_unit_test(test_no_csum_small),
-                cmocka_unit_test(test_bigalloc),        cmocka_unit_test(test_rev0),
-                cmocka_unit_test(test_mounted_state_apart), cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_default),
+                cmocka_unit_test(test_no_csum_small),
+                cmocka_unit_test(test_bigalloc),
+                cmocka_unit_test(test_rev0),
+                cmocka_unit_test(test_mounted_state_apart),
+                cmocka_unit_test(test_bad),
                 cmocka_unit_test(test_read_device_offset),
         };
 
