@@ -308,6 +308,7 @@ static int swap_excludes(struct ad *d, char *const *items, char ***ret, char **w
         {
                 const char *owner = "/";
                 _cleanup_free_ char *pat = NULL;
+                struct stat fst, ost;
                 bool skip = false;
 
                 STRV_FOREACH(i, items)
@@ -321,6 +322,9 @@ static int swap_excludes(struct ad *d, char *const *items, char ***ret, char **w
                         skip = skip || (d->m->booted.mount && under(*f, d->m->booted.mount)) ||
                                under(*f, d->alt_root);
                 }
+                /* on another filesystem than its item's tree: the item's rsync -x stays off it */
+                skip = skip || stat(*f, &fst) < 0 || stat(owner, &ost) < 0 ||
+                       fst.st_dev != ost.st_dev;
                 if (skip)
                         continue;
                 pat = rsync_literal(streq(owner, "/") ? *f : *f + strlen(owner));

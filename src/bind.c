@@ -209,8 +209,8 @@ static bool at_or_under(const char *path, const char *dir)
         return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/' || streq(dir, "/"));
 }
 
-int bind_check_sync_items(const struct config *c, const char *target, bool already_bound,
-                          char **why)
+int bind_check_sync_items(const struct config *c, char *const *esp_set, const char *target,
+                          bool already_bound, char **why)
 {
         _cleanup_free_ char *tg = NULL;
 
@@ -234,7 +234,7 @@ int bind_check_sync_items(const struct config *c, const char *target, bool alrea
 
                         if (!dst)
                                 return -ENOMEM;
-                        STRV_FOREACH(e, c->esp_mounts)
+                        STRV_FOREACH(e, esp_set)
                         {
                                 _cleanup_free_ char *em = resolved(*e);
 

@@ -67,7 +67,7 @@ static int bind_booted(const struct config *c, const struct esp_model *m, struct
                 return EXIT_FAILED;
         }
         /* B4: approach 2's /boot item would lose its tree under the bind */
-        k = bind_check_sync_items(c, arg.efi_mount, r == BIND_ALREADY, &why);
+        k = bind_check_sync_items(c, m->esp_set, arg.efi_mount, r == BIND_ALREADY, &why);
         if (k < 0) {
                 log_error("%s", why ? why : strerror(-k));
                 bind_plan_done(&plan);

@@ -27,8 +27,12 @@ mkfs_alike() {
 # wildcard); a swap partition is no file of any tree (§12b A5).
 head -c 1048576 /dev/zero >"$R/swapfile"
 head -c 65536 /dev/zero >"$R/boot/swap file[1]"
-printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n%s\tpartition\t8188\t0\t-2\n%s\tfile\t1020\t0\t-3\n%s\tfile\t60\t0\t-4\n' \
-        "$SWAP0" /swapfile '/boot/swap\040file[1]' >"$W/swaps"
+# and one on a filesystem no item copies (the "/" item's rsync -x stays off it): nothing to exclude
+mkdir -p "$R/srv/other"
+mount -t tmpfs -o size=1m dual-root-test-other "$R/srv/other"
+head -c 65536 /dev/zero >"$R/srv/other/swapfile"
+printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n%s\tpartition\t8188\t0\t-2\n%s\tfile\t1020\t0\t-3\n%s\tfile\t60\t0\t-4\n%s\tfile\t60\t0\t-5\n' \
+        "$SWAP0" /swapfile '/boot/swap\040file[1]' /srv/other/swapfile >"$W/swaps"
 mount --bind "$W/swaps" "$R/proc/swaps"
 
 the_twin_is_made_once() {

@@ -260,6 +260,12 @@ bind_approach1_with_a_sync_list_still_binds() {
         expect_status 0
         expect_stdout_has "'/boot' already holds the booted ESP $DEV0"
         umount "$R/boot"
+        # no esp_mounts: the ESP mount points are every /efi<N>, /efi1 among them
+        printf 'sync = [\n  ["/boot/", "/efi1/"],\n]\n' >"$CONF"
+        run_tool -b
+        expect_status 0
+        expect_stdout_has "mounted the booted ESP $DEV0: mount --bind /efi0 /boot"
+        umount "$R/boot"
 }
 
 run_case "-bt prints the mount and changes nothing" bind_test_mode_changes_nothing
