@@ -328,8 +328,9 @@ static int swap_excludes(struct ad *d, char *const *items, char ***ret, char **w
                 if (skip)
                         continue;
                 pat = rsync_literal(streq(owner, "/") ? *f : *f + strlen(owner));
-                if (!pat || strv_extend(&l, owner) < 0 || strv_push(&l, TAKE_PTR(pat)) < 0)
+                if (!pat || strv_extend(&l, owner) < 0 || strv_push(&l, pat) < 0)
                         return -ENOMEM;
+                pat = NULL; /* l holds it */
                 say(d, "%s is an active swap file: the %s item excludes it (%s)", *f, owner,
                     l[strv_length(l) - 1]);
         }

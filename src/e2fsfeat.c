@@ -212,8 +212,9 @@ int e2fs_params_mkfs_args(const struct e2fs_params *p, char ***ret)
         list = strv_length(p->features) ? strv_join(p->features, ",") : strdup("");
         if (!list || asprintf(&o, "none%s%s", *list ? "," : "", list) < 0)
                 return -ENOMEM;
-        if (strv_extend(&l, "-O") < 0 || strv_push(&l, TAKE_PTR(o)) < 0)
+        if (strv_extend(&l, "-O") < 0 || strv_push(&l, o) < 0)
                 return -ENOMEM;
+        o = NULL; /* l holds it */
         *ret = TAKE_PTR(l);
         return 0;
 }

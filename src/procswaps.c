@@ -113,8 +113,11 @@ int procswaps_parse(const char *text, size_t size, char ***ret, char **why)
                 if (name[0] != '/')
                         return errmsg(why, -EBADMSG, "line %u: \"%s\" is no absolute path", line,
                                       name);
-                if (streq(type, "file") && strv_push(&l, TAKE_PTR(name)) < 0)
-                        return -ENOMEM;
+                if (streq(type, "file")) {
+                        if (strv_push(&l, name) < 0)
+                                return -ENOMEM;
+                        name = NULL; /* l holds it */
+                }
                 p = nl ? nl + 1 : end;
         }
         if (line == 0)
