@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* What adddisk.c and adddisk-twin.c share: the run's state and the helpers both use. Not an
- * interface for anything else. */
+/* What the files of --add-disk (adddisk.c, adddisk-check.c, adddisk-plan.c, adddisk-esp.c,
+ * adddisk-root.c, adddisk-twin.c) share: the run's state, the steps, the helpers they use. Not
+ * an interface for anything else. */
 
 #include <stdio.h>
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include <libmount.h>
 
 #include "adddisk.h"
+#include "disk.h"
 #include "gpt.h"
 #include "sync.h"
 #include "util/macro.h"
@@ -29,14 +31,17 @@ struct twin_part {
         bool xbootldr;   /* GPT type XBOOTLDR */
 };
 
-/* A partition of a disk: a kernel partition (sysfs), or for a loop disk (the integration tests:
- * this kernel makes no partition devices for loop devices) a loop device at the partition's
- * offset over the same file or over the loop disk itself (DESIGN.md §12 rule 3). */
-struct part_dev {
-        char *name; /* kernel name, "vdb1", "loop7" */
-        dev_t devnum;
-        uint64_t start, size; /* 512-byte sectors */
-};
+/* A partition of a disk or its loop stand-in (DESIGN.md §12 rule 3): disk.h's. adddisk-twin.c
+ * still calls them by their old names here; to go when that file next changes. */
+#define part_dev disk_part_dev
+static inline int partitions_of(const char *disk_name, struct disk_part_dev **ret, size_t *ret_n)
+{
+        return disk_part_devs(disk_name, ret, ret_n);
+}
+static inline void part_devs_free(struct disk_part_dev *p, size_t n)
+{
+        disk_part_devs_free(p, n);
+}
 
 struct ad {
         const struct adddisk_args *a;
@@ -73,18 +78,36 @@ struct ad {
         size_t n_tw;
 };
 
-void part_devs_free(struct part_dev *p, size_t n);
 _printf_(2, 3) void say(struct ad *d, const char *fmt, ...);
 char *argv_to_string(char *const *argv);
 int run_prog(char *const *argv, bool show, char **why);
 int run_or_show(struct ad *d, char *const *argv, char **why);
 FILE *progress_out(const struct ad *d);
 enum progress_level progress_level(const struct ad *d);
-int partitions_of(const char *disk_name, struct part_dev **ret, size_t *ret_n);
 int partition_node(struct ad *d, const struct gpt_part *p, char **ret);
 int mount_from_fstab(const char *fstab, const char *target, char **why);
 int load_model(const struct config *c, struct libmnt_table **ret_t, struct esp_model **ret_m,
                char **why);
+
+/* What libblkid recognises on node, in bytes [off, off+size) (size 0: all of it): "a gpt
+ * partition table", "a vfat signature (UUID X)". */
+int signatures_in(const char *node, uint64_t off, uint64_t size, bool whole, char ***ret);
+
+/* adddisk-check.c: step 1, the checks (DESIGN.md §12 rules 1-3, 8) */
+int step_check(struct ad *d, struct libmnt_table *t, char **why);
+/* The md arrays the root is on (directly, or LUKS/LVM on them); empty when none. */
+int root_md_arrays(struct libmnt_table *t, char ***ret);
+
+/* adddisk-plan.c: step 1, where the new ESP goes (§12 rule 9) */
+int plan_mount(struct ad *d, struct libmnt_table *t, char **why);
+
+/* adddisk-esp.c: steps 4 to 6, the new ESP's filesystem and mount, content, boot entry */
+int step_esp(struct ad *d, struct libmnt_table *t, char **why);
+int step_sync(struct ad *d, struct libmnt_table *mounts, char **why);
+int step_bootentry(struct ad *d, struct libmnt_table *mounts, char **why);
+
+/* adddisk-root.c: step 7 on a btrfs or md root (§12 rules 6, 7, 9) */
+int step_root(struct ad *d, struct libmnt_table *t, char **why);
 
 /* adddisk-twin.c (DESIGN.md §12b) */
 int twin_plan(struct ad *d, struct libmnt_table *t, char **why);

@@ -107,6 +107,12 @@ static struct toml_pos string_pos(const struct toml_value *v, size_t i)
         return v->escaped ? v->pos : toml_pos_at(v->pos, v->pos.offset + 1 + i);
 }
 
+bool config_rsync_is_default(const struct config *c)
+{
+        return streq_ptr(c->rsync_path, DEFAULT_RSYNC_PATH) && c->rsync_opts &&
+               streq_ptr(c->rsync_opts[0], DEFAULT_RSYNC_OPTS) && !c->rsync_opts[1];
+}
+
 static int get_rsync_opts(const struct toml *p, const struct toml_entry *e, char ***ret)
 {
         const struct toml_value *v = &e->value;

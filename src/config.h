@@ -79,6 +79,10 @@ struct config *config_new_default(void);
  */
 int config_load(const char *path, bool must_exist, struct config **ret, char **why);
 
+/* True when rsync_path and rsync_opts are the defaults: nothing in the file asks rsync to copy
+ * an ESP or a boot tree its way (DESIGN.md §5 "Why in-process"). */
+bool config_rsync_is_default(const struct config *c);
+
 /*
  * What -b needs from a config that config_load() refused (DESIGN.md §4 B2): a config with
  * every default but esp_mounts, which is read from the file when it is there once and valid

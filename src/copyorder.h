@@ -5,10 +5,11 @@
  * The order an ESP is copied in (DESIGN.md §5 rules 9, 12, 13), so that the alternate boots at
  * every instant with its old set or its new one:
  *
- *   1. files:     rsync: everything but /loader/, nothing deleted. New and changed files land
- *                 under temporary names and are renamed into place at the end
- *                 (--delay-updates): new kernels, initrds and boot loader, each whole or not
- *                 at all. (copy_order_passes())
+ *   1. files:     everything but /loader/, nothing deleted. New and changed files land
+ *                 under temporary names and are renamed into place at the end: new kernels,
+ *                 initrds and boot loader, each whole or not at all. In-process
+ *                 (espcopy_files()), or rsync with --delay-updates where the config names its
+ *                 own rsync_path or rsync_opts (copy_order_passes()).
  *   2. entries:   /loader/ only, the same way, each entry only once the files it names are
  *                 there, loader.conf last; then the old entries are removed. (espcopy.h)
  *   3. deletions: what the source lacks is removed: the files only old entries named, and

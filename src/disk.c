@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -17,9 +16,6 @@
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/strv.h"
-
-/* The kernel's sysfs, for what is of this machine whatever the seam says: device names. */
-#define KERNEL_SYSFS "/sys"
 
 const char *disk_sysfs_seam(void)
 {
@@ -32,7 +28,7 @@ const char *disk_sysfs_root(void)
 {
         const char *e = disk_sysfs_seam();
 
-        return e ? e : KERNEL_SYSFS;
+        return e ? e : DISK_KERNEL_SYSFS;
 }
 
 int disk_read_attr(int dirfd, const char *name, char **ret)
@@ -76,8 +72,7 @@ int disk_read_u64(const char *dir, const char *name, uint64_t *ret, char **why)
         return 0;
 }
 
-/* sysfs/dev/block/MAJ:MIN, the device's directory (a link). */
-static int dev_dir(const char *sysfs, dev_t devnum, char **ret)
+int disk_dev_dir(const char *sysfs, dev_t devnum, char **ret)
 {
         return asprintf(ret, "%s/dev/block/%u:%u", sysfs, major(devnum), minor(devnum)) < 0
                        ? -ENOMEM
@@ -93,7 +88,7 @@ int disk_node_of(dev_t devnum, char **ret)
         size_t size = 256;
 
         assert(ret);
-        if (dev_dir(KERNEL_SYSFS, devnum, &sys) < 0)
+        if (disk_dev_dir(DISK_KERNEL_SYSFS, devnum, &sys) < 0)
                 return -ENOMEM;
         for (;;) {
                 link = malloc(size);
@@ -123,7 +118,7 @@ bool disk_known(dev_t devnum)
 {
         _cleanup_free_ char *sys = NULL;
 
-        return dev_dir(KERNEL_SYSFS, devnum, &sys) == 0 && access(sys, F_OK) == 0;
+        return disk_dev_dir(DISK_KERNEL_SYSFS, devnum, &sys) == 0 && access(sys, F_OK) == 0;
 }
 
 int disk_names_of_dir(const char *dir, char **ret_name, char **ret_disk, unsigned *ret_partno)
@@ -169,7 +164,7 @@ int disk_whole_name(const char *sysfs, dev_t dev, char **ret)
 
         assert(sysfs);
         assert(ret);
-        if (dev_dir(sysfs, dev, &dir) < 0)
+        if (disk_dev_dir(sysfs, dev, &dir) < 0)
                 return -ENOMEM;
         return disk_names_of_dir(dir, NULL, ret, NULL);
 }
@@ -198,7 +193,7 @@ dev_t disk_holding(const char *sysfs, dev_t devnum)
                 dev_t d;
                 char *slash;
 
-                if (dev_dir(sysfs, devnum, &sys) < 0)
+                if (disk_dev_dir(sysfs, devnum, &sys) < 0)
                         return devnum;
                 real = realpath(sys, NULL);
                 if (!real || asprintf(&part, "%s/partition", real) < 0)
@@ -245,7 +240,7 @@ int disk_partition_of(const char *sysfs, dev_t devnum, struct disk_partition *re
 
         assert(sysfs);
         assert(ret);
-        if (dev_dir(sysfs, devnum, &link) < 0)
+        if (disk_dev_dir(sysfs, devnum, &link) < 0)
                 return -ENOMEM;
         real = realpath(link, NULL);
         if (!real)
@@ -304,7 +299,7 @@ int disk_partitions(const char *sysfs, dev_t disk, struct disk_slot **ret, size_
         assert(sysfs);
         assert(ret);
         assert(ret_n);
-        if (dev_dir(sysfs, disk, &sys) < 0)
+        if (disk_dev_dir(sysfs, disk, &sys) < 0)
                 return -ENOMEM;
         real = realpath(sys, NULL);
         d = real ? opendir(real) : NULL;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "bls.h"
@@ -20,6 +23,9 @@
 #define MAX_DEPTH 128
 /* Files under /loader/ up to this size are compared by content (they are small). */
 #define COMPARE_MAX (1024 * 1024)
+/* What one copy_file_range() call asks for: a cut (a test's, a stop signal) waits no longer
+ * than this takes. */
+#define COPY_CHUNK (4u << 20)
 
 bool espcopy_is_leftover_name(const char *n)
 {
@@ -49,6 +55,7 @@ static char *join(const char *rel, const char *name)
         return asprintf(&p, "%s%s%s", rel, *rel ? "/" : "", name) < 0 ? NULL : p;
 }
 
+#define FILES_LABEL "pass 1 (files)"
 #define ENTRIES_LABEL "pass 2 (entries)"
 #define DELETIONS_LABEL "pass 3 (deletions)"
 
@@ -256,6 +263,8 @@ struct change {
         char *rel; /* below the ESP's root, e.g. "loader/entries/x.conf" */
         bool replace;
         mode_t mode; /* S_IFREG or S_IFLNK, with permissions */
+        uid_t uid;
+        gid_t gid;
         struct timespec times[2];
 };
 
@@ -283,6 +292,8 @@ static int changes_add(struct changes *c, const char *rel, bool replace, const s
                 .rel = strdup(rel),
                 .replace = replace,
                 .mode = st->st_mode,
+                .uid = st->st_uid,
+                .gid = st->st_gid,
                 .times = { st->st_atim, st->st_mtim },
         };
         if (!t[c->n].rel)
@@ -318,11 +329,37 @@ static int same_content(int sfd, int dfd, const char *name, off_t size)
         return 1;
 }
 
-/* Finds what /loader/ needs on the destination (dfd -1: the directory is not there); makes
- * the directories it lacks (test: says so) and fixes the times of files equal in content. */
-static int plan_loader(const struct espcopy_args *a, int sfd, int dfd, const char *rel,
-                       unsigned depth, struct changes *c, char **why)
+/* What a walk plans: pass 1's files (everything but /loader/) or pass 2's (/loader/). */
+struct plan {
+        bool files;  /* pass 1 */
+        dev_t dev;   /* the source's filesystem: pass 1 does not cross into another (-x) */
+        bool verify; /* pass 1: compare content, not size and time (--checksum) */
+};
+
+/* 1 when dt (the destination's) holds what st (the source's) does, 0 when not, -errno. Pass 1
+ * trusts size and time as rsync's quick check does, unless told to compare content; pass 2
+ * compares the small files of /loader/ by content. */
+static int plan_same(const struct plan *pl, int sfd, int dfd, const char *name,
+                     const struct stat *st, const struct stat *dt)
 {
+        bool quick = dt->st_size == st->st_size && dt->st_mtim.tv_sec == st->st_mtim.tv_sec;
+
+        if (dt->st_size != st->st_size)
+                return 0;
+        if (pl->files)
+                return pl->verify ? same_content(sfd, dfd, name, st->st_size) : quick;
+        if (st->st_size <= COMPARE_MAX)
+                return same_content(sfd, dfd, name, st->st_size);
+        return quick;
+}
+
+/* Finds what the destination needs below rel (dfd -1: the directory is not there); makes the
+ * directories it lacks (test: says so) and fixes the times and modes of files equal in
+ * content. */
+static int plan_dir(const struct espcopy_args *a, const struct plan *pl, int sfd, int dfd,
+                    const char *rel, unsigned depth, struct changes *c, char **why)
+{
+        const char *label = pl->files ? FILES_LABEL : ENTRIES_LABEL;
         struct dirent *de;
         DIR *d = opendir_dup(sfd);
         int r = 0;
@@ -343,6 +380,9 @@ static int plan_loader(const struct espcopy_args *a, int sfd, int dfd, const cha
                         continue;
                 if (espcopy_is_leftover_name(de->d_name))
                         continue; /* a copy of our own running on the source: not ours here */
+                if (pl->files && depth == 0 &&
+                    (streq(de->d_name, COPY_ENTRIES_DIR) || esp_ignored_root_name(de->d_name)))
+                        continue; /* pass 2's; what each side keeps for itself */
                 path = join(rel, de->d_name);
                 if (!path) {
                         r = -ENOMEM;
@@ -359,7 +399,7 @@ static int plan_loader(const struct espcopy_args *a, int sfd, int dfd, const cha
                 have = dfd >= 0 && fstatat(dfd, de->d_name, &dt, AT_SYMLINK_NOFOLLOW) == 0;
                 if (have && (dt.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) {
                         /* another type there: it goes first (rsync does the same) */
-                        tell(a, ENTRIES_LABEL, "delete", path, S_ISDIR(dt.st_mode));
+                        tell(a, label, "delete", path, S_ISDIR(dt.st_mode));
                         if (!a->test) {
                                 r = remove_tree(dfd, de->d_name, depth);
                                 if (r < 0) {
@@ -374,13 +414,15 @@ static int plan_loader(const struct espcopy_args *a, int sfd, int dfd, const cha
                         _cleanup_close_ int ssub = -1, dsub = -1;
 
                         if (!have) {
-                                tell(a, ENTRIES_LABEL, "create", path, true);
+                                tell(a, label, "create", path, true);
                                 if (!a->test && mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0) {
                                         r = errmsg(why, negative_errno(), "cannot create '%s': %m",
                                                    path);
                                         break;
                                 }
                         }
+                        if (pl->files && st.st_dev != pl->dev)
+                                continue; /* a mount point: made, not entered (rsync -x) */
                         ssub = openat(dirfd(d), de->d_name,
                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (ssub < 0) {
@@ -397,15 +439,12 @@ static int plan_loader(const struct espcopy_args *a, int sfd, int dfd, const cha
                                         break;
                                 }
                         }
-                        r = plan_loader(a, ssub, dsub, path, depth + 1, c, why);
+                        r = plan_dir(a, pl, ssub, dsub, path, depth + 1, c, why);
                 } else if (S_ISREG(st.st_mode)) {
                         int same = 0;
 
-                        if (have && dt.st_size == st.st_size) {
-                                if (st.st_size <= COMPARE_MAX)
-                                        same = same_content(dirfd(d), dfd, de->d_name, st.st_size);
-                                else
-                                        same = dt.st_mtim.tv_sec == st.st_mtim.tv_sec;
+                        if (have) {
+                                same = plan_same(pl, dirfd(d), dfd, de->d_name, &st, &dt);
                                 if (same < 0) {
                                         r = errmsg(why, same, "cannot compare '%s': %s", path,
                                                    strerror(-same));
@@ -417,6 +456,9 @@ static int plan_loader(const struct espcopy_args *a, int sfd, int dfd, const cha
 
                                 (void)utimensat(dfd, de->d_name, ts, AT_SYMLINK_NOFOLLOW);
                         }
+                        /* what FAT cannot keep is not an error (as in write_tmp()) */
+                        if (same && (dt.st_mode & 07777) != (st.st_mode & 07777) && !a->test)
+                                (void)!fchmodat(dfd, de->d_name, st.st_mode & 07777, 0);
                         if (!same)
                                 r = changes_add(c, path, have, &st);
                 } else if (S_ISLNK(st.st_mode)) {
@@ -448,11 +490,75 @@ static char *tmp_path(const char *rel)
         return p;
 }
 
+/* The extended attributes of in (ACLs, security labels) onto out, as rsync -AX keeps them; a
+ * filesystem that holds none (FAT) is not an error. */
+static int copy_xattrs(int in, int out, const char *tmp, char **why)
+{
+        _cleanup_free_ char *names = NULL, *value = NULL;
+        ssize_t len = flistxattr(in, NULL, 0);
+        size_t vsize = 0;
+
+        if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+                return 0;
+        if (len < 0)
+                return errmsg(why, negative_errno(), "cannot list the attributes of '%s': %m", tmp);
+        if (len == 0)
+                return 0;
+        names = malloc((size_t)len);
+        if (!names)
+                return -ENOMEM;
+        len = flistxattr(in, names, (size_t)len);
+        if (len < 0) /* (ERANGE: one added meanwhile) */
+                return errmsg(why, negative_errno(), "cannot list the attributes of '%s': %m", tmp);
+        for (const char *n = names; n < names + len; n += strlen(n) + 1) {
+                ssize_t v = fgetxattr(in, n, NULL, 0);
+
+                if (v < 0 && errno == ENODATA)
+                        continue; /* removed meanwhile */
+                if (v < 0)
+                        return errmsg(why, negative_errno(), "cannot read attribute %s: %m", n);
+                if ((size_t)v > vsize) {
+                        char *t = realloc(value, (size_t)v);
+
+                        if (!t)
+                                return -ENOMEM;
+                        value = t;
+                        vsize = (size_t)v;
+                }
+                v = fgetxattr(in, n, value, vsize);
+                if (v < 0)
+                        return errmsg(why, negative_errno(), "cannot read attribute %s: %m", n);
+                if (fsetxattr(out, n, value, (size_t)v, 0) < 0 && errno != ENOTSUP &&
+                    errno != EOPNOTSUPP)
+                        return errmsg(why, negative_errno(), "cannot set attribute %s on '%s': %m",
+                                      n, tmp);
+        }
+        return 0;
+}
+
+/* The test seam DUAL_ROOT_TEST_COPY_DELAY_MS (docs/TESTING.md): the copy goes by 64 KiB
+ * pieces with a pause after each, so that the VM suite's power cut falls inside a copy on real
+ * FAT. Only ever slows the copy down; 0 when unset or not a number up to 10000. */
+static unsigned copy_delay_ms(void)
+{
+        const char *e = secure_getenv("DUAL_ROOT_TEST_COPY_DELAY_MS");
+        unsigned long v;
+        char *end;
+
+        if (!e || *e < '0' || *e > '9')
+                return 0;
+        errno = 0;
+        v = strtoul(e, &end, 10);
+        return errno == 0 && *end == 0 && v <= 10000 ? (unsigned)v : 0;
+}
+
 static int write_tmp(const struct espcopy_args *a, const struct change *ch, char **why)
 {
+        const unsigned delay_ms = copy_delay_ms();
         _cleanup_free_ char *tmp = tmp_path(ch->rel);
         _cleanup_close_ int in = -1, out = -1;
         char buf[65536];
+        int r;
 
         if (!tmp)
                 return -ENOMEM;
@@ -469,16 +575,36 @@ static int write_tmp(const struct espcopy_args *a, const struct change *ch, char
                         return errmsg(why, negative_errno(), "cannot create '%s': %m", tmp);
                 return 0;
         }
-        in = openat(a->src_fd, ch->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* the source's access time left as it was (rsync --open-noatime), where we may */
+        in = openat(a->src_fd, ch->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+        if (in < 0 && errno == EPERM)
+                in = openat(a->src_fd, ch->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (in < 0)
                 return errmsg(why, negative_errno(), "cannot open source '%s': %m", ch->rel);
         out = openat(a->dst_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      ch->mode & 07777);
         if (out < 0)
                 return errmsg(why, negative_errno(), "cannot create '%s': %m", tmp);
-        for (;;) {
-                ssize_t n = read(in, buf, sizeof(buf));
+        /* The kernel copies (copy_file_range: no pipe, no buffer of ours, a reflink where the
+         * filesystem has them); read and write where it cannot between these two. */
+        for (bool in_kernel = delay_ms == 0;;) {
+                ssize_t n = -1;
 
+                if (in_kernel) {
+                        n = copy_file_range(in, NULL, out, NULL, COPY_CHUNK, 0);
+                        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                                      errno == EOPNOTSUPP || errno == EBADF)) {
+                                in_kernel = false;
+                                continue;
+                        }
+                        if (n < 0)
+                                return errmsg(why, negative_errno(), "cannot copy '%s' to '%s': %m",
+                                              ch->rel, tmp);
+                        if (n == 0)
+                                break;
+                        continue;
+                }
+                n = read(in, buf, sizeof(buf));
                 if (n < 0)
                         return errmsg(why, negative_errno(), "cannot read source '%s': %m",
                                       ch->rel);
@@ -491,11 +617,19 @@ static int write_tmp(const struct espcopy_args *a, const struct change *ch, char
                                 return errmsg(why, negative_errno(), "cannot write '%s': %m", tmp);
                         done += w;
                 }
+                if (delay_ms)
+                        (void)usleep(delay_ms * 1000u);
         }
         /* FAT keeps no owner and few modes: what it cannot keep is not an error (rsync
          * -a on vfat warns the same way, and nothing boots differently). */
+        if (fchown(out, ch->uid, ch->gid) < 0 && errno != EPERM && errno != EINVAL &&
+            errno != EOPNOTSUPP)
+                return errmsg(why, negative_errno(), "cannot set the owner of '%s': %m", tmp);
         if (fchmod(out, ch->mode & 07777) < 0 && errno != EPERM && errno != EOPNOTSUPP)
                 return errmsg(why, negative_errno(), "cannot set the mode of '%s': %m", tmp);
+        r = copy_xattrs(in, out, tmp, why);
+        if (r < 0)
+                return r;
         if (futimens(out, ch->times) < 0)
                 return errmsg(why, negative_errno(), "cannot set the times of '%s': %m", tmp);
         if (close(TAKE_FD(out)) < 0)
@@ -679,6 +813,62 @@ static int place(const struct espcopy_args *a, const struct change *ch, char **w
         return 0;
 }
 
+/* --- pass 1: the files -------------------------------------------------------------------- */
+
+static int change_cmp(const void *x, const void *y)
+{
+        return strcmp(((const struct change *)x)->rel, ((const struct change *)y)->rel);
+}
+
+int espcopy_files(const struct espcopy_args *a, char **why)
+{
+        _cleanup_(changes_done) struct changes c = {};
+        struct plan pl = { .files = true, .verify = a->verify };
+        bool replaces = false;
+        struct stat st;
+        int r;
+
+        if (fstat(a->src_fd, &st) < 0)
+                return errmsg(why, negative_errno(), "cannot stat the source: %m");
+        pl.dev = st.st_dev;
+        /* The new directories are made as the walk meets them (nothing reads an empty
+         * directory); every new or changed file is listed. */
+        r = plan_dir(a, &pl, a->src_fd, a->dst_fd, "", 0, &c, why);
+        if (r < 0)
+                return r;
+        if (c.n > 1)
+                qsort(c.v, c.n, sizeof(*c.v), change_cmp);
+        /* Each whole under a temporary name no loader reads (rsync's --delay-updates). */
+        for (size_t i = 0; i < c.n && !a->test; i++) {
+                r = write_tmp(a, &c.v[i], why);
+                if (r < 0)
+                        return r;
+                replaces = replaces || c.v[i].replace;
+        }
+        /* A file renamed over one an entry may name (a kernel replaced under its name) is on
+         * the disk before the name moves to it: FAT may write the rename first (rule 9). */
+        if (replaces) {
+                r = flush(a, "before the files are renamed into place", why);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < c.n; i++) {
+                _cleanup_free_ char *tmp = tmp_path(c.v[i].rel);
+
+                if (!tmp)
+                        return -ENOMEM;
+                tell(a, FILES_LABEL, c.v[i].replace ? "replace" : "create", c.v[i].rel, false);
+                /* as place() does: a test cuts at the Nth renameat2 */
+                if (!a->test &&
+                    syscall(SYS_renameat2, a->dst_fd, tmp, a->dst_fd, c.v[i].rel, 0) < 0)
+                        return errmsg(why, negative_errno(), "cannot rename '%s' to '%s': %m", tmp,
+                                      c.v[i].rel);
+        }
+        return 0;
+}
+
+/* --- pass 2: the entries ------------------------------------------------------------------ */
+
 int espcopy_entries(const struct espcopy_args *a, char **why)
 {
         _cleanup_(changes_done) struct changes c = {};
@@ -716,7 +906,7 @@ int espcopy_entries(const struct espcopy_args *a, char **why)
                 if (dl < 0 && !(a->test && errno == ENOENT))
                         return errmsg(why, negative_errno(),
                                       "cannot open '" COPY_ENTRIES_DIR "': %m");
-                r = plan_loader(a, sl, dl, COPY_ENTRIES_DIR, 1, &c, why);
+                r = plan_dir(a, &(struct plan){}, sl, dl, COPY_ENTRIES_DIR, 1, &c, why);
                 if (r < 0)
                         return r;
         }

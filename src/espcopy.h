@@ -2,9 +2,12 @@
 #pragma once
 
 /*
- * The in-process part of an ESP copy (DESIGN.md §5 rules 9, 10, 12, 13): what comes after
- * rsync's one run (pass 1, the files, with --delay-updates) and what comes before it.
+ * The in-process part of an ESP copy (DESIGN.md §5 rules 9, 10, 12, 13): all three passes,
+ * or passes 2 and 3 after rsync's one run (pass 1 with --delay-updates, where the config sets
+ * rsync_path or rsync_opts), and what comes before them.
  *
+ *   pass 1: espcopy_files(): every new or changed file but /loader/'s under a temporary name,
+ *           then renamed into place; nothing deleted.
  *   before: espcopy_clear_leftovers(): what an interrupted copy of ours left on the
  *           destination (rsync's .~tmp~ holding directories and .NAME.XXXXXX temporary
  *           files, our own .NAME.~dr~) is removed, so the room check judges the real room.
@@ -41,8 +44,16 @@ struct espcopy_args {
         char *const *protect;  /* pass 3 keeps these ('/'-anchored rsync patterns) */
         bool test;             /* only say what would change */
         bool flush;            /* syncfs() the destination after each phase */
+        bool verify;           /* pass 1: compare content, not size and time (--checksum) */
         int out_fd;            /* where each change is told, -1: nowhere */
 };
+
+/* Pass 1 done in-process (DESIGN.md §5 rule 9, "Why in-process"): every file but /loader/'s
+ * the destination lacks or holds with another size or time (another content, with verify)
+ * written whole under a temporary name, then renamed into place (flushed first when one
+ * replaces a file); new directories made; nothing deleted; another filesystem mounted below
+ * the source not entered. Returns 0 or -errno with *why. */
+int espcopy_files(const struct espcopy_args *a, char **why);
 
 /* Pass 2. Returns 0, ESPCOPY_SOURCE_CHANGED (with *why naming the entry and the file), or
  * -errno with *why. */

@@ -205,151 +205,182 @@ static int check_combination(void)
         return 0;
 }
 
-static int parse_argv(int argc, char *argv[])
-{
-        enum {
-                ARG_JSON = 0x100,
-                ARG_CHECK_CONFIG,
-                ARG_FORCE,
-                ARG_STATUS,
-                ARG_FIX_BOOT_ENTRIES,
-                ARG_TEXTFILE,
-                ARG_ADD_DISK,
-                ARG_RAID1,
-                ARG_PROVE,
-                ARG_REBOOT,
-                ARG_ASSERT_ENTRIES,
-        };
-        static const struct option options[] = {
-                { "bind", no_argument, NULL, 'b' },
-                { "sync", no_argument, NULL, 's' },
-                { "syncd", no_argument, NULL, 'd' },
-                { "test", no_argument, NULL, 't' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "verbose", no_argument, NULL, 'v' },
-                { "conf", required_argument, NULL, 'c' },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
-                { "force", no_argument, NULL, ARG_FORCE },
-                { "status", no_argument, NULL, ARG_STATUS },
-                { "fix-boot-entries", no_argument, NULL, ARG_FIX_BOOT_ENTRIES },
-                { "textfile", required_argument, NULL, ARG_TEXTFILE },
-                { "add-disk", required_argument, NULL, ARG_ADD_DISK },
-                { "raid1", no_argument, NULL, ARG_RAID1 },
-                { "prove", no_argument, NULL, ARG_PROVE },
-                { "reboot", no_argument, NULL, ARG_REBOOT },
-                { "assert-boot-entries", no_argument, NULL, ARG_ASSERT_ENTRIES },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                {},
-        };
-        int c, r;
+/* The options, getopt_long's table; what each sets is below (option_flags[], option_value(),
+ * apply_option()). */
+enum {
+        ARG_JSON = 0x100,
+        ARG_CHECK_CONFIG,
+        ARG_FORCE,
+        ARG_STATUS,
+        ARG_FIX_BOOT_ENTRIES,
+        ARG_TEXTFILE,
+        ARG_ADD_DISK,
+        ARG_RAID1,
+        ARG_PROVE,
+        ARG_REBOOT,
+        ARG_ASSERT_ENTRIES,
+};
+static const struct option options[] = {
+        { "bind", no_argument, NULL, 'b' },
+        { "sync", no_argument, NULL, 's' },
+        { "syncd", no_argument, NULL, 'd' },
+        { "test", no_argument, NULL, 't' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "conf", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, ARG_JSON },
+        { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+        { "force", no_argument, NULL, ARG_FORCE },
+        { "status", no_argument, NULL, ARG_STATUS },
+        { "fix-boot-entries", no_argument, NULL, ARG_FIX_BOOT_ENTRIES },
+        { "textfile", required_argument, NULL, ARG_TEXTFILE },
+        { "add-disk", required_argument, NULL, ARG_ADD_DISK },
+        { "raid1", no_argument, NULL, ARG_RAID1 },
+        { "prove", no_argument, NULL, ARG_PROVE },
+        { "reboot", no_argument, NULL, ARG_REBOOT },
+        { "assert-boot-entries", no_argument, NULL, ARG_ASSERT_ENTRIES },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        {},
+};
+#define SHORT_OPTIONS ":bsdtqvc:hV"
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":bsdtqvc:hV", options, NULL)) >= 0) {
-                switch (c) {
-                case 'b':
-                        arg.verbs |= 1u << VERB_BIND;
-                        break;
-                case 's':
-                        arg.verbs |= 1u << VERB_SYNC;
-                        break;
-                case 'd':
-                        arg.verbs |= 1u << VERB_SYNCD;
-                        break;
-                case 't':
-                        arg.test = true;
-                        break;
-                case 'q':
-                        arg.quiet = true;
-                        break;
-                case 'v':
-                        arg.verbose = true;
-                        break;
-                case 'c':
-                        if (isempty(optarg)) {
-                                log_error("--conf needs a file name, got an empty string");
-                                return -EINVAL;
-                        }
-                        arg.config_path = optarg;
-                        arg.config_given = true;
-                        break;
-                case ARG_JSON:
-                        arg.json = true;
-                        break;
-                case ARG_CHECK_CONFIG:
-                        arg.verbs |= 1u << VERB_CHECK_CONFIG;
-                        break;
-                case ARG_FORCE:
-                        arg.force = true;
-                        break;
-                case ARG_STATUS:
-                        arg.verbs |= 1u << VERB_STATUS;
-                        break;
-                case ARG_FIX_BOOT_ENTRIES:
-                        arg.verbs |= 1u << VERB_FIX_BOOT_ENTRIES;
-                        break;
-                case ARG_TEXTFILE:
-                        if (optarg[0] != '/') {
-                                log_error("--textfile needs an absolute path, got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        arg.textfile = optarg;
-                        break;
-                case ARG_ADD_DISK:
-                        if (isempty(optarg) || optarg[0] != '/') {
-                                log_error("--add-disk needs a device path such as /dev/sdb, got "
-                                          "'%s'",
-                                          optarg);
-                                return -EINVAL;
-                        }
-                        arg.verbs |= 1u << VERB_ADD_DISK;
-                        arg.add_disk = optarg;
-                        break;
-                case ARG_RAID1:
-                        arg.raid1 = true;
-                        break;
-                case ARG_PROVE:
-                        arg.verbs |= 1u << VERB_PROVE;
-                        break;
-                case ARG_REBOOT:
-                        arg.reboot = true;
-                        break;
-                case ARG_ASSERT_ENTRIES:
-                        arg.verbs |= 1u << VERB_ASSERT_ENTRIES;
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case 'V':
-                        printf("dual-root-tool %s\n", PACKAGE_VERSION);
-                        return 0;
-                case ':':
-                        log_error("option '%s' needs an argument; see --help", argv[optind - 1]);
-                        return -EINVAL;
-                default:
-                        if (optopt > 0 && optopt < 0x100)
-                                log_error("unknown option '-%c'; see --help", optopt);
-                        else
-                                log_error("unknown option '%s'; see --help", argv[optind - 1]);
+/* The options that take no value and only give a verb (its bit in arg.verbs) or set a flag. */
+static const struct option_flag {
+        int id;
+        int verb; /* enum verb_id, or -1 */
+        bool *flag;
+} option_flags[] = {
+        { 'b', VERB_BIND, NULL },
+        { 's', VERB_SYNC, NULL },
+        { 'd', VERB_SYNCD, NULL },
+        { 't', -1, &arg.test },
+        { 'q', -1, &arg.quiet },
+        { 'v', -1, &arg.verbose },
+        { ARG_JSON, -1, &arg.json },
+        { ARG_CHECK_CONFIG, VERB_CHECK_CONFIG, NULL },
+        { ARG_FORCE, -1, &arg.force },
+        { ARG_STATUS, VERB_STATUS, NULL },
+        { ARG_FIX_BOOT_ENTRIES, VERB_FIX_BOOT_ENTRIES, NULL },
+        { ARG_RAID1, -1, &arg.raid1 },
+        { ARG_PROVE, VERB_PROVE, NULL },
+        { ARG_REBOOT, -1, &arg.reboot },
+        { ARG_ASSERT_ENTRIES, VERB_ASSERT_ENTRIES, NULL },
+};
+
+/* An option_flags[] row's option: 1 when id is one, else 0. */
+static int option_flag(int id)
+{
+        for (size_t i = 0; i < ELEMENTSOF(option_flags); i++) {
+                const struct option_flag *f = &option_flags[i];
+
+                if (f->id != id)
+                        continue;
+                if (f->verb >= 0)
+                        arg.verbs |= 1u << f->verb;
+                if (f->flag)
+                        *f->flag = true;
+                return 1;
+        }
+        return 0;
+}
+
+/* The options with a value, checked: --conf FILE, --textfile PATH, --add-disk DEVICE. */
+static int option_value(int id, char *value)
+{
+        switch (id) {
+        case 'c':
+                if (isempty(value)) {
+                        log_error("--conf needs a file name, got an empty string");
                         return -EINVAL;
                 }
+                arg.config_path = value;
+                arg.config_given = true;
+                return 1;
+        case ARG_TEXTFILE:
+                if (value[0] != '/') {
+                        log_error("--textfile needs an absolute path, got '%s'", value);
+                        return -EINVAL;
+                }
+                arg.textfile = value;
+                return 1;
+        case ARG_ADD_DISK:
+                if (isempty(value) || value[0] != '/') {
+                        log_error("--add-disk needs a device path such as /dev/sdb, got '%s'",
+                                  value);
+                        return -EINVAL;
+                }
+                arg.verbs |= 1u << VERB_ADD_DISK;
+                arg.add_disk = value;
+                return 1;
         }
+        return 0;
+}
 
-        r = parse_efi_mount(argc - optind, argv + optind);
-        if (r < 0)
+/* What getopt_long() could not take: a missing value, an unknown option. */
+static int option_refused(int c, char *argv[])
+{
+        if (c == ':')
+                log_error("option '%s' needs an argument; see --help", argv[optind - 1]);
+        else if (optopt > 0 && optopt < 0x100)
+                log_error("unknown option '-%c'; see --help", optopt);
+        else
+                log_error("unknown option '%s'; see --help", argv[optind - 1]);
+        return -EINVAL;
+}
+
+/* One option getopt_long() returned: 1 to go on, 0 when it was answered (--help, --version),
+ * -EINVAL when refused (said). */
+static int apply_option(int c, char *argv[])
+{
+        int r = option_flag(c);
+
+        if (r == 0)
+                r = option_value(c, optarg);
+        if (r != 0)
                 return r;
-        r = check_combination();
-        if (r < 0)
-                return r;
-        /* -d is -s that goes on; --check-config only reads the config, whatever else is
-         * asked; no action is the report. */
+        switch (c) {
+        case 'h':
+                help();
+                return 0;
+        case 'V':
+                printf("dual-root-tool %s\n", PACKAGE_VERSION);
+                return 0;
+        default:
+                return option_refused(c, argv);
+        }
+}
+
+/* The verbs that run: -d is -s that goes on; --check-config only reads the config, whatever
+ * else is asked; no action is the report. */
+static void settle_verbs(void)
+{
         if (verb_given(VERB_SYNCD))
                 arg.verbs &= ~(1u << VERB_SYNC);
         if (verb_given(VERB_CHECK_CONFIG))
                 arg.verbs = 1u << VERB_CHECK_CONFIG;
         if (arg.verbs == 0)
                 arg.verbs = 1u << VERB_INFO;
+}
+
+/* The command line into arg: 1 to run, 0 when answered (--help, --version), -EINVAL when
+ * refused (said). */
+static int parse_argv(int argc, char *argv[])
+{
+        int c, r;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, SHORT_OPTIONS, options, NULL)) >= 0) {
+                r = apply_option(c, argv);
+                if (r <= 0)
+                        return r;
+        }
+        r = parse_efi_mount(argc - optind, argv + optind);
+        if (r >= 0)
+                r = check_combination();
+        if (r < 0)
+                return r;
+        settle_verbs();
         return 1;
 }
 

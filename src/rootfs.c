@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "rootfs.h"
+#include "util/dirent-util.h"
 #include "util/errmsg.h"
 
 void rootfs_btrfs_done(struct rootfs_btrfs *b)
@@ -256,5 +260,69 @@ int rootfs_btrfs_raise_filters(const struct rootfs_btrfs *b, char **ret_data, ch
                 return -ENOMEM;
         *ret_data = TAKE_PTR(d);
         *ret_meta = TAKE_PTR(m);
+        return 0;
+}
+
+int rootfs_btrfs_fsid(int fd, char ret[37])
+{
+        struct btrfs_ioctl_fs_info_args fi = {};
+
+        assert(ret);
+        ret[0] = 0;
+        if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0) {
+                int r = negative_errno();
+
+                return r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL ? -ENOTTY : r;
+        }
+        uuid_to_string(fi.fsid, ret);
+        return 0;
+}
+
+int rootfs_btrfs_of_device(const char *name, char **ret)
+{
+        _cleanup_closedir_ DIR *dir = opendir("/sys/fs/btrfs");
+        struct dirent *de;
+
+        assert(name);
+        assert(ret);
+        *ret = NULL;
+        while (dir && (de = readdir(dir))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (de->d_name[0] == '.' || streq(de->d_name, "features"))
+                        continue;
+                if (asprintf(&p, "/sys/fs/btrfs/%s/devices/%s", de->d_name, name) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) == 0) {
+                        *ret = strdup(de->d_name);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+int rootfs_btrfs_replace_status(int fd, bool *ret_running, uint64_t *ret_permille)
+{
+        struct btrfs_ioctl_dev_replace_args rq = { .cmd = BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS };
+
+        assert(ret_running);
+        if (ioctl(fd, BTRFS_IOC_DEV_REPLACE, &rq) < 0)
+                return negative_errno();
+        *ret_running = rq.status.replace_state == BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED;
+        if (ret_permille)
+                *ret_permille = rq.status.progress_1000;
+        return 0;
+}
+
+int rootfs_btrfs_balance_progress(int fd, uint64_t *ret_done, uint64_t *ret_expected)
+{
+        struct btrfs_ioctl_balance_args ba = {};
+
+        assert(ret_done);
+        assert(ret_expected);
+        if (ioctl(fd, BTRFS_IOC_BALANCE_PROGRESS, &ba) < 0)
+                return negative_errno();
+        *ret_done = ba.stat.completed;
+        *ret_expected = ba.stat.expected;
         return 0;
 }

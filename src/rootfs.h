@@ -66,3 +66,19 @@ unsigned rootfs_btrfs_tolerance(const struct rootfs_btrfs *b);
  * -ENOMEM.
  */
 int rootfs_btrfs_raise_filters(const struct rootfs_btrfs *b, char **ret_data, char **ret_meta);
+
+/* The fsid of the btrfs fd is on ("1b2c...-..."), into ret. Returns 0, -ENOTTY when it is not
+ * btrfs, or -errno. */
+int rootfs_btrfs_fsid(int fd, char ret[37]);
+
+/* The fsid (as /sys/fs/btrfs names it) of the mounted btrfs filesystem the block device name
+ * ("vdb2") is a device of, into *ret, or NULL. Returns 0 or -ENOMEM. */
+int rootfs_btrfs_of_device(const char *name, char **ret);
+
+/* Whether a device replace runs on the btrfs of fd (BTRFS_IOC_DEV_REPLACE status), and how far
+ * it is in per mille. Returns 0 or -errno. */
+int rootfs_btrfs_replace_status(int fd, bool *ret_running, uint64_t *ret_permille);
+
+/* A running balance's chunks relocated and expected (BTRFS_IOC_BALANCE_PROGRESS). Returns 0, or
+ * -errno (-ENOTCONN: no balance runs yet). */
+int rootfs_btrfs_balance_progress(int fd, uint64_t *ret_done, uint64_t *ret_expected);

@@ -462,6 +462,8 @@ static _noreturn_ void run_passes(char *const *const *passes, const struct rsync
                 (void)raise(si.si_status);
                 _exit(128 + si.si_status);
         }
+        if (err_fd >= 0)
+                close(err_fd); /* no rsync: the parent reads EOF, the runner is set up */
         /* The in-process part of the copy, in this process of the group: stopped, timed
          * and holding the lock as the rsyncs were. */
         _exit(after ? after->run(after->userdata) : 0);
@@ -485,27 +487,27 @@ int rsync_spawn_passes_then(char *const *const *passes, const struct rsync_after
         pid_t parent = getpid(), pid;
         ssize_t n;
 
-        if (!passes[0] || !passes[0][0])
+        /* none: the runner only runs after (an in-process copy, DESIGN.md §5 rule 9) */
+        const char *name = passes[0] ? passes[0][0] : "the copy";
+
+        if (passes[0] ? !passes[0][0] : !after)
                 return errmsg(why, -EINVAL, "no rsync to run");
         null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (null_fd < 0)
                 return errmsg(why, negative_errno(), "cannot open /dev/null: %m");
         if (src_fd >= 0 && (src_high = fcntl(src_fd, F_DUPFD_CLOEXEC, RSYNC_LOCK_FD + 1)) < 0)
-                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m",
-                              passes[0][0]);
+                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m", name);
         if (lock_fd >= 0 && (lock_high = fcntl(lock_fd, F_DUPFD_CLOEXEC, RSYNC_LOCK_FD + 1)) < 0)
-                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m",
-                              passes[0][0]);
+                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m", name);
         if (pipe2(err_pipe, O_CLOEXEC) < 0)
-                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m",
-                              passes[0][0]);
+                return errmsg(why, negative_errno(), "cannot prepare to run '%s': %m", name);
 
         pid = fork();
         if (pid < 0) {
                 r = negative_errno();
                 close(err_pipe[0]);
                 close(err_pipe[1]);
-                return errmsg(why, r, "cannot run '%s': %s", passes[0][0], strerror(-r));
+                return errmsg(why, r, "cannot run '%s': %s", name, strerror(-r));
         }
         if (pid == 0) {
                 int w = err_pipe[1];
@@ -556,7 +558,7 @@ int rsync_spawn_passes_then(char *const *const *passes, const struct rsync_after
                 /* exec (or the set-up before it) failed: the runner exits 127. */
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
-                return errmsg(why, -e, "cannot run '%s': %s", passes[0][0], strerror(e));
+                return errmsg(why, -e, "cannot run '%s': %s", name, strerror(e));
         }
 
         *ret = (struct rsync_child){

@@ -734,6 +734,8 @@ static int esp_after_run(void *userdata)
                         r = errmsg(&why, negative_errno(), "cannot open the destination: %m");
                 a.dst_fd = cwd;
         }
+        if (e->passes & COPY_PASS_FILES)
+                r = r ? r : espcopy_files(&a, &why);
         if (r == 0 && (e->passes & COPY_PASS_ENTRIES))
                 r = espcopy_entries(&a, &why);
         else if (r == 0 && a.flush && syncfs(a.dst_fd) < 0)
@@ -758,16 +760,22 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
         struct rsync_after after = { esp_after_run, &e };
         struct rsync_show show;
         _cleanup_free_ char *what = NULL;
+        char *const *const *argv;
         int r;
 
-        r = j->kind->operands(ctx, j, &shown, &run);
+        /* DESIGN.md §5 "Why in-process": rsync copies an ESP or a boot tree only when the
+         * config asks for it (its own rsync_path or rsync_opts). */
+        j->in_process = job_ordered(j) && config_rsync_is_default(ctx->config);
+        r = j->in_process ? 0 : j->kind->operands(ctx, j, &shown, &run);
         if (r < 0) {
                 copy_passes_done(&shown);
                 copy_passes_done(&run);
                 return errmsg(why, SYNC_FAILED, "cannot build rsync's command line for '%s': %s",
                               j->dest, strerror(-r));
         }
-        for (size_t i = 0; cb && shown.argv[i]; i++)
+        if (cb && j->in_process)
+                cb(j, NULL, userdata);
+        for (size_t i = 0; cb && shown.argv && shown.argv[i]; i++)
                 cb(j, shown.argv[i], userdata);
         if (job_ordered(j)) {
                 /* Changes told where rsync's go: the itemized list, a dry run's output, or a
@@ -787,9 +795,12 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                                 .protect = j->protect,
                                 .test = ctx->test,
                                 .flush = !ctx->test,
+                                .verify = j->verify,
                                 .out_fd = tell ? STDOUT_FILENO : -1,
                         },
-                        .passes = j->passes & (COPY_PASS_ENTRIES | COPY_PASS_DELETIONS),
+                        .passes = j->passes & (j->in_process ? COPY_PASSES_ALL
+                                                             : COPY_PASS_ENTRIES |
+                                                                       COPY_PASS_DELETIONS),
                         .msg_fd = -1,
                         .dst_cwd = !ctx->test && !sync_job_is_esp(j),
                 };
@@ -816,22 +827,25 @@ static int step_copy(const struct sync_context *ctx, struct sync_job *j, sync_st
                 .progress = ctx->test ? RSYNC_PROGRESS_NONE : ctx->progress,
                 .what = what,
         };
+        {
+                static char **const none[] = { NULL };
+
+                argv = run.argv ? (char *const *const *)run.argv : (char *const *const *)none;
+        }
         if (job_ordered(j) && !ctx->test)
                 /* Run in the directories the checks and the lock hold (a boot tree: the
                  * tree below the locked destination, §5c T3). */
-                r = rsync_spawn_passes_then((char *const *const *)run.argv,
-                                            e.passes ? &after : NULL, &show, j->out_fd, j->src_fd,
-                                            copy_dst_fd(j), j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then(argv, e.passes ? &after : NULL, &show, j->out_fd,
+                                            j->src_fd, copy_dst_fd(j), j->lock_fd, &j->child, why);
         else if (job_ordered(j))
-                r = rsync_spawn_passes_then((char *const *const *)run.argv,
-                                            e.passes ? &after : NULL, &show, j->out_fd, -1, -1, -1,
-                                            &j->child, why);
+                r = rsync_spawn_passes_then(argv, e.passes ? &after : NULL, &show, j->out_fd, -1,
+                                            -1, -1, &j->child, why);
         else if (j->copy_src_fd >= 0)
-                r = rsync_spawn_passes_then((char *const *const *)run.argv, NULL, &show, j->out_fd,
-                                            j->copy_src_fd, j->lock_fd, j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then(argv, NULL, &show, j->out_fd, j->copy_src_fd,
+                                            j->lock_fd, j->lock_fd, &j->child, why);
         else
-                r = rsync_spawn_passes_then((char *const *const *)run.argv, NULL, &show, j->out_fd,
-                                            -1, -1, ctx->test ? -1 : j->lock_fd, &j->child, why);
+                r = rsync_spawn_passes_then(argv, NULL, &show, j->out_fd, -1, -1,
+                                            ctx->test ? -1 : j->lock_fd, &j->child, why);
         copy_passes_done(&shown);
         copy_passes_done(&run);
         return r < 0 ? SYNC_FAILED : 0;
@@ -942,7 +956,8 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
         if (stopped) {
                 char d[64];
 
-                errmsg(&why, 0, "rsync ran longer than rsync_timeout (%s) and was stopped",
+                errmsg(&why, 0, "%s ran longer than rsync_timeout (%s) and was stopped",
+                       j->in_process ? "the copy" : "rsync",
                        format_duration(c->rsync_timeout, d, sizeof(d)));
                 return job_finish(j, SYNC_FAILED, why);
         }
@@ -958,12 +973,13 @@ int sync_job_end(const struct sync_context *ctx, struct sync_job *j, int code, i
                                "sync completes it)",
                                strna(msg));
                 } else
-                        errmsg(&why, 0, "the copy failed after rsync: %s", strna(msg));
+                        errmsg(&why, 0, "the copy failed%s: %s",
+                               j->in_process ? "" : " after rsync", strna(msg));
                 return job_finish(j, SYNC_FAILED, why);
         }
         if (code != CLD_EXITED || status != 0) {
                 st = rsync_status_to_string(code, status);
-                errmsg(&why, 0, "rsync %s", strna(st));
+                errmsg(&why, 0, "%s %s", j->in_process ? "the copy" : "rsync", strna(st));
                 return job_finish(j, SYNC_FAILED, why);
         }
         if (ctx->test && j->dry_refusal)
@@ -1246,7 +1262,7 @@ static int finish_flushed(struct sync_job *j, int flush_fd, int record_fd, char 
         /* Rule 6: on the disk before it is reported as synced (FAT has no journal). */
         if (syncfs(flush_fd) < 0)
                 return errmsg(why, SYNC_FAILED,
-                              "rsync finished but flushing '%s' to disk failed: %m", j->dest);
+                              "the copy finished but flushing '%s' to disk failed: %m", j->dest);
         /* Rule 12: a source that changed while it was copied is not called synced: the
          * alternate holds a mix of what it held then (each entry with its files), the
          * intent stays, and the sync runs again. */
@@ -1270,7 +1286,7 @@ static int finish_flushed(struct sync_job *j, int flush_fd, int record_fd, char 
                 r = guard_record_verified(j->src_fd, record_fd, excludes, src_id, j->verify, why);
         if (r < 0)
                 return errmsg_prefix(why, SYNC_FAILED,
-                                     "rsync finished, but the rollback-guard state cannot be "
+                                     "the copy finished, but the rollback-guard state cannot be "
                                      "recorded");
         return 0;
 }
@@ -1826,8 +1842,9 @@ size_t sync_plan_run(const struct sync_context *ctx, struct sync_plan *p, sync_s
                         r = rsync_wait(&j->child, ctx->config->rsync_timeout, RSYNC_GRACE, &code,
                                        &status, &sig);
                         if (r == -EINTR) {
-                                errmsg(&why, 0, "interrupted by %s; rsync was stopped",
-                                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
+                                errmsg(&why, 0, "interrupted by %s; %s was stopped",
+                                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal",
+                                       j->in_process ? "the copy" : "rsync");
                                 job_finish(j, SYNC_FAILED, why);
                                 interrupted = true;
                         } else if (r < 0 && r != -ETIMEDOUT) {

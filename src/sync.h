@@ -66,6 +66,7 @@ struct sync_job {
         uint64_t dst_fp;
         uint64_t src_fp; /* the source's, when the guard computed it (the intent's target) */
         bool verify;     /* compare content (--checksum): see GUARD_VERIFY */
+        bool in_process; /* an ordered copy made by the runner alone, no rsync (§5 rule 9) */
         unsigned passes; /* an ESP pair: the copy's passes with work (COPY_PASS_*) */
         char **protect;  /* an ESP pair with swapped files: what pass 3 keeps (§5b) */
         struct swapids_map *swap_map; /* the swap_ids map of this run, when it has files */

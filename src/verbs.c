@@ -124,6 +124,13 @@ static void print_start(const struct sync_job *j, char *const *argv, void *userd
 
         if (!arg.test)
                 return;
+        if (!argv) {
+                /* DESIGN.md §5 "Why in-process" */
+                printf("would sync %s -> %s: copied by dual-root-tool itself%s (files, then "
+                       "entries, then deletions; rsync_path and rsync_opts unset)\n",
+                       j->source, j->dest, j->verify ? ", comparing content" : "");
+                return;
+        }
         line = rsync_argv_to_string(argv);
         printf("would sync %s -> %s: %s\n", j->source, j->dest, strna(line));
 }

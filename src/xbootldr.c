@@ -1,79 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An ESP's disk and its partitions, XBOOTLDR among them (DESIGN.md §11c rule X1): found by
- * partition type on the disk that holds the ESP, wherever it is mounted.
+ * The XBOOTLDR partition of an ESP's disk (DESIGN.md §11c rule X1): found by partition type
+ * among the partitions of the disk that holds the ESP (disk.h's disk_parts_of()), wherever it
+ * is mounted.
  */
-#include <ctype.h>
-#include <fcntl.h>
-#include <limits.h>
+#include <assert.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-
-#include <blkid.h>
 
 #include "blockdev.h"
 #include "bootentry.h"
-#include "util/errmsg.h"
-#include "util/strv.h"
 #include "xbootldr.h"
-
-void disk_parts_done(struct disk_parts *d)
-{
-        for (size_t i = 0; i < d->n; i++) {
-                struct disk_part *p = &d->parts[i];
-
-                free(p->type);
-                free(p->partuuid);
-                free(p->partlabel);
-                free(p->node);
-                free(p->fstype);
-                free(p->uuid);
-                free(p->label);
-                free(p->mount);
-        }
-        free(d->parts);
-        free(d->disk);
-        free(d->node);
-        *d = (struct disk_parts){};
-}
-
-static char *lower_dup(const char *s)
-{
-        char *d = s ? strdup(s) : NULL;
-
-        for (char *p = d; p && *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-        return d;
-}
-
-/* The kernel name of the disk holding partition devnum: sysfs's dev/block/MAJ:MIN resolves to
- * the partition's directory, which has a "partition" attribute and sits in its disk's.
- * -ENOTBLK when devnum is no partition. */
-static int disk_of_partition(const char *sysfs, dev_t devnum, char **ret)
-{
-        _cleanup_free_ char *link = NULL, *real = NULL, *attr = NULL;
-        char *slash;
-
-        if (asprintf(&link, "%s/dev/block/%u:%u", sysfs, major(devnum), minor(devnum)) < 0)
-                return -ENOMEM;
-        real = realpath(link, NULL);
-        if (!real)
-                return errno == ENOMEM ? -ENOMEM : -ENOTBLK;
-        if (asprintf(&attr, "%s/partition", real) < 0)
-                return -ENOMEM;
-        if (access(attr, F_OK) < 0)
-                return -ENOTBLK;
-        slash = strrchr(real, '/');
-        if (!slash)
-                return -ENOTBLK;
-        *slash = 0;
-        slash = strrchr(real, '/');
-        if (!slash || !slash[1])
-                return -ENOTBLK;
-        *ret = strdup(slash + 1);
-        return *ret ? 0 : -ENOMEM;
-}
 
 /* udev's link for a PARTUUID, when it is a block device; no scan of every disk. */
 static int node_of_partuuid(const char *partuuid, char **ret, dev_t *ret_devnum)
@@ -121,19 +58,12 @@ static int mount_of(struct libmnt_table *t, dev_t devnum, char **ret)
         return 0;
 }
 
-static int fill_part(blkid_partition bp, struct libmnt_table *t, struct disk_part *p)
+/* What the loader and the mount table see of partition p: its node, filesystem, mount. */
+static int fill_part(struct libmnt_table *t, struct disk_part *p)
 {
-        const char *v;
         struct blockdev_probe pr = {};
         int r;
 
-        p->partno = (unsigned)blkid_partition_get_partno(bp);
-        if (((v = blkid_partition_get_type_string(bp)) && !(p->type = lower_dup(v))) ||
-            ((v = blkid_partition_get_uuid(bp)) && !(p->partuuid = lower_dup(v))) ||
-            ((v = blkid_partition_get_name(bp)) && !(p->partlabel = strdup(v))))
-                return -ENOMEM;
-        if (!p->type && asprintf(&p->type, "0x%x", blkid_partition_get_type(bp)) < 0)
-                return -ENOMEM;
         if (!p->partuuid)
                 return 0;
         r = node_of_partuuid(p->partuuid, &p->node, &p->devnum);
@@ -154,41 +84,15 @@ int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
                   struct disk_parts *ret, char **why)
 {
         _cleanup_(disk_parts_done) struct disk_parts d = {};
-        _cleanup_close_ int fd = -1; /* declared before pr: freed after it */
-        _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
-        blkid_partlist pl;
-        int r, n;
+        int r;
 
-        r = disk_of_partition(sysfs, part_devnum, &d.disk);
+        assert(ret);
+        r = disk_partition_table(sysfs, part_devnum, &d, why);
+
         if (r < 0)
                 return r;
-        if (asprintf(&d.node, "/dev/%s", d.disk) < 0)
-                return -ENOMEM;
-        /* opened here, not by libblkid, for the errno of a refusal */
-        fd = open(d.node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0)
-                return errmsg(why, negative_errno(), "cannot read %s's partition table: %m",
-                              d.node);
-        pr = blkid_new_probe();
-        if (!pr)
-                return -ENOMEM;
-        if (blkid_probe_set_device(pr, fd, 0, 0) < 0)
-                return errmsg(why, -EIO, "cannot read %s's partition table", d.node);
-        blkid_probe_enable_superblocks(pr, 0);
-        blkid_probe_enable_partitions(pr, 1);
-        pl = blkid_probe_get_partitions(pr);
-        if (!pl)
-                return errmsg(why, -ENODATA, "%s has no partition table libblkid reads", d.node);
-        n = blkid_partlist_numof_partitions(pl);
-        d.parts = calloc(n > 0 ? (size_t)n : 1, sizeof(*d.parts));
-        if (!d.parts)
-                return -ENOMEM;
-        for (int i = 0; i < n; i++) {
-                blkid_partition bp = blkid_partlist_get_partition(pl, i);
-
-                if (!bp)
-                        continue;
-                r = fill_part(bp, t, &d.parts[d.n++]);
+        for (size_t i = 0; i < d.n; i++) {
+                r = fill_part(t, &d.parts[i]);
                 if (r < 0)
                         return r;
         }

@@ -6,7 +6,7 @@
  * holds a partition (sysfs), its partition table (libblkid), each partition's device node
  * (udev's by-partuuid link), filesystem and mount points, and among them the Extended Boot
  * Loader partition (XBOOTLDR, GPT type XBOOTLDR_GPT_TYPE) systemd-boot reads beside the ESP.
- * Facts only: status.c judges them. One place, so that it can move to the disk module.
+ * The partition table is disk.h's (disk_partition_table()); facts only: status.c judges them.
  */
 
 #include <stdbool.h>
@@ -15,36 +15,16 @@
 
 #include <libmount.h>
 
+#include "disk.h"
+
 #define XBOOTLDR_GPT_TYPE "bc13c2ff-59e6-4262-a352-b275fd6f7172"
 #define SDBOOT_DRIVERS_DIR "EFI/systemd/drivers"
 
-struct disk_part {
-        unsigned partno;
-        char *type;      /* GPT type GUID (lower case), or MBR "0x83" */
-        char *partuuid;  /* lower case, or NULL */
-        char *partlabel; /* or NULL */
-        char *node;      /* "/dev/vda2" when udev links it by PARTUUID, else NULL */
-        dev_t devnum;    /* with node */
-        char *fstype;    /* probed on node: NULL when unknown */
-        char *uuid;
-        char *label;
-        char *mount; /* where it is mounted (its own mount, else a bind), NULL: nowhere */
-};
-
-struct disk_parts {
-        char *disk; /* kernel name of the whole disk, "vda" */
-        char *node; /* "/dev/vda" */
-        struct disk_part *parts;
-        size_t n;
-};
-
-void disk_parts_done(struct disk_parts *d);
-
-/* The partitions of the disk that holds partition part_devnum, the kernel's view through
- * sysfs (e.g. $DUAL_ROOT_SYSFS) and the table read from /dev/DISK. Returns 0; -ENOTBLK when
- * part_devnum is no partition (a loop device standing in for one: no disk to read); -errno
- * with *why when the disk's table cannot be read (-EACCES as a user). t: the mount table, for
- * each partition's mount point (may be NULL). */
+/* The partitions of the disk that holds partition part_devnum (disk_partition_table()), each
+ * with its node (udev's by-partuuid link), filesystem (probed) and mount point. Returns 0;
+ * -ENOTBLK when part_devnum is no partition (a loop device standing in for one: no disk to
+ * read); -errno with *why when the disk's table cannot be read (-EACCES as a user). t: the
+ * mount table, for each partition's mount point (may be NULL). */
 int disk_parts_of(const char *sysfs, dev_t part_devnum, struct libmnt_table *t,
                   struct disk_parts *ret, char **why);
 

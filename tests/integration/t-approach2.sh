@@ -168,9 +168,11 @@ test_mode_shows_the_map_and_the_lines_and_changes_nothing() {
         expect_stdout_lacks "UUID=$FOREIGN"
         [ ! -e "$R/mnt/root1/etc/fstab" ] || fail "-t wrote the fstab copy"
         [ ! -e "$R/efi1/loader/entries/debian-13.conf" ] || fail "-t wrote the entry"
-        # rsync was told to leave the swapped files to us
+        # the copies leave the swapped files to the swap: rsync told so, the ESP's own copy
+        # not copying the entry
         expect_stdout_has "--exclude=/fstab"
-        expect_stdout_has "--exclude=/loader/entries/*"
+        expect_stdout_has "pass 2 (entries): create loader/entries/"
+        expect_stdout_lacks "pass 2 (entries): create loader/entries/debian-13.conf"
 }
 
 check_config_prints_the_map_and_the_lines() {

@@ -163,9 +163,10 @@ cut_rsync_rename() {
         after_cut "rsync's rename $1"
 }
 
-# cut_runner SYSCALL N EXPECTED: the runner killed at its Nth SYSCALL (renameat2 1: the new
-# entry; syncfs 1: after pass 1 and the entry's temporary copy, 2: before the old entry goes,
-# 3: after pass 2).
+# cut_runner SYSCALL N EXPECTED [WHO]: the runner killed at its Nth SYSCALL (renameat2 1: the
+# new entry; syncfs 1: after pass 1 and the entry's temporary copy, 2: before the old entry
+# goes, 3: after pass 2). WHO: what the failure names ("rsync", or "the copy" where the tool
+# copies alone).
 cut_runner() {
         baseline
         set +e
@@ -176,9 +177,9 @@ cut_runner() {
         STATUS=$?
         set -e
         expect_status 1
-        expect_stderr_has "rsync was killed by signal 9"
+        expect_stderr_has "${4:-rsync} was killed by signal 9"
         [ "$(which_set "$DST")" = "$3" ] || fail "cut at the runner's $1 $2: $DST holds $(which_set "$DST"), expected $3"
-        after_cut "the runner's $1 $2"
+        after_cut "the runner's $1 $2 (${4:-rsync})"
 }
 
 # cut_at SECONDS: every process of a slowed sync stopped and killed at once.
@@ -235,6 +236,45 @@ boot_directory_kernel_update_survives_every_cut() {
         SRC="$R/boot" DST="$R/mnt/root1/boot"
         write_conf
         every_cut
+}
+
+# The same tree copied by the tool alone (rsync_path and rsync_opts unset, DESIGN.md §5 "Why
+# pass 1 is in-process"): the runner's renameat2 1-2 put pass 1's files in place
+# (initrd.img-6.2, vmlinuz-6.2; nothing replaced, so no flush before), 3 the entry; syncfs 1
+# before the entry's rename, 2 before the old entry goes, 3 after pass 2.
+cut_in_process() { cut_runner "$1" "$2" "$3" "the copy"; }
+
+in_process_cuts_and_a_mount_inside_the_source() {
+        use_xbootldr
+        printf 'dualroot = false\nlock_timeout = 60\nsync = [["%s/", "%s/"]]\n' \
+                "${SRC#"$R"}" "${DST#"$R"}" >"$CONF"
+        baseline
+        run_tool -s -t
+        expect_status 0
+        expect_stdout_has "would sync /boot/ -> /mnt/root1/boot/: copied by dual-root-tool itself"
+        expect_stdout_has "pass 1 (files): create vmlinuz-6.2"
+        for n in 1 2; do
+                cut_in_process renameat2 "$n" old
+        done
+        cut_in_process syncfs 1 old
+        cut_in_process renameat2 3 old
+        cut_in_process syncfs 2 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_in_process syncfs 3 new
+        # A filesystem mounted inside the source is made on the alternate, not entered (as
+        # rsync -x does).
+        mkdir "$SRC/inner"
+        mount -t tmpfs tmpfs "$SRC/inner"
+        echo "another filesystem" >"$SRC/inner/file"
+        run_tool -s
+        st=$STATUS
+        umount "$SRC/inner"
+        rmdir "$SRC/inner"
+        [ "$st" = 0 ] || fail "the sync with a mount inside the source failed: $(cat "$ERR")"
+        [ -d "$DST/inner" ] || fail "the mount point was not made on the alternate"
+        [ ! -e "$DST/inner/file" ] || fail "the copy entered another filesystem"
+        run_tool -q -s
+        expect_status 0
+        [ ! -e "$DST/inner" ] || fail "the mount point outlived the source's"
 }
 
 enospc_fails_before_deleting() {
@@ -423,6 +463,7 @@ rm -f "$W/cuts"
 run_case "an XBOOTLDR tree's kernel update cut at each rename and flush and at moments: the alternate holds a complete set; a plain sync completes it" xbootldr_kernel_update_survives_every_cut
 run_case "a /boot directory on the root, the same cuts: the same" boot_directory_kernel_update_survives_every_cut
 run_case "a source without a trailing slash: ordered in the tree below the destination, made by a first sync" directory_form_is_ordered_in_the_tree_below
+run_case "copied by the tool alone: the same cuts; a filesystem inside the source not entered" in_process_cuts_and_a_mount_inside_the_source
 run_case "ENOSPC: fails before deleting, names the MiB missing, the old kernel and entry intact" enospc_fails_before_deleting
 run_case "a tree that is no boot tree is one rsync run; boot_trees says so either way" plain_tree_is_one_rsync_run
 run_case "kernels named by the booted ESP's entries make a boot tree" kernels_named_by_an_esp_entry_make_a_boot_tree

@@ -190,24 +190,30 @@ cut_rsync_rename() {
         after_cut "rsync's rename $1"
 }
 
-# cut_runner SYSCALL N EXPECTED: the runner (rsync's parent, which does passes 2 and 3)
-# killed as it makes its Nth SYSCALL: syncfs (1 after pass 1 and the entries' temporary
-# files, 2 before loader.conf goes in, 3 before the old entries are removed, 4 after pass 2,
-# before pass 3) or renameat2 (1 the new entry, 2 loader.conf). Nothing else of ours, nor rsync, makes these calls before.
-cut_runner() {
-        baseline
+# traced_run STRACE-ARGS...: the sync, the tool under strace with those arguments.
+traced_run() {
         set +e
         # LeakSanitizer cannot run under ptrace: off for this one run of an ASan build.
         chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
                 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-                strace -f -qq -o /dev/null -e trace="$1" \
-                -e inject="$1":error=EIO:signal=KILL:when="$2" "$TOOL" -s >"$OUT" 2>"$ERR"
+                strace -f -qq -o /dev/null "$@" "$TOOL" -s >"$OUT" 2>"$ERR"
         STATUS=$?
         set -e
+}
+
+# cut_runner SYSCALL N EXPECTED [WHO]: the runner (rsync's parent, which does passes 2 and 3)
+# killed as it makes its Nth SYSCALL: syncfs (1 after pass 1 and the entries' temporary
+# files, 2 before loader.conf goes in, 3 before the old entries are removed, 4 after pass 2,
+# before pass 3) or renameat2 (1 the new entry, 2 loader.conf). Nothing else of ours, nor
+# rsync, makes these calls before. WHO: what the failure names ("rsync", or "the copy" where
+# the tool copies alone).
+cut_runner() {
+        baseline
+        traced_run -e trace="$1" -e inject="$1":error=EIO:signal=KILL:when="$2"
         expect_status 1
-        expect_stderr_has "failed /efi0/ -> /efi1/: rsync was killed by signal 9"
+        expect_stderr_has "failed /efi0/ -> /efi1/: ${4:-rsync} was killed by signal 9"
         [ "$(which_set "$R/efi1")" = "$3" ] || fail "cut at the runner's $1 $2: /efi1 holds $(which_set "$R/efi1"), expected $3"
-        after_cut "the runner's $1 $2"
+        after_cut "the runner's $1 $2 (${4:-rsync})"
 }
 
 cuts_at_every_boundary_and_rename_leave_a_bootable_alternate() {
@@ -405,7 +411,108 @@ WRAP
         same_tree "$R/efi0" "$R/efi1" || fail "not mirrored: $(cat "$W/diff")"
 }
 
+# --- the same cuts where the tool copies alone (rsync_path and rsync_opts unset) -------------
+# DESIGN.md §5 "Why in-process": pass 1 is the runner's too. Its renameat2 calls 1-4 put pass
+# 1's files in place (EFI/BOOT/BOOTX64.EFI, EFI/systemd/systemd-bootx64.efi, initrd.img-6.2,
+# vmlinuz-6.2), 5-6 the entry and loader.conf; syncfs 1 before pass 1's renames (it
+# replaces the boot loader), 2 before the entries', 3 before loader.conf's, 4 before the old
+# entries go, 5 after pass 2.
+
+IN_PROCESS_CONF='lock_timeout = 60\n'
+
+# cut_in_process SYSCALL N EXPECTED: the runner killed as it makes its Nth SYSCALL.
+cut_in_process() { cut_runner "$1" "$2" "$3" "the copy"; }
+
+in_process_cuts_at_every_boundary_and_rename_leave_a_bootable_alternate() {
+        printf "$IN_PROCESS_CONF" >"$CONF"
+        for n in 1 2 3 4; do
+                cut_in_process renameat2 "$n" old
+        done
+        cut_in_process syncfs 1 old
+        cut_in_process syncfs 2 old
+        cut_in_process renameat2 5 old
+        cut_in_process syncfs 3 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_in_process renameat2 6 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_in_process syncfs 4 "entries: debian-6.1.conf debian-6.2.conf "
+        cut_in_process syncfs 5 new
+        printf 'rsync_path = "/opt/rsync-cut"\nlock_timeout = 60\n' >"$CONF"
+}
+
+# Each copy_file_range slowed by 0.3 s (8 calls: 2.4 s of copy), the tool and its runner
+# stopped and killed at once at moments of it, as by a power cut.
+in_process_cuts_at_moments_leave_a_bootable_alternate() {
+        printf "$IN_PROCESS_CONF" >"$CONF"
+        for t in 0.3 0.9 1.5 2.2; do
+                baseline
+                chroot "$R" /usr/bin/env DUAL_ROOT_EFIVARS=/efivars \
+                        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+                        strace -f -qq -o /dev/null -e trace=copy_file_range \
+                        -e inject=copy_file_range:delay_enter=300000 "$TOOL" -s >"$W/cut.out" 2>&1 &
+                pid=$!
+                sleep "$t"
+                cut_tree "$pid"
+                wait "$pid" 2>/dev/null || true
+                after_cut "the in-process copy at ${t}s"
+        done
+        printf 'rsync_path = "/opt/rsync-cut"\nlock_timeout = 60\n' >"$CONF"
+}
+
+in_process_enospc_and_unreadable_leave_a_bootable_alternate() {
+        printf "$IN_PROCESS_CONF" >"$CONF"
+        # ENOSPC at the third copy call (something else filled the disk after the room
+        # check): pass 1 stops before any rename; its temporary files are ours to remove.
+        baseline
+        traced_run -e trace=copy_file_range -e inject=copy_file_range:error=ENOSPC:when=3
+        expect_status 1
+        expect_stderr_has "failed /efi0/ -> /efi1/: the copy failed: cannot copy '"
+        expect_stderr_has "No space left on device"
+        [ "$(which_set "$R/efi1")" = old ] || fail "after ENOSPC: /efi1 holds $(which_set "$R/efi1")"
+        problem=$(check_bootable "$R/efi1") || fail "after ENOSPC: $problem"
+        complete_plainly
+        # A source file that cannot be read (a disk dying under the read).
+        baseline
+        chmod 000 "$R/efi0/vmlinuz-6.2"
+        set +e
+        chroot "$R" setpriv --bounding-set=-dac_override,-dac_read_search \
+                /usr/bin/env DUAL_ROOT_EFIVARS=/efivars "$TOOL" -s >"$OUT" 2>"$ERR"
+        STATUS=$?
+        set -e
+        chmod 644 "$R/efi0/vmlinuz-6.2"
+        expect_status 1
+        expect_stderr_has "failed /efi0/ -> /efi1/: the copy failed: cannot open source 'vmlinuz-6.2': Permission denied"
+        [ "$(which_set "$R/efi1")" = old ] || fail "after a read error: /efi1 holds $(which_set "$R/efi1")"
+        problem=$(check_bootable "$R/efi1") || fail "after a read error: $problem"
+        complete_plainly
+        printf 'rsync_path = "/opt/rsync-cut"\nlock_timeout = 60\n' >"$CONF"
+}
+
+# Rule 12 where pass 1 is in-process: a kernel installed on the booted ESP right after pass
+# 1's last rename (the runner held there 2 s) is synced again, its entry never ahead of it.
+in_process_source_changed_between_passes_is_synced_again() {
+        printf "$IN_PROCESS_CONF" >"$CONF"
+        baseline
+        (
+                wait_for_file "$R/efi1/vmlinuz-6.2" 30 || exit 1
+                head -c 1M /dev/urandom >"$R/efi0/vmlinuz-6.3.1"
+                head -c 1M /dev/urandom >"$R/efi0/initrd.img-6.3.1"
+                printf 'title Debian 6.3.1\nlinux /vmlinuz-6.3.1\ninitrd /initrd.img-6.3.1\n' \
+                        >"$R/efi0/loader/entries/debian-6.3.1.conf"
+        ) &
+        writer=$!
+        traced_run -e trace=renameat2 -e inject=renameat2:delay_exit=2000000:when=4
+        wait "$writer" || fail "pass 1 never placed vmlinuz-6.2"
+        expect_status 0
+        expect_stdout_has "the source changed during the sync; synced again"
+        [ -f "$R/efi1/loader/entries/debian-6.3.1.conf" ] && [ -f "$R/efi1/vmlinuz-6.3.1" ] ||
+                fail "the second round did not copy the new kernel and its entry"
+        same_tree "$R/efi0" "$R/efi1" || fail "not mirrored: $(cat "$W/diff")"
+        problem=$(check_bootable_plus "$R/efi1") || fail "$problem"
+        rm -f "$R/efi0/"*6.3.* "$R/efi0/loader/entries/"*6.3.*
+        printf 'rsync_path = "/opt/rsync-cut"\nlock_timeout = 60\n' >"$CONF"
+}
+
 run_case "cuts at every pass boundary and at renames of both bursts (ptrace): the alternate always boots; a plain sync completes it" cuts_at_every_boundary_and_rename_leave_a_bootable_alternate
+run_case "in-process copy: cuts at every boundary and rename (ptrace): the alternate always boots; a plain sync completes it" in_process_cuts_at_every_boundary_and_rename_leave_a_bootable_alternate
 run_case "cuts at moments of a slowed kernel + boot loader update: the alternate always boots; a plain sync completes it" cuts_at_moments_leave_a_bootable_alternate
 run_case "rule 10: a late cut on a nearly full alternate: its leftovers are ours, the room judged without them" late_cut_on_a_full_alternate_is_completed_and_room_judged_without_leftovers
 run_case "rule 12: a kernel installed on the source between pass 1 and pass 2 is synced again, its entry never ahead of it" source_changed_between_passes_is_synced_again
@@ -415,4 +522,7 @@ run_case "a source file that cannot be read: bootable, completed by the next syn
 run_case "ENOSPC half-way: bootable, completed by the next sync" enospc_half_way_leaves_a_bootable_alternate
 run_case "old and new sets do not fit side by side: fails first, names the MiB missing, changes nothing" too_small_for_both_sets_fails_before_changing_anything
 run_case "an orphaned rsync helper keeps the lock; rsync dies with the tool" orphaned_rsync_keeps_the_lock
+run_case "in-process copy: cuts at moments of a slowed update: the alternate always boots; a plain sync completes it" in_process_cuts_at_moments_leave_a_bootable_alternate
+run_case "in-process copy: ENOSPC half-way and an unreadable source file: bootable, completed by the next sync" in_process_enospc_and_unreadable_leave_a_bootable_alternate
+run_case "in-process copy, rule 12: a kernel installed between pass 1 and pass 2 is synced again" in_process_source_changed_between_passes_is_synced_again
 finish

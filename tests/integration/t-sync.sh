@@ -84,12 +84,11 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         booted_by_loader "$PU0"
         run_tool -st
         expect_status 0
-        # Never synced before (no guard record): compared by content, --checksum. The copy
-        # order of DESIGN.md §5 rule 9: rsync copies the files but /loader/ (nothing
-        # deleted), then the entries (pass 2) and the deletions (pass 3) are the tool's own.
-        # Each change is told, labelled by its pass, without rsync's byte counters.
-        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new --exclude=/.dual-root-drill --exclude=/.dual-root-drill.new"
-        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAXt --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -i $common --exclude=/loader/ /efi0/ /efi1/"
+        # Never synced before (no guard record): compared by content. The copy order of
+        # DESIGN.md §5 rule 9, all of it the tool's own with the default rsync settings: the
+        # files but /loader/ (nothing deleted), the entries (pass 2), the deletions (pass 3).
+        # Each change is told, labelled by its pass.
+        expect_stdout_has "would sync /efi0/ -> /efi1/: copied by dual-root-tool itself, comparing content (files, then entries, then deletions; rsync_path and rsync_opts unset)"
         [ "$(grep -c '^would sync ' "$OUT")" = 1 ] || fail "expected exactly one command"
         expect_stdout_has "pass 1 (files): create vmlinuz"
         expect_stdout_has "pass 1 (files): create EFI/systemd/systemd-bootx64.efi"
@@ -121,6 +120,16 @@ sync_test_mode_prints_commands_and_changes_nothing() {
         expect_stderr_has "not overwriting it. See what a sync would change there with -s -t (dry run: each file created, replaced or deleted), then sync with --force"
         expect_stdout_has "0 tested, 0 skipped, 1 failed"
         [ "$(cat "$R/efi1/extra")" = stale ] || fail "test mode changed a file"
+        # rsync_opts in the file: rsync copies pass 1, with those options (the other passes
+        # stay the tool's).
+        printf 'rsync_opts = "-axHAX -t"\n' >"$CONF"
+        run_tool -st --force
+        expect_status 0
+        common="--exclude=/loader/random-seed --exclude=/.dual-root-state --exclude=/.dual-root-state.new --exclude=/.dual-root-drill --exclude=/.dual-root-drill.new"
+        expect_stdout_has "would sync /efi0/ -> /efi1/: /usr/bin/rsync -axHAX -t --no-specials --atimes --open-noatime --exclude=/lost+found/ --delay-updates --checksum -n -i $common --exclude=/loader/ /efi0/ /efi1/"
+        expect_stdout_has "pass 1 (files): replace vmlinuz"
+        expect_stdout_has "pass 3 (deletions): delete extra"
+        rm "$CONF"
 }
 
 rule0_unknown_booted_esp_syncs_no_esp() {
@@ -271,7 +280,7 @@ rule4_a_copy_torn_by_a_crash_is_compared_by_content() {
         expect_status 0
         run_tool -s -t
         expect_status 0
-        expect_stdout_lacks "--checksum" # as the last sync left it: the quick check holds
+        expect_stdout_lacks "comparing content" # as the last sync left it: the quick check holds
         expect_stdout_has "tested /efi0/ -> /efi1/: nothing was changed; already in sync, nothing to copy"
         # A kernel update, then a crash before its sync's flush was done: on the alternate
         # the new size and time reached the disk, the new bytes did not, and the guard's
@@ -282,13 +291,14 @@ rule4_a_copy_torn_by_a_crash_is_compared_by_content() {
         touch -r "$R/efi0/vmlinuz" "$R/efi1/vmlinuz"
         run_tool -s -t
         expect_status 0
-        expect_stdout_has "--checksum"
+        expect_stdout_has "comparing content"
+        expect_stdout_has "pass 1 (files): replace vmlinuz"
         run_tool -s
         expect_status 0
         cmp -s "$R/efi0/vmlinuz" "$R/efi1/vmlinuz" || fail "the torn copy was left in place: $(cat "$R/efi1/vmlinuz")"
         run_tool -s -t
         expect_status 0
-        expect_stdout_lacks "--checksum"
+        expect_stdout_lacks "comparing content"
         expect_stdout_has "already in sync, nothing to copy"
 }
 

@@ -119,6 +119,13 @@ static char *told(int out)
         return strdup(buf);
 }
 
+/* out emptied, the next change told at its start (a write goes where the offset is). */
+static void forget(int out)
+{
+        assert_int_equal(ftruncate(out, 0), 0);
+        assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+}
+
 static void test_leftover_names(void **state)
 {
         (void)state;
@@ -212,11 +219,92 @@ static void test_entries_then_loader_conf_then_old_entries(void **state)
         assert_true(e < c && c < o);
 
         /* a second run has nothing to do */
-        assert_int_equal(ftruncate(out, 0), 0);
+        forget(out);
         assert_int_equal(espcopy_entries(&a, NULL), 0);
         free(said);
         said = told(out);
         assert_string_equal(said, "");
+}
+
+/* Pass 1 in-process: what the quick check (or, with verify, content) finds different is
+ * copied whole under a temporary name then renamed in; /loader/, the ignored names, the
+ * excluded and our leftovers' names are left alone; nothing is deleted. */
+static void test_files_pass_copies_what_differs_and_deletes_nothing(void **state)
+{
+        struct dirs *d = *state;
+        _cleanup_close_ int out = memfd_create("out", MFD_CLOEXEC);
+        _cleanup_free_ char *said = NULL, *k = NULL, *n = NULL, *t = NULL;
+        char *ex[] = { "/loader/random-seed", "/skip", NULL };
+        struct espcopy_args a = {
+                .src_fd = d->sfd,
+                .dst_fd = d->dfd,
+                .excludes = ex,
+                .out_fd = out,
+        };
+        struct stat st;
+        char target[64] = {};
+
+        put(d->src, "vmlinuz-6.2", "kernel 6.2", 2000);
+        put(d->src, "EFI/systemd/systemd-bootx64.efi", "loader new", 2000);
+        put(d->dst, "EFI/systemd/systemd-bootx64.efi", "loader old", 1000);
+        put(d->src, "same", "same bytes", 1500);
+        put(d->dst, "same", "same bytes", 1500);
+        put(d->src, "torn", "good bytes", 1500); /* same size and time, other content */
+        put(d->dst, "torn", "XXXX XXXXX", 1500);
+        put(d->src, "loader/entries/x.conf", "title x\nlinux /vmlinuz-6.2\n", 2000);
+        put(d->src, "skip", "excluded", 2000);
+        put(d->src, ".vmlinuz.~dr~", "a leftover of a copy on the source", 2000);
+        put(d->dst, "old-only", "pass 3's", 1000);
+        assert_int_equal(symlinkat("vmlinuz-6.2", d->sfd, "vmlinuz"), 0);
+        assert_int_equal(chmod(d->src, 0755), 0);
+
+        assert_int_equal(espcopy_files(&a, NULL), 0);
+        k = text_of(d->dst, "vmlinuz-6.2");
+        n = text_of(d->dst, "EFI/systemd/systemd-bootx64.efi");
+        t = text_of(d->dst, "torn");
+        assert_string_equal(k, "kernel 6.2");
+        assert_string_equal(n, "loader new");
+        assert_string_equal(t, "XXXX XXXXX"); /* the quick check trusts size and time */
+        assert_int_equal(fstatat(d->dfd, "vmlinuz-6.2", &st, 0), 0);
+        assert_int_equal(st.st_mtim.tv_sec, 2000);
+        assert_true(readlinkat(d->dfd, "vmlinuz", target, sizeof(target) - 1) > 0);
+        assert_string_equal(target, "vmlinuz-6.2");
+        assert_false(there(d->dst, "loader")); /* pass 2's */
+        assert_false(there(d->dst, "skip"));
+        assert_false(there(d->dst, ".vmlinuz.~dr~"));
+        assert_false(there(d->dst, ".vmlinuz-6.2.~dr~"));
+        assert_true(there(d->dst, "old-only")); /* pass 3's */
+        said = told(out);
+        assert_non_null(strstr(said, "pass 1 (files): replace EFI/systemd/systemd-bootx64.efi\n"));
+        assert_non_null(strstr(said, "pass 1 (files): create vmlinuz-6.2\n"));
+        assert_non_null(strstr(said, "pass 1 (files): create vmlinuz\n"));
+        assert_null(strstr(said, "same"));
+        assert_null(strstr(said, "old-only"));
+
+        /* with verify, content: the torn copy is replaced; a second run then has nothing */
+        a.verify = true;
+        forget(out);
+        assert_int_equal(espcopy_files(&a, NULL), 0);
+        free(t);
+        t = text_of(d->dst, "torn");
+        assert_string_equal(t, "good bytes");
+        free(said);
+        said = told(out);
+        assert_string_equal(said, "pass 1 (files): replace torn\n");
+        forget(out);
+        assert_int_equal(espcopy_files(&a, NULL), 0);
+        free(said);
+        said = told(out);
+        assert_string_equal(said, "");
+        /* a dry run tells and writes nothing */
+        put(d->src, "vmlinuz-6.3", "kernel 6.3", 3000);
+        a.test = true;
+        assert_int_equal(espcopy_files(&a, NULL), 0);
+        free(said);
+        said = told(out);
+        assert_string_equal(said, "pass 1 (files): create vmlinuz-6.3\n");
+        assert_false(there(d->dst, "vmlinuz-6.3"));
+        assert_false(there(d->dst, ".vmlinuz-6.3.~dr~"));
 }
 
 static void test_an_entry_ahead_of_its_files_moves_nothing(void **state)
@@ -305,6 +393,8 @@ int main(void)
                 cmocka_unit_test(test_leftover_names),
                 cmocka_unit_test_setup_teardown(
                         test_leftovers_are_removed_unless_the_source_holds_them, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_files_pass_copies_what_differs_and_deletes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_entries_then_loader_conf_then_old_entries,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_an_entry_ahead_of_its_files_moves_nothing,

@@ -28,6 +28,7 @@ a2_expect() {
         check a2-cmdline-root "/proc/cmdline: $(cat /proc/cmdline)" grep -q "root=UUID=$ru " /proc/cmdline
         check a2-findmnt-root "findmnt /: $(findmnt -n -o SOURCE,UUID /), want UUID $ru" \
                 [ "$(findmnt -n -o UUID /)" = "$ru" ]
+        settle_mount /efi
         check a2-efi "/efi is $(findmnt -n -o SOURCE,PARTUUID /efi), want PARTUUID $pu" \
                 [ "$(findmnt -n -o PARTUUID /efi)" = "$pu" ]
         findmnt -rn -o TARGET,SOURCE,UUID,PARTUUID | grep -E '^/(efi|mnt/root1)' | sed 's/^/  mount: /' | log
