@@ -16,6 +16,7 @@
 
 #include "adddisk-internal.h"
 #include "blockdev.h"
+#include "disk.h"
 #include "e2fsfeat.h"
 #include "fstab.h"
 #include "procswaps.h"
@@ -563,7 +564,7 @@ static int check_config(struct ad *d, char **why)
 
 int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
 {
-        struct part_dev *parts = NULL;
+        struct disk_part_dev *parts = NULL;
         size_t n_parts = 0;
         int r;
 
@@ -571,13 +572,13 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
         d->alt_root = strdup(d->a->config->alt_root ? d->a->config->alt_root : DEFAULT_ALT_ROOT);
         if (!d->alt_root)
                 return -ENOMEM;
-        r = partitions_of(d->boot_disk_name, &parts, &n_parts);
+        r = disk_part_devs(d->boot_disk_name, &parts, &n_parts);
         if (r < 0)
                 return errmsg(why, r, "cannot list the partitions of %s: %s", d->boot_disk,
                               strerror(-r));
         d->tw = calloc(d->boot.n, sizeof(*d->tw));
         if (!d->tw) {
-                part_devs_free(parts, n_parts);
+                disk_part_devs_free(parts, n_parts);
                 return -ENOMEM;
         }
         say(d,
@@ -587,7 +588,7 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
             d->disk, d->boot_disk, d->alt_root);
         for (size_t i = 0; i < d->boot.n; i++) {
                 const struct gpt_part *bp = &d->boot.parts[i];
-                const struct part_dev *pd = NULL;
+                const struct disk_part_dev *pd = NULL;
                 _cleanup_free_ char *node = NULL;
                 struct blockdev_probe pr = {};
                 struct twin_part *tp;
@@ -696,7 +697,7 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
                 goto out;
         r = check_config(d, why);
 out:
-        part_devs_free(parts, n_parts);
+        disk_part_devs_free(parts, n_parts);
         return r;
 }
 
@@ -730,11 +731,11 @@ int mkdir_under(const char *path)
 /* The booted disk's partition partno as a device node ("/dev/vda3"). */
 static int booted_node(struct ad *d, size_t partno, char **ret, char **why)
 {
-        struct part_dev *parts = NULL;
+        struct disk_part_dev *parts = NULL;
         size_t n_parts = 0;
         int r;
 
-        r = partitions_of(d->boot_disk_name, &parts, &n_parts);
+        r = disk_part_devs(d->boot_disk_name, &parts, &n_parts);
         if (r < 0)
                 return errmsg(why, r, "cannot list the partitions of %s: %s", d->boot_disk,
                               strerror(-r));
@@ -749,7 +750,7 @@ static int booted_node(struct ad *d, size_t partno, char **ret, char **why)
                                                                                         : 0;
                                         break;
                                 }
-        part_devs_free(parts, n_parts);
+        disk_part_devs_free(parts, n_parts);
         return r;
 }
 
