@@ -16,7 +16,10 @@
 
 #include "adddisk-internal.h"
 #include "blockdev.h"
+#include "disk.h"
+#include "e2fsfeat.h"
 #include "fstab.h"
+#include "procswaps.h"
 #include "rsync.h"
 #include "sync.h"
 #include "util/errmsg.h"
@@ -257,12 +260,100 @@ static int wanted_items(struct ad *d, char ***ret)
         return 0;
 }
 
-/* The "/" item's exclusions: every other item's tree, the ESP's mount point, the system's
- * own and scratch directories' contents (the directories stay: the twin mounts on them). */
-static int root_excludes(struct ad *d, char *const *items, char ***ret)
+static const char *const sys_excludes[] = { "/dev/*", "/proc/*", "/sys/*",
+                                            "/run/*", "/tmp/*",  "/mnt/*" };
+
+static bool under(const char *path, const char *dir)
 {
-        static const char *const sys[] = { "/dev/*", "/proc/*", "/sys/*",
-                                           "/run/*", "/tmp/*",  "/mnt/*" };
+        const char *s = startswith(path, dir);
+
+        return s && (*s == 0 || *s == '/' || streq(dir, "/"));
+}
+
+/* path as an rsync pattern matching it only: wildcards escaped (rsync takes a backslash as
+ * an escape only in a pattern holding a wildcard). */
+static char *rsync_literal(const char *path)
+{
+        char *r = malloc(strlen(path) * 2 + 1), *o = r;
+
+        if (!r)
+                return NULL;
+        if (!strpbrk(path, "*?["))
+                return strcpy(r, path);
+        for (const char *s = path; *s; s++) {
+                if (strchr("*?[\\", *s))
+                        *o++ = '\\';
+                *o++ = *s;
+        }
+        *o = 0;
+        return r;
+}
+
+/*
+ * A5: the active swap files (/proc/swaps, type file) in the trees the twin's items copy, as
+ * pairs in one vector: the item's source ("/" or one of items), then the pattern excluding
+ * the file, anchored at that item's transfer root. A swap file is a live device's backing
+ * store: copied, it is gigabytes of another machine's memory, and never the same twice. One
+ * under a directory the "/" item excludes already (/tmp, /mnt...) or on no copied tree
+ * needs nothing.
+ */
+static int swap_excludes(struct ad *d, char *const *items, char ***ret, char **why)
+{
+        _cleanup_strv_free_ char **files = NULL, **l = NULL;
+        int r;
+
+        r = procswaps_files(&files, why);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(f, files)
+        {
+                const char *owner = "/";
+                _cleanup_free_ char *pat = NULL;
+                struct stat fst, ost;
+                bool skip = false;
+
+                STRV_FOREACH(i, items)
+                if (under(*f, *i) && strlen(*i) > strlen(owner))
+                        owner = *i;
+                if (streq(owner, "/")) {
+                        for (size_t k = 0; k < ELEMENTSOF(sys_excludes); k++)
+                                /* the pattern "/dev/ANY" excludes what starts with "/dev/" */
+                                skip = skip || strncmp(*f, sys_excludes[k],
+                                                       strlen(sys_excludes[k]) - 1) == 0;
+                        skip = skip || (d->m->booted.mount && under(*f, d->m->booted.mount)) ||
+                               under(*f, d->alt_root);
+                }
+                /* on another filesystem than its item's tree: the item's rsync -x stays off it */
+                skip = skip || stat(*f, &fst) < 0 || stat(owner, &ost) < 0 ||
+                       fst.st_dev != ost.st_dev;
+                if (skip)
+                        continue;
+                pat = rsync_literal(streq(owner, "/") ? *f : *f + strlen(owner));
+                if (!pat || strv_extend(&l, owner) < 0 || strv_push(&l, pat) < 0)
+                        return -ENOMEM;
+                pat = NULL; /* l holds it */
+                say(d, "%s is an active swap file: the %s item excludes it (%s)", *f, owner,
+                    l[strv_length(l) - 1]);
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The patterns of pairs (swap_excludes()) whose item is owner. */
+static int excludes_of(char *const *pairs, const char *owner, char ***l)
+{
+        for (size_t k = 0; pairs && pairs[k] && pairs[k + 1]; k += 2)
+                if (streq(pairs[k], owner) && strv_extend(l, pairs[k + 1]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* The "/" item's exclusions: every other item's tree, the ESP's mount point, the system's
+ * own and scratch directories' contents (the directories stay: the twin mounts on them), the
+ * active swap files on the root's tree. */
+static int root_excludes(struct ad *d, char *const *items, char *const *swaps, char ***ret)
+{
+        const char *const *sys = sys_excludes;
         _cleanup_strv_free_ char **l = NULL;
 
         STRV_FOREACH(i, items)
@@ -270,11 +361,29 @@ static int root_excludes(struct ad *d, char *const *items, char ***ret)
                 return -ENOMEM;
         if (d->m->booted.mount && strv_extendf(&l, "%s/", d->m->booted.mount) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(sys); i++)
+        for (size_t i = 0; i < ELEMENTSOF(sys_excludes); i++)
                 if (strv_extend(&l, sys[i]) < 0)
                         return -ENOMEM;
+        if (excludes_of(swaps, "/", &l) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+/* s in a TOML basic string: '"' and '\\' escaped (a swap file's escaped wildcard). */
+static char *toml_escaped(const char *s)
+{
+        char *r = malloc(strlen(s) * 2 + 1), *o = r;
+
+        if (!r)
+                return NULL;
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        *o++ = '\\';
+                *o++ = *s;
+        }
+        *o = 0;
+        return r;
 }
 
 static char *quoted_list(char *const *l)
@@ -285,7 +394,9 @@ static char *quoted_list(char *const *l)
         {
                 char *n;
 
-                if (!s || asprintf(&n, "%s%s\"%s\"", s, p == l ? "" : ", ", *p) < 0)
+                _cleanup_free_ char *q = toml_escaped(*p);
+
+                if (!s || !q || asprintf(&n, "%s%s\"%s\"", s, p == l ? "" : ", ", q) < 0)
                         return NULL;
                 free(s);
                 s = n;
@@ -302,7 +413,8 @@ static char *quoted_list(char *const *l)
 }
 
 /* The approach-2 part of the config, as text to paste (A5). */
-static char *wanted_config(struct ad *d, char *const *items, char *const *excl, char *const *ids)
+static char *wanted_config(struct ad *d, char *const *items, char *const *excl, char *const *ids,
+                           char *const *swaps)
 {
         _cleanup_free_ char *esp = NULL, *mounts = NULL, *ex = NULL, *sid = NULL, *body = NULL;
         _cleanup_strv_free_ char **em = NULL;
@@ -319,10 +431,14 @@ static char *wanted_config(struct ad *d, char *const *items, char *const *excl, 
                 return NULL;
         STRV_FOREACH(i, items)
         {
+                _cleanup_strv_free_ char **x = NULL;
+                _cleanup_free_ char *xl = NULL;
                 char *n;
 
-                if (asprintf(&n, "%s        [\"%s/\", \"%s%s/\"],\n", body, *i, d->alt_root, *i) <
-                    0)
+                if (excludes_of(swaps, *i, &x) < 0 || (x && !(xl = quoted_list(x))))
+                        return NULL;
+                if (asprintf(&n, "%s        [\"%s/\", \"%s%s/\"%s%s],\n", body, *i, d->alt_root, *i,
+                             xl ? ", " : "", xl ? xl : "") < 0)
                         return NULL;
                 free(body);
                 body = n;
@@ -344,10 +460,27 @@ static bool has_item(const struct config *c, const char *src, const char *dest)
         return false;
 }
 
+/* The item src -> dest excludes pattern exactly. */
+static bool item_excludes(const struct config *c, const char *src, const char *dest,
+                          const char *pattern)
+{
+        for (size_t i = 0; i < c->n_items; i++)
+                if (same_path(c->items[i].source, src)) {
+                        bool here = false;
+
+                        STRV_FOREACH(x, c->items[i].dests)
+                        here = here || same_path(*x, dest);
+                        if (here && strv_contains(c->items[i].excludes, pattern))
+                                return true;
+                }
+        return false;
+}
+
 static int check_config(struct ad *d, char **why)
 {
         const struct config *c = d->a->config;
-        _cleanup_strv_free_ char **items = NULL, **excl = NULL, **ids = NULL, **missing = NULL;
+        _cleanup_strv_free_ char **items = NULL, **excl = NULL, **ids = NULL, **missing = NULL,
+                                 **swaps = NULL;
         _cleanup_free_ char *esp = NULL, *text = NULL, *list = NULL;
         bool root_item = false, mnt_excluded = false;
         int r;
@@ -355,7 +488,10 @@ static int check_config(struct ad *d, char **why)
         r = wanted_items(d, &items);
         if (r < 0)
                 return r;
-        r = root_excludes(d, items, &excl);
+        r = swap_excludes(d, items, &swaps, why);
+        if (r < 0)
+                return r;
+        r = root_excludes(d, items, swaps, &excl);
         if (r < 0)
                 return r;
         ids = entry_dirs(d);
@@ -392,6 +528,17 @@ static int check_config(struct ad *d, char **why)
             strv_extend(&missing, "the \"/\" item's exclusion of /mnt/* (the twin's own mount)") <
                     0)
                 return -ENOMEM;
+        for (size_t k = 0; swaps && swaps[k] && swaps[k + 1]; k += 2) {
+                _cleanup_free_ char *dest = under_alt(d->alt_root, swaps[k]);
+
+                if (!dest)
+                        return -ENOMEM;
+                if (has_item(c, swaps[k], dest) &&
+                    !item_excludes(c, swaps[k], dest, swaps[k + 1]) &&
+                    strv_extendf(&missing, "the %s item's exclusion of %s (an active swap file)",
+                                 swaps[k], swaps[k + 1]) < 0)
+                        return -ENOMEM;
+        }
         STRV_FOREACH(x, ids)
         if (!strv_contains(c->swap_ids, *x) && strv_extendf(&missing, "%s in swap_ids", *x) < 0)
                 return -ENOMEM;
@@ -402,7 +549,7 @@ static int check_config(struct ad *d, char **why)
                     strna(c->path));
                 return 0;
         }
-        text = wanted_config(d, items, excl, ids);
+        text = wanted_config(d, items, excl, ids, swaps);
         list = strv_join(missing, "; ");
         if (!text || !list)
                 return -ENOMEM;
@@ -417,7 +564,7 @@ static int check_config(struct ad *d, char **why)
 
 int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
 {
-        struct part_dev *parts = NULL;
+        struct disk_part_dev *parts = NULL;
         size_t n_parts = 0;
         int r;
 
@@ -425,13 +572,13 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
         d->alt_root = strdup(d->a->config->alt_root ? d->a->config->alt_root : DEFAULT_ALT_ROOT);
         if (!d->alt_root)
                 return -ENOMEM;
-        r = partitions_of(d->boot_disk_name, &parts, &n_parts);
+        r = disk_part_devs(d->boot_disk_name, &parts, &n_parts);
         if (r < 0)
                 return errmsg(why, r, "cannot list the partitions of %s: %s", d->boot_disk,
                               strerror(-r));
         d->tw = calloc(d->boot.n, sizeof(*d->tw));
         if (!d->tw) {
-                part_devs_free(parts, n_parts);
+                disk_part_devs_free(parts, n_parts);
                 return -ENOMEM;
         }
         say(d,
@@ -441,7 +588,7 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
             d->disk, d->boot_disk, d->alt_root);
         for (size_t i = 0; i < d->boot.n; i++) {
                 const struct gpt_part *bp = &d->boot.parts[i];
-                const struct part_dev *pd = NULL;
+                const struct disk_part_dev *pd = NULL;
                 _cleanup_free_ char *node = NULL;
                 struct blockdev_probe pr = {};
                 struct twin_part *tp;
@@ -550,7 +697,7 @@ int twin_plan(struct ad *d, struct libmnt_table *t, char **why)
                 goto out;
         r = check_config(d, why);
 out:
-        part_devs_free(parts, n_parts);
+        disk_part_devs_free(parts, n_parts);
         return r;
 }
 
@@ -579,6 +726,71 @@ int mkdir_under(const char *path)
                         *s = '/';
                 }
         return mkdir(p, 0755) < 0 && errno != EEXIST ? negative_errno() : 0;
+}
+
+/* The booted disk's partition partno as a device node ("/dev/vda3"). */
+static int booted_node(struct ad *d, size_t partno, char **ret, char **why)
+{
+        struct disk_part_dev *parts = NULL;
+        size_t n_parts = 0;
+        int r;
+
+        r = disk_part_devs(d->boot_disk_name, &parts, &n_parts);
+        if (r < 0)
+                return errmsg(why, r, "cannot list the partitions of %s: %s", d->boot_disk,
+                              strerror(-r));
+        r = errmsg(why, -ENODEV, "partition %zu of the booted disk %s has no device", partno + 1,
+                   d->boot_disk);
+        for (size_t i = 0; i < d->boot.n; i++)
+                if (d->boot.parts[i].partno == partno)
+                        for (size_t k = 0; k < n_parts; k++)
+                                if (parts[k].start * 512 ==
+                                    d->boot.parts[i].start * d->boot.sector_size) {
+                                        r = asprintf(ret, "/dev/%s", parts[k].name) < 0 ? -ENOMEM
+                                                                                        : 0;
+                                        break;
+                                }
+        disk_part_devs_free(parts, n_parts);
+        return r;
+}
+
+/* A2: the mkfs options that make the twin's ext2/3/4 like the booted one (its superblock's
+ * block size, inode size, cluster size and features, mke2fs's own defaults not added: "-O
+ * none,..."); none for the other types (their mkfs defaults: known limit). */
+static int mkfs_alike(struct ad *d, const struct twin_part *p, char ***ret, char **why)
+{
+        _cleanup_(e2fs_params_done) struct e2fs_params e = {};
+        _cleanup_free_ char *node = NULL;
+        int r;
+
+        *ret = NULL;
+        if (streq(p->fstype, "xfs") || streq(p->fstype, "btrfs")) {
+                say(d,
+                    "partition %zu: the twin's %s gets mkfs.%s's defaults, not the booted one's "
+                    "features (DESIGN.md §12b A2: known limit)",
+                    p->partno + 1, p->fstype, p->fstype);
+                return 0;
+        }
+        if (!startswith(p->fstype, "ext"))
+                return 0;
+        r = booted_node(d, p->partno, &node, why);
+        if (r < 0)
+                return r;
+        r = e2fs_params_read(node, &e, why);
+        if (r < 0)
+                return errmsg_prefix(why, r,
+                                     "cannot make partition %zu's %s like its twin's (partition "
+                                     "%zu of %s)",
+                                     p->partno + 1, p->fstype, p->partno + 1, d->boot_disk);
+        if (e.state) {
+                _cleanup_free_ char *l = strv_join(e.state, ", ");
+
+                if (!l)
+                        return -ENOMEM;
+                say(d, "%s's features %s are its state, not choices made at mkfs: not given", node,
+                    l);
+        }
+        return e2fs_params_mkfs_args(&e, ret);
 }
 
 static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part *np, char **why)
@@ -613,19 +825,20 @@ static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part
                         return errmsg(why, r, "cannot probe %s: %s", dev, strerror(-r));
         }
         {
-                char *argv[7] = { (char *)makers[m].prog }; /* prog [-F 32] [-L label] dev NULL */
-                size_t n = 1;
+                /* prog [-F 32] [the twin's choices] [-L label] dev */
+                _cleanup_strv_free_ char **argv = NULL, **alike = NULL;
 
-                if (streq(p->fstype, "vfat")) {
-                        argv[n++] = "-F";
-                        argv[n++] = "32";
-                }
-                if (p->new_label) {
-                        argv[n++] = (char *)makers[m].label_opt;
-                        argv[n++] = p->new_label;
-                }
-                argv[n++] = (char *)dev;
-                argv[n] = NULL;
+                r = mkfs_alike(d, p, &alike, why);
+                if (r < 0)
+                        return r;
+                if (strv_extend(&argv, makers[m].prog) < 0 ||
+                    (streq(p->fstype, "vfat") &&
+                     (strv_extend(&argv, "-F") < 0 || strv_extend(&argv, "32") < 0)) ||
+                    strv_extend_strv(&argv, alike) < 0 ||
+                    (p->new_label && (strv_extend(&argv, makers[m].label_opt) < 0 ||
+                                      strv_extend(&argv, p->new_label) < 0)) ||
+                    strv_extend(&argv, dev) < 0)
+                        return -ENOMEM;
                 r = run_or_show(d, argv, why);
                 if (r < 0 || d->a->test)
                         return r;
@@ -774,13 +987,6 @@ bool twin_mounted_here(const struct ad *d, const char *target)
 }
 
 /* --- step 7: the first copy --------------------------------------------------------------- */
-
-static bool under(const char *path, const char *dir)
-{
-        const char *s = startswith(path, dir);
-
-        return s && (*s == 0 || *s == '/');
-}
 
 /* A7: a destination the root's item does not make (its tree is another item's, excluded
  * there) is made like its source: mode and owner. */

@@ -7,6 +7,8 @@
 
 #include "bind.h"
 #include "blockdev.h"
+#include "config.h"
+#include "util/path.h"
 #include "util/errmsg.h"
 #include "util/strv.h"
 
@@ -190,4 +192,79 @@ int bind_execute(const struct bind_plan *p, dev_t devnum, const char *mountinfo,
                 return errmsg(why, r, "%s; undoing the bind failed too (%m): unmount '%s' by hand",
                               strna(m), p->target);
         return errmsg(why, r, "%s; the bind was undone", strna(m));
+}
+
+/* path resolved (realpath) when it exists, else as written; trailing slashes stripped. */
+static char *resolved(const char *path)
+{
+        char real[PATH_MAX];
+
+        return path_strip_trailing_slashes(realpath(path, real) ? real : path);
+}
+
+static bool at_or_under(const char *path, const char *dir)
+{
+        size_t n = strlen(dir);
+
+        return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/' || streq(dir, "/"));
+}
+
+int bind_check_sync_items(const struct config *c, char *const *esp_set, const char *target,
+                          bool already_bound, char **why)
+{
+        _cleanup_free_ char *tg = NULL;
+
+        if (!c)
+                return 0;
+        tg = resolved(target);
+        if (!tg)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_items; i++) {
+                const struct sync_item *it = &c->items[i];
+                _cleanup_free_ char *src = resolved(it->source);
+
+                if (!src)
+                        return -ENOMEM;
+                if (!at_or_under(src, tg))
+                        continue;
+                STRV_FOREACH(d, it->dests)
+                {
+                        _cleanup_free_ char *dst = resolved(*d);
+                        bool esp = false;
+
+                        if (!dst)
+                                return -ENOMEM;
+                        STRV_FOREACH(e, esp_set)
+                        {
+                                _cleanup_free_ char *em = resolved(*e);
+
+                                if (!em)
+                                        return -ENOMEM;
+                                esp = esp || at_or_under(dst, em);
+                        }
+                        if (esp)
+                                continue; /* approach 1: the ESP's contents to an ESP */
+                        if (already_bound)
+                                return errmsg(why, -EBUSY,
+                                              "the booted ESP is bound onto '%s', but the sync "
+                                              "list's item %s -> %s (%s, line %u) copies what "
+                                              "'%s' holds to a root's tree (approach 2: the "
+                                              "kernels live in '%s'): the bind hides them from "
+                                              "that item and from the boot loader. Unmount it "
+                                              "(umount '%s') and disable the bind at boot "
+                                              "(systemctl disable bind-mount-efi.service)",
+                                              tg, it->source, *d, strna(c->path), it->line, tg, tg,
+                                              tg);
+                        return errmsg(why, -EBUSY,
+                                      "not binding the booted ESP onto '%s': the sync list's item "
+                                      "%s -> %s (%s, line %u) copies what '%s' holds to a root's "
+                                      "tree (approach 2: the kernels live in '%s'), and the ESP "
+                                      "bound over it would hide them from that item and from the "
+                                      "boot loader. Nothing was bound; on approach 2 nothing is "
+                                      "bound on '%s': disable the bind at boot (systemctl disable "
+                                      "bind-mount-efi.service)",
+                                      tg, it->source, *d, strna(c->path), it->line, tg, tg, tg);
+                }
+        }
+        return 0;
 }

@@ -55,15 +55,22 @@ static void warn_model(const struct esp_model *m, bool missing_alternates)
                                     m->alternates[i].mount);
 }
 
-static int bind_booted(const struct esp_model *m, struct libmnt_table *t)
+static int bind_booted(const struct config *c, const struct esp_model *m, struct libmnt_table *t)
 {
         _cleanup_free_ char *why = NULL;
         struct bind_plan plan = {};
-        int r;
+        int r, k;
 
         r = bind_prepare(m, t, arg.efi_mount, &plan, &why);
         if (r < 0) {
                 log_error("%s", why ? why : strerror(-r));
+                return EXIT_FAILED;
+        }
+        /* B4: approach 2's /boot item would lose its tree under the bind */
+        k = bind_check_sync_items(c, m->esp_set, arg.efi_mount, r == BIND_ALREADY, &why);
+        if (k < 0) {
+                log_error("%s", why ? why : strerror(-k));
+                bind_plan_done(&plan);
                 return EXIT_FAILED;
         }
         if (r == BIND_ALREADY) {
@@ -385,7 +392,7 @@ int verb_bind(struct context *c)
         /* announce_booted() said why. */
         if (!c->m.model->boot_ok || !c->m.model->device_ok)
                 return EXIT_FAILED;
-        r = bind_booted(c->m.model, c->m.mounts);
+        r = bind_booted(c->config, c->m.model, c->m.mounts);
         drill_boot_step(c);
         return r;
 }

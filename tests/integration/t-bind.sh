@@ -217,6 +217,57 @@ bind_with_a_broken_esp_mounts_falls_back_to_efi_n() {
         umount "$R/esp-b"
 }
 
+# DESIGN.md §4 B4: approach 2's sync list copies /boot (a root's directory, or its XBOOTLDR) to
+# the twin: the ESP bound over it would hide the kernels. Refused, nothing bound, said what to do.
+bind_refuses_over_a_boot_tree_the_sync_list_copies() {
+        reset_machine
+        booted_by_loader "$PU0"
+        echo kernel >"$R/boot/vmlinuz-6.1"
+        findmnt -rn -o TARGET,MAJ:MIN >"$W/mounts-before"
+        for src in /boot/ /boot /boot/grub/; do
+                printf 'esp_mounts = ["/efi0", "/efi1"]\nsync = [\n  ["%s", "/mnt/root1%s"],\n]\n' \
+                        "$src" "$src" >"$CONF"
+                for opt in -b -bt; do
+                        run_tool $opt
+                        expect_status 1
+                        expect_stderr_has "not binding the booted ESP onto '/boot': the sync list's item $src -> /mnt/root1$src (/etc/dual-root/sync-daemon.conf, line 3) copies what '/boot' holds to a root's tree (approach 2: the kernels live in '/boot'), and the ESP bound over it would hide them from that item and from the boot loader. Nothing was bound; on approach 2 nothing is bound on '/boot': disable the bind at boot (systemctl disable bind-mount-efi.service)"
+                        expect_stdout_lacks "mount --bind"
+                done
+        done
+        findmnt -rn -o TARGET,MAJ:MIN >"$W/mounts-after"
+        cmp -s "$W/mounts-before" "$W/mounts-after" || fail "the mount table changed: $(diff "$W/mounts-before" "$W/mounts-after")"
+        [ -f "$R/boot/vmlinuz-6.1" ] || fail "/boot's kernel is hidden"
+        # bound already (by hand, or before the config said so): said, and how to undo it
+        mount --bind "$R/efi0" "$R/boot"
+        run_tool -b
+        expect_status 1
+        expect_stderr_has "the booted ESP is bound onto '/boot', but the sync list's item /boot/grub/ -> /mnt/root1/boot/grub/"
+        expect_stderr_has "Unmount it (umount '/boot') and disable the bind at boot"
+        umount "$R/boot"
+}
+
+# B4 never refuses approach 1: /boot copied to an ESP mount point is the ESP's own copy, and
+# other items do not concern /boot.
+bind_approach1_with_a_sync_list_still_binds() {
+        reset_machine
+        booted_by_loader "$PU0"
+        printf 'esp_mounts = ["/efi0", "/efi1"]\nsync = [\n  ["/boot/", "/efi1/"],\n  ["/boot/EFI/", "/efi1/EFI/"],\n  ["/etc/", "/mnt/root1/etc/"],\n  ["/", "/mnt/root1/", ["/boot/"]],\n]\n' >"$CONF"
+        run_tool -b
+        expect_status 0
+        expect_stdout_has "mounted the booted ESP $DEV0: mount --bind /efi0 /boot"
+        [ "$(devno_at "$R/boot")" = "$(devno_of "$DEV0")" ] || fail "/boot does not hold $DEV0"
+        run_tool -b
+        expect_status 0
+        expect_stdout_has "'/boot' already holds the booted ESP $DEV0"
+        umount "$R/boot"
+        # no esp_mounts: the ESP mount points are every /efi<N>, /efi1 among them
+        printf 'sync = [\n  ["/boot/", "/efi1/"],\n]\n' >"$CONF"
+        run_tool -b
+        expect_status 0
+        expect_stdout_has "mounted the booted ESP $DEV0: mount --bind /efi0 /boot"
+        umount "$R/boot"
+}
+
 run_case "-bt prints the mount and changes nothing" bind_test_mode_changes_nothing
 run_case "-b binds disk 0's ESP on /boot" bind_mounts_disk0_esp_on_boot
 run_case "-b binds disk 1's ESP when booted from disk 1" bind_mounts_disk1_esp_when_booted_from_disk1
@@ -233,4 +284,6 @@ run_case "-q -b binds silently" bind_quiet_prints_nothing
 run_case "-b binds despite a typo in an unrelated key (B2), exit 2; -s does not run" bind_binds_despite_a_typo_in_an_unrelated_key
 run_case "-b uses esp_mounts read intact from a broken config (B2)" bind_uses_esp_mounts_from_a_broken_config
 run_case "-b with a broken esp_mounts uses /efi<N>, never another filesystem (B2)" bind_with_a_broken_esp_mounts_falls_back_to_efi_n
+run_case "-b refuses to hide a /boot tree the sync list copies (B4)" bind_refuses_over_a_boot_tree_the_sync_list_copies
+run_case "-b binds on approach 1 whatever its sync list (B4)" bind_approach1_with_a_sync_list_still_binds
 finish

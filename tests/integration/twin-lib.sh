@@ -3,7 +3,8 @@
 # Sourced by t-adddisk-twin*.sh after lib.sh: a running one-disk machine of approach 2 (DESIGN.md
 # §12b), laid out like the manual's Table 1 on a 200 MiB GPT image: 1 ESP (32 MiB, an ext4
 # stand-in: this kernel cannot mount vfat), 2 XBOOTLDR (40 MiB ext4 'boot0'), 3 root (100 MiB
-# ext4 'root0', the fake root itself), 4 swap (8 MiB, 'swap0'). Partitions are loop devices at
+# ext4 'root0', the fake root itself), 4 swap (8 MiB, 'swap0'). The XBOOTLDR's ext4 is made with
+# other choices than mke2fs's defaults (4 KiB blocks, 128-byte inodes, no metadata_csum, no 64bit). Partitions are loop devices at
 # their offsets (this kernel makes none for loop devices); the booted disk is also attached whole.
 # A blank 200 MiB image is the new disk ($NEW).
 #
@@ -48,7 +49,9 @@ twin_machine() {
                 PART2=$(attach "$IMG0" $S2 $M2) # a partition holding no filesystem
         else
                 BOOT0=$(attach "$IMG0" $S2 $M2)
-                mkfs.ext4 -q -L boot0 "$BOOT0"
+                # not mke2fs's defaults for 40 MiB (1 KiB blocks, 256-byte inodes, 64bit,
+                # metadata_csum): the twin's must be made alike (§12b A2)
+                mkfs.ext4 -q -b 4096 -I 128 -O ^metadata_csum,^64bit -L boot0 "$BOOT0" 2>/dev/null
                 mount "$BOOT0" "$R/boot"
         fi
         mkdir -p "$R$ESPDIR"
