@@ -31,18 +31,6 @@ struct twin_part {
         bool xbootldr;   /* GPT type XBOOTLDR */
 };
 
-/* A partition of a disk or its loop stand-in (DESIGN.md §12 rule 3): disk.h's. adddisk-twin.c
- * still calls them by their old names here; to go when that file next changes. */
-#define part_dev disk_part_dev
-static inline int partitions_of(const char *disk_name, struct disk_part_dev **ret, size_t *ret_n)
-{
-        return disk_part_devs(disk_name, ret, ret_n);
-}
-static inline void part_devs_free(struct disk_part_dev *p, size_t n)
-{
-        disk_part_devs_free(p, n);
-}
-
 struct ad {
         const struct adddisk_args *a;
         const struct esp_model *m;
