@@ -29,10 +29,10 @@
 enum { COMPAT_RO, INCOMPAT };
 
 enum kind {
-        MADE,     /* a choice given to mkfs.btrfs -O (or -R for the free space tree) */
-        IMPLIED,  /* mkfs.btrfs sets it with another choice: nothing to give */
-        APART,    /* state: not given, said */
-        REFUSED,  /* a choice mkfs.btrfs 6.2 cannot make: the twin could not be alike */
+        MADE,    /* a choice given to mkfs.btrfs -O (or -R for the free space tree) */
+        IMPLIED, /* mkfs.btrfs sets it with another choice: nothing to give */
+        APART,   /* state: not given, said */
+        REFUSED, /* a choice mkfs.btrfs 6.2 cannot make: the twin could not be alike */
 };
 
 static const struct flag {
@@ -115,8 +115,7 @@ int btrfs_params_parse(const void *data, size_t size, struct btrfs_params *ret, 
                               BTRFS_SUPERBLOCK_SIZE);
         if (memcmp(sb + SB_MAGIC, "_BHRfS_M", 8) != 0)
                 return errmsg(why, -EBADMSG,
-                              "no btrfs superblock (magic 0x%016" PRIx64
-                              ", not \"_BHRfS_M\")",
+                              "no btrfs superblock (magic 0x%016" PRIx64 ", not \"_BHRfS_M\")",
                               le64(sb + SB_MAGIC));
         p.sector_size = le32(sb + SB_SECTORSIZE);
         if (!pow2_in(p.sector_size, 4096, 65536))

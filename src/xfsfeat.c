@@ -92,8 +92,8 @@ static int parse_v5(const uint8_t *sb, struct xfs_params *p, char **why)
         uint32_t compat = be32(sb + SB_FEATURES_COMPAT), ro = be32(sb + SB_FEATURES_RO_COMPAT),
                  in = be32(sb + SB_FEATURES_INCOMPAT), log = be32(sb + SB_FEATURES_LOG_INCOMPAT);
         uint32_t ro_known = RO_FINOBT | RO_RMAPBT | RO_REFLINK | RO_INOBTCNT;
-        uint32_t in_known = IN_FTYPE | IN_SPINODES | IN_META_UUID | IN_BIGTIME | IN_NEEDSREPAIR |
-                            IN_NREXT64;
+        uint32_t in_known =
+                IN_FTYPE | IN_SPINODES | IN_META_UUID | IN_BIGTIME | IN_NEEDSREPAIR | IN_NREXT64;
 
         if (compat)
                 return errmsg(why, -EOPNOTSUPP,
@@ -115,8 +115,9 @@ static int parse_v5(const uint8_t *sb, struct xfs_params *p, char **why)
                               "a v5 filesystem without ftype (mkfs.xfs makes none: -m crc=1 "
                               "needs -n ftype=1)");
         if ((ro & RO_INOBTCNT) && !(ro & RO_FINOBT))
-                return errmsg(why, -EBADMSG, "inobtcount without finobt (sb_features_ro_compat "
-                                             "0x%08" PRIx32 ")",
+                return errmsg(why, -EBADMSG,
+                              "inobtcount without finobt (sb_features_ro_compat "
+                              "0x%08" PRIx32 ")",
                               ro);
         p->ftype = true;
         p->finobt = ro & RO_FINOBT;
@@ -151,11 +152,11 @@ int xfs_params_parse(const void *data, size_t size, struct xfs_params *ret, char
         int r;
 
         if (size < XFS_SUPERBLOCK_SIZE)
-                return errmsg(why, -EBADMSG, "%zu bytes, not a whole superblock sector (%d)",
-                              size, XFS_SUPERBLOCK_SIZE);
+                return errmsg(why, -EBADMSG, "%zu bytes, not a whole superblock sector (%d)", size,
+                              XFS_SUPERBLOCK_SIZE);
         if (memcmp(sb + SB_MAGIC, "XFSB", 4) != 0)
-                return errmsg(why, -EBADMSG, "no xfs superblock (magic 0x%08" PRIx32
-                                             ", not 0x58465342 \"XFSB\")",
+                return errmsg(why, -EBADMSG,
+                              "no xfs superblock (magic 0x%08" PRIx32 ", not 0x58465342 \"XFSB\")",
                               be32(sb + SB_MAGIC));
         vn = be16(sb + SB_VERSIONNUM);
         p.version = vn & VERSION_NUMBITS;
@@ -269,13 +270,14 @@ int xfs_params_mkfs_args(const struct xfs_params *p, char ***ret)
         if (r >= 0)
                 r = strv_extend(&l, "-m");
         if (r >= 0 && p->version == 5) {
-                r = strv_extendf(&l, "crc=1,finobt=%d,rmapbt=%d,reflink=%d,bigtime=%d,inobtcount=%d",
+                r = strv_extendf(&l,
+                                 "crc=1,finobt=%d,rmapbt=%d,reflink=%d,bigtime=%d,inobtcount=%d",
                                  p->finobt, p->rmapbt, p->reflink, p->bigtime, p->inobtcount);
                 if (r >= 0)
                         r = strv_extend(&l, "-i");
                 if (r >= 0)
-                        r = strv_extendf(&l, "size=%" PRIu32 ",sparse=%d,nrext64=%d",
-                                         p->inode_size, p->sparse, p->nrext64);
+                        r = strv_extendf(&l, "size=%" PRIu32 ",sparse=%d,nrext64=%d", p->inode_size,
+                                         p->sparse, p->nrext64);
         } else if (r >= 0) {
                 r = strv_extend(&l, "crc=0");
                 if (r >= 0)

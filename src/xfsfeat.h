@@ -24,9 +24,9 @@ struct xfs_params {
         uint32_t inode_size;     /* bytes: 256 .. 2048, at most half the block */
         uint32_t dir_block_size; /* bytes: the block size .. 65536 */
         bool ftype, ascii_ci;
-        bool lazy_count, projid32bit;                          /* v4 only (v5: always) */
-        bool finobt, rmapbt, reflink, bigtime, inobtcount;     /* v5 only */
-        bool sparse, nrext64;                                  /* v5 only */
+        bool lazy_count, projid32bit;                      /* v4 only (v5: always) */
+        bool finobt, rmapbt, reflink, bigtime, inobtcount; /* v5 only */
+        bool sparse, nrext64;                              /* v5 only */
         char **state; /* what is set apart, each naming the field and why */
 };
 

@@ -22,9 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *why = NULL, **args = NULL;
 
         if (btrfs_params_parse(data, size, &p, &why) >= 0) {
-                if (p.sector_size < 4096 || p.sector_size > 65536 ||
-                    p.node_size < p.sector_size || p.node_size > 65536 || !p.csum ||
-                    strv_length(p.features) > 7 || strv_length(p.state) > 5)
+                if (p.sector_size < 4096 || p.sector_size > 65536 || p.node_size < p.sector_size ||
+                    p.node_size > 65536 || !p.csum || strv_length(p.features) > 7 ||
+                    strv_length(p.state) > 5)
                         abort();
                 if (btrfs_params_mkfs_args(&p, &args) >= 0) {
                         if (strv_length(args) != 10 || strcmp(args[6], "-O") != 0 ||

@@ -22,9 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (xfs_params_parse(data, size, &p, &why) >= 0) {
                 if (p.block_size < 512 || p.block_size > 65536 || p.sect_size > p.block_size ||
-                    p.inode_size < 256 || p.inode_size > 2048 ||
-                    p.dir_block_size < p.block_size || p.dir_block_size > 65536 ||
-                    (p.version != 4 && p.version != 5) || strv_length(p.state) > 6)
+                    p.inode_size < 256 || p.inode_size > 2048 || p.dir_block_size < p.block_size ||
+                    p.dir_block_size > 65536 || (p.version != 4 && p.version != 5) ||
+                    strv_length(p.state) > 6)
                         abort();
                 if (xfs_params_mkfs_args(&p, &args) >= 0) {
                         size_t n = strv_length(args);

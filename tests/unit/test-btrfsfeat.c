@@ -102,9 +102,9 @@ static void test_state_apart(void **state)
         size_t n;
 
         sb = fixture("default", &n);
-        sb[0xBC] |= 0x1A;  /* default-subvol, compress-lzo, compress-zstd */
-        sb[0xBD] |= 0x14;  /* metadata-uuid, zoned */
-        sb[0xB4] |= 0x04;  /* verity */
+        sb[0xBC] |= 0x1A; /* default-subvol, compress-lzo, compress-zstd */
+        sb[0xBD] |= 0x14; /* metadata-uuid, zoned */
+        sb[0xB4] |= 0x04; /* verity */
         assert_int_equal(btrfs_params_parse(sb, n, &p, &why), 0);
         assert_int_equal(strv_length(p.state), 5);
         assert_string_equal(p.state[0], "verity (state: files with fs-verity)");
@@ -165,8 +165,9 @@ static void test_bad(void **state)
                    "btrfs?)");
         sb[0xC4] = 0;
         sb[0xBC] |= 0x04; /* mixed-bg with nodesize 16384 */
-        expect_bad(sb, n, -EBADMSG, "mixed-bg with nodesize 16384 and sectorsize 4096 (equal "
-                                    "expected)");
+        expect_bad(sb, n, -EBADMSG,
+                   "mixed-bg with nodesize 16384 and sectorsize 4096 (equal "
+                   "expected)");
         sb[0xBC] &= ~0x04;
         sb[0x95] = 0x08; /* nodesize 2048 */
         sb[0x96] = 0x00;

@@ -103,9 +103,9 @@ static void test_state_apart(void **state)
         size_t n;
 
         sb = fixture("default", &n);
-        sb[0xDB] |= 0x14;  /* incompat: meta_uuid, needsrepair */
-        sb[0xDF] = 0x01;   /* log_incompat: logged xattrs */
-        sb[0x65] |= 0x40;  /* versionnum: quota */
+        sb[0xDB] |= 0x14; /* incompat: meta_uuid, needsrepair */
+        sb[0xDF] = 0x01;  /* log_incompat: logged xattrs */
+        sb[0x65] |= 0x40; /* versionnum: quota */
         assert_int_equal(xfs_params_parse(sb, n, &p, &why), 0);
         assert_int_equal(strv_length(p.state), 4);
         assert_string_equal(p.state[0], "meta_uuid (state: the UUID was changed after mkfs)");
@@ -200,7 +200,8 @@ static void test_bad(void **state)
         expect_bad(sb, n, -EBADMSG,
                    "a version 5 superblock without the crc bit of sb_features2 (0x0000008a)");
         sb[0] = 'x';
-        expect_bad(sb, n, -EBADMSG, "no xfs superblock (magic 0x78465342, not 0x58465342 \"XFSB\")");
+        expect_bad(sb, n, -EBADMSG,
+                   "no xfs superblock (magic 0x78465342, not 0x58465342 \"XFSB\")");
 
         v4 = fixture("v4", &n);
         v4[0xCB] &= ~0x08; /* attr1 */
