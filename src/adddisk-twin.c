@@ -104,6 +104,17 @@ static int maker_of(const char *fstype)
         return -1;
 }
 
+/* Whether fs is a mount of the block device devnum: by its device number, or for btrfs (whose
+ * mounts have an anonymous device number) by its source. */
+static bool mounts_dev(struct libmnt_fs *fs, dev_t devnum)
+{
+        const char *src = mnt_fs_get_source(fs);
+        struct stat st;
+
+        return mnt_fs_get_devno(fs) == devnum || (src && src[0] == '/' && stat(src, &st) == 0 &&
+                                                  S_ISBLK(st.st_mode) && st.st_rdev == devnum);
+}
+
 /* Where dev (the booted disk's partition) is mounted as a whole filesystem, or NULL. */
 static char *mount_of(struct libmnt_table *t, dev_t devnum)
 {
@@ -116,7 +127,7 @@ static char *mount_of(struct libmnt_table *t, dev_t devnum)
         while (mnt_table_next_fs(t, it, &fs) == 0) {
                 const char *tg = mnt_fs_get_target(fs);
 
-                if (mnt_fs_get_devno(fs) != devnum || !streq_ptr(mnt_fs_get_root(fs), "/") || !tg)
+                if (!mounts_dev(fs, devnum) || !streq_ptr(mnt_fs_get_root(fs), "/") || !tg)
                         continue;
                 /* the shortest: "/" before a bind of it elsewhere */
                 if (!best || strlen(tg) < strlen(best)) {
@@ -947,7 +958,7 @@ static int twin_part_mount(struct ad *d, struct libmnt_table *t, struct twin_par
         if (fs) {
                 struct stat st;
 
-                if (!p->dev || stat(p->dev, &st) < 0 || mnt_fs_get_devno(fs) != st.st_rdev)
+                if (!p->dev || stat(p->dev, &st) < 0 || !mounts_dev(fs, st.st_rdev))
                         return errmsg(why, -EBUSY, "%s holds %s, not the twin's %s", p->target,
                                       strna(mnt_fs_get_source(fs)), strna(p->dev));
                 say(d, "kept: %s is mounted on %s", p->dev, p->target);
