@@ -207,6 +207,18 @@ static void test_read_file(void **state)
         assert_int_equal(btrfs_params_read(tmpl, &p, &why), -ENOENT);
 }
 
+/* the round trip's images, removed by its teardown even when it fails */
+static char image_a[] = "/tmp/test-btrfsfeat-a.XXXXXX", image_b[] = "/tmp/test-btrfsfeat-b.XXXXXX";
+
+static int remove_images(void **state)
+{
+        if (!strstr(image_a, "XXXXXX"))
+                unlink(image_a);
+        if (!strstr(image_b, "XXXXXX"))
+                unlink(image_b);
+        return 0;
+}
+
 /* PROG -q -f -K [options] image */
 static void make(const char *prog, char *const *options, const char *image)
 {
@@ -230,7 +242,7 @@ static void test_round_trip(void **state)
                 "--csum blake2 -n 65536 -O ^no-holes",
                 "-n 8192 -O ^skinny-metadata,raid1c34",
         };
-        char buf[64], a[] = "/tmp/test-btrfsfeat-a.XXXXXX", b[] = "/tmp/test-btrfsfeat-b.XXXXXX";
+        char buf[64], *a = image_a, *b = image_b;
         const char *prog = mkfs_fixture_prog("mkfs.btrfs", buf, sizeof(buf));
 
         if (!prog) {
@@ -257,17 +269,19 @@ static void test_round_trip(void **state)
                 assert_string_equal(x, y);
                 assert_int_equal(strv_length(p.state), strv_length(q.state));
         }
-        unlink(a);
-        unlink(b);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_default),     cmocka_unit_test(test_old),
-                cmocka_unit_test(test_mixed),       cmocka_unit_test(test_blake),
-                cmocka_unit_test(test_state_apart), cmocka_unit_test(test_bad),
-                cmocka_unit_test(test_read_file),   cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_default),
+                cmocka_unit_test(test_old),
+                cmocka_unit_test(test_mixed),
+                cmocka_unit_test(test_blake),
+                cmocka_unit_test(test_state_apart),
+                cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_read_file),
+                cmocka_unit_test_teardown(test_round_trip, remove_images),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

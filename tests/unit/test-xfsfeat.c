@@ -257,6 +257,18 @@ static void assert_same(const struct xfs_params *a, const struct xfs_params *b)
         assert_int_equal(a->nrext64, b->nrext64);
 }
 
+/* the round trip's images, removed by its teardown even when it fails */
+static char image_a[] = "/tmp/test-xfsfeat-a.XXXXXX", image_b[] = "/tmp/test-xfsfeat-b.XXXXXX";
+
+static int remove_images(void **state)
+{
+        if (!strstr(image_a, "XXXXXX"))
+                unlink(image_a);
+        if (!strstr(image_b, "XXXXXX"))
+                unlink(image_b);
+        return 0;
+}
+
 /* mkfs.xfs PROG -q -f [options] image */
 static void make(const char *prog, char *const *options, const char *image)
 {
@@ -282,7 +294,7 @@ static void test_round_trip(void **state)
                 "-m crc=0 -b size=2048 -i size=256,projid32bit=0 -l lazy-count=0 -n ftype=0",
                 "-m crc=0 -i size=1024 -n version=ci",
         };
-        char buf[64], a[] = "/tmp/test-xfsfeat-a.XXXXXX", b[] = "/tmp/test-xfsfeat-b.XXXXXX";
+        char buf[64], *a = image_a, *b = image_b;
         const char *prog = mkfs_fixture_prog("mkfs.xfs", buf, sizeof(buf));
 
         if (!prog) {
@@ -304,17 +316,19 @@ static void test_round_trip(void **state)
                 assert_int_equal(xfs_params_read(b, &q, &why), 0);
                 assert_same(&p, &q);
         }
-        unlink(a);
-        unlink(b);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_default),     cmocka_unit_test(test_reflink_rmap),
-                cmocka_unit_test(test_nofinobt),    cmocka_unit_test(test_v4),
-                cmocka_unit_test(test_state_apart), cmocka_unit_test(test_bad),
-                cmocka_unit_test(test_read_file),   cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_default),
+                cmocka_unit_test(test_reflink_rmap),
+                cmocka_unit_test(test_nofinobt),
+                cmocka_unit_test(test_v4),
+                cmocka_unit_test(test_state_apart),
+                cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_read_file),
+                cmocka_unit_test_teardown(test_round_trip, remove_images),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
