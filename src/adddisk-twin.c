@@ -16,6 +16,7 @@
 
 #include "adddisk-internal.h"
 #include "blockdev.h"
+#include "btrfsfeat.h"
 #include "disk.h"
 #include "e2fsfeat.h"
 #include "fstab.h"
@@ -26,6 +27,7 @@
 #include "util/fileio.h"
 #include "util/path.h"
 #include "util/strv.h"
+#include "xfsfeat.h"
 
 #define GPT_TYPE_XBOOTLDR "bc13c2ff-59e6-4262-a352-b275fd6f7172"
 #define TWIN_MOUNT_OPTIONS "defaults,nofail,x-systemd.device-timeout=30s"
@@ -102,6 +104,17 @@ static int maker_of(const char *fstype)
         return -1;
 }
 
+/* Whether fs is a mount of the block device devnum: by its device number, or for btrfs (whose
+ * mounts have an anonymous device number) by its source. */
+static bool mounts_dev(struct libmnt_fs *fs, dev_t devnum)
+{
+        const char *src = mnt_fs_get_source(fs);
+        struct stat st;
+
+        return mnt_fs_get_devno(fs) == devnum || (src && src[0] == '/' && stat(src, &st) == 0 &&
+                                                  S_ISBLK(st.st_mode) && st.st_rdev == devnum);
+}
+
 /* Where dev (the booted disk's partition) is mounted as a whole filesystem, or NULL. */
 static char *mount_of(struct libmnt_table *t, dev_t devnum)
 {
@@ -114,7 +127,7 @@ static char *mount_of(struct libmnt_table *t, dev_t devnum)
         while (mnt_table_next_fs(t, it, &fs) == 0) {
                 const char *tg = mnt_fs_get_target(fs);
 
-                if (mnt_fs_get_devno(fs) != devnum || !streq_ptr(mnt_fs_get_root(fs), "/") || !tg)
+                if (!mounts_dev(fs, devnum) || !streq_ptr(mnt_fs_get_root(fs), "/") || !tg)
                         continue;
                 /* the shortest: "/" before a bind of it elsewhere */
                 if (!best || strlen(tg) < strlen(best)) {
@@ -754,43 +767,69 @@ static int booted_node(struct ad *d, size_t partno, char **ret, char **why)
         return r;
 }
 
-/* A2: the mkfs options that make the twin's ext2/3/4 like the booted one (its superblock's
- * block size, inode size, cluster size and features, mke2fs's own defaults not added: "-O
- * none,..."); none for the other types (their mkfs defaults: known limit). */
+/* A2: says the features of the booted filesystem node that are its state, not given to mkfs */
+static int say_state(struct ad *d, const char *node, char *const *state)
+{
+        _cleanup_free_ char *l = NULL;
+
+        if (!state)
+                return 0;
+        l = strv_join(state, ", ");
+        if (!l)
+                return -ENOMEM;
+        say(d, "%s's features %s are its state, not choices made at mkfs: not given", node, l);
+        return 0;
+}
+
+/* A2: the mkfs options that make the twin's ext2/3/4, xfs or btrfs like the booted one, read
+ * from its superblock: ext2/3/4 its block, inode and cluster sizes and "-O none,FEATURES"
+ * (mke2fs's own defaults not added); xfs its sizes and every -m/-i/-n choice explicit; btrfs
+ * its sector and node sizes, checksum and -O/-R features with "^F" for a default it lacks.
+ * None for the other types. */
 static int mkfs_alike(struct ad *d, const struct twin_part *p, char ***ret, char **why)
 {
-        _cleanup_(e2fs_params_done) struct e2fs_params e = {};
         _cleanup_free_ char *node = NULL;
         int r;
 
         *ret = NULL;
-        if (streq(p->fstype, "xfs") || streq(p->fstype, "btrfs")) {
-                say(d,
-                    "partition %zu: the twin's %s gets mkfs.%s's defaults, not the booted one's "
-                    "features (DESIGN.md §12b A2: known limit)",
-                    p->partno + 1, p->fstype, p->fstype);
-                return 0;
-        }
-        if (!startswith(p->fstype, "ext"))
+        if (!startswith(p->fstype, "ext") && !streq(p->fstype, "xfs") && !streq(p->fstype, "btrfs"))
                 return 0;
         r = booted_node(d, p->partno, &node, why);
         if (r < 0)
                 return r;
-        r = e2fs_params_read(node, &e, why);
+        if (streq(p->fstype, "xfs")) {
+                _cleanup_(xfs_params_done) struct xfs_params x = {};
+
+                r = xfs_params_read(node, &x, why);
+                if (r >= 0)
+                        r = say_state(d, node, x.state);
+                if (r >= 0)
+                        r = xfs_params_mkfs_args(&x, ret);
+        } else if (streq(p->fstype, "btrfs")) {
+                _cleanup_(btrfs_params_done) struct btrfs_params b = {};
+
+                r = btrfs_params_read(node, &b, why);
+                if (r >= 0)
+                        r = say_state(d, node, b.state);
+                if (r >= 0)
+                        r = btrfs_params_mkfs_args(&b, ret);
+        } else {
+                _cleanup_(e2fs_params_done) struct e2fs_params e = {};
+
+                r = e2fs_params_read(node, &e, why);
+                if (r >= 0)
+                        r = say_state(d, node, e.state);
+                if (r >= 0)
+                        r = e2fs_params_mkfs_args(&e, ret);
+        }
+        if (r == -ENOMEM)
+                return r;
         if (r < 0)
                 return errmsg_prefix(why, r,
                                      "cannot make partition %zu's %s like its twin's (partition "
                                      "%zu of %s)",
                                      p->partno + 1, p->fstype, p->partno + 1, d->boot_disk);
-        if (e.state) {
-                _cleanup_free_ char *l = strv_join(e.state, ", ");
-
-                if (!l)
-                        return -ENOMEM;
-                say(d, "%s's features %s are its state, not choices made at mkfs: not given", node,
-                    l);
-        }
-        return e2fs_params_mkfs_args(&e, ret);
+        return 0;
 }
 
 static int twin_part_fs(struct ad *d, struct twin_part *p, const struct gpt_part *np, char **why)
@@ -919,7 +958,7 @@ static int twin_part_mount(struct ad *d, struct libmnt_table *t, struct twin_par
         if (fs) {
                 struct stat st;
 
-                if (!p->dev || stat(p->dev, &st) < 0 || mnt_fs_get_devno(fs) != st.st_rdev)
+                if (!p->dev || stat(p->dev, &st) < 0 || !mounts_dev(fs, st.st_rdev))
                         return errmsg(why, -EBUSY, "%s holds %s, not the twin's %s", p->target,
                                       strna(mnt_fs_get_source(fs)), strna(p->dev));
                 say(d, "kept: %s is mounted on %s", p->dev, p->target);
