@@ -214,7 +214,10 @@ static int weak_names(uint64_t weak, char **ret)
 
 /* The strongest redundant profile among these (the one the filesystem was made or converted
  * to), its name; "raid1" when there is none (a single-device root being made raid1). */
-static const char *raise_target(uint64_t profiles)
+/* The redundant profile the weak chunks of a kind are raised to: the kind's own, else (every
+ * chunk of the kind weak, as after a degraded mount wrote its single chunks) the other kinds',
+ * else raid1 (DESIGN.md §12 rule 7: never lower, never mix two redundant profiles). */
+static const char *raise_target(uint64_t profiles, uint64_t other)
 {
         static const struct {
                 uint64_t bit;
@@ -230,10 +233,13 @@ static const char *raise_target(uint64_t profiles)
         for (size_t i = 0; i < ELEMENTSOF(order); i++)
                 if (profiles & order[i].bit)
                         return order[i].name;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (other & order[i].bit)
+                        return order[i].name;
         return "raid1";
 }
 
-static int raise_filter(char kind, uint64_t profiles, char **ret)
+static int raise_filter(char kind, uint64_t profiles, uint64_t other, char **ret)
 {
         _cleanup_free_ char *names = NULL;
         uint64_t weak = rootfs_profiles_weak(profiles);
@@ -243,8 +249,8 @@ static int raise_filter(char kind, uint64_t profiles, char **ret)
                 return 0;
         if (weak_names(weak, &names) < 0)
                 return -ENOMEM;
-        if (asprintf(ret, "-%cconvert=%s,soft,profiles=%s", kind, raise_target(profiles), names) <
-            0) {
+        if (asprintf(ret, "-%cconvert=%s,soft,profiles=%s", kind, raise_target(profiles, other),
+                     names) < 0) {
                 *ret = NULL;
                 return -ENOMEM;
         }
@@ -255,8 +261,9 @@ int rootfs_btrfs_raise_filters(const struct rootfs_btrfs *b, char **ret_data, ch
 {
         _cleanup_free_ char *d = NULL, *m = NULL;
 
-        if (raise_filter('d', b->data_profiles, &d) < 0 ||
-            raise_filter('m', b->metadata_profiles | b->system_profiles, &m) < 0)
+        if (raise_filter('d', b->data_profiles, b->metadata_profiles | b->system_profiles, &d) <
+                    0 ||
+            raise_filter('m', b->metadata_profiles | b->system_profiles, b->data_profiles, &m) < 0)
                 return -ENOMEM;
         *ret_data = TAKE_PTR(d);
         *ret_meta = TAKE_PTR(m);

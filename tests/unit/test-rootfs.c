@@ -104,6 +104,11 @@ static void raise_filters_never_lower_a_redundant_profile(void **state)
                 "-mconvert=raid1c4,soft,profiles=dup");
         filters(RAID1 | SINGLE, RAID1 | SINGLE, RAID1 | SINGLE,
                 "-dconvert=raid1,soft,profiles=single", "-mconvert=raid1,soft,profiles=single");
+        /* every data chunk single (a degraded mount wrote the only one): raised to the
+         * filesystem's own profile, the metadata's, not to raid1 (t-adddisk-raid1c3 met
+         * this when its filesystem held one data chunk) */
+        filters(SINGLE, RAID1C3, RAID1C3, "-dconvert=raid1c3,soft,profiles=single", NULL);
+        filters(RAID1C4, SINGLE, SINGLE, NULL, "-mconvert=raid1c4,soft,profiles=single");
         /* a single-device root after "btrfs device add" (--raid1): data single, metadata dup,
          * nothing redundant yet: raid1 */
         filters(SINGLE, DUP, DUP, "-dconvert=raid1,soft,profiles=single",
