@@ -69,3 +69,27 @@ static inline int mkfs_fixture_run(char **argv)
         unlink(out);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+/* prog -q -f -K [options] image: the image made (-K: no discard on a file). */
+static inline void mkfs_fixture_make(const char *prog, char *const *options, const char *image)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+
+        assert_int_equal(strv_extend(&argv, prog), 0);
+        assert_int_equal(strv_extend(&argv, "-q"), 0);
+        assert_int_equal(strv_extend(&argv, "-f"), 0);
+        assert_int_equal(strv_extend(&argv, "-K"), 0);
+        assert_int_equal(strv_extend_strv(&argv, options), 0);
+        assert_int_equal(strv_extend(&argv, image), 0);
+        assert_int_equal(mkfs_fixture_run(argv), 0);
+}
+
+/* Removes the images whose templates mkstemp() filled in (a teardown's, even after a
+ * failure). */
+static inline void mkfs_fixture_remove(const char *a, const char *b)
+{
+        if (!strstr(a, "XXXXXX"))
+                unlink(a);
+        if (!strstr(b, "XXXXXX"))
+                unlink(b);
+}

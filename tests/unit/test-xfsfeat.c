@@ -262,25 +262,8 @@ static char image_a[] = "/tmp/test-xfsfeat-a.XXXXXX", image_b[] = "/tmp/test-xfs
 
 static int remove_images(void **state)
 {
-        if (!strstr(image_a, "XXXXXX"))
-                unlink(image_a);
-        if (!strstr(image_b, "XXXXXX"))
-                unlink(image_b);
+        mkfs_fixture_remove(image_a, image_b);
         return 0;
-}
-
-/* mkfs.xfs PROG -q -f [options] image */
-static void make(const char *prog, char *const *options, const char *image)
-{
-        _cleanup_strv_free_ char **argv = NULL;
-
-        assert_int_equal(strv_extend(&argv, prog), 0);
-        assert_int_equal(strv_extend(&argv, "-q"), 0);
-        assert_int_equal(strv_extend(&argv, "-f"), 0);
-        assert_int_equal(strv_extend(&argv, "-K"), 0);
-        assert_int_equal(strv_extend_strv(&argv, options), 0);
-        assert_int_equal(strv_extend(&argv, image), 0);
-        assert_int_equal(mkfs_fixture_run(argv), 0);
 }
 
 static void test_round_trip(void **state)
@@ -309,10 +292,10 @@ static void test_round_trip(void **state)
                 _cleanup_free_ char *why = NULL;
 
                 assert_int_equal(strv_split_blank(sets[i], &options), 0);
-                make(prog, options, a);
+                mkfs_fixture_make(prog, options, a);
                 assert_int_equal(xfs_params_read(a, &p, &why), 0);
                 assert_int_equal(xfs_params_mkfs_args(&p, &alike), 0);
-                make(prog, alike, b);
+                mkfs_fixture_make(prog, alike, b);
                 assert_int_equal(xfs_params_read(b, &q, &why), 0);
                 assert_same(&p, &q);
         }
